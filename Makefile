@@ -1,0 +1,45 @@
+# `make demo` and `make test` work on a fresh Debian machine with Python >= 3.10.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+FMNIST := /usr/share/datasets/fashion-mnist
+JOBS   ?= 2
+
+.PHONY: demo test install data bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Fashion-MNIST from Debian's package when we are root with apt; otherwise the loader
+# looks in ~/.cache/foveanet and $$FOVEANET_DATA, then downloads, and says what to do.
+data:
+	@if [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
+	  echo "Fashion-MNIST: $(FMNIST)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q dataset-fashion-mnist || \
+	   (apt-get update -q && apt-get install -y -q dataset-fashion-mnist)) >/dev/null && \
+	  echo "Fashion-MNIST installed in $(FMNIST)"; \
+	else \
+	  echo "Not root: Fashion-MNIST will be downloaded to ~/.cache/foveanet on first use"; \
+	fi
+
+demo: install data
+	$(VENV)/bin/foveanet train --model lenet5 --dataset fashion-mnist --out runs/demo-lenet5
+
+test: install data
+	$(PY) -m pytest -n $(JOBS) -q
+
+bench: install data
+	$(PY) -m benchmarks.run
+
+docs: install data
+	$(PY) -m foveanet.docs.build
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

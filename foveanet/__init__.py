@@ -1,0 +1,41 @@
+"""foveanet: a convolutional neural network framework on NumPy, written from the foundations.
+
+    import foveanet as fn
+    x = fn.tensor([[1.0, 2.0]], requires_grad=True)
+    (x * x).sum().backward()      # x.grad == 2x
+"""
+from foveanet.backend import (
+    get_default_dtype, get_rng_state, initial_seed, manual_seed, set_default_dtype, set_rng_state,
+)
+from foveanet.autograd import (
+    Function, GradcheckError, Tensor, cat, enable_grad, flatten, gather, gradcheck,
+    is_grad_enabled, no_grad, set_grad_enabled, split, stack, where,
+)
+from foveanet.autograd.creation import (
+    arange, empty, eye, from_numpy, full, linspace, ones, ones_like, rand, randint, randn,
+    randperm, tensor, zeros, zeros_like,
+)
+import numpy as _np
+
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # heavier layers load on first use, so `import foveanet` stays light
+    import importlib
+
+    lazy = {"nn": "foveanet.nn", "optim": "foveanet.optim", "models": "foveanet.models",
+            "data": "foveanet.data", "concepts": "foveanet.concepts", "vision": "foveanet.vision",
+            "interop": "foveanet.interop", "onnx": "foveanet.interop.onnx", "train": "foveanet.train"}
+    if name in lazy:
+        return importlib.import_module(lazy[name])
+    if name in ("save", "load"):
+        from foveanet import serialization
+        return getattr(serialization, name)
+    if name == "summary":
+        from foveanet.models.summary import summary
+        return summary
+    raise AttributeError(f"module 'foveanet' has no attribute {name!r}")

@@ -1,0 +1,182 @@
+"""Function: one differentiable operation, its forward and its hand-written backward.
+
+A subclass writes ``forward(self, *arrays, **settings) -> array`` on plain arrays and
+``backward(self, grad_out) -> grad per positional input``. ``Function.apply`` unwraps
+Tensors, runs the forward, and, when a gradient is needed, records the instance (the
+"ctx") as the creator of the output so that :func:`backward` can walk the graph.
+
+Inside ``forward``, ``self.needs_input_grad`` (one bool per positional input) and
+``self.requires_grad`` are already set, so an op can skip saving buffers that no
+gradient will read (inference then keeps no im2col matrices alive).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets whether graphs are recorded."""
+
+    enabled: bool
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev = _grad_enabled
+        _grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """``with foveanet.no_grad(): ...`` records no graph (inference, optimiser updates)."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    def __init__(self, mode: bool):
+        self.enabled = bool(mode)
+
+    def __call__(self, fn):  # pragma: no cover - mirrors torch, rarely used as decorator
+        raise TypeError("set_grad_enabled is a context manager here; use no_grad/enable_grad as decorators")
+
+
+class Function:
+    """Base class of every differentiable operation (see the module docstring)."""
+
+    inputs: tuple
+    needs_input_grad: tuple
+    requires_grad: bool
+
+    @classmethod
+    def apply(cls, *inputs, **settings):
+        ctx = cls.__new__(cls)
+        arrays = []
+        needs = []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                needs.append(x.requires_grad)
+            else:
+                arrays.append(x)
+                needs.append(False)
+        requires_grad = _grad_enabled and any(needs)
+        ctx.requires_grad = requires_grad
+        ctx.needs_input_grad = tuple(needs) if requires_grad else (False,) * len(needs)
+        out = ctx.forward(*arrays, **settings)
+        if requires_grad:
+            ctx.inputs = inputs
+            return Tensor._wrap(out, True, ctx)
+        return Tensor._wrap(out, False, None)
+
+    def forward(self, *arrays, **settings):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad_out):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``: the backward of NumPy broadcasting.
+
+    An input of shape ``shape`` broadcast to ``grad.shape`` was used once per copy, so its
+    gradient is the sum over the copied axes (leading axes added, and axes of size 1).
+    """
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def backward(root: "Tensor", grad_root: np.ndarray) -> None:
+    """Reverse-mode sweep from ``root`` through the recorded graph (a DAG).
+
+    Nodes are visited in reverse topological order, so a tensor used by several ops
+    receives the sum of all its uses' gradients before its own creator runs backward.
+    Leaves (tensors with ``requires_grad`` and no creator) accumulate into ``.grad``.
+    The walk is iterative, so very deep graphs (DenseNet-169) do not hit Python's
+    recursion limit.
+    """
+    order = []
+    visited = set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        ctx = node._ctx
+        if ctx is not None:
+            for parent in ctx.inputs:
+                if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+
+    grads = {id(root): grad_root}
+    for node in reversed(order):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        ctx = node._ctx
+        if ctx is None or node._retain_grad:
+            node._accumulate_grad(g)
+        if ctx is None:
+            continue
+        in_grads = ctx.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        if len(in_grads) != len(ctx.inputs):
+            raise RuntimeError(
+                f"{type(ctx).__name__}.backward returned {len(in_grads)} gradients "
+                f"for {len(ctx.inputs)} inputs"
+            )
+        for parent, pg in zip(ctx.inputs, in_grads):
+            if pg is None or not isinstance(parent, Tensor) or not parent.requires_grad:
+                continue
+            if pg.shape != parent.data.shape:
+                raise RuntimeError(
+                    f"{type(ctx).__name__}.backward: gradient of shape {pg.shape} "
+                    f"for an input of shape {parent.data.shape}"
+                )
+            key = id(parent)
+            prev = grads.get(key)
+            # out-of-place: a backward may hand the same array to several inputs
+            grads[key] = pg if prev is None else prev + pg
+
+
+from foveanet.autograd.tensor import Tensor  # noqa: E402  (Tensor imports this module)

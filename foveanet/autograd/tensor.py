@@ -1,0 +1,424 @@
+"""Tensor: an array plus what is needed to differentiate through it.
+
+``data`` is a plain array (``backend.xp``), ``grad`` a Tensor filled by ``backward()``,
+``_ctx`` the Function that created it (None for leaves and constants).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from foveanet import backend
+
+
+def _to_array(data, dtype=None) -> np.ndarray:
+    """Convert ``data`` the way ``torch.tensor`` does: Python floats become the default
+    float dtype, NumPy arrays keep theirs, Python ints become int64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=np.dtype(dtype), copy=True)
+    if isinstance(data, np.ndarray):
+        return data.copy()
+    if isinstance(data, np.generic):
+        return np.array(data)
+    arr = np.array(data)
+    if arr.dtype == np.float64:
+        arr = arr.astype(backend.get_default_dtype())
+    elif arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.dtype == object:
+        raise TypeError(f"tensor: could not convert {type(data).__name__} to a numeric array")
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
+    # so that ``ndarray + Tensor`` calls Tensor.__radd__ instead of NumPy's broadcasting
+    __array_priority__ = 1000.0
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self._ctx = None
+        self._retain_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, array, requires_grad: bool, ctx) -> "Tensor":
+        t = Tensor.__new__(Tensor)
+        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = ctx
+        t._retain_grad = False
+        return t
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied), also for tensors that require grad."""
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): expected a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        return Tensor._wrap(self.data, False, None)
+
+    def clone(self) -> "Tensor":
+        return _ops.Clone.apply(self)
+
+    def to(self, dtype) -> "Tensor":
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return _ops.Cast.apply(self, dtype=dtype)
+
+    astype = to
+
+    def float(self) -> "Tensor":
+        return self.to(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(np.float64)
+
+    def long(self) -> "Tensor":
+        return self.to(np.int64)
+
+    def contiguous(self) -> "Tensor":
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward (e.g. feature-map gradients)."""
+        self._retain_grad = True
+
+    # ------------------------------------------------------------------ in place
+    def zero_(self) -> "Tensor":
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self.data[...] = value
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        if src.shape != self.data.shape:
+            raise ValueError(f"copy_: shape {src.shape} does not match {self.data.shape}")
+        self.data[...] = src
+        return self
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient=None) -> None:
+        """Compute d(self)/d(leaf) for every leaf that requires grad, into ``leaf.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad and has no graph")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward(): grad can be implicitly created only for scalar outputs, got shape {self.shape}"
+                )
+            g = np.ones_like(self.data)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            if g.shape != self.shape:
+                raise ValueError(f"backward(): gradient has shape {g.shape}, tensor has {self.shape}")
+        _function.backward(self, g)
+
+    def _accumulate_grad(self, g: np.ndarray) -> None:
+        if self.grad is None:
+            # copy: the array may be shared with other gradients or a saved buffer
+            self.grad = Tensor._wrap(np.array(g, dtype=self.data.dtype, copy=True), False, None)
+        else:
+            self.grad.data += g
+
+    # ------------------------------------------------------------------ printing
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extra = ""
+        if self.dtype != backend.get_default_dtype() and self.dtype != np.int64:
+            extra += f", dtype={self.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn={self._ctx!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"truth value of a tensor with {self.data.size} elements is ambiguous")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # ------------------------------------------------------------ arithmetic ops
+    def _operand(self, other):
+        """Python and NumPy scalars take this tensor's dtype (no silent float64 upcast)."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, numbers.Number) or (isinstance(other, np.ndarray) and other.ndim == 0):
+            if self.data.dtype.kind == "f" or not isinstance(other, float):
+                return np.asarray(other, dtype=self.data.dtype)
+            return np.asarray(other, dtype=backend.get_default_dtype())
+        return np.asarray(other)
+
+    def __add__(self, other):
+        return _ops.Add.apply(self, self._operand(other))
+
+    def __radd__(self, other):
+        return _ops.Add.apply(self._operand(other), self)
+
+    def __sub__(self, other):
+        return _ops.Sub.apply(self, self._operand(other))
+
+    def __rsub__(self, other):
+        return _ops.Sub.apply(self._operand(other), self)
+
+    def __mul__(self, other):
+        return _ops.Mul.apply(self, self._operand(other))
+
+    def __rmul__(self, other):
+        return _ops.Mul.apply(self._operand(other), self)
+
+    def __truediv__(self, other):
+        return _ops.Div.apply(self, self._operand(other))
+
+    def __rtruediv__(self, other):
+        return _ops.Div.apply(self._operand(other), self)
+
+    def __pow__(self, other):
+        return _ops.Pow.apply(self, self._operand(other))
+
+    def __rpow__(self, other):
+        return _ops.Pow.apply(self._operand(other), self)
+
+    def __matmul__(self, other):
+        return _ops.MatMul.apply(self, other if isinstance(other, Tensor) else np.asarray(other))
+
+    def __rmatmul__(self, other):
+        return _ops.MatMul.apply(np.asarray(other), self)
+
+    def __neg__(self):
+        return _ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(op(self.data, other), False, None)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    def __getitem__(self, key):
+        return _ops.Index.apply(self, key=_ops.normalize_index(key))
+
+    def __setitem__(self, key, value):
+        if self.requires_grad and _function.is_grad_enabled():
+            raise RuntimeError("in-place assignment into a tensor that requires grad; use torch-style out-of-place ops")
+        self.data[_ops.normalize_index(key)] = value.data if isinstance(value, Tensor) else value
+
+    # ------------------------------------------------------------ elementwise math
+    def exp(self):
+        return _ops.Exp.apply(self)
+
+    def log(self):
+        return _ops.Log.apply(self)
+
+    def sqrt(self):
+        return _ops.Sqrt.apply(self)
+
+    def abs(self):
+        return _ops.Abs.apply(self)
+
+    def tanh(self):
+        return _ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return _ops.Sigmoid.apply(self)
+
+    def clamp(self, min=None, max=None):
+        return _ops.Clamp.apply(self, lo=min, hi=max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _ops.Maximum.apply(self, self._operand(other))
+
+    def minimum(self, other):
+        return _ops.Minimum.apply(self, self._operand(other))
+
+    # ----------------------------------------------------------------- reductions
+    def sum(self, dim=None, keepdim: bool = False):
+        return _ops.Sum.apply(self, dim=_ops.normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return _ops.Mean.apply(self, dim=_ops.normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def var(self, dim=None, keepdim: bool = False, unbiased: bool = True):
+        return _ops.Var.apply(self, dim=_ops.normalize_dims(dim, self.ndim), keepdim=keepdim, unbiased=unbiased)
+
+    def std(self, dim=None, keepdim: bool = False, unbiased: bool = True):
+        return self.var(dim, keepdim, unbiased).sqrt()
+
+    def max(self, dim=None, keepdim: bool = False):
+        """Without ``dim``: the largest value (ties share the gradient, like torch.amax).
+        With ``dim``: ``(values, indices)`` like torch.max; the gradient goes to the index."""
+        return _ops.reduce_extreme(self, dim, keepdim, largest=True)
+
+    def min(self, dim=None, keepdim: bool = False):
+        return _ops.reduce_extreme(self, dim, keepdim, largest=False)
+
+    def amax(self, dim=None, keepdim: bool = False):
+        return _ops.AMax.apply(self, dim=_ops.normalize_dims(dim, self.ndim), keepdim=keepdim, largest=True)
+
+    def amin(self, dim=None, keepdim: bool = False):
+        return _ops.AMax.apply(self, dim=_ops.normalize_dims(dim, self.ndim), keepdim=keepdim, largest=False)
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return _ops.argextreme(self, dim, keepdim, np.argmax)
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return _ops.argextreme(self, dim, keepdim, np.argmin)
+
+    # -------------------------------------------------------------------- shape
+    def reshape(self, *shape):
+        return _ops.Reshape.apply(self, shape=_ops.normalize_shape(shape, self.data.size))
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return _ops.Permute.apply(self, dims=_ops.normalize_perm(dims, self.ndim))
+
+    def transpose(self, dim0: int, dim1: int):
+        perm = list(range(self.ndim))
+        perm[dim0], perm[dim1] = perm[dim1], perm[dim0]
+        return _ops.Permute.apply(self, dims=tuple(perm))
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t(): expects a tensor with <= 2 dims, got {self.ndim}")
+        return self.T
+
+    def unsqueeze(self, dim: int):
+        dim = dim + self.ndim + 1 if dim < 0 else dim
+        shape = self.shape[:dim] + (1,) + self.shape[dim:]
+        return _ops.Reshape.apply(self, shape=shape)
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            shape = tuple(n for n in self.shape if n != 1)
+        else:
+            dim = dim % self.ndim
+            shape = self.shape if self.shape[dim] != 1 else self.shape[:dim] + self.shape[dim + 1:]
+        return _ops.Reshape.apply(self, shape=shape)
+
+    def expand(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        lead = len(shape) - self.ndim
+        full = tuple(self.shape[i - lead] if (n == -1 and i >= lead) else n for i, n in enumerate(shape))
+        return _ops.Expand.apply(self, shape=full)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        return _ops.split(self, -(-self.shape[dim] // chunks), dim)
+
+    def split(self, split_size, dim: int = 0):
+        return _ops.split(self, split_size, dim)
+
+
+from foveanet.autograd import function as _function  # noqa: E402
+from foveanet.autograd import ops as _ops  # noqa: E402
