@@ -1,0 +1,49 @@
+"""Argument checking and conversion shared by the functional ops."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from foveanet.autograd.tensor import Tensor
+
+
+def as_tensor(x, name: str = "input", op: str = "") -> Tensor:
+    """Accept a Tensor or anything NumPy can read (arrays keep their dtype, no copy)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x, False, None)
+    if x is None:
+        raise TypeError(f"{op + ': ' if op else ''}{name} is None, expected a tensor or array")
+    return Tensor(x)
+
+
+def as_optional(x, name: str, op: str = ""):
+    return None if x is None else as_tensor(x, name, op)
+
+
+def ntuple(value, n: int, name: str, op: str) -> tuple:
+    """An int or a sequence of n ints -> a tuple of n ints."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value),) * n
+    try:
+        out = tuple(int(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
+    if len(out) == 1:
+        return out * n
+    if len(out) != n:
+        raise ValueError(f"{op}: {name} must have {n} values, got {value!r}")
+    return out
+
+
+def check_ndim(x: Tensor, allowed: tuple, op: str, layout: str) -> None:
+    if x.ndim not in allowed:
+        want = " or ".join(f"{n}-d" for n in allowed)
+        raise ValueError(f"{op}: expected a {want} input ({layout}), got shape {tuple(x.shape)}")
+
+
+def check_float(x: Tensor, op: str, name: str = "input") -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be a float tensor, got {x.dtype}")
