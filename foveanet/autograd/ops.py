@@ -163,11 +163,14 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1 and b.ndim == 1:
+            g2 = np.reshape(g, (1, 1))
+        elif a.ndim == 1:
+            g2 = np.expand_dims(g, -2)
+        elif b.ndim == 1:
+            g2 = np.expand_dims(g, -1)
+        else:
+            g2 = g
         da = db = None
         if self.needs_input_grad[0]:
             da = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape)
