@@ -1,0 +1,1 @@
+"""The `foveanet` command: one module per subcommand family, each with `register(subparsers)`."""

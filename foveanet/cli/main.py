@@ -1,0 +1,59 @@
+"""Entry point of the `foveanet` command.
+
+Each subcommand family lives in its own module exposing ``register(subparsers)``, which adds
+its parser(s) and sets ``func`` (called with the parsed args, returning an exit code).
+Heavy imports happen inside ``func`` so that ``foveanet --help`` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# the families, in the order `foveanet --help` lists them
+FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data")
+
+
+class CLIError(Exception):
+    """An error the user can fix: printed without a traceback, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="foveanet",
+        description="foveanet: convolutional neural networks on NumPy, from the foundations.",
+        epilog="Run `foveanet COMMAND --help` for the options and examples of each command.",
+    )
+    from foveanet import __version__
+
+    parser.add_argument("--version", action="version", version=f"foveanet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for family in FAMILIES:
+        try:
+            module = importlib.import_module(f"foveanet.cli.{family}")
+        except ModuleNotFoundError as e:  # TEMPORARY while families are written in parallel
+            if e.name != f"foveanet.cli.{family}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CLIError as e:
+        print(f"foveanet {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
