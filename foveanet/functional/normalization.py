@@ -1,0 +1,261 @@
+"""Normalisation layers: batch_norm, layer_norm, group_norm.
+
+All three standardise x over some axes, x̂ = (x - μ) / σ with σ = sqrt(var + eps) and the
+biased variance, then apply a per-channel (or per-element) affine y = w x̂ + b. They share
+one gradient: with gw = g·w (g = dL/dy) and M the number of values in each statistic,
+
+    dx = (1/σ) · (gw - mean(gw) - x̂ · mean(gw · x̂))          (means over the same axes)
+    dw = Σ g · x̂,   db = Σ g                                  (over every non-affine axis)
+
+which is the chain rule through μ and σ folded into one pass (no graph of small ops).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from foveanet.autograd.function import Function
+from foveanet.autograd.tensor import Tensor
+from foveanet.functional._utils import as_optional, as_tensor, check_float
+
+__all__ = ["batch_norm", "layer_norm", "group_norm"]
+
+
+def _chan_sum(a3: np.ndarray) -> np.ndarray:
+    """Σ over axes 0 and 2 of an (N, C, L) array -> (C,).
+
+    The contiguous L axis goes first: NumPy sums it pairwise, which keeps float32 round-off
+    small on large feature maps, and the remaining N-axis sum is short.
+    """
+    return a3.sum(axis=2).sum(axis=0)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _check_per_channel(op: str, name: str, arr, c: int, shape) -> None:
+    if arr is not None and np.size(arr) != c:
+        raise ValueError(
+            f"{op}: {name} has {np.size(arr)} elements, expected {c} "
+            f"(one per channel of input of shape {tuple(shape)})"
+        )
+
+
+class _BatchNorm(Function):
+    """Fused batch norm over an (N, C, *) input; statistics per channel over (N, *)."""
+
+    def forward(self, x, weight, bias, running_mean=None, running_var=None, training=False,
+                momentum=0.1, eps=1e-5):
+        n, c = x.shape[:2]
+        x3 = x.reshape(n, c, -1)  # a view: (N, C, L) covers (N, C), (N, C, L) and (N, C, H, W)
+        m = n * x3.shape[2]
+        if training:
+            mean = _chan_sum(x3) / m
+            xc = x3 - mean[:, None]
+            var = _chan_sum(xc * xc) / m
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
+            if running_var is not None:
+                # the running estimate uses the unbiased variance, as PyTorch does
+                running_var *= 1 - momentum
+                running_var += (momentum * (m / (m - 1)) * var).astype(running_var.dtype, copy=False)
+        else:
+            mean = running_mean.astype(x.dtype, copy=False)
+            var = running_var.astype(x.dtype, copy=False)
+            xc = x3 - mean[:, None]
+        inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = xc
+        xhat *= inv_std[:, None]  # xc is a fresh array: reuse its memory
+        y = xhat * weight[:, None] if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias[:, None]
+        self.training, self.m, self.shape = training, m, x.shape
+        self.inv_std, self.weight = inv_std, weight
+        need_xhat = (self.needs_input_grad[0] and training) or self.needs_input_grad[1]
+        self.xhat = xhat if need_xhat else None
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        n, c = self.shape[:2]
+        g3 = g.reshape(n, c, -1)
+        need_x, need_w, need_b = self.needs_input_grad
+        w = self.weight
+        scale = self.inv_std if w is None else w * self.inv_std
+        sum_g = _chan_sum(g3) if (need_b or (need_x and self.training)) else None
+        sum_gx = _chan_sum(g3 * self.xhat) if (need_w or (need_x and self.training)) else None
+        dx = dw = db = None
+        if need_x:
+            if self.training:
+                # (w/σ)/M · (M g - Σg - x̂ Σ g x̂), with the 1/M moved inside the sums
+                m = self.m
+                dx = g3 - self.xhat * (sum_gx / m)[:, None]
+                dx -= (sum_g / m)[:, None]
+                dx *= scale[:, None]
+            else:
+                dx = g3 * scale[:, None]
+            dx = dx.reshape(self.shape)
+        if need_w:
+            dw = sum_gx.reshape(w.shape)
+        if need_b:
+            db = sum_g.reshape(np.shape(self.inputs[2].data))
+        return dx, dw, db
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation: y = w · (x - μ) / sqrt(var + eps) + b, per channel.
+
+    input: (N, C) or (N, C, *) (e.g. (N, C, L), (N, C, H, W)); output has the same shape.
+    running_mean, running_var, weight, bias: (C,) or None.
+
+    training=True: μ and var (biased) are the batch statistics over (N, *); the running
+    statistics, when given, are updated in place,
+        running_mean <- (1 - momentum) running_mean + momentum μ
+        running_var  <- (1 - momentum) running_var  + momentum var · M/(M-1)
+    with M = N · prod(*) (unbiased variance, as in PyTorch). momentum must be a float:
+    PyTorch's momentum=None (cumulative average) is resolved by the Module layer.
+    training=False: μ, var are running_mean, running_var.
+
+    Gradients (x̂ = (x - μ)/σ, σ = sqrt(var + eps), sums over (N, *)):
+        training: dx = (w/σ)/M · (M g - Σ g - x̂ Σ g x̂)
+        eval:     dx = g · w / σ
+        dw = Σ g x̂,   db = Σ g
+    """
+    op = "batch_norm"
+    x = as_tensor(input, "input", op)
+    check_float(x, op)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expected an input of shape (N, C) or (N, C, *), got shape {tuple(x.shape)}")
+    w, b = as_optional(weight, "weight", op), as_optional(bias, "bias", op)
+    rm, rv = _data(running_mean), _data(running_var)
+    c = x.shape[1]
+    for name, arr in (("running_mean", rm), ("running_var", rv),
+                      ("weight", _data(w)), ("bias", _data(b))):
+        _check_per_channel(op, name, arr, c, x.shape)
+    if not training and (rm is None or rv is None):
+        raise ValueError(f"{op}: running_mean and running_var must be given in evaluation mode (training=False)")
+    if training and x.data.size // c <= 1:
+        raise ValueError(
+            f"{op}: expected more than 1 value per channel when training, got input of shape {tuple(x.shape)}"
+        )
+    if momentum is None or not isinstance(momentum, numbers.Real):
+        raise TypeError(
+            f"{op}: momentum must be a float, got {momentum!r} "
+            "(the BatchNorm module turns momentum=None into a cumulative average)"
+        )
+    for name, arr in (("running_mean", rm), ("running_var", rv)):
+        if arr is not None and not isinstance(arr, np.ndarray):
+            raise TypeError(f"{op}: {name} must be a Tensor or ndarray (it is updated in place), got {type(arr).__name__}")
+    return _BatchNorm.apply(
+        x, w, b,
+        running_mean=None if rm is None else rm.reshape(-1),
+        running_var=None if rv is None else rv.reshape(-1),
+        training=bool(training), momentum=float(momentum), eps=float(eps),
+    )
+
+
+class _RowNorm(Function):
+    """Standardise each row of an (R, K) view, then an affine on an (R', D) view.
+
+    layer_norm: the statistic rows are the affine rows (D = K). group_norm: statistics per
+    (sample, group), affine per channel, so the same array is seen as (N·G, K) and as
+    (N, C, L) - both plain reshapes of contiguous data.
+    """
+
+    def forward(self, x, weight, bias, stat_shape=None, affine_shape=None, w_shape=None, eps=1e-5):
+        x2 = x.reshape(stat_shape)
+        mean = x2.mean(axis=-1, keepdims=True)
+        xc = x2 - mean
+        var = (xc * xc).mean(axis=-1, keepdims=True)
+        inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xc *= inv_std
+        xhat = xc.reshape(affine_shape)
+        y = xhat * weight.reshape(w_shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias.reshape(w_shape)
+        self.shape, self.stat_shape, self.affine_shape, self.w_shape = x.shape, stat_shape, affine_shape, w_shape
+        self.inv_std, self.weight = inv_std, weight
+        self.xhat = xhat if self.requires_grad else None
+        return y.reshape(x.shape)
+
+    def _reduce(self, a):
+        """Σ over every affine axis that is not the weight's -> weight-shaped."""
+        axes = tuple(i for i, s in enumerate(self.w_shape) if s == 1)
+        return a.sum(axis=axes).reshape(-1)
+
+    def backward(self, g):
+        need_x, need_w, need_b = self.needs_input_grad
+        ga = g.reshape(self.affine_shape)
+        dx = dw = db = None
+        if need_w:
+            dw = self._reduce(ga * self.xhat).reshape(self.inputs[1].data.shape)
+        if need_b:
+            db = self._reduce(ga).reshape(self.inputs[2].data.shape)
+        if need_x:
+            gw = ga * self.weight.reshape(self.w_shape) if self.weight is not None else ga
+            gw = gw.reshape(self.stat_shape)
+            xhat = self.xhat.reshape(self.stat_shape)
+            dx = gw - gw.mean(axis=-1, keepdims=True)
+            dx -= xhat * (gw * xhat).mean(axis=-1, keepdims=True)
+            dx *= self.inv_std
+            dx = dx.reshape(self.shape)
+        return dx, dw, db
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation over the last len(normalized_shape) dims.
+
+    input: (*, *normalized_shape); weight, bias: normalized_shape or None; output: input's shape.
+    Each row r (one index of the leading dims) is standardised over its D = prod(normalized_shape)
+    values: y = w · (x - μ_r)/σ_r + b.
+    Gradients (gw = g·w, means over the D values of the row):
+        dx = (1/σ_r) (gw - mean(gw) - x̂ mean(gw x̂)),  dw = Σ_rows g x̂,  db = Σ_rows g
+    """
+    op = "layer_norm"
+    x = as_tensor(input, "input", op)
+    check_float(x, op)
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    shape = tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(
+            f"{op}: normalized_shape {shape} expects an input of shape (*, {', '.join(map(str, shape))}), "
+            f"got shape {tuple(x.shape)}"
+        )
+    w, b = as_optional(weight, "weight", op), as_optional(bias, "bias", op)
+    for name, p in (("weight", w), ("bias", b)):
+        if p is not None and tuple(p.shape) != shape:
+            raise ValueError(f"{op}: {name} has shape {tuple(p.shape)}, expected normalized_shape {shape}")
+    d = int(np.prod(shape))
+    return _RowNorm.apply(x, w, b, stat_shape=(-1, d), affine_shape=(-1, d), w_shape=(1, d), eps=float(eps))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation: channels split into num_groups groups, each standardised per sample.
+
+    input: (N, C, *) with C divisible by num_groups G; weight, bias: (C,) or None; output:
+    input's shape. Statistics per (n, group) over its K = (C/G) · prod(*) values, affine per
+    channel: y = w_c (x - μ_ng)/σ_ng + b_c.
+    Gradients (gw = g·w_c, means over the K values of the group):
+        dx = (1/σ) (gw - mean(gw) - x̂ mean(gw x̂)),  dw_c = Σ_(N,*) g x̂,  db_c = Σ_(N,*) g
+    """
+    op = "group_norm"
+    x = as_tensor(input, "input", op)
+    check_float(x, op)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expected an input of shape (N, C, *), got shape {tuple(x.shape)}")
+    n, c = x.shape[:2]
+    if not isinstance(num_groups, numbers.Integral) or num_groups <= 0 or c % num_groups:
+        raise ValueError(
+            f"{op}: expected the number of channels ({c}) to be divisible by num_groups "
+            f"({num_groups}), got input of shape {tuple(x.shape)}"
+        )
+    w, b = as_optional(weight, "weight", op), as_optional(bias, "bias", op)
+    _check_per_channel(op, "weight", _data(w), c, x.shape)
+    _check_per_channel(op, "bias", _data(b), c, x.shape)
+    return _RowNorm.apply(x, w, b, stat_shape=(n * int(num_groups), -1), affine_shape=(n, c, -1),
+                          w_shape=(1, c, 1), eps=float(eps))
