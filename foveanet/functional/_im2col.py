@@ -1,0 +1,136 @@
+"""The GEMM engine behind every convolution: padding, im2col, col2im, and the three GEMMs.
+
+Internal layout, chosen by measurement (benchmarks/bench_conv.py, see the commit message):
+the padded input is stored channel-major, ``(C, N, Hp, Wp)``, so that im2col yields one
+``(C*kh*kw, N*Ho*Wo)`` matrix and the whole batch is ONE GEMM ``W(Co, K) @ cols(K, N*P)``.
+Against a per-sample NCHW GEMM it wins when the spatial size is small (LeNet), and against
+an NHWC ``cols(N*P, K) @ W(K, Co)`` layout it copies less, because every run of the strided
+copy keeps a contiguous inner row (``Wo`` with stride 1).
+
+Everything here works on 4-d arrays; conv1d enters with H = 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+class Geom:
+    """Sizes of one convolution seen as the map  x (N, C, H, W) -> y (N, Co, Ho, Wo).
+
+    For a transposed convolution the same object describes the *adjoint* direct conv:
+    its ``x`` is the transposed conv's output and its ``y`` the transposed conv's input.
+    """
+
+    __slots__ = ("N", "C", "H", "W", "Co", "G", "kh", "kw", "sh", "sw", "dh", "dw",
+                 "pads", "Hp", "Wp", "Ho", "Wo")
+
+    def __init__(self, N, C, H, W, Co, G, kh, kw, stride, dilation, pads, Ho=None, Wo=None):
+        self.N, self.C, self.H, self.W, self.Co, self.G = N, C, H, W, Co, G
+        self.kh, self.kw = kh, kw
+        self.sh, self.sw = stride
+        self.dh, self.dw = dilation
+        self.pads = pads  # (top, bottom, left, right)
+        self.Hp = H + pads[0] + pads[1]
+        self.Wp = W + pads[2] + pads[3]
+        # floor((n + 2p - d(k-1) - 1) / s) + 1
+        self.Ho = (self.Hp - self.dh * (kh - 1) - 1) // self.sh + 1 if Ho is None else Ho
+        self.Wo = (self.Wp - self.dw * (kw - 1) - 1) // self.sw + 1 if Wo is None else Wo
+
+
+def pad_cn(x: np.ndarray, g: Geom) -> np.ndarray:
+    """NCHW ``x`` -> channel-major padded ``(C, N, Hp, Wp)``: one copy, only borders zeroed.
+
+    Without padding the transposed view is returned as is: im2col reads it through strides.
+    """
+    t, b, l, r = g.pads
+    xt = x.transpose(1, 0, 2, 3)
+    if not (t or b or l or r):
+        return xt
+    out = np.empty((g.C, g.N, g.Hp, g.Wp), dtype=x.dtype)
+    out[:, :, :t] = 0
+    out[:, :, g.Hp - b:] = 0
+    out[:, :, :, :l] = 0
+    out[:, :, :, g.Wp - r:] = 0
+    out[:, :, t:t + g.H, l:l + g.W] = xt
+    return out
+
+
+def im2col(xp: np.ndarray, g: Geom) -> np.ndarray:
+    """Padded ``(C, N, Hp, Wp)`` -> ``cols (C*kh*kw, N*Ho*Wo)``: a strided view, one copy.
+
+    ``cols[(c, i, j), (n, h, w)] = xp[c, n, h*sh + i*dh, w*sw + j*dw]``.
+    """
+    sC, sN, sH, sW = xp.strides
+    view = as_strided(xp, (g.C, g.kh, g.kw, g.N, g.Ho, g.Wo),
+                      (sC, sH * g.dh, sW * g.dw, sN, sH * g.sh, sW * g.sw), writeable=False)
+    return np.ascontiguousarray(view).reshape(g.C * g.kh * g.kw, g.N * g.Ho * g.Wo)
+
+
+def col2im(cols: np.ndarray, g: Geom) -> np.ndarray:
+    """Adjoint of im2col: ``(C*kh*kw, N*Ho*Wo)`` -> padded ``(C, N, Hp, Wp)`` by kh*kw
+    strided adds (each tap scatters onto a strided window; overlapping windows sum)."""
+    c6 = cols.reshape(g.C, g.kh, g.kw, g.N, g.Ho, g.Wo)
+    out = np.zeros((g.C, g.N, g.Hp, g.Wp), dtype=cols.dtype)
+    h_span = g.sh * (g.Ho - 1) + 1
+    w_span = g.sw * (g.Wo - 1) + 1
+    for i in range(g.kh):
+        for j in range(g.kw):
+            h0, w0 = i * g.dh, j * g.dw
+            out[:, :, h0:h0 + h_span:g.sh, w0:w0 + w_span:g.sw] += c6[:, i, j]
+    return out
+
+
+def unpad_nchw(xp: np.ndarray, g: Geom) -> np.ndarray:
+    """Padded channel-major ``(C, N, Hp, Wp)`` -> contiguous NCHW ``(N, C, H, W)``."""
+    t, l = g.pads[0], g.pads[2]
+    return np.ascontiguousarray(xp[:, :, t:t + g.H, l:l + g.W].transpose(1, 0, 2, 3))
+
+
+def to_cn(y: np.ndarray) -> np.ndarray:
+    """NCHW ``(N, Co, Ho, Wo)`` -> ``(Co, N*Ho*Wo)`` matrix (a copy unless already CN)."""
+    N, Co = y.shape[:2]
+    return np.ascontiguousarray(y.transpose(1, 0, 2, 3)).reshape(Co, -1)
+
+
+def from_cn(ym: np.ndarray, g: Geom, bias=None) -> np.ndarray:
+    """``(Co, N*Ho*Wo)`` -> contiguous NCHW; the bias add rides on the layout copy."""
+    yt = ym.reshape(g.Co, g.N, g.Ho, g.Wo).transpose(1, 0, 2, 3)
+    out = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=ym.dtype)
+    if bias is None:
+        np.copyto(out, yt)
+    else:
+        np.add(yt, bias.reshape(1, -1, 1, 1), out=out)
+    return out
+
+
+def _grouped(mat: np.ndarray, G: int) -> np.ndarray:
+    return mat.reshape(G, mat.shape[0] // G, mat.shape[1])
+
+
+def w_matrix(w: np.ndarray, G: int) -> np.ndarray:
+    """Weight ``(Co, C/G, kh, kw)`` -> ``(G, Co/G, C/G*kh*kw)``, matching im2col's rows."""
+    return w.reshape(G, w.shape[0] // G, -1)
+
+
+def gemm_forward(cols: np.ndarray, wm: np.ndarray) -> np.ndarray:
+    """y = W @ cols per group -> ``(Co, N*P)``; one GEMM when G = 1, else a batched one."""
+    G = wm.shape[0]
+    if G == 1:
+        return wm[0] @ cols
+    return np.matmul(wm, _grouped(cols, G)).reshape(-1, cols.shape[1])
+
+
+def gemm_data(gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
+    """dcols = W^T @ dY per group -> ``(C*kh*kw, N*P)`` (col2im of it is dX)."""
+    G = wm.shape[0]
+    if G == 1:
+        return wm[0].T @ gm
+    return np.matmul(wm.transpose(0, 2, 1), _grouped(gm, G)).reshape(-1, gm.shape[1])
+
+
+def gemm_weight(gm: np.ndarray, cols: np.ndarray, G: int) -> np.ndarray:
+    """dW = dY @ cols^T per group -> ``(G, Co/G, C/G*kh*kw)``."""
+    if G == 1:
+        return (gm @ cols.T)[None]
+    return np.matmul(_grouped(gm, G), _grouped(cols, G).transpose(0, 2, 1))

@@ -1,0 +1,309 @@
+"""Convolutions: conv1d, conv2d, conv_transpose1d, conv_transpose2d (PyTorch names and signatures).
+
+All four run on one engine (``_im2col``): im2col as a strided view plus one copy, one
+GEMM for the whole batch (batched over groups), col2im as kh*kw strided adds. A 1-d
+convolution is the 2-d one with H = 1; a transposed convolution is the adjoint of a direct
+one, so its forward is the direct conv's input-gradient and vice versa.
+
+Notation for one spatial axis: n input size, f kernel size, s stride, p padding, d dilation.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from foveanet.autograd.function import Function
+from foveanet.functional import _im2col as E
+from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+
+_LAYOUT = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)"}
+
+
+# ----------------------------------------------------------------------------- Functions
+
+
+class _Conv(Function):
+    """Direct convolution (cross-correlation, as in every CNN framework).
+
+    y[n, o, h, w] = b[o] + sum_{c, i, j} W[o, c, i, j] * xpad[n, g(o)*C/G + c, h*s + i*d, w*s + j*d]
+    As matrices (per group): Y = W_mat @ cols, cols = im2col(xpad).
+      dW = dY @ cols^T                  (correlation of X with dY)
+      dX = col2im(W_mat^T @ dY)         (full correlation of dY with the flipped kernel)
+      db = sum of dY over N, H, W
+    """
+
+    def forward(self, x, w, *bias, geom, lift):
+        x_shape, w_shape = x.shape, w.shape
+        g = geom
+        x4 = x.reshape(g.N, g.C, g.H, g.W)
+        wm = E.w_matrix(w.reshape(g.Co, g.C // g.G, g.kh, g.kw), g.G)
+        cols = E.im2col(E.pad_cn(x4, g), g)
+        y = E.from_cn(E.gemm_forward(cols, wm), g, bias[0] if bias else None)
+        if self.requires_grad:
+            self.geom, self.shapes, self.nbias = g, (x_shape, w_shape), len(bias)
+            # inference and first layers keep nothing they will not read
+            self.cols = cols if self.needs_input_grad[1] else None
+            self.wm = wm if self.needs_input_grad[0] else None
+        return y.reshape(lift(y.shape))
+
+    def backward(self, grad):
+        g = self.geom
+        gm = E.to_cn(grad.reshape(g.N, g.Co, g.Ho, g.Wo))
+        dx = dw = db = None
+        if self.needs_input_grad[0]:
+            dx = E.unpad_nchw(E.col2im(E.gemm_data(gm, self.wm), g), g).reshape(self.shapes[0])
+        if self.needs_input_grad[1]:
+            dw = E.gemm_weight(gm, self.cols, g.G).reshape(self.shapes[1])
+        if self.nbias and self.needs_input_grad[2]:
+            db = gm.sum(axis=1)
+        return (dx, dw, db)[:2 + self.nbias]
+
+
+class _ConvTranspose(Function):
+    """Transposed convolution: the adjoint (input-gradient) of the direct convolution
+    with the same weight, stride, padding and dilation.
+
+    With ``weight (C_in, C_out/G, kh, kw)`` read as a direct conv mapping C_out -> C_in:
+      y  = col2im(W_mat^T @ X) cropped by p  (+ b)
+      dX = im2col(pad(dY)) correlated with W, i.e. the direct conv of dY
+      dW = X @ im2col(pad(dY))^T
+      db = sum of dY over N, H, W
+    """
+
+    def forward(self, x, w, *bias, geom, lift):
+        x_shape, w_shape = x.shape, w.shape
+        g = geom  # the adjoint direct conv: its x is our output, its y our input
+        xm = E.to_cn(x.reshape(g.N, g.Co, g.Ho, g.Wo))
+        wm = E.w_matrix(w.reshape(g.Co, g.C // g.G, g.kh, g.kw), g.G)
+        y = E.unpad_nchw(E.col2im(E.gemm_data(xm, wm), g), g)
+        if bias:
+            y += bias[0].reshape(1, -1, 1, 1)
+        if self.requires_grad:
+            self.geom, self.shapes, self.nbias = g, (x_shape, w_shape), len(bias)
+            self.xm = xm if self.needs_input_grad[1] else None
+            self.wm = wm if self.needs_input_grad[0] else None
+        return y.reshape(lift(y.shape))
+
+    def backward(self, grad):
+        g = self.geom
+        g4 = grad.reshape(g.N, g.C, g.H, g.W)
+        dx = dw = db = None
+        if self.needs_input_grad[0] or self.needs_input_grad[1]:
+            cols = E.im2col(E.pad_cn(g4, g), g)
+            if self.needs_input_grad[0]:
+                dx = E.from_cn(E.gemm_forward(cols, self.wm), g).reshape(self.shapes[0])
+            if self.needs_input_grad[1]:
+                dw = E.gemm_weight(self.xm, cols, g.G).reshape(self.shapes[1])
+        if self.nbias and self.needs_input_grad[2]:
+            db = g4.sum(axis=(0, 2, 3))
+        return (dx, dw, db)[:2 + self.nbias]
+
+
+# ------------------------------------------------------------------------ argument checks
+
+
+def _positive(value, nd, name, op):
+    out = ntuple(value, nd, name, op)
+    if any(v <= 0 for v in out):
+        raise ValueError(f"{op}: {name} must be positive, got {value!r}")
+    return out
+
+
+def _tensors(op, nd, input, weight, bias):
+    x = as_tensor(input, "input", op)
+    w = as_tensor(weight, "weight", op)
+    b = as_optional(bias, "bias", op)
+    check_ndim(x, (nd + 1, nd + 2), op, _LAYOUT[nd])
+    if w.ndim != nd + 2:
+        raise ValueError(f"{op}: expected a {nd + 2}-d weight, got shape {tuple(w.shape)}")
+    check_float(x, op)
+    check_float(w, op, "weight")
+    if w.dtype != x.dtype:
+        raise TypeError(f"{op}: input is {x.dtype} but weight is {w.dtype}; cast one of them")
+    if b is not None and b.dtype != x.dtype:
+        raise TypeError(f"{op}: input is {x.dtype} but bias is {b.dtype}; cast one of them")
+    return x, w, b
+
+
+def _groups(groups, op):
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups <= 0:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    return int(groups)
+
+
+def _check_bias(b, channels, op):
+    if b is not None and tuple(b.shape) != (channels,):
+        raise ValueError(f"{op}: bias must have shape ({channels},), got {tuple(b.shape)}")
+
+
+def _lifter(nd, unbatched):
+    """Maps the engine's 4-d output shape back to the caller's rank."""
+    def lift(shape):
+        if nd == 1:
+            shape = shape[:2] + shape[3:]
+        return shape[1:] if unbatched else shape
+    return lift
+
+
+def _spatial(x, nd):
+    """(N, C, H, W) of the input seen as a 4-d batch (conv1d: H = 1; unbatched: N = 1)."""
+    unbatched = x.ndim == nd + 1
+    shape = (1,) + tuple(x.shape) if unbatched else tuple(x.shape)
+    return (shape[0], shape[1], 1, shape[2]) if nd == 1 else shape, unbatched
+
+
+def _kernel(w, nd):
+    return (1, w.shape[2]) if nd == 1 else tuple(w.shape[2:])
+
+
+def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
+    x, w, b = _tensors(op, nd, input, weight, bias)
+    stride = _positive(stride, nd, "stride", op)
+    dilation = _positive(dilation, nd, "dilation", op)
+    G = _groups(groups, op)
+    (N, C, H, W), unbatched = _spatial(x, nd)
+    Co, Cg = w.shape[0], w.shape[1]
+    if Co % G:
+        raise ValueError(f"{op}: out_channels {Co} (weight shape {tuple(w.shape)}) "
+                         f"is not divisible by groups={G}")
+    if C != Cg * G:
+        extra = f" x groups={G}" if G > 1 else ""
+        if C % G:
+            raise ValueError(f"{op}: in_channels {C} is not divisible by groups={G}")
+        raise ValueError(f"{op}: input has {C} channels, weight expects {Cg * G} "
+                         f"(weight shape {tuple(w.shape)}{extra})")
+    _check_bias(b, Co, op)
+    kh, kw = _kernel(w, nd)
+    if nd == 1:
+        stride, dilation = (1,) + stride, (1,) + dilation
+    eff = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                                 f"(stride={stride[2 - nd:]}); PyTorch forbids it too")
+            # PyTorch's rule: total d(k-1), the extra odd pixel goes right/bottom
+            th, tw = eff[0] - 1, eff[1] - 1
+            pads = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+        else:
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', "
+                             f"got {padding!r}")
+    else:
+        p = ntuple(padding, nd, "padding", op)
+        if any(v < 0 for v in p):
+            raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+        ph, pw = (0, p[0]) if nd == 1 else p
+        pads = (ph, ph, pw, pw)
+    padded = (H + pads[0] + pads[1], W + pads[2] + pads[3])
+    if padded[0] < eff[0] or padded[1] < eff[1]:
+        sl = slice(2 - nd, None)
+        raise ValueError(f"{op}: kernel size {eff[sl]} (with dilation) is larger than the padded "
+                         f"input {padded[sl]} (input shape {tuple(x.shape)})")
+    geom = E.Geom(N, C, H, W, Co, G, kh, kw, stride, dilation, pads)
+    args = (x, w) if b is None else (x, w, b)
+    return _Conv.apply(*args, geom=geom, lift=_lifter(nd, unbatched))
+
+
+def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation):
+    x, w, b = _tensors(op, nd, input, weight, bias)
+    stride = _positive(stride, nd, "stride", op)
+    dilation = _positive(dilation, nd, "dilation", op)
+    G = _groups(groups, op)
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a tuple, got {padding!r} "
+                         "(string padding is not defined for transposed convolutions)")
+    pad = ntuple(padding, nd, "padding", op)
+    if any(v < 0 for v in pad):
+        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    opad = ntuple(output_padding, nd, "output_padding", op)
+    for o, s, d in zip(opad, stride, dilation):
+        if o < 0 or (o >= s and o >= d):
+            raise ValueError(f"{op}: output_padding must be non-negative and smaller than either "
+                             f"stride or dilation, got output_padding={output_padding!r}, "
+                             f"stride={stride}, dilation={dilation}")
+    (N, Cin, H, W), unbatched = _spatial(x, nd)
+    if w.shape[0] != Cin:
+        raise ValueError(f"{op}: input has {Cin} channels, weight expects {w.shape[0]} "
+                         f"(weight shape {tuple(w.shape)}: (in_channels, out_channels/groups, ...))")
+    if Cin % G:
+        raise ValueError(f"{op}: in_channels {Cin} is not divisible by groups={G}")
+    Cout = w.shape[1] * G
+    _check_bias(b, Cout, op)
+    kh, kw = _kernel(w, nd)
+    if nd == 1:
+        stride, dilation, pad, opad = (1,) + stride, (1,) + dilation, (0,) + pad, (0,) + opad
+    # out = (n - 1)s - 2p + d(f - 1) + output_padding + 1
+    out = tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1
+                for n, s, p, d, k, o in zip((H, W), stride, pad, dilation, (kh, kw), opad))
+    if out[0] <= 0 or out[1] <= 0:
+        raise ValueError(f"{op}: output size {out[2 - nd:]} is not positive "
+                         f"(input shape {tuple(x.shape)}, padding={padding!r})")
+    geom = E.Geom(N, Cout, out[0], out[1], Cin, G, kh, kw, stride, dilation,
+                  (pad[0], pad[0], pad[1], pad[1]), Ho=H, Wo=W)
+    args = (x, w) if b is None else (x, w, b)
+    return _ConvTranspose.apply(*args, geom=geom, lift=_lifter(nd, unbatched))
+
+
+# ------------------------------------------------------------------------- public ops
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution (cross-correlation) of ``input (N, C_in, H, W)`` or ``(C_in, H, W)``
+    with ``weight (C_out, C_in/groups, kH, kW)``, plus ``bias (C_out,)``.
+
+    ``padding``: int, (pH, pW), 'valid' (= 0) or 'same' (stride 1 only; total d(f-1), left
+    d(f-1)//2 and the rest right/bottom, as PyTorch). ``groups`` splits channels into
+    independent convolutions (groups == C_in: depthwise).
+
+    Output size per axis:  out = floor((n + 2p - d(f-1) - 1) / s) + 1.
+    Gradients (per group, cols = im2col(padded X)):
+      dW = dY @ cols^T    (the correlation of X with dY)
+      dX = col2im(W^T @ dY)    (the full correlation of dY with the flipped kernel)
+      db = sum of dY over N, H, W.
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution of ``input (N, C_in, L)`` or ``(C_in, L)`` with
+    ``weight (C_out, C_in/groups, k)`` (text CNNs: C_in = embedding size, L = tokens).
+
+    Same options as :func:`conv2d`. Output length: floor((L + 2p - d(k-1) - 1) / s) + 1.
+    Gradients: dW = dY @ cols^T, dX = col2im(W^T @ dY), db = sum of dY over N and L.
+    """
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-d convolution ("deconvolution", the upsampling of U-Net/FCN decoders) of
+    ``input (N, C_in, H, W)`` or ``(C_in, H, W)`` with ``weight (C_in, C_out/groups, kH, kW)``.
+
+    It is the input-gradient of ``conv2d`` with the same weight and settings, so
+    Output size per axis:  out = (n - 1)s - 2p + d(f - 1) + output_padding + 1,
+    ``output_padding`` (< stride or < dilation) choosing among the sizes that conv2d maps
+    back to n. Gradients:
+      dX = conv2d(dY, W, stride, padding, dilation, groups)
+      dW = X @ im2col(padded dY)^T   (the correlation of dY with X)
+      db = sum of dY over N, H, W.
+    """
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-d convolution of ``input (N, C_in, L)`` or ``(C_in, L)`` with
+    ``weight (C_in, C_out/groups, k)``.
+
+    Output length: (L - 1)s - 2p + d(k - 1) + output_padding + 1.
+    Gradients: dX = conv1d(dY, W, ...), dW = X @ im2col(padded dY)^T, db = sum of dY.
+    """
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
