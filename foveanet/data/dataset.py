@@ -1,0 +1,149 @@
+"""Map-style datasets: anything with ``__len__`` and ``__getitem__``.
+
+Datasets that hold all their samples as arrays also offer ``arrays()``, returning those
+arrays; ``DataLoader`` then batches by fancy-indexing them instead of calling
+``__getitem__`` once per sample, which in Python would cost more than the training step
+of a small CNN.  Subset and ConcatDataset keep that fast path when their parts have it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from foveanet import backend
+
+
+def _as_array(x) -> np.ndarray:
+    # a Tensor keeps its array in .data; anything else goes through NumPy
+    data = getattr(x, "data", None)
+    return data if isinstance(data, np.ndarray) else np.asarray(x)
+
+
+class Dataset:
+    """Base class: subclasses define ``__getitem__`` (and ``__len__``)."""
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __add__(self, other: "Dataset") -> "ConcatDataset":
+        return ConcatDataset([self, other])
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of the given arrays/Tensors: ``ds[i] == (a[i], b[i], ...)``."""
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset: expected at least one array")
+        self.tensors = tuple(_as_array(t) for t in tensors)
+        n = len(self.tensors[0])
+        bad = [t.shape for t in self.tensors if len(t) != n]
+        if bad:
+            raise ValueError(f"TensorDataset: all arrays need the same first dimension; got "
+                             f"{[t.shape for t in self.tensors]}")
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
+
+    def arrays(self):
+        return self.tensors
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order."""
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(dataset)
+        if self.indices.size and (self.indices.min() < -n or self.indices.max() >= n):
+            raise IndexError(f"Subset: indices out of range for a dataset of {n} samples")
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return self.dataset[int(self.indices[index])]
+        return [self.dataset[int(i)] for i in self.indices[index]]
+
+    def __getattr__(self, name):
+        if name == "dataset" or name.startswith("__"):
+            raise AttributeError(name)  # not yet set (copy/unpickle): don't recurse
+        # per-sample transforms and fast-path arrays are properties of the parent
+        if name == "arrays" and hasattr(self.dataset, "arrays"):
+            return lambda *a, **k: tuple(x[self.indices] for x in self.dataset.arrays(*a, **k))
+        if name in ("transform", "target_transform", "classes", "class_to_idx"):
+            return getattr(self.dataset, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: expected at least one dataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError(f"ConcatDataset: index out of range for {n} samples")
+        k = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = self.cumulative_sizes[k - 1] if k else 0
+        return self.datasets[k][index - start]
+
+    def __getattr__(self, name):
+        if name == "datasets" or name.startswith("__"):
+            raise AttributeError(name)
+        if name == "arrays" and all(hasattr(d, "arrays") for d in self.datasets):
+            def arrays(*a, **k):
+                parts = [d.arrays(*a, **k) for d in self.datasets]
+                return tuple(np.concatenate(cols) for cols in zip(*parts))
+            return arrays
+        if name in ("transform", "target_transform"):
+            # the fast path is only valid when no part has a per-sample transform
+            vals = [getattr(d, name, None) for d in self.datasets]
+            return next((v for v in vals if v is not None), None)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+def random_split(dataset, lengths, seed=None, generator=None) -> list[Subset]:
+    """Split into non-overlapping random Subsets of the given lengths.
+
+    ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1 (rounded
+    down, the leftover samples given one each to the first splits, as PyTorch does).
+    The permutation comes from ``seed``, else ``generator``, else the global generator.
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    fractional = any(int(f) != f for f in lengths) or (sum(lengths) != n)
+    if lengths and fractional and all(0 <= f <= 1 for f in lengths) and math.isclose(sum(lengths), 1):
+        counts = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if any(int(x) != x or x < 0 for x in lengths) or sum(lengths) != n:
+        raise ValueError(f"random_split: lengths {lengths} must be non-negative counts summing to "
+                         f"len(dataset) = {n}, or fractions summing to 1")
+    if seed is not None:
+        rng = np.random.default_rng(seed)
+    else:
+        rng = generator if generator is not None else backend.generator()
+    perm = rng.permutation(n)
+    out, start = [], 0
+    for length in lengths:
+        out.append(Subset(dataset, perm[start:start + int(length)]))
+        start += int(length)
+    return out

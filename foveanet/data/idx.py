@@ -1,0 +1,149 @@
+"""IDX files, the format of MNIST and Fashion-MNIST (LeCun et al.).
+
+Layout: two zero bytes, a dtype code, the number of dimensions ``d``; then ``d`` big-endian
+uint32 sizes; then the values, big-endian, in C order.  Files are often gzip-compressed;
+compression is recognised by its magic bytes, not by the file name, because renamed and
+re-compressed copies are common (Debian ships recompressed ``.gz`` files, some mirrors
+serve them already decompressed).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+# dtype code -> big-endian NumPy dtype
+IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODE_OF = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
+
+
+class IDXError(ValueError):
+    """A file that is not a well-formed IDX file."""
+
+
+def is_gzip(path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def _open(path):
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
+def _read_exact(f, n: int, path, what: str) -> bytes:
+    try:
+        b = f.read(n)
+    except (EOFError, OSError, zlib.error) as e:
+        # a gzip stream cut short or damaged surfaces here rather than as a short read
+        raise IDXError(f"{path}: truncated or corrupt compressed data while reading the {what} ({e})") from None
+    if len(b) != n:
+        raise IDXError(f"{path}: truncated {what}: expected {n} bytes, got {len(b)}")
+    return b
+
+
+def read_idx_header(path) -> tuple[np.dtype, tuple[int, ...]]:
+    """The (dtype, shape) an IDX file declares, without reading its values."""
+    path = Path(path)
+    with _open(path) as f:
+        return _parse_header(f, path)
+
+
+def _parse_header(f, path):
+    magic = _read_exact(f, 4, path, "magic number")
+    if magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES:
+        raise IDXError(
+            f"{path}: not an IDX file: bad magic number {magic.hex(' ')} (expected 00 00 <type> <ndim> "
+            f"with type one of {', '.join(f'0x{c:02X}' for c in IDX_DTYPES)})"
+        )
+    ndim = magic[3]
+    shape = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, f"header ({ndim} dimension sizes)"))
+    return IDX_DTYPES[magic[2]], tuple(int(s) for s in shape)
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or raw) into a native-byte-order, writable ndarray.
+
+    Raises ``IDXError`` (a ``ValueError``) naming the file on a bad magic number, a
+    truncated header or data (with expected vs actual byte counts), or trailing bytes.
+    """
+    path = Path(path)
+    with _open(path) as f:
+        dtype, shape = _parse_header(f, path)
+        count = int(np.prod(shape, dtype=np.int64))
+        nbytes = count * dtype.itemsize
+        out = np.empty(count, dtype=dtype)
+        # readinto avoids holding the file twice in memory (once as bytes, once as array)
+        view = memoryview(out).cast("B")
+        got = 0
+        try:
+            while got < nbytes:
+                n = f.readinto(view[got:])
+                if not n:
+                    break
+                got += n
+            extra = len(f.read(1)) if got == nbytes else 0
+        except (EOFError, OSError, zlib.error) as e:
+            raise IDXError(
+                f"{path}: truncated or corrupt compressed data: expected {nbytes} bytes of values "
+                f"for shape {shape}, read {got} before the stream broke ({e})"
+            ) from None
+    if got != nbytes:
+        raise IDXError(f"{path}: truncated data: shape {shape} of {dtype.newbyteorder('=')} needs "
+                       f"{nbytes} bytes of values, file has {got}")
+    if extra:
+        raise IDXError(f"{path}: trailing bytes after the {nbytes} bytes of values for shape {shape}")
+    out = out.reshape(shape)
+    return out if dtype.itemsize == 1 else out.astype(dtype.newbyteorder("="))
+
+
+def write_idx(path, array, compress: bool | None = None) -> Path:
+    """Write ``array`` as an IDX file, atomically (temp file + rename).
+
+    ``compress=None`` gzips when the name ends in ``.gz``.  Supported dtypes: uint8, int8,
+    int16, int32, float32, float64 (the six the format defines).
+    """
+    path = Path(path)
+    a = np.asarray(array)
+    code = _CODE_OF.get(a.dtype.newbyteorder("="))
+    if code is None:
+        raise TypeError(f"write_idx: dtype {a.dtype} has no IDX code; use one of uint8, int8, int16, "
+                        f"int32, float32, float64 (e.g. array.astype(np.int32))")
+    if a.ndim > 255 or any(s >= 2**32 for s in a.shape):
+        raise ValueError(f"write_idx: shape {a.shape} does not fit the IDX header")
+    if compress is None:
+        compress = path.name.endswith(".gz")
+    payload = bytes([0, 0, code, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape)
+    payload += np.ascontiguousarray(a, dtype=IDX_DTYPES[code]).tobytes()
+    if compress:
+        # mtime=0 keeps the bytes (and so checksums) reproducible
+        payload = gzip.compress(payload, mtime=0)
+    atomic_write_bytes(path, payload)
+    return path
+
+
+def atomic_write_bytes(path, payload: bytes) -> None:
+    """Write so that readers see either the old file or the complete new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,218 @@
+"""ImageFolder: ``root/<class>/<image>`` read once into one uint8 array in memory.
+
+Folders users bring to a NumPy framework are small enough to hold decoded (10,000 RGB
+images of 64x64 are 120 MB), and holding them lets the DataLoader batch by fancy
+indexing instead of decoding files every epoch.  Pillow is imported lazily: it is an
+optional dependency (``pip install foveanet[vision]``).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from numbers import Number
+from pathlib import Path
+
+import numpy as np
+
+from foveanet.data.dataset import Dataset
+
+IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+_GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+def _pil():
+    try:
+        from PIL import Image, ImageOps
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("reading images needs Pillow: pip install pillow (or foveanet[vision])") from None
+    return Image, ImageOps
+
+
+def _size_pair(size):
+    if size is None:
+        return None
+    if isinstance(size, Number):
+        return int(size), int(size)
+    h, w = size
+    return int(h), int(w)
+
+
+def _is_colour(im) -> bool:
+    if im.mode in _GREY_MODES:
+        return False
+    if im.mode in ("P", "PA"):
+        # a palette image is grey when every palette entry has r == g == b
+        pal = np.asarray(im.getpalette() or [], dtype=np.int64).reshape(-1, 3)
+        return bool(len(pal)) and not np.all((pal[:, 0] == pal[:, 1]) & (pal[:, 1] == pal[:, 2]))
+    return True
+
+
+def _decode(im, mode: str, size) -> np.ndarray:
+    """An opened PIL image -> uint8 (C, H, W) in ``mode`` ('L' or 'RGB'), resized to size."""
+    Image, ImageOps = _pil()
+    im = ImageOps.exif_transpose(im)  # phone photos store their rotation in EXIF
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        # Pillow's I->L conversion clips at 255 instead of rescaling 16-bit data
+        a = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        im = Image.fromarray(np.clip(a * (255.0 / top), 0, 255).astype(np.uint8), "L")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        # transparent pixels become white, not whatever colour they happen to store
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    im = im.convert(mode)
+    if size is not None and (im.height, im.width) != size:
+        im = im.resize((size[1], size[0]), Image.BILINEAR)
+    a = np.asarray(im, dtype=np.uint8)
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def load_image(path, mode: str | None = None, size=None) -> np.ndarray:
+    """One image file -> float32 (C, H, W) in [0, 1].
+
+    mode: 'L', 'RGB', or None (grey images stay 1-channel, anything else becomes RGB);
+    size: None, an int (square) or (h, w).
+    """
+    Image, _ = _pil()
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            if mode is None:
+                mode = "RGB" if _is_colour(im) else "L"
+            a = _decode(im, mode, _size_pair(size))
+    except (OSError, ValueError, SyntaxError) as e:  # Pillow's decoders raise all three
+        raise ValueError(f"cannot read image {path}: {e}") from None
+    return a.astype(np.float32) * np.float32(1 / 255)
+
+
+class ImageFolder(Dataset):
+    """Images in ``root/<class name>/``, classes sorted by name.
+
+    Holds ``images`` (uint8, N x C x H x W; also as ``data``), ``targets`` (int64),
+    ``classes``, ``class_to_idx``, ``samples`` [(path, class index)] and ``skipped``
+    [(path, reason)].  ``ds[i]`` is (float32 (C, H, W) in [0, 1], class index).
+
+    mode: 'L', 'RGB', or None (RGB if any image has colour, else L).
+    size: resize every image to (h, w) (an int: square); needed when sizes differ.
+    on_error: 'skip' unreadable images (a warning gives the count) or 'raise'.
+    """
+
+    def __init__(self, root, transform=None, target_transform=None, size=None, mode=None,
+                 on_error: str = "skip", extensions=IMG_EXTENSIONS):
+        if mode not in (None, "L", "RGB"):
+            raise ValueError(f"ImageFolder: mode must be 'L', 'RGB' or None, got {mode!r}")
+        if on_error not in ("skip", "raise"):
+            raise ValueError(f"ImageFolder: on_error must be 'skip' or 'raise', got {on_error!r}")
+        self.root = Path(root).expanduser()
+        self.transform, self.target_transform = transform, target_transform
+        self.extensions = tuple(e.lower() for e in extensions)
+        self.size = _size_pair(size)
+        self.skipped: list[tuple[str, str]] = []
+        self.classes, files = self._scan()
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        self._load(files, mode, on_error)
+
+    def _scan(self):
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"ImageFolder: {self.root} is not a directory")
+        classes = sorted(e.name for e in os.scandir(self.root) if e.is_dir() and not e.name.startswith("."))
+        if not classes:
+            raise ValueError(f"ImageFolder: no class folders in {self.root}: expected {self.root}/<class>/<image>")
+        files, empty = [], []
+        for ci, c in enumerate(classes):
+            found = sorted(p for p in (self.root / c).rglob("*")
+                           if p.suffix.lower() in self.extensions and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(self.root).parts))
+            if not found:
+                empty.append(c)
+            files += [(p, ci) for p in found]
+        if empty:
+            raise ValueError(f"ImageFolder: no images ({', '.join(self.extensions)}) in the class "
+                             f"folder(s) {', '.join(empty)} under {self.root}; remove them or add images")
+        return classes, files
+
+    def _fail(self, path, reason, on_error):
+        if on_error == "raise":
+            raise ValueError(f"ImageFolder: cannot read image {path}: {reason}")
+        self.skipped.append((str(path), reason))
+
+    def _load(self, files, mode, on_error):
+        Image, _ = _pil()
+        # pass 1 reads headers only: the mode and size checks need all images, decoding
+        # happens once we know the target array's shape
+        headers = []
+        for path, ci in files:
+            try:
+                with Image.open(path) as im:
+                    hw = (im.height, im.width)
+                    if im.getexif().get(0x0112) in (5, 6, 7, 8):  # EXIF orientation: rotated 90
+                        hw = hw[::-1]
+                    headers.append((path, ci, _is_colour(im), hw))
+            except (OSError, ValueError, SyntaxError) as e:
+                self._fail(path, str(e) or type(e).__name__, on_error)
+        if mode is None:
+            mode = "RGB" if any(h[2] for h in headers) else "L"
+        self.mode = mode
+        size = self.size
+        if size is None:
+            sizes = {}
+            for path, _, _, hw in headers:
+                sizes.setdefault(hw, path)
+            if len(sizes) > 1:
+                (s1, p1), (s2, p2) = list(sizes.items())[:2]
+                raise ValueError(f"ImageFolder: images under {self.root} have different sizes ({len(sizes)} "
+                                 f"in all), e.g. {p1} is {s1[0]}x{s1[1]} and {p2} is {s2[0]}x{s2[1]} (HxW); "
+                                 f"pass size=(h, w) (or size=n for n x n) to resize them all")
+            size = next(iter(sizes), None)
+        channels = 3 if mode == "RGB" else 1
+        images = np.empty((len(headers), channels) + (size or (0, 0)), dtype=np.uint8)
+        samples, n = [], 0
+        for path, ci, _, _ in headers:
+            try:
+                with Image.open(path) as im:
+                    images[n] = _decode(im, mode, size)
+            except (OSError, ValueError, SyntaxError) as e:  # header fine, pixel data broken
+                self._fail(path, str(e) or type(e).__name__, on_error)
+                continue
+            samples.append((str(path), ci))
+            n += 1
+        if self.skipped:
+            names = ", ".join(Path(p).name for p, _ in self.skipped[:5])
+            more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+            warnings.warn(f"ImageFolder: skipped {len(self.skipped)} unreadable image(s) under {self.root}: "
+                          f"{names}{more} (see .skipped for the reasons)", stacklevel=3)
+        if n == 0:
+            raise ValueError(f"ImageFolder: none of the {len(files)} image files under {self.root} could be read")
+        self.images = images[:n] if n < len(images) else images
+        self.samples = samples
+        self.targets = np.asarray([ci for _, ci in samples], dtype=np.int64)
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index):
+        img = self.images[index].astype(np.float32) * np.float32(1 / 255)
+        target = int(self.targets[index])
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def arrays(self, dtype=np.float32):
+        """(N, C, H, W) ``dtype`` in [0, 1] and int64 targets, for the DataLoader's fast path."""
+        dt = np.dtype(dtype)
+        x = self.images.astype(dt)
+        if dt.kind == "f":
+            x *= dt.type(1 / 255)
+        return x, self.targets
+
+    def __repr__(self):
+        c, h, w = self.images.shape[1:]
+        return (f"ImageFolder({self.root}, {len(self)} images {c}x{h}x{w}, {len(self.classes)} classes"
+                f"{f', {len(self.skipped)} skipped' if self.skipped else ''})")
