@@ -182,7 +182,7 @@ def pad(input, pad, mode="constant", value=0.0):
             dst[d] = slice(max(lo, 0), max(lo, 0) + keep)
             out_shape[d] = size
         return _ConstantPad.apply(x, src=tuple(src), dst=tuple(dst), out_shape=tuple(out_shape),
-                                  value=value)
+                                  value=0.0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise ValueError(f"{op}: unknown mode {mode!r}; expected 'constant', 'reflect', 'replicate' or 'circular'")
     if value not in (None, 0):

@@ -81,6 +81,7 @@ def test_pad_hand_examples():
     np.testing.assert_array_equal(pad(x, (2, 1), mode="replicate").numpy()[0, 0], [1, 1, 1, 2, 3, 3])
     np.testing.assert_array_equal(pad(x, (1, 3), mode="circular").numpy()[0, 0], [3, 1, 2, 3, 1, 2, 3])
     np.testing.assert_array_equal(pad(x, (-1, 1), value=9).numpy()[0, 0], [2, 3, 9])
+    np.testing.assert_array_equal(pad(x, (1, 0), value=None).numpy()[0, 0], [0, 1, 2, 3])
     # reflect fold: x_1 (value 2) is read by itself and both mirrors at positions 1 and 5
     xt = f(x, True)
     pad(xt, (2, 2), mode="reflect").sum().backward()
