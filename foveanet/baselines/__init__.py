@@ -1,0 +1,1 @@
+"""Classical baselines (scikit-learn, optional) that the CNNs are measured against."""
