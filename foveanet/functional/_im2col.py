@@ -134,3 +134,57 @@ def gemm_weight(gm: np.ndarray, cols: np.ndarray, G: int) -> np.ndarray:
     if G == 1:
         return (gm @ cols.T)[None]
     return np.matmul(_grouped(gm, G), _grouped(cols, G).transpose(0, 2, 1))
+
+
+# ------------------------------------------------------------------ depthwise (C/G == 1)
+# One input channel per output channel: im2col would copy kh*kw times the input to feed
+# C GEMMs of a single row each. Summing kh*kw shifted, per-channel scaled views of the
+# padded input needs no cols buffer and measured faster (benchmarks/bench_conv.py, case e).
+
+
+def pad_nchw(x: np.ndarray, g: Geom) -> np.ndarray:
+    t, b, l, r = g.pads
+    if not (t or b or l or r):
+        return x
+    out = np.zeros((g.N, g.C, g.Hp, g.Wp), dtype=x.dtype)
+    out[:, :, t:t + g.H, l:l + g.W] = x
+    return out
+
+
+def _tap(xp: np.ndarray, g: Geom, i: int, j: int) -> np.ndarray:
+    h0, w0 = i * g.dh, j * g.dw
+    return xp[:, :, h0:h0 + g.sh * (g.Ho - 1) + 1:g.sh, w0:w0 + g.sw * (g.Wo - 1) + 1:g.sw]
+
+
+def depthwise_forward(xp: np.ndarray, w: np.ndarray, g: Geom, bias=None) -> np.ndarray:
+    """y[n, c] = b[c] + sum_{i,j} w[c, 0, i, j] * xp[n, c, h*s + i*d, w*s + j*d]."""
+    taps = w.reshape(1, g.C, g.kh * g.kw, 1, 1)
+    y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=xp.dtype)
+    np.multiply(_tap(xp, g, 0, 0), taps[:, :, 0], out=y)
+    tmp = np.empty_like(y)
+    for t in range(1, g.kh * g.kw):
+        np.multiply(_tap(xp, g, *divmod(t, g.kw)), taps[:, :, t], out=tmp)
+        y += tmp
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1)
+    return y
+
+
+def depthwise_backward(gy: np.ndarray, xp, w, g: Geom, need_x: bool, need_w: bool):
+    """dW[c, 0, i, j] = sum_{n,h,w} dY * x_tap(i, j);  dX_pad[tap(i, j)] += w[c, i, j] * dY."""
+    T = g.kh * g.kw
+    dxp = np.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype) if need_x else None
+    dw = np.empty((g.C, T), dtype=gy.dtype) if need_w else None
+    taps = w.reshape(1, g.C, T, 1, 1)
+    tmp = np.empty_like(gy)
+    for t in range(T):
+        i, j = divmod(t, g.kw)
+        if need_w:
+            dw[:, t] = np.einsum("nchw,nchw->c", gy, _tap(xp, g, i, j))
+        if need_x:
+            np.multiply(gy, taps[:, :, t], out=tmp)
+            _tap(dxp, g, i, j)[...] += tmp
+    if need_x:
+        t, l = g.pads[0], g.pads[2]
+        dxp = np.ascontiguousarray(dxp[:, :, t:t + g.H, l:l + g.W])
+    return dxp, (dw.reshape(g.C, 1, g.kh, g.kw) if need_w else None)

@@ -33,13 +33,25 @@ class _Conv(Function):
       dW = dY @ cols^T                  (correlation of X with dY)
       dX = col2im(W_mat^T @ dY)         (full correlation of dY with the flipped kernel)
       db = sum of dY over N, H, W
+    Depthwise (one input channel per output channel) skips im2col: y is the sum over taps
+    of per-channel scaled shifted views, dW[c, tap] = <dY_c, X_c shifted by tap>.
     """
 
     def forward(self, x, w, *bias, geom, lift):
         x_shape, w_shape = x.shape, w.shape
         g = geom
         x4 = x.reshape(g.N, g.C, g.H, g.W)
-        wm = E.w_matrix(w.reshape(g.Co, g.C // g.G, g.kh, g.kw), g.G)
+        w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
+        self.depthwise = g.G == g.C == g.Co and g.G > 1
+        if self.depthwise:
+            xp = E.pad_nchw(x4, g)
+            y = E.depthwise_forward(xp, w4, g, bias[0] if bias else None)
+            if self.requires_grad:
+                self.geom, self.shapes, self.nbias = g, (x_shape, w_shape), len(bias)
+                self.xp = xp if self.needs_input_grad[1] else None
+                self.w4 = w4 if self.needs_input_grad[0] else None
+            return y.reshape(lift(y.shape))
+        wm = E.w_matrix(w4, g.G)
         cols = E.im2col(E.pad_cn(x4, g), g)
         y = E.from_cn(E.gemm_forward(cols, wm), g, bias[0] if bias else None)
         if self.requires_grad:
@@ -51,14 +63,20 @@ class _Conv(Function):
 
     def backward(self, grad):
         g = self.geom
-        gm = E.to_cn(grad.reshape(g.N, g.Co, g.Ho, g.Wo))
         dx = dw = db = None
+        if self.nbias and self.needs_input_grad[2]:
+            db = grad.reshape(g.N, g.Co, -1).sum(axis=(0, 2))
+        if self.depthwise:
+            dx, dw = E.depthwise_backward(grad.reshape(g.N, g.Co, g.Ho, g.Wo), self.xp, self.w4, g,
+                                          self.needs_input_grad[0], self.needs_input_grad[1])
+            dx = None if dx is None else dx.reshape(self.shapes[0])
+            dw = None if dw is None else dw.reshape(self.shapes[1])
+            return (dx, dw, db)[:2 + self.nbias]
+        gm = E.to_cn(grad.reshape(g.N, g.Co, g.Ho, g.Wo))
         if self.needs_input_grad[0]:
             dx = E.unpad_nchw(E.col2im(E.gemm_data(gm, self.wm), g), g).reshape(self.shapes[0])
         if self.needs_input_grad[1]:
             dw = E.gemm_weight(gm, self.cols, g.G).reshape(self.shapes[1])
-        if self.nbias and self.needs_input_grad[2]:
-            db = gm.sum(axis=1)
         return (dx, dw, db)[:2 + self.nbias]
 
 
