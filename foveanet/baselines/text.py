@@ -110,7 +110,11 @@ def run_single_label_baseline(path=None, *, documents=None, limit: int | None = 
     X_train = vec.fit_transform([d.text for d in tr_docs])
     X_test = vec.transform([d.text for d in te_docs])
     clf = LogisticRegression(C=C, max_iter=max_iter)
-    clf.fit(X_train, y_train)
+    from threadpoolctl import threadpool_limits   # a scikit-learn dependency
+    # lbfgs on sparse TF-IDF does only small dense BLAS calls per step: extra BLAS threads
+    # cost more than they give (4x slower on a busy 2-core machine)
+    with threadpool_limits(1):
+        clf.fit(X_train, y_train)
     pred = clf.predict(X_test)
     majority = np.bincount(y_train).argmax()
     onehot = np.eye(len(classes), dtype=np.float32)
