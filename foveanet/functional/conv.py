@@ -38,46 +38,62 @@ class _Conv(Function):
     """
 
     def forward(self, x, w, *bias, geom, lift):
-        x_shape, w_shape = x.shape, w.shape
         g = geom
         x4 = x.reshape(g.N, g.C, g.H, g.W)
         w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
-        self.depthwise = g.G == g.C == g.Co and g.G > 1
-        if self.depthwise:
+        b = bias[0] if bias else None
+        need_x, need_w = self.needs_input_grad[:2]
+        self.path = _path(g)
+        # inference and first layers keep nothing they will not read
+        if self.path == "depthwise":
             xp = E.pad_nchw(x4, g)
-            y = E.depthwise_forward(xp, w4, g, bias[0] if bias else None)
-            if self.requires_grad:
-                self.geom, self.shapes, self.nbias = g, (x_shape, w_shape), len(bias)
-                self.xp = xp if self.needs_input_grad[1] else None
-                self.w4 = w4 if self.needs_input_grad[0] else None
-            return y.reshape(lift(y.shape))
-        wm = E.w_matrix(w4, g.G)
-        cols = E.im2col(E.pad_cn(x4, g), g)
-        y = E.from_cn(E.gemm_forward(cols, wm), g, bias[0] if bias else None)
+            y = E.depthwise_forward(xp, w4, g, b)
+            saved = (xp if need_w else None, w4 if need_x else None)
+        elif self.path == "rows":
+            xr = E.to_rows(x4, g)
+            y = E.rows_forward(xr, w4, g, b)
+            saved = (xr if need_w else None, w4 if need_x else None)
+        else:
+            wm = E.w_matrix(w4, g.G)
+            cols = E.im2col(E.pad_cn(x4, g), g)
+            y = E.from_cn(E.gemm_forward(cols, wm), g, b)
+            saved = (cols if need_w else None, wm if need_x else None)
         if self.requires_grad:
-            self.geom, self.shapes, self.nbias = g, (x_shape, w_shape), len(bias)
-            # inference and first layers keep nothing they will not read
-            self.cols = cols if self.needs_input_grad[1] else None
-            self.wm = wm if self.needs_input_grad[0] else None
+            self.geom, self.shapes, self.nbias, self.saved = g, (x.shape, w.shape), len(bias), saved
         return y.reshape(lift(y.shape))
 
     def backward(self, grad):
         g = self.geom
-        dx = dw = db = None
-        if self.nbias and self.needs_input_grad[2]:
-            db = grad.reshape(g.N, g.Co, -1).sum(axis=(0, 2))
-        if self.depthwise:
-            dx, dw = E.depthwise_backward(grad.reshape(g.N, g.Co, g.Ho, g.Wo), self.xp, self.w4, g,
-                                          self.needs_input_grad[0], self.needs_input_grad[1])
-            dx = None if dx is None else dx.reshape(self.shapes[0])
-            dw = None if dw is None else dw.reshape(self.shapes[1])
-            return (dx, dw, db)[:2 + self.nbias]
-        gm = E.to_cn(grad.reshape(g.N, g.Co, g.Ho, g.Wo))
-        if self.needs_input_grad[0]:
-            dx = E.unpad_nchw(E.col2im(E.gemm_data(gm, self.wm), g), g).reshape(self.shapes[0])
-        if self.needs_input_grad[1]:
-            dw = E.gemm_weight(gm, self.cols, g.G).reshape(self.shapes[1])
+        need_x, need_w = self.needs_input_grad[:2]
+        x_saved, w_saved = self.saved
+        g4 = grad.reshape(g.N, g.Co, g.Ho, g.Wo)
+        db = g4.sum(axis=(0, 2, 3)) if self.nbias and self.needs_input_grad[2] else None
+        if self.path == "depthwise":
+            dx, dw = E.depthwise_backward(g4, x_saved, w_saved, g, need_x, need_w)
+        elif self.path == "rows":
+            dx, dw = E.rows_backward(g4, x_saved, w_saved, g, need_x, need_w)
+        else:
+            gm = E.to_cn(g4)
+            dx = E.unpad_nchw(E.col2im(E.gemm_data(gm, w_saved), g), g) if need_x else None
+            dw = E.gemm_weight(gm, x_saved, g.G) if need_w else None
+        dx = None if dx is None else dx.reshape(self.shapes[0])
+        dw = None if dw is None else dw.reshape(self.shapes[1])
         return (dx, dw, db)[:2 + self.nbias]
+
+
+# 1-d convs with this many input channels take the row-GEMM path (see _im2col). At text-CNN
+# sizes it times level with im2col (min of 11 runs, C=300 L=500 k=2..8) but keeps only the
+# input for backward instead of a k-times larger cols buffer; with few channels its k thin
+# GEMMs lose (C=8..32: ~25% slower), so they stay on im2col.
+ROWS_MIN_CHANNELS = 64
+
+
+def _path(g) -> str:
+    if g.G > 1 and g.G == g.C == g.Co:
+        return "depthwise"
+    if g.H == 1 and g.kh == 1 and g.sw == 1 and g.G == 1 and g.C >= ROWS_MIN_CHANNELS:
+        return "rows"
+    return "gemm"
 
 
 class _ConvTranspose(Function):

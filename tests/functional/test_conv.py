@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as TF
 
 import foveanet
+from foveanet.functional import conv as conv_module
 from foveanet.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from tests.torch_ref import close
 
@@ -81,8 +82,11 @@ def test_conv2d_matches_torch(seed):
     _compare(conv2d, TF.conv2d, x, w, b, kwargs, seed, need_x=seed % 7 != 3)
 
 
+@pytest.mark.parametrize("rows", [False, True], ids=["im2col", "rows"])
 @pytest.mark.parametrize("seed", range(20))
-def test_conv1d_matches_torch(seed):
+def test_conv1d_matches_torch(seed, rows, monkeypatch):
+    if rows:  # route every stride-1 single-group case through the row-GEMM path
+        monkeypatch.setattr(conv_module, "ROWS_MIN_CHANNELS", 1)
     (x, w, b), kwargs = _direct_config(1000 + seed, 1)
     _compare(conv1d, TF.conv1d, x, w, b, kwargs, seed)
 
@@ -130,13 +134,18 @@ def test_same_padding_with_even_kernels_pads_right_and_bottom(k):
     _compare(conv2d, TF.conv2d, x, w, None, dict(padding="same", dilation=(1, 2)), 0)
 
 
-def test_text_cnn_shape():
-    r = np.random.default_rng(3)
-    x = r.standard_normal((2, 300, 50)).astype(np.float32)
-    for k in (2, 5, 8):
-        w = (r.standard_normal((6, 300, k)) * 0.05).astype(np.float32)
-        b = r.standard_normal(6).astype(np.float32)
-        _compare(conv1d, TF.conv1d, x, w, b, {}, k)
+@pytest.mark.parametrize("k, kwargs, batched", [
+    (2, {}, True), (5, {"padding": 2}, True), (8, {"padding": "same"}, True),
+    (3, {"dilation": 2, "padding": (1,)}, True), (4, {"padding": "same", "dilation": 3}, False),
+    (1, {}, True),
+])
+def test_text_cnn_conv1d(k, kwargs, batched):
+    """Embedding-sized channels take the row-GEMM path (stride 1, one group)."""
+    r = np.random.default_rng(k)
+    x = r.standard_normal((2, 64, 23) if batched else (64, 23)).astype(np.float32)
+    w = (r.standard_normal((6, 64, k)) * 0.2).astype(np.float32)
+    b = r.standard_normal(6).astype(np.float32)
+    _compare(conv1d, TF.conv1d, x, w, b, kwargs, k, need_x=k != 2)
 
 
 # --------------------------------------------------------------------------- float64
@@ -178,9 +187,12 @@ def test_unneeded_gradients_keep_no_buffers():
     r = np.random.default_rng(5)
     x = r.standard_normal((2, 3, 6, 6)).astype(np.float32)
     w = foveanet.tensor(r.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
-    y = conv2d(x, w)  # a first layer: dX is never needed, so W^T is not kept
-    assert y.grad_fn.wm is None and y.grad_fn.cols is not None
+    y = conv2d(x, w)  # a first layer: dX is never needed, so W is not kept for it
+    assert y.grad_fn.saved[1] is None and y.grad_fn.saved[0] is not None
     y.sum().backward()
+    xt = foveanet.tensor(x, requires_grad=True)
+    y = conv2d(xt, w.detach())  # frozen weight: no im2col buffer kept
+    assert y.grad_fn.saved[0] is None and y.grad_fn.saved[1] is not None
     with foveanet.no_grad():
         assert conv2d(x, w).grad_fn is None
 
