@@ -1,0 +1,359 @@
+"""Activations: relu, relu6, leaky_relu, elu, silu, softplus, hardtanh, sigmoid, tanh, gelu,
+softmax, log_softmax.
+
+Every op maps an input of any shape to an output of the same shape (softmax and log_softmax
+normalise along ``dim``). Results keep the input's float dtype: constants are Python floats,
+which NumPy 2 treats as weak scalars, so a float32 input never becomes float64.
+
+``inplace=True`` is accepted for PyTorch compatibility but the result is always a new array:
+overwriting the input would corrupt buffers that earlier ops saved for their backward.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from foveanet.autograd.function import Function
+from foveanet.autograd.ops import Sigmoid, Tanh, stable_sigmoid
+from foveanet.functional._utils import as_tensor, check_float
+
+__all__ = ["relu", "relu6", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "sigmoid",
+           "tanh", "gelu", "softmax", "log_softmax"]
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_K = math.sqrt(2.0 / math.pi)
+
+
+def _float_input(x, op: str):
+    x = as_tensor(x, op=op)
+    check_float(x, op)
+    return x
+
+
+# ----------------------------------------------------------------- piecewise linear
+
+
+class _Threshold(Function):
+    """y = x if lo < x < hi (open bounds), slope ``slope`` below lo, clamp to hi above.
+
+    Covers relu (lo=0, slope 0), leaky_relu (lo=0, slope a), relu6 / hardtanh (clamp). The
+    gradient is g on (lo, hi), ``slope``·g below lo, 0 above hi; at the kinks it follows
+    PyTorch: relu'(0) = 0, leaky_relu'(0) = a, hardtanh' = 0 at both bounds.
+    """
+
+    def forward(self, x, lo=0.0, hi=None, slope=0.0, clamp_lo=False):
+        if clamp_lo:  # hardtanh: flat below lo as well
+            y = np.clip(x, lo, hi)
+            if self.requires_grad:
+                self.pass_ = (x > lo) & (x < hi)
+            return y
+        if slope == 0.0:
+            y = np.maximum(x, lo) if hi is None else np.clip(x, lo, hi)
+            if self.requires_grad:
+                self.pass_ = x > lo if hi is None else (x > lo) & (x < hi)
+            return y
+        neg = x <= lo
+        y = np.where(neg, x * slope, x)
+        if self.requires_grad:
+            self.neg, self.slope = neg, slope
+        return y
+
+    def backward(self, g):
+        if hasattr(self, "pass_"):
+            return g * self.pass_
+        return np.where(self.neg, g * self.slope, g)
+
+
+def relu(input, inplace: bool = False):
+    """y = max(x, 0); same shape as x.  dx = g·[x > 0]."""
+    return _Threshold.apply(_float_input(input, "relu"), lo=0.0)
+
+
+def relu6(input, inplace: bool = False):
+    """y = min(max(x, 0), 6).  dx = g·[0 < x < 6]."""
+    return _Threshold.apply(_float_input(input, "relu6"), lo=0.0, hi=6.0, clamp_lo=True)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """y = x for x > 0, a·x otherwise (a = negative_slope).  dx = g for x > 0, a·g otherwise."""
+    return _Threshold.apply(_float_input(input, "leaky_relu"), lo=0.0, slope=float(negative_slope))
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """y = clamp(x, min_val, max_val).  dx = g·[min_val < x < max_val]."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} is greater than max_val {max_val}")
+    return _Threshold.apply(_float_input(input, "hardtanh"), lo=float(min_val), hi=float(max_val),
+                            clamp_lo=True)
+
+
+# ------------------------------------------------------------------------- smooth
+
+
+class _ELU(Function):
+    """y = x (x > 0), α(eˣ - 1) otherwise;  dx = g (x > 0), g·(y + α) otherwise."""
+
+    def forward(self, x, alpha=1.0):
+        pos = x > 0
+        y = np.where(pos, x, np.expm1(np.minimum(x, 0)) * alpha)
+        if self.requires_grad:
+            self.pos, self.y, self.alpha = pos, y, alpha
+        return y
+
+    def backward(self, g):
+        return np.where(self.pos, g, g * (self.y + self.alpha))
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """Exponential linear unit (see _ELU); same shape as x."""
+    return _ELU.apply(_float_input(input, "elu"), alpha=float(alpha))
+
+
+class _SiLU(Function):
+    """y = x·σ(x);  dx = g·σ(x)·(1 + x·(1 - σ(x)))."""
+
+    def forward(self, x):
+        s = stable_sigmoid(x)
+        if self.requires_grad:
+            self.x, self.s = x, s
+        return x * s
+
+    def backward(self, g):
+        s = self.s
+        d = 1 - s
+        d *= self.x
+        d += 1
+        d *= s
+        d *= g
+        return d
+
+
+def silu(input, inplace: bool = False):
+    """Sigmoid-weighted linear unit, a.k.a. swish; same shape as x."""
+    return _SiLU.apply(_float_input(input, "silu"))
+
+
+class _Softplus(Function):
+    """y = log(1 + e^(βx))/β, and y = x where βx > threshold (as PyTorch, to stay linear);
+    dx = g·σ(βx), and g where βx > threshold."""
+
+    def forward(self, x, beta=1.0, threshold=20.0):
+        bx = x * beta
+        # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z
+        y = np.log1p(np.exp(-np.abs(bx))) + np.maximum(bx, 0)
+        if beta != 1.0:
+            y /= beta
+        linear = bx > threshold
+        y = np.where(linear, x, y)
+        if self.requires_grad:
+            self.bx, self.linear = bx, linear
+        return y
+
+    def backward(self, g):
+        return np.where(self.linear, g, g * stable_sigmoid(self.bx))
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """Smooth relu (see _Softplus); same shape as x."""
+    return _Softplus.apply(_float_input(input, "softplus"), beta=float(beta), threshold=float(threshold))
+
+
+def sigmoid(input):
+    """y = 1/(1 + e^-x) (overflow-free);  dx = g·y·(1 - y)."""
+    return Sigmoid.apply(_float_input(input, "sigmoid"))
+
+
+def tanh(input):
+    """y = tanh(x);  dx = g·(1 - y²)."""
+    return Tanh.apply(_float_input(input, "tanh"))
+
+
+# --------------------------------------------------------------------------- gelu
+
+# erfc(a) = t·e^(-a²)·Q(t) for a >= 0 with t = 1/(1 + 0.3a). The factored form keeps the
+# relative error small deep in the tail (gelu of very negative x stays accurate) and the
+# substitution maps [0, inf) onto (0, 1], where erfc(a)·e^(a²)/t is smooth, so one
+# polynomial covers the whole range. Q (degree 12, lowest power first) was fitted here by
+# least squares on 8000 Chebyshev nodes in t against math.erfc; the absolute error of erfc
+# is below 4e-10 on [0, 27] in float64 (tests/functional/test_activation.py checks 1e-9).
+_ERFC_P = 0.3
+_ERFC_Q = (0.1692568746419556, 0.16925701180022862, 0.16163279693437826, 0.14656960143341702,
+           0.12277173960465834, 0.11019166544055563, 0.020247352878101837, 0.18063820857129698,
+           -0.2268382554792176, 0.2969555105227065, -0.20694772874452386, 0.06256319069416304,
+           -0.006297967911668888)
+
+
+def _erfc_nonneg(a: np.ndarray) -> np.ndarray:
+    """erfc(a) for a >= 0, evaluated in float64 (float32 Horner sums lose ~4e-7)."""
+    t = 1.0 / (1.0 + _ERFC_P * a)
+    q = np.full_like(t, _ERFC_Q[-1])
+    for c in _ERFC_Q[-2::-1]:
+        q *= t
+        q += c
+    q *= t
+    q *= np.exp(-(a * a))
+    return q
+
+
+# erf(x) = 2/√π Σ_n (-1)^n x^(2n+1) / (n! (2n+1)): ten terms reach 1e-14 for |x| < 0.5,
+# where 1 - erfc(x) would leave only absolute (not relative) accuracy
+_ERF_TAYLOR = tuple((-1) ** n * 2 / math.sqrt(math.pi) / (math.factorial(n) * (2 * n + 1))
+                    for n in range(10))
+
+
+def erf(x) -> np.ndarray:
+    """erf of an array (NumPy has none): absolute error < 1e-9, relative near 0; float64."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(np.copysign(1.0 - _erfc_nonneg(np.abs(x)), x))
+    small = np.abs(x) < 0.5
+    if small.any():
+        xs = x[small]
+        x2 = xs * xs
+        acc = np.full_like(xs, _ERF_TAYLOR[-1])
+        for c in _ERF_TAYLOR[-2::-1]:
+            acc *= x2
+            acc += c
+        y[small] = acc * xs
+    return y
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Φ(x) = erfc(-x/√2)/2 in float64, with full relative accuracy for x << 0."""
+    x64 = x.astype(np.float64, copy=False)
+    half_tail = _erfc_nonneg(np.abs(x64) * _SQRT1_2)
+    half_tail *= 0.5
+    return np.where(x64 < 0, half_tail, 1.0 - half_tail)
+
+
+class _GELU(Function):
+    """Exact: y = x·Φ(x), Φ the standard normal CDF;  dx = g·(Φ(x) + x·φ(x)), φ(x) = e^(-x²/2)/√(2π).
+
+    Tanh: y = x/2·(1 + tanh u), u = √(2/π)(x + 0.044715x³);
+          dx = g·(½(1 + tanh u) + ½x(1 - tanh² u)·√(2/π)(1 + 3·0.044715x²)).
+    Evaluated as ½(1 + tanh u) = σ(2u) and ¼(1 - tanh² u) = σ(2u)σ(-2u) = e/(1+e)² with
+    e = e^(-|2u|): 1 ± tanh u cancel to nothing in float32 for |u| > 9, these do not.
+    """
+
+    def forward(self, x, approximate="none"):
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            x2 = x * x
+            u = x2 * 0.044715
+            u += 1.0
+            u *= x
+            u *= 2.0 * _TANH_K  # u now holds 2u
+            e = np.abs(u)
+            np.negative(e, out=e)
+            np.exp(e, out=e)
+            r = e + 1.0
+            np.reciprocal(r, out=r)
+            s = np.where(u >= 0, r, e * r)  # σ(2u)
+            if self.requires_grad:
+                e *= r
+                e *= r  # σ(2u)σ(-2u)
+                self.s, self.q, self.x2 = s, e, x2
+            return x * s
+        cdf = _normal_cdf(x).astype(x.dtype, copy=False)
+        self.cdf = cdf
+        return x * cdf
+
+    def backward(self, g):
+        x = self.x
+        if self.approximate == "tanh":
+            d = self.x2 * (3 * 0.044715)
+            d += 1.0
+            d *= 2.0 * _TANH_K
+            d *= self.q
+            d *= x
+            d += self.s
+            d *= g
+            return d
+        d = x * x
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= _INV_SQRT_2PI
+        d *= x
+        d += self.cdf
+        d *= g
+        return d
+
+
+def gelu(input, approximate: str = "none"):
+    """Gaussian error linear unit; same shape as x. See _GELU for both forms and gradients."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _GELU.apply(_float_input(input, "gelu"), approximate=approximate)
+
+
+# -------------------------------------------------------------------- softmax family
+
+
+def _softmax_dim(op: str, x, dim, dtype):
+    if dtype is not None:
+        x = x.to(dtype)
+    check_float(x, op)
+    if dim is None:
+        # PyTorch's legacy implicit choice, kept so that old code gives the same numbers
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+        warnings.warn(f"{op}: implicit dimension choice is deprecated; pass dim explicitly "
+                      f"(using dim={dim})", UserWarning, stacklevel=3)
+    nd = max(x.ndim, 1)
+    if not -nd <= dim < nd:
+        raise IndexError(f"{op}: dim {dim} is out of range for an input with {x.ndim} dims")
+    return x, int(dim) % nd
+
+
+class _Softmax(Function):
+    """y_i = e^(x_i - m) / Σ_j e^(x_j - m) along ``dim`` (m = max, so nothing overflows);
+    dx = y·(g - Σ_j g_j·y_j)."""
+
+    def forward(self, x, dim):
+        self.dim = dim
+        y = x - x.max(axis=dim, keepdims=True)
+        np.exp(y, out=y)
+        y /= y.sum(axis=dim, keepdims=True)
+        self.y = y
+        return y
+
+    def backward(self, g):
+        y = self.y
+        gy = g * y
+        s = gy.sum(axis=self.dim, keepdims=True)
+        gy -= y * s
+        return gy
+
+
+class _LogSoftmax(Function):
+    """y = x - m - log Σ_j e^(x_j - m) along ``dim``;  dx = g - softmax(x)·Σ_j g_j."""
+
+    def forward(self, x, dim):
+        self.dim = dim
+        y = x - x.max(axis=dim, keepdims=True)
+        y -= np.log(np.exp(y).sum(axis=dim, keepdims=True))
+        self.y = y
+        return y
+
+    def backward(self, g):
+        p = np.exp(self.y)
+        p *= g.sum(axis=self.dim, keepdims=True)
+        return g - p
+
+
+def _normalise(fn, op, input, dim, dtype):
+    x, d = _softmax_dim(op, as_tensor(input, op=op), dim, dtype)
+    if x.ndim == 0:  # a single value: treat it as one element along dim 0
+        return fn.apply(x.reshape(1), dim=0).reshape(())
+    return fn.apply(x, dim=d)
+
+
+def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """Probabilities along ``dim`` (same shape as input; slices sum to 1). ``dtype`` casts first."""
+    return _normalise(_Softmax, "softmax", input, dim, dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """log(softmax(x)) along ``dim``, computed stably (no log of an underflowed 0)."""
+    return _normalise(_LogSoftmax, "log_softmax", input, dim, dtype)
