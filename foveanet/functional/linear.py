@@ -1,0 +1,73 @@
+"""Fully connected layer: y = x Wᵀ + b."""
+from __future__ import annotations
+
+import numpy as np
+
+from foveanet.autograd.function import Function
+from foveanet.functional._utils import as_optional, as_tensor, check_float
+
+__all__ = ["linear"]
+
+
+class _Linear(Function):
+    """Y = X Wᵀ + b over the last axis; leading axes are flattened into one batch axis M.
+
+    With X (M, in), W (out, in), G = dL/dY (M, out):
+        dX = G W          (M, in)
+        dW = Gᵀ X         (out, in)  — one GEMM sums over every leading position
+        db = Σ_rows G     (out,)
+    """
+
+    def forward(self, x, weight, bias=None):
+        in_f = weight.shape[1]
+        lead = x.shape[:-1]
+        # a view for contiguous inputs; the transposed weight is passed to BLAS as a flag
+        x2 = x.reshape(-1, in_f)
+        y = x2 @ weight.T
+        if bias is not None:
+            y += bias
+        need_x, need_w, need_b = self.needs_input_grad[0], self.needs_input_grad[1], \
+            len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        if need_w:
+            self.x2 = x2
+        if need_x:
+            self.weight = weight
+        self.lead, self.flags = lead, (need_x, need_w, need_b)
+        return y.reshape(lead + (weight.shape[0],))
+
+    def backward(self, g):
+        need_x, need_w, need_b = self.flags
+        g2 = g.reshape(-1, g.shape[-1])
+        dx = (g2 @ self.weight).reshape(self.lead + (self.weight.shape[1],)) if need_x else None
+        dw = g2.T @ self.x2 if need_w else None
+        db = g2.sum(axis=0) if need_b else None
+        return (dx, dw, db) if len(self.needs_input_grad) > 2 else (dx, dw)
+
+
+def linear(input, weight, bias=None):
+    """Affine map of the last axis: input (*, in), weight (out, in), bias (out,) -> (*, out).
+
+    A 1-d input (in,) gives (out,). Gradients: see ``_Linear``.
+    """
+    x = as_tensor(input, op="linear")
+    w = as_tensor(weight, "weight", "linear")
+    b = as_optional(bias, "bias", "linear")
+    check_float(x, "linear")
+    check_float(w, "linear", "weight")
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-d (out_features, in_features), got shape {tuple(w.shape)}")
+    if x.ndim == 0:
+        raise ValueError("linear: input must have at least 1 dim (*, in_features), got a 0-d tensor")
+    if x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input has {x.shape[-1]} features, weight expects {w.shape[1]} "
+                         f"(input shape {tuple(x.shape)}, weight shape {tuple(w.shape)})")
+    if x.dtype != w.dtype:
+        raise TypeError(f"linear: input is {x.dtype} but weight is {w.dtype}; cast one of them")
+    if b is None:
+        return _Linear.apply(x, w)
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias has shape {tuple(b.shape)}, expected ({w.shape[0]},) "
+                         f"for weight of shape {tuple(w.shape)}")
+    if b.dtype != w.dtype:
+        raise TypeError(f"linear: bias is {b.dtype} but weight is {w.dtype}; cast one of them")
+    return _Linear.apply(x, w, b)
