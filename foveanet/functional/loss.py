@@ -1,0 +1,492 @@
+"""Losses: cross_entropy, nll_loss, binary_cross_entropy(_with_logits), mse_loss, l1_loss,
+smooth_l1_loss, with PyTorch's reductions ('none' | 'mean' | 'sum') and weighting rules.
+
+Class-index losses work on a (N, C, L) view of the input: (C,) is (1, C, 1), (N, C) is
+(N, C, 1) and (N, C, d1, d2, ...) is (N, C, d1·d2·...), so classification and segmentation
+share one code path. Weights (class or element) are constants, as in PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from foveanet.autograd.function import Function, is_grad_enabled, unbroadcast
+from foveanet.autograd.ops import stable_sigmoid
+from foveanet.functional._utils import as_tensor, check_float
+
+__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy",
+           "mse_loss", "l1_loss", "smooth_l1_loss"]
+
+
+# ------------------------------------------------------------------ argument checks
+
+
+def _reduction(op, reduction, size_average=None, reduce=None):
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair
+        size_average = True if size_average is None else size_average
+        reduction = "none" if reduce is False else ("mean" if size_average else "sum")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    return reduction
+
+
+def _const(op, x, name, dtype):
+    """A weight-like argument as a plain array of ``dtype`` (weights get no gradient)."""
+    if x is None:
+        return None
+    t = as_tensor(x, name, op)
+    if t.requires_grad and is_grad_enabled():
+        raise ValueError(f"{op}: {name} requires grad, but the loss is not differentiable "
+                         f"with respect to it (as in PyTorch); pass {name}.detach()")
+    return t.data.astype(dtype, copy=False)
+
+
+def _finish(loss_i, reduction, denom, dtype):
+    if reduction == "none":
+        return loss_i
+    total = loss_i.sum(dtype=dtype)
+    if reduction == "mean":
+        with np.errstate(divide="ignore", invalid="ignore"):  # all ignored -> nan, as PyTorch
+            total = total / denom
+    return np.asarray(total, dtype=dtype)
+
+
+def _class_problem(op, input, target, weight, ignore_index):
+    """Validate a class-index problem; returns (x, x3 shape, target (N, L), valid, weight)."""
+    x = as_tensor(input, op=op)
+    check_float(x, op)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
+    t = as_tensor(target, "target", op)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices (int64), got {t.dtype} "
+                        f"of shape {tuple(t.shape)}"
+                        + (" (probability targets must have the input's shape "
+                           f"{tuple(x.shape)})" if op == "cross_entropy" else ""))
+    unbatched = x.ndim == 1
+    c = x.shape[0] if unbatched else x.shape[1]
+    want = () if unbatched else x.shape[:1] + x.shape[2:]
+    if t.shape != want:
+        if not unbatched and t.ndim >= 1 and t.shape[0] != x.shape[0]:
+            raise ValueError(f"{op}: input batch size {x.shape[0]} does not match target batch "
+                             f"size {t.shape[0]} (input {tuple(x.shape)}, target {tuple(t.shape)})")
+        raise ValueError(f"{op}: target shape {tuple(t.shape)} does not fit input shape "
+                         f"{tuple(x.shape)}; expected target shape {want}")
+    n = 1 if unbatched else x.shape[0]
+    tgt = t.data.reshape(n, -1)
+    valid = tgt != ignore_index
+    bad = valid & ((tgt < 0) | (tgt >= c))
+    if bad.any():
+        raise ValueError(f"{op}: target {int(tgt[bad][0])} is out of range for {c} classes "
+                         f"(valid 0..{c - 1}, or ignore_index {ignore_index})")
+    w = _const(op, weight, "weight", x.dtype)
+    if w is not None and w.shape != (c,):
+        raise ValueError(f"{op}: weight has shape {tuple(w.shape)}, expected ({c},), one per class")
+    return x, (n, c, tgt.shape[1]), tgt, valid, w
+
+
+def _grad_scale(d: float) -> float:
+    """1/d for the gradient of a mean over d; 0 when every target is ignored (the loss is
+    then NaN and the gradient zero, as in PyTorch)."""
+    return 1.0 / d if d else 0.0
+
+
+def _sample_weights(tgt, valid, w, dtype):
+    """w[target] with 0 at ignored positions (N, L); plain validity when unweighted."""
+    if w is None:
+        return valid.astype(dtype)
+    wt = w[np.where(valid, tgt, 0)]
+    wt *= valid
+    return wt
+
+
+# ------------------------------------------------------------------ cross entropy
+
+
+class _CrossEntropy(Function):
+    """Fused log_softmax + nll (+ label smoothing ε) with class-index targets.
+
+    Per position i with target y, log-probabilities ℓ = log_softmax(x) over C classes:
+        loss_i = [(1-ε)·w_y·(-ℓ_y) + (ε/C)·Σ_c w_c·(-ℓ_c)] / D     (0 when ignored)
+    'mean': D = Σ_i w_{y_i} over non-ignored i (their count when unweighted);
+    'sum'/'none': D = 1. With a_c the coefficient of -ℓ_c in loss_i,
+        dx_i = g_i · (softmax(x_i)·Σ_c a_c - a)
+    which is (softmax - smoothed one-hot)·w/D.
+    """
+
+    def forward(self, x, tgt, valid, weight, dims, reduction, eps):
+        n, c, l = dims
+        x3 = x.reshape(dims)
+        dtype = x.dtype
+        z = x3 - x3.max(axis=1, keepdims=True)
+        safe = np.where(valid, tgt, 0)[:, None, :]
+        zt = np.take_along_axis(z, safe, axis=1)[:, 0, :]
+        if eps:
+            zsum = (z * weight[:, None]).sum(axis=1) if weight is not None else z.sum(axis=1)
+        e = np.exp(z, out=z)
+        s = e.sum(axis=1)
+        lse = np.log(s)
+        wt = _sample_weights(tgt, valid, weight, dtype)
+        alpha = wt * (1.0 - eps)
+        loss_i = lse - zt
+        loss_i *= alpha
+        beta = None
+        if eps:
+            wsum = float(weight.sum()) if weight is not None else float(c)
+            beta = valid * np.asarray(eps / c, dtype=dtype)
+            smooth = lse * wsum
+            smooth -= zsum
+            smooth *= beta
+            loss_i += smooth
+        d = float(wt.sum()) if reduction == "mean" else 1.0
+        if self.requires_grad:
+            e /= s[:, None, :]
+            k = _grad_scale(d)
+            self.p, self.safe, self.alpha = e, safe, alpha * k
+            self.beta = None if beta is None else beta * k
+            self.wvec, self.wsum, self.shape = weight, wsum if eps else 0.0, x.shape
+        if reduction == "none":
+            return loss_i.reshape(self.out_shape(x.shape))
+        return _finish(loss_i, reduction, d, dtype)
+
+    @staticmethod
+    def out_shape(shape):
+        return () if len(shape) == 1 else shape[:1] + shape[2:]
+
+    def backward(self, g):
+        p = self.p
+        gi = g.reshape(p.shape[0], p.shape[2]) if g.ndim else g
+        a = self.alpha * gi
+        total = a if self.beta is None else a + self.beta * (gi * self.wsum)
+        dx = p * total[:, None, :]
+        picked = np.take_along_axis(dx, self.safe, axis=1)
+        picked -= a[:, None, :]
+        np.put_along_axis(dx, self.safe, picked, axis=1)
+        if self.beta is not None:
+            b = (self.beta * gi)[:, None, :]
+            dx -= b * self.wvec[:, None] if self.wvec is not None else b
+        return dx.reshape(self.shape)
+
+
+class _CrossEntropyProb(Function):
+    """Cross entropy with probability targets q (same shape as the input):
+        loss_i = -Σ_c w_c·q̃_c·ℓ_c,  q̃ = (1-ε)q + ε/C;  'mean' divides by N·d1·...
+        dx_i = g_i·(softmax(x_i)·Σ_c w_c q̃_c - w·q̃),   dq_c = -g_i·(1-ε)·w_c·ℓ_c
+    """
+
+    def forward(self, x, q, weight, dims, reduction, eps):
+        n, c, l = dims
+        x3, q3 = x.reshape(dims), q.reshape(dims)
+        z = x3 - x3.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1)
+        z -= np.log(s)[:, None, :]
+        logp = z
+        wq = q3 * (1.0 - eps) + eps / c if eps else q3
+        if weight is not None:
+            wq = wq * weight[:, None]
+        loss_i = -(logp * wq).sum(axis=1)
+        d = float(n * l) if reduction == "mean" else 1.0
+        if self.requires_grad:
+            e /= s[:, None, :]
+            self.p, self.wq, self.d, self.dims, self.shape = e, wq, d, dims, x.shape
+            if self.needs_input_grad[1]:
+                self.logp, self.eps, self.weight = logp, eps, weight
+        if reduction == "none":
+            return loss_i.reshape(_CrossEntropy.out_shape(x.shape))
+        return _finish(loss_i, reduction, d, x.dtype)
+
+    def backward(self, g):
+        n, c, l = self.dims
+        gi = (g.reshape(n, 1, l) if g.ndim else g) / self.d
+        dx = dq = None
+        if self.needs_input_grad[0]:
+            dx = self.p * self.wq.sum(axis=1, keepdims=True)
+            dx -= self.wq
+            dx *= gi
+            dx = dx.reshape(self.shape)
+        if self.needs_input_grad[1]:
+            dq = self.logp * (gi * -(1.0 - self.eps))
+            if self.weight is not None:
+                dq *= self.weight[:, None]
+            dq = dq.reshape(self.shape)
+        return dx, dq
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+    """Softmax cross entropy of logits ``input`` (C,), (N, C) or (N, C, d1, ...).
+
+    ``target``: class indices of shape (), (N,) or (N, d1, ...) (integers; ``ignore_index``
+    positions contribute nothing), or class probabilities of the input's shape (float).
+    ``weight`` (C,) rescales classes; 'mean' with class targets divides by the summed
+    weights of the non-ignored targets. Output: a scalar, or per position for 'none'.
+    Formulas and gradients: ``_CrossEntropy`` and ``_CrossEntropyProb``.
+    """
+    op = "cross_entropy"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    eps = float(label_smoothing)
+    t = as_tensor(target, "target", op)
+    x = as_tensor(input, op=op)
+    if t.dtype.kind == "f" and t.shape == x.shape:
+        check_float(x, op)
+        if x.ndim == 0:
+            raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
+        c = x.shape[0] if x.ndim == 1 else x.shape[1]
+        w = _const(op, weight, "weight", x.dtype)
+        if w is not None and w.shape != (c,):
+            raise ValueError(f"{op}: weight has shape {tuple(w.shape)}, expected ({c},), one per class")
+        n = 1 if x.ndim == 1 else x.shape[0]
+        dims = (n, c, x.numel() // max(n * c, 1))
+        return _CrossEntropyProb.apply(x, t.to(x.dtype), weight=w, dims=dims, reduction=reduction, eps=eps)
+    x, dims, tgt, valid, w = _class_problem(op, x, t, weight, ignore_index)
+    return _CrossEntropy.apply(x, tgt=tgt, valid=valid, weight=w, dims=dims, reduction=reduction, eps=eps)
+
+
+class _NLL(Function):
+    """loss_i = -w_{y_i}·x_{i,y_i} (0 when ignored); 'mean' divides by Σ_i w_{y_i}.
+    dx = -w_{y_i}·g_i/D at the target class, 0 elsewhere."""
+
+    def forward(self, x, tgt, valid, weight, dims, reduction):
+        x3 = x.reshape(dims)
+        safe = np.where(valid, tgt, 0)[:, None, :]
+        wt = _sample_weights(tgt, valid, weight, x.dtype)
+        loss_i = np.take_along_axis(x3, safe, axis=1)[:, 0, :] * -wt
+        d = float(wt.sum()) if reduction == "mean" else 1.0
+        if self.requires_grad:
+            self.safe, self.wt, self.d, self.dims, self.shape = safe, wt, d, dims, x.shape
+        if reduction == "none":
+            return loss_i.reshape(_CrossEntropy.out_shape(x.shape))
+        return _finish(loss_i, reduction, d, x.dtype)
+
+    def backward(self, g):
+        n, c, l = self.dims
+        gi = g.reshape(n, l) if g.ndim else g
+        coef = self.wt * (gi * -_grad_scale(self.d))
+        dx = np.zeros(self.dims, dtype=g.dtype)
+        np.put_along_axis(dx, self.safe, coef[:, None, :].astype(g.dtype, copy=False), axis=1)
+        return dx.reshape(self.shape)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean"):
+    """Negative log likelihood of log-probabilities ``input`` (C,), (N, C), (N, C, d1, ...)
+    at integer ``target`` (), (N,), (N, d1, ...). See ``_NLL`` for formula and gradient."""
+    op = "nll_loss"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x, dims, tgt, valid, w = _class_problem(op, input, target, weight, ignore_index)
+    return _NLL.apply(x, tgt=tgt, valid=valid, weight=w, dims=dims, reduction=reduction)
+
+
+# ------------------------------------------------------------------ binary and regression
+
+
+def _pair(op, input, target, weight=None, same_shape=True):
+    x = as_tensor(input, op=op)
+    t = as_tensor(target, "target", op)
+    check_float(x, op)
+    if t.dtype.kind != "f":
+        t = t.to(x.dtype)  # 0/1 integer labels are common for BCE; PyTorch wants floats
+    if same_shape and t.shape != x.shape:
+        raise ValueError(f"{op}: target shape {tuple(t.shape)} must match input shape {tuple(x.shape)}")
+    w = _const(op, weight, "weight", x.dtype)
+    return x, t, w
+
+
+def _broadcastable(op, name, arr, shape):
+    if arr is not None:
+        try:
+            ok = np.broadcast_shapes(arr.shape, shape) == tuple(shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{op}: {name} of shape {tuple(arr.shape)} does not broadcast to the "
+                             f"input shape {tuple(shape)}")
+
+
+class _BCEWithLogits(Function):
+    """ℓ = -w·[p·t·log σ(x) + (1-t)·log(1-σ(x))], p = pos_weight, computed as
+        ℓ = w·[(1-t)·x + (1 + (p-1)t)·sp],  sp = -log σ(x) = log1p(e^-|x|) + max(-x, 0)
+    (no overflow at any x). dx = w·g·((1+(p-1)t)·σ(x) - p·t),  dt = w·g·((p-1)·sp - x).
+    """
+
+    def forward(self, x, t, weight, pos_weight, reduction):
+        sp = np.log1p(np.exp(-np.abs(x)))
+        sp += np.maximum(-x, 0)
+        loss = 1.0 - t
+        loss *= x
+        lw = None
+        if pos_weight is not None:
+            lw = (pos_weight - 1.0) * t
+            lw += 1.0
+            loss += lw * sp
+        else:
+            loss += sp
+        if weight is not None:
+            loss = loss * weight
+        d = float(x.size) if reduction == "mean" else 1.0
+        if self.requires_grad:
+            self.x, self.t, self.sp, self.lw = x, t, sp, lw
+            self.w, self.pw, self.d = weight, pos_weight, d
+        return _finish(loss, reduction, d, x.dtype)
+
+    def backward(self, g):
+        gs = g * (1.0 / self.d) if self.d != 1.0 else g
+        if self.w is not None:
+            gs = gs * self.w
+        dx = dt = None
+        if self.needs_input_grad[0]:
+            s = stable_sigmoid(self.x)
+            if self.pw is None:
+                s -= self.t
+            else:
+                s *= self.lw
+                s -= self.pw * self.t
+            dx = unbroadcast(s * gs, self.x.shape)
+        if self.needs_input_grad[1]:
+            dtt = -self.x if self.pw is None else (self.pw - 1.0) * self.sp - self.x
+            dt = unbroadcast(dtt * gs, self.t.shape)
+        return dx, dt
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction: str = "mean", pos_weight=None):
+    """Sigmoid + binary cross entropy in one stable step (see ``_BCEWithLogits``).
+
+    input, target: same shape (*); ``weight`` broadcasts to it; ``pos_weight`` weighs the
+    positive term per class (broadcast along the last axis, e.g. (C,)). 'mean' averages
+    over all elements. Output: scalar, or (*) for 'none'.
+    """
+    op = "binary_cross_entropy_with_logits"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x, t, w = _pair(op, input, target, weight)
+    pw = _const(op, pos_weight, "pos_weight", x.dtype)
+    _broadcastable(op, "weight", w, x.shape)
+    _broadcastable(op, "pos_weight", pw, x.shape)
+    return _BCEWithLogits.apply(x, t, weight=w, pos_weight=pw, reduction=reduction)
+
+
+class _BCE(Function):
+    """ℓ = -w·[t·log x + (1-t)·log(1-x)] for probabilities x, each log clamped at -100 (as
+    PyTorch, so x = 0 or 1 gives a finite loss). dx = w·g·(x - t)/max(x(1-x), 1e-12),
+    dt = w·g·(log(1-x) - log x) (clamped logs)."""
+
+    def forward(self, x, t, weight, reduction):
+        with np.errstate(divide="ignore"):
+            lx = np.maximum(np.log(x), -100.0)
+            l1x = np.maximum(np.log1p(-x), -100.0)
+        loss = lx - l1x
+        loss *= t
+        loss += l1x
+        np.negative(loss, out=loss)
+        if weight is not None:
+            loss = loss * weight
+        d = float(x.size) if reduction == "mean" else 1.0
+        if self.requires_grad:
+            self.x, self.t, self.w, self.d = x, t, weight, d
+            self.logs = (lx, l1x) if self.needs_input_grad[1] else None
+        return _finish(loss, reduction, d, x.dtype)
+
+    def backward(self, g):
+        gs = g * (1.0 / self.d) if self.d != 1.0 else g
+        if self.w is not None:
+            gs = gs * self.w
+        dx = dt = None
+        x = self.x
+        if self.needs_input_grad[0]:
+            den = np.maximum(x * (1.0 - x), 1e-12)
+            dx = unbroadcast((x - self.t) / den * gs, x.shape)
+        if self.needs_input_grad[1]:
+            lx, l1x = self.logs
+            dt = unbroadcast((l1x - lx) * gs, self.t.shape)
+        return dx, dt
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    """Binary cross entropy of probabilities ``input`` in [0, 1] (see ``_BCE``); input and
+    target have the same shape, ``weight`` broadcasts to it."""
+    op = "binary_cross_entropy"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x, t, w = _pair(op, input, target, weight)
+    _broadcastable(op, "weight", w, x.shape)
+    if x.size and (x.data.min() < 0 or x.data.max() > 1):
+        raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
+                         f"[{x.data.min():.4g}, {x.data.max():.4g}]; use "
+                         "binary_cross_entropy_with_logits for raw scores")
+    return _BCE.apply(x, t, weight=w, reduction=reduction)
+
+
+class _Pointwise(Function):
+    """ℓ = w·ρ(x - t) with d = x - t broadcast:
+        mse:       ρ = d²,                              ρ' = 2d
+        l1:        ρ = |d|,                             ρ' = sign d (0 at 0)
+        smooth_l1: ρ = d²/(2β) if |d| < β else |d|-β/2,  ρ' = d/β or sign d
+    'mean' divides by the element count, or by Σw when weighted (PyTorch's rule).
+    dx = w·g·ρ'(d)/D and dt = -dx, each summed back over broadcast axes."""
+
+    def forward(self, x, t, weight, kind, beta, reduction):
+        d = x - t
+        if kind == "mse":
+            loss = d * d
+        elif kind == "l1" or beta == 0.0:
+            loss = np.abs(d)
+        else:
+            ad = np.abs(d)
+            loss = np.where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+        if weight is not None:
+            loss = loss * weight
+        denom = (float(weight.sum()) if weight is not None else float(loss.size)) \
+            if reduction == "mean" else 1.0
+        if self.requires_grad:
+            self.d, self.w, self.kind, self.beta, self.denom = d, weight, kind, beta, denom
+            self.shapes = (x.shape, t.shape)
+        return _finish(loss, reduction, denom, x.dtype)
+
+    def backward(self, g):
+        d = self.d
+        if self.kind == "mse":
+            r = d * 2.0
+        elif self.kind == "l1" or self.beta == 0.0:
+            r = np.sign(d)
+        else:
+            r = np.where(np.abs(d) < self.beta, d * (1.0 / self.beta), np.sign(d))
+        r *= g * _grad_scale(self.denom) if self.denom != 1.0 else g
+        if self.w is not None:
+            r *= self.w
+        dx = unbroadcast(r, self.shapes[0]) if self.needs_input_grad[0] else None
+        dt = -unbroadcast(r, self.shapes[1]) if self.needs_input_grad[1] else None
+        return dx, dt
+
+
+def _regression(op, kind, input, target, reduction, size_average, reduce, weight=None, beta=1.0):
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x, t, w = _pair(op, input, target, weight, same_shape=False)
+    try:
+        np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(f"{op}: input shape {tuple(x.shape)} and target shape "
+                         f"{tuple(t.shape)} do not broadcast") from None
+    if w is not None and w.shape != x.shape:
+        raise ValueError(f"{op}: weight shape {tuple(w.shape)} must match input shape {tuple(x.shape)}")
+    if beta < 0:
+        raise ValueError(f"{op}: beta must be >= 0, got {beta}")
+    return _Pointwise.apply(x, t, weight=w, kind=kind, beta=float(beta), reduction=reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+    """Mean squared error, ℓ = w·(x - t)² (see ``_Pointwise``); x and t broadcast."""
+    return _regression("mse_loss", "mse", input, target, reduction, size_average, reduce, weight)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+    """Mean absolute error, ℓ = w·|x - t| (see ``_Pointwise``); x and t broadcast."""
+    return _regression("l1_loss", "l1", input, target, reduction, size_average, reduce, weight)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
+    """Huber-like loss, quadratic for |x - t| < β, linear beyond (see ``_Pointwise``)."""
+    return _regression("smooth_l1_loss", "smooth_l1", input, target, reduction, size_average,
+                       reduce, beta=beta)
