@@ -39,7 +39,7 @@ def _load(dataset: str, limit):
         train, test = cls(train=True), cls(train=False)
         xtr, ytr, xte, yte = train.data, train.targets, test.data, test.targets
     elif Path(dataset).is_dir():
-        from foveanet.data import ImageFolder, random_split  # noqa: F401
+        from foveanet.data import ImageFolder
 
         folder = ImageFolder(dataset, mode="L", size=28)
         n = len(folder)

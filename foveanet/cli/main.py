@@ -14,6 +14,11 @@ import sys
 FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data")
 
 
+# raised by foveanet.data for files a user must fetch or repair; matched by name so that
+# `foveanet --help` need not import the data layer
+_USER_DATA_ERRORS = {"DatasetNotFoundError", "ChecksumError", "IDXError"}
+
+
 class CLIError(Exception):
     """An error the user can fix: printed without a traceback, exit code 2."""
 
@@ -48,6 +53,11 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except CLIError as e:
+        print(f"foveanet {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # data that is missing or broken is the user's to fix: no traceback
+        if type(e).__name__ not in _USER_DATA_ERRORS:
+            raise
         print(f"foveanet {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
