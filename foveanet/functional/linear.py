@@ -1,8 +1,6 @@
 """Fully connected layer: y = x Wᵀ + b."""
 from __future__ import annotations
 
-import numpy as np
-
 from foveanet.autograd.function import Function
 from foveanet.functional._utils import as_optional, as_tensor, check_float
 
@@ -26,8 +24,8 @@ class _Linear(Function):
         y = x2 @ weight.T
         if bias is not None:
             y += bias
-        need_x, need_w, need_b = self.needs_input_grad[0], self.needs_input_grad[1], \
-            len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
+        need = self.needs_input_grad
+        need_x, need_w, need_b = need[0], need[1], len(need) > 2 and need[2]
         if need_w:
             self.x2 = x2
         if need_x:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.autograd.function import Function, is_grad_enabled, unbroadcast
-from foveanet.autograd.ops import stable_sigmoid
+from foveanet.functional.activation import _sigmoid
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy",
@@ -50,38 +50,41 @@ def _finish(loss_i, reduction, denom, dtype):
     return np.asarray(total, dtype=dtype)
 
 
-def _class_problem(op, input, target, weight, ignore_index):
-    """Validate a class-index problem; returns (x, x3 shape, target (N, L), valid, weight)."""
+def _layout(op, input, weight):
+    """The input, its (N, C, L) view shape and the class weights (C,), checked."""
     x = as_tensor(input, op=op)
     check_float(x, op)
     if x.ndim == 0:
         raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
-    t = as_tensor(target, "target", op)
+    c = x.shape[0] if x.ndim == 1 else x.shape[1]
+    dims = (1 if x.ndim == 1 else x.shape[0], c, int(np.prod(x.shape[2:], dtype=np.int64)))
+    w = _const(op, weight, "weight", x.dtype)
+    if w is not None and w.shape != (c,):
+        raise ValueError(f"{op}: weight has shape {tuple(w.shape)}, expected ({c},), one per class")
+    return x, dims, w
+
+
+def _class_targets(op, x, dims, t, ignore_index):
+    """Integer targets checked against the input, as (N, L) plus the non-ignored mask."""
     if t.dtype.kind not in "iu":
+        hint = f" (probability targets must have the input's shape {tuple(x.shape)})" \
+            if op == "cross_entropy" else ""
         raise TypeError(f"{op}: target must hold integer class indices (int64), got {t.dtype} "
-                        f"of shape {tuple(t.shape)}"
-                        + (" (probability targets must have the input's shape "
-                           f"{tuple(x.shape)})" if op == "cross_entropy" else ""))
-    unbatched = x.ndim == 1
-    c = x.shape[0] if unbatched else x.shape[1]
-    want = () if unbatched else x.shape[:1] + x.shape[2:]
+                        f"of shape {tuple(t.shape)}{hint}")
+    want = () if x.ndim == 1 else x.shape[:1] + x.shape[2:]
     if t.shape != want:
-        if not unbatched and t.ndim >= 1 and t.shape[0] != x.shape[0]:
+        if x.ndim > 1 and t.ndim >= 1 and t.shape[0] != x.shape[0]:
             raise ValueError(f"{op}: input batch size {x.shape[0]} does not match target batch "
                              f"size {t.shape[0]} (input {tuple(x.shape)}, target {tuple(t.shape)})")
         raise ValueError(f"{op}: target shape {tuple(t.shape)} does not fit input shape "
                          f"{tuple(x.shape)}; expected target shape {want}")
-    n = 1 if unbatched else x.shape[0]
-    tgt = t.data.reshape(n, -1)
+    tgt = t.data.reshape(dims[0], dims[2])
     valid = tgt != ignore_index
-    bad = valid & ((tgt < 0) | (tgt >= c))
+    bad = valid & ((tgt < 0) | (tgt >= dims[1]))
     if bad.any():
-        raise ValueError(f"{op}: target {int(tgt[bad][0])} is out of range for {c} classes "
-                         f"(valid 0..{c - 1}, or ignore_index {ignore_index})")
-    w = _const(op, weight, "weight", x.dtype)
-    if w is not None and w.shape != (c,):
-        raise ValueError(f"{op}: weight has shape {tuple(w.shape)}, expected ({c},), one per class")
-    return x, (n, c, tgt.shape[1]), tgt, valid, w
+        raise ValueError(f"{op}: target {int(tgt[bad][0])} is out of range for {dims[1]} classes "
+                         f"(valid 0..{dims[1] - 1}, or ignore_index {ignore_index})")
+    return tgt, valid
 
 
 def _grad_scale(d: float) -> float:
@@ -227,20 +230,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     eps = float(label_smoothing)
+    x, dims, w = _layout(op, input, weight)
     t = as_tensor(target, "target", op)
-    x = as_tensor(input, op=op)
     if t.dtype.kind == "f" and t.shape == x.shape:
-        check_float(x, op)
-        if x.ndim == 0:
-            raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
-        c = x.shape[0] if x.ndim == 1 else x.shape[1]
-        w = _const(op, weight, "weight", x.dtype)
-        if w is not None and w.shape != (c,):
-            raise ValueError(f"{op}: weight has shape {tuple(w.shape)}, expected ({c},), one per class")
-        n = 1 if x.ndim == 1 else x.shape[0]
-        dims = (n, c, x.numel() // max(n * c, 1))
         return _CrossEntropyProb.apply(x, t.to(x.dtype), weight=w, dims=dims, reduction=reduction, eps=eps)
-    x, dims, tgt, valid, w = _class_problem(op, x, t, weight, ignore_index)
+    tgt, valid = _class_targets(op, x, dims, t, ignore_index)
     return _CrossEntropy.apply(x, tgt=tgt, valid=valid, weight=w, dims=dims, reduction=reduction, eps=eps)
 
 
@@ -275,14 +269,16 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     at integer ``target`` (), (N,), (N, d1, ...). See ``_NLL`` for formula and gradient."""
     op = "nll_loss"
     reduction = _reduction(op, reduction, size_average, reduce)
-    x, dims, tgt, valid, w = _class_problem(op, input, target, weight, ignore_index)
+    x, dims, w = _layout(op, input, weight)
+    tgt, valid = _class_targets(op, x, dims, as_tensor(target, "target", op), ignore_index)
     return _NLL.apply(x, tgt=tgt, valid=valid, weight=w, dims=dims, reduction=reduction)
 
 
 # ------------------------------------------------------------------ binary and regression
 
 
-def _pair(op, input, target, weight=None, same_shape=True):
+def _pair(op, input, target, weight, reduction, size_average, reduce, same_shape=True):
+    reduction = _reduction(op, reduction, size_average, reduce)
     x = as_tensor(input, op=op)
     t = as_tensor(target, "target", op)
     check_float(x, op)
@@ -290,19 +286,23 @@ def _pair(op, input, target, weight=None, same_shape=True):
         t = t.to(x.dtype)  # 0/1 integer labels are common for BCE; PyTorch wants floats
     if same_shape and t.shape != x.shape:
         raise ValueError(f"{op}: target shape {tuple(t.shape)} must match input shape {tuple(x.shape)}")
-    w = _const(op, weight, "weight", x.dtype)
-    return x, t, w
+    return x, t, _const(op, weight, "weight", x.dtype), reduction
 
 
 def _broadcastable(op, name, arr, shape):
-    if arr is not None:
-        try:
-            ok = np.broadcast_shapes(arr.shape, shape) == tuple(shape)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(f"{op}: {name} of shape {tuple(arr.shape)} does not broadcast to the "
-                             f"input shape {tuple(shape)}")
+    try:
+        ok = arr is None or np.broadcast_shapes(arr.shape, shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: {name} of shape {tuple(arr.shape)} does not broadcast to the "
+                         f"input shape {tuple(shape)}")
+
+
+def _scaled(g, d, w):
+    """Upstream gradient of each element: g / D (mean) times the element weight."""
+    g = g * _grad_scale(d) if d != 1.0 else g
+    return g if w is None else g * w
 
 
 class _BCEWithLogits(Function):
@@ -314,30 +314,21 @@ class _BCEWithLogits(Function):
     def forward(self, x, t, weight, pos_weight, reduction):
         sp = np.log1p(np.exp(-np.abs(x)))
         sp += np.maximum(-x, 0)
-        loss = 1.0 - t
-        loss *= x
-        lw = None
-        if pos_weight is not None:
-            lw = (pos_weight - 1.0) * t
-            lw += 1.0
-            loss += lw * sp
-        else:
-            loss += sp
+        lw = None if pos_weight is None else (pos_weight - 1.0) * t + 1.0
+        loss = (1.0 - t) * x
+        loss += sp if lw is None else lw * sp
         if weight is not None:
-            loss = loss * weight
+            loss *= weight
         d = float(x.size) if reduction == "mean" else 1.0
         if self.requires_grad:
-            self.x, self.t, self.sp, self.lw = x, t, sp, lw
-            self.w, self.pw, self.d = weight, pos_weight, d
+            self.x, self.t, self.sp, self.lw, self.w, self.pw, self.d = x, t, sp, lw, weight, pos_weight, d
         return _finish(loss, reduction, d, x.dtype)
 
     def backward(self, g):
-        gs = g * (1.0 / self.d) if self.d != 1.0 else g
-        if self.w is not None:
-            gs = gs * self.w
+        gs = _scaled(g, self.d, self.w)
         dx = dt = None
         if self.needs_input_grad[0]:
-            s = stable_sigmoid(self.x)
+            s = _sigmoid(self.x)
             if self.pw is None:
                 s -= self.t
             else:
@@ -359,8 +350,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     over all elements. Output: scalar, or (*) for 'none'.
     """
     op = "binary_cross_entropy_with_logits"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x, t, w = _pair(op, input, target, weight)
+    x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce)
     pw = _const(op, pos_weight, "pos_weight", x.dtype)
     _broadcastable(op, "weight", w, x.shape)
     _broadcastable(op, "pos_weight", pw, x.shape)
@@ -381,25 +371,19 @@ class _BCE(Function):
         loss += l1x
         np.negative(loss, out=loss)
         if weight is not None:
-            loss = loss * weight
+            loss *= weight
         d = float(x.size) if reduction == "mean" else 1.0
         if self.requires_grad:
-            self.x, self.t, self.w, self.d = x, t, weight, d
-            self.logs = (lx, l1x) if self.needs_input_grad[1] else None
+            self.x, self.t, self.w, self.d, self.logs = x, t, weight, d, (lx, l1x)
         return _finish(loss, reduction, d, x.dtype)
 
     def backward(self, g):
-        gs = g * (1.0 / self.d) if self.d != 1.0 else g
-        if self.w is not None:
-            gs = gs * self.w
+        gs, x = _scaled(g, self.d, self.w), self.x
         dx = dt = None
-        x = self.x
         if self.needs_input_grad[0]:
-            den = np.maximum(x * (1.0 - x), 1e-12)
-            dx = unbroadcast((x - self.t) / den * gs, x.shape)
+            dx = unbroadcast((x - self.t) / np.maximum(x * (1.0 - x), 1e-12) * gs, x.shape)
         if self.needs_input_grad[1]:
-            lx, l1x = self.logs
-            dt = unbroadcast((l1x - lx) * gs, self.t.shape)
+            dt = unbroadcast((self.logs[1] - self.logs[0]) * gs, self.t.shape)
         return dx, dt
 
 
@@ -408,10 +392,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """Binary cross entropy of probabilities ``input`` in [0, 1] (see ``_BCE``); input and
     target have the same shape, ``weight`` broadcasts to it."""
     op = "binary_cross_entropy"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x, t, w = _pair(op, input, target, weight)
+    x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce)
     _broadcastable(op, "weight", w, x.shape)
-    if x.size and (x.data.min() < 0 or x.data.max() > 1):
+    if x.numel() and (x.data.min() < 0 or x.data.max() > 1):
         raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
                          f"[{x.data.min():.4g}, {x.data.max():.4g}]; use "
                          "binary_cross_entropy_with_logits for raw scores")
@@ -437,8 +420,7 @@ class _Pointwise(Function):
             loss = np.where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
         if weight is not None:
             loss = loss * weight
-        denom = (float(weight.sum()) if weight is not None else float(loss.size)) \
-            if reduction == "mean" else 1.0
+        denom = 1.0 if reduction != "mean" else float(weight.sum()) if weight is not None else float(loss.size)
         if self.requires_grad:
             self.d, self.w, self.kind, self.beta, self.denom = d, weight, kind, beta, denom
             self.shapes = (x.shape, t.shape)
@@ -452,17 +434,14 @@ class _Pointwise(Function):
             r = np.sign(d)
         else:
             r = np.where(np.abs(d) < self.beta, d * (1.0 / self.beta), np.sign(d))
-        r *= g * _grad_scale(self.denom) if self.denom != 1.0 else g
-        if self.w is not None:
-            r *= self.w
+        r *= _scaled(g, self.denom, self.w)
         dx = unbroadcast(r, self.shapes[0]) if self.needs_input_grad[0] else None
         dt = -unbroadcast(r, self.shapes[1]) if self.needs_input_grad[1] else None
         return dx, dt
 
 
 def _regression(op, kind, input, target, reduction, size_average, reduce, weight=None, beta=1.0):
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x, t, w = _pair(op, input, target, weight, same_shape=False)
+    x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce, False)
     try:
         np.broadcast_shapes(x.shape, t.shape)
     except ValueError:

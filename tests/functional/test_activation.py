@@ -187,3 +187,10 @@ def test_errors():
         softmax(np.zeros((2, 3), np.float32), 2)
     with pytest.raises(ValueError, match="hardtanh: min_val 2 is greater than max_val 1"):
         hardtanh(np.zeros(3, np.float32), 2, 1)
+
+
+def test_inplace_flag_leaves_the_input_alone():
+    x = np.array([-1.0, 2.0], np.float32)
+    y = relu(x, inplace=True)
+    np.testing.assert_array_equal(x, [-1.0, 2.0])
+    np.testing.assert_array_equal(y.numpy(), [0.0, 2.0])

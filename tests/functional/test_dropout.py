@@ -100,3 +100,10 @@ def test_errors():
         dropout2d(fn.ones(2, 3))
     with pytest.raises(TypeError, match="dropout: input must be a float tensor"):
         dropout(np.arange(4))
+
+
+def test_inplace_flag_leaves_the_input_alone():
+    x = np.ones((10, 10), np.float32)
+    y = dropout(x, 0.5, inplace=True)
+    np.testing.assert_array_equal(x, 1.0)
+    assert (y.numpy() == 0).any()
