@@ -259,9 +259,14 @@ class Tanh(Function):
 
 
 def stable_sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-a) without overflow: e^-|a| never exceeds 1."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+    """1 / (1 + e^-a). For very negative a, e^-a overflows to inf and the result is the
+    correct limit 0, so the overflow warning is silenced rather than branched around
+    (np.where over both branches costs ~10x more)."""
+    e = np.negative(a)
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 class Sigmoid(Function):

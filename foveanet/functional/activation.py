@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from foveanet.autograd.function import Function
-from foveanet.autograd.ops import Tanh
+from foveanet.autograd.ops import Tanh, stable_sigmoid
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "sigmoid",
@@ -179,13 +179,8 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     return _Softplus.apply(_float_input(input, "softplus"), beta=float(beta), threshold=float(threshold))
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1/(1 + e^-x); e^-x overflowing to inf for x < -88 (float32) gives the right 0."""
-    e = np.negative(x)
-    with np.errstate(over="ignore"):
-        np.exp(e, out=e)
-    e += 1.0
-    return np.reciprocal(e, out=e)
+# one sigmoid for the whole code base (also used by the BCE losses)
+_sigmoid = stable_sigmoid
 
 
 class _Sigmoid(Function):
