@@ -1,0 +1,104 @@
+"""safetensors files, as written by ``safetensors.torch.save_file`` (Hugging Face, timm...).
+
+Layout: an 8-byte little-endian header length, a JSON header
+``{name: {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}}``
+and one byte buffer the offsets point into. Nothing in it is executable, so the reader only
+has to check that the offsets describe the shapes it claims (a crafted header must not make it
+read outside the buffer). Implemented here directly so that bfloat16 files, which the
+``safetensors`` numpy API cannot return, still load.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from collections import OrderedDict
+
+import numpy as np
+
+__all__ = ["load_safetensors", "save_safetensors"]
+
+_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8", "I32": "<i4",
+           "I16": "<i2", "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1",
+           "BOOL": "?"}
+_NAMES = {np.dtype(v).newbyteorder("="): k for k, v in _DTYPES.items() if k != "BF16"}
+_MAX_HEADER = 100 << 20
+
+
+def load_safetensors(path, with_metadata: bool = False):
+    """name -> numpy array, in the file's storage order (torch-style names as stored).
+
+    BF16 tensors are widened to float32 (exact: bfloat16 is the top half of a float32), since
+    numpy has no bfloat16; F8 formats are refused. ``with_metadata=True`` also returns the
+    ``__metadata__`` string dict: ``(tensors, metadata)``.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: too short for a safetensors file")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > min(_MAX_HEADER, len(raw) - 8):
+        raise ValueError(f"{path}: header length {n} does not fit the file ({len(raw)} bytes)")
+    try:
+        header = json.loads(raw[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: unreadable safetensors header ({e})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: safetensors header is not a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    data = memoryview(raw)[8 + n:]
+    entries = sorted(header.items(), key=lambda kv: kv[1].get("data_offsets", [0])[0])
+    out: OrderedDict = OrderedDict()
+    for name, info in entries:
+        code = info.get("dtype")
+        if code not in _DTYPES:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {code!r}, which numpy cannot hold")
+        dt = np.dtype(_DTYPES[code])
+        shape = tuple(int(s) for s in info["shape"])
+        begin, end = (int(o) for o in info["data_offsets"])
+        count = int(np.prod(shape, dtype=np.int64))
+        if not 0 <= begin <= end <= len(data) or end - begin != count * dt.itemsize:
+            raise ValueError(f"{path}: tensor {name!r} of shape {shape} ({code}) has offsets "
+                             f"[{begin}, {end}) in a buffer of {len(data)} bytes")
+        arr = np.frombuffer(data[begin:end], dtype=dt, count=count).reshape(shape)
+        if code == "BF16":
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        out[name] = arr.astype(dt.newbyteorder("="), copy=True) if code != "BF16" else arr
+    return (out, dict(metadata)) if with_metadata else out
+
+
+def save_safetensors(state_dict, path, metadata: dict | None = None) -> None:
+    """Write name -> array (or Tensor) as a safetensors file readable by
+    ``safetensors.torch.load_file``; written to a temporary file and moved into place."""
+    path = os.fspath(path)
+    header: dict = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    blobs, offset = [], 0
+    for name, value in state_dict.items():
+        arr = np.asarray(value)
+        code = _NAMES.get(arr.dtype.newbyteorder("="))
+        if code is None:
+            raise TypeError(f"save_safetensors: {name!r} has dtype {arr.dtype}, not storable")
+        blob = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C").tobytes()
+        header[str(name)] = {"dtype": code, "shape": list(arr.shape),
+                             "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the reference writer keeps the buffer 8-byte aligned
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(struct.pack("<Q", len(text)))
+            fh.write(text)
+            for blob in blobs:
+                fh.write(blob)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
