@@ -1,0 +1,110 @@
+"""Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019) in PyTorch's formulation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from foveanet.optim.optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    r"""g = -grad if maximize else grad
+    L2 (Adam):          g += weight_decay * p
+    decoupled (AdamW):  p *= 1 - lr * weight_decay
+    m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2;   v_max = max(v_max, v) (amsgrad)
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+    eps is added after the bias correction of sqrt(v), as in PyTorch (it differs from the
+    paper's eps-hat, which matters when v is tiny).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        group["betas"] = tuple(group["betas"])
+        b1, b2 = group["betas"]
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= b1 < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {b1}")
+        if not 0.0 <= b2 < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {b2}")
+        if wd < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {wd}")
+
+    def _update_group(self, group):
+        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        b1, b2 = (float(b) for b in group["betas"])
+        amsgrad, maximize = group["amsgrad"], group["maximize"]
+        decoupled = group["decoupled_weight_decay"]
+        for p, grad, param in self._grads(group):
+            state = self.state.setdefault(param, {})
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = np.zeros_like(p)
+                state["exp_avg_sq"] = np.zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = np.zeros_like(p)
+            state["step"] += 1
+            t = state["step"]
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+
+            g = grad
+            if decoupled:
+                if wd != 0.0:
+                    p *= 1.0 - lr * wd
+                if maximize:
+                    g = np.negative(grad, out=self._work(p, 1))
+            elif wd != 0.0 or maximize:
+                g = self._work(p, 1)
+                if wd != 0.0:
+                    np.multiply(p, wd, out=g)
+                    if maximize:
+                        g -= grad
+                    else:
+                        g += grad
+                else:
+                    np.negative(grad, out=g)
+
+            tmp = self._work(p, 0)
+            # m moves toward g by (1 - b1): the lerp form PyTorch uses
+            np.subtract(g, m, out=tmp)
+            tmp *= 1.0 - b1
+            m += tmp
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1.0 - b2
+            v += tmp
+
+            step_size = lr / (1.0 - b1 ** t)
+            bc2_sqrt = math.sqrt(1.0 - b2 ** t)
+            if amsgrad:
+                vmax = state["max_exp_avg_sq"]
+                np.maximum(vmax, v, out=vmax)
+                np.sqrt(vmax, out=tmp)
+            else:
+                np.sqrt(v, out=tmp)
+            tmp /= bc2_sqrt
+            tmp += eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p -= tmp
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``p *= 1 - lr * weight_decay`` before the Adam step,
+    so the decay is not rescaled by the adaptive denominator."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)

@@ -1,0 +1,76 @@
+"""Stochastic gradient descent with momentum, in PyTorch's exact formulation."""
+from __future__ import annotations
+
+import numpy as np
+
+from foveanet.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    r"""g = -grad if maximize else grad;  g += weight_decay * p
+    momentum:  b = g (first step),  b = momentum * b + (1 - dampening) * g  (later)
+               g = g + momentum * b  (nesterov)  or  g = b
+    p -= lr * g
+
+    Note the momentum is applied to the gradient before the learning rate (PyTorch's form,
+    not Sutskever's), so changing ``lr`` mid-run does not rescale the accumulated velocity.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if wd < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {wd}")
+        if group["nesterov"] and (momentum <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def _update_group(self, group):
+        # Python floats keep float32 arrays float32 (NumPy treats them as weak scalars)
+        lr = float(group["lr"])
+        momentum = float(group["momentum"])
+        dampening = float(group["dampening"])
+        wd = float(group["weight_decay"])
+        nesterov, maximize = group["nesterov"], group["maximize"]
+        for p, grad, param in self._grads(group):
+            g = grad
+            if wd != 0.0 or maximize:
+                g = self._work(p, 1)
+                if wd != 0.0:
+                    np.multiply(p, wd, out=g)
+                    if maximize:
+                        g -= grad
+                    else:
+                        g += grad
+                else:
+                    np.negative(grad, out=g)
+            out = self._work(p, 0)
+            if momentum != 0.0:
+                state = self.state.setdefault(param, {})
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = np.array(g, dtype=p.dtype, copy=True)
+                    state["momentum_buffer"] = buf
+                else:
+                    buf *= momentum
+                    if dampening == 0.0:
+                        buf += g
+                    else:
+                        np.multiply(g, 1.0 - dampening, out=out)
+                        buf += out
+                if nesterov:
+                    np.multiply(buf, momentum, out=out)
+                    out += g
+                    g = out
+                else:
+                    g = buf
+            np.multiply(g, lr, out=out)
+            p -= out
