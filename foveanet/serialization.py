@@ -1,0 +1,258 @@
+"""save / load: checkpoints as safetensors files, written atomically, never pickled.
+
+Arrays become safetensors tensors, named by their path in the object (``model.conv1.weight``,
+``optim.state.0.exp_avg``). Everything else (nesting, ints, floats, strings, the RNG state)
+goes as JSON into the header's ``__metadata__`` under ``foveanet.structure``, with every array
+replaced by a reference to its tensor. A flat ``{name: tensor}`` state_dict therefore stays
+an ordinary safetensors file whose tensor names are the state_dict keys, so
+``safetensors.torch.load_file`` and other tools read it directly.
+
+Why not pickle: unpickling runs whatever code the file names, so a downloaded checkpoint
+could execute anything. load() refuses pickles and torch.save zips before parsing them.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+import safetensors.numpy
+
+from foveanet.autograd import Tensor
+
+__all__ = ["save", "load"]
+
+_STRUCTURE_KEY = "foveanet.structure"
+_VERSION_KEY = "foveanet.version"
+_SUPPORTED = {np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
+                                     np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                                     np.uint64, np.bool_)}
+_ITEMSIZE = {"F16": 2, "F32": 4, "F64": 8, "I8": 1, "I16": 2, "I32": 4, "I64": 8, "U8": 1,
+             "U16": 2, "U32": 4, "U64": 8, "BOOL": 1}
+# safetensors' own ceiling: a larger header is a corrupt length field, not a real header
+_MAX_HEADER = 100_000_000
+_TAGS = ("__tensor__", "__tuple__", "__dict__", "__float__", "__numpy__")
+
+
+# ---------------------------------------------------------------------- encoding
+def _encode(obj, path, tensors):
+    arr = obj.data if isinstance(obj, Tensor) else obj if isinstance(obj, np.ndarray) else None
+    if arr is not None:
+        if arr.dtype.newbyteorder("=") not in _SUPPORTED:
+            raise TypeError(f"save: array at {path or 'top level'} has dtype {arr.dtype}; supported "
+                            "are float16/32/64, int8..int64, uint8..uint64 and bool")
+        name = path or "tensor"
+        k = 1
+        while name in tensors:  # a key with a dot can clash with a nested path
+            k += 1
+            name = f"{path or 'tensor'}#{k}"
+        # safetensors is little-endian and wants contiguous memory
+        # (not ascontiguousarray: it turns 0-d arrays into 1-d)
+        tensors[name] = arr.astype(arr.dtype.newbyteorder("<"), order="C", copy=False)
+        return {"__tensor__": name}
+    if obj is None or isinstance(obj, str):
+        return str(obj) if obj is not None else None
+    if isinstance(obj, np.generic):  # before float: np.float64 subclasses float
+        if obj.dtype not in _SUPPORTED:
+            raise TypeError(f"save: NumPy scalar at {path or 'top level'} has dtype {obj.dtype}")
+        return {"__numpy__": obj.dtype.name, "value": _encode(obj.item(), path, tensors)}
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        # strict JSON has no inf/nan (ReduceLROnPlateau's initial best is inf)
+        return float(obj) if math.isfinite(obj) else {"__float__": repr(float(obj))}
+    if isinstance(obj, list):
+        return [_encode(v, _join(path, i), tensors) for i, v in enumerate(obj)]
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, _join(path, i), tensors) for i, v in enumerate(obj)]}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+            return {k: _encode(v, _join(path, k), tensors) for k, v in obj.items()}
+        # int keys (optimizer state) and the like: keep the key types exactly
+        items = []
+        for k, v in obj.items():
+            if isinstance(k, (Tensor, np.ndarray)):
+                raise TypeError(f"save: arrays cannot be dict keys (at {path or 'top level'})")
+            items.append([_encode(k, path, tensors), _encode(v, _join(path, k), tensors)])
+        return {"__dict__": items}
+    raise TypeError(f"save: cannot store a {type(obj).__name__} at {path or 'top level'}; "
+                    "supported are Tensors, arrays, dicts, lists, tuples, int, float, bool, "
+                    "str and None")
+
+
+def _join(path, key):
+    return f"{path}.{key}" if path else str(key)
+
+
+def _decode(node, tensors, where):
+    if isinstance(node, list):
+        return [_decode(v, tensors, where) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1 and "__tensor__" in node:
+        name = node["__tensor__"]
+        if name not in tensors:
+            raise ValueError(f"{where}: the structure refers to tensor {name!r}, which the "
+                             "file does not contain")
+        return Tensor._wrap(tensors[name], False, None)
+    if "__tuple__" in node:
+        return tuple(_decode(v, tensors, where) for v in node["__tuple__"])
+    if "__dict__" in node:
+        return {_decode(k, tensors, where): _decode(v, tensors, where)
+                for k, v in node["__dict__"]}
+    if "__float__" in node:
+        return float(node["__float__"])
+    if "__numpy__" in node:
+        return np.dtype(node["__numpy__"]).type(_decode(node["value"], tensors, where))
+    return {k: _decode(v, tensors, where) for k, v in node.items()}
+
+
+# -------------------------------------------------------------------------- save
+def save(obj, path) -> None:
+    """Write ``obj`` (a state_dict, or nested dicts/lists/tuples of Tensors, arrays and
+    plain values) to ``path`` as a safetensors file.
+
+    Atomic: the bytes go to a temporary file in the same directory, which is fsynced and
+    then renamed over ``path``; a crash at any point leaves either the old file or the new
+    one, never a torn mix. Arrays referenced twice are stored twice (no aliasing on load).
+    """
+    path = os.fspath(path)
+    tensors: dict = {}
+    structure = _encode(obj, "", tensors)
+    metadata = {_STRUCTURE_KEY: json.dumps(structure, allow_nan=False), _VERSION_KEY: "1"}
+    blob = safetensors.numpy.save(tensors, metadata=metadata)
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, "foveanet.save: directory does not exist", directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _set_mode(f.fileno(), path)
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def _set_mode(fd, path):
+    """mkstemp makes 0600 files; give the checkpoint the mode a plain open() would."""
+    if not hasattr(os, "fchmod"):
+        return
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.fchmod(fd, mode)
+
+
+def _fsync_dir(directory):
+    # makes the rename itself durable; not every platform/filesystem can fsync a directory
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# -------------------------------------------------------------------------- load
+def load(path):
+    """Read a file written by :func:`save` (or any safetensors file: a file without
+    foveanet metadata comes back as ``{name: Tensor}``). Arrays come back as Tensors."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "foveanet.load: no such file", path) from None
+    _refuse_foreign(data, path)
+    header, metadata = _parse_header(data, path)
+    try:
+        tensors = safetensors.numpy.load(data)
+    except Exception as e:  # the library's own checks, phrased for the user
+        raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
+    text = metadata.get(_STRUCTURE_KEY)
+    if text is None:
+        return {name: Tensor._wrap(tensors[name], False, None) for name in header}
+    try:
+        structure = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: the foveanet structure in the metadata is bad JSON ({e})") from None
+    return _decode(structure, tensors, path)
+
+
+def _refuse_foreign(data: bytes, path: str) -> None:
+    """Recognise formats that must not (pickle) or cannot be read here, from magic bytes
+    alone: nothing of them is parsed."""
+    if data[:1] == b"\x80":
+        raise ValueError(f"{path}: this is a Python pickle (protocol {data[1] if len(data) > 1 else '?'}),"
+                         " not a safetensors file; foveanet.load never unpickles, since unpickling "
+                         "can run arbitrary code. For a PyTorch checkpoint use "
+                         "foveanet.interop.load_torch.")
+    if data[:4] == b"PK\x03\x04":
+        raise ValueError(f"{path}: this is a zip archive (PyTorch's torch.save .pt/.pth format), not a "
+                         "safetensors file; foveanet.load never unpickles. Read PyTorch .pt files "
+                         "with foveanet.interop.load_torch.")
+    if data[:6] == b"\x93NUMPY":
+        raise ValueError(f"{path}: this is a NumPy .npy file, not a safetensors file; "
+                         "use numpy.load(path, allow_pickle=False)")
+
+
+def _parse_header(data: bytes, path: str):
+    """Check the header against the file before any tensor is read, so a truncated or
+    corrupt file gives a message saying what is wrong rather than a library error."""
+    size = len(data)
+    if size < 8:
+        raise ValueError(f"{path}: file is {size} bytes, too short for a safetensors header "
+                         "(truncated or not a safetensors file)")
+    n = int.from_bytes(data[:8], "little")
+    if n < 2 or n > _MAX_HEADER or 8 + n > size:
+        raise ValueError(f"{path}: header length {n} out of range for a {size}-byte file "
+                         "(truncated or not a safetensors file)")
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: safetensors header is bad JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: safetensors header is a {type(header).__name__}, not an object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: safetensors __metadata__ is not an object")
+    end = 0
+    for name, info in header.items():
+        try:
+            dtype, shape, (begin, stop) = info["dtype"], info["shape"], info["data_offsets"]
+            count = math.prod(int(d) for d in shape)
+        except (TypeError, KeyError, ValueError):
+            raise ValueError(f"{path}: malformed header entry for tensor {name!r}: {info!r}") from None
+        if dtype not in _ITEMSIZE:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {dtype}, which NumPy/foveanet "
+                             "cannot hold")
+        if not 0 <= begin <= stop or stop - begin != count * _ITEMSIZE[dtype]:
+            raise ValueError(f"{path}: data size mismatch for tensor {name!r}: offsets "
+                             f"[{begin}, {stop}) for shape {shape} of {dtype}")
+        end = max(end, stop)
+    body = size - 8 - n
+    if end != body:
+        raise ValueError(f"{path}: data size mismatch: the header describes {end} bytes of "
+                         f"tensor data, the file holds {body} (truncated?)")
+    return header, metadata
