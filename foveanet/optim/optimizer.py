@@ -131,7 +131,12 @@ class Optimizer:
         """(param array, grad array, param) for the params of ``group`` that have a grad."""
         for p in group["params"]:
             if p.grad is not None:
-                yield p.data, _as_array(p.grad), p
+                g = _as_array(p.grad)
+                # in-place NumPy ops would silently broadcast a wrongly shaped grad
+                if g.shape != p.data.shape:
+                    raise ValueError(f"optimizer: grad of shape {g.shape} for a parameter of "
+                                     f"shape {p.data.shape}")
+                yield p.data, g, p
 
     # -------------------------------------------------------------- state dict
     def state_dict(self) -> dict:

@@ -265,3 +265,10 @@ def test_load_state_dict_rejects_mismatched_groups(rng):
         optim.SGD([{"params": ours[:1]}, {"params": ours[1:]}], lr=0.1).load_state_dict(sd)
     with pytest.raises(ValueError, match="doesn't match the size"):
         optim.SGD(ours[:2], lr=0.1).load_state_dict(sd)
+
+
+def test_wrong_grad_shape_is_an_error(rng):
+    ours, _ = _params(rng)
+    ours[0].grad = foveanet.ones(1)
+    with pytest.raises(ValueError, match=r"grad of shape \(1,\) for a parameter of shape \(3, 4\)"):
+        optim.SGD(ours, lr=0.1).step()
