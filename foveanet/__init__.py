@@ -4,18 +4,22 @@
     x = fn.tensor([[1.0, 2.0]], requires_grad=True)
     (x * x).sum().backward()      # x.grad == 2x
 """
-from foveanet.backend import (
+from foveanet._blas import prefer_avx512_kernels as _prefer_avx512
+
+_prefer_avx512()  # must run before NumPy loads OpenBLAS (see _blas.py; it imports no NumPy)
+
+from foveanet.backend import (  # noqa: E402
     get_default_dtype, get_rng_state, initial_seed, manual_seed, set_default_dtype, set_rng_state,
 )
-from foveanet.autograd import (
+from foveanet.autograd import (  # noqa: E402
     Function, GradcheckError, Tensor, cat, enable_grad, flatten, gather, gradcheck,
     is_grad_enabled, no_grad, set_grad_enabled, split, stack, where,
 )
-from foveanet.autograd.creation import (
+from foveanet.autograd.creation import (  # noqa: E402
     arange, empty, eye, from_numpy, full, linspace, ones, ones_like, rand, randint, randn,
     randperm, tensor, zeros, zeros_like,
 )
-import numpy as _np
+import numpy as _np  # noqa: E402
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64, bool_ = _np.int32, _np.int64, _np.bool_

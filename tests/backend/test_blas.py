@@ -1,5 +1,5 @@
 """The OpenBLAS core-type choice: set only when it can take effect and is safe."""
-from foveanet.backend.blas import prefer_avx512_kernels
+from foveanet._blas import prefer_avx512_kernels
 
 
 def _cpuinfo(tmp_path, flags):

@@ -8,6 +8,8 @@ GEMM runs at about half speed: measured on a 2-core AMD EPYC (Zen 4) with NumPy 
 OpenBLAS 0.3.31, sgemm 4096^3 270 -> 520 GFLOP/s, a conv-shaped 64x576 @ 576x25088 221 ->
 333 GFLOP/s, LeNet's 16x150 @ 150x12800 190 -> 231 GFLOP/s (best of 5, interleaved).
 
+This module sits outside ``foveanet.backend`` because that package imports NumPy.
+
 The setting only helps if it is in the environment before OpenBLAS is loaded, so
 ``prefer_avx512_kernels`` must run before the first ``import numpy``. It does nothing (and
 prints nothing) when NumPy is already imported, when the user chose a core type, or when
