@@ -130,10 +130,16 @@ def gemm_data(gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
 
 
 def gemm_weight(gm: np.ndarray, cols: np.ndarray, G: int) -> np.ndarray:
-    """dW = dY @ cols^T per group -> ``(G, Co/G, C/G*kh*kw)``."""
+    """dW = dY @ cols^T per group -> ``(G, Co/G, C/G*kh*kw)``.
+
+    Computed as (cols @ dY^T)^T: OpenBLAS's kernels for this long-K product run 20-60%
+    faster with the taller cols as the left operand (min of 9, SkylakeX kernels: LeNet C3
+    0.66 -> 0.28 ms, C1 1.26 -> 0.95, 3x3 64->64 @56 b8 6.9 -> 5.4, 64->128 @32 b32
+    14.9 -> 12.2; Haswell kernels 3-35%). The transposed result is small, a view suffices.
+    """
     if G == 1:
-        return (gm @ cols.T)[None]
-    return np.matmul(_grouped(gm, G), _grouped(cols, G).transpose(0, 2, 1))
+        return (cols @ gm.T).T[None]
+    return np.matmul(_grouped(cols, G), _grouped(gm, G).transpose(0, 2, 1)).transpose(0, 2, 1)
 
 
 # ------------------------------------------------------------------ depthwise (C/G == 1)
