@@ -10,6 +10,7 @@ function of this module; anything else stops the load before it is called.
 """
 from __future__ import annotations
 
+import _compat_pickle
 import collections
 import os
 import pickle
@@ -124,6 +125,9 @@ class _SafeUnpickler(pickle.Unpickler):
         self._storages: dict = {}
 
     def find_class(self, module, name):
+        # protocol-2 pickles spell Python 3 names the Python 2 way (__builtin__, copy_reg)
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         if (module, name) in _ALLOWED:
             return _ALLOWED[(module, name)]
         if module == "torch" and name in _STORAGE_DTYPES:

@@ -1,0 +1,77 @@
+"""``load_pretrained(model, path)``: weights from PyTorch, safetensors or ONNX files into a model."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["load_pretrained", "read_state_dict"]
+
+_ZIP = b"PK\x03\x04"
+
+
+def _onnx_initializers(path) -> dict:
+    import onnx
+    from onnx import numpy_helper
+
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+
+
+def read_state_dict(path) -> dict:
+    """name -> numpy array from a .pt/.pth zip, a safetensors file or an ONNX file's
+    initializers, chosen by the file's first bytes rather than its suffix."""
+    from foveanet.interop.safetensors_io import load_safetensors
+    from foveanet.interop.torch_pt import load_torch
+
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if head.startswith(_ZIP) or head[:1] == b"\x80":
+        sd = load_torch(path)
+        if isinstance(sd, dict):
+            for key in ("state_dict", "model_state_dict", "model"):
+                if isinstance(sd.get(key), dict):
+                    sd = sd[key]
+                    break
+    elif len(head) == 9 and head[8:9] == b"{":
+        sd = load_safetensors(path)
+    elif path.endswith(".onnx"):
+        sd = _onnx_initializers(path)
+    else:
+        raise ValueError(f"{path}: not a PyTorch checkpoint, a safetensors file or an .onnx model")
+    bad = [k for k, v in sd.items() if not isinstance(v, np.ndarray)] if isinstance(sd, dict) else None
+    if bad is None or bad:
+        raise ValueError(f"{path}: expected a flat name -> tensor mapping; non-tensor entries: "
+                         f"{', '.join(map(str, bad or []))[:300] or type(sd).__name__}")
+    # nn.DataParallel / DistributedDataParallel checkpoints prefix every key
+    if sd and all(k.startswith("module.") for k in sd):
+        sd = type(sd)((k[len("module."):], v) for k, v in sd.items())
+    return sd
+
+
+def load_pretrained(model, path, strict: bool = True):
+    """Copy the weights stored at ``path`` into ``model`` (via ``model.load_state_dict``).
+
+    Keys must match ``model.state_dict()``; with ``strict`` a mismatch raises a ValueError
+    listing the missing and unexpected keys and any shape differences. PyTorch's
+    ``num_batches_tracked`` counters are dropped when the model has no such entries.
+    Returns ``model``.
+    """
+    sd = read_state_dict(path)
+    own = model.state_dict()
+    sd = type(sd)((k, v) for k, v in sd.items()
+                  if k in own or not k.endswith("num_batches_tracked"))
+    missing = [k for k in own if k not in sd]
+    unexpected = [k for k in sd if k not in own]
+    shapes = [f"{k}: file {tuple(sd[k].shape)} vs model {tuple(np.shape(own[k]))}"
+              for k in sd if k in own and tuple(sd[k].shape) != tuple(np.shape(own[k]))]
+    if shapes or (strict and (missing or unexpected)):
+        parts = [f"missing keys ({len(missing)}): {', '.join(missing)}" if missing else "",
+                 f"unexpected keys ({len(unexpected)}): {', '.join(unexpected)}" if unexpected else "",
+                 f"shape mismatches: {'; '.join(shapes)}" if shapes else ""]
+        raise ValueError(f"load_pretrained({os.fspath(path)!r}) into {type(model).__name__}: "
+                         + "; ".join(p for p in parts if p))
+    if not strict:
+        sd = type(sd)((k, v) for k, v in sd.items() if k in own)
+    model.load_state_dict(sd, strict=strict)
+    return model
