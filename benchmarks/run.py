@@ -150,8 +150,10 @@ def table(rows: list, skipped: list, info: dict, peak: float, quick: bool) -> st
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         fv, tt, flops = r["fv"], r["torch"], r["flops"]
-        gf_fv = flops / fv[1] / 1e9 if flops else float("nan")
-        gf_t = flops / tt[1] / 1e9 if flops else float("nan")
+        gf_fv = flops / fv[1] / 1e9 if flops else None
+        gf_t = flops / tt[1] / 1e9 if flops else None
+        gflops = (f"{gf_fv:.1f} | {100 * gf_fv / peak:.0f}% | {gf_t:.1f}" if flops
+                  else "- | - | -")  # pooling: no multiply-adds to count
         mem = ["", "", ""]
         if r.get("mem_fv") and r.get("mem_torch"):
             mf, mt = r["mem_fv"], r["mem_torch"]
@@ -159,8 +161,7 @@ def table(rows: list, skipped: list, info: dict, peak: float, quick: bool) -> st
             mem = [f"{_mib(mf['peak']):.0f} (+{gf:.0f})", f"{_mib(mt['peak']):.0f} (+{gt:.0f})",
                    f"{gf / gt:.2f}" if gt > 0.5 else "-"]
         out.append(f"| {r['name']} | {_fmt_ms(fv)} | {_fmt_ms(tt)} | "
-                   f"{tt[1] / fv[1]:.2f} ({tt[0] / fv[0]:.2f}) | {gf_fv:.1f} | "
-                   f"{100 * gf_fv / peak:.0f}% | {gf_t:.1f} | {' | '.join(mem)} |")
+                   f"{tt[1] / fv[1]:.2f} ({tt[0] / fv[0]:.2f}) | {gflops} | {' | '.join(mem)} |")
     for name, why in skipped:
         out.append(f"| {name} | skipped: {why} | | | | | | | | |")
     return "\n".join(out) + "\n"
@@ -199,7 +200,7 @@ def main(argv=None) -> None:
             print(f"{name}: skipped ({e})", flush=True)
             skipped.append((name, str(e)))
             continue
-        flops = torch_flops(torch_step)
+        flops = getattr(CASES[name], "flops", None) or torch_flops(torch_step)
         t = race({"fv": fv_step, "torch": torch_step}, repeats,
                  budget_s=8.0 if args.quick else 25.0)
         row = {"name": name, "fv": t["fv"], "torch": t["torch"], "flops": flops}
