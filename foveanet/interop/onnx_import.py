@@ -21,9 +21,6 @@ __all__ = ["load", "OnnxModule", "SUPPORTED_OPS"]
 
 OPS = {**_CORE_OPS, **_SHAPE_OPS}
 SUPPORTED_OPS = frozenset(OPS) | {"Constant"}
-_FLOAT_OPERAND = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (0, 1, 2), "MatMul": (0, 1),
-                  "BatchNormalization": (1, 2), "Add": (0, 1), "Sub": (0, 1), "Mul": (0, 1),
-                  "Div": (0, 1), "PRelu": (1,)}
 
 
 class _Node:
@@ -69,7 +66,11 @@ def _check_supported(graph) -> None:
 
 def _attr_path(name: str, taken: set) -> tuple:
     """ONNX initializer name -> (submodule path, attribute); non-identifier characters become _."""
+    from foveanet.nn import Module
+
+    # a part that names a Module method (eval, to, ...) or is not an identifier gets renamed
     parts = [re.sub(r"\W", "_", p) or "_" for p in name.split(".")]
+    parts = [p + "_" if hasattr(Module, p) else p for p in parts]
     path = tuple(parts)
     # a name that is both a leaf and a prefix of another cannot nest; keep it flat instead
     if any(path[:i] in taken for i in range(1, len(path))) or path in taken:

@@ -53,7 +53,8 @@ def load_pretrained(model, path, strict: bool = True):
     """Copy the weights stored at ``path`` into ``model`` (via ``model.load_state_dict``).
 
     Keys must match ``model.state_dict()``; with ``strict`` a mismatch raises a ValueError
-    listing the missing and unexpected keys and any shape differences. PyTorch's
+    listing the missing and unexpected keys and any shape differences (``load_state_dict``'s
+    checks, run before anything is copied). PyTorch's
     ``num_batches_tracked`` counters are dropped when the model has no such entries.
     Returns ``model``.
     """
@@ -61,17 +62,8 @@ def load_pretrained(model, path, strict: bool = True):
     own = model.state_dict()
     sd = type(sd)((k, v) for k, v in sd.items()
                   if k in own or not k.endswith("num_batches_tracked"))
-    missing = [k for k in own if k not in sd]
-    unexpected = [k for k in sd if k not in own]
-    shapes = [f"{k}: file {tuple(sd[k].shape)} vs model {tuple(np.shape(own[k]))}"
-              for k in sd if k in own and tuple(sd[k].shape) != tuple(np.shape(own[k]))]
-    if shapes or (strict and (missing or unexpected)):
-        parts = [f"missing keys ({len(missing)}): {', '.join(missing)}" if missing else "",
-                 f"unexpected keys ({len(unexpected)}): {', '.join(unexpected)}" if unexpected else "",
-                 f"shape mismatches: {'; '.join(shapes)}" if shapes else ""]
-        raise ValueError(f"load_pretrained({os.fspath(path)!r}) into {type(model).__name__}: "
-                         + "; ".join(p for p in parts if p))
-    if not strict:
-        sd = type(sd)((k, v) for k, v in sd.items() if k in own)
-    model.load_state_dict(sd, strict=strict)
+    try:
+        model.load_state_dict(sd, strict=strict)
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise ValueError(f"load_pretrained({os.fspath(path)!r}) into {type(model).__name__}: {e}") from None
     return model
