@@ -1,0 +1,149 @@
+"""BatchNorm1d/2d, LayerNorm, GroupNorm with torch.nn's parameters, buffers and update rules."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+import foveanet.functional as F
+from foveanet import backend
+from foveanet.autograd.tensor import Tensor
+from foveanet.nn import init
+from foveanet.nn.modules.module import Module
+from foveanet.nn.parameter import Parameter
+
+
+class _BatchNorm(Module):
+    _version = 2
+    _ndims: tuple = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
+                 track_running_stats: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dt = np.dtype(dtype or backend.get_default_dtype())
+        if affine:
+            self.weight = Parameter(np.empty((self.num_features,), dtype=dt))
+            self.bias = Parameter(np.empty((self.num_features,), dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor._wrap(np.zeros(self.num_features, dtype=dt), False, None))
+            self.register_buffer("running_var", Tensor._wrap(np.ones(self.num_features, dtype=dt), False, None))
+            self.register_buffer("num_batches_tracked", Tensor._wrap(np.array(0, dtype=np.int64), False, None))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def _optional_state_keys(self) -> tuple:
+        # checkpoints from before the counter existed lack it; PyTorch tolerates that too
+        return ("num_batches_tracked",) if self.track_running_stats else ()
+
+    def _check_input_dim(self, input) -> None:
+        nd = np.ndim(input.data if isinstance(input, Tensor) else input)
+        if nd not in self._ndims:
+            want = " or ".join(f"{n}D" for n in self._ndims)
+            raise ValueError(f"{type(self).__name__}: expected {want} input (got {nd}D input)")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.data[...] += 1
+            if self.momentum is None:
+                # cumulative moving average: the n-th batch weighs 1/n
+                factor = 1.0 / float(self.num_batches_tracked.data)
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        keep = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if keep else None, self.running_var if keep else None,
+                            self.weight, self.bias, use_batch_stats, factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """(N, C) or (N, C, L), statistics per channel."""
+    _ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """(N, C, H, W), statistics per channel."""
+    _ndims = (4,)
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dt = np.dtype(dtype or backend.get_default_dtype())
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+                + f", bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        dt = np.dtype(dtype or backend.get_default_dtype())
+        if affine:
+            self.weight = Parameter(np.ones((num_channels,), dtype=dt))
+            self.bias = Parameter(np.zeros((num_channels,), dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

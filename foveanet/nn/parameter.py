@@ -1,0 +1,52 @@
+"""Parameter: a Tensor that a Module registers as learnable when assigned as an attribute."""
+from __future__ import annotations
+
+import numpy as np
+
+from foveanet import backend
+from foveanet.autograd.tensor import Tensor, _to_array
+
+
+class Parameter(Tensor):
+    """A leaf Tensor with ``requires_grad=True`` by default.
+
+    Like ``torch.nn.Parameter``, wrapping a Tensor or an ndarray shares its memory instead of
+    copying it, so ``Parameter(t)`` and ``t`` see the same updates (weight tying, interop
+    loaders that hand over freshly read arrays). Results of operations on a Parameter are
+    plain Tensors: only the attribute itself is special.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        if data is None:
+            array = np.empty((0,), dtype=backend.get_default_dtype())
+        elif isinstance(data, Tensor):
+            array = data.data
+        elif isinstance(data, np.ndarray):
+            array = data
+        else:
+            array = _to_array(data)
+        self.data = array
+        self.grad = None
+        self._ctx = None
+        self._retain_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        # __slots__ without __dict__: pickle/deepcopy need to be told how to rebuild
+        return (_rebuild, (self.data, self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        out = Parameter(np.array(self.data, copy=True), self.requires_grad)
+        memo[id(self)] = out
+        return out
+
+
+def _rebuild(data, requires_grad):
+    return Parameter(data, requires_grad)
