@@ -1,0 +1,132 @@
+"""foveanet.onnx.export: models built from foveanet.nn run in onnxruntime with foveanet's (and,
+for the reference CNN, torch's) outputs; what cannot be exported is named."""
+import numpy as np
+import pytest
+import torch
+
+import foveanet
+import foveanet.functional as F
+from foveanet import nn
+from tests.interop.test_torch_pt import torch_net
+
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+
+class FoveaNet(nn.Module):
+    """The same network as tests.interop.test_torch_pt.TorchNet, in foveanet."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2))
+        self.res = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8))
+        self.branch_a = nn.Conv2d(8, 4, 1)
+        self.branch_b = nn.Conv2d(8, 4, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = F.relu(x + self.res(x))  # residual
+        x = foveanet.cat([self.branch_a(x), self.branch_b(x)], 1)  # concat
+        return self.fc(foveanet.flatten(self.pool(x), 1))
+
+
+class Zoo(nn.Module):
+    """Layers and tensor ops beyond the reference CNN (a small U-Net-like path)."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv2d(3, 6, 3, stride=2, padding=1), nn.BatchNorm2d(6), nn.LeakyReLU(0.2))
+        self.up = nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1)
+        self.skip = nn.Conv2d(3, 4, 1)
+        self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
+        self.smooth = nn.Sequential(nn.Conv2d(8, 8, 3, padding="same", groups=2), nn.GELU(), nn.ELU(),
+                                    nn.AvgPool2d(3, stride=2, padding=1), nn.SiLU())
+        self.drop = nn.Dropout(0.5)
+        self.seq = nn.Conv1d(8, 4, 3, padding=1)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 25, 6), nn.Tanh(), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        y = self.down(x)
+        y = foveanet.cat([self.up(y), self.skip(x)], 1) * F.sigmoid(self.skip(x).mean(1, keepdim=True))
+        y = self.smooth(y) - 0.5 * F.interpolate(self.upsample(y[:, :, 1::6, 1::6]), size=(8, 8),
+                                                 mode="bilinear")
+        y = F.pad(self.drop(y), (1, 1, 2, 0), mode="reflect")
+        z = self.seq(y.view(y.size(0), 8, -1)).permute(0, 2, 1)
+        return self.head(F.max_pool2d(z.reshape(z.shape[0], 10, 10, 4).transpose(1, 3), (2, 2), ceil_mode=True))
+
+
+def _ort(path, x):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": x})[0]
+
+
+def test_reference_cnn_runs_in_onnxruntime_with_torch_outputs(tmp_path):
+    reference = torch_net()
+    model = FoveaNet()
+    model.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
+    model.train()
+    running = model.stem[1].running_mean.numpy().copy()
+    proto = foveanet.onnx.export(model, np.random.default_rng(0).standard_normal((2, 3, 16, 16), dtype=np.float32),
+                                 tmp_path / "net.onnx")
+    assert model.training and model.stem[1].training  # modes are restored...
+    np.testing.assert_array_equal(model.stem[1].running_mean.numpy(), running)  # ...stats untouched
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("Add") == 1 and ops.count("Concat") == 1 and ops.count("BatchNormalization") == 2
+    assert {i.name for i in proto.graph.initializer} >= {"stem.0.weight", "stem.1.running_var", "fc.bias"}
+    for batch in (1, 4):  # dynamic batch axis
+        x = torch.randn(batch, 3, 16, 16)
+        np.testing.assert_allclose(_ort(tmp_path / "net.onnx", x.numpy()), reference(x).detach().numpy(),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_layer_zoo_matches_foveanet_in_onnxruntime_and_round_trips(tmp_path):
+    foveanet.manual_seed(3)
+    model = Zoo().eval()
+    for bn in (model.down[1],):
+        bn.running_mean.data[...] = np.linspace(-0.3, 0.3, 6, dtype=np.float32)
+        bn.running_var.data[...] = np.linspace(0.5, 1.5, 6, dtype=np.float32)
+    x = np.random.default_rng(1).standard_normal((2, 3, 16, 16), dtype=np.float32)
+    foveanet.onnx.export(model, x, tmp_path / "zoo.onnx")
+    ops = {n.op_type for n in onnx.load(tmp_path / "zoo.onnx").graph.node}
+    assert {"ConvTranspose", "Resize", "Pad", "Erf", "Transpose", "Softmax", "ReduceMean", "Slice"} <= ops
+    x3 = np.random.default_rng(2).standard_normal((3, 3, 16, 16), dtype=np.float32)
+    with foveanet.no_grad():
+        want = model(foveanet.tensor(x3)).numpy()
+    np.testing.assert_allclose(_ort(tmp_path / "zoo.onnx", x3), want, rtol=1e-4, atol=1e-4)
+    back = foveanet.onnx.load(tmp_path / "zoo.onnx").eval()
+    np.testing.assert_allclose(back(foveanet.tensor(x3)).numpy(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_opset_20_uses_the_gelu_operator(tmp_path):
+    model = nn.Sequential(nn.Linear(4, 4), nn.GELU(approximate="tanh"))
+    x = np.random.default_rng(0).standard_normal((3, 4), dtype=np.float32)
+    proto = foveanet.onnx.export(model, x, tmp_path / "g.onnx", opset=20)
+    assert [n.op_type for n in proto.graph.node][:2] == ["Gemm", "Gelu"]
+    np.testing.assert_allclose(_ort(tmp_path / "g.onnx", x), model(foveanet.tensor(x)).numpy(), atol=1e-5)
+
+
+class _Norm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.norm = nn.LayerNorm([2, 4, 4])
+
+    def forward(self, x):
+        return self.norm(self.conv(x))
+
+
+def test_unknown_op_is_named_and_patches_are_undone(tmp_path):
+    conv2d, apply = F.conv2d, foveanet.Function.apply
+    with pytest.raises(ValueError, match=r"no ONNX mapping for layer_norm .* in module 'norm' \(LayerNorm\)"):
+        foveanet.onnx.export(_Norm(), np.zeros((1, 1, 6, 6), np.float32), tmp_path / "n.onnx")
+    assert F.conv2d is conv2d and foveanet.Function.apply == apply
+    assert not (tmp_path / "n.onnx").exists()
+    with pytest.raises(ValueError, match=r"no ONNX mapping for Tensor\.var \(Var\) in module '_Var'"):
+        foveanet.onnx.export(_Var(), np.zeros((2, 3), np.float32), tmp_path / "v.onnx")
+
+
+class _Var(nn.Module):
+    def forward(self, x):
+        return x.var(1)
