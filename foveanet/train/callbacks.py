@@ -1,0 +1,109 @@
+"""Trainer callbacks: hooks called at fixed points of ``Trainer.fit``.
+
+A callback with state that must survive a restart (early stopping's patience counter, the
+best score so far) implements ``state_dict``/``load_state_dict``; the trainer stores it in the
+checkpoint under the callback's class name.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint"]
+
+
+class Callback:
+    def on_fit_start(self, trainer): ...
+    def on_batch_end(self, trainer, logs: dict): ...
+    def on_epoch_end(self, trainer, logs: dict): ...
+    def on_fit_end(self, trainer): ...
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+def _better(mode: str, value: float, best: float | None, min_delta: float) -> bool:
+    if best is None:
+        return True
+    return value > best + min_delta if mode == "max" else value < best - min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` (a key of the epoch logs, e.g. 'test_accuracy', 'test_loss')
+    has not improved by more than ``min_delta`` for ``patience`` epochs."""
+
+    def __init__(self, monitor: str = "test_loss", patience: int = 5, mode: str | None = None,
+                 min_delta: float = 0.0):
+        if mode is None:
+            mode = "min" if monitor.endswith("loss") else "max"
+        if mode not in ("min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
+        self.monitor, self.patience, self.mode, self.min_delta = monitor, int(patience), mode, float(min_delta)
+        self.best, self.wait, self.stopped_epoch = None, 0, None
+
+    def on_epoch_end(self, trainer, logs):
+        value = logs.get(self.monitor)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            raise KeyError(f"EarlyStopping: no {self.monitor!r} in the epoch results "
+                           f"(have {sorted(k for k in logs if not k.startswith('_'))})")
+        if _better(self.mode, value, self.best, self.min_delta):
+            self.best, self.wait = value, 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stopped_epoch = logs["epoch"]
+                trainer.stop_training = True
+
+    def state_dict(self):
+        return {"best": self.best, "wait": self.wait, "stopped_epoch": self.stopped_epoch}
+
+    def load_state_dict(self, state):
+        self.best, self.wait, self.stopped_epoch = state["best"], state["wait"], state["stopped_epoch"]
+
+
+class ModelCheckpoint(Callback):
+    """Keep ``run_dir`` resumable: checkpoint.safetensors at every epoch end, and mid-epoch
+    every ``every_seconds`` of training and/or every ``every_batches`` batches; also
+    last.safetensors each epoch and best.safetensors when ``monitor`` improves."""
+
+    def __init__(self, run_dir, every_seconds: float | None = 30.0, every_batches: int | None = None,
+                 monitor: str = "test_accuracy", mode: str | None = None):
+        self.run_dir = Path(run_dir)
+        self.every_seconds, self.every_batches = every_seconds, every_batches
+        self.monitor = monitor
+        self.mode = mode or ("min" if monitor.endswith("loss") else "max")
+        self.best = None
+        self._last = time.monotonic()
+
+    def on_fit_start(self, trainer):
+        self._last = time.monotonic()
+
+    def on_batch_end(self, trainer, logs):
+        due = self.every_batches is not None and trainer.global_step % self.every_batches == 0
+        if self.every_seconds is not None and time.monotonic() - self._last >= self.every_seconds:
+            due = True
+        if due:
+            trainer.save_checkpoint(self.run_dir / "checkpoint.safetensors")
+            self._last = time.monotonic()
+
+    def on_epoch_end(self, trainer, logs):
+        from foveanet.train.checkpoint import save_weights
+
+        value = logs.get(self.monitor)
+        if value is not None and _better(self.mode, value, self.best, 0.0):
+            self.best = value
+            save_weights(trainer.model.state_dict(), self.run_dir / "best.safetensors")
+        save_weights(trainer.model.state_dict(), self.run_dir / "last.safetensors")
+        # written last: a checkpoint that says "epoch done" implies the weight files are too
+        trainer.save_checkpoint(self.run_dir / "checkpoint.safetensors")
+        self._last = time.monotonic()
+
+    def state_dict(self):
+        return {"best": self.best}
+
+    def load_state_dict(self, state):
+        self.best = state["best"]

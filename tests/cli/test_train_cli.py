@@ -1,0 +1,224 @@
+"""`foveanet train / evaluate / predict` end to end on small subsets of Fashion-MNIST."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foveanet.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+# small and fast, but long enough (4000 images, batch 32: 125 batches an epoch) to be killed mid-epoch
+QUICK = ["--limit", "4000", "--test-limit", "500", "--epochs", "2", "--batch-size", "32", "--seed", "3",
+         "--quiet"]
+
+
+def _fashion_available():
+    try:
+        from foveanet.data import FashionMNIST
+
+        FashionMNIST(train=False, download=False)
+        return True
+    except Exception:
+        return False
+
+
+needs_data = pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST files not on this machine")
+
+
+def _cmd(*args):
+    return [sys.executable, "-m", "foveanet.cli.main", *args]
+
+
+def _env(**extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env.update(extra)
+    return env
+
+
+def _weights(path):
+    from safetensors.numpy import load_file
+
+    return load_file(str(path))
+
+
+def _same(a, b):
+    assert set(a) == set(b)
+    for k in a:
+        assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run the resumed ones must reproduce."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    subprocess.run(_cmd("train", *QUICK, "--out", str(out)), env=_env(), check=True, cwd=ROOT,
+                   capture_output=True, timeout=120)
+    return out
+
+
+@needs_data
+def test_sigkill_mid_epoch_then_resume_gives_identical_weights(reference, tmp_path):
+    out = tmp_path / "run"
+    ckpt = out / "checkpoint.safetensors"
+    proc = subprocess.Popen(_cmd("train", *QUICK, "--checkpoint-seconds", "0.3", "--out", str(out)),
+                            env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.15)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    assert not (out / "predictions.png").exists()  # it really died before finishing
+    from foveanet.train.checkpoint import load_checkpoint
+
+    st = load_checkpoint(ckpt)
+    assert (st["epoch"], st["loader"]["batch"]) != (2, 0)
+    r = subprocess.run(_cmd("train", "--out", str(out), "--resume"), env=_env(), cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resuming" in r.stderr
+    _same(_weights(reference / "last.safetensors"), _weights(out / "last.safetensors"))
+    _same(_weights(reference / "best.safetensors"), _weights(out / "best.safetensors"))
+    ma, mb = (json.loads((d / "metrics.json").read_text()) for d in (reference, out))
+    assert ma["test_accuracy"] == mb["test_accuracy"]
+    assert [h["train_loss"] for h in ma["history"]] == [h["train_loss"] for h in mb["history"]]
+
+
+@needs_data
+def test_killed_while_saving_resumes_from_the_previous_checkpoint(reference, tmp_path):
+    out = tmp_path / "run"
+    # every checkpoint write after batch 40 of 125; the process dies inside the 2nd write, after
+    # the temporary file is complete and before it replaces checkpoint.safetensors
+    r = subprocess.run(_cmd("train", *QUICK, "--checkpoint-seconds", "0", "--out", str(out)),
+                       env=_env(FOVEANET_TEST_DIE_IN_SAVE="checkpoint.safetensors:40"), cwd=ROOT,
+                       capture_output=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+    assert list(out.glob(".checkpoint.safetensors.*.tmp")), "the torn temporary file should be left behind"
+    from foveanet.train.checkpoint import load_checkpoint
+
+    assert load_checkpoint(out / "checkpoint.safetensors")["global_step"] == 39
+    r = subprocess.run(_cmd("train", "--out", str(out), "--resume"), env=_env(), cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert not list(out.glob("*.tmp"))
+    _same(_weights(reference / "last.safetensors"), _weights(out / "last.safetensors"))
+
+
+# ------------------------------------------------------------- evaluate / predict
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    assert main(["train", "--limit", "1500", "--test-limit", "300", "--epochs", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    return out
+
+
+@needs_data
+def test_train_writes_the_run_directory(tiny_run):
+    cfg = json.loads((tiny_run / "config.json").read_text())
+    assert cfg["model"] == "lenet5" and cfg["dataset"] == "fashion-mnist"
+    assert cfg["input_shape"] == [1, 28, 28] and len(cfg["classes"]) == 10
+    assert cfg["train_size"] == 1500 and cfg["test_size"] == 300
+    assert 0.2 < cfg["mean"][0] < 0.4 and 0.25 < cfg["std"][0] < 0.45  # Fashion-MNIST: 0.286, 0.353
+    m = json.loads((tiny_run / "metrics.json").read_text())
+    assert m["test_accuracy"] > 0.4 and m["wall_seconds"] >= m["seconds"] > 0
+
+
+@needs_data
+def test_evaluate_prints_accuracy_top5_and_the_class_table(tiny_run, capsys):
+    assert main(["evaluate", str(tiny_run)]) == 0
+    out = capsys.readouterr().out
+    m = json.loads((tiny_run / "metrics.json").read_text())
+    assert f"accuracy {100 * m['test_accuracy']:.2f}%" in out
+    assert "top-5" in out and "300 images" in out
+    for name in ("T-shirt/top", "Ankle boot", "macro avg"):
+        assert name in out
+
+
+@needs_data
+def test_predict_converts_any_image_and_names_classes(tiny_run, tmp_path, capsys):
+    from PIL import Image
+
+    from foveanet.data import FashionMNIST
+
+    # a test trouser image as an RGB 50x40 PNG: converted to grey 28x28 by predict
+    ds = FashionMNIST(train=False)
+    i = int(np.flatnonzero(ds.targets == 1)[0])
+    img = Image.fromarray(ds.data[i]).resize((40, 50)).convert("RGB")
+    path = tmp_path / "trouser.png"
+    img.save(path)
+    grey = tmp_path / "grey.png"
+    Image.fromarray(ds.data[i]).save(grey)
+    assert main(["predict", str(tiny_run), str(path), str(grey), "--topk", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{path}:" and len(lines) == 8
+    probs = [float(line.split("%")[0]) for line in lines[1:4]]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 100.01
+    assert lines[1].split("%")[1].strip() == "Trouser"
+    assert lines[5].split("%")[1].strip() == "Trouser"
+
+
+def test_errors_say_what_to_do(tmp_path, capsys, monkeypatch):
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "has no config.json" in capsys.readouterr().err
+    assert main(["train", "--model", "nosuchnet", "--limit", "100", "--out", str(tmp_path / "x")]) in (2,)
+    err = capsys.readouterr().err
+    assert "unknown model 'nosuchnet'" in err and "lenet5" in err
+    assert main(["train", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "y")]) == 2
+    assert "unknown dataset" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "z"), "--resume"]) == 2
+    assert "no such directory" in capsys.readouterr().err
+    (tmp_path / "z").mkdir()
+    assert main(["train", "--out", str(tmp_path / "z"), "--resume"]) == 2
+    assert "has no config.json" in capsys.readouterr().err
+
+    from foveanet.data import datasets
+
+    def missing(self, *a, **k):
+        raise datasets.DatasetNotFoundError("FashionMNIST: the train files were not found. To fix: apt-get ...")
+
+    monkeypatch.setattr(datasets.FashionMNIST, "__init__", missing)
+    assert main(["train", "--out", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert "the train files were not found" in err and "Traceback" not in err
+
+
+@needs_data
+def test_predict_and_resume_errors(tiny_run, tmp_path, capsys):
+    assert main(["predict", str(tiny_run), str(tmp_path / "missing.png")]) == 2
+    assert "no such image file" in capsys.readouterr().err
+    bad = tmp_path / "bad.png"
+    bad.write_text("not a png")
+    assert main(["predict", str(tiny_run), str(bad)]) == 2
+    assert "cannot read image" in capsys.readouterr().err
+    assert main(["train", "--out", str(tiny_run), "--limit", "100"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--out", str(tiny_run), "--resume", "--epochs", "5"]) == 2
+    assert "drop --epochs" in capsys.readouterr().err
+
+
+def test_help_has_examples(capsys):
+    for cmd in ("train", "evaluate", "predict"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        assert "examples:" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@needs_data
+def test_default_recipe_reaches_91_percent_in_3_minutes(tmp_path):
+    t0 = time.perf_counter()
+    r = subprocess.run(_cmd("train", "--quiet", "--out", str(tmp_path / "run")), env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - t0
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["test_accuracy"] >= 0.91, m["test_accuracy"]
+    assert wall <= 180, wall
