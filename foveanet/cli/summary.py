@@ -83,7 +83,7 @@ def run(args) -> int:
         kwargs["image_size"] = shape[1]
     try:
         model = get_model(args.model, **kwargs)
-    except TypeError as e:  # a builder without one of the options
+    except (TypeError, ValueError) as e:  # an option the builder lacks or rejects
         raise CLIError(f"{args.model}: {e}") from None
     try:
         result = summary(model, shape, depth=args.depth, col_names=cols, receptive_field=not args.no_rf)

@@ -31,6 +31,7 @@ class Call:
     in_keys: list = field(default_factory=list)
     out_key: int | None = None
     in_nodes: list = field(default_factory=list, repr=False)
+    out_node: object = field(default=None, repr=False)
 
 
 @dataclass
@@ -153,7 +154,8 @@ def trace(model, input_size, dtypes=None, graph: bool = True) -> Trace:
             if out is not None:
                 c.out_bytes = _nbytes(out)
                 if graph:
-                    c.out_key = g.key(g.node(out))
+                    c.out_node = g.node(out)
+                    c.out_key = g.key(c.out_node)
             if graph:
                 c.in_keys = [g.key(g.node(t)) for t in ins]
             c.in_nodes = [g.node(t) for t in ins] if graph else []
@@ -183,19 +185,22 @@ def trace(model, input_size, dtypes=None, graph: bool = True) -> Trace:
     input_keys = [g.key(g.node(x)) for x in xs] if graph else []
     sources = _sources(calls, input_keys, g) if graph else {}
     for c in calls:
-        c.in_nodes = []
+        c.in_nodes, c.out_node = [], None
     return Trace(calls, input_keys, sources, "torch" if torch else "foveanet",
                  sum(_nbytes(x) for x in xs))
 
 
 def _sources(calls, input_keys, g: _Graph) -> dict:
     """For each leaf call, the earlier leaf calls (or model inputs, as ('input', i)) whose
-    outputs its first input was computed from, found by walking the graph back."""
+    outputs its first input was computed from, found by walking the graph back; for a
+    container call, those its output was computed from."""
     produced = {}
     result = {}
     inputs = {k: i for i, k in enumerate(input_keys)}
     for c in calls:
         if not c.leaf:
+            if c.out_node is not None:
+                result[c.index] = _walk(c.out_node, produced, inputs, g)
             continue
         if c.in_nodes:
             result[c.index] = _walk(c.in_nodes[0], produced, inputs, g)

@@ -225,17 +225,16 @@ def _spatial(shape, nd):
     return None if len(shape) == 2 else tuple(shape[-nd:])
 
 
-def propagate(tr, nd: int) -> dict:
+def propagate(tr, nd: int, containers: bool = False) -> dict:
     """Receptive field after every leaf call of a trace: {call index: RFRow}.
 
     Sources come from the graph walk (largest receptive field wins where branches meet);
-    a call with none found falls back to the previous leaf in execution order."""
+    a call with none found falls back to the previous leaf in execution order.
+    ``containers`` adds a row per container call: the field of its output."""
     init = {}
     states, rows, last = {}, {}, None
-    for c in tr.calls:
-        if not c.leaf or not c.in_shapes:
-            continue
-        n_in = _spatial(c.in_shapes[0], nd)
+
+    def candidates(c, n_in):
         cands = []
         for src in tr.sources.get(c.index, []):
             if isinstance(src, tuple):
@@ -244,6 +243,21 @@ def propagate(tr, nd: int) -> dict:
                 cands.append(init[src[1]])
             elif src in states:
                 cands.append(states[src])
+        return cands
+
+    for c in tr.calls:
+        if not c.leaf:
+            n_out = _spatial(c.out_shape, nd)
+            cands = candidates(c, n_out) if containers else []
+            if cands:
+                state, _ = _meet(max(cands, key=lambda s: (sum(s.r), sum(s.j))), n_out)
+                rows[c.index] = _row(c.name, type(c.module).__name__, None, state,
+                                     f"max of {len(cands)} branches" if len(cands) > 1 else "")
+            continue
+        if not c.in_shapes:
+            continue
+        n_in = _spatial(c.in_shapes[0], nd)
+        cands = candidates(c, n_in)
         if not cands:
             cands = [last] if last is not None else [_State((1,) * nd, (1,) * nd, (0,) * nd, n_in)]
         state = max(cands, key=lambda s: (sum(s.r), sum(s.j)))

@@ -15,7 +15,8 @@ Conventions (documented because tools differ):
   they are not multiply-adds of a dot product). A layer called twice counts twice.
 - Receptive field: see ``receptive_field``. Non-sequential models are followed through the
   recorded graph, the largest field winning where branches meet, so for a ResNet the column
-  follows the main (conv) path in execution order. Recording the graph needs grad mode: the
+  follows the main (conv) path in execution order. A container's row shows the field of its
+  output (an Inception block: its widest branch). Recording the graph needs grad mode: the
   run switches every parameter's requires_grad off for its duration (nothing big is saved)
   and restores it; ``receptive_field=False`` runs under no_grad instead.
 - Memory: parameter and buffer bytes; activations = the bytes of every leaf layer's output for
@@ -261,7 +262,7 @@ def summary(model, input_size, dtypes=None, depth: int = 3, col_names=DEFAULT_CO
     first = list(input_size)
     first = tuple(first[0]) if first and isinstance(first[0], (tuple, list)) else tuple(first)
     nd = len(first) - 1
-    rf = propagate(tr, nd) if receptive_field and nd > 0 else {}
+    rf = propagate(tr, nd, containers=True) if receptive_field and nd > 0 else {}
 
     seen, macs_by_call = set(), {}
     rows = {}
@@ -280,8 +281,8 @@ def summary(model, input_size, dtypes=None, depth: int = 3, col_names=DEFAULT_CO
                          trainable=(any(q.requires_grad for q in own) if own else None))
         if c.leaf:
             row.mult_adds, row.formula = _count_and_formula(m, in_shape, c.out_shape, own_n)
-            if c.index in rf:
-                row.rf, row.jump, row.rf_note = rf[c.index].rf, rf[c.index].jump, rf[c.index].note
+        if c.index in rf:
+            row.rf, row.jump, row.rf_note = rf[c.index].rf, rf[c.index].jump, rf[c.index].note
         macs_by_call[c.index] = row.mult_adds
         rows[c.index] = row
     # a container's mult-adds: the leaf calls that ran inside this call of it

@@ -154,7 +154,10 @@ def test_googlenet_aux_heads_uncalled_but_counted():
     s = summary(m, (3, 64, 64), depth=1)
     assert s.total_params == numel(m)
     assert s.uncalled == ["aux1", "aux2"] and "aux1, aux2" in str(s)
-    assert s["inception3a"].rf is None                   # containers carry no RF of their own
+    # a container shows its output's field: the widest branch. After maxpool2 (27, j8), the
+    # 1x1 -> 3x3 branches and the 3x3 pool -> 1x1 branch add 2*8 each
+    assert (s["maxpool2"].rf, s["maxpool2"].jump) == (27, 8)
+    assert (s["inception3a"].rf, s["inception3a"].jump) == (43, 8)
 
 
 def test_grouped_conv_formula_and_mult_adds():
