@@ -1,4 +1,5 @@
-"""ONNX nodes for each traced foveanet op (used by :mod:`foveanet.interop.onnx_export`).
+"""ONNX nodes for each traced foveanet.functional op (used by :mod:`foveanet.interop.onnx_export`;
+Tensor methods are in :mod:`._export_tensor_ops`).
 
 A handler gets the tracer, the op's bound arguments (defaults filled in) and the op's output,
 and emits the nodes that compute that output from the values already in the graph.
@@ -9,8 +10,6 @@ import math
 import numbers
 
 import numpy as np
-
-from foveanet.autograd import Tensor
 
 
 def _tuple(v, n):
@@ -85,12 +84,10 @@ def _simple(op, **fixed):
     return handler
 
 
-def _leaky_relu(tr, a, out):
-    tr.emit("LeakyRelu", [tr.name(a["input"])], out, alpha=float(a["negative_slope"]))
-
-
-def _elu(tr, a, out):
-    tr.emit("Elu", [tr.name(a["input"])], out, alpha=float(a["alpha"]))
+def _alpha(op, key):
+    def handler(tr, a, out):
+        tr.emit(op, [tr.name(a["input"])], out, alpha=float(a[key]))
+    return handler
 
 
 def _clip(lo_key, hi_key, lo_default=None, hi_default=None):
@@ -188,9 +185,15 @@ def _adaptive(kind):
         if all(o == 1 for o in outs):
             tr.emit("GlobalAveragePool" if kind == "avg" else "GlobalMaxPool", [tr.name(x)], out)
             return
+        if all(o % i == 0 for i, o in zip(ins, outs)):
+            # every window is one input pixel (VGG's 1x1 -> 7x7 on small inputs): a nearest upsample
+            scales = tr.const(np.asarray([1, 1] + [o / i for i, o in zip(ins, outs)], np.float32), "scales")
+            tr.emit("Resize", [tr.name(x), "", scales], out, mode="nearest",
+                    coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+            return
         if any(i % o for i, o in zip(ins, outs)):
-            raise ValueError(f"adaptive pooling from {tuple(ins)} to {tuple(outs)}: only global "
-                             "pooling or sizes that divide the input can be exported")
+            raise ValueError(f"adaptive pooling from {tuple(ins)} to {tuple(outs)}: only sizes that "
+                             "divide the input or are multiples of it can be exported")
         k = [i // o for i, o in zip(ins, outs)]
         tr.emit("AveragePool" if kind == "avg" else "MaxPool", [tr.name(x)], out, kernel_shape=k, strides=k)
     return handler
@@ -250,133 +253,12 @@ def _interpolate(tr, a, out):
     tr.emit("Resize", [tr.name(x), "", "", sizes], out, **attrs)
 
 
-def _reshape_to(tr, x, out):
-    shape = list(out.shape)
-    if tr.dynamic_batch and x.ndim and shape:
-        # keep the batch symbolic: 0 copies the input's first axis, -1 absorbs a folded batch
-        shape[0] = 0 if out.shape[0] == x.shape[0] else -1
-    tr.emit("Reshape", [tr.name(x), tr.ints(shape)], out)
-
-
-def _reshape(tr, a, out):
-    _reshape_to(tr, a["self"], out)
-
-
-def _flatten(tr, a, out):
-    x = a.get("t", a.get("self"))
-    start, end = a["start_dim"] % max(x.ndim, 1), a["end_dim"] % max(x.ndim, 1)
-    if x.ndim >= 2 and start == 1 and end == x.ndim - 1:
-        tr.emit("Flatten", [tr.name(x)], out, axis=1)
-    else:
-        _reshape_to(tr, x, out)
-
-
-def _permute(tr, a, out):
-    x, dims = a["self"], a["dims"]
-    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-        dims = dims[0]
-    tr.emit("Transpose", [tr.name(x)], out, perm=[int(d) % x.ndim for d in dims])
-
-
-def _transpose(tr, a, out):
-    x = a["self"]
-    perm = list(range(x.ndim))
-    i, j = a["dim0"] % x.ndim, a["dim1"] % x.ndim
-    perm[i], perm[j] = perm[j], perm[i]
-    tr.emit("Transpose", [tr.name(x)], out, perm=perm)
-
-
-def _unsqueeze(tr, a, out):
-    tr.emit("Unsqueeze", [tr.name(a["self"]), tr.ints([a["dim"] % out.ndim])], out)
-
-
-def _squeeze(tr, a, out):
-    x, dim = a["self"], a["dim"]
-    axes = [i for i, n in enumerate(x.shape) if n == 1] if dim is None else [dim % x.ndim]
-    axes = [i for i in axes if x.shape[i] == 1]
-    if not axes:
-        tr.emit("Identity", [tr.name(x)], out)
-    else:
-        tr.emit("Squeeze", [tr.name(x), tr.ints(axes)], out)
-
-
-def _cat(tr, a, out):
-    tr.emit("Concat", [tr.name(t) for t in a["tensors"]], out, axis=int(a["dim"]) % out.ndim)
-
-
-def _stack(tr, a, out):
-    dim = int(a["dim"]) % out.ndim
-    parts = [tr.node("Unsqueeze", [tr.name(t), tr.ints([dim])])[0] for t in a["tensors"]]
-    tr.emit("Concat", parts, out, axis=dim)
-
-
-def _getitem(tr, a, out):
-    x, key = a["self"], a["key"]
-    key = key if isinstance(key, tuple) else (key,)
-    if any(k is Ellipsis for k in key):
-        at = key.index(Ellipsis)
-        key = key[:at] + (slice(None),) * (x.ndim - len(key) + 1) + key[at + 1:]
-    starts, ends, axes, steps, drop = [], [], [], [], []
-    for axis, k in enumerate(key):
-        n = x.shape[axis]
-        if isinstance(k, (numbers.Integral, np.integer)) and not isinstance(k, bool):
-            k, _ = slice(int(k) % n, int(k) % n + 1), drop.append(axis)
-        if not isinstance(k, slice):
-            raise ValueError(f"indexing with {type(k).__name__} has no export (ints and slices do)")
-        if k == slice(None):
-            continue
-        s, e, st = k.indices(n)
-        if st < 0:
-            raise ValueError("negative slice steps have no export")
-        starts.append(s), ends.append(e), axes.append(axis), steps.append(st)
-    name = tr.name(x)
-    if axes:
-        (name,) = tr.node("Slice", [name, tr.ints(starts), tr.ints(ends), tr.ints(axes), tr.ints(steps)])
-    if drop:
-        (name,) = tr.node("Squeeze", [name, tr.ints(drop)])
-    tr.emit("Identity", [name], out)
-
-
-# ----------------------------------------------------------------------- arithmetic
-
-
-def _binary(op, reflected=False):
-    def handler(tr, a, out):
-        x, other = a["self"], a["other"]
-        names = [tr.name(x), tr.name(other, like=x)]
-        tr.emit(op, names[::-1] if reflected else names, out)
-    return handler
-
-
-def _reduce(op, attr_before):
-    def handler(tr, a, out):
-        x, dim = a["self"], a.get("dim")
-        dims = None if dim is None else [int(d) % x.ndim for d in (dim if isinstance(dim, (tuple, list)) else [dim])]
-        keep = int(bool(a.get("keepdim", False)))
-        if dims is None or tr.opset < attr_before:
-            tr.emit(op, [tr.name(x)], out, axes=dims, keepdims=keep)
-        else:
-            tr.emit(op, [tr.name(x), tr.ints(dims)], out, keepdims=keep)
-    return handler
-
-
-def _max(tr, a, out):
-    if a["dim"] is not None:
-        raise ValueError("max(dim=...) returns indices, which have no export; use amax")
-    _reduce("ReduceMax", 18)(tr, a, out)
-
-
-def _cast(tr, a, out):
-    from onnx import helper
-
-    tr.emit("Cast", [tr.name(a["self"])], out, to=helper.np_dtype_to_tensor_dtype(out.dtype))
-
-
 FUNCTIONAL = {
     "conv1d": _conv, "conv2d": _conv, "conv_transpose1d": _conv_transpose,
     "conv_transpose2d": _conv_transpose, "linear": _linear, "batch_norm": _batch_norm,
     "relu": _simple("Relu"), "sigmoid": _simple("Sigmoid"), "tanh": _simple("Tanh"),
-    "leaky_relu": _leaky_relu, "elu": _elu, "silu": _silu, "gelu": _gelu, "softplus": _softplus,
+    "leaky_relu": _alpha("LeakyRelu", "negative_slope"), "elu": _alpha("Elu", "alpha"),
+    "silu": _silu, "gelu": _gelu, "softplus": _softplus,
     "relu6": _clip("min", "max", 0.0, 6.0), "hardtanh": _clip("min_val", "max_val"),
     "softmax": _softmax("Softmax"), "log_softmax": _softmax("LogSoftmax"),
     "max_pool1d": _max_pool, "max_pool2d": _max_pool, "avg_pool1d": _avg_pool, "avg_pool2d": _avg_pool,
@@ -384,18 +266,4 @@ FUNCTIONAL = {
     "adaptive_max_pool1d": _adaptive("max"), "adaptive_max_pool2d": _adaptive("max"),
     "dropout": _dropout, "dropout1d": _dropout, "dropout2d": _dropout, "dropout3d": _dropout,
     "pad": _pad, "interpolate": _interpolate,
-}
-AUTOGRAD = {"cat": _cat, "stack": _stack, "flatten": _flatten}
-TENSOR = {
-    "__add__": _binary("Add"), "__radd__": _binary("Add", True), "__sub__": _binary("Sub"),
-    "__rsub__": _binary("Sub", True), "__mul__": _binary("Mul"), "__rmul__": _binary("Mul", True),
-    "__truediv__": _binary("Div"), "__rtruediv__": _binary("Div", True), "__pow__": _binary("Pow"),
-    "__matmul__": _binary("MatMul"), "__rmatmul__": _binary("MatMul", True),
-    "__neg__": _simple("Neg"), "exp": _simple("Exp"), "log": _simple("Log"), "sqrt": _simple("Sqrt"),
-    "abs": _simple("Abs"), "tanh": _simple("Tanh"), "sigmoid": _simple("Sigmoid"),
-    "clamp": _clip("min", "max"), "clip": _clip("min", "max"),
-    "reshape": _reshape, "view": _reshape, "flatten": _flatten, "permute": _permute,
-    "transpose": _transpose, "unsqueeze": _unsqueeze, "squeeze": _squeeze, "__getitem__": _getitem,
-    "sum": _reduce("ReduceSum", 13), "mean": _reduce("ReduceMean", 18), "amax": _reduce("ReduceMax", 18),
-    "max": _max, "to": _cast,
 }

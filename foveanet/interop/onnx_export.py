@@ -131,6 +131,7 @@ class _Patches:
 
     def __init__(self, tracer: _Tracer):
         from foveanet.interop import _export_ops as ops
+        from foveanet.interop import _export_tensor_ops as tensor_ops
 
         self.tracer, self.undo = tracer, []
         originals = {}
@@ -141,7 +142,7 @@ class _Patches:
             fn = getattr(F, name, None)
             if fn is not None:
                 originals[id(fn)] = (fn, self._wrap(fn, handler))
-        for name, handler in ops.AUTOGRAD.items():
+        for name, handler in tensor_ops.AUTOGRAD.items():
             fn = getattr(autograd_ops, name)
             originals[id(fn)] = (fn, self._wrap(fn, handler))
         for mod_name, mod in list(sys.modules.items()):
@@ -152,7 +153,7 @@ class _Patches:
                 if hit is not None and hit[0] is value:
                     self.undo.append((mod, attr, value))
                     setattr(mod, attr, hit[1])
-        for name, handler in ops.TENSOR.items():
+        for name, handler in tensor_ops.TENSOR.items():
             fn = Tensor.__dict__[name]
             self.undo.append((Tensor, name, fn))
             setattr(Tensor, name, self._wrap(fn, handler))

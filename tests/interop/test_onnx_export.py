@@ -7,29 +7,11 @@ import torch
 import foveanet
 import foveanet.functional as F
 from foveanet import nn
+from tests.interop.test_pretrained import FoveaNet
 from tests.interop.test_torch_pt import torch_net
 
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
-
-
-class FoveaNet(nn.Module):
-    """The same network as tests.interop.test_torch_pt.TorchNet, in foveanet."""
-
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2))
-        self.res = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8))
-        self.branch_a = nn.Conv2d(8, 4, 1)
-        self.branch_b = nn.Conv2d(8, 4, 3, padding=1)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(8, 5)
-
-    def forward(self, x):
-        x = self.stem(x)
-        x = F.relu(x + self.res(x))  # residual
-        x = foveanet.cat([self.branch_a(x), self.branch_b(x)], 1)  # concat
-        return self.fc(foveanet.flatten(self.pool(x), 1))
 
 
 class Zoo(nn.Module):
@@ -130,3 +112,11 @@ def test_unknown_op_is_named_and_patches_are_undone(tmp_path):
 class _Var(nn.Module):
     def forward(self, x):
         return x.var(1)
+
+
+@pytest.mark.parametrize("size, out", [(8, 1), (8, 2), (2, 6), (1, 7)])
+def test_adaptive_pooling_down_and_up(tmp_path, size, out):
+    model = nn.Sequential(nn.Conv2d(2, 3, 1), nn.AdaptiveAvgPool2d(out))
+    x = np.random.default_rng(size).standard_normal((2, 2, size, size), dtype=np.float32)
+    foveanet.onnx.export(model, x, tmp_path / "p.onnx")
+    np.testing.assert_allclose(_ort(tmp_path / "p.onnx", x), model(foveanet.tensor(x)).numpy(), atol=1e-6)
