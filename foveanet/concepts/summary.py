@@ -61,7 +61,7 @@ class SummaryRow:
     shared: bool = False
     mult_adds: int = 0
     rf: object = None
-    jump: object = None
+    jump: object = None          # None once the map is flattened
     trainable: bool | None = None
     formula: str = ""
     rf_note: str = ""
@@ -110,14 +110,12 @@ def _count_and_formula(m, in_shape, out_shape, own: int):
         g = int(getattr(m, "groups", 1))
         cin, cout = int(m.in_channels), int(m.out_channels)
         bias = getattr(m, "bias", None) is not None
+        # a transposed conv has the same count: each output channel, in_c/groups * k*k + 1
+        f = conv_params_formula(_square(k), cin, cout, bias, g)
         if _is_transposed(m):
             macs = math.prod(in_shape[1:]) * math.prod(k) * cout // g if in_shape else 0
-            # the weight is (in, out/groups, k...): the same count as a conv out -> in
-            f = conv_params_formula(_square(k), cout, cin, False, g)
-            f = f"{f.split(' = ')[0]}+{cout} = {cin * math.prod(k) * cout // g + cout}" if bias else f
         else:
             macs = per_out * math.prod(k) * cin // g
-            f = conv_params_formula(_square(k), cin, cout, bias, g)
         return macs, (f if int(f.rsplit(" ", 1)[1]) == own else "")
     if hasattr(m, "in_features") and hasattr(m, "out_features"):
         rows = math.prod(out_shape[1:-1]) if out_shape and len(out_shape) > 2 else 1
@@ -159,6 +157,10 @@ def _order(calls) -> list:
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:,.2f}"
+
+
+def _scaled(n: int) -> str:
+    return f"{n / 1e9:.2f} G" if n >= 1e9 else f"{n / 1e6:.2f} M"
 
 
 def _cell(v) -> str:
@@ -212,7 +214,7 @@ class ModelSummary:
             elif c == "mult_adds":
                 out.append(f"{r.mult_adds:,}" if (r.leaf or collapsed) else "--")
             elif c == "receptive_field":
-                out.append("" if r.rf is None else f"{_cell(r.rf)}/{_cell(r.jump)}")
+                out.append("" if r.rf is None else f"{_cell(r.rf)}/{'-' if r.jump is None else _cell(r.jump)}")
             elif c == "trainable":
                 out.append("" if r.trainable is None else str(r.trainable))
         return out
@@ -231,7 +233,7 @@ class ModelSummary:
         out = [rule, line(heads), rule] + [line(b) for b in body] + [rule]
         out += [f"Total params: {self.total_params:,}", f"Trainable params: {self.trainable_params:,}",
                 f"Non-trainable params: {self.non_trainable_params:,}",
-                f"Total mult-adds: {self.total_mult_adds:,} ({self.total_mult_adds / 1e6:,.2f} M)"]
+                f"Total mult-adds: {self.total_mult_adds:,} ({_scaled(self.total_mult_adds)})"]
         if self.uncalled:
             out.append(f"Not called in this run (counted in the totals): {', '.join(self.uncalled)}")
         out += [rule, f"Input size (MB): {_mb(self.input_bytes)}",
@@ -282,7 +284,9 @@ def summary(model, input_size, dtypes=None, depth: int = 3, col_names=DEFAULT_CO
         if c.leaf:
             row.mult_adds, row.formula = _count_and_formula(m, in_shape, c.out_shape, own_n)
         if c.index in rf:
-            row.rf, row.jump, row.rf_note = rf[c.index].rf, rf[c.index].jump, rf[c.index].note
+            # once flattened there are no neighbouring outputs: no jump to show
+            row.rf, row.rf_note = rf[c.index].rf, rf[c.index].note
+            row.jump = rf[c.index].jump if rf[c.index].size is not None else None
         macs_by_call[c.index] = row.mult_adds
         rows[c.index] = row
     # a container's mult-adds: the leaf calls that ran inside this call of it

@@ -183,3 +183,18 @@ def test_depth_and_columns():
 def test_without_receptive_field_runs_under_no_grad():
     s = summary(models.get_model("lenet5"), (1, 28, 28), receptive_field=False)
     assert s.total_params == 61_706 and s["features.0"].rf is None
+
+
+def test_transposed_and_1d_convs():
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.MaxPool2d(2), nn.ConvTranspose2d(8, 4, 2, stride=2))
+    s = summary(m, (3, 16, 16))
+    up = s["2"]
+    # weight (8, 4, 2, 2) + 4 biases: per output channel 2*2*8 weights and a bias
+    assert up.formula == "(2*2*8+1)*4 = 132" and up.params == 132
+    assert up.mult_adds == 8 * 8 * 8 * (2 * 2 * 4)          # every input value meets k*k*out_c weights
+    assert up.output_shape == (1, 4, 16, 16)
+    assert (up.rf, up.jump) == (4, 1)                          # k = s = 2: no overlap, jump halves
+    t = nn.Sequential(nn.Conv1d(16, 8, 3), nn.ReLU(), nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(8, 2))
+    s = summary(t, (16, 20))
+    assert s["0"].formula == "(3*16+1)*8 = 392" and s["0"].mult_adds == 18 * 8 * 3 * 16
+    assert s["2"].rf == 3 + 17 and s.total_params == 392 + 18
