@@ -40,6 +40,6 @@ def __getattr__(name):
         from foveanet import serialization
         return getattr(serialization, name)
     if name == "summary":
-        from foveanet.models.summary import summary
+        from foveanet.concepts.summary import summary
         return summary
     raise AttributeError(f"module 'foveanet' has no attribute {name!r}")

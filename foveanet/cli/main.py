@@ -66,4 +66,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run through the package module, so that CLIError is the class the families raise
+    from foveanet.cli.main import main as _main
+
+    sys.exit(_main())
