@@ -1,0 +1,109 @@
+"""Kim (2014) CNN for sentence classification: one convolution layer over word vectors.
+
+    ids (N, L) -> Embedding (N, L, E) -> transpose (N, E, L)
+      -> for each width k in (3, 4, 5): Conv1d(E, 100, k) -> ReLU -> max over time (N, 100)
+      -> concatenate (N, 300) -> Dropout(0.5) -> Linear(300, num_classes)
+
+The head is a logit layer: softmax/cross-entropy for one label per document
+(``multi_label=False``), one sigmoid/BCE per label otherwise -- the module returns logits
+either way and the loss is chosen by the training loop (``loss()`` picks the right one).
+
+Embedding modes (Kim's names): ``rand`` (learned from scratch), ``static`` (pretrained and
+frozen), ``non-static`` (pretrained and fine-tuned).  The ``multichannel`` variant is left
+out: it doubles the embedding memory for a gain Kim reports as inconsistent.
+
+Parameter count: V*E + sum_k (k*E*M + M) + (len(widths)*M)*C + C.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import foveanet.functional as F
+import foveanet.nn as nn
+from foveanet.autograd import cat
+from foveanet.data.text.tokenize import PAD_INDEX
+
+__all__ = ["TextCNN", "textcnn", "max_norm_rows_"]
+
+EMBEDDING_MODES = ("rand", "static", "non-static")
+
+
+def max_norm_rows_(weight: np.ndarray, max_norm: float) -> int:
+    """Scale in place every row of ``weight`` whose L2 norm exceeds ``max_norm`` back to it;
+    returns how many rows were scaled.  Kim's l2 constraint is on each output unit's weight
+    vector (a row of the linear weight), applied after every update, not a penalty in the loss."""
+    norms = np.sqrt(np.einsum("ij,ij->i", weight, weight))
+    big = norms > max_norm
+    if big.any():
+        weight[big] *= (max_norm / norms[big]).astype(weight.dtype)[:, None]
+    return int(big.sum())
+
+
+def _embedding(vocab_size, embed_dim, pretrained, mode, rng_init=True):
+    if mode not in EMBEDDING_MODES:
+        raise ValueError(f"embedding mode must be one of {EMBEDDING_MODES}, got {mode!r}")
+    if pretrained is None:
+        if mode != "rand":
+            raise ValueError(f"embedding mode {mode!r} needs pretrained vectors")
+        emb = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_INDEX)
+        if rng_init:
+            # Kim's U(-0.25, 0.25) for words without a vector: the spread of word2vec entries,
+            # where N(0, 1) (the layer default) would start 4x louder than the filters expect
+            nn.init.uniform_(emb.weight, -0.25, 0.25)
+            emb.weight.data[PAD_INDEX] = 0
+        return emb
+    w = np.asarray(getattr(pretrained, "data", pretrained), dtype=np.float32)
+    if w.shape != (vocab_size, embed_dim):
+        raise ValueError(f"pretrained vectors have shape {w.shape}, expected ({vocab_size}, {embed_dim})")
+    if mode == "rand":
+        raise ValueError("embedding mode 'rand' ignores pretrained vectors; use 'static' or 'non-static'")
+    return nn.Embedding.from_pretrained(w.copy(), freeze=(mode == "static"), padding_idx=PAD_INDEX)
+
+
+class TextCNN(nn.Module):
+    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 300,
+                 kernel_sizes=(3, 4, 5), num_filters: int = 100, dropout: float = 0.5,
+                 multi_label: bool = False, pretrained=None, embedding_mode: str = "rand",
+                 max_norm: float | None = 3.0):
+        super().__init__()
+        self.vocab_size, self.num_classes, self.embed_dim = int(vocab_size), int(num_classes), int(embed_dim)
+        self.kernel_sizes, self.num_filters = tuple(int(k) for k in kernel_sizes), int(num_filters)
+        self.multi_label, self.embedding_mode, self.max_norm = bool(multi_label), embedding_mode, max_norm
+        self.embedding = _embedding(vocab_size, embed_dim, pretrained, embedding_mode)
+        self.convs = nn.ModuleList([nn.Conv1d(embed_dim, num_filters, k) for k in self.kernel_sizes])
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(len(self.kernel_sizes) * num_filters, num_classes)
+
+    @property
+    def min_length(self) -> int:
+        """Shortest input every filter fits into (shorter ones must be padded)."""
+        return max(self.kernel_sizes)
+
+    def features(self, ids):
+        if ids.shape[-1] < self.min_length:
+            raise ValueError(f"TextCNN: inputs of {ids.shape[-1]} tokens are shorter than the widest "
+                             f"filter ({self.min_length}); pad them to at least {self.min_length}")
+        x = self.embedding(ids).transpose(1, 2)                     # (N, E, L)
+        # max over time = max_pool1d with the whole remaining length as its window
+        pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]
+        return cat(pooled, 1)
+
+    def forward(self, ids):
+        return self.fc(self.dropout(self.features(ids)))
+
+    def loss(self, logits, target):
+        if self.multi_label:
+            return F.binary_cross_entropy_with_logits(logits, target)
+        return F.cross_entropy(logits, target)
+
+    def apply_max_norm(self) -> int:
+        """Rescale the rows of the output weight whose L2 norm exceeds ``max_norm`` (call after
+        each optimiser step); returns the number of rows rescaled."""
+        if self.max_norm is None:
+            return 0
+        return max_norm_rows_(self.fc.weight.data, float(self.max_norm))
+
+
+def textcnn(vocab_size: int, num_classes: int, **kwargs) -> TextCNN:
+    """Kim's CNN-rand/static/non-static (``embedding_mode``); see :class:`TextCNN`."""
+    return TextCNN(vocab_size, num_classes, **kwargs)

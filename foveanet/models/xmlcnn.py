@@ -1,0 +1,81 @@
+"""XML-CNN (Liu, Chang, Wu, Yang, SIGIR 2017): a CNN for extreme multi-label text classification.
+
+    ids (N, L) -> Embedding (N, L, E) -> transpose (N, E, L)
+      -> for each width k in (2, 4, 8): Conv1d(E, 128, k, stride 1) -> ReLU
+         -> dynamic max pooling: p chunks per feature map (N, 128, p) -> flatten (N, 128 p)
+      -> concatenate (N, 3*128*p) -> Linear(.., 512) -> ReLU -> Dropout(0.5)
+      -> Linear(512, num_labels): one sigmoid per label, binary cross-entropy on the logits
+
+Dynamic max pooling keeps the strongest response of each feature map in each of p regions
+of the text instead of one over the whole text (Kim), so a filter that fires in the first
+sentence and in the last one gives two features.  The chunks are adaptive_max_pool1d's
+(PyTorch's bounds: chunk i covers floor(i*n/p) .. ceil((i+1)*n/p)), so with a fixed input
+length every document is cut at the same token positions.
+
+The 512-unit bottleneck is what makes a large label set affordable: the output layer is
+512*L instead of (3*128*p)*L.
+
+Parameter count: V*E + sum_k (k*E*M + M) + (len(widths)*M*p)*H + H + H*L + L.
+"""
+from __future__ import annotations
+
+import foveanet.functional as F
+import foveanet.nn as nn
+from foveanet.autograd import cat
+from foveanet.models.textcnn import _embedding, max_norm_rows_
+
+__all__ = ["XMLCNN", "xmlcnn"]
+
+
+class XMLCNN(nn.Module):
+    def __init__(self, vocab_size: int, num_labels: int, embed_dim: int = 300,
+                 kernel_sizes=(2, 4, 8), num_filters: int = 128, pool_chunks: int = 2,
+                 hidden: int = 512, dropout: float = 0.5, pretrained=None,
+                 embedding_mode: str = "rand", max_norm: float | None = None):
+        super().__init__()
+        if pool_chunks < 1:
+            raise ValueError(f"XMLCNN: pool_chunks must be >= 1, got {pool_chunks}")
+        self.vocab_size, self.num_labels, self.embed_dim = int(vocab_size), int(num_labels), int(embed_dim)
+        self.kernel_sizes, self.num_filters = tuple(int(k) for k in kernel_sizes), int(num_filters)
+        self.pool_chunks, self.hidden = int(pool_chunks), int(hidden)
+        self.embedding_mode, self.max_norm = embedding_mode, max_norm
+        self.multi_label = True
+        self.embedding = _embedding(vocab_size, embed_dim, pretrained, embedding_mode)
+        self.convs = nn.ModuleList([nn.Conv1d(embed_dim, num_filters, k) for k in self.kernel_sizes])
+        self.bottleneck = nn.Linear(len(self.kernel_sizes) * num_filters * self.pool_chunks, hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden, num_labels)
+
+    @property
+    def min_length(self) -> int:
+        """Shortest input for which the widest filter still gives ``pool_chunks`` outputs."""
+        return max(self.kernel_sizes) + self.pool_chunks - 1
+
+    def features(self, ids):
+        if ids.shape[-1] < self.min_length:
+            raise ValueError(f"XMLCNN: inputs of {ids.shape[-1]} tokens are too short for width "
+                             f"{max(self.kernel_sizes)} and {self.pool_chunks} chunks; pad them to at "
+                             f"least {self.min_length}")
+        x = self.embedding(ids).transpose(1, 2)                    # (N, E, L)
+        n = x.shape[0]
+        pooled = [F.adaptive_max_pool1d(F.relu(conv(x)), self.pool_chunks).reshape(n, -1)
+                  for conv in self.convs]
+        return cat(pooled, 1)
+
+    def forward(self, ids):
+        return self.fc(self.dropout(F.relu(self.bottleneck(self.features(ids)))))
+
+    def loss(self, logits, target):
+        return F.binary_cross_entropy_with_logits(logits, target)
+
+    def apply_max_norm(self) -> int:
+        """Off by default (the paper uses none); with ``max_norm`` set, Kim's row constraint on
+        the output weight, so both models can be trained by the same loop."""
+        if self.max_norm is None:
+            return 0
+        return max_norm_rows_(self.fc.weight.data, float(self.max_norm))
+
+
+def xmlcnn(vocab_size: int, num_labels: int, **kwargs) -> XMLCNN:
+    """XML-CNN for multi-label text; see :class:`XMLCNN`."""
+    return XMLCNN(vocab_size, num_labels, **kwargs)
