@@ -4,7 +4,8 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 
-from foveanet.nn.modules.module import Module, _addindent
+from foveanet.nn.modules._helpers import _addindent
+from foveanet.nn.modules.module import Module
 from foveanet.nn.parameter import Parameter
 
 

@@ -14,7 +14,6 @@ from foveanet.nn.parameter import Parameter
 
 
 class _BatchNorm(Module):
-    _version = 2
     _ndims: tuple = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
