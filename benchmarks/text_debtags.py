@@ -1,0 +1,72 @@
+"""XML-CNN (and Kim's CNN on the single-label role task) on the shared debtags split, from
+scratch on CPU, printed beside the TF-IDF + linear baselines.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/text_debtags.py                 # XML-CNN, 20 min budget
+    PYTHONPATH=. .venv/bin/python benchmarks/text_debtags.py --task single   # textcnn vs logistic regression
+    PYTHONPATH=. .venv/bin/python benchmarks/text_debtags.py --no-baseline --out runs/xml
+
+Prints the test metrics after every epoch; the best epoch by P@1 (accuracy for single) is
+what counts.  The defaults are foveanet.text.run.DEFAULTS, chosen by the runs recorded in
+the final report of issue 7; ``--time-budget`` stops before an epoch that would overrun it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from foveanet.text import make_config, train
+
+DATA = "/work/shared/data/debtags-bookworm.jsonl.gz"
+# the README's reference numbers, printed when the baseline is not re-run
+REFERENCE = {"multi": {"p@1": 0.8706, "p@3": 0.6263, "p@5": 0.4747, "ndcg@3": 0.8628, "ndcg@5": 0.8549},
+             "single": {"accuracy": 0.830}}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--task", choices=("multi", "single"), default="multi")
+    ap.add_argument("--model", default=None, help="default: xml-cnn for multi, textcnn for single")
+    for name, typ in (("epochs", int), ("batch-size", int), ("lr", float), ("max-len", int),
+                      ("embed-dim", int), ("pool-chunks", int), ("min-count", int),
+                      ("vocab-size", int), ("seed", int)):
+        ap.add_argument(f"--{name}", type=typ, default=None)
+    ap.add_argument("--time-budget", type=float, default=1200.0, help="seconds (default 20 min)")
+    ap.add_argument("--out", default=None, help="also write a run directory")
+    ap.add_argument("--no-baseline", action="store_true", help="print the README's numbers instead")
+    ap.add_argument("--json", default=None, help="write the metrics here")
+    a = ap.parse_args(argv)
+    model = a.model or ("xml-cnn" if a.task == "multi" else "textcnn")
+    cfg = make_config(model, data=a.data, task=a.task, seed=a.seed or 0, epochs=a.epochs,
+                      batch_size=a.batch_size, lr=a.lr, max_len=a.max_len, embed_dim=a.embed_dim,
+                      pool_chunks=a.pool_chunks, min_count=a.min_count, vocab_size=a.vocab_size)
+    print("config:", json.dumps({k: v for k, v in cfg.items() if k != "family"}), flush=True)
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    m = train(cfg, out=a.out, max_seconds=a.time_budget, log=lambda s: print(s, flush=True))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    m.pop("model", None)
+    if a.no_baseline:
+        base, name = REFERENCE[a.task], "README reference"
+    elif a.task == "multi":
+        from foveanet.baselines.text import run_text_baseline
+        base, name = run_text_baseline(a.data), "TF-IDF + LinearSVC"
+    else:
+        from foveanet.baselines.text import run_single_label_baseline
+        base, name = run_single_label_baseline(a.data), "TF-IDF + LogisticRegression"
+    keys = (("accuracy", "macro_f1") if a.task == "single" else
+            ("p@1", "p@3", "p@5", "ndcg@3", "ndcg@5", "psp@1", "psp@3", "psp@5"))
+    print(f"\n{'metric':10s} {model + ' (epoch ' + str(m['best_epoch']) + ')':>20s} {name:>28s}")
+    for k in keys:
+        b = base.get(k)
+        print(f"{k:10s} {m[k]:20.4f} {('%.4f' % b) if b is not None else '-':>28s}")
+    print(f"training + evaluation: {wall:.0f} s wall, {cpu:.0f} s CPU, {m['epochs_run']} epochs")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"config": cfg, "metrics": m, "baseline": base, "wall_seconds": wall,
+                       "cpu_seconds": cpu}, f, indent=2, default=float)
+
+
+if __name__ == "__main__":
+    main()

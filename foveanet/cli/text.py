@@ -1,0 +1,235 @@
+"""`foveanet text train|predict|evaluate|baseline`: text CNNs (XML-CNN, Kim's CNN) on labelled
+documents (JSONL/CSV, e.g. the debtags set), into a run directory."""
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+from pathlib import Path
+
+DEBTAGS = "/work/shared/data/debtags-bookworm.jsonl.gz"
+
+TRAIN_EXAMPLES = textwrap.dedent(f"""\
+    examples:
+      foveanet text train --model xml-cnn --data {DEBTAGS} --out runs/xml
+      foveanet text train --model textcnn --task single --data {DEBTAGS} --out runs/kim
+      foveanet text train --data docs.jsonl --limit 1500 --epochs 1 --max-len 64 --out runs/quick
+
+    Data: JSONL with "text" and "labels" (or "label"), or CSV/TSV with those columns; gzip ok.
+    Documents with ids get the shared hash split (the debtags split); without ids, a random
+    split seeded by --seed.  --task single keeps each document's 'role::' tag (the baseline's
+    rule) and reports accuracy and macro F1; multi reports P@k, nDCG@k and PSP@k.
+    The run directory holds config.json, metrics.json, model.safetensors, vocab.json, labels.json.
+    """)
+PREDICT_EXAMPLES = textwrap.dedent("""\
+    examples:
+      foveanet text predict runs/xml "GTK text editor with syntax highlighting"
+      foveanet text predict runs/xml "a first text" "a second text" --topk 10
+    """)
+EVAL_EXAMPLES = textwrap.dedent("""\
+    examples:
+      foveanet text evaluate runs/xml                  # on the data file the run was trained on
+      foveanet text evaluate runs/xml --data new.jsonl # its test split, the run's vocabularies
+    """)
+BASELINE_EXAMPLES = textwrap.dedent(f"""\
+    examples:
+      foveanet text baseline --data {DEBTAGS}                  # beside every runs/*/ text run
+      foveanet text baseline --data {DEBTAGS} --runs runs/xml
+      foveanet text baseline --task single --data {DEBTAGS}    # logistic regression, role:: task
+    """)
+
+
+def _fmt(prog):
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("text", help="text CNNs: train, predict, evaluate, baseline",
+                       description="Text classification with CNNs (XML-CNN, Kim 2014).", formatter_class=_fmt,
+                       epilog="Run `foveanet text COMMAND --help` for each command's options and examples.")
+    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+    tsub = p.add_subparsers(dest="text_command", metavar="COMMAND")
+
+    t = tsub.add_parser("train", help="train a text CNN into a run directory", epilog=TRAIN_EXAMPLES,
+                        description="Train XML-CNN or Kim's CNN; the test split is scored after every "
+                                    "epoch and the best epoch (by P@1, or accuracy) is kept.",
+                        formatter_class=_fmt)
+    t.add_argument("--model", choices=("xml-cnn", "textcnn"), default="xml-cnn")
+    t.add_argument("--data", required=True, help="JSONL/CSV(.gz) file of labelled documents")
+    t.add_argument("--out", required=True, help="run directory to write")
+    t.add_argument("--task", choices=("multi", "single"), default="multi")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--max-len", type=int, help="tokens kept per document (the rest is cut)")
+    t.add_argument("--embed-dim", type=int)
+    t.add_argument("--pool-chunks", type=int, help="xml-cnn: dynamic max-pooling chunks p")
+    t.add_argument("--min-count", type=int, help="drop words seen fewer times in training")
+    t.add_argument("--vocab-size", type=int, help="cap the vocabulary (incl. <pad>, <unk>)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--limit", type=int, help="use only the first N documents of the file")
+    t.add_argument("--split", choices=("auto", "hash", "random"), default="auto")
+    t.add_argument("--time-budget", type=float, help="seconds: stop before an epoch that would overrun")
+    t.set_defaults(func=run_train)
+
+    q = tsub.add_parser("predict", help="top labels of texts from a trained run", epilog=PREDICT_EXAMPLES,
+                        formatter_class=_fmt)
+    q.add_argument("run", help="run directory")
+    q.add_argument("texts", nargs="+", help="texts to label")
+    q.add_argument("--topk", type=int, default=5)
+    q.set_defaults(func=run_predict)
+
+    e = tsub.add_parser("evaluate", help="recompute a run's test metrics", epilog=EVAL_EXAMPLES,
+                        formatter_class=_fmt)
+    e.add_argument("run", help="run directory")
+    e.add_argument("--data", help="data file (default: the one in the run's config.json)")
+    e.set_defaults(func=run_evaluate)
+
+    b = tsub.add_parser("baseline", help="TF-IDF + linear baseline beside text runs", epilog=BASELINE_EXAMPLES,
+                        formatter_class=_fmt)
+    b.add_argument("--data", required=True)
+    b.add_argument("--task", choices=("multi", "single"), default="multi")
+    b.add_argument("--limit", type=int)
+    b.add_argument("--runs", nargs="*", default=None,
+                   help="run directories to print beside (default: every runs/*/ text run)")
+    b.set_defaults(func=run_baseline)
+
+
+def _user_errors(fn):
+    # data problems are the user's to fix: no traceback, exit code 2
+    def wrapped(args):
+        from foveanet.cli.main import CLIError
+        from foveanet.text.pipeline import DataError
+
+        try:
+            return fn(args)
+        except DataError as e:
+            raise CLIError(str(e)) from None
+    return wrapped
+
+
+@_user_errors
+def run_train(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.text import load_documents, make_config, train
+
+    for name in ("epochs", "batch_size", "max_len", "embed_dim", "pool_chunks", "min_count", "limit"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            raise CLIError(f"--{name.replace('_', '-')} must be positive, got {v}")
+    if args.lr is not None and args.lr <= 0:
+        raise CLIError(f"--lr must be positive, got {args.lr}")
+    if args.model == "xml-cnn" and args.task == "single":
+        raise CLIError("xml-cnn is a multi-label model; use --model textcnn with --task single")
+    if not Path(args.data).is_file():
+        raise CLIError(f"{args.data}: no such file")
+    docs, stats = load_documents(args.data, args.limit)
+    line = f"read {stats['read']:,} records from {args.data}: {stats['kept']:,} usable"
+    if stats["dropped_empty_text"] or stats["dropped_no_labels"]:
+        line += (f"; skipped {stats['dropped_empty_text']:,} with empty text and "
+                 f"{stats['dropped_no_labels']:,} without labels")
+    if args.limit:
+        line += f"; using the first {stats['used']:,}"
+    print(line, flush=True)
+    cfg = make_config(args.model, data=args.data, task=args.task, seed=args.seed, limit=args.limit,
+                      split=args.split, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      max_len=args.max_len, embed_dim=args.embed_dim, pool_chunks=args.pool_chunks,
+                      min_count=args.min_count, vocab_size=args.vocab_size)
+    m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget,
+              log=lambda s: print(s, flush=True))
+    d = m["data"]
+    if d.get("test_unseen"):
+        print(f"note: {d['test_unseen']:,} test label occurrences were never seen in training and "
+              f"cannot be predicted (left out of the test truth)")
+    print(f"best epoch {m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.0f} s; run in {args.out}")
+    return 0
+
+
+def run_predict(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.text import load_run, predict
+
+    if args.topk < 1:
+        raise CLIError(f"--topk must be positive, got {args.topk}")
+    texts = [t for t in args.texts]
+    empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
+    if empty:
+        raise CLIError(f"text {empty[0]} of {len(texts)} is empty: nothing to classify")
+    run = load_run(args.run)
+    for text, top in zip(texts, predict(run, texts, k=args.topk)):
+        print(text if len(text) <= 70 else text[:67] + "...")
+        for label, p in top:
+            print(f"  {p:6.3f}  {label}")
+    return 0
+
+
+@_user_errors
+def run_evaluate(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.text import evaluate, load_run
+
+    run = load_run(args.run)
+    data = args.data or run.config.get("data")
+    if not data or not Path(data).is_file():
+        raise CLIError(f"data file {data!r} not found; pass --data")
+    m = evaluate(run, data, log=lambda s: None)
+    keys = (("accuracy", "macro_f1") if "accuracy" in m else
+            ("p@1", "p@3", "p@5", "ndcg@3", "ndcg@5", "psp@1", "psp@3", "psp@5"))
+    print(f"{args.run}: {m['n_docs']:,} test documents")
+    for k in keys:
+        print(f"  {k:9s} {m[k]:.4f}")
+    return 0
+
+
+def _text_runs(paths):
+    from foveanet.cli.main import CLIError
+
+    if paths is None:
+        paths = sorted(str(p.parent) for p in Path("runs").glob("*/metrics.json"))
+        strict = False
+    else:
+        strict = True
+    rows = []
+    for d in paths:
+        cfg_p, met_p = Path(d) / "config.json", Path(d) / "metrics.json"
+        if not met_p.exists():
+            if strict:
+                raise CLIError(f"{d}: no metrics.json (is it a finished `foveanet text train` run?)")
+            continue
+        cfg = json.loads(cfg_p.read_text()) if cfg_p.exists() else {}
+        if cfg.get("family") != "text":
+            if strict:
+                raise CLIError(f"{d}: not a text run")
+            continue
+        rows.append((f"{cfg['model']} ({d})", cfg.get("task"), json.loads(met_p.read_text())))
+    return rows
+
+
+@_user_errors
+def run_baseline(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.text import load_documents
+
+    if not Path(args.data).is_file():
+        raise CLIError(f"{args.data}: no such file")
+    docs, _ = load_documents(args.data, args.limit)
+    try:
+        from foveanet.baselines import text as bl
+    except ImportError as e:
+        raise CLIError(str(e)) from None
+    print(f"fitting the {args.task}-label TF-IDF baseline on {len(docs):,} documents ...", flush=True)
+    if args.task == "multi":
+        res = bl.run_text_baseline(documents=docs)
+        keys = ("p@1", "p@3", "p@5", "ndcg@3", "ndcg@5", "psp@5")
+        name = "TF-IDF + LinearSVC"
+    else:
+        res = bl.run_single_label_baseline(documents=docs)
+        keys = ("accuracy", "macro_f1")
+        name = "TF-IDF + LogisticRegression"
+    rows = [(name, args.task, res)] + [r for r in _text_runs(args.runs) if r[1] == args.task]
+    print(f"\n{'model':44s}" + "".join(f"{k:>9s}" for k in keys) + f"{'seconds':>9s}")
+    for label, _, m in rows:
+        vals = "".join(f"{m[k]:9.4f}" if k in m else f"{'-':>9s}" for k in keys)
+        secs = m.get("seconds")
+        print(f"{label[:44]:44s}{vals}{(f'{secs:9.0f}' if secs is not None else '-'):>9s}")
+    return 0

@@ -1,0 +1,141 @@
+"""Data side of text training: file -> split -> token ids and label targets.
+
+Split rule (``split="auto"``): documents that carry ids get the shared hash split
+(``foveanet.data.text.split``), which is the debtags split and stays stable when the file is
+rebuilt or re-ordered; a file without ids (every id is the reader's record number) has
+nothing stable to hash, so it gets a seeded random split of ``test_fraction`` instead.
+
+Tasks: ``multi`` trains on every label (multi-hot targets); ``single`` applies
+``single_label_task`` (the ``role::`` rule) so that numbers compare with the
+logistic-regression baseline.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from foveanet.data.text import (
+    LabelVocab, Vocab, read_documents, single_label_task, split_documents, tokenize,
+)
+
+__all__ = ["TextData", "DataError", "load_documents", "split", "prepare", "encode_texts"]
+
+SPLITS = ("auto", "hash", "random")
+TASKS = ("multi", "single")
+
+
+class DataError(ValueError):
+    """A data problem the user has to fix (empty file, nothing left to train on, ...)."""
+
+
+@dataclass
+class TextData:
+    vocab: Vocab
+    labels: LabelVocab
+    x_train: np.ndarray
+    y_train: np.ndarray          # multi: (N, L) float32 multi-hot; single: (N,) int64
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    split: str                   # the rule actually used ("hash" or "random")
+    test_docs: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+
+def load_documents(path, limit: int | None = None):
+    """Read ``path``; reader errors (malformed line with its number, empty file) become
+    ``DataError``; drops are reported in ``stats`` rather than a warning, for the caller to print."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # the counts are returned and printed by the caller
+            docs = read_documents(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(str(e)) from None
+    stats = dict(docs.stats)
+    if not docs:
+        raise DataError(f"{path}: none of the {stats['read']} records can be used "
+                        f"({stats['dropped_empty_text']} have empty text, "
+                        f"{stats['dropped_no_labels']} have no labels)")
+    docs = list(docs)
+    if limit is not None:
+        if limit < 1:
+            raise DataError(f"--limit must be positive, got {limit}")
+        docs = docs[:limit]
+    stats["used"] = len(docs)
+    return docs, stats
+
+
+def _has_ids(docs) -> bool:
+    # the reader numbers id-less records 1, 2, ... in file order; real ids are anything else
+    prev = 0
+    for d in docs:
+        if not d.id.isdigit() or int(d.id) <= prev:
+            return True
+        prev = int(d.id)
+    return False
+
+
+def split(docs, rule: str = "auto", seed: int = 0, test_fraction: float = 0.2):
+    """``(train, test, rule_used)``; see the module docstring for ``auto``."""
+    if rule not in SPLITS:
+        raise DataError(f"unknown split {rule!r}; choose from {SPLITS}")
+    if rule == "auto":
+        rule = "hash" if _has_ids(docs) else "random"
+    if rule == "hash":
+        train, test = split_documents(docs)
+    else:
+        if not 0 < test_fraction < 1:
+            raise DataError(f"test fraction must be in (0, 1), got {test_fraction}")
+        order = np.random.default_rng(seed).permutation(len(docs))
+        n_test = int(round(test_fraction * len(docs)))
+        test_set = set(order[:n_test].tolist())
+        train = [d for i, d in enumerate(docs) if i not in test_set]
+        test = [d for i, d in enumerate(docs) if i in test_set]
+    if not train or not test:
+        raise DataError(f"the {rule} split left {len(train)} training and {len(test)} test "
+                        f"documents; need at least one of each (use more documents)")
+    return train, test, rule
+
+
+def encode_texts(vocab: Vocab, texts, max_len: int, min_len: int = 1):
+    """Token ids ``(N, max(max_len, min_len))`` and the encoding stats."""
+    return vocab.encode_batch([tokenize(t) for t in texts], max(max_len, min_len), return_stats=True)
+
+
+def prepare(docs, *, task: str = "multi", split_rule: str = "auto", seed: int = 0,
+            test_fraction: float = 0.2, max_len: int = 256, min_count: int = 1,
+            vocab_size: int | None = None, min_len: int = 1) -> TextData:
+    """Split, fit the vocabulary and labels on the training part, encode both parts."""
+    if task not in TASKS:
+        raise DataError(f"unknown task {task!r}; choose from {TASKS}")
+    if max_len < 1:
+        raise DataError(f"max length must be positive, got {max_len}")
+    train, test, rule = split(docs, split_rule, seed, test_fraction)
+    stats = {"split": rule, "n_train_docs": len(train), "n_test_docs": len(test)}
+    if task == "single":
+        train, tr_lab, test, te_lab = single_label_task(train, test)
+        if not train or not test:
+            raise DataError(f"the single-label task keeps documents with a 'role::' tag: "
+                            f"{len(train)} training and {len(test)} test documents have one")
+        labels = LabelVocab().fit(tr_lab)
+        y_train = labels.index(tr_lab)
+        y_test = labels.index(te_lab, warn=False)
+        stats["test_unseen"] = int((y_test < 0).sum())
+    else:
+        labels = LabelVocab().fit(d.labels for d in train)
+        y_train = labels.multi_hot([d.labels for d in train])
+        y_test = labels.multi_hot([d.labels for d in test], warn=False)
+        stats["test_unseen"] = labels.last_unseen["labels"]
+        stats["test_docs_without_known_label"] = int((y_test.sum(axis=1) == 0).sum())
+    vocab = Vocab(min_count=min_count, max_size=vocab_size).fit(tokenize(d.text) for d in train)
+    x_train, tr_stats = encode_texts(vocab, [d.text for d in train], max_len, min_len)
+    x_test, te_stats = encode_texts(vocab, [d.text for d in test], max_len, min_len)
+    stats.update(n_train=len(train), n_test=len(test), n_labels=len(labels), vocab_size=len(vocab),
+                 train_truncated=tr_stats["truncated_docs"], test_truncated=te_stats["truncated_docs"],
+                 test_oov_rate=te_stats["unknown"] / max(te_stats["tokens"], 1))
+    return TextData(vocab, labels, x_train, y_train, x_test, y_test, task, rule,
+                    list(test), stats)

@@ -1,0 +1,253 @@
+"""Train, evaluate and use text CNNs; a run directory like the image Trainer's.
+
+    RUN/config.json        every setting (what `evaluate` and `predict` rebuild from)
+    RUN/metrics.json       the best epoch's test metrics at top level (p@k, ndcg@k, psp@k ...),
+                           per-epoch ``history``, ``best_epoch``, ``seconds``, data counts
+    RUN/model.safetensors  the best epoch's weights (PyTorch key names)
+    RUN/vocab.json, RUN/labels.json   token and label vocabularies (JSON, no pickle)
+
+Why a loop of its own rather than ``foveanet.train.Trainer``: the Trainer's evaluation,
+progress line and best-model rule are built around single-label accuracy over image
+loaders; text needs ranking metrics over the whole test matrix every epoch, best by P@1,
+and the max-norm constraint after each step.  The run-directory writers (atomic JSON,
+safetensors weights) are the Trainer's own.
+
+Reproducibility: ``seed`` fixes the initial weights and dropout (the global generator) and
+the batch order (a NumPy generator of its own), so the same command gives the same numbers.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import foveanet
+from foveanet import backend
+from foveanet.data.text import LabelVocab, Vocab, tokenize
+from foveanet.train.checkpoint import load_weights, save_weights, write_json
+from foveanet.train.ranking import accuracy, f1_scores, propensities, ranking_report
+from foveanet.text.pipeline import DataError, TextData, load_documents, prepare
+
+__all__ = ["MODELS", "DEFAULTS", "build_model", "train", "evaluate", "load_run", "predict", "scores"]
+
+MODELS = ("xml-cnn", "textcnn")
+
+# Chosen by measurement on debtags (see benchmarks/text_debtags.py for the numbers).
+DEFAULTS = {
+    "xml-cnn": dict(epochs=10, batch_size=128, lr=1e-3, max_len=128, embed_dim=128, pool_chunks=4,
+                    hidden=512, num_filters=128, min_count=2, vocab_size=None, dropout=0.5),
+    "textcnn": dict(epochs=10, batch_size=64, lr=1e-3, max_len=128, embed_dim=128, pool_chunks=None,
+                    hidden=None, num_filters=100, min_count=2, vocab_size=None, dropout=0.5),
+}
+
+
+def build_model(cfg: dict, vocab_size: int, n_labels: int):
+    from foveanet.models.textcnn import TextCNN
+    from foveanet.models.xmlcnn import XMLCNN
+
+    if cfg["model"] == "xml-cnn":
+        if cfg["task"] != "multi":
+            raise DataError("xml-cnn is a multi-label model; use --model textcnn for --task single")
+        return XMLCNN(vocab_size, n_labels, embed_dim=cfg["embed_dim"], num_filters=cfg["num_filters"],
+                      pool_chunks=cfg["pool_chunks"], hidden=cfg["hidden"], dropout=cfg["dropout"])
+    if cfg["model"] == "textcnn":
+        return TextCNN(vocab_size, n_labels, embed_dim=cfg["embed_dim"], num_filters=cfg["num_filters"],
+                       dropout=cfg["dropout"], multi_label=cfg["task"] == "multi")
+    raise DataError(f"unknown model {cfg['model']!r}; choose from {MODELS}")
+
+
+def make_config(model: str = "xml-cnn", data=None, task: str = "multi", seed: int = 0,
+                limit=None, split: str = "auto", **overrides) -> dict:
+    if model not in MODELS:
+        raise DataError(f"unknown model {model!r}; choose from {MODELS}")
+    cfg = {"family": "text", "model": model, "task": task, "data": None if data is None else str(data),
+           "seed": int(seed), "limit": limit, "split": split, **DEFAULTS[model]}
+    cfg.update({k: v for k, v in overrides.items() if v is not None})
+    return cfg
+
+
+def _batches(n: int, size: int, rng=None):
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for s in range(0, n, size):
+        yield order[s:s + size]
+
+
+def scores(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Probabilities (sigmoid per label, or softmax for single-label) for token ids ``x``."""
+    was = model.training
+    model.eval()
+    out = []
+    with foveanet.no_grad():
+        for idx in _batches(len(x), batch_size):
+            z = model(x[idx]).data.astype(np.float64)
+            if getattr(model, "multi_label", True):
+                out.append(1.0 / (1.0 + np.exp(-z)))
+            else:
+                z = np.exp(z - z.max(axis=1, keepdims=True))
+                out.append(z / z.sum(axis=1, keepdims=True))
+    model.train(was)
+    return np.concatenate(out) if out else np.zeros((0, 0))
+
+
+def metrics_for(S: np.ndarray, data: TextData, prop=None) -> dict:
+    if data.task == "single":
+        keep = data.y_test >= 0          # test documents whose class never occurred in training
+        y = data.y_test[keep]
+        pred = S[keep].argmax(axis=1)
+        eye = np.eye(S.shape[1], dtype=np.float32)
+        return {"accuracy": accuracy(pred, y), "macro_f1": f1_scores(eye[pred], eye[y])["macro_f1"],
+                "n_docs": int(keep.sum()), "n_classes": int(S.shape[1])}
+    if prop is None:
+        prop = propensities(data.y_train)
+    return ranking_report(S, data.y_test, ks=(1, 3, 5), propensities=prop, threshold=0.5)
+
+
+def _headline(m: dict) -> str:
+    if "accuracy" in m:
+        return f"acc {100 * m['accuracy']:.2f}% macro-F1 {m['macro_f1']:.4f}"
+    return (f"P@1 {m['p@1']:.4f} P@3 {m['p@3']:.4f} P@5 {m['p@5']:.4f} "
+            f"nDCG@5 {m['ndcg@5']:.4f} PSP@5 {m['psp@5']:.4f}")
+
+
+def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=print,
+          max_seconds: float | None = None) -> dict:
+    """Train by ``cfg`` (see ``make_config``) on ``docs`` (or the file ``cfg['data']``), test
+    after every epoch, keep the best epoch by P@1 (accuracy for ``single``).  With ``out``
+    the run directory is written.  ``max_seconds`` stops after the epoch that would make the
+    next one overrun it.  Returns the metrics dict."""
+    t_start = time.perf_counter()
+    read_stats = {}
+    if data is None:
+        if docs is None:
+            docs, read_stats = load_documents(cfg["data"], cfg.get("limit"))
+        elif cfg.get("limit"):
+            docs = list(docs)[: cfg["limit"]]
+        backend.manual_seed(cfg["seed"])
+        probe = build_model(cfg, 16, 2)  # noqa: F841  (checks the model/task pair before the slow part)
+        data = prepare(docs, task=cfg["task"], split_rule=cfg["split"], seed=cfg["seed"],
+                       max_len=cfg["max_len"], min_count=cfg["min_count"], vocab_size=cfg["vocab_size"],
+                       min_len=probe.min_length)
+    stats = {**read_stats, **data.stats}
+    log(f"data: {stats['n_train']:,} train / {stats['n_test']:,} test documents ({data.split} split), "
+        f"{len(data.labels)} labels, vocabulary {len(data.vocab):,}, test OOV "
+        f"{100 * stats['test_oov_rate']:.1f}%, {stats['train_truncated']:,} train docs cut to "
+        f"{data.x_train.shape[1]} tokens")
+    backend.manual_seed(cfg["seed"])
+    model = build_model(cfg, len(data.vocab), len(data.labels))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = foveanet.optim.Adam(params, lr=cfg["lr"])
+    rng = np.random.default_rng(cfg["seed"])
+    prop = propensities(data.y_train) if data.task == "multi" else None
+    key = "accuracy" if data.task == "single" else "p@1"
+    out = Path(out) if out is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", cfg)
+        data.vocab.save(out / "vocab.json")
+        write_json(out / "labels.json", data.labels.to_dict())
+    history, best, best_state = [], None, None
+    n_params = sum(int(p.data.size) for p in model.parameters())
+    log(f"model: {cfg['model']} ({n_params:,} parameters), {cfg['epochs']} epochs of "
+        f"{-(-len(data.x_train) // cfg['batch_size'])} batches of {cfg['batch_size']}")
+    for epoch in range(cfg["epochs"]):
+        t0 = time.perf_counter()
+        model.train()
+        loss_sum, seen = 0.0, 0
+        for idx in _batches(len(data.x_train), cfg["batch_size"], rng):
+            logits = model(data.x_train[idx])
+            loss = model.loss(logits, data.y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            model.apply_max_norm()
+            loss_sum += float(loss.data) * len(idx)
+            seen += len(idx)
+        t_train = time.perf_counter() - t0
+        m = metrics_for(scores(model, data.x_test), data, prop)
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_seconds": t_train,
+               "seconds": time.perf_counter() - t0, **m}
+        history.append(row)
+        improved = best is None or m[key] > best[key]
+        if improved:
+            best = row
+            best_state = {k: v.copy() for k, v in model.state_dict().items()} if out is None else None
+            if out is not None:
+                save_weights(model.state_dict(), out / "model.safetensors")
+        log(f"epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} | {_headline(m)} | "
+            f"{row['seconds']:.0f}s{' *' if improved else ''}")
+        elapsed = time.perf_counter() - t_start
+        if max_seconds is not None and epoch + 1 < cfg["epochs"] and \
+                elapsed + row["seconds"] > max_seconds:
+            log(f"stopping: another epoch would pass the {max_seconds:.0f}s budget")
+            break
+    metrics = {k: v for k, v in best.items() if k not in ("epoch", "train_loss", "train_seconds", "seconds")}
+    metrics.update(best_epoch=best["epoch"], epochs_run=len(history), history=history,
+                   seconds=time.perf_counter() - t_start, n_parameters=n_params, data=stats)
+    if out is not None:
+        write_json(out / "metrics.json", metrics)
+    else:
+        model.load_state_dict(best_state)
+        metrics["model"] = model
+    return metrics
+
+
+# ----------------------------------------------------------------------------- using a run
+
+
+class LoadedRun:
+    def __init__(self, path):
+        from foveanet.cli.main import CLIError
+
+        self.path = Path(path)
+        need = ("config.json", "vocab.json", "labels.json", "model.safetensors")
+        missing = [n for n in need if not (self.path / n).exists()]
+        if missing:
+            raise CLIError(f"{self.path}: not a finished text run (missing {', '.join(missing)})")
+        self.config = json.loads((self.path / "config.json").read_text())
+        if self.config.get("family") != "text":
+            raise CLIError(f"{self.path}: not a text run (config.json has no family 'text')")
+        self.vocab = Vocab.load(self.path / "vocab.json")
+        self.labels = LabelVocab.from_dict(json.loads((self.path / "labels.json").read_text()))
+        self.model = build_model(self.config, len(self.vocab), len(self.labels))
+        self.model.load_state_dict(load_weights(self.path / "model.safetensors"))
+        self.model.eval()
+
+    def encode(self, texts):
+        length = max(self.config["max_len"], self.model.min_length)
+        return self.vocab.encode_batch([tokenize(t) for t in texts], length)
+
+
+def load_run(path) -> LoadedRun:
+    return LoadedRun(path)
+
+
+def predict(run: LoadedRun, texts, k: int = 5) -> list:
+    """Per text, the ``k`` best ``(label, probability)`` pairs, best first."""
+    S = scores(run.model, run.encode(texts))
+    k = min(k, S.shape[1])
+    top = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    return [[(run.labels.itos[j], float(S[i, j])) for j in row] for i, row in enumerate(top)]
+
+
+def evaluate(run: LoadedRun, data_path=None, log=print) -> dict:
+    """Recompute the test metrics of a run from its data file (or ``data_path``) with the
+    run's own vocabularies, split rule and seed."""
+    cfg = run.config
+    docs, _ = load_documents(data_path or cfg["data"], cfg.get("limit"))
+    data = prepare(docs, task=cfg["task"], split_rule=cfg["split"], seed=cfg["seed"], max_len=1)
+    tr_lab = data.y_train
+    # re-encode with the run's vocabularies: the data file may have changed since training
+    x_test = run.encode([d.text for d in data.test_docs])
+    if cfg["task"] == "single":
+        names = [data.labels.itos[j] if j >= 0 else None for j in data.y_test]
+        y_test = np.array([run.labels.stoi.get(n, -100) if n else -100 for n in names], dtype=np.int64)
+        y_train = None
+    else:
+        y_test = run.labels.multi_hot([d.labels for d in data.test_docs], warn=False)
+        y_train = run.labels.multi_hot([data.labels.decode(r) for r in tr_lab], warn=False)
+    ev = TextData(run.vocab, run.labels, None, y_train, x_test, y_test, cfg["task"], data.split)
+    m = metrics_for(scores(run.model, x_test), ev)
+    log(f"{run.path}: {len(x_test):,} test documents: {_headline(m)}")
+    return m
