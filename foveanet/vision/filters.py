@@ -20,8 +20,10 @@ negative, a sharpened pixel can pass 1). ``to_display`` maps them to [0, 1]:
   - kernels whose weights sum to 1 (identity, blur, sharpen, emboss) keep the image's
     brightness: clip to [0, 1];
   - kernels whose weights sum to 0 (every edge detector, the Laplacian) answer 0 on flat
-    regions and +-something at changes, in either direction: show |y| / max|y|, so the
-    strongest edge is white whatever its sign ('signed' maps 0 to grey instead).
+    regions and +-something at changes, in either direction: show |y| / top, clipped to
+    1, so strong edges are white whatever their sign ('signed' maps 0 to grey instead).
+    top is the 99.5th percentile of |y| (the max if that is 0): with the plain max, a few
+    extreme pixels (JPEG noise, a single hard corner) would leave every other edge dark.
 """
 from __future__ import annotations
 
@@ -190,21 +192,25 @@ def display_kind(name_or_kernel) -> str:
     return "abs" if math.isclose(float(k.sum()), 0.0, abs_tol=1e-6) else "clip"
 
 
-def to_display(response, how) -> np.ndarray:
+def to_display(response, how, percentile: float = 99.5) -> np.ndarray:
     """Map a filter response to [0, 1] for showing or saving.
 
-    how: 'clip' (clip to [0, 1]), 'abs' (|y| / max|y|), 'signed' (0.5 + y / (2 max|y|):
-    grey is 0, white positive, black negative), or a filter name / kernel to pick 'clip' or
-    'abs' by ``display_kind``. Per-channel responses share one max, so colours stay comparable.
+    how: 'clip' (clip to [0, 1]), 'abs' (|y| / top, clipped), 'signed' (0.5 + y / (2 top),
+    clipped: grey is 0, white positive, black negative), or a filter name / kernel to pick
+    'clip' or 'abs' by ``display_kind``. top = the ``percentile`` of |y| (100: the max; see
+    the module doc). Per-channel responses share one top, so colours stay comparable.
     """
     y = np.asarray(response, dtype=np.float32)
     if not (isinstance(how, str) and how in ("clip", "abs", "signed")):
         how = display_kind(how)
     if how == "clip":
         return np.clip(y, 0.0, 1.0)
-    top = float(np.abs(y).max()) if y.size else 0.0
+    mag = np.abs(y)
+    top = float(np.percentile(mag, percentile)) if y.size else 0.0
+    if top == 0.0:  # edges on fewer pixels than the percentile leaves out
+        top = float(mag.max()) if y.size else 0.0
     if top == 0.0:  # a flat image has no edges: black (abs) or mid-grey (signed)
         return np.full_like(y, 0.0 if how == "abs" else 0.5)
     if how == "abs":
-        return np.abs(y) / np.float32(top)
-    return np.float32(0.5) + y / np.float32(2 * top)
+        return np.minimum(mag / np.float32(top), np.float32(1))
+    return np.clip(np.float32(0.5) + y / np.float32(2 * top), 0, 1).astype(np.float32)
