@@ -1,0 +1,202 @@
+"""`foveanet show`: pictures of a trained run (filters, feature maps, receptive fields) and of the
+lecture's arithmetic (padding/stride, FC vs conv)."""
+from __future__ import annotations
+
+import argparse
+import textwrap
+from pathlib import Path
+
+EXAMPLES = textwrap.dedent("""\
+    examples:
+      foveanet show filters runs/lenet -o filters.png                # first-layer filters
+      foveanet show features runs/lenet boot.png -o maps.png         # every conv layer's output
+      foveanet show receptive-field runs/lenet boot.png --layer features.3 --unit 2 3 -o rf.png
+      foveanet show padding --n 7 --f 3 --p 1 --s 2 -o grid.png      # floor((7+2-3)/2)+1 = 4
+      foveanet show fc-vs-conv -o chart.png                          # parameters, log scale
+
+    RUN_DIR is a directory written by `foveanet train --out RUN_DIR` (config.json and
+    best.safetensors). Images are read like `foveanet predict` reads them: any file Pillow
+    opens, converted to the run's channels and size, normalised with its statistics.
+    """)
+
+
+def _formatter(prog):
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "show", help="pictures: learned filters, feature maps, receptive fields, padding, FC vs conv",
+        description="Draw a picture as a PNG: what a trained run's layers do with an image, or the "
+                    "lecture's size and parameter arithmetic.",
+        epilog=EXAMPLES, formatter_class=_formatter)
+    kinds = p.add_subparsers(dest="picture", metavar="PICTURE")
+
+    def add(name, help_, example):
+        q = kinds.add_parser(name, help=help_, description=help_ + ".", formatter_class=_formatter,
+                             epilog=f"example:\n  {example}")
+        q.add_argument("-o", "--out", required=True, help="the PNG to write")
+        return q
+
+    q = add("filters", "the first conv layer's learned filters as a grid",
+            "foveanet show filters runs/lenet -o filters.png")
+    _run_args(q, image=False)
+    q.add_argument("--numbers", action=argparse.BooleanOptionalAction, default=None,
+                   help="write each weight in its cell (default: small grey filters only)")
+    q.set_defaults(func=_filters)
+
+    q = add("features", "every conv layer's output (feature maps) for one image",
+            "foveanet show features runs/lenet boot.png -o maps.png")
+    _run_args(q, image=True)
+    q.add_argument("--max-maps", type=int, default=16, help="channels shown per layer (default 16)")
+    q.set_defaults(func=_features)
+
+    q = add("receptive-field", "the input pixels one unit of a layer sees, drawn on the image",
+            "foveanet show receptive-field runs/lenet boot.png --layer features.3 --unit 2 3 -o rf.png")
+    _run_args(q, image=True)
+    q.add_argument("--layer", help="layer name as in `foveanet summary` (default: the last conv layer)")
+    q.add_argument("--unit", nargs=2, type=int, metavar=("Y", "X"),
+                   help="row and column in the layer's output (default: its centre)")
+    q.set_defaults(func=_receptive_field)
+
+    q = add("padding", "padding and stride drawn: the input, its padding, filter positions, the output size",
+            "foveanet show padding --n 7 --f 3 --p 1 --s 2 -o grid.png")
+    q.add_argument("--n", type=int, required=True, help="input size (n x n)")
+    q.add_argument("--f", type=int, required=True, help="filter size (f x f)")
+    q.add_argument("--p", type=int, default=0, help="padding on each side (default 0)")
+    q.add_argument("--s", type=int, default=1, help="stride (default 1)")
+    q.add_argument("--positions", type=int, default=3, help="filter positions to outline (default 3)")
+    q.set_defaults(func=_padding)
+
+    q = add("fc-vs-conv", "parameters of a fully connected layer against 3x3 and 5x5 conv layers",
+            "foveanet show fc-vs-conv --sizes 32 64 128 224 400 -o chart.png")
+    q.add_argument("--sizes", nargs="+", type=int, default=[32, 64, 128, 224, 400],
+                   help="image sizes (default: 32 64 128 224 400)")
+    q.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
+    q.add_argument("--filters", type=int, default=6, help="conv filters (default 6, the lecture's)")
+    q.set_defaults(func=_fc_vs_conv)
+
+    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+
+
+def _run_args(q, image: bool):
+    q.add_argument("run_dir", metavar="RUN_DIR", help="a `foveanet train` run directory")
+    if image:
+        q.add_argument("image", metavar="IMAGE", help="an image file")
+    q.add_argument("--weights", choices=("best", "last"), default="best",
+                   help="which weights of the run (default best)")
+
+
+# ------------------------------------------------------------------- helpers
+def _load_run(run_dir, which: str):
+    """(config, model with the run's weights), from config.json and <which>.safetensors."""
+    import json
+
+    from foveanet.cli.main import CLIError
+    from foveanet.train import build
+    from foveanet.train.checkpoint import load_weights
+
+    d = Path(run_dir)
+    if not d.is_dir():
+        raise CLIError(f"{run_dir}: no such directory (train one with `foveanet train --out {run_dir}`)")
+    cfg_path, wpath = d / "config.json", d / f"{which}.safetensors"
+    if not cfg_path.is_file():
+        raise CLIError(f"{run_dir} has no config.json: is it a run directory written by `foveanet train`?")
+    if not wpath.is_file():
+        raise CLIError(f"{wpath} not found (did the run's first epoch finish?)")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+        net = build.model(cfg)
+    except (json.JSONDecodeError, KeyError, build.ConfigError) as e:
+        raise CLIError(f"{cfg_path}: cannot rebuild the model ({e})") from None
+    try:
+        net.load_state_dict(load_weights(wpath))
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise CLIError(f"{wpath}: weights do not fit the model in config.json ({e})") from None
+    net.eval()
+    return cfg, net
+
+
+def _image(path, cfg):
+    """(image in [0, 1] at the run's channels and size, the run's test-time transform)."""
+    from foveanet.cli.main import CLIError
+    from foveanet.data import load_image
+    from foveanet.train import build
+
+    if not Path(path).is_file():
+        raise CLIError(f"{path}: no such image file")
+    c, h, w = cfg["input_shape"]
+    try:
+        img = load_image(path, mode="L" if c == 1 else "RGB", size=(h, w))
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    return img, build.transforms(cfg, train=False)
+
+
+def _done(out) -> int:
+    print(f"wrote {out}")
+    return 0
+
+
+def _user(fn, *a, **k):
+    """Call a picture function; its ValueErrors (bad layer, unit, sizes) are the user's to fix."""
+    from foveanet.cli.main import CLIError
+
+    try:
+        return fn(*a, **k)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+
+
+# ------------------------------------------------------------------ pictures
+def _filters(args) -> int:
+    from foveanet.vision.features import learned_filters
+
+    _, net = _load_run(args.run_dir, args.weights)
+    return _done(_user(learned_filters, net, args.out, numbers=args.numbers))
+
+
+def _features(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.vision.features import feature_maps
+
+    if args.max_maps < 1:
+        raise CLIError(f"--max-maps must be at least 1, got {args.max_maps}")
+    cfg, net = _load_run(args.run_dir, args.weights)
+    img, tf = _image(args.image, cfg)
+    return _done(_user(feature_maps, net, img, args.out, transform=tf, max_maps=args.max_maps))
+
+
+def _receptive_field(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.concepts import receptive_field
+    from foveanet.vision.features import _convs, receptive_field_picture
+
+    cfg, net = _load_run(args.run_dir, args.weights)
+    img, tf = _image(args.image, cfg)
+    convs = _convs(net)
+    if args.layer is None and not convs:
+        raise CLIError("the model has no conv layer: name one with --layer")
+    layer = args.layer or convs[-1][0]
+    unit = args.unit
+    if unit is None:  # the centre unit sees the middle of the image: the most telling default
+        sizes = {r.name: r.size for r in receptive_field(net, tuple(img.shape))}
+        size = sizes.get(layer)
+        unit = (size[0] // 2, size[1] // 2) if size else (0, 0)
+    return _done(_user(receptive_field_picture, net, img, layer, tuple(unit), args.out, transform=tf))
+
+
+def _padding(args) -> int:
+    from foveanet.vision.pictures import padding_stride_grid
+
+    return _done(_user(padding_stride_grid, args.n, args.f, args.p, args.s, args.out, positions=args.positions))
+
+
+def _fc_vs_conv(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.vision.pictures import fc_vs_conv_chart
+
+    if args.channels < 1 or args.filters < 1:
+        raise CLIError("--channels and --filters must be at least 1")
+    return _done(_user(fc_vs_conv_chart, args.out, sizes=args.sizes, channels=args.channels,
+                       filters=args.filters))
