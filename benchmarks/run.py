@@ -87,7 +87,7 @@ def machine() -> dict:
     return {"date": datetime.date.today().isoformat(), "cpu": cpu, "cores": os.cpu_count(),
             "python": platform.python_version(), "numpy": np.__version__, "blas": blas,
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-            "torch": f"{torch.__version__} x{torch.get_num_threads()}"}
+            "torch": f"{torch.__version__} x{torch.get_num_threads()}", "load": os.getloadavg()}
 
 
 # ----------------------------------------------------------------- peak memory (children)
@@ -141,7 +141,10 @@ def table(rows: list, skipped: list, info: dict, peak: float, quick: bool) -> st
            f"Python {info['python']}",
            f"- numpy {info['numpy']} ({info['blas']}; OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}); "
            f"torch {info['torch']}",
-           f"- sgemm peak (numpy 4096^3 float32, this run): {peak:.0f} GFLOP/s", "",
+           f"- sgemm peak (numpy 4096^3 float32, this run): {peak:.0f} GFLOP/s",
+           # other jobs on the machine skew both sides (torch's OpenMP pool the most)
+           f"- load average (1 min) at start / end: {info['load'][0]:.1f} / {os.getloadavg()[0]:.1f}",
+           ""
            "Times are min / median ms over interleaved runs. ratio = foveanet throughput / torch "
            "throughput (median; min in brackets), > 1 means foveanet is faster. Memory: peak RSS "
            "of each side alone; +MiB is the growth over the process after its imports.", "",
