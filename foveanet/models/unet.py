@@ -1,0 +1,129 @@
+"""U-Net (Ronneberger, Fischer & Brox 2015) for per-pixel classification, sized for small
+inputs: ``depth`` 2x2 max-pool steps down, as many upsampling steps back, and the encoder's
+feature map at each level concatenated onto the decoder's (the skip connections that give
+back the spatial detail pooling threw away).
+
+Unlike the paper, the 3x3 convolutions are padded ("same"), so the output mask has the
+input's size and no cropping of the skips is needed; H and W must then be multiples of
+2**depth (checked in ``forward``).
+
+    net = unet(in_channels=1, num_classes=11, base_width=16, depth=3)
+    logits = net(x)          # (N, 1, 64, 64) -> (N, 11, 64, 64)
+"""
+from __future__ import annotations
+
+import foveanet
+from foveanet import nn
+
+__all__ = ["UNet", "unet", "unet_parameter_count"]
+
+
+class DoubleConv(nn.Sequential):
+    """(conv3x3 -> [BN] -> ReLU) x 2.  With BN the convs carry no bias: BN's shift
+    replaces it, and a bias before BN is subtracted away again by the batch mean."""
+
+    def __init__(self, cin: int, cout: int, batch_norm: bool = True):
+        layers = []
+        for a, b in ((cin, cout), (cout, cout)):
+            layers.append(nn.Conv2d(a, b, 3, padding=1, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(b))
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)
+
+
+class UpBilinear(nn.Sequential):
+    """Bilinear x2 then a 1x1 conv halving the channels: the parameter-light alternative to
+    a learned 2x2 transposed conv (and free of its checkerboard pattern)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(nn.Upsample(scale_factor=2, mode="bilinear"), nn.Conv2d(cin, cout, 1))
+
+
+class UNet(nn.Module):
+    """Widths ``c_i = base_width * 2**i`` at level i = 0..depth (level ``depth`` is the
+    bottleneck).  Modules: ``encoders[i]`` (DoubleConv, i = 0..depth), ``ups[j]`` and
+    ``decoders[j]`` (j = 0..depth-1, from the bottom up), ``head`` (1x1 conv to the classes).
+    Output: logits (N, num_classes, H, W)."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 11, base_width: int = 16,
+                 depth: int = 3, upsampling: str = "transpose", batch_norm: bool = True):
+        super().__init__()
+        if upsampling not in ("transpose", "bilinear"):
+            raise ValueError(f"unet: upsampling must be 'transpose' or 'bilinear', got {upsampling!r}")
+        if depth < 1 or base_width < 1 or in_channels < 1 or num_classes < 1:
+            raise ValueError(f"unet: depth, base_width, in_channels and num_classes must be >= 1, got "
+                             f"{depth}, {base_width}, {in_channels}, {num_classes}")
+        self.depth, self.upsampling = depth, upsampling
+        c = [base_width * 2 ** i for i in range(depth + 1)]
+        self.encoders = nn.ModuleList(
+            [DoubleConv(in_channels, c[0], batch_norm)] +
+            [DoubleConv(c[i - 1], c[i], batch_norm) for i in range(1, depth + 1)])
+        self.pool = nn.MaxPool2d(2, 2)
+        levels = range(depth - 1, -1, -1)
+        if upsampling == "transpose":
+            self.ups = nn.ModuleList([nn.ConvTranspose2d(c[i + 1], c[i], 2, stride=2) for i in levels])
+        else:
+            self.ups = nn.ModuleList([UpBilinear(c[i + 1], c[i]) for i in levels])
+        self.decoders = nn.ModuleList([DoubleConv(2 * c[i], c[i], batch_norm) for i in levels])
+        self.head = nn.Conv2d(c[0], num_classes, 1)
+        self._init_weights()
+
+    def _init_weights(self):
+        # He init for convs followed by ReLU keeps activations' scale through the deep path
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.constant_(m.bias, 0)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        step = 2 ** self.depth
+        if h % step or w % step:
+            raise ValueError(f"unet: input height and width must be multiples of 2**depth = {step} "
+                             f"(depth {self.depth}), got {h}x{w}")
+        skips = []
+        for i, enc in enumerate(self.encoders):
+            x = enc(x if i == 0 else self.pool(x))
+            skips.append(x)
+        x = skips.pop()
+        for up, dec in zip(self.ups, self.decoders):
+            # skip first: matches the channel order of the reference implementation in the tests
+            x = dec(foveanet.cat([skips.pop(), up(x)], dim=1))
+        return self.head(x)
+
+
+def unet_parameter_count(in_channels: int = 1, num_classes: int = 11, base_width: int = 16,
+                         depth: int = 3, upsampling: str = "transpose", batch_norm: bool = True) -> int:
+    """The formula of ``unet``'s docstring, evaluated (BN running statistics are buffers, not
+    parameters)."""
+    c = [base_width * 2 ** i for i in range(depth + 1)]
+    per = 4 if batch_norm else 2  # per output channel of a DoubleConv: 2 BN (gamma, beta) or 2 biases
+
+    def double(a, b):
+        return 9 * b * (a + b) + per * b
+
+    total = double(in_channels, c[0]) + sum(double(c[i - 1], c[i]) for i in range(1, depth + 1))
+    k = 4 if upsampling == "transpose" else 1
+    total += sum(k * c[i + 1] * c[i] + c[i] + double(2 * c[i], c[i]) for i in range(depth))
+    return total + c[0] * num_classes + num_classes
+
+
+def unet(in_channels: int = 1, num_classes: int = 11, base_width: int = 16, depth: int = 3,
+         upsampling: str = "transpose", batch_norm: bool = True) -> UNet:
+    """A U-Net; see ``UNet``.
+
+    Parameters, with c_i = base_width * 2**i, DC(a, b) = 9b(a + b) + 4b for a double conv
+    with BN (two bias-free 3x3 convs + two BN layers' gamma and beta), 9b(a + b) + 2b without
+    BN (the two convs' biases), and k = 4 for 2x2 transposed convs, 1 for bilinear + 1x1 conv:
+
+        P = DC(in_channels, c_0) + sum_{i=1..depth} DC(c_{i-1}, c_i)                encoder
+          + sum_{i=0..depth-1} [k c_{i+1} c_i + c_i + DC(2 c_i, c_i)]             decoder
+          + c_0 num_classes + num_classes                                          1x1 head
+
+    The defaults (1 -> 11 classes, width 16, depth 3, transposed, BN) give 482,619;
+    width 4, depth 1, 1 -> 3 classes: 196 + 896 + (132 + 448) + 15 = 1,687.
+    ``unet_parameter_count`` evaluates the formula.
+    """
+    return UNet(in_channels, num_classes, base_width, depth, upsampling, batch_norm)

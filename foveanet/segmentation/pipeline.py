@@ -1,0 +1,214 @@
+"""Train, evaluate and predict with a U-Net on composed Fashion-MNIST scenes.
+
+Data per epoch.  Scenes cost ~0.3 ms each to compose, so every epoch trains on *fresh*
+scenes (seed derived from the run seed and the epoch): the items are the same 55,000
+training photographs, but their placements, scales, overlaps and groupings never repeat,
+which is augmentation for free.  Model selection uses validation scenes built from the
+5,000 held-back training items; the test scenes (Fashion-MNIST's test items) are scored
+once, at the end, with the best weights.
+
+Run directory (as ``foveanet train``'s): config.json, metrics.json (``miou``,
+``pixel_accuracy``, ``dice``, ``per_class_iou``, ``history`` per epoch, ``seconds``),
+best.safetensors / last.safetensors, and pictures (test_predictions.png,
+learning_curves.png).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import foveanet
+from foveanet.segmentation.losses import ce_dice
+from foveanet.segmentation.metrics import ConfusionMatrix
+from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes
+
+__all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model"]
+
+# the recipe behind `foveanet segment train` (benchmarks/segment_scenes.py measures it)
+DEFAULTS = {
+    "epochs": 6, "scenes": 6000, "val_scenes": 500, "test_scenes": 2000, "size": 64,
+    "items": [2, 4], "scale": [0.75, 1.25], "batch_size": 32, "lr": 3e-3, "weight_decay": 1e-4,
+    "base_width": 16, "depth": 3, "upsampling": "transpose", "batch_norm": True,
+    "dice_weight": 1.0, "seed": 0, "test_seed": 12345,
+}
+
+
+def build_model(cfg: dict):
+    from foveanet.models.unet import unet
+
+    return unet(in_channels=1, num_classes=len(CLASS_NAMES), base_width=cfg["base_width"],
+                depth=cfg["depth"], upsampling=cfg["upsampling"], batch_norm=cfg["batch_norm"])
+
+
+def _scenes(cfg: dict, split: str, n: int, seed: int):
+    return generate_scenes(n, split, size=cfg["size"], items=tuple(cfg["items"]),
+                           scale=tuple(cfg["scale"]) if cfg["scale"] else None, seed=seed)
+
+
+def predict_logits(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """(N, 1, H, W) -> class indices (N, H, W), in eval mode, without a graph."""
+    model.eval()
+    out = []
+    with foveanet.no_grad():
+        for i in range(0, len(images), batch_size):
+            out.append(model(foveanet.tensor(images[i:i + batch_size])).data.argmax(axis=1))
+    return np.concatenate(out) if out else np.zeros((0,) + images.shape[2:], np.int64)
+
+
+def score(model, scenes, batch_size: int = 64):
+    """(ConfusionMatrix, predictions) of ``model`` on ``scenes``."""
+    pred = predict_logits(model, scenes.images, batch_size)
+    cm = ConfusionMatrix(len(CLASS_NAMES), CLASS_NAMES).update(pred, scenes.masks)
+    return cm, pred
+
+
+def _log(msg: str, quiet: bool):
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
+    """Train with ``DEFAULTS`` updated by ``overrides`` into run directory ``out``; returns
+    the metrics written to metrics.json."""
+    from foveanet.train.checkpoint import load_weights, save_weights, write_json
+
+    unknown = set(overrides) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"segment train: unknown settings {sorted(unknown)}")
+    cfg = {**DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}}
+    cfg["task"], cfg["model"], cfg["class_names"] = "segment", "unet", CLASS_NAMES
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", cfg)
+
+    t_start = time.perf_counter()
+    foveanet.manual_seed(cfg["seed"])
+    model = build_model(cfg)
+    steps = -(-cfg["scenes"] // cfg["batch_size"])
+    opt = foveanet.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    sched = foveanet.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], epochs=cfg["epochs"],
+                                                   steps_per_epoch=steps, pct_start=0.2)
+    val = _scenes(cfg, "val", cfg["val_scenes"], cfg["seed"] + 1_000_003)
+    rng = np.random.default_rng(cfg["seed"])
+    history, best = [], -1.0
+    for epoch in range(cfg["epochs"]):
+        t0 = time.perf_counter()
+        data = _scenes(cfg, "train", cfg["scenes"], int(rng.integers(2 ** 31)))
+        order = rng.permutation(len(data))
+        model.train()
+        cm = ConfusionMatrix(len(CLASS_NAMES))
+        loss_sum = 0.0
+        for b in range(steps):
+            idx = order[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]]
+            x, y = foveanet.tensor(data.images[idx]), data.masks[idx]
+            logits = model(x)
+            loss = ce_dice(logits, y, dice_weight=cfg["dice_weight"])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += float(loss.item()) * len(idx)
+            cm.update(logits.data, y)
+            if not quiet and sys.stderr.isatty():
+                print(f"\repoch {epoch + 1}/{cfg['epochs']} batch {b + 1}/{steps} loss {loss_sum / ((b * cfg['batch_size']) + len(idx)):.4f}",
+                      end="", file=sys.stderr, flush=True)
+        vcm, _ = score(model, val)
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / len(data), "train_miou": cm.miou(),
+               "val_miou": vcm.miou(), "val_pixel_accuracy": vcm.pixel_accuracy(),
+               "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+        history.append(row)
+        if not quiet and sys.stderr.isatty():
+            print("\r", end="", file=sys.stderr)
+        _log(f"epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} train mIoU {row['train_miou']:.3f} "
+             f"| val mIoU {row['val_miou']:.3f} pixel acc {100 * row['val_pixel_accuracy']:.2f}% "
+             f"| {row['seconds']:.0f}s", quiet)
+        save_weights(model.state_dict(), out / "last.safetensors")
+        if row["val_miou"] > best:
+            best = row["val_miou"]
+            save_weights(model.state_dict(), out / "best.safetensors")
+        write_json(out / "metrics.json", {"history": history, "seconds": time.perf_counter() - t_start})
+    train_seconds = time.perf_counter() - t_start
+
+    model.load_state_dict(load_weights(out / "best.safetensors"))
+    metrics = _evaluate(model, cfg, out, pictures)
+    metrics.update(history=history, seconds=train_seconds,
+                   best_epoch=max(history, key=lambda r: r["val_miou"])["epoch"])
+    write_json(out / "metrics.json", metrics)
+    if pictures:
+        from foveanet.segmentation.pictures import learning_curves
+
+        learning_curves(history, out / "learning_curves.png")
+    return metrics
+
+
+def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
+    test = _scenes(cfg, "test", cfg["test_scenes"], cfg["test_seed"])
+    t0 = time.perf_counter()
+    cm, pred = score(model, test)
+    rep = cm.report()
+    rep["test_scenes"] = len(test)
+    rep["eval_seconds"] = time.perf_counter() - t0
+    if pictures:
+        from foveanet.segmentation.pictures import prediction_grid
+
+        prediction_grid(test.images[:8], test.masks[:8], pred[:8], CLASS_NAMES, out / "test_predictions.png")
+    return rep
+
+
+def load_run(run_dir, which: str = "best"):
+    """(model with the run's weights, config) from a run directory."""
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no config.json (is it a `foveanet segment train` run directory?)")
+    cfg = json.loads(cfg_path.read_text())
+    if cfg.get("task") != "segment":
+        raise ValueError(f"{run_dir}: config.json is not from `foveanet segment train` (task {cfg.get('task')!r})")
+    wpath = run_dir / f"{which}.safetensors"
+    if not wpath.is_file():
+        raise FileNotFoundError(f"{run_dir}: no {wpath.name}")
+    cfg = {**DEFAULTS, **cfg}
+    model = build_model(cfg)
+    from foveanet.train.checkpoint import load_weights
+
+    model.load_state_dict(load_weights(wpath))
+    model.eval()
+    return model, cfg
+
+
+def evaluate(run_dir, which: str = "best", pictures: bool = True, update_metrics: bool = True) -> dict:
+    """Score a run's weights on its test scenes (same seed and settings as at training),
+    refreshing metrics.json's test numbers (its history is kept)."""
+    from foveanet.train.checkpoint import write_json
+
+    model, cfg = load_run(run_dir, which)
+    rep = _evaluate(model, cfg, Path(run_dir), pictures)
+    if update_metrics:
+        path = Path(run_dir) / "metrics.json"
+        old = json.loads(path.read_text()) if path.is_file() else {}
+        write_json(path, {**old, **rep})
+    return rep
+
+
+def predict_image(run_dir, image_path, out_png=None, which: str = "best", invert: bool = False):
+    """Segment one image file: converted to grayscale and resized (bilinear) to the trained
+    canvas size, as the network only saw size x size grey scenes with dark backgrounds.
+    invert: use 1 - grey, for dark objects on a light background (the scenes are light on
+    black).  Returns (image (H, W) float32, predicted classes (H, W)); with ``out_png`` also
+    writes the overlay picture."""
+    from foveanet.data import load_image
+
+    model, cfg = load_run(run_dir, which)
+    img = load_image(image_path, mode="L", size=cfg["size"])
+    if invert:
+        img = np.float32(1) - img
+    pred = predict_logits(model, img[None])[0]
+    if out_png is not None:
+        from foveanet.segmentation.pictures import overlay_figure
+
+        overlay_figure(img[0], pred, CLASS_NAMES, out_png, title=Path(image_path).name)
+    return img[0], pred

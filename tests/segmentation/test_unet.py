@@ -1,0 +1,98 @@
+"""U-Net: shapes, parameter count by hand, and forward/backward against a torch U-Net."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as tnn
+
+import foveanet
+from foveanet.models.unet import unet, unet_parameter_count
+from tests.torch_ref import close
+
+
+def _count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("depth,size,width,up", [(1, 8, 4, "transpose"), (2, 16, 4, "bilinear"),
+                                                 (3, 24, 2, "transpose"), (4, 32, 2, "bilinear")])
+def test_output_shape(depth, size, width, up):
+    net = unet(in_channels=2, num_classes=5, base_width=width, depth=depth, upsampling=up)
+    y = net(foveanet.randn(2, 2, size, size + 2 ** depth))
+    assert y.shape == (2, 5, size, size + 2 ** depth)
+
+
+def test_size_must_divide():
+    with pytest.raises(ValueError, match="multiples of 2\\*\\*depth = 8"):
+        unet(depth=3, base_width=2)(foveanet.randn(1, 1, 20, 24))
+    with pytest.raises(ValueError, match="upsampling"):
+        unet(upsampling="nearest")
+
+
+def test_parameter_count_by_hand():
+    # width 4, depth 1, 1 -> 3 classes, BN: enc DC(1,4) = 36 + 8 + 144 + 8 = 196,
+    # DC(4,8) = 288 + 16 + 576 + 16 = 896, up ConvT(8->4, 2x2) = 128 + 4, dec DC(8,4) =
+    # 288 + 8 + 144 + 8 = 448, head 4*3 + 3 = 15
+    assert _count(unet(1, 3, 4, 1)) == 196 + 896 + 132 + 448 + 15 == 1687
+    # bilinear: the up step is a 1x1 conv 8 -> 4 (32 + 4) instead of 132
+    assert _count(unet(1, 3, 4, 1, upsampling="bilinear")) == 1687 - 132 + 36
+    # no BN: each DC has 2 biases (2b) instead of 2 BN (4b): 188 + 880 + 132 + 440 + 15
+    assert _count(unet(1, 3, 4, 1, batch_norm=False)) == 1655
+    assert _count(unet()) == unet_parameter_count() == 482_619
+    for kw in ({"depth": 4, "base_width": 8}, {"upsampling": "bilinear", "batch_norm": False}):
+        assert _count(unet(**kw)) == unet_parameter_count(**kw)
+
+
+class _DC(tnn.Sequential):
+    def __init__(self, a, b):
+        super().__init__(tnn.Conv2d(a, b, 3, padding=1, bias=False), tnn.BatchNorm2d(b), tnn.ReLU(),
+                         tnn.Conv2d(b, b, 3, padding=1, bias=False), tnn.BatchNorm2d(b), tnn.ReLU())
+
+
+class TorchUNet(tnn.Module):
+    """An independent U-Net in torch with the same parameter names."""
+
+    def __init__(self, cin, k, w, depth, up):
+        super().__init__()
+        c = [w * 2 ** i for i in range(depth + 1)]
+        self.encoders = tnn.ModuleList([_DC(cin, c[0])] + [_DC(c[i - 1], c[i]) for i in range(1, depth + 1)])
+        rev = list(range(depth - 1, -1, -1))
+        if up == "transpose":
+            self.ups = tnn.ModuleList([tnn.ConvTranspose2d(c[i + 1], c[i], 2, 2) for i in rev])
+        else:
+            self.ups = tnn.ModuleList([tnn.Sequential(tnn.Upsample(scale_factor=2, mode="bilinear"),
+                                                      tnn.Conv2d(c[i + 1], c[i], 1)) for i in rev])
+        self.decoders = tnn.ModuleList([_DC(2 * c[i], c[i]) for i in rev])
+        self.head = tnn.Conv2d(c[0], k, 1)
+
+    def forward(self, x):
+        feats = []
+        for i, e in enumerate(self.encoders):
+            x = e(x if i == 0 else torch.nn.functional.max_pool2d(x, 2))
+            feats.append(x)
+        x = feats.pop()
+        for u, d in zip(self.ups, self.decoders):
+            x = d(torch.cat([feats.pop(), u(x)], 1))
+        return self.head(x)
+
+
+@pytest.mark.parametrize("up,depth", [("transpose", 2), ("bilinear", 2), ("transpose", 3)])
+def test_forward_backward_match_torch(up, depth, rng):
+    net = unet(in_channels=1, num_classes=4, base_width=3, depth=depth, upsampling=up)
+    ref = TorchUNet(1, 4, 3, depth, up)
+    ref.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in net.state_dict().items()})
+    x = rng.standard_normal((2, 1, 16, 16)).astype(np.float32)
+    g = rng.standard_normal((2, 4, 16, 16)).astype(np.float32)
+    xf = foveanet.tensor(x, requires_grad=True)
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    yf, yt = net(xf), ref(xt)
+    close(yf, yt, rtol=1e-4, atol=1e-4, what="output")
+    (yf * g).sum().backward()
+    (yt * torch.from_numpy(g)).sum().backward()
+    close(xf.grad, xt.grad, rtol=1e-3, atol=1e-4, what="input grad")
+    ours = dict(net.named_parameters())
+    for name, p in ref.named_parameters():
+        if name.startswith(("encoders.0.0", "ups.0", "decoders.0.3", "head", f"encoders.{depth}.4")):
+            close(ours[name].grad, p.grad, rtol=1e-3, atol=1e-4, what=name)
+    # BN running statistics moved the same way in training mode
+    close(net.state_dict()["encoders.1.1.running_var"], ref.state_dict()["encoders.1.1.running_var"],
+          rtol=1e-4, atol=1e-5, what="running_var")
