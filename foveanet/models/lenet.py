@@ -148,8 +148,11 @@ class SparseConv(nn.Module):
 class LeNet1998(nn.Module):
     """LeCun et al. 1998 with a linear output layer (see the module docstring)."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10):
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 32):
         super().__init__()
+        # smaller images are centred in the 32x32 field; larger ones would not end at 1x1 in C5
+        if not 5 <= image_size <= 32:
+            raise ValueError(f"lenet5(variant='1998'): image_size must be 5..32, got {image_size}")
         self.features = nn.Sequential(OrderedDict([
             ("c1", nn.Conv2d(in_channels, 6, kernel_size=5)), ("act1", Squash()),
             ("s2", Subsampling(6)), ("act2", Squash()),

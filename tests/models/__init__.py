@@ -4,6 +4,10 @@ import torch
 
 import foveanet
 
+# as tests/torch_ref: one thread per xdist worker; torch's OpenMP pool collapses when the
+# two cores are shared with another worker (a 64px DenseNet forward went from 0.1 s to 3 s)
+torch.set_num_threads(1)
+
 
 def n_params(model) -> int:
     return int(sum(p.numel() for p in model.parameters()))
@@ -54,7 +58,10 @@ def randomize_(tmodel, seed=0):
 
 
 def load_from_torch(fmodel, tmodel):
-    fmodel.load_state_dict({k: foveanet.tensor(v) for k, v in torch_state(tmodel).items()})
+    """The torch module's state_dict as is (torch tensors, strict): what loading a torchvision
+    checkpoint does."""
+    result = fmodel.load_state_dict(tmodel.state_dict())
+    assert not result.missing_keys and not result.unexpected_keys
     return fmodel
 
 

@@ -126,6 +126,10 @@ def test_1998_options_and_init_range():
     # appendix C: uniform in +-2.4 / fan_in
     w = fm.features.c5.weight.numpy()
     assert np.abs(w).max() <= 2.4 / 400 and np.abs(w).max() > 0.9 * 2.4 / 400
+    with foveanet.no_grad():   # image_size only validates: 28x28 is padded to 32x32
+        assert models.lenet5(variant="1998", image_size=28)(foveanet.tensor(image(1, 1, 28))).shape == (1, 10)
+    with pytest.raises(ValueError, match="image_size"):
+        models.lenet5(variant="1998", image_size=64)
     with pytest.raises(ValueError, match="variant"):
         models.lenet5(variant="1989")
 
