@@ -204,16 +204,16 @@ def receptive_field_picture(model, image, layer_name: str, unit=(0, 0), out="rec
     H, W = chw.shape[1:]
     fig = _figure(9.0, 4.6)
     ax, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    _show(ax, chw, f"input {H}x{W} (grey around it: zero padding)")
-    ax.set_facecolor("#d0d0d0")
     outside = top < 0 or left < 0 or bottom > H - 1 or right > W - 1
+    _show(ax, chw, f"input {H}x{W}" + (" (grey around it: zero padding)" if outside else ""))
+    ax.set_facecolor("#d0d0d0")
     ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
                            edgecolor=COLORS[0], lw=2.2, ls="--" if outside else "-"))
     ax.plot([(left + right) / 2], [(top + bottom) / 2], "+", color=COLORS[0], ms=10)
     ax.set_xlim(min(-0.5, left - 1), max(W - 0.5, right + 1))
     ax.set_ylim(max(H - 0.5, bottom + 1), min(-0.5, top - 1))
     ax.add_patch(Rectangle((-0.5, -0.5), W, H, fill=False, edgecolor="#888888", lw=0.8))
-    _show(ax2, _norm01(fmap), f"{layer_name} output {' x '.join(map(str, act.shape))}, channel {ch}")
+    _show(ax2, _norm01(fmap), f"{layer_name} output {' x '.join(map(str, act.shape))}\nchannel {ch} (the most active at the unit)")
     ax2.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor=COLORS[0], lw=2.2))
     r = "x".join(str(int(v)) if float(v).is_integer() else f"{v:g}" for v in row.r)
     j = "x".join(f"{v:g}" for v in row.j)

@@ -100,14 +100,14 @@ def _filter_grid_figure(image, mode="gray", names=None, cols=5):
     return fig
 
 
-def filter_grid(image, out, mode: str = "gray", names=None, max_side: int | None = 512) -> Path:
+def filter_grid(image, out, mode: str = "gray", names=None, max_side: int | None = 512, dpi: int = 100) -> Path:
     """Every named filter's result on one image, each titled with its name and matrix.
 
     Panels: the original, one per filter in ``names`` (default all), and the Sobel edge
     magnitude. Images larger than ``max_side`` are shrunk first (the grid shows each panel a
     few hundred pixels wide anyway).
     """
-    return _save(_filter_grid_figure(_fit(image, max_side), mode, names), out)
+    return _save(_filter_grid_figure(_fit(image, max_side), mode, names), out, dpi=dpi)
 
 
 # -------------------------------------------------------------- padding and stride
