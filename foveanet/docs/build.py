@@ -29,7 +29,12 @@ def repo_root() -> Path:
 
 
 def default_output() -> Path:
-    return repo_root() / "docs" / "lecture.md"
+    """docs/lecture.md of the checkout (an editable install, as `make docs` uses), else of the
+    current directory."""
+    root = repo_root()
+    if not (root / "pyproject.toml").is_file():
+        root = Path.cwd()
+    return root / "docs" / "lecture.md"
 
 
 def template() -> str:
@@ -62,8 +67,15 @@ def fill(text: str, vals: dict) -> str:
 
 
 def render(run=None) -> tuple:
-    """(the Markdown text, the figures to draw)."""
-    vals, figs = values(run)
+    """(the Markdown text, the figures to draw). Leaves foveanet's global RNG as it found it
+    (building the example layers draws random weights)."""
+    import foveanet
+
+    state = foveanet.get_rng_state()
+    try:
+        vals, figs = values(run)
+    finally:
+        foveanet.set_rng_state(state)
     md = fill(template(), vals)
     return md.rstrip("\n") + "\n", figs
 

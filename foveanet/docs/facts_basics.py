@@ -67,8 +67,9 @@ def features(run=None) -> dict:
         m = json.loads((Path(run) / "metrics.json").read_text())
         cfg_path = Path(run) / "config.json"
         model = json.loads(cfg_path.read_text()).get("model", "?") if cfg_path.is_file() else "?"
-        out["cnn_result"] = (f"The run `{Path(run).name}` ({model}, {m.get('epochs', '?')} epochs) "
-                             f"reached **{pct(m['test_accuracy'])}** test accuracy on the same split.")
+        epochs = m.get("epochs", "?")
+        out["cnn_result"] = (f"The run `{Path(run).name}` ({model}, {epochs} epoch{'' if epochs == 1 else 's'}) "
+                             f"reached **{pct(m['test_accuracy'])}** test accuracy (its `metrics.json`).")
     else:
         out["cnn_result"] = ("This copy was built without a trained run; rebuild with "
                              "`python -m foveanet.docs.build --run RUN_DIR` to print a run's "

@@ -17,23 +17,37 @@ LECTURE = ROOT / "docs" / "lecture.md"
 
 
 @pytest.fixture(scope="module")
-def fresh():
-    """The Markdown a build makes now. Needs what the committed build had: the Fashion-MNIST
-    test set (the shift experiment) and torch (the backprop table's PyTorch column)."""
+def built():
+    """A build now, in memory: {'md': the Markdown, 'rng_untouched': bool}. Needs what the
+    committed build had: the Fashion-MNIST test set (the shift experiment) and torch (the
+    backprop table's PyTorch column)."""
     pytest.importorskip("torch")
+    import foveanet
     from foveanet.data import DatasetNotFoundError, FashionMNIST
 
     try:
         FashionMNIST(train=False)
     except DatasetNotFoundError as e:
         pytest.skip(f"Fashion-MNIST not available: {e}")
+    foveanet.manual_seed(123)
     md, _ = build.render()
-    return md
+    after = foveanet.rand(4).numpy()
+    foveanet.manual_seed(123)
+    return {"md": md, "rng_untouched": bool((after == foveanet.rand(4).numpy()).all())}
+
+
+@pytest.fixture(scope="module")
+def fresh(built):
+    return built["md"]
 
 
 @pytest.fixture(scope="module")
 def committed():
     return LECTURE.read_text(encoding="utf-8")
+
+
+def test_build_leaves_the_global_rng_alone(built):
+    assert built["rng_untouched"]
 
 
 def test_committed_lecture_matches_a_fresh_build(fresh, committed):
@@ -126,7 +140,9 @@ def test_a_run_directory_puts_its_accuracy_in(tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.91234, "epochs": 3}))
     (tmp_path / "config.json").write_text(json.dumps({"model": "lenet5"}))
     text = facts_basics.features(tmp_path)["cnn_result"]
-    assert "(lenet5, 3 epochs)" in text and "**91.2%**" in text
+    assert "(lenet5, 3 epochs)" in text and "**91.2%** test accuracy" in text
+    (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.5, "epochs": 1}))
+    assert "(lenet5, 1 epoch)" in facts_basics.features(tmp_path)["cnn_result"]
     assert "without a trained run" in facts_basics.features(None)["cnn_result"]
 
 
