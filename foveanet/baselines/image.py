@@ -13,6 +13,10 @@ import numpy as np
 
 FEATURES = ("raw", "hog")
 
+# Test accuracy measured with `foveanet baseline` on the full Fashion-MNIST split (60k/10k) on
+# this project's 2-core machine; the lecture walkthrough quotes these.
+MEASURED = {"raw": 0.840, "hog": 0.889}
+
 
 def _require():
     try:

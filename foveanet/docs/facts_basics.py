@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +20,10 @@ from foveanet.docs._util import grid, matrix, num, pct, shape, table, words
 
 
 def _measured_baselines() -> dict:
-    """The accuracies measured for the baselines, read from the baseline module's docstring
-    (the one place they are recorded), so the lecture changes when the measurement does."""
-    from foveanet.baselines import image
+    """The accuracies measured for the baselines, as the baseline module records them."""
+    from foveanet.baselines.image import MEASURED
 
-    doc = inspect.getdoc(image.run_image_baseline) or ""
-    found = {k: re.search(pat, doc) for k, pat in (("raw", r"raw pixels (\d+(?:\.\d+)?)%"),
-                                                   ("hog", r"HOG (\d+(?:\.\d+)?)%"))}
-    missing = [k for k, m in found.items() if m is None]
-    if missing:
-        raise RuntimeError(f"docs: no measured accuracy for {missing} in the docstring of "
-                           "foveanet.baselines.image.run_image_baseline")
-    return {k: m.group(1) for k, m in found.items()}
+    return {k: f"{100 * v:.1f}" for k, v in MEASURED.items()}
 
 
 def _hog_count(size: int = 28) -> tuple:
