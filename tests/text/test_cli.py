@@ -1,0 +1,153 @@
+"""`foveanet text` end to end on a small slice of debtags, and the messages for bad input."""
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from foveanet.cli.main import main
+from foveanet.data.text import is_test, read_documents, single_label_task, split_documents
+
+DEBTAGS = "/work/shared/data/debtags-bookworm.jsonl.gz"
+# every 20th document: a slice with debtags' label mix (the first 1,500 are one alphabet range)
+TINY = ["--epochs", "1", "--batch-size", "16", "--lr", "1e-2", "--max-len", "40", "--embed-dim", "32",
+        "--min-count", "1"]
+
+
+@pytest.fixture(scope="module")
+def slice_file(tmp_path_factory):
+    docs = read_documents(DEBTAGS)[::20]
+    path = tmp_path_factory.mktemp("data") / "slice.jsonl"
+    path.write_text("".join(json.dumps({"id": d.id, "text": d.text, "labels": list(d.labels)}) + "\n"
+                            for d in docs))
+    return path
+
+
+@pytest.fixture(scope="module")
+def xml_run(slice_file, tmp_path_factory):
+    import contextlib
+    import io
+
+    out = tmp_path_factory.mktemp("runs") / "xml"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["text", "train", "--model", "xml-cnn", "--data", str(slice_file), "--out", str(out),
+                   "--pool-chunks", "2", *TINY])
+    assert rc == 0, buf.getvalue()
+    return out, buf.getvalue()
+
+
+def test_tiny_xmlcnn_beats_label_prior(xml_run, slice_file):
+    out, text = xml_run
+    train, test = split_documents(read_documents(slice_file))
+    counts = Counter(l for d in train for l in d.labels)
+    top = min(counts, key=lambda l: (-counts[l], l))
+    prior_p1 = np.mean([top in d.labels for d in test])
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["n_docs"] == len(test) == 319
+    assert m["p@1"] > prior_p1 + 0.1, (m["p@1"], prior_p1)
+    for k in ("p@1", "p@3", "p@5", "ndcg@3", "ndcg@5", "psp@1", "psp@2", "psp@3", "psp@4", "psp@5"):
+        assert 0 <= m[k] <= 1, k
+    assert len(m["history"]) == 1 and m["best_epoch"] == 1
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model"] == "xml-cnn" and cfg["max_len"] == 40 and cfg["family"] == "text"
+    for name in ("model.safetensors", "vocab.json", "labels.json"):
+        assert (out / name).exists()
+    unseen = sum(1 for d in test for l in d.labels if l not in counts)
+    assert ("never seen in training" in text) == (unseen > 0)
+    if unseen:
+        assert f"{unseen:,} test label occurrences" in text
+
+
+def test_evaluate_cli_reproduces_metrics(xml_run, capsys):
+    out, _ = xml_run
+    assert main(["text", "evaluate", str(out)]) == 0
+    lines = capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    for k in ("p@1", "p@3", "p@5", "ndcg@5", "psp@5"):
+        assert f"{k:9s} {m[k]:.4f}" in lines
+
+
+def test_predict_cli_prints_top_labels(xml_run, capsys):
+    out, _ = xml_run
+    labels = json.loads((out / "labels.json").read_text())["itos"]
+    assert main(["text", "predict", str(out), "shared library for image processing, development files",
+                 "--topk", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    probs = [float(line.split()[0]) for line in lines[1:]]
+    assert probs == sorted(probs, reverse=True) and all(0 < p < 1 for p in probs)
+    assert all(line.split()[1] in labels for line in lines[1:])
+
+
+def test_single_label_textcnn(slice_file, tmp_path, capsys):
+    out = tmp_path / "kim"
+    assert main(["text", "train", "--model", "textcnn", "--task", "single", "--data", str(slice_file),
+                 "--out", str(out), *TINY]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    tr, te = split_documents(read_documents(slice_file))
+    _, tr_lab, _, te_lab = single_label_task(tr, te)
+    assert m["n_docs"] == sum(l in set(tr_lab) for l in te_lab)
+    assert 0 < m["accuracy"] <= 1 and 0 <= m["macro_f1"] <= 1
+    capsys.readouterr()
+    assert main(["text", "evaluate", str(out)]) == 0
+    assert f"accuracy  {m['accuracy']:.4f}" in capsys.readouterr().out
+
+
+def _err(argv, capsys):
+    rc = main(argv)
+    return rc, capsys.readouterr().err
+
+
+def test_bad_inputs_say_what_is_wrong(tmp_path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    rc, err = _err(["text", "train", "--data", str(empty), "--out", str(tmp_path / "r")], capsys)
+    assert rc == 2 and "empty.jsonl is empty" in err
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a b c", "labels": ["x"]}\n{"text": "d e f", "labels": ["y"]}\n{"text": oops}\n')
+    rc, err = _err(["text", "train", "--data", str(bad), "--out", str(tmp_path / "r")], capsys)
+    assert rc == 2 and "bad.jsonl:3: malformed JSON" in err
+
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text('{"text": "  ", "labels": ["x"]}\n{"text": "", "labels": ["y"]}\n{"text": "z", "labels": []}\n')
+    rc, err = _err(["text", "train", "--data", str(blank), "--out", str(tmp_path / "r")], capsys)
+    assert rc == 2 and "none of the 3 records can be used (2 have empty text, 1 have no labels)" in err
+
+    # two usable documents, both on the training side of the hash split, and one without labels
+    ids = [i for i in (f"pkg{n}" for n in range(50)) if not is_test(i)][:2]
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(json.dumps({"id": i, "text": "some words here", "labels": ["a"]}) + "\n" for i in ids)
+                   + json.dumps({"id": "nolabel", "text": "words", "labels": []}) + "\n")
+    rc = main(["text", "train", "--data", str(few), "--out", str(tmp_path / "r")])
+    cap = capsys.readouterr()
+    assert rc == 2 and "skipped 0 with empty text and 1 without labels" in cap.out
+    assert "left 2 training and 0 test documents" in cap.err
+
+    rc, err = _err(["text", "train", "--data", str(tmp_path / "missing.jsonl"), "--out", "r"], capsys)
+    assert rc == 2 and "missing.jsonl: no such file" in err
+    rc, err = _err(["text", "train", "--model", "xml-cnn", "--task", "single", "--data", str(few),
+                    "--out", "r"], capsys)
+    assert rc == 2 and "use --model textcnn" in err
+    rc, err = _err(["text", "train", "--data", str(few), "--out", "r", "--max-len", "0"], capsys)
+    assert rc == 2 and "--max-len must be positive" in err
+
+
+def test_predict_and_evaluate_refuse_non_runs(tmp_path, capsys):
+    rc, err = _err(["text", "predict", str(tmp_path), "some text"], capsys)
+    assert rc == 2 and "not a finished text run (missing config.json" in err
+    rc, err = _err(["text", "evaluate", str(tmp_path)], capsys)
+    assert rc == 2 and "not a finished text run" in err
+
+
+def test_predict_refuses_empty_text(xml_run, capsys):
+    rc, err = _err(["text", "predict", str(xml_run[0]), "fine", "   "], capsys)
+    assert rc == 2 and "text 2 of 2 is empty" in err
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["text", "train", "--help"])
+    out = capsys.readouterr().out
+    assert "foveanet text train --model xml-cnn" in out and "--task single" in out
