@@ -4,6 +4,7 @@ same weights, in the same process, 2 threads each.
     .venv/bin/python -m benchmarks.bench_models            # every case
     .venv/bin/python -m benchmarks.bench_models -k resnet  # cases whose name contains "resnet"
     .venv/bin/python -m benchmarks.bench_models --no-memory
+    .venv/bin/python -m benchmarks.bench_models --threads 1   # steadier on a shared machine
 
 The torch side is the reference implementation from tests/models (torchvision's structure;
 torchvision itself is not installable here), so both sides compute exactly the same network.
@@ -99,7 +100,14 @@ def _status_kib(field: str) -> int:
     raise OSError(f"/proc/self/status has no {field}")
 
 
-def child(name: str, batch: int, side: str) -> None:
+def set_threads(n: int) -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+    torch.set_num_threads(n)
+    threadpool_limits(limits=n, user_api="blas")     # NumPy's OpenBLAS
+
+
+def child(name: str, batch: int, side: str, threads: int) -> None:
     """One side of one case alone: print {"model": KiB, "forward": KiB}.
 
     "forward" is the RSS high-water mark during one forward minus the RSS just before it.
@@ -108,10 +116,10 @@ def child(name: str, batch: int, side: str) -> None:
     import gc
 
     import torch
-    torch.set_num_threads(THREADS)
     import foveanet
     from foveanet import models
     from tests.models import image
+    set_threads(threads)
     x = image(batch, 3, 224)
     before = _status_kib("VmRSS")
     if side == "fv":
@@ -132,12 +140,12 @@ def child(name: str, batch: int, side: str) -> None:
     print(json.dumps({"model": built - before, "forward": peak - built}))
 
 
-def peak_memory(name: str, batch: int, side: str):
+def peak_memory(name: str, batch: int, side: str, threads: int):
     # a child of this (large) process would inherit its RSS high-water mark; a tiny launcher
     # in between starts the measured process from a small one
     launcher = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
     cmd = [sys.executable, "-c", launcher, sys.executable, "-m", "benchmarks.bench_models",
-           "--child", name, str(batch), side]
+           "--child", name, str(batch), side, "--threads", str(threads)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     # a fixed mmap threshold: glibc otherwise raises it after the first large free, and the
     # init temporaries freed back into the heap would stay resident and hide the forward's needs
@@ -155,15 +163,15 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--budget", type=float, default=30.0, help="seconds per case, roughly")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--threads", type=int, default=THREADS, help="for both frameworks")
     ap.add_argument("--child", nargs=3, metavar=("NAME", "BATCH", "SIDE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        return child(args.child[0], int(args.child[1]), args.child[2])
+        return child(args.child[0], int(args.child[1]), args.child[2], args.threads)
 
-    import torch
-    torch.set_num_threads(THREADS)
+    set_threads(args.threads)
     from tests.models import image
-    print(f"224x224 inference, {THREADS} threads, min / median ms; ratio of the mins = torch / "
+    print(f"224x224 inference, {args.threads} thread(s), min / median ms; ratio of the mins = torch / "
           "foveanet (> 1: foveanet faster); +fwd = peak RSS growth of one forward (MiB)")
     print(f"{'case':<16} {'foveanet ms':>15} {'torch ms':>13} {'ratio':>6} {'max rel err':>11} "
           f"{'fv +fwd':>8} {'torch +fwd':>10}")
@@ -179,7 +187,7 @@ def main(argv=None) -> None:
         del fm, tm
         mem = {"fv": None, "torch": None}
         if not args.no_memory:
-            mem = {s: peak_memory(name, batch, s) for s in ("fv", "torch")}
+            mem = {s: peak_memory(name, batch, s, args.threads) for s in ("fv", "torch")}
         mib = lambda m: f"{m['forward'] / 1024:.0f}" if m else "-"
         ms = lambda k: f"{1e3 * t[k][0]:.0f} / {1e3 * t[k][1]:.0f}"
         print(f"{label:<16} {ms('fv'):>15} {ms('torch'):>13} {t['torch'][0] / t['fv'][0]:>6.2f} "
