@@ -1,7 +1,7 @@
-"""GoogLeNet / Inception v1 (Szegedy et al. 2014) in torchvision's form, which differs from the
-paper on purpose-compatible points: every conv is conv(bias=False) + BN(eps=0.001) + ReLU
-(BasicConv2d), and the "5x5" branch uses a 3x3 kernel (a long-standing torchvision quirk kept
-so its weights load). 6,624,904 parameters without the auxiliary classifiers.
+"""GoogLeNet / Inception v1 (Szegedy et al. 2014) in torchvision's form, which departs from the
+paper in two ways kept here so its weights load: every conv is conv(bias=False) + BN(eps=0.001)
++ ReLU (BasicConv2d, batch norm postdates the paper), and the "5x5" branch uses a 3x3 kernel
+(a long-standing torchvision quirk). 6,624,904 parameters without the auxiliary classifiers.
 
 ``aux_logits=True`` adds aux1 (after inception4a) and aux2 (after inception4d); in training
 mode the forward then returns ``GoogLeNetOutputs(logits, aux_logits2, aux_logits1)``.
