@@ -151,3 +151,14 @@ def test_help_has_examples(capsys):
         main(["text", "train", "--help"])
     out = capsys.readouterr().out
     assert "foveanet text train --model xml-cnn" in out and "--task single" in out
+
+
+def test_baseline_cli_prints_runs_beside(xml_run, slice_file, capsys):
+    out, _ = xml_run
+    assert main(["text", "baseline", "--data", str(slice_file), "--runs", str(out)]) == 0
+    text = capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    rows = [line for line in text.splitlines() if line.startswith(("TF-IDF", "xml-cnn"))]
+    assert len(rows) == 2 and rows[1].split()[2] == f"{m['p@1']:.4f}"
+    rc, err = _err(["text", "baseline", "--data", str(slice_file), "--runs", str(out.parent / "nope")], capsys)
+    assert rc == 2 and "no metrics.json" in err
