@@ -63,7 +63,7 @@ def prediction_grid(images, true_masks, pred_masks, class_names, path, title=Non
     the prediction gets wrong (in white)."""
     plt = _plt()
     n = len(images)
-    fig, axes = plt.subplots(n, 4, figsize=(8.4, 2.1 * n + 0.9), squeeze=False)
+    fig, axes = plt.subplots(n, 4, figsize=(8.4, 2.1 * n + 0.6), squeeze=False)
     for r in range(n):
         img = np.asarray(images[r]).reshape(np.asarray(true_masks[r]).shape)
         wrong = (np.asarray(pred_masks[r]) != np.asarray(true_masks[r])).astype(float)
@@ -80,7 +80,7 @@ def prediction_grid(images, true_masks, pred_masks, class_names, path, title=Non
     _legend(fig, class_names, present)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.9 / (2.1 * n + 0.9) + 0.03, 1, 0.97 if title else 1))
+    fig.tight_layout(rect=(0, 0.55 / (2.1 * n + 0.6), 1, 0.97 if title else 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
