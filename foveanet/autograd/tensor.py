@@ -37,8 +37,10 @@ class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
-    # so that ``ndarray + Tensor`` calls Tensor.__radd__ instead of NumPy's broadcasting
-    __array_priority__ = 1000.0
+    # NumPy ufuncs refuse Tensors: ``ndarray + Tensor`` then calls Tensor.__radd__ (recorded
+    # in the graph), and ``p.data -= lr * p.grad`` raises instead of silently rebinding
+    # ``p.data`` to a Tensor. Use ``.numpy()``/``.data`` to do raw array math.
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         self.data = _to_array(data, dtype)
