@@ -34,13 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"foveanet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for family in FAMILIES:
-        try:
-            module = importlib.import_module(f"foveanet.cli.{family}")
-        except ModuleNotFoundError as e:  # TEMPORARY while families are written in parallel
-            if e.name != f"foveanet.cli.{family}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"foveanet.cli.{family}").register(sub)
     return parser
 
 
