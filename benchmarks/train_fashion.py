@@ -47,7 +47,8 @@ def main() -> int:
           f"{cfg['optimizer']} lr {cfg['lr']:g} wd {cfg['weight_decay']:g}, {cfg['schedule']}, "
           f"augment {cfg['augment']}, seed {cfg['seed']}; {os.cpu_count()} cores")
     sep = "|" if args.markdown else " "
-    head = ["epoch", "seconds", "cumulative", "img/s", "train loss", "train acc", "test loss", "test acc"]
+    head = ["epoch", "seconds", "cumulative", "img/s", "cpu s", "train loss", "train acc", "test loss",
+            "test acc"]
     print(sep.join(f"{h:>11}" for h in head))
     if args.markdown:
         print("|".join(["-" * 11] * len(head)))
@@ -55,6 +56,7 @@ def main() -> int:
     for h in m["history"]:
         total += h["seconds"]
         row = [h["epoch"], f"{h['seconds']:.1f}", f"{total:.1f}", f"{n / h['seconds']:,.0f}",
+               f"{h.get('cpu_seconds', float('nan')):.1f}",
                f"{h['train_loss']:.4f}", f"{100 * h['train_accuracy']:.2f}%", f"{h['test_loss']:.4f}",
                f"{100 * h['test_accuracy']:.2f}%"]
         print(sep.join(f"{v:>11}" for v in row))

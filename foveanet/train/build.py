@@ -16,18 +16,18 @@ import numpy as np
 # The default recipe (lenet5 on Fashion-MNIST) is tuned to pass 91% test accuracy within
 # ~3 minutes on a 2-core machine; see benchmarks/train_fashion.py for the measurement.
 DEFAULTS = {
-    "model": "lenet5", "dataset": "fashion-mnist", "epochs": 12, "batch_size": 128, "lr": 3e-3,
+    "model": "lenet5", "dataset": "fashion-mnist", "epochs": 15, "batch_size": 128, "lr": 3e-3,
     "optimizer": "adamw", "weight_decay": 1e-4, "momentum": 0.9, "schedule": "onecycle",
     "augment": "flip", "label_smoothing": 0.0, "seed": 0, "limit": None, "test_limit": None,
     "image_size": None, "val_split": 0.2, "checkpoint_seconds": 30.0, "patience": None,
 }
 
-# named settings bundles; explicit command-line options override them
+# named settings bundles; explicit command-line options override them.  (No zoo network
+# fits a 30-minute budget on 2 cores: resnet18 on 28x28 inputs runs at ~100 img/s here.)
 RECIPES = {
     "default": {},
-    # a zoo network with batch norm and heavier augmentation; minutes, not seconds
-    "strong": {"model": "resnet18", "epochs": 15, "batch_size": 128, "lr": 2e-3, "weight_decay": 5e-4,
-               "augment": "standard", "label_smoothing": 0.1},
+    # a one-minute demonstration of the whole pipeline (~89% on Fashion-MNIST)
+    "quick": {"epochs": 5},
 }
 
 AUGMENTS = ("none", "flip", "crop", "flip+crop", "standard")

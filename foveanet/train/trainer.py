@@ -125,14 +125,14 @@ class Trainer:
             state = loader.state_dict()
         start = state["batch"]
         p = self._partial if (self._partial and start > 0) else \
-            {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0, "lr": None}
+            {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0, "cpu_seconds": 0.0, "lr": None}
         self._partial = p
         bar = self.progress
         bar.start_epoch(self.epoch, len(loader), start)
         bar.loss_sum, bar.correct, bar.seen = p["loss_sum"], p["correct"], p["seen"]
         self.model.train()
-        t_resume = time.perf_counter()
-        base_seconds = p["seconds"]
+        t_resume, cpu_resume = time.perf_counter(), time.process_time()
+        base_seconds, base_cpu = p["seconds"], p.get("cpu_seconds", 0.0)
         for x, y in loader:
             lr = self.optimizer.param_groups[0]["lr"]
             out = self.model(x)
@@ -151,6 +151,7 @@ class Trainer:
             p["seen"] += n
             p["lr"] = lr
             p["seconds"] = base_seconds + time.perf_counter() - t_resume
+            p["cpu_seconds"] = base_cpu + time.process_time() - cpu_resume
             bar.update(n, lv, correct, lr)
             logs = {"loss": lv, "batch": loader.state_dict()["batch"] - 1, "epoch": self.epoch}
             for cb in self.callbacks:
@@ -168,7 +169,10 @@ class Trainer:
                 "train_accuracy": p["correct"] / max(p["seen"], 1),
                 "test_loss": val["loss"] if val else None, "test_accuracy": val["accuracy"] if val else None,
                 "test_top5": val.get("top5") if val else None,
-                "lr": p["lr"], "seconds": seconds}
+                "lr": p["lr"], "seconds": seconds,
+                # process CPU time: on a machine shared with other jobs, a steadier measure
+                # of the work than wall time (with BLAS threads it can exceed it)
+                "cpu_seconds": base_cpu + time.process_time() - cpu_resume}
         self.history.append(logs)
         self.epoch += 1
         self._partial = None
