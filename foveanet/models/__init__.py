@@ -16,11 +16,14 @@ from foveanet.models.resnet import (ResNet, resnet18, resnet34, resnet50, resnet
                                     resnext50_32x4d, resnext101_32x8d)
 from foveanet.models.googlenet import GoogLeNet, googlenet
 from foveanet.models.densenet import DenseNet, densenet121, densenet161, densenet169, densenet201
+from foveanet.models.unet import UNet, unet
+from foveanet.models.textcnn import TextCNN, textcnn
+from foveanet.models.xmlcnn import XMLCNN, xmlcnn
 
 _REGISTRY = {f.__name__: f for f in (
     lenet5, alexnet, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
     resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d,
-    googlenet, densenet121, densenet161, densenet169, densenet201)}
+    googlenet, densenet121, densenet161, densenet169, densenet201, unet, textcnn, xmlcnn)}
 
 
 def list_models() -> list:
@@ -29,8 +32,9 @@ def list_models() -> list:
 
 
 def get_model(name: str, **kwargs):
-    """Build the model ``name`` with the builder's keyword arguments
-    (every builder takes ``num_classes`` and ``in_channels``)."""
+    """Build the model ``name`` with the builder's keyword arguments. The image models take
+    ``num_classes`` and ``in_channels``; the text models (textcnn, xmlcnn) take ``vocab_size``
+    and ``num_classes`` / ``num_labels`` (their token-id input has no channels)."""
     key = name.lower()
     if key not in _REGISTRY:
         raise ValueError(f"get_model: unknown model {name!r}; available: {', '.join(list_models())}")
@@ -38,4 +42,4 @@ def get_model(name: str, **kwargs):
 
 
 __all__ = ["get_model", "list_models", "LeNet5", "LeNet1998", "AlexNet", "VGG", "ResNet",
-           "GoogLeNet", "DenseNet", *_REGISTRY]
+           "GoogLeNet", "DenseNet", "UNet", "TextCNN", "XMLCNN", *_REGISTRY]
