@@ -38,7 +38,7 @@ PREDICT_EXAMPLES = textwrap.dedent("""\
 
 _SETTINGS = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "weight_decay",
              "schedule", "augment", "label_smoothing", "seed", "limit", "test_limit",
-             "image_size", "val_split", "checkpoint_seconds", "patience")
+             "image_size", "val_split", "checkpoint_seconds", "patience", "threads")
 
 
 def _formatter(prog):
@@ -72,6 +72,9 @@ def register(sub) -> None:
     p.add_argument("--patience", type=int, help="stop after N epochs without a better test accuracy")
     p.add_argument("--checkpoint-seconds", type=float,
                    help="mid-epoch checkpoint interval in seconds of training (default 30)")
+    p.add_argument("--threads", type=int,
+                   help="BLAS threads (default 1: small models lose more to thread syncing on a busy "
+                        "machine than they gain; 0 = leave BLAS's own choice)")
     p.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint (settings come from its config.json)")
@@ -195,6 +198,9 @@ def run_train(args) -> int:
             raise CLIError(f"{out} already holds a run: add --resume to continue it, or pick another --out")
         args.out = str(out)
         cfg["foveanet_version"] = foveanet.__version__
+    # kept alive for the whole run; a resumed run uses the same count, which bitwise
+    # equality needs (the GEMM's summation order depends on the thread split)
+    _threads = build.limit_blas_threads(cfg.get("threads"))  # noqa: F841
     foveanet.manual_seed(int(cfg["seed"]))
     cfg, train_loader, test_loader = _prepare(cfg)
     data_seconds = time.perf_counter() - t0
