@@ -17,7 +17,7 @@ import numpy as np
 import foveanet
 from foveanet import backend
 from foveanet.train import checkpoint as ckpt
-from foveanet.train.callbacks import Callback, ModelCheckpoint
+from foveanet.train.callbacks import ModelCheckpoint
 from foveanet.train.metrics import MetricAccumulator, precision_recall_f1
 from foveanet.train.progress import ProgressBar
 
@@ -320,4 +320,4 @@ class Trainer:
         return res
 
 
-__all__ += ["Callback", "softmax"]
+__all__ += ["softmax"]
