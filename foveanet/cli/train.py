@@ -14,7 +14,7 @@ TRAIN_EXAMPLES = textwrap.dedent("""\
       foveanet train                                     # lenet5 on Fashion-MNIST: >91% in <3 min
       foveanet train --model lenet5 --dataset fashion-mnist --epochs 15 --out runs/lenet
       foveanet train --limit 2000 --epochs 2 --out runs/quick     # a quick smoke run
-      foveanet train --recipe quick --out runs/quick             # 5 epochs, about a minute
+      foveanet train --recipe quick --out runs/quick             # 5 epochs, about 35 s
       foveanet train --dataset photos/ --image-size 64 --val-split 0.2 --out runs/photos
       foveanet train --out runs/lenet --resume           # continue a killed run exactly
 
