@@ -26,7 +26,8 @@ DEFAULTS = {
 }
 
 # named settings bundles; explicit command-line options override them.  (No zoo network
-# fits a 30-minute budget on 2 cores: resnet18 on 28x28 inputs runs at ~100 img/s here.)
+# fits a 30-minute budget on 2 cores: one resnet18 step on 28x28 inputs ran at 21 img/s
+# here under foreign load, i.e. tens of minutes an epoch.)
 RECIPES = {
     "default": {},
     # a ~35-second demonstration of the whole pipeline (its accuracy is not benchmarked)
