@@ -9,7 +9,8 @@ from foveanet._blas import prefer_avx512_kernels as _prefer_avx512
 _prefer_avx512()  # must run before NumPy loads OpenBLAS (see _blas.py; it imports no NumPy)
 
 from foveanet.backend import (  # noqa: E402
-    get_default_dtype, get_rng_state, initial_seed, manual_seed, set_default_dtype, set_rng_state,
+    get_default_dtype, get_num_threads, get_rng_state, initial_seed, manual_seed, set_default_dtype,
+    set_num_threads, set_rng_state,
 )
 from foveanet.autograd import (  # noqa: E402
     Function, GradcheckError, Tensor, cat, enable_grad, flatten, gather, gradcheck,

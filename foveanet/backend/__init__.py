@@ -60,3 +60,25 @@ def set_rng_state(state: dict) -> None:
 
 def is_float(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
+
+
+def set_num_threads(n: int) -> None:
+    """Cap the BLAS threads of this process (like ``torch.set_num_threads``).
+
+    LeNet-sized GEMMs gain little from a second thread on a 2-core machine, and when other
+    work shares the cores OpenBLAS's threads spin waiting for each other: measured here under
+    foreign load, a LeNet batch cost 9x the CPU time with 2 threads than with 1.
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(n), user_api="blas")  # applies process-wide until changed again
+
+
+def get_num_threads() -> int:
+    """The BLAS thread count NumPy's matrix products use now."""
+    from threadpoolctl import threadpool_info
+
+    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(counts) if counts else 1

@@ -200,7 +200,7 @@ def run_train(args) -> int:
         cfg["foveanet_version"] = foveanet.__version__
     # kept alive for the whole run; a resumed run uses the same count, which bitwise
     # equality needs (the GEMM's summation order depends on the thread split)
-    _threads = build.limit_blas_threads(cfg.get("threads"))  # noqa: F841
+    build.limit_blas_threads(cfg.get("threads"))
     foveanet.manual_seed(int(cfg["seed"]))
     cfg, train_loader, test_loader = _prepare(cfg)
     data_seconds = time.perf_counter() - t0

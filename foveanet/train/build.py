@@ -44,20 +44,13 @@ class ConfigError(ValueError):
     """Settings that cannot work; the CLI shows the text as a user error."""
 
 
-def limit_blas_threads(n: int | None):
-    """Cap BLAS at ``n`` threads for this process (None: leave it).  LeNet-sized GEMMs gain
-    little from a second thread on an idle 2-core machine, and when anything else runs on
-    the cores OpenBLAS's threads spin waiting for each other: measured here under foreign
-    load, a LeNet batch cost 9x the CPU time with 2 threads than with 1.  Needs threadpoolctl
-    (installed with scikit-learn); without it the OPENBLAS_NUM_THREADS variable is the way.
-    Returns the limiter (keep it alive) or None."""
-    if not n:
-        return None
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    return threadpool_limits(int(n), user_api="blas")
+def limit_blas_threads(n: int | None) -> None:
+    """Cap BLAS at ``n`` threads for this run (None: leave it); see backend.set_num_threads
+    for why training defaults to one thread."""
+    if n:
+        from foveanet.backend import set_num_threads
+
+        set_num_threads(int(n))
 
 
 # ------------------------------------------------------------------------- data

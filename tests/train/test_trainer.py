@@ -201,7 +201,8 @@ def test_progress_without_a_terminal_prints_one_line_per_epoch():
     assert lines[0].startswith("epoch 1/2 loss") and "test loss" in lines[0] and "img/s" in lines[0]
 
 
-def test_progress_on_a_terminal_redraws_with_carriage_returns():
+def test_progress_on_a_terminal_redraws_with_carriage_returns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the bar fits its line to the terminal's width
     buf = io.StringIO()
     bar = ProgressBar(3, stream=buf, tty=True, min_interval=0.0)
     bar.start_epoch(0, 4)
