@@ -14,9 +14,9 @@ import sys
 FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data")
 
 
-# raised by foveanet.data for files a user must fetch or repair; matched by name so that
+# raised by foveanet.data (and train.run) for files a user must fetch or repair; matched by name so that
 # `foveanet --help` need not import the data layer
-_USER_DATA_ERRORS = {"DatasetNotFoundError", "ChecksumError", "IDXError"}
+_USER_DATA_ERRORS = {"DatasetNotFoundError", "ChecksumError", "IDXError", "RunError"}
 
 
 class CLIError(Exception):

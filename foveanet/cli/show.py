@@ -90,31 +90,9 @@ def _run_args(q, image: bool):
 # ------------------------------------------------------------------- helpers
 def _load_run(run_dir, which: str):
     """(config, model with the run's weights), from config.json and <which>.safetensors."""
-    import json
+    from foveanet.train.run import load_run
 
-    from foveanet.cli.main import CLIError
-    from foveanet.train import build
-    from foveanet.train.checkpoint import load_weights
-
-    d = Path(run_dir)
-    if not d.is_dir():
-        raise CLIError(f"{run_dir}: no such directory (train one with `foveanet train --out {run_dir}`)")
-    cfg_path, wpath = d / "config.json", d / f"{which}.safetensors"
-    if not cfg_path.is_file():
-        raise CLIError(f"{run_dir} has no config.json: is it a run directory written by `foveanet train`?")
-    if not wpath.is_file():
-        raise CLIError(f"{wpath} not found (did the run's first epoch finish?)")
-    try:
-        cfg = json.loads(cfg_path.read_text())
-        net = build.model(cfg)
-    except (json.JSONDecodeError, KeyError, build.ConfigError) as e:
-        raise CLIError(f"{cfg_path}: cannot rebuild the model ({e})") from None
-    try:
-        net.load_state_dict(load_weights(wpath))
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise CLIError(f"{wpath}: weights do not fit the model in config.json ({e})") from None
-    net.eval()
-    return cfg, net
+    return load_run(run_dir, which)
 
 
 def _image(path, cfg):

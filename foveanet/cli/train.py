@@ -132,35 +132,16 @@ def _model(cfg):
 
 
 def _read_config(run_dir) -> dict:
-    from foveanet.cli.main import CLIError
+    from foveanet.train.run import read_config
 
-    path = Path(run_dir) / "config.json"
-    if not Path(run_dir).is_dir():
-        raise CLIError(f"{run_dir}: no such directory (train one with `foveanet train --out {run_dir}`)")
-    if not path.is_file():
-        raise CLIError(f"{run_dir} has no config.json: is it a run directory written by "
-                       f"`foveanet train --out {run_dir}`?")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise CLIError(f"{path}: unreadable ({e})") from None
+    return read_config(run_dir)
 
 
 def _load_run(run_dir, which: str):
     """(config, model with the run's weights)."""
-    from foveanet.cli.main import CLIError
-    from foveanet.train.checkpoint import load_weights
+    from foveanet.train.run import load_run
 
-    cfg = _read_config(run_dir)
-    wpath = Path(run_dir) / f"{which}.safetensors"
-    if not wpath.is_file():
-        have = sorted(p.name for p in Path(run_dir).glob("*.safetensors"))
-        raise CLIError(f"{wpath} not found (the run has {', '.join(have) or 'no weight files'}; "
-                       f"did its first epoch finish?)")
-    net = _model(cfg)
-    net.load_state_dict(load_weights(wpath))
-    net.eval()
-    return cfg, net
+    return load_run(run_dir, which)
 
 
 # --------------------------------------------------------------------- train

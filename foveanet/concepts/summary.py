@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from foveanet.concepts._trace import trace
 from foveanet.concepts.formulas import conv_params_formula, fc_params_formula
-from foveanet.concepts.receptive_field import _one, propagate
+from foveanet.concepts.receptive_field import propagate
 
 __all__ = ["SummaryRow", "ModelSummary", "summary", "COLUMNS"]
 

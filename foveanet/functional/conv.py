@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.functional import _im2col as E

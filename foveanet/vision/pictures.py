@@ -9,7 +9,6 @@ and are re-exported here.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
