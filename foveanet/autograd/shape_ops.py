@@ -1,0 +1,183 @@
+"""Shape operations (reshape, permute, expand, index, cat, stack, split) and their gradients."""
+from __future__ import annotations
+
+import numpy as np
+
+from foveanet.autograd.function import Function, unbroadcast
+from foveanet.autograd.tensor import Tensor
+
+# --------------------------------------------------------------- argument helpers
+
+
+def normalize_shape(shape, size: int) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    shape = tuple(int(n) for n in shape)
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
+    if -1 in shape:
+        known = int(np.prod([n for n in shape if n != -1]))
+        if known == 0 or size % known:
+            raise ValueError(f"reshape: cannot reshape {size} elements into {shape}")
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    if int(np.prod(shape)) != size:
+        raise ValueError(f"reshape: shape {shape} is invalid for input of size {size}")
+    return shape
+
+
+def normalize_perm(dims, ndim: int) -> tuple:
+    dims = tuple(int(d) % ndim for d in dims) if ndim else ()
+    if sorted(dims) != list(range(ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of {ndim} dims")
+    return dims
+
+
+def normalize_index(key):
+    """Tensors inside an index become arrays (a Tensor of indices, or a bool mask)."""
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+def _is_basic_index(key) -> bool:
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, np.integer, slice)) or k is None or k is Ellipsis for k in parts)
+
+
+# ------------------------------------------------------------------------ shape
+
+
+class Reshape(Function):
+    """y = a viewed with another shape;  da = g viewed with a's shape."""
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return a.reshape(shape)
+
+    def backward(self, g):
+        return g.reshape(self.shape)
+
+
+class Permute(Function):
+    """y = a with axes reordered by ``dims``;  da = g with the inverse permutation."""
+
+    def forward(self, a, dims):
+        self.inv = tuple(np.argsort(dims))
+        return a.transpose(dims)
+
+    def backward(self, g):
+        return g.transpose(self.inv)
+
+
+class Expand(Function):
+    """y = a broadcast to ``shape``;  da = g summed over the broadcast axes."""
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    def backward(self, g):
+        return unbroadcast(g, self.shape)
+
+
+class Index(Function):
+    """y = a[key];  da = zeros with g written (basic index) or added (advanced) at key."""
+
+    def forward(self, a, key):
+        self.shape, self.key = a.shape, key
+        try:
+            return a[key]
+        except IndexError as e:
+            raise IndexError(f"index {key!r} is out of range for a tensor of shape {a.shape}: {e}") from None
+
+    def backward(self, g):
+        da = np.zeros(self.shape, dtype=g.dtype)
+        if _is_basic_index(self.key):
+            da[self.key] = g
+        else:
+            np.add.at(da, self.key, g)
+        return da
+
+
+class Cat(Function):
+    """y = [a_1, ..., a_k] joined along ``dim``;  da_i = the slice of g that came from a_i."""
+
+    def forward(self, *arrays, dim=0):
+        self.dim = dim
+        self.sizes = [a.shape[dim] for a in arrays]
+        return np.concatenate(arrays, axis=dim)
+
+    def backward(self, g):
+        bounds = np.cumsum(self.sizes)[:-1]
+        return tuple(np.split(g, bounds, axis=self.dim))
+
+
+class Stack(Function):
+    """y = [a_1, ..., a_k] stacked on a new axis ``dim``;  da_i = g[..., i, ...]."""
+
+    def forward(self, *arrays, dim=0):
+        self.dim = dim
+        return np.stack(arrays, axis=dim)
+
+    def backward(self, g):
+        return tuple(np.moveaxis(g, self.dim, 0))
+
+
+def _check_join(name, tensors, dim, stacking):
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(f"{name}: expected a non-empty list of tensors, got {type(tensors).__name__}")
+    ts = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    ndim = ts[0].ndim
+    for i, t in enumerate(ts):
+        if t.ndim != ndim:
+            raise ValueError(f"{name}: tensor 0 has {ndim} dims but tensor {i} has {t.ndim}")
+    d = dim % (ndim + stacking)
+    ref = ts[0].shape
+    for i, t in enumerate(ts):
+        for ax in range(ndim):
+            if (stacking or ax != d) and t.shape[ax] != ref[ax]:
+                raise ValueError(f"{name}: sizes must match except in dim {dim}; "
+                                 f"tensor 0 has shape {ref}, tensor {i} has {t.shape}")
+    return ts, d
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Concatenate along an existing axis (``torch.cat``)."""
+    ts, d = _check_join("cat", tensors, dim, 0)
+    return Cat.apply(*ts, dim=d)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Stack along a new axis (``torch.stack``)."""
+    ts, d = _check_join("stack", tensors, dim, 1)
+    return Stack.apply(*ts, dim=d)
+
+
+def flatten(t: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if t.ndim == 0:
+        return t.reshape(1)
+    s, e = start_dim % t.ndim, end_dim % t.ndim
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = t.shape[:s] + (int(np.prod(t.shape[s:e + 1])),) + t.shape[e + 1:]
+    return Reshape.apply(t, shape=shape)
+
+
+def split(t: Tensor, split_size, dim: int = 0):
+    n = t.shape[dim]
+    if isinstance(split_size, int):
+        sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+    else:
+        sizes = list(split_size)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n}")
+    out, start = [], 0
+    for s in sizes:
+        key = (slice(None),) * (dim % t.ndim) + (slice(start, start + s),)
+        out.append(t[key])
+        start += s
+    return tuple(out)
