@@ -24,8 +24,10 @@ from foveanet.functional.dropout import (  # noqa: F401
     dropout, dropout1d, dropout2d, dropout3d,
 )
 from foveanet.functional.loss import (  # noqa: F401
-    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss,
-    mse_loss, nll_loss, smooth_l1_loss,
+    cross_entropy, nll_loss,
+)
+from foveanet.functional.loss_regression import (  # noqa: F401
+    binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, mse_loss, smooth_l1_loss,
 )
 from foveanet.functional.sparse import (  # noqa: F401
     embedding,

@@ -1,0 +1,212 @@
+"""Binary and regression losses: binary_cross_entropy(_with_logits), mse_loss, l1_loss,
+smooth_l1_loss, with PyTorch's reductions ('none' | 'mean' | 'sum') and weighting rules.
+Element weights are constants, as in PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from foveanet.autograd.function import Function, unbroadcast
+from foveanet.functional._loss_common import _const, _finish, _grad_scale, _reduction
+from foveanet.functional._utils import as_tensor, check_float
+from foveanet.functional.activation import _sigmoid
+
+__all__ = ["binary_cross_entropy_with_logits", "binary_cross_entropy", "mse_loss", "l1_loss",
+           "smooth_l1_loss"]
+
+
+# ------------------------------------------------------------------ binary and regression
+
+
+def _pair(op, input, target, weight, reduction, size_average, reduce, same_shape=True):
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x = as_tensor(input, op=op)
+    t = as_tensor(target, "target", op)
+    check_float(x, op)
+    if t.dtype.kind != "f":
+        t = t.to(x.dtype)  # 0/1 integer labels are common for BCE; PyTorch wants floats
+    if same_shape and t.shape != x.shape:
+        raise ValueError(f"{op}: target shape {tuple(t.shape)} must match input shape {tuple(x.shape)}")
+    return x, t, _const(op, weight, "weight", x.dtype), reduction
+
+
+def _broadcastable(op, name, arr, shape):
+    try:
+        ok = arr is None or np.broadcast_shapes(arr.shape, shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: {name} of shape {tuple(arr.shape)} does not broadcast to the "
+                         f"input shape {tuple(shape)}")
+
+
+def _scaled(g, d, w):
+    """Upstream gradient of each element: g / D (mean) times the element weight."""
+    g = g * _grad_scale(d) if d != 1.0 else g
+    return g if w is None else g * w
+
+
+class _BCEWithLogits(Function):
+    """ℓ = -w·[p·t·log σ(x) + (1-t)·log(1-σ(x))], p = pos_weight, computed as
+        ℓ = w·[(1-t)·x + (1 + (p-1)t)·sp],  sp = -log σ(x) = log1p(e^-|x|) + max(-x, 0)
+    (no overflow at any x). dx = w·g·((1+(p-1)t)·σ(x) - p·t),  dt = w·g·((p-1)·sp - x).
+    """
+
+    def forward(self, x, t, weight, pos_weight, reduction):
+        sp = np.log1p(np.exp(-np.abs(x)))
+        sp += np.maximum(-x, 0)
+        lw = None if pos_weight is None else (pos_weight - 1.0) * t + 1.0
+        loss = (1.0 - t) * x
+        loss += sp if lw is None else lw * sp
+        if weight is not None:
+            loss *= weight
+        d = float(x.size) if reduction == "mean" else 1.0
+        if self.requires_grad:
+            self.x, self.t, self.sp, self.lw, self.w, self.pw, self.d = x, t, sp, lw, weight, pos_weight, d
+        return _finish(loss, reduction, d, x.dtype)
+
+    def backward(self, g):
+        gs = _scaled(g, self.d, self.w)
+        dx = dt = None
+        if self.needs_input_grad[0]:
+            s = _sigmoid(self.x)
+            if self.pw is None:
+                s -= self.t
+            else:
+                s *= self.lw
+                s -= self.pw * self.t
+            dx = unbroadcast(s * gs, self.x.shape)
+        if self.needs_input_grad[1]:
+            dtt = -self.x if self.pw is None else (self.pw - 1.0) * self.sp - self.x
+            dt = unbroadcast(dtt * gs, self.t.shape)
+        return dx, dt
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction: str = "mean", pos_weight=None):
+    """Sigmoid + binary cross entropy in one stable step (see ``_BCEWithLogits``).
+
+    input, target: same shape (*); ``weight`` broadcasts to it; ``pos_weight`` weighs the
+    positive term per class (broadcast along the last axis, e.g. (C,)). 'mean' averages
+    over all elements. Output: scalar, or (*) for 'none'.
+    """
+    op = "binary_cross_entropy_with_logits"
+    x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce)
+    pw = _const(op, pos_weight, "pos_weight", x.dtype)
+    _broadcastable(op, "weight", w, x.shape)
+    _broadcastable(op, "pos_weight", pw, x.shape)
+    return _BCEWithLogits.apply(x, t, weight=w, pos_weight=pw, reduction=reduction)
+
+
+class _BCE(Function):
+    """ℓ = -w·[t·log x + (1-t)·log(1-x)] for probabilities x, each log clamped at -100 (as
+    PyTorch, so x = 0 or 1 gives a finite loss). dx = w·g·(x - t)/max(x(1-x), 1e-12),
+    dt = w·g·(log(1-x) - log x) (clamped logs)."""
+
+    def forward(self, x, t, weight, reduction):
+        with np.errstate(divide="ignore"):
+            lx = np.maximum(np.log(x), -100.0)
+            l1x = np.maximum(np.log1p(-x), -100.0)
+        loss = lx - l1x
+        loss *= t
+        loss += l1x
+        np.negative(loss, out=loss)
+        if weight is not None:
+            loss *= weight
+        d = float(x.size) if reduction == "mean" else 1.0
+        if self.requires_grad:
+            self.x, self.t, self.w, self.d, self.logs = x, t, weight, d, (lx, l1x)
+        return _finish(loss, reduction, d, x.dtype)
+
+    def backward(self, g):
+        gs, x = _scaled(g, self.d, self.w), self.x
+        dx = dt = None
+        if self.needs_input_grad[0]:
+            dx = unbroadcast((x - self.t) / np.maximum(x * (1.0 - x), 1e-12) * gs, x.shape)
+        if self.needs_input_grad[1]:
+            dt = unbroadcast((self.logs[1] - self.logs[0]) * gs, self.t.shape)
+        return dx, dt
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    """Binary cross entropy of probabilities ``input`` in [0, 1] (see ``_BCE``); input and
+    target have the same shape, ``weight`` broadcasts to it."""
+    op = "binary_cross_entropy"
+    x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce)
+    _broadcastable(op, "weight", w, x.shape)
+    if x.numel() and (x.data.min() < 0 or x.data.max() > 1):
+        raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
+                         f"[{x.data.min():.4g}, {x.data.max():.4g}]; use "
+                         "binary_cross_entropy_with_logits for raw scores")
+    return _BCE.apply(x, t, weight=w, reduction=reduction)
+
+
+class _Pointwise(Function):
+    """ℓ = w·ρ(x - t) with d = x - t broadcast:
+        mse:       ρ = d²,                              ρ' = 2d
+        l1:        ρ = |d|,                             ρ' = sign d (0 at 0)
+        smooth_l1: ρ = d²/(2β) if |d| < β else |d|-β/2,  ρ' = d/β or sign d
+    'mean' divides by the element count, or by Σw when weighted (PyTorch's rule).
+    dx = w·g·ρ'(d)/D and dt = -dx, each summed back over broadcast axes."""
+
+    def forward(self, x, t, weight, kind, beta, reduction):
+        d = x - t
+        if kind == "mse":
+            loss = d * d
+        elif kind == "l1" or beta == 0.0:
+            loss = np.abs(d)
+        else:
+            ad = np.abs(d)
+            loss = np.where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+        if weight is not None:
+            loss = loss * weight
+        denom = 1.0 if reduction != "mean" else float(weight.sum()) if weight is not None else float(loss.size)
+        if self.requires_grad:
+            self.d, self.w, self.kind, self.beta, self.denom = d, weight, kind, beta, denom
+            self.shapes = (x.shape, t.shape)
+        return _finish(loss, reduction, denom, x.dtype)
+
+    def backward(self, g):
+        d = self.d
+        if self.kind == "mse":
+            r = d * 2.0
+        elif self.kind == "l1" or self.beta == 0.0:
+            r = np.sign(d)
+        else:
+            r = np.where(np.abs(d) < self.beta, d * (1.0 / self.beta), np.sign(d))
+        r *= _scaled(g, self.denom, self.w)
+        dx = unbroadcast(r, self.shapes[0]) if self.needs_input_grad[0] else None
+        dt = -unbroadcast(r, self.shapes[1]) if self.needs_input_grad[1] else None
+        return dx, dt
+
+
+def _regression(op, kind, input, target, reduction, size_average, reduce, weight=None, beta=1.0):
+    x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce, False)
+    try:
+        np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(f"{op}: input shape {tuple(x.shape)} and target shape "
+                         f"{tuple(t.shape)} do not broadcast") from None
+    if w is not None and w.shape != x.shape:
+        raise ValueError(f"{op}: weight shape {tuple(w.shape)} must match input shape {tuple(x.shape)}")
+    if beta < 0:
+        raise ValueError(f"{op}: beta must be >= 0, got {beta}")
+    return _Pointwise.apply(x, t, weight=w, kind=kind, beta=float(beta), reduction=reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+    """Mean squared error, ℓ = w·(x - t)² (see ``_Pointwise``); x and t broadcast."""
+    return _regression("mse_loss", "mse", input, target, reduction, size_average, reduce, weight)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+    """Mean absolute error, ℓ = w·|x - t| (see ``_Pointwise``); x and t broadcast."""
+    return _regression("l1_loss", "l1", input, target, reduction, size_average, reduce, weight)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
+    """Huber-like loss, quadratic for |x - t| < β, linear beyond (see ``_Pointwise``)."""
+    return _regression("smooth_l1_loss", "smooth_l1", input, target, reduction, size_average,
+                       reduce, beta=beta)
