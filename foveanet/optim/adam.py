@@ -64,16 +64,8 @@ class Adam(Optimizer):
                     p *= 1.0 - lr * wd
                 if maximize:
                     g = np.negative(grad, out=self._work(p, 1))
-            elif wd != 0.0 or maximize:
-                g = self._work(p, 1)
-                if wd != 0.0:
-                    np.multiply(p, wd, out=g)
-                    if maximize:
-                        g -= grad
-                    else:
-                        g += grad
-                else:
-                    np.negative(grad, out=g)
+            else:
+                g = self._decayed_grad(p, grad, wd, maximize)
 
             tmp = self._work(p, 0)
             # m moves toward g by (1 - b1): the lerp form PyTorch uses

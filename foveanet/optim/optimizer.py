@@ -126,6 +126,22 @@ class Optimizer:
             self._scratch[key] = buf
         return buf[: like.size].reshape(like.shape)
 
+    def _decayed_grad(self, p: np.ndarray, grad: np.ndarray, wd: float, maximize: bool) -> np.ndarray:
+        """``grad + wd·p`` (coupled L2 weight decay), negated when ``maximize``: ``grad``
+        itself when neither applies, else written into scratch slot 1."""
+        if wd == 0.0 and not maximize:
+            return grad
+        g = self._work(p, 1)
+        if wd != 0.0:
+            np.multiply(p, wd, out=g)
+            if maximize:
+                g -= grad
+            else:
+                g += grad
+        else:
+            np.negative(grad, out=g)
+        return g
+
     @staticmethod
     def _grads(group: dict):
         """(param array, grad array, param) for the params of ``group`` that have a grad."""

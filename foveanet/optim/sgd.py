@@ -41,17 +41,7 @@ class SGD(Optimizer):
         wd = float(group["weight_decay"])
         nesterov, maximize = group["nesterov"], group["maximize"]
         for p, grad, param in self._grads(group):
-            g = grad
-            if wd != 0.0 or maximize:
-                g = self._work(p, 1)
-                if wd != 0.0:
-                    np.multiply(p, wd, out=g)
-                    if maximize:
-                        g -= grad
-                    else:
-                        g += grad
-                else:
-                    np.negative(grad, out=g)
+            g = self._decayed_grad(p, grad, wd, maximize)
             out = self._work(p, 0)
             if momentum != 0.0:
                 state = self.state.setdefault(param, {})
