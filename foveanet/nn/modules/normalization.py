@@ -13,6 +13,26 @@ from foveanet.nn.modules.module import Module
 from foveanet.nn.parameter import Parameter
 
 
+def _affine_params(module: Module, shape: tuple, affine: bool, bias: bool, dtype) -> None:
+    """weight = 1 and bias = 0 of ``shape`` (``None`` where switched off), as torch.nn."""
+    if affine:
+        module.weight = Parameter(np.ones(shape, dtype=dtype))
+        if bias:
+            module.bias = Parameter(np.zeros(shape, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module: Module) -> None:
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class _BatchNorm(Module):
     _ndims: tuple = ()
 
@@ -22,15 +42,7 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dt = np.dtype(dtype or backend.get_default_dtype())
-        if affine:
-            self.weight = Parameter(np.empty((self.num_features,), dtype=dt))
-            if bias:
-                self.bias = Parameter(np.empty((self.num_features,), dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, (self.num_features,), affine, bias, dt)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor._wrap(np.zeros(self.num_features, dtype=dt), False, None))
             self.register_buffer("running_var", Tensor._wrap(np.ones(self.num_features, dtype=dt), False, None))
@@ -49,10 +61,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _optional_state_keys(self) -> tuple:
         # checkpoints from before the counter existed lack it; PyTorch tolerates that too
@@ -101,21 +110,10 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dt = np.dtype(dtype or backend.get_default_dtype())
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, self.normalized_shape, elementwise_affine, bias, dt)
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -133,21 +131,10 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         dt = np.dtype(dtype or backend.get_default_dtype())
-        if affine:
-            self.weight = Parameter(np.ones((num_channels,), dtype=dt))
-            if bias:
-                self.bias = Parameter(np.zeros((num_channels,), dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, (num_channels,), affine, bias, dt)
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
