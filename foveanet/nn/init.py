@@ -159,6 +159,15 @@ def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: 
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
 
 
+def _default_layer_init_(weight, bias=None) -> None:
+    """torch.nn's default for Linear and Conv*: weight by kaiming_uniform_(a=√5), which is
+    U(±1/√fan_in), and bias U(±1/√fan_in) (zeros when fan_in is 0)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)
+
 def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0):
     """N(mean, std²) conditioned on [a, b] (absolute bounds, as in PyTorch).
 

@@ -1,7 +1,6 @@
 """Convolution layers with torch.nn's constructors, attributes, weight layouts and default init."""
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -80,13 +79,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # PyTorch's default: U(±1/sqrt(fan_in)) for both weight and bias
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init_(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         nd = self._nd

@@ -1,8 +1,6 @@
 """Linear (fully connected) layer: y = x Wᵀ + b over the last dim."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import foveanet.functional as F
@@ -27,12 +25,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # PyTorch's default: U(±1/sqrt(in_features)) for both weight and bias
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
