@@ -30,6 +30,37 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
+
+class _UInt8ImageDataset(Dataset):
+    """Images held in memory as uint8, served as float32 in [0, 1].  Subclasses set
+    ``targets`` (int64), ``transform``, ``target_transform`` and define ``_nchw()``: the
+    images as an (N, C, H, W) uint8 array (a view)."""
+
+    def _nchw(self) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must define _nchw")
+
+    def __len__(self) -> int:
+        return len(self._nchw())
+
+    def __getitem__(self, index):
+        """(image (C, H, W) float32 in [0, 1], class index) with the transforms applied."""
+        img = self._nchw()[index].astype(np.float32) * np.float32(1 / 255)
+        target = int(self.targets[index])
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def arrays(self, dtype=np.float32):
+        """All images as (N, C, H, W) ``dtype`` (in [0, 1] when floating) and the int64
+        targets: the DataLoader's fast path (ignores the per-sample transforms)."""
+        dt = np.dtype(dtype)
+        x = self._nchw().astype(dt)
+        if dt.kind == "f":
+            x *= dt.type(1 / 255)
+        return x, self.targets
+
 class TensorDataset(Dataset):
     """Samples are the rows of the given arrays/Tensors: ``ds[i] == (a[i], b[i], ...)``."""
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from foveanet.data.dataset import Dataset
+from foveanet.data.dataset import _UInt8ImageDataset
 from foveanet.data.idx import GZIP_MAGIC, read_idx
 
 _SPLIT_FILES = {
@@ -53,7 +53,7 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-class _IDXImageDataset(Dataset):
+class _IDXImageDataset(_UInt8ImageDataset):
     """The shared machinery; subclasses name the dataset, its files and checksums."""
 
     name: str = ""
@@ -170,27 +170,9 @@ class _IDXImageDataset(Dataset):
         return out
 
     # ---------------------------------------------------------------- access
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index):
-        """(image (1, 28, 28) float32 in [0, 1], class index) with the transforms applied."""
-        img = self.data[index][None].astype(np.float32) / np.float32(255)
-        target = int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def arrays(self, dtype=np.float32):
-        """All images as (N, 1, 28, 28) ``dtype`` in [0, 1] and the int64 targets: the
-        batch pipeline's fast path (ignores the per-sample transforms)."""
-        dt = np.dtype(dtype)
-        x = self.data[:, None].astype(dt)
-        if dt.kind == "f":
-            x *= dt.type(1 / 255)
-        return x, self.targets
+    def _nchw(self) -> np.ndarray:
+        """``data`` (N, 28, 28) viewed as (N, 1, 28, 28): ``ds[i]`` is (1, 28, 28) float32."""
+        return self.data[:, None]
 
     def __repr__(self):
         return (f"{type(self).__name__}({'train' if self.train else 'test'}, {len(self)} images, "

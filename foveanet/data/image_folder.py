@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from foveanet.data.dataset import Dataset
+from foveanet.data.dataset import _UInt8ImageDataset
 
 IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
@@ -86,7 +86,7 @@ def load_image(path, mode: str | None = None, size=None) -> np.ndarray:
     return a.astype(np.float32) * np.float32(1 / 255)
 
 
-class ImageFolder(Dataset):
+class ImageFolder(_UInt8ImageDataset):
     """Images in ``root/<class name>/``, classes sorted by name.
 
     Holds ``images`` (uint8, N x C x H x W; also as ``data``), ``targets`` (int64),
@@ -192,25 +192,8 @@ class ImageFolder(Dataset):
     def data(self) -> np.ndarray:
         return self.images
 
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index):
-        img = self.images[index].astype(np.float32) * np.float32(1 / 255)
-        target = int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def arrays(self, dtype=np.float32):
-        """(N, C, H, W) ``dtype`` in [0, 1] and int64 targets, for the DataLoader's fast path."""
-        dt = np.dtype(dtype)
-        x = self.images.astype(dt)
-        if dt.kind == "f":
-            x *= dt.type(1 / 255)
-        return x, self.targets
+    def _nchw(self) -> np.ndarray:
+        return self.images
 
     def __repr__(self):
         c, h, w = self.images.shape[1:]
