@@ -185,7 +185,7 @@ def test_offline_message_lists_searched_dirs_and_fixes(isolated, monkeypatch):
               isolated / "home/.cache/foveanet/fashion-mnist", "/nonexistent/fashion-mnist"):
         assert f"  {d}\n" in msg
     assert "download failed" in msg and "apt-get install dataset-fashion-mnist" in msg
-    assert f"put the 4 files (train-images-idx3-ubyte.gz" in msg
+    assert "put the 4 files (train-images-idx3-ubyte.gz" in msg
     with pytest.raises(DatasetNotFoundError, match="download=False"):
         FashionMNIST(train=False, download=False)
 
