@@ -271,7 +271,7 @@ def propagate(tr, nd: int, containers: bool = False) -> dict:
     return rows
 
 
-def _spec(layer, nd):
+def _spec(layer):
     """A layer given by hand: (k, s, p[, d]), a dict of those names, or a module."""
     if isinstance(layer, (tuple, list)):
         k, s, p, *d = layer
@@ -313,7 +313,7 @@ def receptive_field(model_or_layers, input_size=None) -> ReceptiveField:
     state = _State((1,) * nd, (1,) * nd, (0,) * nd, size)
     out, flat = ReceptiveField(), False
     for i, layer in enumerate(layers):
-        m = _spec(layer, nd)
+        m = _spec(layer)
         geo = _window(m, nd)
         name = getattr(m, "__name__", None) or f"{i}"
         kind = "layer" if type(m).__name__ == "Spec" else type(m).__name__

@@ -64,7 +64,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     return _Dropout.apply(x, mask=keep, scale=1.0 / (1.0 - p))
 
 
-def _feature_dropout(op, x, p, training):
+def _feature_dropout(x, p, training):
     """One draw per (sample, channel), broadcast over the trailing axes."""
     if not training or p == 0.0:
         return x
@@ -85,8 +85,8 @@ def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     if x.ndim not in (2, 3):
         raise ValueError(f"dropout1d: expected a 2-d (C, L) or 3-d (N, C, L) input, got shape {tuple(x.shape)}")
     if x.ndim == 2:
-        return _feature_dropout("dropout1d", x.unsqueeze(0), p, training).squeeze(0)
-    return _feature_dropout("dropout1d", x, p, training)
+        return _feature_dropout(x.unsqueeze(0), p, training).squeeze(0)
+    return _feature_dropout(x, p, training)
 
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
@@ -100,7 +100,7 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
                       "dropout (PyTorch's behaviour); use dropout1d to say so", UserWarning, stacklevel=2)
     elif x.ndim != 4:
         raise ValueError(f"dropout2d: expected a 4-d (N, C, H, W) input, got shape {tuple(x.shape)}")
-    return _feature_dropout("dropout2d", x, p, training)
+    return _feature_dropout(x, p, training)
 
 
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
@@ -109,5 +109,5 @@ def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     if x.ndim not in (4, 5):
         raise ValueError(f"dropout3d: expected a 4-d or 5-d input, got shape {tuple(x.shape)}")
     if x.ndim == 4:
-        return _feature_dropout("dropout3d", x.unsqueeze(0), p, training).squeeze(0)
-    return _feature_dropout("dropout3d", x, p, training)
+        return _feature_dropout(x.unsqueeze(0), p, training).squeeze(0)
+    return _feature_dropout(x, p, training)

@@ -35,7 +35,7 @@ class _Embedding(Function):
         return dw, None
 
 
-def _renorm_(op, weight: np.ndarray, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
+def _renorm_(weight: np.ndarray, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
     """Rows used by ``idx`` whose p-norm exceeds max_norm are scaled down to it, in place
     (PyTorch's embedding_renorm_; the 1e-7 keeps the new norm just under max_norm)."""
     rows = np.unique(idx)
@@ -76,5 +76,5 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
             raise ValueError(f"{op}: padding_idx {padding_idx} must be within [-{v}, {v - 1}]")
         padding_idx = int(padding_idx) % v
     if max_norm is not None and idx.size:
-        _renorm_(op, w.data, idx, float(max_norm), float(norm_type))
+        _renorm_(w.data, idx, float(max_norm), float(norm_type))
     return _Embedding.apply(w, idx, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq))
