@@ -122,3 +122,11 @@ def test_seeded_models_are_reproducible():
     for k in a:
         np.testing.assert_array_equal(a[k].numpy(), b[k].numpy())
     assert not np.array_equal(a["0.weight"].numpy(), c["0.weight"].numpy())
+
+
+def test_default_init_with_no_inputs_zeroes_the_bias():
+    # fan_in = 0: no bound to draw from; torch's Linear gives zeros, and so do our Linear and
+    # Conv (whose bias used to be left as np.empty memory)
+    assert np.all(torch.nn.Linear(0, 3).bias.detach().numpy() == 0)
+    np.testing.assert_array_equal(nn.Linear(0, 3).bias.numpy(), np.zeros(3, np.float32))
+    np.testing.assert_array_equal(nn.Conv2d(0, 4, 3).bias.numpy(), np.zeros(4, np.float32))
