@@ -34,9 +34,10 @@ class BasicBlock(nn.Module):
         super().__init__()
         norm_layer = norm_layer or nn.BatchNorm2d
         if groups != 1 or base_width != 64:
-            raise ValueError("BasicBlock: only groups=1 and base_width=64 are defined")
+            raise ValueError(f"BasicBlock: only groups=1 and base_width=64 are defined, "
+                             f"got groups={groups}, base_width={base_width}")
         if dilation > 1:
-            raise ValueError("BasicBlock: dilation > 1 is not defined")
+            raise ValueError(f"BasicBlock: dilation > 1 is not defined, got dilation={dilation}")
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = norm_layer(planes)
         self.relu = nn.ReLU(inplace=True)
