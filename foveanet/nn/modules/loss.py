@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import foveanet.functional as F
+from foveanet.functional._loss_common import _reduction
 from foveanet.nn.modules.module import Module
 
 
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
-        # PyTorch's deprecated size_average/reduce pair folds into reduction here, once
+        # PyTorch's deprecated size_average/reduce pair folds into reduction here, once, by
+        # the rule the functional losses use
         if size_average is not None or reduce is not None:
-            averaged = True if size_average is None else size_average
-            reduction = "none" if reduce is False else ("mean" if averaged else "sum")
+            reduction = _reduction(type(self).__name__, reduction, size_average, reduce)
         self.reduction = reduction
 
 
