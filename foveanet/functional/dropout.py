@@ -78,15 +78,20 @@ def _feature_dropout(x, p, training):
     return _Dropout.apply(x, mask=mask, scale=1.0)
 
 
+def _maybe_unbatched(op, input, p, training, batched_ndim, layout):
+    """Channel dropout for a batched (``batched_ndim``-d) or unbatched (one less) input."""
+    x = _check(op, input, p)
+    if x.ndim not in (batched_ndim - 1, batched_ndim):
+        raise ValueError(f"{op}: expected {layout} input, got shape {tuple(x.shape)}")
+    if x.ndim == batched_ndim - 1:
+        return _feature_dropout(x.unsqueeze(0), p, training).squeeze(0)
+    return _feature_dropout(x, p, training)
+
+
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Channel dropout for (N, C, L) or (C, L): each whole channel is zeroed with
     probability p, kept ones are scaled by 1/(1-p). Gradient: ``_Dropout``."""
-    x = _check("dropout1d", input, p)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"dropout1d: expected a 2-d (C, L) or 3-d (N, C, L) input, got shape {tuple(x.shape)}")
-    if x.ndim == 2:
-        return _feature_dropout(x.unsqueeze(0), p, training).squeeze(0)
-    return _feature_dropout(x, p, training)
+    return _maybe_unbatched("dropout1d", input, p, training, 3, "a 2-d (C, L) or 3-d (N, C, L)")
 
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
@@ -105,9 +110,4 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Channel dropout for (N, C, D, H, W) or (C, D, H, W)."""
-    x = _check("dropout3d", input, p)
-    if x.ndim not in (4, 5):
-        raise ValueError(f"dropout3d: expected a 4-d or 5-d input, got shape {tuple(x.shape)}")
-    if x.ndim == 4:
-        return _feature_dropout(x.unsqueeze(0), p, training).squeeze(0)
-    return _feature_dropout(x, p, training)
+    return _maybe_unbatched("dropout3d", input, p, training, 5, "a 4-d (C, D, H, W) or 5-d (N, C, D, H, W)")
