@@ -82,7 +82,9 @@ class ToFloat(Transform):
 
     def apply(self, x, rng):
         if x.dtype == np.uint8:
-            return x.astype(np.float32) * np.float32(1 / 255)
+            y = x.astype(np.float32)
+            y *= np.float32(1 / 255)
+            return y
         return x.astype(np.float32, copy=False)
 
 
@@ -93,7 +95,8 @@ class Normalize(Transform):
         self.mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         self.std = np.atleast_1d(np.asarray(std, dtype=np.float64))
         if self.mean.ndim != 1 or self.std.ndim != 1:
-            raise ValueError("Normalize: mean and std must be scalars or 1-d sequences")
+            raise ValueError(f"Normalize: mean and std must be scalars or 1-d sequences, got shapes "
+                             f"{self.mean.shape} and {self.std.shape}")
         if np.any(self.std == 0):
             raise ValueError(f"Normalize: std has a zero entry {self.std.tolist()}: division by zero")
 
@@ -105,7 +108,9 @@ class Normalize(Transform):
         dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
         m = self.mean.astype(dt).reshape(1, -1, 1, 1)
         inv = (1 / self.std).astype(dt).reshape(1, -1, 1, 1)
-        return (x.astype(dt, copy=False) - m) * inv
+        y = x.astype(dt, copy=False) - m  # a fresh array: scale it in place
+        y *= inv
+        return y
 
 
 def mean_std(images, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
