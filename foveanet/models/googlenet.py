@@ -67,7 +67,8 @@ class GoogLeNet(nn.Module):
                  dropout=0.2, dropout_aux=0.7, in_channels=3):
         super().__init__()
         if transform_input and in_channels != 3:
-            raise ValueError("googlenet: transform_input re-normalises RGB, so it needs in_channels=3")
+            raise ValueError("googlenet: transform_input re-normalises RGB, so it needs in_channels=3, "
+                             f"got in_channels={in_channels}")
         self.aux_logits = aux_logits
         self.transform_input = transform_input
         self.conv1 = BasicConv2d(in_channels, 64, kernel_size=7, stride=2, padding=3)
