@@ -30,7 +30,8 @@ def main(argv=None):
     ap.add_argument("--model", default=None, help="default: xml-cnn for multi, textcnn for single")
     for name, typ in (("epochs", int), ("batch-size", int), ("lr", float), ("max-len", int),
                       ("embed-dim", int), ("pool-chunks", int), ("min-count", int),
-                      ("vocab-size", int), ("seed", int)):
+                      ("vocab-size", int), ("seed", int), ("bucket", float), ("schedule", str),
+                      ("dropout", float)):
         ap.add_argument(f"--{name}", type=typ, default=None)
     ap.add_argument("--time-budget", type=float, default=1200.0, help="seconds (default 20 min)")
     ap.add_argument("--out", default=None, help="also write a run directory")
@@ -40,7 +41,8 @@ def main(argv=None):
     model = a.model or ("xml-cnn" if a.task == "multi" else "textcnn")
     cfg = make_config(model, data=a.data, task=a.task, seed=a.seed or 0, epochs=a.epochs,
                       batch_size=a.batch_size, lr=a.lr, max_len=a.max_len, embed_dim=a.embed_dim,
-                      pool_chunks=a.pool_chunks, min_count=a.min_count, vocab_size=a.vocab_size)
+                      pool_chunks=a.pool_chunks, min_count=a.min_count, vocab_size=a.vocab_size,
+                      bucket=a.bucket, schedule=a.schedule, dropout=a.dropout)
     print("config:", json.dumps({k: v for k, v in cfg.items() if k != "family"}), flush=True)
     t0 = time.perf_counter()
     cpu0 = time.process_time()

@@ -67,6 +67,8 @@ def register(sub) -> None:
     t.add_argument("--min-count", type=int, help="drop words seen fewer times in training")
     t.add_argument("--vocab-size", type=int, help="cap the vocabulary (incl. <pad>, <unk>)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--bucket", type=float, help="batch documents of similar length (jitter in tokens; 0 = random batches)")
+    t.add_argument("--schedule", choices=("none", "cosine"), help="learning-rate schedule over the epochs")
     t.add_argument("--limit", type=int, help="use only the first N documents of the file")
     t.add_argument("--split", choices=("auto", "hash", "random"), default="auto")
     t.add_argument("--time-budget", type=float, help="seconds: stop before an epoch that would overrun")
@@ -134,7 +136,8 @@ def run_train(args) -> int:
     cfg = make_config(args.model, data=args.data, task=args.task, seed=args.seed, limit=args.limit,
                       split=args.split, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       max_len=args.max_len, embed_dim=args.embed_dim, pool_chunks=args.pool_chunks,
-                      min_count=args.min_count, vocab_size=args.vocab_size)
+                      min_count=args.min_count, vocab_size=args.vocab_size, bucket=args.bucket,
+                      schedule=args.schedule)
     m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget,
               log=lambda s: print(s, flush=True))
     d = m["data"]

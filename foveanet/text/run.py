@@ -90,6 +90,17 @@ def _batches(n: int, size: int, rng=None):
         yield order[s:s + size]
 
 
+def _bucketed_batches(lengths: np.ndarray, size: int, rng, spread: float):
+    """Batches of documents of similar length, in random order.  XML-CNN convolves only up
+    to a batch's longest document, and in a random batch of 64 that is nearly always the
+    128-token cap; sorted batches cut the conv work by ~40 % on debtags.  The uniform jitter of
+    ``spread`` tokens on the sort key makes the batches differ from epoch to epoch."""
+    order = np.argsort(lengths + rng.uniform(0.0, spread, len(lengths)), kind="stable")
+    chunks = [order[s:s + size] for s in range(0, len(order), size)]
+    for i in rng.permutation(len(chunks)):
+        yield chunks[i]
+
+
 def scores(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """Probabilities (sigmoid per label, or softmax for single-label) for token ids ``x``."""
     was = model.training
@@ -157,6 +168,10 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
         init_output_bias(model, data)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = foveanet.optim.Adam(params, lr=cfg["lr"])
+    # cosine decay over the planned epochs: the last epochs refine at a small step instead of
+    # bouncing around the minimum at the full one
+    sched = (foveanet.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg["epochs"])
+             if cfg.get("schedule") == "cosine" else None)
     rng = np.random.default_rng(cfg["seed"])
     prop = propensities(data.y_train) if data.task == "multi" else None
     key = "accuracy" if data.task == "single" else "p@1"
@@ -167,6 +182,7 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
         data.vocab.save(out / "vocab.json")
         write_json(out / "labels.json", data.labels.to_dict())
     history, best, best_state = [], None, None
+    lengths = (data.x_train != 0).sum(axis=1)
     n_params = sum(int(p.data.size) for p in model.parameters())
     log(f"model: {cfg['model']} ({n_params:,} parameters), {cfg['epochs']} epochs of "
         f"{-(-len(data.x_train) // cfg['batch_size'])} batches of {cfg['batch_size']}")
@@ -174,7 +190,9 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
         t0 = time.perf_counter()
         model.train()
         loss_sum, seen = 0.0, 0
-        for idx in _batches(len(data.x_train), cfg["batch_size"], rng):
+        batches = (_bucketed_batches(lengths, cfg["batch_size"], rng, cfg["bucket"]) if cfg.get("bucket")
+                   else _batches(len(data.x_train), cfg["batch_size"], rng))
+        for idx in batches:
             logits = model(data.x_train[idx])
             loss = model.loss(logits, data.y_train[idx])
             opt.zero_grad()
@@ -184,6 +202,8 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
             loss_sum += float(loss.data) * len(idx)
             seen += len(idx)
         t_train = time.perf_counter() - t0
+        if sched is not None:
+            sched.step()
         m = metrics_for(scores(model, data.x_test), data, prop)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_seconds": t_train,
                "seconds": time.perf_counter() - t0,
