@@ -160,7 +160,7 @@ class _Pointwise(Function):
             ad = np.abs(d)
             loss = np.where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
         if weight is not None:
-            loss = loss * weight
+            loss *= weight  # loss is fresh and already has the broadcast shape
         denom = 1.0 if reduction != "mean" else float(weight.sum()) if weight is not None else float(loss.size)
         if self.requires_grad:
             self.d, self.w, self.kind, self.beta, self.denom = d, weight, kind, beta, denom
