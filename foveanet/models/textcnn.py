@@ -23,7 +23,7 @@ import foveanet.nn as nn
 from foveanet.autograd import cat
 from foveanet.data.text.tokenize import PAD_INDEX
 
-__all__ = ["TextCNN", "textcnn", "max_norm_rows_"]
+__all__ = ["TextCNN", "textcnn", "max_norm_rows_", "relu_conv_maps"]
 
 EMBEDDING_MODES = ("rand", "static", "non-static")
 
@@ -37,6 +37,37 @@ def max_norm_rows_(weight: np.ndarray, max_norm: float) -> int:
     if big.any():
         weight[big] *= (max_norm / norms[big]).astype(weight.dtype)[:, None]
     return int(big.sum())
+
+
+def kept_length(ids: np.ndarray, widest: int, min_length: int) -> int:
+    """Tokens worth convolving: up to the batch's last non-pad token plus ``widest - 1``, so
+    that every window touching a real token is computed."""
+    nonpad = ids != PAD_INDEX
+    last = ids.shape[1] - np.argmax(nonpad[:, ::-1], axis=1)      # one past the last real token
+    last[~nonpad.any(axis=1)] = 0
+    return min(ids.shape[1], max(int(last.max(initial=0)) + widest - 1, min_length))
+
+
+def relu_conv_maps(embedding, convs, ids, widest: int, min_length: int, skip: bool):
+    """relu(conv_k(embedding(ids)^T)) for each conv, full length (N, M, L - k + 1).
+
+    With ``skip`` and a zero pad row, the convs run only on the first ``kept_length`` tokens:
+    a window wholly in the right padding sees zero vectors and outputs exactly its bias, so
+    the rest of each map is relu(bias), appended as a tensor op of the bias so that it still
+    gets those positions' gradient.  The pooled result is the uncropped one, ties included."""
+    ids = np.asarray(getattr(ids, "data", ids))
+    n, length = ids.shape
+    zero_pad = not np.any(embedding.weight.data[PAD_INDEX])   # pretrained tables are taken as given
+    keep = kept_length(ids, widest, min_length) if skip and zero_pad else length
+    x = embedding(ids[:, :keep] if keep < length else ids).transpose(1, 2)    # (N, E, keep)
+    maps = []
+    for conv in convs:
+        h = F.relu(conv(x))
+        if keep < length:
+            tail = F.relu(conv.bias).reshape(1, -1, 1).expand(n, conv.bias.shape[0], length - keep)
+            h = cat([h, tail], 2)
+        maps.append(h)
+    return maps
 
 
 def _embedding(vocab_size, embed_dim, pretrained, mode, rng_init=True):
@@ -64,11 +95,12 @@ class TextCNN(nn.Module):
     def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 300,
                  kernel_sizes=(3, 4, 5), num_filters: int = 100, dropout: float = 0.5,
                  multi_label: bool = False, pretrained=None, embedding_mode: str = "rand",
-                 max_norm: float | None = 3.0):
+                 max_norm: float | None = 3.0, skip_padding: bool = True):
         super().__init__()
         self.vocab_size, self.num_classes, self.embed_dim = int(vocab_size), int(num_classes), int(embed_dim)
         self.kernel_sizes, self.num_filters = tuple(int(k) for k in kernel_sizes), int(num_filters)
         self.multi_label, self.embedding_mode, self.max_norm = bool(multi_label), embedding_mode, max_norm
+        self.skip_padding = bool(skip_padding)
         self.embedding = _embedding(vocab_size, embed_dim, pretrained, embedding_mode)
         self.convs = nn.ModuleList([nn.Conv1d(embed_dim, num_filters, k) for k in self.kernel_sizes])
         self.dropout = nn.Dropout(dropout)
@@ -83,9 +115,9 @@ class TextCNN(nn.Module):
         if ids.shape[-1] < self.min_length:
             raise ValueError(f"TextCNN: inputs of {ids.shape[-1]} tokens are shorter than the widest "
                              f"filter ({self.min_length}); pad them to at least {self.min_length}")
-        x = self.embedding(ids).transpose(1, 2)                     # (N, E, L)
-        # max over time = max_pool1d with the whole remaining length as its window
-        pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]
+        maps = relu_conv_maps(self.embedding, self.convs, ids, max(self.kernel_sizes),
+                              self.min_length, self.skip_padding)
+        pooled = [h.amax(dim=2) for h in maps]                     # max over time
         return cat(pooled, 1)
 
     def forward(self, ids):

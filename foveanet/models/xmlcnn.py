@@ -19,7 +19,7 @@ k_max - 1 tokens) and appends relu(bias) columns, built from the bias tensor so 
 their gradient, to rebuild the full-length map: the same numbers as the uncropped model,
 with the chunk bounds still at fixed token positions, for about half the conv work on
 debtags (median 54 of 128 tokens).  It relies on the pad row staying zero, which
-``pad_row_is_zero`` checks (``skip_padding=False`` turns it off).
+the forward checks (``skip_padding=False`` turns it off); see ``relu_conv_maps``.
 
 The 512-unit bottleneck is what makes a large label set affordable: the output layer is
 512*L instead of (3*128*p)*L.
@@ -34,7 +34,7 @@ import foveanet.functional as F
 import foveanet.nn as nn
 from foveanet.autograd import cat
 from foveanet.data.text.tokenize import PAD_INDEX
-from foveanet.models.textcnn import _embedding, max_norm_rows_
+from foveanet.models.textcnn import _embedding, kept_length, max_norm_rows_, relu_conv_maps
 
 __all__ = ["XMLCNN", "xmlcnn"]
 
@@ -69,31 +69,15 @@ class XMLCNN(nn.Module):
             raise ValueError(f"XMLCNN: inputs of {ids.shape[-1]} tokens are too short for width "
                              f"{max(self.kernel_sizes)} and {self.pool_chunks} chunks; pad them to at "
                              f"least {self.min_length}")
-        ids = np.asarray(getattr(ids, "data", ids))
-        n, length = ids.shape
-        keep = self._kept_length(ids) if self.skip_padding and self.pad_row_is_zero() else length
-        x = self.embedding(ids[:, :keep] if keep < length else ids).transpose(1, 2)   # (N, E, keep)
-        pooled = []
-        for conv in self.convs:
-            h = F.relu(conv(x))                                    # (N, M, keep - k + 1)
-            if keep < length:
-                # windows starting at or after `keep - k_max + 1` see only zero rows: output = bias
-                tail = F.relu(conv.bias).reshape(1, -1, 1).expand(n, conv.bias.shape[0], length - keep)
-                h = cat([h, tail], 2)
-            pooled.append(F.adaptive_max_pool1d(h, self.pool_chunks).reshape(n, -1))
-        return cat(pooled, 1)
+        n = ids.shape[0]
+        maps = relu_conv_maps(self.embedding, self.convs, ids, max(self.kernel_sizes),
+                              self.min_length, self.skip_padding)
+        return cat([F.adaptive_max_pool1d(h, self.pool_chunks).reshape(n, -1) for h in maps], 1)
 
     def _kept_length(self, ids: np.ndarray) -> int:
-        """Tokens to convolve: up to the last non-pad token of the batch plus k_max - 1, so
-        that every window touching a real token is computed."""
-        nonpad = ids != PAD_INDEX
-        last = ids.shape[1] - np.argmax(nonpad[:, ::-1], axis=1)   # one past the last real token
-        last[~nonpad.any(axis=1)] = 0
-        keep = int(last.max(initial=0)) + max(self.kernel_sizes) - 1
-        return min(ids.shape[1], max(keep, self.min_length))
+        return kept_length(ids, max(self.kernel_sizes), self.min_length)
 
     def pad_row_is_zero(self) -> bool:
-        # pretrained tables are taken as given, so a non-zero pad row turns the skip off
         return not np.any(self.embedding.weight.data[PAD_INDEX])
 
     def forward(self, ids):

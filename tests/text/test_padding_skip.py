@@ -76,3 +76,24 @@ def test_bucketed_batches_cover_every_document_once(rng):
     # similar lengths within a batch: the jitter bounds the spread between neighbours
     spans = [np.ptp(lengths[b]) for b in batches]
     assert np.median(spans) <= 16 + 8
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_textcnn_skip_equals_uncropped(rng, multi):
+    from foveanet.models.textcnn import TextCNN
+    foveanet.manual_seed(1)
+    kw = dict(embed_dim=6, num_filters=4, dropout=0.0, multi_label=multi)
+    a, b = TextCNN(40, 5, **kw).double(), TextCNN(40, 5, skip_padding=False, **kw).double()
+    b.load_state_dict(a.state_dict())
+    ids = np.zeros((4, 30), dtype=np.int64)
+    for i, n in enumerate((2, 9, 4, 0)):
+        ids[i, :n] = rng.integers(1, 40, n)
+    y = (rng.random((4, 5)) < 0.4).astype(np.float64) if multi else rng.integers(0, 5, 4)
+    outs = []
+    for m in (a, b):
+        out = m(ids)
+        m.loss(out, y).backward()
+        outs.append(out.numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12, atol=1e-13)
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-11, atol=1e-13, err_msg=name)
