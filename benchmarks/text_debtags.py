@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from foveanet.text import make_config, train
 
-DATA = "/work/shared/data/debtags-bookworm.jsonl.gz"
+# ../shared beside the checkout, as the developers and CI have it
+DATA = str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "debtags-bookworm.jsonl.gz")
 # the README's reference numbers, printed when the baseline is not re-run
 REFERENCE = {"multi": {"p@1": 0.8706, "p@3": 0.6263, "p@5": 0.4747, "ndcg@3": 0.8628, "ndcg@5": 0.8549},
              "single": {"accuracy": 0.830}}

@@ -1,7 +1,7 @@
 """Linear baselines for the text tasks: the numbers a text CNN has to beat.
 
 Multi-label: TF-IDF of word 1-2 grams (sublinear tf, min_df 2) + one-vs-rest LinearSVC
-(C=0.5), ranked by the SVM margins -- the reference in /work/shared/data/README.md.
+(C=0.5), ranked by the SVM margins -- the reference in shared/data/README.md beside the checkout.
 Single-label: the same features + multinomial logistic regression on the label chosen by
 ``foveanet.data.text.single_label_task`` (``role::`` facet).
 

@@ -7,7 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
-DEBTAGS = "/work/shared/data/debtags-bookworm.jsonl.gz"
+DEBTAGS = "debtags.jsonl.gz"  # build it with: foveanet data debtags --out debtags.jsonl.gz
 
 TRAIN_EXAMPLES = textwrap.dedent(f"""\
     examples:

@@ -1,7 +1,7 @@
 """Text classification with CNNs: data preparation, the training loop, evaluation, prediction.
 
     from foveanet.text import make_config, train, load_run, predict
-    cfg = make_config("xml-cnn", data="/work/shared/data/debtags-bookworm.jsonl.gz", epochs=2)
+    cfg = make_config("xml-cnn", data="debtags.jsonl.gz", epochs=2)
     metrics = train(cfg, out="runs/xmlcnn")          # P@k, nDCG@k, PSP@k per epoch
     predict(load_run("runs/xmlcnn"), ["a GTK text editor"])
 """

@@ -6,7 +6,7 @@ import pytest
 
 from foveanet.data.text import is_test, read_documents, single_label_task, split_documents
 
-DEBTAGS = "/work/shared/data/debtags-bookworm.jsonl.gz"
+from tests.shared_data import DEBTAGS  # noqa: E402
 needs_data = pytest.mark.skipif(not os.path.exists(DEBTAGS), reason="shared debtags data not present")
 pytest.importorskip("sklearn")
 

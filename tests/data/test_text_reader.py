@@ -8,7 +8,7 @@ import pytest
 
 from foveanet.data.text import is_test, read_documents, split_documents
 
-DEBTAGS = "/work/shared/data/debtags-bookworm.jsonl.gz"
+from tests.shared_data import DEBTAGS  # noqa: E402
 
 
 def _write(path, text):

@@ -8,7 +8,7 @@ import pytest
 from foveanet.cli.main import main
 from foveanet.data.text import is_test, read_documents, single_label_task, split_documents
 
-DEBTAGS = "/work/shared/data/debtags-bookworm.jsonl.gz"
+from tests.shared_data import DEBTAGS  # noqa: E402
 # every 20th document: a slice with debtags' label mix (the first 1,500 are one alphabet range)
 TINY = ["--epochs", "1", "--batch-size", "16", "--lr", "1e-2", "--max-len", "40", "--embed-dim", "32",
         "--min-count", "1"]

@@ -2,7 +2,7 @@
 and rebuilding the debtags data set from apt lists.
 
     from foveanet.data.text import read_documents, split_documents, tokenize, Vocab, LabelVocab
-    docs = read_documents("/work/shared/data/debtags-bookworm.jsonl.gz")
+    docs = read_documents("debtags.jsonl.gz")
     train, test = split_documents(docs)
     vocab = Vocab(min_count=2).fit(tokenize(d.text) for d in train)
     X = vocab.encode_batch([tokenize(d.text) for d in train], length=256)

@@ -1,4 +1,4 @@
-"""The fixed train/test split of the shared text data (see /work/shared/data/README.md).
+"""The fixed train/test split of the shared text data (see shared/data/README.md beside the checkout).
 
 A document is in the test set when ``int(sha256(id).hexdigest(), 16) % 10 < 2``.  Hashing the
 id (not the position) keeps the split stable when the file is rebuilt, re-ordered or grows:
