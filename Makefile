@@ -36,8 +36,9 @@ data:
 	  echo "Not root: Fashion-MNIST will be downloaded to ~/.cache/foveanet on first use"; \
 	fi
 
+# each demo is a fresh run directory, so `make demo` can be run again
 demo: install data
-	$(VENV)/bin/foveanet train --model lenet5 --dataset fashion-mnist --out runs/demo-lenet5
+	$(VENV)/bin/foveanet train --model lenet5 --dataset fashion-mnist --out runs/demo-lenet5-$$(date +%Y%m%d-%H%M%S)
 
 test: install data
 	$(PY) -m pytest -n $(JOBS) -q
