@@ -127,6 +127,15 @@ def save(obj, path) -> None:
     metadata = {_STRUCTURE_KEY: json.dumps(structure, allow_nan=False), _VERSION_KEY: "1"}
     blob = safetensors.numpy.save(tensors, metadata=metadata)
 
+    atomic_write(path, blob)
+
+
+def atomic_write(path, data: bytes, before_replace=None) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never a
+    torn mix: temp file in the same directory, fsync, rename, fsync the directory. The file
+    gets the mode a plain ``open()`` would give it. ``before_replace`` runs just before the
+    rename (tests use it to die mid-save)."""
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, "foveanet.save: directory does not exist", directory)
@@ -134,9 +143,11 @@ def save(obj, path) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             _set_mode(f.fileno(), path)
-            f.write(blob)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         try:

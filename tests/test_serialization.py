@@ -234,3 +234,18 @@ def test_corrupt_files(tmp_path):
 
 def test_load_plain_helpers_are_the_module_functions():
     assert foveanet.save is serialization.save and foveanet.load is serialization.load
+
+
+def test_new_files_get_the_mode_a_plain_open_would(tmp_path):
+    import os
+
+    from foveanet.train.checkpoint import write_json
+
+    umask = os.umask(0o022)
+    try:
+        foveanet.save({"w": np.ones(2, np.float32)}, tmp_path / "w.safetensors")
+        write_json(tmp_path / "m.json", {"a": 1})
+    finally:
+        os.umask(umask)
+    for name in ("w.safetensors", "m.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name

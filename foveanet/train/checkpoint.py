@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import signal
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -72,19 +71,11 @@ def _die_before_rename(path: Path):
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
+    from foveanet.serialization import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _maybe_die(path)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data, before_replace=lambda: _maybe_die(path))
 
 
 def write_json(path, obj) -> None:
