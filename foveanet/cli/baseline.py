@@ -5,6 +5,8 @@ import json
 import textwrap
 from pathlib import Path
 
+from foveanet.cli.main import help_formatter
+
 EXAMPLES = textwrap.dedent("""\
     examples:
       foveanet baseline                                  # raw pixels and HOG on Fashion-MNIST
@@ -18,7 +20,7 @@ def register(sub) -> None:
         "baseline", help="hand-crafted features + a linear classifier (the lecture's first slide)",
         description="Train the pre-CNN recipe (fixed features, trainable linear classifier) on the "
                     "same split as the CNNs and print both side by side.",
-        epilog=EXAMPLES, formatter_class=lambda prog: __import__("argparse").RawDescriptionHelpFormatter(prog))
+        epilog=EXAMPLES, formatter_class=help_formatter)
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, mnist, or an image folder")
     p.add_argument("--features", default="raw,hog", help="comma-separated: raw, hog (default: both)")
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only")

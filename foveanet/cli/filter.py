@@ -1,9 +1,10 @@
 """`foveanet filter`: apply a classic 3x3 filter (blur, sharpen, Sobel, ...) to any image."""
 from __future__ import annotations
 
-import argparse
 import textwrap
 from pathlib import Path
+
+from foveanet.cli.main import help_formatter
 
 EXAMPLES = textwrap.dedent("""\
     examples:
@@ -21,16 +22,12 @@ EXAMPLES = textwrap.dedent("""\
     """)
 
 
-def _formatter(prog):
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "filter", help="apply a classic 3x3 filter (blur, sharpen, Sobel, ...) to an image",
         description="Filter an image (any file Pillow reads, any size, grey or colour) with one of "
                     "the hand-made kernels that came before learned ones, or show them all.",
-        epilog=EXAMPLES, formatter_class=_formatter)
+        epilog=EXAMPLES, formatter_class=help_formatter)
     p.add_argument("filter", nargs="?", help="a filter name (see --list) or edge_magnitude")
     p.add_argument("image", nargs="?", help="the image file")
     p.add_argument("-o", "--out", help="output picture (PNG)")

@@ -19,6 +19,11 @@ FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment",
 _USER_DATA_ERRORS = {"DatasetNotFoundError", "ChecksumError", "IDXError", "RunError"}
 
 
+def help_formatter(prog):
+    """Keeps the examples in each command's epilog as written (line breaks and all)."""
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
+
+
 class CLIError(Exception):
     """An error the user can fix: printed without a traceback, exit code 2."""
 

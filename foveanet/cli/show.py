@@ -6,6 +6,8 @@ import argparse
 import textwrap
 from pathlib import Path
 
+from foveanet.cli.main import help_formatter
+
 EXAMPLES = textwrap.dedent("""\
     examples:
       foveanet show filters runs/lenet -o filters.png                # first-layer filters
@@ -20,20 +22,16 @@ EXAMPLES = textwrap.dedent("""\
     """)
 
 
-def _formatter(prog):
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "show", help="pictures: learned filters, feature maps, receptive fields, padding, FC vs conv",
         description="Draw a picture as a PNG: what a trained run's layers do with an image, or the "
                     "lecture's size and parameter arithmetic.",
-        epilog=EXAMPLES, formatter_class=_formatter)
+        epilog=EXAMPLES, formatter_class=help_formatter)
     kinds = p.add_subparsers(dest="picture", metavar="PICTURE")
 
     def add(name, help_, example):
-        q = kinds.add_parser(name, help=help_, description=help_ + ".", formatter_class=_formatter,
+        q = kinds.add_parser(name, help=help_, description=help_ + ".", formatter_class=help_formatter,
                              epilog=f"example:\n  {example}")
         q.add_argument("-o", "--out", required=True, help="the PNG to write")
         return q
