@@ -11,11 +11,11 @@ pytestmark = [pytest.mark.slow,
 
 
 def test_xmlcnn_default_recipe_holds_its_measured_level():
-    # measured with the default recipe: P@1 0.8542, P@3 0.5851, P@5 0.4266 (375 s wall).
+    # measured with the default recipe: P@1 0.8626, P@3 0.5951, P@5 0.4371 (646 s wall).
     # Issue 7's bar, the TF-IDF + LinearSVC P@1 of 0.8706 on the same split, is not reached yet;
     # this guards the level reached so far.
     m = train(make_config("xml-cnn", data=DEBTAGS), max_seconds=1200, log=lambda s: None)
-    assert m["p@1"] > 0.85 and m["p@3"] > 0.58 and m["p@5"] > 0.42, m
+    assert m["p@1"] > 0.855 and m["p@3"] > 0.59 and m["p@5"] > 0.43, m
 
 
 def test_textcnn_single_label_role_task():
