@@ -196,7 +196,7 @@ def load(path):
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "foveanet.load: no such file", path) from None
     _refuse_foreign(data, path)
-    header, metadata = _parse_header(data, path)
+    header, metadata = parse_header(data, path)
     try:
         tensors = safetensors.numpy.load(data)
     except Exception as e:  # the library's own checks, phrased for the user
@@ -228,9 +228,13 @@ def _refuse_foreign(data: bytes, path: str) -> None:
                          "use numpy.load(path, allow_pickle=False)")
 
 
-def _parse_header(data: bytes, path: str):
-    """Check the header against the file before any tensor is read, so a truncated or
-    corrupt file gives a message saying what is wrong rather than a library error."""
+def parse_header(data: bytes, path: str, itemsizes: dict | None = None):
+    """Check a safetensors header against the file before any tensor is read, so a truncated
+    or corrupt file gives a message saying what is wrong rather than a library error.
+    ``itemsizes`` maps the dtype codes the caller can hold to their byte sizes (default: the
+    ones NumPy holds natively). Returns ``(header, metadata)``; every tensor's offsets are
+    then known to lie inside the file's data buffer."""
+    itemsizes = _ITEMSIZE if itemsizes is None else itemsizes
     size = len(data)
     if size < 8:
         raise ValueError(f"{path}: file is {size} bytes, too short for a safetensors header "
@@ -255,10 +259,10 @@ def _parse_header(data: bytes, path: str):
             count = math.prod(int(d) for d in shape)
         except (TypeError, KeyError, ValueError):
             raise ValueError(f"{path}: malformed header entry for tensor {name!r}: {info!r}") from None
-        if dtype not in _ITEMSIZE:
+        if dtype not in itemsizes:
             raise ValueError(f"{path}: tensor {name!r} has dtype {dtype}, which NumPy/foveanet "
                              "cannot hold")
-        if not 0 <= begin <= stop or stop - begin != count * _ITEMSIZE[dtype]:
+        if not 0 <= begin <= stop or stop - begin != count * itemsizes[dtype]:
             raise ValueError(f"{path}: data size mismatch for tensor {name!r}: offsets "
                              f"[{begin}, {stop}) for shape {shape} of {dtype}")
         end = max(end, stop)

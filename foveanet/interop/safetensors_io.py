@@ -4,18 +4,20 @@ Layout: an 8-byte little-endian header length, a JSON header
 ``{name: {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, "__metadata__": {...}}``
 and one byte buffer the offsets point into. Nothing in it is executable, so the reader only
 has to check that the offsets describe the shapes it claims (a crafted header must not make it
-read outside the buffer). Implemented here directly so that bfloat16 files, which the
-``safetensors`` numpy API cannot return, still load.
+read outside the buffer): ``foveanet.serialization.parse_header`` makes those checks for both
+readers. Decoded here rather than through the ``safetensors`` numpy API so that bfloat16 files,
+which that API cannot return, still load.
 """
 from __future__ import annotations
 
 import json
 import os
 import struct
-import tempfile
 from collections import OrderedDict
 
 import numpy as np
+
+from foveanet.serialization import atomic_write, parse_header
 
 __all__ = ["load_safetensors", "save_safetensors"]
 
@@ -23,7 +25,7 @@ _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8"
            "I16": "<i2", "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1",
            "BOOL": "?"}
 _NAMES = {np.dtype(v).newbyteorder("="): k for k, v in _DTYPES.items() if k != "BF16"}
-_MAX_HEADER = 100 << 20
+_ITEMSIZES = {code: np.dtype(d).itemsize for code, d in _DTYPES.items()}
 
 
 def load_safetensors(path, with_metadata: bool = False):
@@ -36,32 +38,17 @@ def load_safetensors(path, with_metadata: bool = False):
     path = os.fspath(path)
     with open(path, "rb") as fh:
         raw = fh.read()
-    if len(raw) < 8:
-        raise ValueError(f"{path}: too short for a safetensors file")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > min(_MAX_HEADER, len(raw) - 8):
-        raise ValueError(f"{path}: header length {n} does not fit the file ({len(raw)} bytes)")
-    try:
-        header = json.loads(raw[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: unreadable safetensors header ({e})") from None
-    if not isinstance(header, dict):
-        raise ValueError(f"{path}: safetensors header is not a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
+    header, metadata = parse_header(raw, path, _ITEMSIZES)
+    n = int.from_bytes(raw[:8], "little")
     data = memoryview(raw)[8 + n:]
     entries = sorted(header.items(), key=lambda kv: kv[1].get("data_offsets", [0])[0])
     out: OrderedDict = OrderedDict()
     for name, info in entries:
-        code = info.get("dtype")
-        if code not in _DTYPES:
-            raise ValueError(f"{path}: tensor {name!r} has dtype {code!r}, which numpy cannot hold")
+        code = info["dtype"]
         dt = np.dtype(_DTYPES[code])
         shape = tuple(int(s) for s in info["shape"])
         begin, end = (int(o) for o in info["data_offsets"])
         count = int(np.prod(shape, dtype=np.int64))
-        if not 0 <= begin <= end <= len(data) or end - begin != count * dt.itemsize:
-            raise ValueError(f"{path}: tensor {name!r} of shape {shape} ({code}) has offsets "
-                             f"[{begin}, {end}) in a buffer of {len(data)} bytes")
         arr = np.frombuffer(data[begin:end], dtype=dt, count=count).reshape(shape)
         if code == "BF16":
             arr = (arr.astype(np.uint32) << 16).view(np.float32)
@@ -89,16 +76,4 @@ def save_safetensors(state_dict, path, metadata: dict | None = None) -> None:
         offset += len(blob)
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # the reference writer keeps the buffer 8-byte aligned
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors",
-                               dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(struct.pack("<Q", len(text)))
-            fh.write(text)
-            for blob in blobs:
-                fh.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, b"".join([struct.pack("<Q", len(text)), text, *blobs]))
