@@ -9,13 +9,13 @@ serve them already decompressed).
 from __future__ import annotations
 
 import gzip
-import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from foveanet.serialization import atomic_write
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -139,11 +139,4 @@ def atomic_write_bytes(path, payload: bytes) -> None:
     """Write so that readers see either the old file or the complete new one, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, payload)

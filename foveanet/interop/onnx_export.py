@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import sys
-import tempfile
 
 import numpy as np
 
 from foveanet.autograd import Function, Tensor, no_grad
+from foveanet.serialization import atomic_write
 
 __all__ = ["export"]
 
@@ -254,14 +253,5 @@ def export(model, example_input, path, opset: int = 17, input_names=("input",),
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="foveanet",
                               ir_version=helper.find_min_ir_version_for(opsets))
     onnx.checker.check_model(proto)
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
-        onnx.save(proto, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, proto.SerializeToString())
     return proto

@@ -14,10 +14,11 @@ import _compat_pickle
 import collections
 import os
 import pickle
-import tempfile
 import zipfile
 
 import numpy as np
+
+from foveanet.serialization import atomic_write
 
 __all__ = ["load_torch", "save_torch"]
 
@@ -269,17 +270,11 @@ def save_torch(state_dict, path) -> None:
 
     buf = io.BytesIO()
     _TorchPickler(buf, protocol=2).dump(obj)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr("archive/data.pkl", buf.getvalue())
-            archive.writestr("archive/byteorder", "little")
-            for key, blob in enumerate(blobs):
-                archive.writestr(f"archive/data/{key}", blob)
-            archive.writestr("archive/version", "3\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("archive/data.pkl", buf.getvalue())
+        archive.writestr("archive/byteorder", "little")
+        for key, blob in enumerate(blobs):
+            archive.writestr(f"archive/data/{key}", blob)
+        archive.writestr("archive/version", "3\n")
+    atomic_write(path, zipped.getvalue())

@@ -22,7 +22,8 @@ import lzma
 import os
 import shutil
 import subprocess
-import tempfile
+
+from foveanet.serialization import atomic_write
 
 _MAGIC = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"BZh": "bzip2", b"\x04\x22\x4d\x18": "lz4"}
 
@@ -167,20 +168,11 @@ def build_debtags(lists_dir="/var/lib/apt/lists", out_path="debtags.jsonl.gz") -
             docs[pkg] = {"id": pkg, "text": text, "labels": tags}
     counts["packages"] = len(seen)
     out_path = str(out_path)
-    out_dir = os.path.dirname(os.path.abspath(out_path))
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".debtags-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            # mtime=0 so that the same lists give byte-identical files
-            sink = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if out_path.endswith(".gz") else raw
-            with io.TextIOWrapper(sink, encoding="utf-8", newline="\n") as f:
-                for pkg in sorted(docs):
-                    f.write(json.dumps(docs[pkg], ensure_ascii=False) + "\n")
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    text = "".join(json.dumps(docs[pkg], ensure_ascii=False) + "\n" for pkg in sorted(docs))
+    data = text.encode("utf-8")
+    if out_path.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)  # mtime=0: the same lists give byte-identical files
+    atomic_write(out_path, data)
     counts["written"] = len(docs)
     return counts
 
