@@ -63,17 +63,22 @@ def is_float(dtype) -> bool:
 
 
 def set_num_threads(n: int) -> None:
-    """Cap the BLAS threads of this process (like ``torch.set_num_threads``).
+    """Use ``n`` threads inside one op (like ``torch.set_num_threads``): BLAS's threads for
+    a large GEMM, and as many tasks for the sub-batches of a convolution
+    (``backend.parallel``).
 
-    LeNet-sized GEMMs gain little from a second thread on a 2-core machine, and when other
-    work shares the cores OpenBLAS's threads spin waiting for each other: measured here under
-    foreign load, a LeNet batch cost 9x the CPU time with 2 threads than with 1.
+    LeNet-sized GEMMs gain little from a second BLAS thread on a 2-core machine, and when
+    other work shares the cores OpenBLAS's threads spin waiting for each other: measured
+    here under foreign load, a LeNet batch cost 9x the CPU time with 2 threads than with 1.
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
     from threadpoolctl import threadpool_limits
 
+    from foveanet.backend import parallel
+
     threadpool_limits(int(n), user_api="blas")  # applies process-wide until changed again
+    parallel.set_workers(int(n))
 
 
 def get_num_threads() -> int:

@@ -11,8 +11,12 @@ Everything here works on 4-d arrays; conv1d enters with H = 1.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from foveanet.backend import parallel
 
 
 class Geom:
@@ -36,6 +40,10 @@ class Geom:
         # floor((n + 2p - d(k-1) - 1) / s) + 1
         self.Ho = (self.Hp - self.dh * (kh - 1) - 1) // self.sh + 1 if Ho is None else Ho
         self.Wo = (self.Wp - self.dw * (kw - 1) - 1) // self.sw + 1 if Wo is None else Wo
+
+    def with_batch(self, n: int) -> "Geom":
+        return Geom(n, self.C, self.H, self.W, self.Co, self.G, self.kh, self.kw,
+                    (self.sh, self.sw), (self.dh, self.dw), self.pads, self.Ho, self.Wo)
 
 
 def pad_cn(x: np.ndarray, g: Geom) -> np.ndarray:
@@ -69,8 +77,20 @@ def im2col(xp: np.ndarray, g: Geom) -> np.ndarray:
 
 def col2im(cols: np.ndarray, g: Geom) -> np.ndarray:
     """Adjoint of im2col: ``(C*kh*kw, N*Ho*Wo)`` -> padded ``(C, N, Hp, Wp)`` by kh*kw
-    strided adds (each tap scatters onto a strided window; overlapping windows sum)."""
+    strided adds (each tap scatters onto a strided window; overlapping windows sum).
+
+    When the kernel tiles the output exactly (kernel == stride, no dilation: the 2x2/2
+    up-convolution of U-Net) no two taps meet, and the scatter is one interleaving copy.
+    """
     c6 = cols.reshape(g.C, g.kh, g.kw, g.N, g.Ho, g.Wo)
+    if (g.kh, g.kw) == (g.sh, g.sw) and g.dh == g.dw == 1:
+        out = np.empty((g.C, g.N, g.Hp, g.Wp), dtype=cols.dtype)
+        Hc, Wc = g.Ho * g.sh, g.Wo * g.sw
+        out[:, :, Hc:] = 0
+        out[:, :, :Hc, Wc:] = 0
+        out[:, :, :Hc, :Wc].reshape(g.C, g.N, g.Ho, g.kh, g.Wo, g.kw)[...] = \
+            c6.transpose(0, 3, 4, 1, 5, 2)
+        return out
     out = np.zeros((g.C, g.N, g.Hp, g.Wp), dtype=cols.dtype)
     h_span = g.sh * (g.Ho - 1) + 1
     w_span = g.sw * (g.Wo - 1) + 1
@@ -79,6 +99,134 @@ def col2im(cols: np.ndarray, g: Geom) -> np.ndarray:
             h0, w0 = i * g.dh, j * g.dw
             out[:, :, h0:h0 + h_span:g.sh, w0:w0 + w_span:g.sw] += c6[:, i, j]
     return out
+
+
+def adjoint_geom(g: Geom) -> Geom | None:
+    """dX of a stride-1 conv as a direct conv: the full correlation of dY with the flipped
+    kernel, i.e. dY padded by d(k-1) - p on each side, convolved into C channels.
+
+    Against gemm_data + col2im it writes C*H*W numbers per image from the GEMM instead of
+    C*kh*kw*Ho*Wo and replaces kh*kw read-modify-write passes by one im2col copy
+    (benchmarks/bench_conv.py). None where it does not apply: stride > 1 (dY would need
+    zeros between its pixels) or padding beyond d(k-1).
+    """
+    if g.sh != 1 or g.sw != 1:
+        return None
+    eh, ew = g.dh * (g.kh - 1), g.dw * (g.kw - 1)
+    t, b, l, r = g.pads
+    pads = (eh - t, eh - b, ew - l, ew - r)
+    if min(pads) < 0:
+        return None
+    return Geom(g.N, g.Co, g.Ho, g.Wo, g.C, g.G, g.kh, g.kw, (1, 1), (g.dh, g.dw), pads)
+
+
+def flipped_w_matrix(wm: np.ndarray, g: Geom) -> np.ndarray:
+    """``W_mat (G, Co/G, C/G*kh*kw)`` -> the adjoint conv's ``(G, C/G, Co/G*kh*kw)``:
+    W_adj[g, c, (o, i, j)] = W[g, o, c, kh-1-i, kw-1-j]."""
+    G = g.G
+    w5 = wm.reshape(G, g.Co // G, g.C // G, g.kh, g.kw)[:, :, :, ::-1, ::-1]
+    return np.ascontiguousarray(w5.transpose(0, 2, 1, 3, 4)).reshape(G, g.C // G, -1)
+
+
+def conv_data(gm: np.ndarray, wm: np.ndarray, g: Geom, out=None, w_adj=None) -> np.ndarray:
+    """dX as contiguous NCHW (into ``out`` if given) from ``dY (Co, N*Ho*Wo)`` and
+    ``W_mat`` (``w_adj``: its flipped_w_matrix, when the caller already has it)."""
+    ga = adjoint_geom(g)
+    if ga is None:
+        dx = unpad_nchw(col2im(gemm_data(gm, wm), g), g)
+        if out is not None:
+            out[...] = dx
+        return dx if out is None else out
+    gy = gm.reshape(g.Co, g.N, g.Ho, g.Wo).transpose(1, 0, 2, 3)
+    cols = im2col(pad_cn(gy, ga), ga)
+    w_adj = flipped_w_matrix(wm, g) if w_adj is None else w_adj
+    return from_cn(gemm_forward(cols, w_adj), ga, out=out)
+
+
+# ----------------------------------------------------------- sub-batches (cache blocking)
+# A whole batch's cols buffer is large (32 channels, 3x3, 28x28, batch 128: 115 MB), so
+# im2col writes it to DRAM and the GEMM reads it back. Cut into sub-batches whose cols
+# fill about CHUNK_BYTES, the buffer stays in cache between the copy and the GEMM, and
+# backward recomputes each chunk's cols from the saved input instead of keeping them.
+# The chunks are independent, so they are also the tasks of backend.parallel.
+# Measured on this machine (3x3 convs fwd+bwd, min of 5; whole batch on 1 thread ->
+# chunked on 1 thread -> chunked on 2 tasks): 32->32 @28 b128 90 -> 67 -> 35 ms;
+# 64->64 @14 b128 67 -> 58 -> 30; 12->12 @64 b32 30 -> 17 -> 9; 24->24 @32 b32 20 -> 13 -> 7.
+CHUNK_BYTES = 4 << 20
+# below this much cols in all, a layer is not worth splitting across threads
+PARALLEL_MIN_BYTES = 1 << 20
+
+
+def batch_chunks(g: Geom, itemsize: int) -> list[tuple[int, int]]:
+    """[(n0, n1), ...] covering the batch: chunks of about CHUNK_BYTES of cols, and at
+    least one per worker when the layer is big enough to share."""
+    per_image = max(1, g.C * g.kh * g.kw * g.Ho * g.Wo * itemsize)
+    n = max(1, CHUNK_BYTES // per_image)
+    if per_image * g.N >= PARALLEL_MIN_BYTES:
+        n = min(n, -(-g.N // parallel.workers()))
+    return [(n0, min(n0 + n, g.N)) for n0 in range(0, g.N, n)]
+
+
+def _shares(chunks: list, job) -> list:
+    """One task per worker, each taking every W-th chunk (a fixed assignment, so partial
+    sums are added in the same order on every run)."""
+    W = min(parallel.workers(), len(chunks))
+    return [functools.partial(job, chunks[k::W]) for k in range(W)]
+
+
+def conv_forward(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None):
+    """Direct conv of NCHW ``x`` -> (y NCHW, what backward needs for dW).
+
+    The second is the whole batch's cols when the batch is one chunk (backward reuses it),
+    else ``x`` itself (backward recomputes each chunk's cols).
+    """
+    chunks = batch_chunks(g, x.dtype.itemsize)
+    if len(chunks) == 1:
+        cols = im2col(pad_cn(x, g), g)
+        return from_cn(gemm_forward(cols, wm), g, bias), cols
+    y = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=x.dtype)
+
+    def job(part):
+        for n0, n1 in part:
+            gc = g.with_batch(n1 - n0)
+            from_cn(gemm_forward(im2col(pad_cn(x[n0:n1], gc), gc), wm), gc, bias, out=y[n0:n1])
+
+    parallel.run(_shares(chunks, job))
+    return y, x
+
+
+def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool):
+    """(dX NCHW, dW (G, Co/G, K)) from NCHW ``gy``; ``kept`` is conv_forward's second
+    result (2-d cols, or the 4-d input), needed only for dW; ``wm`` only for dX."""
+    if need_w and kept.ndim == 2 or len(chunks := batch_chunks(g, gy.dtype.itemsize)) == 1:
+        gm = to_cn(gy)
+        dx = conv_data(gm, wm, g) if need_x else None
+        if need_w:
+            cols = kept if kept.ndim == 2 else im2col(pad_cn(kept, g), g)
+            return dx, gemm_weight(gm, cols, g.G)
+        return dx, None
+    dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
+    w_adj = flipped_w_matrix(wm, g) if need_x and adjoint_geom(g) is not None else None
+
+    def job(part):
+        dw = None
+        for n0, n1 in part:
+            gc = g.with_batch(n1 - n0)
+            gm = to_cn(gy[n0:n1])
+            if need_x:
+                conv_data(gm, wm, gc, out=dx[n0:n1], w_adj=w_adj)
+            if need_w:
+                d = gemm_weight(gm, im2col(pad_cn(kept[n0:n1], gc), gc), g.G)
+                dw = d.copy() if dw is None else dw.__iadd__(d)
+        return dw
+
+    partial_dws = parallel.run(_shares(chunks, job))
+    if not need_w:
+        return dx, None
+    dw = partial_dws[0]
+    for d in partial_dws[1:]:
+        dw += d
+    return dx, dw
 
 
 def unpad_nchw(xp: np.ndarray, g: Geom) -> np.ndarray:
@@ -93,10 +241,12 @@ def to_cn(y: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(y.transpose(1, 0, 2, 3)).reshape(Co, -1)
 
 
-def from_cn(ym: np.ndarray, g: Geom, bias=None) -> np.ndarray:
-    """``(Co, N*Ho*Wo)`` -> contiguous NCHW; the bias add rides on the layout copy."""
+def from_cn(ym: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
+    """``(Co, N*Ho*Wo)`` -> contiguous NCHW (into ``out`` if given); the bias add rides on
+    the layout copy."""
     yt = ym.reshape(g.Co, g.N, g.Ho, g.Wo).transpose(1, 0, 2, 3)
-    out = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=ym.dtype)
+    if out is None:
+        out = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=ym.dtype)
     if bias is None:
         np.copyto(out, yt)
     else:
@@ -140,111 +290,3 @@ def gemm_weight(gm: np.ndarray, cols: np.ndarray, G: int) -> np.ndarray:
     if G == 1:
         return (cols @ gm.T).T[None]
     return np.matmul(_grouped(cols, G), _grouped(gm, G).transpose(0, 2, 1)).transpose(0, 2, 1)
-
-
-# ------------------------------------------------------------------ depthwise (C/G == 1)
-# One input channel per output channel: im2col would copy kh*kw times the input to feed
-# C GEMMs of a single row each. Summing kh*kw shifted, per-channel scaled views of the
-# padded input needs no cols buffer and measured faster (benchmarks/bench_conv.py, case e).
-
-
-def pad_nchw(x: np.ndarray, g: Geom) -> np.ndarray:
-    t, b, l, r = g.pads
-    if not (t or b or l or r):
-        return x
-    out = np.zeros((g.N, g.C, g.Hp, g.Wp), dtype=x.dtype)
-    out[:, :, t:t + g.H, l:l + g.W] = x
-    return out
-
-
-def _tap(xp: np.ndarray, g: Geom, i: int, j: int) -> np.ndarray:
-    h0, w0 = i * g.dh, j * g.dw
-    return xp[:, :, h0:h0 + g.sh * (g.Ho - 1) + 1:g.sh, w0:w0 + g.sw * (g.Wo - 1) + 1:g.sw]
-
-
-def depthwise_forward(xp: np.ndarray, w: np.ndarray, g: Geom, bias=None) -> np.ndarray:
-    """y[n, c] = b[c] + sum_{i,j} w[c, 0, i, j] * xp[n, c, h*s + i*d, w*s + j*d]."""
-    taps = w.reshape(1, g.C, g.kh * g.kw, 1, 1)
-    y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=xp.dtype)
-    np.multiply(_tap(xp, g, 0, 0), taps[:, :, 0], out=y)
-    tmp = np.empty_like(y)
-    for t in range(1, g.kh * g.kw):
-        np.multiply(_tap(xp, g, *divmod(t, g.kw)), taps[:, :, t], out=tmp)
-        y += tmp
-    if bias is not None:
-        y += bias.reshape(1, -1, 1, 1)
-    return y
-
-
-def depthwise_backward(gy: np.ndarray, xp, w, g: Geom, need_x: bool, need_w: bool):
-    """dW[c, 0, i, j] = sum_{n,h,w} dY * x_tap(i, j);  dX_pad[tap(i, j)] += w[c, i, j] * dY."""
-    T = g.kh * g.kw
-    dxp = np.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype) if need_x else None
-    dw = np.empty((g.C, T), dtype=gy.dtype) if need_w else None
-    taps = w.reshape(1, g.C, T, 1, 1)
-    tmp = np.empty_like(gy)
-    for t in range(T):
-        i, j = divmod(t, g.kw)
-        if need_w:
-            dw[:, t] = np.einsum("nchw,nchw->c", gy, _tap(xp, g, i, j))
-        if need_x:
-            np.multiply(gy, taps[:, :, t], out=tmp)
-            _tap(dxp, g, i, j)[...] += tmp
-    if need_x:
-        t, l = g.pads[0], g.pads[2]
-        dxp = np.ascontiguousarray(dxp[:, :, t:t + g.H, l:l + g.W])
-    return dxp, (dw.reshape(g.C, 1, g.kh, g.kw) if need_w else None)
-
-
-# ------------------------------------------------------------ 1-d, stride 1, one group
-# Text CNNs (C ~ 300 embedding channels, L ~ 500 tokens, k = 2..8): with the sequence stored
-# as rows (N*Lp, C), tap j of every output row r is input row r + j*d, a contiguous block.
-# So y = sum_j X[jd : jd+R] @ W_j^T: k plain GEMMs and no im2col copy (k times the input).
-# Rows that straddle two sequences are computed and dropped: d(k-1) per sequence.
-
-
-def to_rows(x: np.ndarray, g: Geom) -> np.ndarray:
-    """(N, C, 1, L) -> zero-padded rows (N*Lp, C)."""
-    l = g.pads[2]
-    out = np.zeros((g.N, g.Wp, g.C), dtype=x.dtype)
-    out[:, l:l + g.W] = x.reshape(g.N, g.C, g.W).transpose(0, 2, 1)
-    return out.reshape(g.N * g.Wp, g.C)
-
-
-def rows_forward(xr: np.ndarray, w: np.ndarray, g: Geom, bias=None) -> np.ndarray:
-    R = g.N * g.Wp - g.dw * (g.kw - 1)
-    # (k, C, Co): each tap a contiguous matrix, else matmul leaves BLAS for a slow loop
-    wt = np.ascontiguousarray(w.reshape(g.Co, g.C, g.kw).transpose(2, 1, 0))
-    y = np.empty((g.N * g.Wp, g.Co), dtype=xr.dtype)
-    np.matmul(xr[:R], wt[0], out=y[:R])
-    for j in range(1, g.kw):
-        y[:R] += xr[j * g.dw:j * g.dw + R] @ wt[j]
-    yt = y.reshape(g.N, g.Wp, g.Co)[:, :g.Wo].transpose(0, 2, 1)
-    out = np.empty((g.N, g.Co, 1, g.Wo), dtype=xr.dtype)
-    if bias is None:
-        np.copyto(out[:, :, 0], yt)
-    else:
-        np.add(yt, bias.reshape(1, -1, 1), out=out[:, :, 0])
-    return out
-
-
-def rows_backward(gy: np.ndarray, xr, w, g: Geom, need_x: bool, need_w: bool):
-    """dW[:, :, j] = dY_rows^T @ X[jd : jd+R];  dX[jd : jd+R] += dY_rows @ W_j."""
-    R = g.N * g.Wp - g.dw * (g.kw - 1)
-    gr = np.zeros((g.N, g.Wp, g.Co), dtype=gy.dtype)
-    gr[:, :g.Wo] = gy.reshape(g.N, g.Co, g.Wo).transpose(0, 2, 1)
-    gr = gr.reshape(-1, g.Co)[:R]
-    dx = dw = None
-    if need_w:
-        dwt = np.empty((g.kw, g.Co, g.C), dtype=gy.dtype)
-        for j in range(g.kw):
-            np.matmul(gr.T, xr[j * g.dw:j * g.dw + R], out=dwt[j])
-        dw = dwt.transpose(1, 2, 0)
-    if need_x:
-        wt = np.ascontiguousarray(w.reshape(g.Co, g.C, g.kw).transpose(2, 0, 1))
-        dxr = np.zeros((g.N * g.Wp, g.C), dtype=gy.dtype)
-        for j in range(g.kw):
-            dxr[j * g.dw:j * g.dw + R] += gr @ wt[j]
-        l = g.pads[2]
-        dx = np.ascontiguousarray(dxr.reshape(g.N, g.Wp, g.C)[:, l:l + g.W].transpose(0, 2, 1))
-    return dx, dw

@@ -1,9 +1,11 @@
 """Convolutions: conv1d, conv2d, conv_transpose1d, conv_transpose2d (PyTorch names and signatures).
 
-All four run on one engine (``_im2col``): im2col as a strided view plus one copy, one
-GEMM for the whole batch (batched over groups), col2im as kh*kw strided adds. A 1-d
-convolution is the 2-d one with H = 1; a transposed convolution is the adjoint of a direct
-one, so its forward is the direct conv's input-gradient and vice versa.
+All four run on one engine (``_im2col``): im2col as a strided view plus one copy and one
+GEMM per sub-batch of cache size (sub-batches run as parallel tasks, batched over groups).
+dX of a stride-1 conv is itself a direct conv (dY with the flipped kernel); with a stride
+it is col2im, kh*kw strided adds. A 1-d convolution is the 2-d one with H = 1; a
+transposed convolution is the adjoint of a direct one, so its forward is the direct
+conv's input-gradient and vice versa.
 
 Notation for one spatial axis: n input size, f kernel size, s stride, p padding, d dilation.
 """
@@ -13,6 +15,7 @@ import numbers
 
 
 from foveanet.autograd.function import Function
+from foveanet.functional import _conv_paths as P
 from foveanet.functional import _im2col as E
 from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
 
@@ -30,7 +33,8 @@ class _Conv(Function):
     y[n, o, h, w] = b[o] + sum_{c, i, j} W[o, c, i, j] * xpad[n, g(o)*C/G + c, h*s + i*d, w*s + j*d]
     As matrices (per group): Y = W_mat @ cols, cols = im2col(xpad).
       dW = dY @ cols^T                  (correlation of X with dY)
-      dX = col2im(W_mat^T @ dY)         (full correlation of dY with the flipped kernel)
+      dX = col2im(W_mat^T @ dY)         (full correlation of dY with the flipped kernel;
+                                          computed as exactly that when the stride is 1)
       db = sum of dY over N, H, W
     Depthwise (one input channel per output channel) skips im2col: y is the sum over taps
     of per-channel scaled shifted views, dW[c, tap] = <dY_c, X_c shifted by tap>.
@@ -45,18 +49,17 @@ class _Conv(Function):
         self.path = _path(g)
         # inference and first layers keep nothing they will not read
         if self.path == "depthwise":
-            xp = E.pad_nchw(x4, g)
-            y = E.depthwise_forward(xp, w4, g, b)
+            xp = P.pad_nchw(x4, g)
+            y = P.depthwise_forward(xp, w4, g, b)
             saved = (xp if need_w else None, w4 if need_x else None)
         elif self.path == "rows":
-            xr = E.to_rows(x4, g)
-            y = E.rows_forward(xr, w4, g, b)
+            xr = P.to_rows(x4, g)
+            y = P.rows_forward(xr, w4, g, b)
             saved = (xr if need_w else None, w4 if need_x else None)
         else:
             wm = E.w_matrix(w4, g.G)
-            cols = E.im2col(E.pad_cn(x4, g), g)
-            y = E.from_cn(E.gemm_forward(cols, wm), g, b)
-            saved = (cols if need_w else None, wm if need_x else None)
+            y, kept = E.conv_forward(x4, wm, g, b)
+            saved = (kept if need_w else None, wm if need_x else None)
         if self.requires_grad:
             self.geom, self.shapes, self.nbias, self.saved = g, (x.shape, w.shape), len(bias), saved
         return y.reshape(lift(y.shape))
@@ -68,13 +71,11 @@ class _Conv(Function):
         g4 = grad.reshape(g.N, g.Co, g.Ho, g.Wo)
         db = g4.sum(axis=(0, 2, 3)) if self.nbias and self.needs_input_grad[2] else None
         if self.path == "depthwise":
-            dx, dw = E.depthwise_backward(g4, x_saved, w_saved, g, need_x, need_w)
+            dx, dw = P.depthwise_backward(g4, x_saved, w_saved, g, need_x, need_w)
         elif self.path == "rows":
-            dx, dw = E.rows_backward(g4, x_saved, w_saved, g, need_x, need_w)
+            dx, dw = P.rows_backward(g4, x_saved, w_saved, g, need_x, need_w)
         else:
-            gm = E.to_cn(g4)
-            dx = E.unpad_nchw(E.col2im(E.gemm_data(gm, w_saved), g), g) if need_x else None
-            dw = E.gemm_weight(gm, x_saved, g.G) if need_w else None
+            dx, dw = E.conv_backward(g4, x_saved, w_saved, g, need_x, need_w)
         dx = None if dx is None else dx.reshape(self.shapes[0])
         dw = None if dw is None else dw.reshape(self.shapes[1])
         return (dx, dw, db)[:2 + self.nbias]
@@ -111,7 +112,7 @@ class _ConvTranspose(Function):
         g = geom  # the adjoint direct conv: its x is our output, its y our input
         xm = E.to_cn(x.reshape(g.N, g.Co, g.Ho, g.Wo))
         wm = E.w_matrix(w.reshape(g.Co, g.C // g.G, g.kh, g.kw), g.G)
-        y = E.unpad_nchw(E.col2im(E.gemm_data(xm, wm), g), g)
+        y = E.conv_data(xm, wm, g)
         if bias:
             y += bias[0].reshape(1, -1, 1, 1)
         if self.requires_grad:

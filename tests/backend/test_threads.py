@@ -1,6 +1,7 @@
 import pytest
 
 import foveanet as fn
+from foveanet.backend import parallel
 
 
 def test_set_num_threads_caps_blas_and_rejects_nonsense():
@@ -8,6 +9,7 @@ def test_set_num_threads_caps_blas_and_rejects_nonsense():
     try:
         fn.set_num_threads(1)
         assert fn.get_num_threads() == 1
+        assert parallel.workers() == 1  # the conv sub-batch tasks follow the same knob
     finally:
         fn.set_num_threads(before)
     assert fn.get_num_threads() == before

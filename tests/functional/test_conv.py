@@ -82,6 +82,27 @@ def test_conv2d_matches_torch(seed):
     _compare(conv2d, TF.conv2d, x, w, b, kwargs, seed, need_x=seed % 7 != 3)
 
 
+@pytest.mark.parametrize("seed", range(40, 60))
+def test_conv2d_in_sub_batches_matches_torch(seed, monkeypatch):
+    """Tiny CHUNK_BYTES: every image is a chunk of its own, and backward recomputes cols."""
+    monkeypatch.setattr(conv_module.E, "CHUNK_BYTES", 1)
+    (x, w, b), kwargs = _direct_config(seed, 2)
+    if x.ndim == 4:
+        x = np.concatenate([x, x[::-1] * 0.5])  # >= 2 images, so there are >= 2 chunks
+    _compare(conv2d, TF.conv2d, x, w, b, kwargs, seed, need_x=seed % 7 != 3)
+
+
+def test_sub_batches_keep_the_input_not_the_cols(monkeypatch):
+    r = np.random.default_rng(4)
+    x = foveanet.tensor(r.standard_normal((3, 2, 5, 5)).astype(np.float32), requires_grad=True)
+    w = foveanet.tensor(r.standard_normal((4, 2, 3, 3)).astype(np.float32), requires_grad=True)
+    assert conv2d(x, w).grad_fn.saved[0].ndim == 2  # one chunk: the whole batch's cols
+    monkeypatch.setattr(conv_module.E, "CHUNK_BYTES", 1)
+    assert conv_module.E.batch_chunks(conv2d(x, w).grad_fn.geom, 4) == [(0, 1), (1, 2), (2, 3)]
+    kept = conv2d(x, w).grad_fn.saved[0]
+    assert kept.shape == (3, 2, 5, 5) and np.shares_memory(kept, x.data)
+
+
 @pytest.mark.parametrize("rows", [False, True], ids=["im2col", "rows"])
 @pytest.mark.parametrize("seed", range(20))
 def test_conv1d_matches_torch(seed, rows, monkeypatch):

@@ -1,0 +1,77 @@
+"""backend.parallel: the task pool behind sub-batched convolutions."""
+import threading
+
+import numpy as np
+import pytest
+
+import foveanet
+from foveanet.backend import parallel
+from foveanet.functional import _im2col
+from foveanet.nn import functional as F
+
+
+@pytest.fixture
+def two_workers():
+    before = parallel.workers()
+    parallel.set_workers(2)
+    yield
+    parallel.set_workers(before)
+
+
+def test_results_come_back_in_task_order_from_two_threads(two_workers):
+    barrier = threading.Barrier(2, timeout=10)
+
+    def task(i):
+        barrier.wait()  # passes only if both tasks run at the same time
+        return i, threading.current_thread().name
+
+    out = parallel.run([lambda: task(0), lambda: task(1)])
+    assert [i for i, _ in out] == [0, 1]
+    assert len({name for _, name in out}) == 2
+
+
+def test_blas_is_held_at_one_thread_inside_and_restored_after(two_workers):
+    libs = parallel._blas_controller() or []
+    if not libs:
+        pytest.skip("threadpoolctl finds no BLAS")
+    before = [c.num_threads for c in libs]
+    inside = parallel.run([lambda: [c.num_threads for c in libs]] * 2)
+    assert inside == [[1] * len(libs)] * 2
+    assert [c.num_threads for c in libs] == before
+
+
+def test_one_worker_and_nested_calls_run_in_the_calling_thread(two_workers):
+    me = threading.current_thread().name
+    nested = parallel.run([lambda: parallel.run([lambda: threading.current_thread().name] * 2)] * 2)
+    assert all(len(set(names)) == 1 for names in nested)  # each inner run stayed in one thread
+    parallel.set_workers(1)
+    assert parallel.run([lambda: threading.current_thread().name] * 3) == [me] * 3
+
+
+def test_an_exception_in_a_task_reaches_the_caller(two_workers):
+    def boom():
+        raise ValueError("task failed")
+
+    with pytest.raises(ValueError, match="task failed"):
+        parallel.run([lambda: 1, boom])
+
+
+def test_conv_over_two_workers_is_repeatable_and_matches_one(two_workers, monkeypatch):
+    """Partial dW sums are added in a fixed order: the same numbers on every run."""
+    monkeypatch.setattr(_im2col, "CHUNK_BYTES", 1)
+    r = np.random.default_rng(0)
+    x = r.standard_normal((6, 3, 9, 9)).astype(np.float32)
+    w = r.standard_normal((5, 3, 3, 3)).astype(np.float32)
+
+    def grads():
+        xt, wt = foveanet.tensor(x, requires_grad=True), foveanet.tensor(w, requires_grad=True)
+        y = F.conv2d(xt, wt, padding=1)
+        (y * y).sum().backward()
+        return y.numpy(), xt.grad.numpy(), wt.grad.numpy()
+
+    first, second = grads(), grads()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    parallel.set_workers(1)
+    for a, b in zip(first, grads()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
