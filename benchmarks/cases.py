@@ -145,8 +145,9 @@ def lenet_functional_case(batch=128):
     return build
 
 
-def lenet_train_case(optimizer, batch=128):
-    """foveanet.models.lenet5 + foveanet.optim against the torch reference LeNet-5."""
+def lenet_train_case(optimizer, batch=128, arch="lenet5", torch_arch="LeNet5"):
+    """foveanet.models.<arch> + foveanet.optim against its torch reference, one training
+    step on a 1x28x28 batch (LeNet-5, or the strong recipe's vgg_small)."""
     def build(side, shared):
         x, y = _lenet_data(batch)
         if side == "fv":
@@ -155,7 +156,7 @@ def lenet_train_case(optimizer, batch=128):
             import foveanet
             import foveanet.functional as F
             foveanet.manual_seed(SEED)
-            model = models.lenet5()
+            model = models.get_model(arch, num_classes=10, in_channels=1)
             if shared is not None:
                 shared["model"] = model
             opt = _optimizer(optim, optimizer, model.parameters())
@@ -163,7 +164,7 @@ def lenet_train_case(optimizer, batch=128):
         else:
             import torch
             from benchmarks import torch_models
-            model = torch_models.LeNet5()
+            model = getattr(torch_models, torch_arch)()
             if shared is not None:
                 torch_models.copy_weights(shared["model"], model)
             opt = _optimizer(torch.optim, optimizer, model.parameters())
@@ -274,6 +275,8 @@ CASES = {
     "lenet5 train SGD b128": lenet_train_case("sgd"),
     "lenet5 train AdamW b128": lenet_train_case("adamw"),
     "lenet5 functional step b128": lenet_functional_case(),
+    "vgg_small train AdamW b128": lenet_train_case("adamw", arch="vgg_small", torch_arch="SmallVGG"),
+    "conv 3x3 32->32 @28 b128 fwd+bwd": conv_case(128, 32, 28, 28, 32, 3, 1),
     "conv 3x3 64->64 @56 b8 fwd": conv_case(8, 64, 56, 56, 64, 3, 1, backward=False),
     "conv 3x3 64->64 @56 b8 fwd+bwd": conv_case(8, 64, 56, 56, 64, 3, 1),
     "conv 3x3 64->128 @32 b32 fwd": conv_case(32, 64, 32, 32, 128, 3, 1, backward=False),

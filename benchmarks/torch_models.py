@@ -91,6 +91,26 @@ class VGG16(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
+class SmallVGG(nn.Module):
+    """foveanet.models.vgg_small: 3 x (two 3x3 conv+BN+ReLU, max pool), dropout, linear."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, width: int = 32):
+        super().__init__()
+        layers, cin = [], in_channels
+        for v in (width, width, "M", 2 * width, 2 * width, "M", 4 * width, 4 * width, "M"):
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+            else:
+                layers += [nn.Conv2d(cin, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU()]
+                cin = v
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(3)
+        self.classifier = nn.Sequential(nn.Dropout(0.3), nn.Linear(4 * width * 9, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
 def resnet18():
     return ResNet18()
 

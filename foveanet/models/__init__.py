@@ -10,8 +10,8 @@ from __future__ import annotations
 # a submodule and a function, and the function must win (models.alexnet(...) as in torchvision)
 from foveanet.models.lenet import LeNet5, LeNet1998, lenet5
 from foveanet.models.alexnet import AlexNet, alexnet
-from foveanet.models.vgg import (VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19,
-                                 vgg19_bn)
+from foveanet.models.vgg import (VGG, SmallVGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn,
+                                 vgg19, vgg19_bn, vgg_small)
 from foveanet.models.resnet import (ResNet, resnet18, resnet34, resnet50, resnet101, resnet152,
                                     resnext50_32x4d, resnext101_32x8d)
 from foveanet.models.googlenet import GoogLeNet, googlenet
@@ -21,7 +21,7 @@ from foveanet.models.textcnn import TextCNN, textcnn
 from foveanet.models.xmlcnn import XMLCNN, xmlcnn
 
 _REGISTRY = {f.__name__: f for f in (
-    lenet5, alexnet, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
+    lenet5, alexnet, vgg_small, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
     resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d,
     googlenet, densenet121, densenet161, densenet169, densenet201, unet, textcnn, xmlcnn)}
 
@@ -41,5 +41,5 @@ def get_model(name: str, **kwargs):
     return _REGISTRY[key](**kwargs)
 
 
-__all__ = ["get_model", "list_models", "LeNet5", "LeNet1998", "AlexNet", "VGG", "ResNet",
+__all__ = ["get_model", "list_models", "LeNet5", "LeNet1998", "AlexNet", "VGG", "SmallVGG", "ResNet",
            "GoogLeNet", "DenseNet", "UNet", "TextCNN", "XMLCNN", *_REGISTRY]
