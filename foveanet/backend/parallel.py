@@ -14,11 +14,12 @@ that the caller sums in a fixed order, so results do not depend on thread schedu
 """
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["workers", "set_workers", "run"]
+__all__ = ["workers", "set_workers", "run", "shares"]
 
 _workers: int | None = None  # None: decided at first use from the BLAS thread count
 _pool: ThreadPoolExecutor | None = None
@@ -86,6 +87,13 @@ def run(tasks):
     finally:
         for c, n in zip(libs, saved):
             c.set_num_threads(n)
+
+
+def shares(items: list, job) -> list:
+    """Tasks for :func:`run`: one per worker, each calling ``job`` on every W-th item (a
+    fixed assignment, so partial sums are added in the same order on every run)."""
+    W = max(1, min(workers(), len(items)))
+    return [functools.partial(job, items[k::W]) for k in range(W)]
 
 
 def _task(fn):

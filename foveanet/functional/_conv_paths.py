@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from foveanet.backend import parallel
 from foveanet.functional._im2col import Geom
 
 
@@ -60,6 +61,58 @@ def depthwise_backward(gy: np.ndarray, xp, w, g: Geom, need_x: bool, need_w: boo
         t, l = g.pads[0], g.pads[2]
         dxp = np.ascontiguousarray(dxp[:, :, t:t + g.H, l:l + g.W])
     return dxp, (dw.reshape(g.C, 1, g.kh, g.kw) if need_w else None)
+
+
+# Channel blocks: every tap re-reads the input and re-writes the output, so the kh*kw
+# passes run on blocks of channels that stay in cache (about BLOCK_BYTES of padded input),
+# and the blocks are parallel tasks. 3x3, 128 channels @28 b16 fwd+bwd, min of 7, one
+# thread: whole 26.5 ms -> blocks 19.2 ms.
+BLOCK_BYTES = 1 << 20
+
+
+def _channel_blocks(g: Geom, itemsize: int) -> list:
+    n = max(1, BLOCK_BYTES // max(1, g.N * g.Hp * g.Wp * itemsize))
+    n = min(n, -(-g.C // parallel.workers()))
+    return [(c0, min(c0 + n, g.C)) for c0 in range(0, g.C, n)]
+
+
+def _block_geom(g: Geom, c: int) -> Geom:
+    return Geom(g.N, c, g.H, g.W, c, c, g.kh, g.kw, (g.sh, g.sw), (g.dh, g.dw), g.pads,
+                g.Ho, g.Wo)
+
+
+def depthwise(x: np.ndarray, w: np.ndarray, g: Geom, bias=None) -> np.ndarray:
+    """Depthwise conv of NCHW ``x`` in channel blocks (backward needs ``x`` and ``w``)."""
+    y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=x.dtype)
+
+    def job(part):
+        for c0, c1 in part:
+            gc = _block_geom(g, c1 - c0)
+            b = None if bias is None else bias[c0:c1]
+            y[:, c0:c1] = depthwise_forward(pad_nchw(x[:, c0:c1], gc), w[c0:c1], gc, b)
+
+    parallel.run(parallel.shares(_channel_blocks(g, x.dtype.itemsize), job))
+    return y
+
+
+def depthwise_grads(gy: np.ndarray, x, w, g: Geom, need_x: bool, need_w: bool):
+    """(dX, dW) of :func:`depthwise` in the same channel blocks."""
+    dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
+    dw = np.empty((g.C, 1, g.kh, g.kw), dtype=gy.dtype) if need_w else None
+
+    def job(part):
+        for c0, c1 in part:
+            gc = _block_geom(g, c1 - c0)
+            xp = pad_nchw(x[:, c0:c1], gc) if need_w else None
+            bx, bw = depthwise_backward(gy[:, c0:c1], xp, None if w is None else w[c0:c1], gc,
+                                        need_x, need_w)
+            if need_x:
+                dx[:, c0:c1] = bx
+            if need_w:
+                dw[c0:c1] = bw
+
+    parallel.run(parallel.shares(_channel_blocks(g, gy.dtype.itemsize), job))
+    return dx, dw
 
 
 # ------------------------------------------------------------ 1-d, stride 1, one group

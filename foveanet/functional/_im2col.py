@@ -11,8 +11,6 @@ Everything here works on 4-d arrays; conv1d enters with H = 1.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -167,13 +165,6 @@ def batch_chunks(g: Geom, itemsize: int) -> list[tuple[int, int]]:
     return [(n0, min(n0 + n, g.N)) for n0 in range(0, g.N, n)]
 
 
-def _shares(chunks: list, job) -> list:
-    """One task per worker, each taking every W-th chunk (a fixed assignment, so partial
-    sums are added in the same order on every run)."""
-    W = min(parallel.workers(), len(chunks))
-    return [functools.partial(job, chunks[k::W]) for k in range(W)]
-
-
 def conv_forward(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None):
     """Direct conv of NCHW ``x`` -> (y NCHW, what backward needs for dW).
 
@@ -191,7 +182,7 @@ def conv_forward(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None):
             gc = g.with_batch(n1 - n0)
             from_cn(gemm_forward(im2col(pad_cn(x[n0:n1], gc), gc), wm), gc, bias, out=y[n0:n1])
 
-    parallel.run(_shares(chunks, job))
+    parallel.run(parallel.shares(chunks, job))
     return y, x
 
 
@@ -220,7 +211,7 @@ def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool)
                 dw = d.copy() if dw is None else dw.__iadd__(d)
         return dw
 
-    partial_dws = parallel.run(_shares(chunks, job))
+    partial_dws = parallel.run(parallel.shares(chunks, job))
     if not need_w:
         return dx, None
     dw = partial_dws[0]

@@ -49,9 +49,8 @@ class _Conv(Function):
         self.path = _path(g)
         # inference and first layers keep nothing they will not read
         if self.path == "depthwise":
-            xp = P.pad_nchw(x4, g)
-            y = P.depthwise_forward(xp, w4, g, b)
-            saved = (xp if need_w else None, w4 if need_x else None)
+            y = P.depthwise(x4, w4, g, b)
+            saved = (x4 if need_w else None, w4 if need_x else None)
         elif self.path == "rows":
             xr = P.to_rows(x4, g)
             y = P.rows_forward(xr, w4, g, b)
@@ -71,7 +70,7 @@ class _Conv(Function):
         g4 = grad.reshape(g.N, g.Co, g.Ho, g.Wo)
         db = g4.sum(axis=(0, 2, 3)) if self.nbias and self.needs_input_grad[2] else None
         if self.path == "depthwise":
-            dx, dw = P.depthwise_backward(g4, x_saved, w_saved, g, need_x, need_w)
+            dx, dw = P.depthwise_grads(g4, x_saved, w_saved, g, need_x, need_w)
         elif self.path == "rows":
             dx, dw = P.rows_backward(g4, x_saved, w_saved, g, need_x, need_w)
         else:

@@ -92,6 +92,19 @@ def test_conv2d_in_sub_batches_matches_torch(seed, monkeypatch):
     _compare(conv2d, TF.conv2d, x, w, b, kwargs, seed, need_x=seed % 7 != 3)
 
 
+@pytest.mark.parametrize("stride, padding, dilation", [(1, 1, 1), (2, 0, 1), (1, "same", 2)])
+def test_depthwise_in_channel_blocks_matches_torch(stride, padding, dilation, monkeypatch):
+    """Tiny BLOCK_BYTES and two workers: one channel a block, blocks shared by two threads."""
+    monkeypatch.setattr(conv_module.P, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(conv_module.P.parallel, "_workers", 2)
+    r = np.random.default_rng(stride + dilation)
+    x = r.standard_normal((3, 5, 8, 7)).astype(np.float32)
+    w = r.standard_normal((5, 1, 3, 3)).astype(np.float32)
+    b = r.standard_normal(5).astype(np.float32)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=5)
+    _compare(conv2d, TF.conv2d, x, w, b, kwargs, stride)
+
+
 def test_sub_batches_keep_the_input_not_the_cols(monkeypatch):
     r = np.random.default_rng(4)
     x = foveanet.tensor(r.standard_normal((3, 2, 5, 5)).astype(np.float32), requires_grad=True)
