@@ -159,9 +159,11 @@ def batch_chunks(g: Geom, itemsize: int) -> list[tuple[int, int]]:
     """[(n0, n1), ...] covering the batch: chunks of about CHUNK_BYTES of cols, and at
     least one per worker when the layer is big enough to share."""
     per_image = max(1, g.C * g.kh * g.kw * g.Ho * g.Wo * itemsize)
-    n = max(1, CHUNK_BYTES // per_image)
-    if per_image * g.N >= PARALLEL_MIN_BYTES:
-        n = min(n, -(-g.N // parallel.workers()))
+    count = -(-g.N // max(1, CHUNK_BYTES // per_image))
+    if per_image * g.N >= PARALLEL_MIN_BYTES:  # a multiple of the workers, for balance
+        W = parallel.workers()
+        count = min(g.N, -(-count // W) * W)
+    n = -(-g.N // count)
     return [(n0, min(n0 + n, g.N)) for n0 in range(0, g.N, n)]
 
 
