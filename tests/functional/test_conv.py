@@ -84,8 +84,10 @@ def test_conv2d_matches_torch(seed):
 
 @pytest.mark.parametrize("seed", range(40, 60))
 def test_conv2d_in_sub_batches_matches_torch(seed, monkeypatch):
-    """Tiny CHUNK_BYTES: every image is a chunk of its own, and backward recomputes cols."""
+    """Tiny CHUNK_BYTES: every image is a chunk of its own, and backward recomputes cols;
+    every stride-1 dX goes through the adjoint (flipped-kernel) conv, whatever its size."""
     monkeypatch.setattr(conv_module.E, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_module.E, "ADJOINT_MIN_CHANNELS", 1)
     (x, w, b), kwargs = _direct_config(seed, 2)
     if x.ndim == 4:
         x = np.concatenate([x, x[::-1] * 0.5])  # >= 2 images, so there are >= 2 chunks
