@@ -38,7 +38,7 @@ PREDICT_EXAMPLES = textwrap.dedent("""\
 
 _SETTINGS = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "weight_decay",
              "schedule", "augment", "label_smoothing", "seed", "limit", "test_limit",
-             "image_size", "val_split", "checkpoint_seconds", "patience", "threads")
+             "image_size", "val_split", "checkpoint_seconds", "patience", "threads", "tta")
 
 
 def _formatter(prog):
@@ -73,8 +73,12 @@ def register(sub) -> None:
     p.add_argument("--checkpoint-seconds", type=float,
                    help="mid-epoch checkpoint interval in seconds of training (default 30)")
     p.add_argument("--threads", type=int,
-                   help="BLAS threads (default 1: small models lose more to thread syncing on a busy "
-                        "machine than they gain; 0 = leave BLAS's own choice)")
+                   help="threads inside each op: BLAS, and the convolutions' sub-batch tasks "
+                        "(default 1: small models lose more to thread syncing on a busy machine "
+                        "than they gain; --recipe strong uses 2; 0 = leave BLAS's own choice)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="test-time augmentation: evaluate and predict average each image's class "
+                        "probabilities with its mirror image's (--recipe strong turns it on)")
     p.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint (settings come from its config.json)")
@@ -195,7 +199,8 @@ def run_train(args) -> int:
     trainer = Trainer(net, opt, build.loss(cfg), sched, train_loader, test_loader,
                       max_epochs=int(cfg["epochs"]), run_dir=args.out, callbacks=callbacks,
                       seed=int(cfg["seed"]), class_names=cfg["classes"], config=cfg,
-                      progress=not args.quiet, checkpoint_seconds=float(cfg["checkpoint_seconds"]))
+                      progress=not args.quiet, checkpoint_seconds=float(cfg["checkpoint_seconds"]),
+                      tta=bool(cfg.get("tta")))
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     if args.resume:
         # temporary files of a write the kill interrupted: never renamed, never read
@@ -229,7 +234,8 @@ def run_evaluate(args) -> int:
     cfg, net = _load_run(args.run_dir, args.weights)
     cfg.pop("limit", None)  # evaluate on the run's test set, whatever the training subset was
     cfg, _, test_loader = _prepare(cfg)
-    res = Trainer(net, None, progress=False).evaluate(test_loader, num_classes=len(cfg["classes"]))
+    res = Trainer(net, None, progress=False, tta=bool(cfg.get("tta"))).evaluate(
+        test_loader, num_classes=len(cfg["classes"]))
     print(f"{args.run_dir} ({cfg['model']}, {args.weights} weights) on {cfg['dataset']} test set, "
           f"{res['n']:,} images")
     print(f"accuracy {100 * res['accuracy']:.2f}%   loss {res['loss']:.4f}", end="")
@@ -255,7 +261,7 @@ def run_predict(args) -> int:
         x = preprocess_images(args.images, cfg)
     except ValueError as e:  # load_image: not an image / unreadable
         raise CLIError(str(e)) from None
-    probs = Trainer(net, None, progress=False).predict(x)
+    probs = Trainer(net, None, progress=False, tta=bool(cfg.get("tta"))).predict(x)
     names = cfg["classes"]
     k = min(args.topk, len(names))
     for path, p in zip(args.images, probs):

@@ -61,8 +61,11 @@ class Trainer:
                  val_loader=None, max_epochs: int = 10, run_dir=None, callbacks=(),
                  seed: int | None = None, class_names=None, config: dict | None = None,
                  scheduler_interval: str | None = None, progress=True, checkpoint_seconds: float = 30.0,
-                 eval_loss_fn=None):
+                 eval_loss_fn=None, tta: bool = False):
         F = foveanet.functional
+        # test-time augmentation: evaluate/predict average the class probabilities of each
+        # image and its mirror image (for data whose classes are symmetric under flips)
+        self.tta = bool(tta)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.loss_fn = loss_fn if loss_fn is not None else F.cross_entropy
         # test loss without label smoothing etc., so runs with different recipes compare
@@ -169,6 +172,8 @@ class Trainer:
                 "train_accuracy": p["correct"] / max(p["seen"], 1),
                 "test_loss": val["loss"] if val else None, "test_accuracy": val["accuracy"] if val else None,
                 "test_top5": val.get("top5") if val else None,
+                **({"test_accuracy_without_tta": val["accuracy_without_tta"]}
+                   if val and "accuracy_without_tta" in val else {}),
                 "lr": p["lr"], "seconds": seconds,
                 # process CPU time: on a machine shared with other jobs, a steadier measure
                 # of the work than wall time (with BLAS threads it can exceed it)
@@ -201,22 +206,32 @@ class Trainer:
         was_training = getattr(self.model, "training", False)
         self.model.eval()
         acc = None
+        plain_correct = 0
         try:
             with foveanet.no_grad():
                 for x, y in self._batches(loader):
-                    out = self.model(x if not isinstance(x, np.ndarray) else foveanet.from_numpy(x))
-                    logits = _np(out)
                     if y is None:
                         raise ValueError("Trainer.evaluate: the loader must yield (inputs, targets)")
+                    if self.tta:
+                        plain, mirrored = self._probs_and_mirror(x)
+                        logits = np.log((plain + mirrored) / 2)  # log-probabilities: same argmax
+                        t = _np(y).astype(np.int64).reshape(-1)
+                        loss = float(-logits[np.arange(len(t)), t].mean())
+                        plain_correct += int((plain.argmax(1) == t).sum())
+                    else:
+                        out = self.model(x if not isinstance(x, np.ndarray) else foveanet.from_numpy(x))
+                        logits = _np(out)
+                        loss = float(self.eval_loss_fn(out, y).item())
                     if acc is None:
                         acc = MetricAccumulator(num_classes or logits.shape[1], topk=5)
-                    loss = float(self.eval_loss_fn(out, y).item())
                     acc.update(logits, y, loss)
         finally:
             self.model.train(was_training)
         if acc is None:
             raise ValueError("Trainer.evaluate: the loader yielded no batches")
         res = acc.result()
+        if self.tta:  # what the model alone scores, beside the mirror-averaged accuracy
+            res["accuracy_without_tta"] = plain_correct / max(1, int(acc.cm.sum()))
         prf = precision_recall_f1(acc.cm)
         res.update({
             "confusion": acc.cm,
@@ -233,11 +248,21 @@ class Trainer:
         try:
             with foveanet.no_grad():
                 for x, _ in self._batches(data, batch_size):
+                    if self.tta:
+                        plain, mirrored = self._probs_and_mirror(x)
+                        chunks.append((plain + mirrored) / 2)
+                        continue
                     x = foveanet.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
                     chunks.append(softmax(_np(self.model(x)).astype(np.float64)))
         finally:
             self.model.train(was_training)
         return np.concatenate(chunks) if chunks else np.zeros((0, 0))
+
+    def _probs_and_mirror(self, x) -> tuple:
+        """Softmax (float64) of the images ``x``, and of their left-right mirror images."""
+        a = _np(x)
+        plain = softmax(_np(self.model(foveanet.from_numpy(np.ascontiguousarray(a)))).astype(np.float64))
+        return plain, softmax(_np(self.model(foveanet.from_numpy(a[..., ::-1].copy()))).astype(np.float64))
 
     # ----------------------------------------------------------- checkpoint
     def state_dict(self) -> dict:
@@ -292,6 +317,9 @@ class Trainer:
             "test_accuracy": last.get("test_accuracy"),
             "test_loss": last.get("test_loss"),
             "test_top5": last.get("test_top5"),
+            **({"test_accuracy_without_tta": last["test_accuracy_without_tta"]}
+               if "test_accuracy_without_tta" in last else {}),
+            "tta": self.tta,
             "best_test_accuracy": tests[best] if tests else None,
             "best_epoch": best + 1 if tests else None,
             "seconds": self.seconds,

@@ -79,6 +79,20 @@ def test_evaluate_and_predict_agree_with_the_metrics():
     np.testing.assert_allclose(tr.predict(tr.val_loader), probs, rtol=1e-6)
 
 
+def test_tta_averages_each_image_with_its_mirror():
+    tr = make(epochs=2)
+    tr.fit()
+    xte, yte = synthetic(64, 2)
+    plain, mirrored = tr.predict(xte), tr.predict(xte[..., ::-1].copy())
+    tr.tta = True
+    np.testing.assert_allclose(tr.predict(xte), (plain + mirrored) / 2, rtol=1e-6)
+    res = tr.evaluate(DataLoader(TensorDataset(xte, yte), batch_size=32))
+    assert res["accuracy"] == pytest.approx(metrics.accuracy((plain + mirrored) / 2, yte))
+    assert res["accuracy_without_tta"] == pytest.approx(metrics.accuracy(plain, yte))
+    nll = -np.log(((plain + mirrored) / 2)[np.arange(64), yte]).mean()
+    assert res["loss"] == pytest.approx(nll, rel=1e-5)
+
+
 def test_evaluation_records_no_graph_and_uses_eval_mode():
     tr = make(epochs=1, dropout=0.9)
     seen = []
