@@ -5,8 +5,9 @@ scratch on CPU, printed beside the TF-IDF + linear baselines.
     PYTHONPATH=. .venv/bin/python benchmarks/text_debtags.py --task single   # textcnn vs logistic regression
     PYTHONPATH=. .venv/bin/python benchmarks/text_debtags.py --no-baseline --out runs/xml
 
-Prints the test metrics after every epoch; the best epoch by P@1 (accuracy for single) is
-what counts.  The defaults are foveanet.text.run.DEFAULTS, chosen by the runs recorded in
+Prints the validation and test metrics after every epoch; the epoch with the best
+validation P@1 (accuracy for single; validation = ``--val-split`` of the training split) is
+what counts, and its test metrics are printed.  The defaults are foveanet.text.run.DEFAULTS, chosen by the runs recorded in
 the final report of issue 7; ``--time-budget`` stops before an epoch that would overrun it.
 """
 from __future__ import annotations
@@ -33,7 +34,8 @@ def main(argv=None):
     for name, typ in (("epochs", int), ("batch-size", int), ("lr", float), ("max-len", int),
                       ("embed-dim", int), ("pool-chunks", int), ("min-count", int),
                       ("vocab-size", int), ("seed", int), ("bucket", float), ("schedule", str),
-                      ("dropout", float)):
+                      ("dropout", float), ("val-split", float), ("loss", str), ("optimizer", str),
+                      ("weight-decay", float), ("ema", float), ("hidden", int), ("num-filters", int), ("embed-dropout", float)):
         ap.add_argument(f"--{name}", type=typ, default=None)
     ap.add_argument("--time-budget", type=float, default=1200.0, help="seconds (default 20 min)")
     ap.add_argument("--out", default=None, help="also write a run directory")
@@ -44,7 +46,9 @@ def main(argv=None):
     cfg = make_config(model, data=a.data, task=a.task, seed=a.seed or 0, epochs=a.epochs,
                       batch_size=a.batch_size, lr=a.lr, max_len=a.max_len, embed_dim=a.embed_dim,
                       pool_chunks=a.pool_chunks, min_count=a.min_count, vocab_size=a.vocab_size,
-                      bucket=a.bucket, schedule=a.schedule, dropout=a.dropout)
+                      bucket=a.bucket, schedule=a.schedule, dropout=a.dropout, val_split=a.val_split,
+                      loss=a.loss, optimizer=a.optimizer, weight_decay=a.weight_decay, ema=a.ema,
+                      hidden=a.hidden, num_filters=a.num_filters, embed_dropout=a.embed_dropout)
     print("config:", json.dumps({k: v for k, v in cfg.items() if k != "family"}), flush=True)
     t0 = time.perf_counter()
     cpu0 = time.process_time()

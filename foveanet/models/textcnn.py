@@ -48,18 +48,22 @@ def kept_length(ids: np.ndarray, widest: int, min_length: int) -> int:
     return min(ids.shape[1], max(int(last.max(initial=0)) + widest - 1, min_length))
 
 
-def relu_conv_maps(embedding, convs, ids, widest: int, min_length: int, skip: bool):
+def relu_conv_maps(embedding, convs, ids, widest: int, min_length: int, skip: bool, drop=None):
     """relu(conv_k(embedding(ids)^T)) for each conv, full length (N, M, L - k + 1).
 
     With ``skip`` and a zero pad row, the convs run only on the first ``kept_length`` tokens:
     a window wholly in the right padding sees zero vectors and outputs exactly its bias, so
     the rest of each map is relu(bias), appended as a tensor op of the bias so that it still
-    gets those positions' gradient.  The pooled result is the uncropped one, ties included."""
+    gets those positions' gradient.  The pooled result is the uncropped one, ties included.
+    ``drop`` (a Dropout module, or None) is applied to the embedded tokens before the convs."""
     ids = np.asarray(getattr(ids, "data", ids))
     n, length = ids.shape
     zero_pad = not np.any(embedding.weight.data[PAD_INDEX])   # pretrained tables are taken as given
     keep = kept_length(ids, widest, min_length) if skip and zero_pad else length
-    x = embedding(ids[:, :keep] if keep < length else ids).transpose(1, 2)    # (N, E, keep)
+    x = embedding(ids[:, :keep] if keep < length else ids)                    # (N, keep, E)
+    if drop is not None:
+        x = drop(x)        # zero stays zero: the padding windows still output just their bias
+    x = x.transpose(1, 2)                                                      # (N, E, keep)
     maps = []
     for conv in convs:
         h = F.relu(conv(x))

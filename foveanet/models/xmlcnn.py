@@ -1,6 +1,7 @@
 """XML-CNN (Liu, Chang, Wu, Yang, SIGIR 2017): a CNN for extreme multi-label text classification.
 
     ids (N, L) -> Embedding (N, L, E) -> transpose (N, E, L)
+      [-> Dropout(embed_dropout) on the word vectors: optional, off by default]
       -> for each width k in (2, 4, 8): Conv1d(E, 128, k, stride 1) -> ReLU
          -> dynamic max pooling: p chunks per feature map (N, 128, p) -> flatten (N, 128 p)
       -> concatenate (N, 3*128*p) -> Linear(.., 512) -> ReLU -> Dropout(0.5)
@@ -44,7 +45,7 @@ class XMLCNN(nn.Module):
                  kernel_sizes=(2, 4, 8), num_filters: int = 128, pool_chunks: int = 2,
                  hidden: int = 512, dropout: float = 0.5, pretrained=None,
                  embedding_mode: str = "rand", max_norm: float | None = None,
-                 skip_padding: bool = True):
+                 skip_padding: bool = True, embed_dropout: float = 0.0):
         super().__init__()
         if pool_chunks < 1:
             raise ValueError(f"XMLCNN: pool_chunks must be >= 1, got {pool_chunks}")
@@ -57,6 +58,9 @@ class XMLCNN(nn.Module):
         self.convs = nn.ModuleList([nn.Conv1d(embed_dim, num_filters, k) for k in self.kernel_sizes])
         self.bottleneck = nn.Linear(len(self.kernel_sizes) * num_filters * self.pool_chunks, hidden)
         self.dropout = nn.Dropout(dropout)
+        # off by default (the paper's has none); a parameter-free module, so the weights and
+        # state_dict keys are the same either way
+        self.embed_dropout = nn.Dropout(embed_dropout) if embed_dropout else None
         self.fc = nn.Linear(hidden, num_labels)
 
     @property
@@ -71,7 +75,7 @@ class XMLCNN(nn.Module):
                              f"least {self.min_length}")
         n = ids.shape[0]
         maps = relu_conv_maps(self.embedding, self.convs, ids, max(self.kernel_sizes),
-                              self.min_length, self.skip_padding)
+                              self.min_length, self.skip_padding, self.embed_dropout)
         return cat([F.adaptive_max_pool1d(h, self.pool_chunks).reshape(n, -1) for h in maps], 1)
 
     def _kept_length(self, ids: np.ndarray) -> int:

@@ -5,6 +5,11 @@ Split rule (``split="auto"``): documents that carry ids get the shared hash spli
 rebuilt or re-ordered; a file without ids (every id is the reader's record number) has
 nothing stable to hash, so it gets a seeded random split of ``test_fraction`` instead.
 
+Validation (``val_fraction``): a seeded random share of the *training* documents is held
+out before the vocabularies are fitted, so that the training loop can choose its epoch (and
+its recipe) without looking at the test split; the vocabulary and labels come from what is
+left.  The test split is the same whatever the fraction.
+
 Tasks: ``multi`` trains on every label (multi-hot targets); ``single`` applies
 ``single_label_task`` (the ``role::`` rule) so that numbers compare with the
 logistic-regression baseline.
@@ -42,6 +47,8 @@ class TextData:
     split: str                   # the rule actually used ("hash" or "random")
     test_docs: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    x_val: np.ndarray | None = None      # held out of the training split (None: no validation)
+    y_val: np.ndarray | None = None
 
 
 def load_documents(path, limit: int | None = None):
@@ -108,12 +115,15 @@ def encode_texts(vocab: Vocab, texts, max_len: int, min_len: int = 1):
 
 def prepare(docs, *, task: str = "multi", split_rule: str = "auto", seed: int = 0,
             test_fraction: float = 0.2, max_len: int = 256, min_count: int = 1,
-            vocab_size: int | None = None, min_len: int = 1) -> TextData:
-    """Split, fit the vocabulary and labels on the training part, encode both parts."""
+            vocab_size: int | None = None, min_len: int = 1, val_fraction: float = 0.0) -> TextData:
+    """Split, hold out ``val_fraction`` of the training part (seeded by ``seed``), fit the
+    vocabulary and labels on the rest, encode the three parts."""
     if task not in TASKS:
         raise DataError(f"unknown task {task!r}; choose from {TASKS}")
     if max_len < 1:
         raise DataError(f"max length must be positive, got {max_len}")
+    if not 0 <= val_fraction < 1:
+        raise DataError(f"validation fraction must be in [0, 1), got {val_fraction}")
     train, test, rule = split(docs, split_rule, seed, test_fraction)
     stats = {"split": rule, "n_train_docs": len(train), "n_test_docs": len(test)}
     if task == "single":
@@ -121,21 +131,41 @@ def prepare(docs, *, task: str = "multi", split_rule: str = "auto", seed: int = 
         if not train or not test:
             raise DataError(f"the single-label task keeps documents with a 'role::' tag: "
                             f"{len(train)} training and {len(test)} test documents have one")
+    else:
+        tr_lab, te_lab = [d.labels for d in train], [d.labels for d in test]
+    val, va_lab = [], []
+    if val_fraction > 0:
+        n_val = int(round(val_fraction * len(train)))
+        if not 1 <= n_val < len(train):
+            raise DataError(f"a validation fraction of {val_fraction} of {len(train)} training "
+                            f"documents leaves {n_val} to validate and {len(train) - n_val} to train on")
+        held = np.zeros(len(train), dtype=bool)
+        held[np.random.default_rng(seed).permutation(len(train))[:n_val]] = True
+        val, va_lab = [d for d, h in zip(train, held) if h], [l for l, h in zip(tr_lab, held) if h]
+        train, tr_lab = [d for d, h in zip(train, held) if not h], [l for l, h in zip(tr_lab, held) if not h]
+    y_val = None
+    if task == "single":
         labels = LabelVocab().fit(tr_lab)
         y_train = labels.index(tr_lab)
         y_test = labels.index(te_lab, warn=False)
+        if val:
+            y_val = labels.index(va_lab, warn=False)
         stats["test_unseen"] = int((y_test < 0).sum())
     else:
-        labels = LabelVocab().fit(d.labels for d in train)
-        y_train = labels.multi_hot([d.labels for d in train])
-        y_test = labels.multi_hot([d.labels for d in test], warn=False)
+        labels = LabelVocab().fit(tr_lab)
+        y_train = labels.multi_hot(tr_lab)
+        if val:
+            y_val = labels.multi_hot(va_lab, warn=False)
+        y_test = labels.multi_hot(te_lab, warn=False)
         stats["test_unseen"] = labels.last_unseen["labels"]
         stats["test_docs_without_known_label"] = int((y_test.sum(axis=1) == 0).sum())
     vocab = Vocab(min_count=min_count, max_size=vocab_size).fit(tokenize(d.text) for d in train)
     x_train, tr_stats = encode_texts(vocab, [d.text for d in train], max_len, min_len)
     x_test, te_stats = encode_texts(vocab, [d.text for d in test], max_len, min_len)
-    stats.update(n_train=len(train), n_test=len(test), n_labels=len(labels), vocab_size=len(vocab),
-                 train_truncated=tr_stats["truncated_docs"], test_truncated=te_stats["truncated_docs"],
+    x_val = encode_texts(vocab, [d.text for d in val], max_len, min_len)[0] if val else None
+    stats.update(n_train=len(train), n_val=len(val), n_test=len(test), n_labels=len(labels),
+                 vocab_size=len(vocab), train_truncated=tr_stats["truncated_docs"],
+                 test_truncated=te_stats["truncated_docs"],
                  test_oov_rate=te_stats["unknown"] / max(te_stats["tokens"], 1))
     return TextData(vocab, labels, x_train, y_train, x_test, y_test, task, rule,
-                    list(test), stats)
+                    list(test), stats, x_val, y_val)

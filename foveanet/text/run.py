@@ -1,15 +1,23 @@
 """Train, evaluate and use text CNNs; a run directory like the image Trainer's.
 
     RUN/config.json        every setting (what `evaluate` and `predict` rebuild from)
-    RUN/metrics.json       the best epoch's test metrics at top level (p@k, ndcg@k, psp@k ...),
-                           per-epoch ``history``, ``best_epoch``, ``seconds``, data counts
-    RUN/model.safetensors  the best epoch's weights (PyTorch key names)
+    RUN/metrics.json       the chosen epoch's test metrics at top level (p@k, ndcg@k, psp@k ...),
+                           its validation metrics under ``val``, per-epoch ``history`` (test
+                           metrics and ``val``), ``best_epoch``, ``selected_by``, ``seconds``,
+                           ``cpu_seconds``, data counts
+    RUN/model.safetensors  the chosen epoch's weights (PyTorch key names)
+
+Model selection never looks at the test split: ``val_split`` (default 0.1) holds out a seeded
+share of the *training* documents, and the epoch with the best validation P@1 (accuracy for
+``single``) is kept; its test metrics are what the run reports.  With ``val_split`` 0 there is
+nothing to choose by and the last epoch is kept.  The test metrics of every epoch are still
+in ``history``, for the learning curve, but nothing reads them to decide.
     RUN/vocab.json, RUN/labels.json   token and label vocabularies (JSON, no pickle)
 
 Why a loop of its own rather than ``foveanet.train.Trainer``: the Trainer's evaluation,
 progress line and best-model rule are built around single-label accuracy over image
-loaders; text needs ranking metrics over the whole test matrix every epoch, best by P@1,
-and the max-norm constraint after each step.  The run-directory writers (atomic JSON,
+loaders; text needs ranking metrics over whole score matrices every epoch, best by validation
+P@1, an average of the weights and the max-norm constraint after each step.  The run-directory writers (atomic JSON,
 safetensors weights) are the Trainer's own.
 
 Reproducibility: ``seed`` fixes the initial weights and dropout (the global generator) and
@@ -24,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import foveanet
+import foveanet.functional as F
 from foveanet import backend
 from foveanet.data.text import LabelVocab, Vocab, tokenize
 from foveanet.train.checkpoint import load_weights, save_weights, write_json
@@ -42,9 +51,11 @@ MODELS = ("xml-cnn", "textcnn")
 DEFAULTS = {
     "xml-cnn": dict(epochs=18, batch_size=64, lr=2e-3, max_len=256, embed_dim=128, pool_chunks=4,
                     hidden=512, num_filters=128, min_count=2, vocab_size=None, dropout=0.5,
-                    bucket=16.0, schedule="cosine"),
+                    bucket=16.0, schedule="cosine", val_split=0.1, loss="bce", optimizer="adam",
+                    weight_decay=0.0, ema=None, embed_dropout=0.0),
     "textcnn": dict(epochs=6, batch_size=64, lr=1e-3, max_len=128, embed_dim=64, pool_chunks=None,
-                    hidden=None, num_filters=100, min_count=2, vocab_size=None, dropout=0.5),
+                    hidden=None, num_filters=100, min_count=2, vocab_size=None, dropout=0.5,
+                    val_split=0.1, loss="bce", optimizer="adam", weight_decay=0.0, ema=None),
 }
 
 
@@ -56,7 +67,8 @@ def build_model(cfg: dict, vocab_size: int, n_labels: int):
         if cfg["task"] != "multi":
             raise DataError("xml-cnn is a multi-label model; use --model textcnn for --task single")
         return XMLCNN(vocab_size, n_labels, embed_dim=cfg["embed_dim"], num_filters=cfg["num_filters"],
-                      pool_chunks=cfg["pool_chunks"], hidden=cfg["hidden"], dropout=cfg["dropout"])
+                      pool_chunks=cfg["pool_chunks"], hidden=cfg["hidden"], dropout=cfg["dropout"],
+                      embed_dropout=cfg.get("embed_dropout") or 0.0)
     if cfg["model"] == "textcnn":
         return TextCNN(vocab_size, n_labels, embed_dim=cfg["embed_dim"], num_filters=cfg["num_filters"],
                        dropout=cfg["dropout"], multi_label=cfg["task"] == "multi")
@@ -104,15 +116,16 @@ def _bucketed_batches(lengths: np.ndarray, size: int, rng, spread: float):
         yield chunks[i]
 
 
-def scores(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Probabilities (sigmoid per label, or softmax for single-label) for token ids ``x``."""
+def scores(model, x: np.ndarray, batch_size: int = 512, softmax: bool | None = None) -> np.ndarray:
+    """Probabilities for token ids ``x``: a sigmoid per label, or a softmax over the labels
+    (single-label models, and multi-label ones trained with ``loss="softmax"``)."""
     was = model.training
     model.eval()
     out = []
     with foveanet.no_grad():
         for idx in _batches(len(x), batch_size):
             z = model(x[idx]).data.astype(np.float64)
-            if getattr(model, "multi_label", True):
+            if not (softmax if softmax is not None else not getattr(model, "multi_label", True)):
                 out.append(1.0 / (1.0 + np.exp(-z)))
             else:
                 z = np.exp(z - z.max(axis=1, keepdims=True))
@@ -121,10 +134,12 @@ def scores(model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 0))
 
 
-def metrics_for(S: np.ndarray, data: TextData, prop=None) -> dict:
+def metrics_for(S: np.ndarray, data: TextData, prop=None, y=None) -> dict:
+    """Metrics of scores ``S`` against ``y`` (default: the test truth ``data.y_test``)."""
+    y_all = data.y_test if y is None else y
     if data.task == "single":
-        keep = data.y_test >= 0          # test documents whose class never occurred in training
-        y = data.y_test[keep]
+        keep = y_all >= 0                # documents whose class never occurred in training
+        y = y_all[keep]
         pred = S[keep].argmax(axis=1)
         eye = np.eye(S.shape[1], dtype=np.float32)
         return {"accuracy": accuracy(pred, y), "macro_f1": f1_scores(eye[pred], eye[y])["macro_f1"],
@@ -132,7 +147,8 @@ def metrics_for(S: np.ndarray, data: TextData, prop=None) -> dict:
     if prop is None:
         prop = propensities(data.y_train)
     # every k up to 5, so that psp@1..psp@5 are all there (the XC repository's table)
-    return ranking_report(S, data.y_test, ks=(1, 2, 3, 4, 5), propensities=prop, threshold=0.5)
+    ks = tuple(k for k in (1, 2, 3, 4, 5) if k <= S.shape[1])    # fewer with under 5 labels
+    return ranking_report(S, y_all, ks=ks, propensities=prop, threshold=0.5)
 
 
 def _headline(m: dict) -> str:
@@ -142,12 +158,64 @@ def _headline(m: dict) -> str:
             f"nDCG@5 {m['ndcg@5']:.4f} PSP@5 {m['psp@5']:.4f}")
 
 
+class WeightAverage:
+    """Exponential moving average of the trainable weights, updated after every step:
+    ``avg <- decay * avg + (1 - decay) * w``.  Evaluated (and saved) in place of the raw
+    weights: the average sits nearer the middle of the valley the last few hundred Adam
+    steps bounce around in.  ``swap()`` exchanges the model's weights and the average."""
+
+    def __init__(self, params, decay: float):
+        if not 0 < decay < 1:
+            raise DataError(f"ema decay must be in (0, 1), got {decay}")
+        self.params, self.decay = list(params), float(decay)
+        self.avg = [p.data.copy() for p in self.params]
+
+    def update(self) -> None:
+        for a, p in zip(self.avg, self.params):
+            a *= self.decay
+            a += (1.0 - self.decay) * p.data
+
+    def swap(self) -> None:
+        for i, p in enumerate(self.params):
+            self.avg[i], p.data = p.data, self.avg[i]
+
+
+def _optimizer(cfg, params):
+    wd = float(cfg.get("weight_decay") or 0.0)
+    if cfg.get("optimizer", "adam") == "adamw":
+        return foveanet.optim.AdamW(params, lr=cfg["lr"], weight_decay=wd)
+    if cfg.get("optimizer", "adam") != "adam":
+        raise DataError(f"unknown optimizer {cfg['optimizer']!r}; choose adam or adamw")
+    return foveanet.optim.Adam(params, lr=cfg["lr"], weight_decay=wd)
+
+
+def _loss_fn(cfg, model):
+    """``bce`` (the paper's: a sigmoid per label) or ``softmax``: cross-entropy of a softmax
+    over the labels against the document's labels spread evenly (y / |y|), which ranks
+    directly, as P@k asks."""
+    kind = cfg.get("loss", "bce")
+    if kind == "bce" or cfg["task"] == "single":
+        return model.loss
+    if kind != "softmax":
+        raise DataError(f"unknown loss {kind!r}; choose bce or softmax")
+
+    def softmax_loss(logits, target):
+        t = target / np.maximum(target.sum(axis=1, keepdims=True), 1.0)
+        return F.cross_entropy(logits, t.astype(target.dtype))
+    return softmax_loss
+
+
+def _softmax_scores(cfg) -> bool | None:
+    return True if cfg.get("task") == "multi" and cfg.get("loss") == "softmax" else None
+
+
 def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=print,
           max_seconds: float | None = None) -> dict:
-    """Train by ``cfg`` (see ``make_config``) on ``docs`` (or the file ``cfg['data']``), test
-    after every epoch, keep the best epoch by P@1 (accuracy for ``single``).  With ``out``
-    the run directory is written.  ``max_seconds`` stops after the epoch that would make the
-    next one overrun it.  Returns the metrics dict."""
+    """Train by ``cfg`` (see ``make_config``) on ``docs`` (or the file ``cfg['data']``); after
+    every epoch score the validation and test parts, keep the epoch with the best validation
+    P@1 (accuracy for ``single``; the last epoch without validation).  With ``out`` the run
+    directory is written.  ``max_seconds`` stops after the epoch that would make the next one
+    overrun it.  Returns the metrics dict."""
     t_start, cpu_start = time.perf_counter(), time.process_time()
     read_stats = {}
     if data is None:
@@ -159,18 +227,22 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
         probe = build_model(cfg, 16, 2)  # noqa: F841  (checks the model/task pair before the slow part)
         data = prepare(docs, task=cfg["task"], split_rule=cfg["split"], seed=cfg["seed"],
                        max_len=cfg["max_len"], min_count=cfg["min_count"], vocab_size=cfg["vocab_size"],
-                       min_len=probe.min_length)
+                       min_len=probe.min_length, val_fraction=float(cfg.get("val_split") or 0.0))
     stats = {**read_stats, **data.stats}
-    log(f"data: {stats['n_train']:,} train / {stats['n_test']:,} test documents ({data.split} split), "
-        f"{len(data.labels)} labels, vocabulary {len(data.vocab):,}, test OOV "
-        f"{100 * stats['test_oov_rate']:.1f}%, {stats['train_truncated']:,} train docs cut to "
+    has_val = data.x_val is not None and len(data.x_val) > 0
+    log(f"data: {stats['n_train']:,} train / {stats.get('n_val', 0):,} validation / {stats['n_test']:,} "
+        f"test documents ({data.split} split), {len(data.labels)} labels, vocabulary {len(data.vocab):,}, "
+        f"test OOV {100 * stats['test_oov_rate']:.1f}%, {stats['train_truncated']:,} train docs cut to "
         f"{data.x_train.shape[1]} tokens")
     backend.manual_seed(cfg["seed"])
     model = build_model(cfg, len(data.vocab), len(data.labels))
     if cfg.get("prior_bias", True):
         init_output_bias(model, data)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = foveanet.optim.Adam(params, lr=cfg["lr"])
+    opt = _optimizer(cfg, params)
+    loss_fn = _loss_fn(cfg, model)
+    soft = _softmax_scores(cfg)
+    ema = WeightAverage(params, cfg["ema"]) if cfg.get("ema") else None
     # cosine decay over the planned epochs: the last epochs refine at a small step instead of
     # bouncing around the minimum at the full one
     sched = (foveanet.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg["epochs"])
@@ -188,7 +260,8 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
     lengths = (data.x_train != 0).sum(axis=1)
     n_params = sum(int(p.data.size) for p in model.parameters())
     log(f"model: {cfg['model']} ({n_params:,} parameters), {cfg['epochs']} epochs of "
-        f"{-(-len(data.x_train) // cfg['batch_size'])} batches of {cfg['batch_size']}")
+        f"{-(-len(data.x_train) // cfg['batch_size'])} batches of {cfg['batch_size']}"
+        f"{', best epoch by validation ' + key if has_val else ', no validation: the last epoch is kept'}")
     for epoch in range(cfg["epochs"]):
         t0 = time.perf_counter()
         model.train()
@@ -197,38 +270,51 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
                    else _batches(len(data.x_train), cfg["batch_size"], rng))
         for idx in batches:
             logits = model(data.x_train[idx])
-            loss = model.loss(logits, data.y_train[idx])
+            loss = loss_fn(logits, data.y_train[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
             model.apply_max_norm()
+            if ema is not None:
+                ema.update()
             loss_sum += float(loss.data) * len(idx)
             seen += len(idx)
         t_train = time.perf_counter() - t0
         if sched is not None:
             sched.step()
-        m = metrics_for(scores(model, data.x_test), data, prop)
+        if ema is not None:
+            ema.swap()                       # score (and save) the averaged weights
+        m = metrics_for(scores(model, data.x_test, softmax=soft), data, prop)
+        v = metrics_for(scores(model, data.x_val, softmax=soft), data, prop, y=data.y_val) if has_val else None
         row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_seconds": t_train,
                "seconds": time.perf_counter() - t0,
                "elapsed": time.perf_counter() - t_start, "cpu_elapsed": time.process_time() - cpu_start, **m}
+        if has_val:
+            row["val"] = v
         history.append(row)
-        improved = best is None or m[key] > best[key]
+        # chosen by validation only; without it, every epoch replaces the previous one (the last is kept)
+        improved = best is None or not has_val or v[key] > best["val"][key]
         if improved:
             best = row
-            best_state = {k: v.numpy().copy() for k, v in model.state_dict().items()} if out is None else None
+            best_state = {k: v_.numpy().copy() for k, v_ in model.state_dict().items()} if out is None else None
             if out is not None:
                 save_weights(model.state_dict(), out / "model.safetensors")
-        log(f"epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} | {_headline(m)} | "
+        if ema is not None:
+            ema.swap()                       # back to the raw weights to go on training
+        val_txt = f"val {key} {v[key]:.4f} | " if has_val else ""
+        log(f"epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} | {val_txt}test {_headline(m)} | "
             f"{row['seconds']:.0f}s (total {row['elapsed']:.0f}s wall, {row['cpu_elapsed']:.0f}s CPU)"
-            f"{' *' if improved else ''}")
+            f"{' *' if improved and has_val else ''}")
         elapsed = time.perf_counter() - t_start
         if max_seconds is not None and epoch + 1 < cfg["epochs"] and \
                 elapsed + row["seconds"] > max_seconds:
             log(f"stopping: another epoch would pass the {max_seconds:.0f}s budget")
             break
     metrics = {k: v for k, v in best.items() if k not in ("epoch", "train_loss", "train_seconds", "seconds", "elapsed", "cpu_elapsed")}
-    metrics.update(best_epoch=best["epoch"], epochs_run=len(history), history=history,
-                   seconds=time.perf_counter() - t_start, cpu_seconds=time.process_time() - cpu_start, n_parameters=n_params, data=stats)
+    metrics.update(best_epoch=best["epoch"], epochs_run=len(history),
+                   selected_by=f"validation {key}" if has_val else "last epoch", history=history,
+                   seconds=time.perf_counter() - t_start, cpu_seconds=time.process_time() - cpu_start,
+                   n_parameters=n_params, data=stats)
     if out is not None:
         write_json(out / "metrics.json", metrics)
     else:
@@ -269,7 +355,7 @@ def load_run(path) -> LoadedRun:
 
 def predict(run: LoadedRun, texts, k: int = 5) -> list:
     """Per text, the ``k`` best ``(label, probability)`` pairs, best first."""
-    S = scores(run.model, run.encode(texts))
+    S = scores(run.model, run.encode(texts), softmax=_softmax_scores(run.config))
     k = min(k, S.shape[1])
     top = np.argsort(-S, axis=1, kind="stable")[:, :k]
     return [[(run.labels.itos[j], float(S[i, j])) for j in row] for i, row in enumerate(top)]
@@ -280,7 +366,10 @@ def evaluate(run: LoadedRun, data_path=None, log=print) -> dict:
     run's own vocabularies, split rule and seed."""
     cfg = run.config
     docs, _ = load_documents(data_path or cfg["data"], cfg.get("limit"))
-    data = prepare(docs, task=cfg["task"], split_rule=cfg["split"], seed=cfg["seed"], max_len=1)
+    # the same validation hold-out as in training, so that the propensities (from the training
+    # labels) are the ones the run was scored with
+    data = prepare(docs, task=cfg["task"], split_rule=cfg["split"], seed=cfg["seed"], max_len=1,
+                   val_fraction=float(cfg.get("val_split") or 0.0))
     tr_lab = data.y_train
     # re-encode with the run's vocabularies: the data file may have changed since training
     x_test = run.encode([d.text for d in data.test_docs])
@@ -292,6 +381,6 @@ def evaluate(run: LoadedRun, data_path=None, log=print) -> dict:
         y_test = run.labels.multi_hot([d.labels for d in data.test_docs], warn=False)
         y_train = run.labels.multi_hot([data.labels.decode(r) for r in tr_lab], warn=False)
     ev = TextData(run.vocab, run.labels, None, y_train, x_test, y_test, cfg["task"], data.split)
-    m = metrics_for(scores(run.model, x_test), ev)
+    m = metrics_for(scores(run.model, x_test, softmax=_softmax_scores(run.config)), ev)
     log(f"{run.path}: {len(x_test):,} test documents: {_headline(m)}")
     return m

@@ -32,7 +32,7 @@ def xml_run(slice_file, tmp_path_factory):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         rc = main(["text", "train", "--model", "xml-cnn", "--data", str(slice_file), "--out", str(out),
-                   "--pool-chunks", "2", *TINY])
+                   "--pool-chunks", "2", *TINY, "--epochs", "2"])
     assert rc == 0, buf.getvalue()
     return out, buf.getvalue()
 
@@ -48,12 +48,17 @@ def test_tiny_xmlcnn_beats_label_prior(xml_run, slice_file):
     assert m["p@1"] > prior_p1 + 0.1, (m["p@1"], prior_p1)
     for k in ("p@1", "p@3", "p@5", "ndcg@3", "ndcg@5", "psp@1", "psp@2", "psp@3", "psp@4", "psp@5"):
         assert 0 <= m[k] <= 1, k
-    assert len(m["history"]) == 1 and m["best_epoch"] == 1
+    # two epochs (one is too few with a tenth of the training part held out to validate):
+    # the kept one is the better on validation
+    assert len(m["history"]) == 2 and m["selected_by"] == "validation p@1"
+    assert m["best_epoch"] == 1 + int(m["history"][1]["val"]["p@1"] > m["history"][0]["val"]["p@1"])
+    assert m["data"]["n_val"] == round(0.1 * len(train)) and m["data"]["n_train"] == len(train) - m["data"]["n_val"]
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"] == "xml-cnn" and cfg["max_len"] == 40 and cfg["family"] == "text"
     for name in ("model.safetensors", "vocab.json", "labels.json"):
         assert (out / name).exists()
-    unseen = sum(1 for d in test for l in d.labels if l not in counts)
+    seen = set(json.loads((out / "labels.json").read_text())["itos"])   # fitted without the validation part
+    unseen = sum(1 for d in test for l in d.labels if l not in seen)
     assert ("never seen in training" in text) == (unseen > 0)
     if unseen:
         assert f"{unseen:,} test label occurrences" in text
