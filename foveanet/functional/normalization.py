@@ -11,11 +11,13 @@ which is the chain rule through μ and σ folded into one pass (no graph of smal
 """
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
 
 from foveanet.autograd.function import Function
+from foveanet.backend import parallel
 from foveanet.autograd.tensor import Tensor
 from foveanet.functional._utils import as_optional, as_tensor, check_float
 
@@ -43,6 +45,19 @@ def _check_per_channel(op: str, name: str, arr, c: int, shape) -> None:
         )
 
 
+# Batch norm's statistics are per channel, so its passes split into channel blocks with no
+# shared output: on a big batch they run as backend.parallel tasks. vgg_small training step
+# (b128, 2 workers): batch norm 36 -> ~20 ms of ~265 ms.
+PARALLEL_MIN_ELEMENTS = 1 << 18
+
+
+def _channel_tasks(x3: np.ndarray, job) -> list:
+    c = x3.shape[1]
+    W = parallel.workers() if x3.size >= PARALLEL_MIN_ELEMENTS else 1
+    bounds = np.linspace(0, c, min(W, c) + 1).astype(int)
+    return [functools.partial(job, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 class _BatchNorm(Function):
     """Fused batch norm over an (N, C, *) input; statistics per channel over (N, *)."""
 
@@ -51,10 +66,30 @@ class _BatchNorm(Function):
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, -1)  # a view: (N, C, L) covers (N, C), (N, C, L) and (N, C, H, W)
         m = n * x3.shape[2]
+        xhat = np.empty_like(x3)
+        y = np.empty_like(x3)
+        mean = np.empty(c, x.dtype) if training else running_mean.astype(x.dtype, copy=False)
+        var = np.empty(c, x.dtype) if training else running_var.astype(x.dtype, copy=False)
+        inv_std = np.empty(c, x.dtype)
+
+        def job(sl):
+            xs = x3[:, sl]
+            if training:
+                mean[sl] = _chan_sum(xs) / m
+            xc = np.subtract(xs, mean[sl, None], out=xhat[:, sl])
+            if training:
+                var[sl] = _chan_sum(xc * xc) / m
+            inv_std[sl] = 1 / np.sqrt(var[sl] + eps)
+            xc *= inv_std[sl, None]  # xhat
+            if weight is not None:
+                np.multiply(xc, weight[sl, None], out=y[:, sl])
+            else:
+                y[:, sl] = xc
+            if bias is not None:
+                y[:, sl] += bias[sl, None]
+
+        parallel.run(_channel_tasks(x3, job))
         if training:
-            mean = _chan_sum(x3) / m
-            xc = x3 - mean[:, None]
-            var = _chan_sum(xc * xc) / m
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
@@ -62,16 +97,6 @@ class _BatchNorm(Function):
                 # the running estimate uses the unbiased variance, as PyTorch does
                 running_var *= 1 - momentum
                 running_var += (momentum * (m / (m - 1)) * var).astype(running_var.dtype, copy=False)
-        else:
-            mean = running_mean.astype(x.dtype, copy=False)
-            var = running_var.astype(x.dtype, copy=False)
-            xc = x3 - mean[:, None]
-        inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
-        xhat = xc
-        xhat *= inv_std[:, None]  # xc is a fresh array: reuse its memory
-        y = xhat * weight[:, None] if weight is not None else xhat.copy()
-        if bias is not None:
-            y += bias[:, None]
         self.training, self.m, self.shape = training, m, x.shape
         self.inv_std, self.weight = inv_std, weight
         need_xhat = (self.needs_input_grad[0] and training) or self.needs_input_grad[1]
@@ -84,24 +109,35 @@ class _BatchNorm(Function):
         need_x, need_w, need_b = self.needs_input_grad
         w = self.weight
         scale = self.inv_std if w is None else w * self.inv_std
-        sum_g = _chan_sum(g3) if (need_b or (need_x and self.training)) else None
-        sum_gx = _chan_sum(g3 * self.xhat) if (need_w or (need_x and self.training)) else None
-        dx = dw = db = None
-        if need_x:
+        want_g = need_b or (need_x and self.training)
+        want_gx = need_w or (need_x and self.training)
+        sum_g = np.empty(c, g.dtype) if want_g else None
+        sum_gx = np.empty(c, g.dtype) if want_gx else None
+        dx = np.empty(g3.shape, g.dtype) if need_x else None
+        xhat, m = self.xhat, self.m
+
+        def job(sl):
+            gs = g3[:, sl]
+            if want_g:
+                sum_g[sl] = _chan_sum(gs)
+            if want_gx:
+                sum_gx[sl] = _chan_sum(gs * xhat[:, sl])
+            if not need_x:
+                return
+            d = dx[:, sl]
             if self.training:
                 # (w/σ)/M · (M g - Σg - x̂ Σ g x̂), with the 1/M moved inside the sums
-                m = self.m
-                dx = g3 - self.xhat * (sum_gx / m)[:, None]
-                dx -= (sum_g / m)[:, None]
-                dx *= scale[:, None]
+                np.multiply(xhat[:, sl], (sum_gx[sl] / m)[:, None], out=d)
+                np.subtract(gs, d, out=d)
+                d -= (sum_g[sl] / m)[:, None]
+                d *= scale[sl, None]
             else:
-                dx = g3 * scale[:, None]
-            dx = dx.reshape(self.shape)
-        if need_w:
-            dw = sum_gx.reshape(w.shape)
-        if need_b:
-            db = sum_g.reshape(np.shape(self.inputs[2].data))
-        return dx, dw, db
+                np.multiply(gs, scale[sl, None], out=d)
+
+        parallel.run(_channel_tasks(g3, job))
+        dw = sum_gx.reshape(w.shape) if need_w else None
+        db = sum_g.reshape(np.shape(self.inputs[2].data)) if need_b else None
+        return (dx.reshape(self.shape) if need_x else None), dw, db
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,

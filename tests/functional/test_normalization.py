@@ -63,6 +63,24 @@ def test_batch_norm_eval_matches_torch(shape, affine, rng):
     np.testing.assert_array_equal(rm, rm_before)  # eval never touches the running stats
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_in_parallel_channel_blocks_matches_torch(training, rng, monkeypatch):
+    """Every input split into channel blocks on three workers (4 channels: 1 + 1 + 2)."""
+    from foveanet.functional import normalization
+
+    monkeypatch.setattr(normalization, "PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(normalization.parallel, "_workers", 3)
+    shape = (3, 4, 5, 6)
+    rm, rv = rng.standard_normal(4).astype(np.float32), rng.uniform(0.5, 2, 4).astype(np.float32)
+    rm_t, rv_t = t(rm), t(rv)
+    ours, theirs = _leaves(rng, shape, 4, True)
+    y_o = batch_norm(ours[0], rm, rv, ours[1], ours[2], training=training)
+    y_t = F.batch_norm(theirs[0], rm_t, rv_t, theirs[1], theirs[2], training=training)
+    _compare_grads(ours, theirs, y_o, y_t, rng)
+    close(rm, rm_t, 1e-5, 1e-6, "running_mean")
+    close(rv, rv_t, 1e-5, 1e-6, "running_var")
+
+
 def test_batch_norm_training_without_running_stats(rng):
     ours, theirs = _leaves(rng, (6, 3, 4), 3, True)
     y_o = batch_norm(ours[0], None, None, ours[1], ours[2], training=True)
