@@ -64,7 +64,8 @@ class Trainer:
                  eval_loss_fn=None, tta: bool = False):
         F = foveanet.functional
         # test-time augmentation: evaluate/predict average the class probabilities of each
-        # image and its mirror image (for data whose classes are symmetric under flips)
+        # image and its mirror image (for data whose classes are symmetric under flips); in
+        # fit, the final epoch's evaluation only
         self.tta = bool(tta)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.loss_fn = loss_fn if loss_fn is not None else F.cross_entropy
@@ -159,7 +160,9 @@ class Trainer:
             logs = {"loss": lv, "batch": loader.state_dict()["batch"] - 1, "epoch": self.epoch}
             for cb in self.callbacks:
                 cb.on_batch_end(self, logs)
-        val = self.evaluate(self.val_loader) if self.val_loader is not None else None
+        # test-time flips cost a second pass: only the final epoch's evaluation takes them
+        val = self.evaluate(self.val_loader, tta=self.tta and self.epoch + 1 == self.max_epochs) \
+            if self.val_loader is not None else None
         self.last_eval = val
         if self.interval == "epoch":
             if type(self.scheduler).__name__ == "ReduceLROnPlateau":
@@ -200,9 +203,11 @@ class Trainer:
             for i in range(0, len(arr), batch_size):
                 yield arr[i:i + batch_size], None
 
-    def evaluate(self, loader, num_classes: int | None = None) -> dict:
+    def evaluate(self, loader, num_classes: int | None = None, tta: bool | None = None) -> dict:
         """loss, accuracy, top5, confusion matrix and per-class precision/recall/F1 of the
-        model on ``loader`` (in eval mode, without recording a graph)."""
+        model on ``loader`` (in eval mode, without recording a graph); ``tta`` (default: the
+        Trainer's setting) averages each image with its mirror image."""
+        tta = self.tta if tta is None else tta
         was_training = getattr(self.model, "training", False)
         self.model.eval()
         acc = None
@@ -212,7 +217,7 @@ class Trainer:
                 for x, y in self._batches(loader):
                     if y is None:
                         raise ValueError("Trainer.evaluate: the loader must yield (inputs, targets)")
-                    if self.tta:
+                    if tta:
                         plain, mirrored = self._probs_and_mirror(x)
                         logits = np.log((plain + mirrored) / 2)  # log-probabilities: same argmax
                         t = _np(y).astype(np.int64).reshape(-1)
@@ -230,7 +235,7 @@ class Trainer:
         if acc is None:
             raise ValueError("Trainer.evaluate: the loader yielded no batches")
         res = acc.result()
-        if self.tta:  # what the model alone scores, beside the mirror-averaged accuracy
+        if tta:  # what the model alone scores, beside the mirror-averaged accuracy
             res["accuracy_without_tta"] = plain_correct / max(1, int(acc.cm.sum()))
         prf = precision_recall_f1(acc.cm)
         res.update({
