@@ -97,7 +97,7 @@ class SmallVGG(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 1, width: int = 32):
         super().__init__()
         layers, cin = [], in_channels
-        for v in (width, "M", 2 * width, 2 * width, "M", 4 * width, 4 * width, 4 * width, "M"):
+        for v in (width, width, "M", 2 * width, 2 * width, "M", 4 * width, 4 * width, "M"):
             if v == "M":
                 layers.append(nn.MaxPool2d(2))
             else:

@@ -38,7 +38,8 @@ PREDICT_EXAMPLES = textwrap.dedent("""\
 
 _SETTINGS = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "weight_decay",
              "schedule", "augment", "label_smoothing", "seed", "limit", "test_limit",
-             "image_size", "val_split", "checkpoint_seconds", "patience", "threads", "tta")
+             "image_size", "val_split", "checkpoint_seconds", "patience", "threads", "tta",
+             "crop_padding")
 
 
 def _formatter(prog):
@@ -63,6 +64,8 @@ def register(sub) -> None:
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--schedule", choices=SCHEDULES)
     p.add_argument("--augment", choices=AUGMENTS, help="standard = flip+crop+random erasing")
+    p.add_argument("--crop-padding", type=int,
+                   help="pixels of zero padding around random crops (default: max(2, side/8))")
     p.add_argument("--label-smoothing", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--limit", type=int, help="train on the first N training images only")

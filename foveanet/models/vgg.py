@@ -110,23 +110,22 @@ def vgg19_bn(**kwargs) -> VGG:
 
 
 class SmallVGG(nn.Module):
-    """VGG's design scaled to 28-32 px images: one 3x3 conv at full resolution (``width``
-    channels), two at half (2 ``width``), three at quarter (4 ``width``), each conv with
-    BN + ReLU and each block closed by a 2x2 max pool, then dropout and one linear layer on
-    the 3x3 map (an adaptive average pool makes other input sizes fit it; for 28x28 it is
-    the identity).
+    """VGG's design scaled to 28-32 px images: three blocks of two 3x3 conv + BN + ReLU
+    (``width``, 2 ``width``, 4 ``width`` channels), a 2x2 max pool after each block, then
+    dropout and one linear layer on the 3x3 map (an adaptive average pool makes other
+    input sizes fit it; for 28x28 it is the identity).
 
-    Why one conv at 28x28 and three at 7x7: on a CPU the full-resolution layers cost the
-    most memory traffic, not FLOPs; moving the second 28x28 conv to the 7x7 block keeps
-    the mult-adds (29.1 M) and ran a training step ~20% faster here (2 threads, b128).
-    width 32 on 1x28x28: 437,386 parameters.
+    width 32 on 1x28x28: 298,858 parameters, 29.1 M mult-adds per image. (A variant with
+    one conv at 28x28 and three at 7x7 has the same mult-adds and trains ~20% faster on a
+    CPU, but reached only 93.24% in 13 epochs of the strong recipe against 93.92% for this
+    layout in 12 epochs of the same recipe in PyTorch.)
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, width: int = 32,
                  dropout: float = 0.3):
         super().__init__()
         w = width
-        self.features = make_layers([w, "M", 2 * w, 2 * w, "M", 4 * w, 4 * w, 4 * w, "M"],
+        self.features = make_layers([w, w, "M", 2 * w, 2 * w, "M", 4 * w, 4 * w, "M"],
                                     batch_norm=True, in_channels=in_channels)
         self.avgpool = nn.AdaptiveAvgPool2d((3, 3))
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(4 * w * 9, num_classes))

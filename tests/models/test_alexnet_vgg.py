@@ -125,7 +125,7 @@ class TorchSmallVGG(tnn.Module):
     def __init__(self, width=32, in_channels=1, num_classes=10):
         super().__init__()
         w, layers, c = width, [], in_channels
-        for v in (w, "M", 2 * w, 2 * w, "M", 4 * w, 4 * w, 4 * w, "M"):
+        for v in (w, w, "M", 2 * w, 2 * w, "M", 4 * w, 4 * w, "M"):
             if v == "M":
                 layers.append(tnn.MaxPool2d(2, 2))
                 continue
@@ -139,13 +139,13 @@ class TorchSmallVGG(tnn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
-@pytest.mark.parametrize("width, size, want", [(32, 28, 437_386), (8, 32, 29_866)])
+@pytest.mark.parametrize("width, size, want", [(32, 28, 298_858), (8, 32, 21_154)])
 def test_vgg_small_count_layout_and_outputs(width, size, want):
     tm = randomize_(TorchSmallVGG(width))
     fm = models.get_model("vgg_small", num_classes=10, in_channels=1, width=width)
     # convs: 3*3*cin*cout + cout, BN 2*cout, head 4w*9*10 + 10
-    convs = [(1, width), (width, 2 * width), (2 * width, 2 * width), (2 * width, 4 * width),
-             (4 * width, 4 * width), (4 * width, 4 * width)]
+    convs = [(1, width), (width, width), (width, 2 * width), (2 * width, 2 * width),
+             (2 * width, 4 * width), (4 * width, 4 * width)]
     assert want == sum(9 * a * b + 3 * b for a, b in convs) + 4 * width * 9 * 10 + 10
     assert n_params(fm) == n_params(tm) == want
     assert_same_layout(fm, tm)
