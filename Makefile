@@ -13,7 +13,7 @@ ifneq ($(shell grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null),)
 export OPENBLAS_CORETYPE := SKYLAKEX
 endif
 
-.PHONY: demo test install data bench docs clean
+.PHONY: demo strong test install data bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ data:
 # each demo is a fresh run directory, so `make demo` can be run again
 demo: install data
 	$(VENV)/bin/foveanet train --model lenet5 --dataset fashion-mnist --out runs/demo-lenet5-$$(date +%Y%m%d-%H%M%S)
+
+# the strong recipe: vgg_small on Fashion-MNIST, both cores, within 30 minutes here
+strong: install data
+	$(PY) benchmarks/train_fashion.py --recipe strong --out runs/strong-vgg_small-$$(date +%Y%m%d-%H%M%S)
 
 test: install data
 	$(PY) -m pytest -n $(JOBS) -q
