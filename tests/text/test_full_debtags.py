@@ -11,13 +11,15 @@ pytestmark = [pytest.mark.slow,
 
 
 def test_xmlcnn_default_recipe_holds_its_measured_level():
-    # measured with the default recipe: P@1 0.8626, P@3 0.5951, P@5 0.4371 (646 s wall).
-    # Issue 7's bar, the TF-IDF + LinearSVC P@1 of 0.8706 on the same split, is not reached yet;
-    # this guards the level reached so far.
-    m = train(make_config("xml-cnn", data=DEBTAGS), max_seconds=1200, log=lambda s: None)
-    assert m["p@1"] > 0.855 and m["p@3"] > 0.59 and m["p@5"] > 0.43, m
+    # measured with the default recipe (softmax loss + weight EMA, 10 epochs, epoch chosen on the
+    # validation hold-out): test P@1 0.8602, P@3 0.5898, P@5 0.4328 in 637 s CPU
+    # (benchmarks/results-text.md).  Issue 7's bar, the TF-IDF + LinearSVC P@1 of 0.8706 on the
+    # same split, is not reached yet; this guards the level reached so far.
+    m = train(make_config("xml-cnn", data=DEBTAGS), log=lambda s: None)
+    assert m["selected_by"] == "validation p@1" and m["data"]["n_val"] == 2428
+    assert m["p@1"] > 0.853 and m["p@3"] > 0.585 and m["p@5"] > 0.428, m
 
 
 def test_textcnn_single_label_role_task():
     m = train(make_config("textcnn", data=DEBTAGS, task="single"), log=lambda s: None)
-    assert m["accuracy"] > 0.80, m        # logistic regression: 0.830
+    assert m["accuracy"] > 0.81, m        # measured 0.8198; logistic regression: 0.830

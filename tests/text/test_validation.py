@@ -100,16 +100,19 @@ def test_weight_average_by_hand():
             self.data = np.array(a, dtype=np.float32)
 
     p = P([1.0, 2.0])
-    avg = WeightAverage([p], decay=0.75)
+    avg = WeightAverage([p], decay=0.25)
     p.data = np.array([5.0, 6.0], dtype=np.float32)
-    avg.update()                              # 0.75 * [1, 2] + 0.25 * [5, 6]
+    avg.update()                              # step 1: d = min(0.25, 2/11) = 2/11
+    assert np.allclose(avg.avg[0], [2 / 11 * 1 + 9 / 11 * 5, 2 / 11 * 2 + 9 / 11 * 6])
+    avg.avg[0][:] = [1.0, 2.0]
+    avg.steps = 10                            # step 11: d = min(0.25, 12/21) = 0.25
     p.data = np.array([9.0, 2.0], dtype=np.float32)
-    avg.update()                              # 0.75 * [2, 3] + 0.25 * [9, 2]
-    assert np.allclose(avg.avg[0], [3.75, 2.75])
+    avg.update()                              # 0.25 * [1, 2] + 0.75 * [9, 2]
+    assert np.allclose(avg.avg[0], [7.0, 2.0]) and avg.avg[0].dtype == np.float32
     avg.swap()
-    assert np.allclose(p.data, [3.75, 2.75])
+    assert np.allclose(p.data, [7.0, 2.0])
     avg.swap()
-    assert np.allclose(p.data, [9.0, 2.0]) and np.allclose(avg.avg[0], [3.75, 2.75])
+    assert np.allclose(p.data, [9.0, 2.0]) and np.allclose(avg.avg[0], [7.0, 2.0])
 
 
 def test_softmax_loss_by_hand():
