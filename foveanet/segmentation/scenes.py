@@ -100,13 +100,16 @@ def compose(canvas_size, items, labels, positions, threshold: int = THRESHOLD):
 
 
 def generate_scenes(n: int, split: str = "train", size: int = 64, items=(2, 4), scale=(0.75, 1.25),
-                    seed: int = 0, threshold: int = THRESHOLD, data=None, targets=None) -> Scenes:
+                    seed: int = 0, threshold: int = THRESHOLD, data=None, targets=None,
+                    flip: bool = False) -> Scenes:
     """``n`` scenes of ``size`` x ``size`` pixels with ``items[0]``..``items[1]`` items each.
 
     scale: (low, high) for a random per-item scale of the 28-pixel side (sides rounded to
     even numbers, capped at the canvas), or None for unscaled items.  Positions are uniform
     over the places where the item fits entirely on the canvas.  data/targets: the split's
-    Fashion-MNIST arrays, for callers (tests) that already hold them.
+    Fashion-MNIST arrays, for callers (tests) that already hold them.  flip: mirror each item
+    left-right with probability 1/2 (augmentation; its draws come after all others, so the
+    scenes without flips are unchanged by the option's existence).
     """
     if n < 0:
         raise ValueError(f"generate_scenes: n must be >= 0, got {n}")
@@ -129,6 +132,7 @@ def generate_scenes(n: int, split: str = "train", size: int = 64, items=(2, 4), 
     tops = (rng.random(total) * (size - sides + 1)).astype(int)
     lefts = (rng.random(total) * (size - sides + 1)).astype(int)
     scene_of = np.repeat(np.arange(n), counts)
+    flips = rng.random(total) < 0.5 if flip else np.zeros(total, bool)
 
     # resize all items of one side length at once, then threshold once
     resized = {}
@@ -142,7 +146,7 @@ def generate_scenes(n: int, split: str = "train", size: int = 64, items=(2, 4), 
     patches = [None] * total
     for s, (sel, arr) in resized.items():
         for k, j in enumerate(sel):
-            patches[j] = arr[k]
+            patches[j] = arr[k, :, ::-1] if flips[j] else arr[k]
 
     imgs = np.zeros((n, size, size), np.uint8)
     masks = np.zeros((n, size, size), np.int64)

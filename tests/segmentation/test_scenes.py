@@ -54,6 +54,25 @@ def test_position_recorded_and_later_items_on_top():
         np.testing.assert_array_equal(s.images[k, 0], img)
 
 
+def test_flip_mirrors_about_half_the_items():
+    # one unscaled item filling a 28x28 canvas: each scene is its item, mirrored or not
+    rng = np.random.default_rng(1)
+    data = np.zeros((50, 28, 28), np.uint8)
+    data[:, :, :9] = rng.integers(30, 256, size=(50, 28, 9))     # asymmetric: bright left third
+    targets = np.arange(50) % 10
+    kw = dict(size=28, items=(1, 1), scale=None, seed=7, data=data, targets=targets)
+    plain = generate_scenes(400, "test", **kw)
+    flipped = generate_scenes(400, "test", flip=True, **kw)
+    np.testing.assert_array_equal(plain.items, flipped.items)   # same picks and places
+    src = data[plain.items[:, 1]].astype(np.float32) * np.float32(1 / 255)
+    np.testing.assert_array_equal(plain.images[:, 0], src)
+    mirrored = flipped.images[:, 0, :, -1].max(axis=1) > 0     # bright right column
+    np.testing.assert_array_equal(flipped.images[mirrored, 0], src[mirrored, :, ::-1])
+    np.testing.assert_array_equal(flipped.images[~mirrored, 0], src[~mirrored])
+    np.testing.assert_array_equal(flipped.masks[mirrored], plain.masks[mirrored][:, :, ::-1])
+    assert 160 < mirrored.sum() < 240          # Binomial(400, 1/2): mean 200, sd 10
+
+
 @pytest.fixture(scope="module")
 def fashion():
     from foveanet.data import FashionMNIST
