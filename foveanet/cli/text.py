@@ -51,8 +51,9 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="text_command", metavar="COMMAND")
 
     t = tsub.add_parser("train", help="train a text CNN into a run directory", epilog=TRAIN_EXAMPLES,
-                        description="Train XML-CNN or Kim's CNN; the test split is scored after every "
-                                    "epoch and the best epoch (by P@1, or accuracy) is kept.",
+                        description="Train XML-CNN or Kim's CNN; the epoch kept is the best on a "
+                                    "validation hold-out of the training split (by P@1, or accuracy), "
+                                    "and the test split is scored with it.",
                         formatter_class=_fmt)
     t.add_argument("--model", choices=("xml-cnn", "textcnn"), default="xml-cnn")
     t.add_argument("--data", required=True, help="JSONL/CSV(.gz) file of labelled documents")
@@ -69,6 +70,13 @@ def register(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--bucket", type=float, help="batch documents of similar length (jitter in tokens; 0 = random batches)")
     t.add_argument("--schedule", choices=("none", "cosine"), help="learning-rate schedule over the epochs")
+    t.add_argument("--val-split", type=float,
+                   help="fraction of the training split held out to choose the epoch (0: keep the last)")
+    t.add_argument("--loss", choices=("bce", "softmax"),
+                   help="multi-label loss: one sigmoid + BCE per label, or a softmax over the labels")
+    t.add_argument("--ema", type=float, help="decay of an exponential moving average of the weights "
+                                             "(the average is what is evaluated and kept)")
+    t.add_argument("--embed-dropout", type=float, help="dropout on the word vectors")
     t.add_argument("--limit", type=int, help="use only the first N documents of the file")
     t.add_argument("--split", choices=("auto", "hash", "random"), default="auto")
     t.add_argument("--time-budget", type=float, help="seconds: stop before an epoch that would overrun")
@@ -137,7 +145,8 @@ def run_train(args) -> int:
                       split=args.split, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       max_len=args.max_len, embed_dim=args.embed_dim, pool_chunks=args.pool_chunks,
                       min_count=args.min_count, vocab_size=args.vocab_size, bucket=args.bucket,
-                      schedule=args.schedule)
+                      schedule=args.schedule, val_split=args.val_split, loss=args.loss,
+                      ema=args.ema, embed_dropout=args.embed_dropout)
     m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget,
               log=lambda s: print(s, flush=True))
     d = m["data"]

@@ -168,3 +168,12 @@ def test_baseline_cli_prints_runs_beside(xml_run, slice_file, capsys):
     assert len(rows) == 2 and rows[1].split()[2] == f"{m['p@1']:.4f}"
     rc, err = _err(["text", "baseline", "--data", str(slice_file), "--runs", str(out.parent / "nope")], capsys)
     assert rc == 2 and "no metrics.json" in err
+
+
+def test_recipe_flags_reach_the_run_config(slice_file, tmp_path):
+    out = tmp_path / "flags"
+    assert main(["text", "train", "--model", "xml-cnn", "--data", str(slice_file), "--out", str(out),
+                 "--limit", "300", *TINY, "--loss", "bce", "--ema", "0.9", "--val-split", "0.2",
+                 "--embed-dropout", "0.1"]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert (cfg["loss"], cfg["ema"], cfg["val_split"], cfg["embed_dropout"]) == ("bce", 0.9, 0.2, 0.1)
