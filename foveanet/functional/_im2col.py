@@ -138,10 +138,7 @@ def conv_data(gm: np.ndarray, wm: np.ndarray, g: Geom, out=None, w_adj=None) -> 
     ``W_mat`` (``w_adj``: its flipped_w_matrix, when the caller already has it)."""
     ga = adjoint_geom(g)
     if ga is None:
-        dx = unpad_nchw(col2im(gemm_data(gm, wm), g), g)
-        if out is not None:
-            out[...] = dx
-        return dx if out is None else out
+        return unpad_nchw(col2im(gemm_data(gm, wm), g), g, out=out)
     gy = gm.reshape(g.Co, g.N, g.Ho, g.Wo).transpose(1, 0, 2, 3)
     cols = im2col(pad_cn(gy, ga), ga)
     w_adj = flipped_w_matrix(wm, g) if w_adj is None else w_adj
@@ -229,10 +226,15 @@ def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool)
     return dx, dw
 
 
-def unpad_nchw(xp: np.ndarray, g: Geom) -> np.ndarray:
-    """Padded channel-major ``(C, N, Hp, Wp)`` -> contiguous NCHW ``(N, C, H, W)``."""
+def unpad_nchw(xp: np.ndarray, g: Geom, out=None) -> np.ndarray:
+    """Padded channel-major ``(C, N, Hp, Wp)`` -> contiguous NCHW ``(N, C, H, W)`` (into
+    ``out`` if given)."""
     t, l = g.pads[0], g.pads[2]
-    return np.ascontiguousarray(xp[:, :, t:t + g.H, l:l + g.W].transpose(1, 0, 2, 3))
+    view = xp[:, :, t:t + g.H, l:l + g.W].transpose(1, 0, 2, 3)
+    if out is None:
+        return np.ascontiguousarray(view)
+    np.copyto(out, view)
+    return out
 
 
 def to_cn(y: np.ndarray) -> np.ndarray:
