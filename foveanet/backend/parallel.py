@@ -5,8 +5,8 @@ a copy (im2col) plus a GEMM too thin for OpenBLAS to split well, and NumPy's cop
 one thread whatever BLAS does. Cut over the batch instead, each task does its own copy
 and its own single-threaded GEMM on cache-sized data; NumPy releases the GIL in both.
 Measured here (3x3 conv fwd+bwd, 2 cores, min of 5): 32->32 @28 batch 128: 63 ms with
-2 BLAS threads -> 35 ms on 2 tasks; 12->12 @64 batch 32: 23 -> 9 ms
-(benchmarks/bench_conv.py).
+2 BLAS threads -> 35 ms on 2 tasks; 12->12 @64 batch 32: 23 -> 9 ms (`make bench` keeps
+the first as "conv 3x3 32->32 @28 b128 fwd+bwd").
 
 While tasks run, BLAS is held at one thread so the two kinds of threads do not multiply.
 Tasks must not share output memory: each writes its own slice or returns a partial result
