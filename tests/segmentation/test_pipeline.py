@@ -13,9 +13,11 @@ from foveanet.segmentation.scenes import CLASS_NAMES
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    # a few scenes of one or two unscaled items on 32x32, a 4-wide U-Net: ~20 steps
+    # a few scenes of one or two unscaled items on 32x32, a 4-wide U-Net: 60 steps. Two epochs
+    # (20 steps) failed the thresholds below for two seeds in six; six epochs clear them for
+    # seeds 0-5 on both BLAS kernels (background IoU gain >= 0.25, mIoU >= 1.6x the baseline)
     out = tmp_path_factory.mktemp("seg") / "run"
-    train(out, quiet=True, epochs=2, scenes=160, val_scenes=16, test_scenes=48, size=32, depth=2,
+    train(out, quiet=True, epochs=6, scenes=160, val_scenes=16, test_scenes=48, size=32, depth=2,
           base_width=4, batch_size=16, lr=0.02, items=[1, 2], scale=None)
     return out
 
@@ -28,11 +30,11 @@ def test_training_beats_all_background(run):
     base = ConfusionMatrix(len(CLASS_NAMES)).update(np.zeros_like(test.masks), test.masks)
     baseline = base.miou()
     assert baseline < 0.07  # background IoU ~0.6 (its pixel share) over 11 classes, items 0
-    # 20 steps learn where the items are (background IoU ~0.9), barely yet which they are
+    # 60 steps learn where the items are (background IoU ~0.9), barely yet which they are
     assert m["per_class_iou"]["background"] > base.iou()[0] + 0.15
     assert m["miou"] > 1.3 * baseline
     assert set(m["per_class_iou"]) == set(CLASS_NAMES)
-    assert len(m["history"]) == 2 and m["seconds"] > 0
+    assert len(m["history"]) == 6 and m["seconds"] > 0
     for f in ("best.safetensors", "last.safetensors", "test_predictions.png", "learning_curves.png"):
         assert (run / f).is_file(), f
 

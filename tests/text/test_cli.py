@@ -32,7 +32,7 @@ def xml_run(slice_file, tmp_path_factory):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         rc = main(["text", "train", "--model", "xml-cnn", "--data", str(slice_file), "--out", str(out),
-                   "--pool-chunks", "2", *TINY, "--epochs", "4"])
+                   "--pool-chunks", "2", *TINY, "--epochs", "6"])
     assert rc == 0, buf.getvalue()
     return out, buf.getvalue()
 
@@ -48,10 +48,12 @@ def test_tiny_xmlcnn_beats_label_prior(xml_run, slice_file):
     assert m["p@1"] > prior_p1 + 0.1, (m["p@1"], prior_p1)
     for k in ("p@1", "p@3", "p@5", "ndcg@3", "ndcg@5", "psp@1", "psp@2", "psp@3", "psp@4", "psp@5"):
         assert 0 <= m[k] <= 1, k
-    # four epochs (the default softmax loss + weight average needs more than one or two at this
-    # size, with a tenth of the training part held out): the kept one is the best on validation
+    # six epochs: the default softmax loss + weight average is still climbing steeply after four at
+    # this size, where the BLAS kernel and thread count alone moved seed 0 from 0.55 to 0.42 (a CI
+    # failure); after six, seeds 0-3 on both kernels and 1-2 threads land at 0.54-0.67.
+    # The kept epoch is the best on validation
     val = [r["val"]["p@1"] for r in m["history"]]
-    assert len(m["history"]) == 4 and m["selected_by"] == "validation p@1"
+    assert len(m["history"]) == 6 and m["selected_by"] == "validation p@1"
     assert m["best_epoch"] == 1 + int(np.argmax(val)) and m["p@1"] == m["history"][m["best_epoch"] - 1]["p@1"]
     assert m["data"]["n_val"] == round(0.1 * len(train)) and m["data"]["n_train"] == len(train) - m["data"]["n_val"]
     cfg = json.loads((out / "config.json").read_text())
