@@ -118,6 +118,26 @@ def test_sub_batches_keep_the_input_not_the_cols(monkeypatch):
     assert kept.shape == (3, 2, 5, 5) and np.shares_memory(kept, x.data)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("chunk_bytes", [None, 1])
+def test_cols_with_a_padded_row_stride_match_torch(groups, chunk_bytes, monkeypatch):
+    """N*Ho*Wo a multiple of 256 floats: im2col's rows get slack (row_stride) and every GEMM
+    reads them through the 2-d view, in the whole batch and in sub-batches of one image."""
+    E = conv_module.E
+    assert (E.row_stride(512, 4), E.row_stride(500, 4), E.row_stride(256, 8)) == (528, 500, 264)
+    if chunk_bytes:
+        monkeypatch.setattr(E, "CHUNK_BYTES", chunk_bytes)
+    r = np.random.default_rng(groups)
+    x, w, b = (r.standard_normal(s).astype(np.float32) for s in ((2, 4, 16, 16), (6, 4 // groups, 3, 3), 6))
+    g = E.Geom(2, 4, 16, 16, 6, groups, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
+    cols = E.im2col(E.pad_cn(x, g), g)
+    assert cols.shape == (36, 512) and cols.strides == (528 * 4, 4)
+    _compare(conv2d, TF.conv2d, x, w, b, dict(padding=1, groups=groups), groups)
+    # the transposed conv runs im2col in its backward: 16x16 -> 32x32 output
+    wt = r.standard_normal((4, 6 // groups, 2, 2)).astype(np.float32)
+    _compare(conv_transpose2d, TF.conv_transpose2d, x, wt, None, dict(stride=2, groups=groups), groups)
+
+
 @pytest.mark.parametrize("rows", [False, True], ids=["im2col", "rows"])
 @pytest.mark.parametrize("seed", range(20))
 def test_conv1d_matches_torch(seed, rows, monkeypatch):
