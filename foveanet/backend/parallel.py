@@ -10,7 +10,13 @@ the first as "conv 3x3 32->32 @28 b128 fwd+bwd").
 
 While tasks run, BLAS is held at one thread so the two kinds of threads do not multiply.
 Tasks must not share output memory: each writes its own slice or returns a partial result
-that the caller sums in a fixed order, so results do not depend on thread scheduling.
+that is summed in a fixed order, so results do not depend on thread scheduling.
+
+Work is handed out as threads free up (:func:`each`), not in fixed shares: a thread that
+starts late loses only its own time. After a PyTorch call in the same process, its OpenMP
+thread keeps spinning on one core for a few ms; with fixed halves the main thread then
+waited for the late worker (3x3 64->128 @32 b32 forward, 2 threads: 13.4 ms alone, 19.1 ms
+right after a torch conv, the worker starting 2-5 ms late).
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["workers", "set_workers", "run", "shares"]
+__all__ = ["workers", "set_workers", "run", "each"]
 
 _workers: int | None = None  # None: decided at first use from the BLAS thread count
 _pool: ThreadPoolExecutor | None = None
@@ -73,27 +79,72 @@ def run(tasks):
 
     Sequential when there is one task or one worker, and inside a task (no nesting).
     """
-    tasks = list(tasks)
-    if len(tasks) < 2 or workers() < 2 or getattr(_inside, "active", False):
-        return [t() for t in tasks]
+    return each(list(tasks), lambda task: task())
+
+
+def each(items, fn, fold=None):
+    """``fn(item)`` for every item, on up to ``workers()`` threads, each taking the next
+    item when it is free.
+
+    Returns the results in item order, or, with ``fold``, ``fold(fold(r0, r1), r2) ...``
+    over them in item order: a result is folded in as soon as those before it are (so
+    only a few wait in memory), and the total is the same bits on every run, whichever
+    thread computed what, and equal to the one-thread total.
+    """
+    items = list(items)
+    n = len(items)
+    threads = min(workers(), n)
+    if threads < 2 or getattr(_inside, "active", False):
+        results = [fn(item) for item in items]
+        return results if fold is None else functools.reduce(fold, results)
+    results: list = [None] * n
+    ready = [False] * n
+    state = {"next": 0, "folded": 0, "total": None}
+    take, fold_lock = threading.Lock(), threading.Lock()
+
+    def worker():
+        while True:
+            with take:
+                i = state["next"]
+                if i >= n:
+                    return
+                state["next"] = i + 1
+            results[i] = fn(items[i])
+            if fold is None:
+                continue
+            ready[i] = True
+            with fold_lock:  # whoever holds it folds every result that is next in line
+                while state["folded"] < n and ready[state["folded"]]:
+                    k = state["folded"]
+                    state["total"] = results[k] if k == 0 else fold(state["total"], results[k])
+                    results[k] = None
+                    state["folded"] = k + 1
+
+    _with_blas_held(lambda: _run_threads(worker, threads))
+    return results if fold is None else state["total"]
+
+
+def _run_threads(worker, threads: int) -> None:
+    futures = [_get_pool().submit(_task, worker) for _ in range(threads - 1)]
+    try:
+        _task(worker)  # the calling thread works too
+    finally:
+        for f in futures:  # every thread is done before the caller reads the results
+            exc = f.exception()
+            if exc is not None:
+                raise exc
+
+
+def _with_blas_held(body):
     libs = _blas_controller() or []
     saved = [c.num_threads for c in libs]
     for c in libs:
         c.set_num_threads(1)
     try:
-        futures = [_get_pool().submit(_task, t) for t in tasks[1:]]
-        first = _task(tasks[0])  # the calling thread takes a share too
-        return [first] + [f.result() for f in futures]
+        return body()
     finally:
-        for c, n in zip(libs, saved):
-            c.set_num_threads(n)
-
-
-def shares(items: list, job) -> list:
-    """Tasks for :func:`run`: one per worker, each calling ``job`` on every W-th item (a
-    fixed assignment, so partial sums are added in the same order on every run)."""
-    W = max(1, min(workers(), len(items)))
-    return [functools.partial(job, items[k::W]) for k in range(W)]
+        for c, k in zip(libs, saved):
+            c.set_num_threads(k)
 
 
 def _task(fn):

@@ -85,13 +85,13 @@ def depthwise(x: np.ndarray, w: np.ndarray, g: Geom, bias=None) -> np.ndarray:
     """Depthwise conv of NCHW ``x`` in channel blocks (backward needs ``x`` and ``w``)."""
     y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=x.dtype)
 
-    def job(part):
-        for c0, c1 in part:
-            gc = _block_geom(g, c1 - c0)
-            b = None if bias is None else bias[c0:c1]
-            y[:, c0:c1] = depthwise_forward(pad_nchw(x[:, c0:c1], gc), w[c0:c1], gc, b)
+    def job(block):
+        c0, c1 = block
+        gc = _block_geom(g, c1 - c0)
+        b = None if bias is None else bias[c0:c1]
+        y[:, c0:c1] = depthwise_forward(pad_nchw(x[:, c0:c1], gc), w[c0:c1], gc, b)
 
-    parallel.run(parallel.shares(_channel_blocks(g, x.dtype.itemsize), job))
+    parallel.each(_channel_blocks(g, x.dtype.itemsize), job)
     return y
 
 
@@ -100,18 +100,18 @@ def depthwise_grads(gy: np.ndarray, x, w, g: Geom, need_x: bool, need_w: bool):
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     dw = np.empty((g.C, 1, g.kh, g.kw), dtype=gy.dtype) if need_w else None
 
-    def job(part):
-        for c0, c1 in part:
-            gc = _block_geom(g, c1 - c0)
-            xp = pad_nchw(x[:, c0:c1], gc) if need_w else None
-            bx, bw = depthwise_backward(gy[:, c0:c1], xp, None if w is None else w[c0:c1], gc,
-                                        need_x, need_w)
-            if need_x:
-                dx[:, c0:c1] = bx
-            if need_w:
-                dw[c0:c1] = bw
+    def job(block):
+        c0, c1 = block
+        gc = _block_geom(g, c1 - c0)
+        xp = pad_nchw(x[:, c0:c1], gc) if need_w else None
+        bx, bw = depthwise_backward(gy[:, c0:c1], xp, None if w is None else w[c0:c1], gc,
+                                    need_x, need_w)
+        if need_x:
+            dx[:, c0:c1] = bx
+        if need_w:
+            dw[c0:c1] = bw
 
-    parallel.run(parallel.shares(_channel_blocks(g, gy.dtype.itemsize), job))
+    parallel.each(_channel_blocks(g, gy.dtype.itemsize), job)
     return dx, dw
 
 

@@ -202,12 +202,12 @@ def conv_forward(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None):
         return from_cn(gemm_forward(cols, wm), g, bias), cols
     y = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=x.dtype)
 
-    def job(part):
-        for n0, n1 in part:
-            gc = g.with_batch(n1 - n0)
-            from_cn(gemm_forward(im2col(pad_cn(x[n0:n1], gc), gc), wm), gc, bias, out=y[n0:n1])
+    def job(chunk):
+        n0, n1 = chunk
+        gc = g.with_batch(n1 - n0)
+        from_cn(gemm_forward(im2col(pad_cn(x[n0:n1], gc), gc), wm), gc, bias, out=y[n0:n1])
 
-    parallel.run(parallel.shares(chunks, job))
+    parallel.each(chunks, job)
     return y, x
 
 
@@ -224,25 +224,24 @@ def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool)
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     w_adj = flipped_w_matrix(wm, g) if need_x and adjoint_geom(g) is not None else None
 
-    def job(part):
-        dw = None
-        for n0, n1 in part:
-            gc = g.with_batch(n1 - n0)
-            gm = to_cn(gy[n0:n1])
-            if need_x:
-                conv_data(gm, wm, gc, out=dx[n0:n1], w_adj=w_adj)
-            if need_w:
-                d = gemm_weight(gm, im2col(pad_cn(kept[n0:n1], gc), gc), g.G)
-                dw = d.copy() if dw is None else dw.__iadd__(d)
-        return dw
+    def job(chunk):
+        n0, n1 = chunk
+        gc = g.with_batch(n1 - n0)
+        gm = to_cn(gy[n0:n1])
+        if need_x:
+            conv_data(gm, wm, gc, out=dx[n0:n1], w_adj=w_adj)
+        if need_w:  # a fresh array per chunk: the fold may add into it
+            return gemm_weight(gm, im2col(pad_cn(kept[n0:n1], gc), gc), g.G)
 
-    partial_dws = parallel.run(parallel.shares(chunks, job))
     if not need_w:
+        parallel.each(chunks, job)
         return dx, None
-    dw = partial_dws[0]
-    for d in partial_dws[1:]:
-        dw += d
-    return dx, dw
+    return dx, parallel.each(chunks, job, fold=_add_into)
+
+
+def _add_into(total: np.ndarray, part: np.ndarray) -> np.ndarray:
+    total += part
+    return total
 
 
 def unpad_nchw(xp: np.ndarray, g: Geom, out=None) -> np.ndarray:

@@ -30,6 +30,47 @@ def test_results_come_back_in_task_order_from_two_threads(two_workers):
     assert len({name for _, name in out}) == 2
 
 
+def test_each_folds_in_item_order_whatever_the_timing(two_workers):
+    """A fold that is not commutative (list concatenation) shows the order: item order, with
+    the items finishing out of order on two threads, and equal to the one-thread fold."""
+    import random
+    import time
+
+    rnd = random.Random(0)
+    delays = [rnd.random() * 2e-3 for _ in range(40)]
+
+    def fn(i):
+        time.sleep(delays[i])
+        return [(i, threading.current_thread().name)]
+
+    out = parallel.each(range(40), fn, fold=lambda a, b: a + b)
+    assert [i for i, _ in out] == list(range(40))
+    assert len({name for _, name in out}) == 2
+    assert parallel.each(range(5), lambda i: i * i) == [0, 1, 4, 9, 16]
+    parallel.set_workers(1)
+    assert [i for i, _ in parallel.each(range(40), fn, fold=lambda a, b: a + b)] == list(range(40))
+
+
+def test_a_late_thread_takes_fewer_items(two_workers):
+    """Items are handed out as threads free up: while the calling thread is held on its
+    first item, the other thread works through the rest."""
+    gate, main_in = threading.Event(), threading.Event()
+    main = threading.current_thread().name
+
+    def fn(i):
+        if threading.current_thread().name == main:
+            main_in.set()
+            gate.wait(timeout=10)  # the calling thread's first item blocks ...
+        else:
+            main_in.wait(timeout=10)
+            if i == 9:
+                gate.set()  # ... until the last item is reached, by the other thread
+        return threading.current_thread().name
+
+    names = parallel.each(range(10), fn)
+    assert names.count(main) == 1 and gate.is_set()
+
+
 def test_blas_is_held_at_one_thread_inside_and_restored_after(two_workers):
     libs = parallel._blas_controller() or []
     if not libs:
