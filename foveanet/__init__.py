@@ -5,8 +5,11 @@
     (x * x).sum().backward()      # x.grad == 2x
 """
 from foveanet._blas import prefer_avx512_kernels as _prefer_avx512
+from foveanet._blas import sleep_idle_blas_threads as _sleep_idle_blas_threads
 
-_prefer_avx512()  # must run before NumPy loads OpenBLAS (see _blas.py; it imports no NumPy)
+# both must run before NumPy loads OpenBLAS (see _blas.py; it imports no NumPy)
+_prefer_avx512()
+_sleep_idle_blas_threads()
 
 from foveanet.backend import (  # noqa: E402
     get_default_dtype, get_num_threads, get_rng_state, initial_seed, manual_seed, set_default_dtype,

@@ -1,5 +1,10 @@
-"""The OpenBLAS core-type choice: set only when it can take effect and is safe."""
-from foveanet._blas import prefer_avx512_kernels
+"""The OpenBLAS settings (core type, idle-thread timeout): set only when they can take
+effect, are safe, and the user chose nothing."""
+import os
+import subprocess
+import sys
+
+from foveanet._blas import prefer_avx512_kernels, sleep_idle_blas_threads
 
 
 def _cpuinfo(tmp_path, flags):
@@ -26,3 +31,19 @@ def test_leaves_everything_alone_otherwise(tmp_path):
         before = dict(env)
         assert not prefer_avx512_kernels(env, modules, info)
         assert env == before
+
+
+def test_idle_thread_timeout_only_before_numpy_and_without_a_user_choice():
+    env = {}
+    assert sleep_idle_blas_threads(env, {}) and env == {"OPENBLAS_THREAD_TIMEOUT": "4"}
+    for env, modules in (({}, {"numpy": object()}), ({"OPENBLAS_THREAD_TIMEOUT": "20"}, {})):
+        before = dict(env)
+        assert not sleep_idle_blas_threads(env, modules) and env == before
+
+
+def test_import_foveanet_sets_the_timeout_in_a_fresh_process():
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    code = "import os, foveanet, numpy; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["4"]
