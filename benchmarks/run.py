@@ -5,9 +5,12 @@
     python -m benchmarks.run -k conv        # cases whose name contains "conv"
 
 Timing: both frameworks in this process with the same thread count (torch.set_num_threads,
-OpenBLAS's pool), runs alternated so that load from elsewhere hits both alike, each run
-after a short pause (idle OpenMP / OpenBLAS workers spin for a while after a call and would
-steal the other side's cores), warm-up runs excluded; min and median reported.
+OpenBLAS's pool), alternating in blocks so that load from elsewhere hits both alike. A block
+is a short pause, one untimed run, then BLOCK timed runs back to back: idle OpenMP workers
+spin for a while after a call and would steal the other side's cores (the pause and the
+untimed run absorb that), and back-to-back runs are what a training loop does (a pause
+before every run made each one start with sleeping threads: LeNet-5 step 12.9 -> 17.0 ms
+median for foveanet). Warm-up runs excluded; min and median reported.
 ratio = foveanet throughput / torch throughput = torch time / foveanet time.
 GFLOP/s uses torch's FLOP counter on the reference step (the same math on both sides);
 "% peak" relates it to a 4096^3 float32 matmul timed with NumPy in the same run.
@@ -33,26 +36,32 @@ PAUSE_S = 0.03
 RESULTS = os.path.join(os.path.dirname(__file__), "results.md")
 
 
+BLOCK = 3
+
+
 def _timed(fn) -> float:
-    time.sleep(PAUSE_S)
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
 
 
 def race(fns: dict, repeats: int, warmup: int = 2, budget_s: float = 20.0) -> dict:
-    """{name: (min s, median s)} of each callable, runs interleaved; slow cases get fewer
-    repeats so that one case stays within about ``budget_s``."""
+    """{name: (min s, median s)} of each callable over about ``repeats`` timed runs, in
+    alternating blocks (pause, one untimed run, BLOCK timed runs); slow cases get fewer
+    blocks so that one case stays within about ``budget_s``."""
     first = {k: 0.0 for k in fns}
     for w in range(warmup):
         for k, fn in fns.items():
+            time.sleep(PAUSE_S)
             first[k] = _timed(fn)
-    per_round = sum(first.values()) + PAUSE_S * len(fns)
-    repeats = max(3, min(repeats, int(budget_s / max(per_round, 1e-9))))
+    per_block = sum(first.values()) * (BLOCK + 1) + PAUSE_S * len(fns)
+    blocks = max(2, min(-(-repeats // BLOCK), int(budget_s / max(per_block, 1e-9))))
     times = {k: [] for k in fns}
-    for _ in range(repeats):
+    for _ in range(blocks):
         for k, fn in fns.items():
-            times[k].append(_timed(fn))
+            time.sleep(PAUSE_S)
+            fn()  # the switch's warm-up: the other side's idle threads may still spin
+            times[k] += [_timed(fn) for _ in range(BLOCK)]
     return {k: (float(np.min(v)), float(np.median(v))) for k, v in times.items()}
 
 
