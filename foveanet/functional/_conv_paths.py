@@ -48,7 +48,7 @@ def depthwise_backward(gy: np.ndarray, xp, w, g: Geom, need_x: bool, need_w: boo
     T = g.kh * g.kw
     dxp = np.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype) if need_x else None
     dw = np.empty((g.C, T), dtype=gy.dtype) if need_w else None
-    taps = w.reshape(1, g.C, T, 1, 1)
+    taps = w.reshape(1, g.C, T, 1, 1) if need_x else None  # w is not kept when dX is not needed
     tmp = np.empty_like(gy)
     for t in range(T):
         i, j = divmod(t, g.kw)
