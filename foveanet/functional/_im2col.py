@@ -236,10 +236,10 @@ def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool)
     if not need_w:
         parallel.each(chunks, job)
         return dx, None
-    return dx, parallel.each(chunks, job, fold=_add_into)
+    return dx, parallel.each(chunks, job, fold=add_into)
 
 
-def _add_into(total: np.ndarray, part: np.ndarray) -> np.ndarray:
+def add_into(total: np.ndarray, part: np.ndarray) -> np.ndarray:
     total += part
     return total
 

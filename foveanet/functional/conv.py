@@ -1,6 +1,7 @@
 """Convolutions: conv1d, conv2d, conv_transpose1d, conv_transpose2d (PyTorch names and signatures).
 
-All four run on one engine (``_im2col``): im2col as a strided view plus one copy and one
+All four run on one engine (``_im2col``; small maps with 16+ channels on its patch-major twin,
+``_patches``): im2col as a strided view plus one copy and one
 GEMM per sub-batch of cache size (sub-batches run as parallel tasks, batched over groups).
 dX of a stride-1 conv is itself a direct conv (dY with the flipped kernel); with a stride
 it is col2im, kh*kw strided adds. A 1-d convolution is the 2-d one with H = 1; a
@@ -17,6 +18,7 @@ import numbers
 from foveanet.autograd.function import Function
 from foveanet.functional import _conv_paths as P
 from foveanet.functional import _im2col as E
+from foveanet.functional import _patches as PM
 from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -55,6 +57,9 @@ class _Conv(Function):
             xr = P.to_rows(x4, g)
             y = P.rows_forward(xr, w4, g, b)
             saved = (xr if need_w else None, w4 if need_x else None)
+        elif self.path == "patches":
+            y, kept = PM.conv_forward(x4, w4, g, b)
+            saved = (kept if need_w else None, w4 if need_x else None)
         else:
             wm = E.w_matrix(w4, g.G)
             y, kept = E.conv_forward(x4, wm, g, b)
@@ -73,6 +78,8 @@ class _Conv(Function):
             dx, dw = P.depthwise_grads(g4, x_saved, w_saved, g, need_x, need_w)
         elif self.path == "rows":
             dx, dw = P.rows_backward(g4, x_saved, w_saved, g, need_x, need_w)
+        elif self.path == "patches":
+            dx, dw = PM.conv_backward(g4, x_saved, w_saved, g, need_x, need_w)
         else:
             dx, dw = E.conv_backward(g4, x_saved, w_saved, g, need_x, need_w)
         dx = None if dx is None else dx.reshape(self.shapes[0])
@@ -92,6 +99,8 @@ def _path(g) -> str:
         return "depthwise"
     if g.H == 1 and g.kh == 1 and g.sw == 1 and g.G == 1 and g.C >= ROWS_MIN_CHANNELS:
         return "rows"
+    if PM.applies(g):  # small feature maps with enough channels: patch-major cols
+        return "patches"
     return "gemm"
 
 

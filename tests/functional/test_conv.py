@@ -107,6 +107,13 @@ def test_depthwise_in_channel_blocks_matches_torch(stride, padding, dilation, mo
     _compare(conv2d, TF.conv2d, x, w, b, kwargs, stride)
 
 
+def test_depthwise_weight_gradient_of_an_input_without_grad():
+    """Regression: dW alone (the input needs no gradient, so the weight is not kept) crashed."""
+    r = np.random.default_rng(5)
+    x, w = r.standard_normal((2, 4, 6, 6)).astype(np.float32), r.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    _compare(conv2d, TF.conv2d, x, w, None, dict(padding=1, groups=4), 5, need_x=False)
+
+
 def test_sub_batches_keep_the_input_not_the_cols(monkeypatch):
     r = np.random.default_rng(4)
     x = foveanet.tensor(r.standard_normal((3, 2, 5, 5)).astype(np.float32), requires_grad=True)
@@ -116,6 +123,30 @@ def test_sub_batches_keep_the_input_not_the_cols(monkeypatch):
     assert conv_module.E.batch_chunks(conv2d(x, w).grad_fn.geom, 4) == [(0, 1), (1, 2), (2, 3)]
     kept = conv2d(x, w).grad_fn.saved[0]
     assert kept.shape == (3, 2, 5, 5) and np.shares_memory(kept, x.data)
+
+
+@pytest.mark.parametrize("seed", range(60, 90))
+def test_patch_major_path_matches_torch(seed, monkeypatch):
+    """The patch-major engine on the random sweep (its size limits lifted): whole batch and
+    sub-batches, dX by the flipped-kernel conv and by col2im (strided)."""
+    monkeypatch.setattr(conv_module.PM, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_module.PM, "MAX_WIDTH", 1 << 30)
+    monkeypatch.setattr(conv_module.E, "ADJOINT_MIN_CHANNELS", 1)
+    if seed % 2:
+        monkeypatch.setattr(conv_module.E, "CHUNK_BYTES", 1)
+    (x, w, b), kwargs = _direct_config(seed, 2)
+    if x.ndim == 4 and seed % 2:
+        x = np.concatenate([x, x[::-1] * 0.5])
+    _compare(conv2d, TF.conv2d, x, w, b, kwargs, seed, need_x=seed % 7 != 3)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_small_maps_take_the_patch_major_path(stride):
+    r = np.random.default_rng(stride)
+    x, w, b = (r.standard_normal(s).astype(np.float32) for s in ((4, 32, 7, 7), (48, 32, 3, 3), 48))
+    y = conv2d(foveanet.tensor(x, requires_grad=True), foveanet.tensor(w), padding=1, stride=stride)
+    assert y.grad_fn.path == "patches"
+    _compare(conv2d, TF.conv2d, x, w, b, dict(padding=1, stride=stride), stride)
 
 
 @pytest.mark.parametrize("groups", [1, 2])
