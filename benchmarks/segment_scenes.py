@@ -3,19 +3,17 @@
     .venv/bin/python benchmarks/segment_scenes.py                 # the default recipe
     .venv/bin/python benchmarks/segment_scenes.py --epochs 1 --scenes 1000   # a quick look
 
-Runs ``foveanet segment train`` (64x64 canvases, 2-4 items, U-Net width 12 / depth 3 with
+Runs ``foveanet segment train`` (64x64 canvases, 2-4 items, U-Net width 16 / depth 3 with
 transposed convs, cross-entropy + Dice, AdamW with a one-cycle schedule, fresh scenes every
-epoch) into --out, then prints test mIoU, per-class IoU, wall and CPU seconds and the load
-average (on a shared machine the wall clock also measures everyone else's jobs).
+epoch, 2 threads) into --out, then prints test mIoU, per-class IoU, wall and CPU seconds and the
+load average (on a shared machine the wall clock also measures everyone else's jobs).
 Target (issue 8): test mIoU >= 0.75 within 20 minutes on 2 cores -- NOT reached.
 
-Measured (default recipe: 14 epochs x 8,000 scenes, batch 16, 1 thread; seed 0; 2-core AMD
-EPYC, three niced jobs of another engineer beside it, 1-min load 2.9 before / 2.3 after):
-test mIoU 0.706 (items only 0.677), pixel accuracy 95.2%, Dice 0.819, training 1066 s wall /
-1060 s CPU (1075 s for the whole command, test scoring 7 s); ~75 s an epoch.  Validation mIoU
-per epoch 0.24 0.42 0.52 0.58 0.58 0.60 0.65 0.65 0.64 0.67 0.69 0.69 0.69 0.69 (best epoch
-13).  Per-class test IoU: background 1.000, T-shirt 0.638, Trouser 0.833, Pullover 0.648,
-Dress 0.571, Coat 0.594, Sandal 0.707, Shirt 0.438, Sneaker 0.751, Bag 0.789, Ankle boot 0.796.
+Measured (default recipe: 14 epochs x 8,000 scenes, batch 16, width 16, 2 threads; seed 0;
+2-core AMD EPYC, Haswell kernels as the environment pins them): test mIoU 0.729 (items only
+0.702), pixel accuracy 95.6%, Dice 0.836, training 1035 s wall / 1689 s CPU (17:24 for the
+whole command); ~74 s an epoch. Validation mIoU per epoch 0.25 0.41 0.49 0.58 0.63 0.64 0.63
+0.65 0.66 0.69 0.70 0.71 0.71 0.72 (best epoch 14). Weakest class: shirt, IoU 0.456.
 Every run and step timing is in benchmarks/results-segment.md.
 """
 from __future__ import annotations

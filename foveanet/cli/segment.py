@@ -60,7 +60,7 @@ def register(sub) -> None:
                            ("depth", int, "number of 2x2 poolings"),
                            ("val-scenes", int, "validation scenes (held-back training items) for the best epoch"),
                            ("test-scenes", int, "held-out test scenes scored at the end"),
-                           ("threads", int, "threads inside each op (2 threads lost to 1 on a busy 2-core machine)"),
+                           ("threads", int, "threads inside each op (capped at the cores)"),
                            ("item-weight", float, "cross-entropy weight of the 10 item classes (background 1)"),
                            ("seed", int, "seed of the weights and the scenes")):
         key = flag.replace("-", "_")

@@ -30,17 +30,18 @@ from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes
 __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model"]
 
 # the recipe behind `foveanet segment train` (benchmarks/segment_scenes.py, results in
-# benchmarks/results-segment.md): test mIoU 0.706, pixel accuracy 95.2%, Dice 0.819 in 1066 s
-# wall / 1060 s CPU (1 min load 2.9 -> 2.3 from three niced jobs) on the 2-core machine; the
-# 0.75 target is not reached (val mIoU 0.69 flat over the last 3 epochs).  Was 0.615 with
-# 5 epochs at batch 32.  Batch 16 costs the same per scene as 32 (8.6 ms) and learned faster
-# at equal scenes (val 0.468 vs 0.453 after 12,800); threads 1 because 2 threads measured
-# slower here (b32 step 308 vs 275 ms wall, 527 vs 272 ms CPU; b16 148 vs 138 ms).
+# benchmarks/results-segment.md): test mIoU 0.729, pixel accuracy 95.6%, Dice 0.836 in 1035 s
+# of training (17.4 min for the whole command) on the 2-core machine, Haswell kernels, 2 threads;
+# the 0.75 target is not reached (val mIoU 0.712 at the last epoch, still rising slowly).
+# Width 16 on 2 threads: once idle OpenBLAS threads stopped spinning and conv chunks were
+# handed out dynamically, 2 threads ran a w12 b16 step 1.5x faster than 1 (104 vs 171 ms,
+# Haswell), which paid for the wider net (8.9 ms a scene) in the same 14 epochs. The width-12,
+# 1-thread recipe before it: 0.706 in 1066 s.
 DEFAULTS = {
     "epochs": 14, "scenes": 8000, "val_scenes": 300, "test_scenes": 2000, "size": 64,
     "items": [2, 4], "scale": [0.75, 1.25], "batch_size": 16, "lr": 5e-3, "weight_decay": 1e-4,
-    "base_width": 12, "depth": 3, "upsampling": "transpose", "batch_norm": True,
-    "dice_weight": 1.0, "item_weight": 1.0, "flip": False, "threads": 1, "seed": 0, "test_seed": 12345,
+    "base_width": 16, "depth": 3, "upsampling": "transpose", "batch_norm": True,
+    "dice_weight": 1.0, "item_weight": 1.0, "flip": False, "threads": 2, "seed": 0, "test_seed": 12345,
 }
 # item_weight: cross-entropy weight of the 10 item classes (background 1.0); flip: mirror the
 # training items left-right at random (off: every scene is fresh and train mIoU tracks val
