@@ -264,13 +264,17 @@ def to_cn(y: np.ndarray) -> np.ndarray:
 def from_cn(ym: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
     """``(Co, N*Ho*Wo)`` -> contiguous NCHW (into ``out`` if given); the bias add rides on
     the layout copy."""
-    yt = ym.reshape(g.Co, g.N, g.Ho, g.Wo).transpose(1, 0, 2, 3)
+    return nchw_copy(ym.reshape(g.Co, g.N, g.Ho, g.Wo).transpose(1, 0, 2, 3), bias, out)
+
+
+def nchw_copy(view: np.ndarray, bias=None, out=None) -> np.ndarray:
+    """An NCHW-shaped view copied into a contiguous array (``out`` if given), + bias per channel."""
     if out is None:
-        out = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=ym.dtype)
+        out = np.empty(view.shape, dtype=view.dtype)
     if bias is None:
-        np.copyto(out, yt)
+        np.copyto(out, view)
     else:
-        np.add(yt, bias.reshape(1, -1, 1, 1), out=out)
+        np.add(view, bias.reshape(1, -1, 1, 1), out=out)
     return out
 
 

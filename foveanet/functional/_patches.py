@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from foveanet.backend import parallel
 from foveanet.functional._im2col import (
-    Geom, add_into, adjoint_geom, batch_chunks, conv_data, to_cn, w_matrix,
+    Geom, add_into, adjoint_geom, batch_chunks, conv_data, nchw_copy, to_cn, w_matrix,
 )
 
 MAX_WIDTH = 28
@@ -63,14 +63,7 @@ def w_patch_major(w4: np.ndarray) -> np.ndarray:
 
 def _to_nchw(yt: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
     """``(N*Ho*Wo, Co)`` -> NCHW (into ``out``); the bias add rides on the copy."""
-    view = yt.reshape(g.N, g.Ho, g.Wo, g.Co).transpose(0, 3, 1, 2)
-    if out is None:
-        out = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=yt.dtype)
-    if bias is None:
-        np.copyto(out, view)
-    else:
-        np.add(view, bias.reshape(1, -1, 1, 1), out=out)
-    return out
+    return nchw_copy(yt.reshape(g.N, g.Ho, g.Wo, g.Co).transpose(0, 3, 1, 2), bias, out)
 
 
 def conv_forward(x: np.ndarray, w4: np.ndarray, g: Geom, bias=None):
