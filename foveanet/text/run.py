@@ -52,7 +52,7 @@ MODELS = ("xml-cnn", "textcnn")
 #            weight decay 0.1), softmax loss over the labels, weight EMA 0.999, 10 epochs,
 #            cosine from 2e-3: validation P@1 0.8731 (epoch 5); test P@1 0.8716, P@3 0.5942,
 #            P@5 0.4359 in 931 s CPU (TF-IDF + LinearSVC: 0.8706, 0.6263, 0.4747 -- P@1 level
-#            with it, P@3/P@5 still short).  The previous default (128 filters, 4 chunks, 512
+#            with it, P@3/P@5 still short); seed 1 gave test P@1 0.8607, so not reliably above.  The previous default (128 filters, 4 chunks, 512
 #            hidden, Adam, no decay) under the same conditions: validation 0.8699, test 0.8607 /
 #            0.5887 / 0.4323 in 449 s CPU (0.8602 / 0.5898 / 0.4328 in session 2).
 #   textcnn (single-label role:: task): 81.98 % accuracy (epoch 4 of 6) in 135 s CPU; logistic
