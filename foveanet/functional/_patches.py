@@ -6,9 +6,15 @@ and the copy is all loop overhead. Here the input is padded channels-last, ``(N,
 so that for one output pixel and one kernel row the ``kw`` taps of all ``C`` channels are
 ``kw*C`` consecutive numbers (768 bytes for 64 channels): cols are ``(N*Ho*Wo, kh*kw*C)`` and
 
-    Y^T  = cols @ W_pm                   W_pm[(i, j, c), o] = W[o, c, i, j]
-    dW_pm = cols^T @ dY^T                dY^T: dY channels-last, (N*Ho*Wo, Co)
+    Y^T  = cols @ W_r^T                  W_r[o, (i, j, c)] = W[o, c, i, j]
+    dW_r = dY_cn @ cols                  dY_cn: dY channel-major, (Co, N*Ho*Wo)
     dX   = the same conv of dY with the flipped kernel (stride 1), else _im2col's col2im
+
+The weight is only ever rearranged within each output channel's own (C, kh, kw) block,
+never transposed as a whole: a whole-array transpose to (kh*kw*C, Co) walks W with a
+stride of C*kh*kw numbers and took 3.6 ms for ResNet-18's 512x512x3x3 weight, against
+0.6 ms for ``w_rows`` and 1.3 ms for that layer's whole GEMM at batch 1 (1 thread). Even
+so, where the weight outweighs the cols, ``applies`` leaves the conv to ``_im2col``.
 
 Min of 20, 1 thread, SkylakeX kernels, forward (dW) against _im2col: 32->32 @28 b8
 1.07 -> 0.86 ms (1.03 -> 0.91), 64->64 @14 b16 1.70 -> 1.24 (1.70 -> 1.32), 128->128 @7
@@ -31,7 +37,12 @@ MIN_CHANNELS = 16
 
 
 def applies(g: Geom) -> bool:
-    return g.G == 1 and g.Wo <= MAX_WIDTH and g.C >= MIN_CHANNELS and g.kh * g.kw > 1
+    """Small maps with enough channels, and at least as many cols rows as output channels:
+    below that the weight's rearrangement (``w_rows``) costs more than the copy it saves
+    (batch 1, 1 thread, patch-major / channel-major: 512->512 @7 2.49 / 1.68 ms, 256->256
+    @14 1.38 / 1.22; 128->128 @28 1.27 / 1.27; batch 16, 256->256 @14 18.9 / 19.7)."""
+    return (g.G == 1 and g.Wo <= MAX_WIDTH and g.C >= MIN_CHANNELS and g.kh * g.kw > 1
+            and g.N * g.Ho * g.Wo >= g.Co)
 
 
 def pad_nhwc(x: np.ndarray, g: Geom) -> np.ndarray:
@@ -55,10 +66,17 @@ def patches(xp: np.ndarray, g: Geom) -> np.ndarray:
     return np.ascontiguousarray(view).reshape(g.N * g.Ho * g.Wo, g.kh * g.kw * g.C)
 
 
-def w_patch_major(w4: np.ndarray) -> np.ndarray:
-    """``(Co, C, kh, kw)`` -> ``(kh*kw*C, Co)``, rows in the order of ``patches``' columns."""
+def w_rows(w4: np.ndarray) -> np.ndarray:
+    """``(Co, C, kh, kw)`` -> ``(Co, kh*kw*C)``, each row in the order of ``patches``' columns."""
     Co, C, kh, kw = w4.shape
-    return np.ascontiguousarray(w4.transpose(2, 3, 1, 0)).reshape(kh * kw * C, Co)
+    return np.ascontiguousarray(w4.reshape(Co, C, kh * kw).transpose(0, 2, 1)).reshape(Co, -1)
+
+
+def w_adjoint(w4: np.ndarray) -> np.ndarray:
+    """The flipped-kernel conv's ``(kh*kw*Co, C)``: ``[(i, j, o), c] = W[o, c, kh-1-i, kw-1-j]``
+    (c runs along W's own rows: a local rearrangement too)."""
+    Co, C, kh, kw = w4.shape
+    return np.ascontiguousarray(w4[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(kh * kw * Co, C)
 
 
 def _to_nchw(yt: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
@@ -66,19 +84,24 @@ def _to_nchw(yt: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
     return nchw_copy(yt.reshape(g.N, g.Ho, g.Wo, g.Co).transpose(0, 3, 1, 2), bias, out)
 
 
+def gemm_nchw(cols: np.ndarray, wr: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
+    """``cols @ W_r^T`` as NCHW (``W_r^T`` is a view: BLAS reads it transposed)."""
+    return _to_nchw(cols @ wr.T, g, bias, out)
+
+
 def conv_forward(x: np.ndarray, w4: np.ndarray, g: Geom, bias=None):
     """(y NCHW, what backward needs for dW): the cols when the batch is one chunk, else x."""
-    wp = w_patch_major(w4)
+    wr = w_rows(w4)
     chunks = batch_chunks(g, x.dtype.itemsize)
     if len(chunks) == 1:
         cols = patches(pad_nhwc(x, g), g)
-        return _to_nchw(cols @ wp, g, bias), cols
+        return gemm_nchw(cols, wr, g, bias), cols
     y = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=x.dtype)
 
     def job(chunk):
         n0, n1 = chunk
         gc = g.with_batch(n1 - n0)
-        _to_nchw(patches(pad_nhwc(x[n0:n1], gc), gc) @ wp, gc, bias, out=y[n0:n1])
+        gemm_nchw(patches(pad_nhwc(x[n0:n1], gc), gc), wr, gc, bias, out=y[n0:n1])
 
     parallel.each(chunks, job)
     return y, x
@@ -88,7 +111,7 @@ def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool)
     """(dX NCHW, dW (Co, C, kh, kw)) from NCHW ``gy``; ``kept`` from conv_forward (for dW),
     ``w4`` the weight (for dX)."""
     ga = adjoint_geom(g) if need_x else None
-    w_adj = w_patch_major(w4[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)) if ga is not None else None
+    w_adj = w_adjoint(w4) if ga is not None else None
     wm = w_matrix(w4, 1) if need_x and ga is None else None
 
     def data_grad(gy_part, gc, out):
@@ -98,7 +121,7 @@ def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool)
         return _to_nchw(patches(pad_nhwc(gy_part, gac), gac) @ w_adj, gac, out=out)
 
     def weight_grad(gy_part, cols):
-        return cols.T @ np.ascontiguousarray(gy_part.transpose(0, 2, 3, 1)).reshape(-1, g.Co)
+        return to_cn(gy_part) @ cols
 
     chunks = batch_chunks(g, gy.dtype.itemsize)
     if need_w and kept.ndim == 2 or len(chunks) == 1:
@@ -107,7 +130,7 @@ def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool)
         if need_w:
             cols = kept if kept.ndim == 2 else patches(pad_nhwc(kept, g), g)
             dw = weight_grad(gy, cols)
-        return dx, _w_from_patch_major(dw, g)
+        return dx, _w_from_rows(dw, g)
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
 
     def job(chunk):
@@ -121,10 +144,12 @@ def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool)
     if not need_w:
         parallel.each(chunks, job)
         return dx, None
-    return dx, _w_from_patch_major(parallel.each(chunks, job, fold=add_into), g)
+    return dx, _w_from_rows(parallel.each(chunks, job, fold=add_into), g)
 
 
-def _w_from_patch_major(dw, g: Geom):
+def _w_from_rows(dw, g: Geom):
+    """``(Co, kh*kw*C)`` -> ``(Co, C, kh, kw)``, per output channel like ``w_rows``."""
     if dw is None:
         return None
-    return np.ascontiguousarray(dw.reshape(g.kh, g.kw, g.C, g.Co).transpose(3, 2, 0, 1))
+    return np.ascontiguousarray(dw.reshape(g.Co, g.kh * g.kw, g.C).transpose(0, 2, 1)).reshape(
+        g.Co, g.C, g.kh, g.kw)
