@@ -152,16 +152,94 @@ def flipped_w_matrix(wm: np.ndarray, g: Geom) -> np.ndarray:
     return np.ascontiguousarray(w5.transpose(0, 2, 1, 3, 4)).reshape(G, g.C // G, -1)
 
 
-def conv_data(gm: np.ndarray, wm: np.ndarray, g: Geom, out=None, w_adj=None) -> np.ndarray:
-    """dX as contiguous NCHW (into ``out`` if given) from ``dY (Co, N*Ho*Wo)`` and
-    ``W_mat`` (``w_adj``: its flipped_w_matrix, when the caller already has it)."""
+def conv_data(gy: np.ndarray, wm: np.ndarray, g: Geom, out=None, w_adj=None) -> np.ndarray:
+    """dX as contiguous NCHW (into ``out`` if given) from NCHW ``dY`` and ``W_mat``
+    (``w_adj``: its flipped_w_matrix, when the caller already has it)."""
     ga = adjoint_geom(g)
     if ga is None:
-        return unpad_nchw(col2im(gemm_data(gm, wm), g), g, out=out)
-    gy = gm.reshape(g.Co, g.N, g.Ho, g.Wo).transpose(1, 0, 2, 3)
-    cols = im2col(pad_cn(gy, ga), ga)
+        return unpad_nchw(col2im(gemm_data(to_cn(gy), wm), g), g, out=out)
     w_adj = flipped_w_matrix(wm, g) if w_adj is None else w_adj
-    return from_cn(gemm_forward(cols, w_adj), ga, out=out)
+    return conv_gemm(gy, w_adj, ga, out=out)[0]
+
+
+# ------------------------------------------------------------- the padded-grid im2col
+# For a stride-1 conv the output can be computed on the padded grid: Ho rows of Wp pixels,
+# of which the last Wp - Wo of each row are junk and dropped. Then cols row (c, i, j) of
+# image n is ONE contiguous run of the flattened padded input, Ho*Wp numbers from offset
+# i*dh*Wp + j*dw, instead of Ho runs of Wo: the copy runs at memcpy speed, for a GEMM
+# (Wp - Wo)/Wo wider. That pays where the copy is a large part of the work, i.e. with few
+# output channels. 3x3 'same', 1 thread, ms, plain / grid (im2col + GEMM): 32 channels
+# @32 b3 0.476 / 0.409, 16 @64 b1 0.187 / 0.161, but 64 @56 b1 1.379 / 1.402.
+# Against patch-major cols (fwd+bwd, 1 thread) it wins at 28x28 with 32 channels b128
+# (52.3 vs 54.2 ms) and 16 channels (16.8 vs 19.8), loses at 14x14 (3.27 vs 2.82: a 14%
+# wider GEMM). With one input channel it lost too (1->6 @28 b128: 2.43 vs 2.23).
+GRID_MAX_CHANNELS = 32
+GRID_MIN_CHANNELS = 8
+GRID_MAX_JUNK = 0.125
+
+
+def grid_applies(g: Geom) -> bool:
+    return (g.sh == 1 and g.sw == 1 and g.Co // g.G <= GRID_MAX_CHANNELS
+            and g.C // g.G >= GRID_MIN_CHANNELS and g.Wp - g.Wo <= GRID_MAX_JUNK * g.Wo)
+
+
+def pad_grid(x: np.ndarray, g: Geom) -> np.ndarray:
+    """NCHW -> the flat buffer of the padded ``(C, N, Hp, Wp)`` input plus d(kw-1) zeros:
+    the last taps' runs read that far past the end (into junk columns only)."""
+    size = g.C * g.N * g.Hp * g.Wp
+    buf = np.empty(size + g.dw * (g.kw - 1), dtype=x.dtype)
+    buf[size:] = 0
+    t, b, l, r = g.pads
+    xp = buf[:size].reshape(g.C, g.N, g.Hp, g.Wp)
+    xp[:, :, :t] = 0
+    xp[:, :, g.Hp - b:] = 0
+    xp[:, :, :, :l] = 0
+    xp[:, :, :, g.Wp - r:] = 0
+    xp[:, :, t:t + g.H, l:l + g.W] = x.transpose(1, 0, 2, 3)
+    return buf
+
+
+def im2col_grid(buf: np.ndarray, g: Geom) -> np.ndarray:
+    """``pad_grid``'s buffer -> ``cols (C*kh*kw, N*Ho*Wp)``: ``cols[(c, i, j), (n, q)] =
+    flat[c, n, q + i*dh*Wp + j*dw]``, where q = h*Wp + w indexes the padded grid."""
+    s = buf.itemsize
+    img = g.Hp * g.Wp
+    view = as_strided(buf, (g.C, g.kh, g.kw, g.N, g.Ho * g.Wp),
+                      (g.N * img * s, g.dh * g.Wp * s, g.dw * s, img * s, s), writeable=False)
+    K, P = g.C * g.kh * g.kw, g.N * g.Ho * g.Wp
+    ld = row_stride(P, s)
+    cols = np.empty((K, ld), dtype=buf.dtype)[:, :P]
+    np.copyto(cols.reshape(g.C, g.kh, g.kw, g.N, g.Ho * g.Wp), view)
+    return cols
+
+
+def to_grid(gy: np.ndarray, g: Geom) -> np.ndarray:
+    """NCHW ``dY`` -> ``(Co, N*Ho*Wp)`` on the padded grid, zero in the junk columns (so
+    they add nothing to dW)."""
+    out = np.empty((g.Co, g.N, g.Ho, g.Wp), dtype=gy.dtype)
+    out[..., g.Wo:] = 0
+    out[..., :g.Wo] = gy.transpose(1, 0, 2, 3)
+    return out.reshape(g.Co, -1)
+
+
+def cols_for(x: np.ndarray, g: Geom) -> np.ndarray:
+    """The cols of NCHW ``x`` in the layout ``g`` uses (grid or plain)."""
+    return im2col_grid(pad_grid(x, g), g) if grid_applies(g) else im2col(pad_cn(x, g), g)
+
+
+def dy_for(gy: np.ndarray, g: Geom) -> np.ndarray:
+    """``dY`` as the matrix that meets ``cols_for``'s cols in dW."""
+    return to_grid(gy, g) if grid_applies(g) else to_cn(gy)
+
+
+def conv_gemm(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None, out=None):
+    """(y NCHW, cols): im2col, the GEMM and the copy to NCHW (+ bias) for one chunk."""
+    cols = cols_for(x, g)
+    ym = gemm_forward(cols, wm)
+    if grid_applies(g):
+        view = ym.reshape(g.Co, g.N, g.Ho, g.Wp)[..., :g.Wo].transpose(1, 0, 2, 3)
+        return nchw_copy(view, bias, out), cols
+    return from_cn(ym, g, bias, out), cols
 
 
 # ----------------------------------------------------------- sub-batches (cache blocking)
@@ -198,14 +276,12 @@ def conv_forward(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None):
     """
     chunks = batch_chunks(g, x.dtype.itemsize)
     if len(chunks) == 1:
-        cols = im2col(pad_cn(x, g), g)
-        return from_cn(gemm_forward(cols, wm), g, bias), cols
+        return conv_gemm(x, wm, g, bias)
     y = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=x.dtype)
 
     def job(chunk):
         n0, n1 = chunk
-        gc = g.with_batch(n1 - n0)
-        from_cn(gemm_forward(im2col(pad_cn(x[n0:n1], gc), gc), wm), gc, bias, out=y[n0:n1])
+        conv_gemm(x[n0:n1], wm, g.with_batch(n1 - n0), bias, out=y[n0:n1])
 
     parallel.each(chunks, job)
     return y, x
@@ -215,11 +291,10 @@ def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool)
     """(dX NCHW, dW (G, Co/G, K)) from NCHW ``gy``; ``kept`` is conv_forward's second
     result (2-d cols, or the 4-d input), needed only for dW; ``wm`` only for dX."""
     if need_w and kept.ndim == 2 or len(chunks := batch_chunks(g, gy.dtype.itemsize)) == 1:
-        gm = to_cn(gy)
-        dx = conv_data(gm, wm, g) if need_x else None
+        dx = conv_data(gy, wm, g) if need_x else None
         if need_w:
-            cols = kept if kept.ndim == 2 else im2col(pad_cn(kept, g), g)
-            return dx, gemm_weight(gm, cols, g.G)
+            cols = kept if kept.ndim == 2 else cols_for(kept, g)
+            return dx, gemm_weight(dy_for(gy, g), cols, g.G)
         return dx, None
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     w_adj = flipped_w_matrix(wm, g) if need_x and adjoint_geom(g) is not None else None
@@ -227,11 +302,10 @@ def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool)
     def job(chunk):
         n0, n1 = chunk
         gc = g.with_batch(n1 - n0)
-        gm = to_cn(gy[n0:n1])
         if need_x:
-            conv_data(gm, wm, gc, out=dx[n0:n1], w_adj=w_adj)
+            conv_data(gy[n0:n1], wm, gc, out=dx[n0:n1], w_adj=w_adj)
         if need_w:  # a fresh array per chunk: the fold may add into it
-            return gemm_weight(gm, im2col(pad_cn(kept[n0:n1], gc), gc), g.G)
+            return gemm_weight(dy_for(gy[n0:n1], gc), cols_for(kept[n0:n1], gc), g.G)
 
     if not need_w:
         parallel.each(chunks, job)

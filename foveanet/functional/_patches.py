@@ -116,7 +116,7 @@ def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool)
 
     def data_grad(gy_part, gc, out):
         if ga is None:  # strided: _im2col's GEMM + col2im
-            return conv_data(to_cn(gy_part), wm, gc, out=out)
+            return conv_data(gy_part, wm, gc, out=out)
         gac = ga.with_batch(gc.N)
         return _to_nchw(patches(pad_nhwc(gy_part, gac), gac) @ w_adj, gac, out=out)
 

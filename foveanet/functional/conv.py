@@ -99,7 +99,9 @@ def _path(g) -> str:
         return "depthwise"
     if g.H == 1 and g.kh == 1 and g.sw == 1 and g.G == 1 and g.C >= ROWS_MIN_CHANNELS:
         return "rows"
-    if PM.applies(g):  # small feature maps with enough channels: patch-major cols
+    # small feature maps with enough channels: patch-major cols, unless few output channels
+    # make the padded-grid cols cheaper still
+    if PM.applies(g) and not E.grid_applies(g):
         return "patches"
     return "gemm"
 
@@ -118,9 +120,10 @@ class _ConvTranspose(Function):
     def forward(self, x, w, *bias, geom, lift):
         x_shape, w_shape = x.shape, w.shape
         g = geom  # the adjoint direct conv: its x is our output, its y our input
-        xm = E.to_cn(x.reshape(g.N, g.Co, g.Ho, g.Wo))
+        x4 = x.reshape(g.N, g.Co, g.Ho, g.Wo)
         wm = E.w_matrix(w.reshape(g.Co, g.C // g.G, g.kh, g.kw), g.G)
-        y = E.conv_data(xm, wm, g)
+        y = E.conv_data(x4, wm, g)
+        xm = E.to_cn(x4) if self.requires_grad and self.needs_input_grad[1] else None
         if bias:
             y += bias[0].reshape(1, -1, 1, 1)
         if self.requires_grad:

@@ -140,6 +140,48 @@ def test_patch_major_path_matches_torch(seed, monkeypatch):
     _compare(conv2d, TF.conv2d, x, w, b, kwargs, seed, need_x=seed % 7 != 3)
 
 
+@pytest.mark.parametrize("seed", range(90, 130))
+def test_padded_grid_path_matches_torch(seed, monkeypatch):
+    """The padded-grid im2col on the random sweep (its limits lifted, so every stride-1
+    conv takes it, forward, the flipped-kernel dX and dW): whole batch and sub-batches."""
+    E = conv_module.E
+    for name, value in (("GRID_MAX_CHANNELS", 1 << 30), ("GRID_MIN_CHANNELS", 1),
+                        ("GRID_MAX_JUNK", 1e9), ("ADJOINT_MIN_CHANNELS", 1)):
+        monkeypatch.setattr(E, name, value)
+    if seed % 2:
+        monkeypatch.setattr(E, "CHUNK_BYTES", 1)
+    (x, w, b), kwargs = _direct_config(seed, 2)
+    kwargs["stride"] = 1  # the grid is for stride 1; 'same' padding is among the modes
+    if x.ndim == 4 and seed % 2:
+        x = np.concatenate([x, x[::-1] * 0.5])
+    _compare(conv2d, TF.conv2d, x, w, b, kwargs, seed, need_x=seed % 7 != 3)
+
+
+@pytest.mark.parametrize("chunk_bytes", [None, 1])
+def test_grid_junk_columns_stay_out(chunk_bytes, monkeypatch):
+    """Junk columns read past each image into the next one (and the zero slack after the
+    last): huge values there must not reach y, dX or dW. Dilated 3x3 'same' conv, 16->8
+    channels @18x40, 3 images whose magnitudes differ by 1e6, against torch in float64."""
+    E = conv_module.E
+    if chunk_bytes:
+        monkeypatch.setattr(E, "CHUNK_BYTES", chunk_bytes)
+    r = np.random.default_rng(7)
+    x = r.standard_normal((3, 16, 18, 40)) * np.array([1.0, 1e6, 1.0]).reshape(3, 1, 1, 1)
+    w, b = r.standard_normal((8, 16, 3, 3)), r.standard_normal(8)
+    kwargs = dict(padding="same", dilation=(1, 2))
+    g = E.Geom(3, 16, 18, 40, 8, 1, 3, 3, (1, 1), (1, 2), (1, 1, 2, 2))
+    assert E.grid_applies(g) and conv_module._path(g) == "gemm"
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = TF.conv2d(xt, wt, bt, **kwargs)
+    gy = r.standard_normal(ty.shape)
+    ty.backward(torch.tensor(gy))
+    xf, wf, bf = (foveanet.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = conv2d(xf, wf, bf, **kwargs)
+    y.backward(foveanet.tensor(gy))
+    for ours, theirs in ((y, ty), (xf.grad, xt.grad), (wf.grad, wt.grad), (bf.grad, bt.grad)):
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-9 * np.abs(theirs.detach().numpy()).max())
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_small_maps_take_the_patch_major_path(stride):
     r = np.random.default_rng(stride)
