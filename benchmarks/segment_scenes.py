@@ -33,11 +33,14 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/segment_scenes")
-    for k in ("epochs", "scenes", "base_width", "depth", "batch_size", "seed", "threads", "test_scenes"):
+    for k in ("epochs", "scenes", "base_width", "depth", "batch_size", "seed", "threads", "test_scenes",
+              "pretrain_epochs"):
         p.add_argument(f"--{k.replace('_', '-')}", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--item-weight", type=float, default=None)
     p.add_argument("--flip", action="store_true", default=None)
+    p.add_argument("--tta", action="store_true", default=None, help="score on image + mirror image")
+    p.add_argument("--ema", type=float, default=None, help="weight EMA decay, e.g. 0.999")
     p.add_argument("--upsampling", choices=("transpose", "bilinear"), default=None)
     args = p.parse_args(argv)
     settings = {k: v for k, v in vars(args).items() if k != "out" and v is not None}
@@ -52,6 +55,8 @@ def main(argv=None) -> int:
                "command_wall_seconds": command_wall, "command_cpu_seconds": command_cpu,
                "eval_seconds": m["eval_seconds"], "best_epoch": m["best_epoch"],
                "val_miou": [round(r["val_miou"], 4) for r in m["history"]],
+               "val_miou_plain": [round(r["val_miou_plain"], 4) for r in m["history"] if "val_miou_plain" in r],
+               "train_miou": [round(r["train_miou"], 4) for r in m["history"]],
                "load_average_1min": [load_before, load_after], "cpu_count": os.cpu_count()}
     print(json.dumps(summary, indent=2))
     (Path(args.out) / "benchmark.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -14,6 +14,7 @@ learning_curves.png).
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -27,7 +28,7 @@ from foveanet.segmentation.losses import ce_dice
 from foveanet.segmentation.metrics import ConfusionMatrix
 from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes
 
-__all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model"]
+__all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model", "ema_update"]
 
 # the recipe behind `foveanet segment train` (benchmarks/segment_scenes.py, results in
 # benchmarks/results-segment.md): test mIoU 0.729, pixel accuracy 95.6%, Dice 0.836 in 1035 s
@@ -42,12 +43,22 @@ DEFAULTS = {
     "items": [2, 4], "scale": [0.75, 1.25], "batch_size": 16, "lr": 5e-3, "weight_decay": 1e-4,
     "base_width": 16, "depth": 3, "upsampling": "transpose", "batch_norm": True,
     "dice_weight": 1.0, "item_weight": 1.0, "flip": False, "threads": 2, "seed": 0, "test_seed": 12345,
+    "tta": False, "ema": None, "pretrain_epochs": 0,
 }
 # item_weight: cross-entropy weight of the 10 item classes (background 1.0); flip: mirror the
 # training items left-right at random (off: every scene is fresh and train mIoU tracks val
 # mIoU, so there is no overfitting for it to cure, and Fashion-MNIST's shoes all face left);
 # neither was tried in a full run.  threads: BLAS threads and convolution tasks
 # (``foveanet.set_num_threads``), capped at the machine's cores and restored afterwards.
+# tta: score (validation, test, predict) on the average of the softmax of the image and of its
+# mirror image, mirrored back -- a two-view ensemble for the price of a second forward pass;
+# use it only with ``flip``: on models trained without flips it cost 0.004-0.014 val mIoU
+# (mirrored shoes are unseen), with flips it gained 0.007 (results-segment.md, session 4).
+# ema: decay of an exponential moving average of the weights (e.g. 0.999), which is what is
+# validated, tested and saved (last/best); None trains and scores the raw weights.  With either
+# on, the history's ``val_miou_plain`` is the raw weights' single-view score, to separate effects.
+# pretrain_epochs: passes of the encoder over the single training items as a classifier
+# before the scenes (segmentation/pretrain.py); their time counts in the training time.
 
 
 def build_model(cfg: dict):
@@ -67,21 +78,48 @@ def _threads(n) -> int:
     return max(1, min(int(n), os.cpu_count() or 1))
 
 
-def predict_logits(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """(N, 1, H, W) -> class indices (N, H, W), in eval mode, without a graph."""
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict_logits(model, images: np.ndarray, batch_size: int = 64, tta: bool = False) -> np.ndarray:
+    """(N, 1, H, W) -> class indices (N, H, W), in eval mode, without a graph.  tta: argmax of
+    the mean softmax of the image and of its left-right mirror (flipped back), since a mirrored
+    garment is still the same garment and the two views' errors partly differ."""
     model.eval()
     out = []
     with foveanet.no_grad():
         for i in range(0, len(images), batch_size):
-            out.append(model(foveanet.tensor(images[i:i + batch_size])).data.argmax(axis=1))
+            x = images[i:i + batch_size]
+            z = model(foveanet.tensor(x)).data
+            if tta:
+                flipped = model(foveanet.tensor(np.ascontiguousarray(x[..., ::-1]))).data[..., ::-1]
+                z = _softmax(z) + _softmax(flipped)
+            out.append(z.argmax(axis=1))
     return np.concatenate(out) if out else np.zeros((0,) + images.shape[2:], np.int64)
 
 
-def score(model, scenes, batch_size: int = 64):
+def score(model, scenes, batch_size: int = 64, tta: bool = False):
     """(ConfusionMatrix, predictions) of ``model`` on ``scenes``."""
-    pred = predict_logits(model, scenes.images, batch_size)
+    pred = predict_logits(model, scenes.images, batch_size, tta)
     cm = ConfusionMatrix(len(CLASS_NAMES), CLASS_NAMES).update(pred, scenes.masks)
     return cm, pred
+
+
+def ema_update(ema_model, model, decay: float, step: int) -> float:
+    """Move ``ema_model``'s parameters toward ``model``'s: e = d e + (1 - d) p, and copy its
+    buffers (BatchNorm statistics, which are already running averages).  d = min(decay,
+    (1 + step) / (10 + step)) so that the random initial weights are forgotten within the
+    first few hundred steps instead of weighing 0.999**steps at the end of a short run.
+    Returns d."""
+    d = min(decay, (1 + step) / (10 + step))
+    for e, p in zip(ema_model.parameters(), model.parameters()):
+        e.data *= d
+        e.data += (1 - d) * p.data
+    for e, b in zip(ema_model.buffers(), model.buffers()):
+        np.copyto(e.data, b.data)
+    return d
 
 
 def _log(msg: str, quiet: bool):
@@ -123,6 +161,14 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
     t_start, cpu_start = time.perf_counter(), time.process_time()
     foveanet.manual_seed(cfg["seed"])
     model = build_model(cfg)
+    pretrain = []
+    if cfg["pretrain_epochs"]:
+        from foveanet.segmentation.pretrain import pretrain_encoder
+
+        pretrain = pretrain_encoder(model, cfg["pretrain_epochs"], lr=cfg["lr"], seed=cfg["seed"],
+                                    log=lambda msg: _log(msg, quiet))
+    ema = copy.deepcopy(model) if cfg["ema"] else None
+    scored = ema if ema is not None else model  # the weights validated, tested and saved
     steps = -(-cfg["scenes"] // cfg["batch_size"])
     opt = foveanet.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     sched = foveanet.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], epochs=cfg["epochs"],
@@ -149,25 +195,30 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema_update(ema, model, cfg["ema"], epoch * steps + b)
             loss_sum += float(loss.item()) * len(idx)
             cm.update(logits.data, y)
             if not quiet and sys.stderr.isatty():
                 print(f"\repoch {epoch + 1}/{cfg['epochs']} batch {b + 1}/{steps} loss {loss_sum / ((b * cfg['batch_size']) + len(idx)):.4f}",
                       end="", file=sys.stderr, flush=True)
-        vcm, _ = score(model, val)
+        vcm, _ = score(scored, val, tta=cfg["tta"])
         row = {"epoch": epoch + 1, "train_loss": loss_sum / len(data), "train_miou": cm.miou(),
                "val_miou": vcm.miou(), "val_pixel_accuracy": vcm.pixel_accuracy(),
                "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+        if cfg["tta"] or ema is not None:
+            row["val_miou_plain"] = score(model, val)[0].miou()
         history.append(row)
         if not quiet and sys.stderr.isatty():
             print("\r", end="", file=sys.stderr)
+        plain = f" (plain {row['val_miou_plain']:.3f})" if "val_miou_plain" in row else ""
         _log(f"epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} train mIoU {row['train_miou']:.3f} "
-             f"| val mIoU {row['val_miou']:.3f} pixel acc {100 * row['val_pixel_accuracy']:.2f}% "
+             f"| val mIoU {row['val_miou']:.3f}{plain} pixel acc {100 * row['val_pixel_accuracy']:.2f}% "
              f"| {row['seconds']:.0f}s", quiet)
-        save_weights(model.state_dict(), out / "last.safetensors")
+        save_weights(scored.state_dict(), out / "last.safetensors")
         if row["val_miou"] > best:
             best = row["val_miou"]
-            save_weights(model.state_dict(), out / "best.safetensors")
+            save_weights(scored.state_dict(), out / "best.safetensors")
         write_json(out / "metrics.json", {"history": history, "seconds": time.perf_counter() - t_start})
     train_seconds = time.perf_counter() - t_start
     cpu_seconds = time.process_time() - cpu_start
@@ -175,7 +226,7 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
     model.load_state_dict(load_weights(out / "best.safetensors"))
     metrics = _evaluate(model, cfg, out, pictures)
     # CPU seconds beside wall seconds: on a shared machine the wall clock measures the others' load
-    metrics.update(history=history, seconds=train_seconds, cpu_seconds=cpu_seconds,
+    metrics.update(history=history, pretrain=pretrain, seconds=train_seconds, cpu_seconds=cpu_seconds,
                    best_epoch=max(history, key=lambda r: r["val_miou"])["epoch"])
     write_json(out / "metrics.json", metrics)
     if pictures:
@@ -188,7 +239,7 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
 def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
     test = _scenes(cfg, "test", cfg["test_scenes"], cfg["test_seed"])
     t0 = time.perf_counter()
-    cm, pred = score(model, test)
+    cm, pred = score(model, test, tta=cfg["tta"])
     rep = cm.report()
     rep["test_scenes"] = len(test)
     rep["eval_seconds"] = time.perf_counter() - t0
@@ -246,7 +297,7 @@ def predict_image(run_dir, image_path, out_png=None, which: str = "best", invert
     img = load_image(image_path, mode="L", size=cfg["size"])
     if invert:
         img = np.float32(1) - img
-    pred = predict_logits(model, img[None])[0]
+    pred = predict_logits(model, img[None], tta=cfg["tta"])[0]
     if out_png is not None:
         from foveanet.segmentation.pictures import overlay_figure
 

@@ -131,3 +131,63 @@ def test_cli_passes_threads_item_weight_and_flip(tmp_path):
     cfg = json.loads((out / "config.json").read_text())
     assert (cfg["threads"], cfg["item_weight"], cfg["flip"]) == (1, 2.5, True)
     assert main(["segment", "train", "--out", str(tmp_path / "bad"), "--item-weight", "0"]) == 2
+
+
+def test_tta_averages_the_image_and_its_mirror():
+    # tta=True: argmax of softmax(model(x)) + mirror(softmax(model(mirror(x)))), computed by
+    # hand here; tta=False: plain argmax of the logits, as before the option existed
+    import foveanet
+    from foveanet.models.unet import unet
+    from foveanet.segmentation.pipeline import _softmax, predict_logits
+
+    foveanet.manual_seed(0)
+    model = unet(in_channels=1, num_classes=5, base_width=2, depth=1)
+    model.head.weight.data *= 50  # an untrained net calls every pixel one class; spread the logits
+    x = np.random.default_rng(0).random((3, 1, 8, 8), dtype=np.float32)
+    model.eval()
+    with foveanet.no_grad():
+        z = model(foveanet.tensor(x)).data
+        zf = model(foveanet.tensor(np.ascontiguousarray(x[..., ::-1]))).data[..., ::-1]
+    by_hand = ((_softmax(z) + _softmax(zf)) / 2).argmax(axis=1)
+    assert np.array_equal(predict_logits(model, x, batch_size=2, tta=True), by_hand)
+    assert np.array_equal(predict_logits(model, x, batch_size=2), z.argmax(axis=1))
+    assert np.array_equal(predict_logits(model, x, tta=False), z.argmax(axis=1))
+    assert not np.array_equal(by_hand, z.argmax(axis=1))  # the mirror pass does change something
+
+
+def test_ema_update_by_hand():
+    import foveanet
+    from foveanet import nn
+    from foveanet.segmentation.pipeline import ema_update
+
+    foveanet.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    foveanet.manual_seed(1)
+    ema = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    model[1].running_mean.data[:] = [0.5, -0.5]
+    e0 = [p.data.copy() for p in ema.parameters()]
+    p0 = [p.data.copy() for p in model.parameters()]
+    # step 0: warm-up decay (1 + 0) / (10 + 0) = 0.1 < 0.99
+    assert ema_update(ema, model, 0.99, 0) == pytest.approx(0.1)
+    for e, a, b in zip(ema.parameters(), e0, p0):
+        np.testing.assert_allclose(e.data, 0.1 * a + 0.9 * b, rtol=1e-6)
+    np.testing.assert_array_equal(ema[1].running_mean.data, [0.5, -0.5])   # buffers copied
+    # late step: the decay itself, 0.5 < (1 + 1000) / (10 + 1000)
+    e1 = [p.data.copy() for p in ema.parameters()]
+    assert ema_update(ema, model, 0.5, 1000) == 0.5
+    for e, a, b in zip(ema.parameters(), e1, p0):
+        np.testing.assert_allclose(e.data, 0.5 * a + 0.5 * b, rtol=1e-6)
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), p0))  # model untouched
+
+
+def test_ema_and_tta_runs_score_and_save_the_averaged_weights(tmp_path):
+    from foveanet.segmentation.pipeline import _scenes, load_run, score
+
+    m = train(tmp_path / "r", quiet=True, pictures=False, epochs=2, scenes=16, val_scenes=8,
+              test_scenes=8, size=16, depth=1, base_width=2, batch_size=8, items=[1, 1], scale=None,
+              threads=1, ema=0.9, tta=True)
+    assert all("val_miou_plain" in r for r in m["history"])
+    model, cfg = load_run(tmp_path / "r", "best")
+    assert cfg["ema"] == 0.9 and cfg["tta"] is True
+    val = _scenes(cfg, "val", cfg["val_scenes"], cfg["seed"] + 1_000_003)
+    assert score(model, val, tta=True)[0].miou() == pytest.approx(max(r["val_miou"] for r in m["history"]), abs=1e-6)
