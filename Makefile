@@ -13,7 +13,7 @@ ifneq ($(shell grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null),)
 export OPENBLAS_CORETYPE := SKYLAKEX
 endif
 
-.PHONY: demo strong test install data bench docs clean
+.PHONY: demo strong segment test install data bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ demo: install data
 # the strong recipe: vgg_small on Fashion-MNIST, both cores, within 30 minutes here
 strong: install data
 	$(PY) benchmarks/train_fashion.py --recipe strong --out runs/strong-vgg_small-$$(date +%Y%m%d-%H%M%S)
+
+# U-Net on composed Fashion-MNIST scenes: issue 8's default recipe, both cores, ~17 minutes here
+segment: install data
+	$(VENV)/bin/foveanet segment train --out runs/segment-unet-$$(date +%Y%m%d-%H%M%S)
 
 test: install data
 	$(PY) -m pytest -n $(JOBS) -q

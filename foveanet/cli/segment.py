@@ -62,13 +62,18 @@ def register(sub) -> None:
                            ("test-scenes", int, "held-out test scenes scored at the end"),
                            ("threads", int, "threads inside each op (capped at the cores)"),
                            ("item-weight", float, "cross-entropy weight of the 10 item classes (background 1)"),
-                           ("seed", int, "seed of the weights and the scenes")):
+                           ("seed", int, "seed of the weights and the scenes"),
+                           ("pretrain-epochs", int, "passes of the encoder over the single training items "
+                                                    "as a classifier first (0: none)"),
+                           ("ema", float, "decay of a weight average that is validated and saved (e.g. 0.999)")):
         key = flag.replace("-", "_")
         t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} [{DEFAULTS[key]}]")
     t.add_argument("--upsampling", choices=("transpose", "bilinear"), default=None,
                    help=f"decoder upsampling: 2x2 transposed conv or bilinear + 1x1 conv [{DEFAULTS['upsampling']}]")
     t.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                    help=f"mirror the training items left-right at random [{DEFAULTS['flip']}]")
+    t.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"score on the image and its mirror image (use with --flip) [{DEFAULTS['tta']}]")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     t.set_defaults(func=run_train)
 
@@ -104,17 +109,20 @@ def run_train(args) -> int:
     from foveanet.segmentation import DEFAULTS, train
 
     keys = ("epochs", "size", "scenes", "batch_size", "lr", "base_width", "depth", "val_scenes", "test_scenes",
-            "threads", "item_weight", "seed")
+            "threads", "item_weight", "seed", "pretrain_epochs", "ema")
     settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.upsampling:
         settings["upsampling"] = args.upsampling
-    if args.flip is not None:
-        settings["flip"] = args.flip
+    for k in ("flip", "tta"):
+        if getattr(args, k) is not None:
+            settings[k] = getattr(args, k)
     for k, v in settings.items():
-        if k in ("seed", "upsampling", "flip"):
+        if k in ("seed", "upsampling", "flip", "tta"):
             continue
-        if v <= 0:
-            raise CLIError(f"--{k.replace('_', '-')} must be positive, got {v}")
+        if k == "pretrain_epochs" and v < 0 or k != "pretrain_epochs" and v <= 0:
+            raise CLIError(f"--{k.replace('_', '-')} must be {'>= 0' if k == 'pretrain_epochs' else 'positive'}, got {v}")
+    if not 0 < settings.get("ema", 0.5) < 1:
+        raise CLIError(f"--ema must be between 0 and 1 (a decay such as 0.999), got {settings['ema']}")
     cfg = {**DEFAULTS, **settings}
     step = 2 ** cfg["depth"]
     if cfg["size"] % step:
