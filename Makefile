@@ -44,7 +44,7 @@ demo: install data
 strong: install data
 	$(PY) benchmarks/train_fashion.py --recipe strong --out runs/strong-vgg_small-$$(date +%Y%m%d-%H%M%S)
 
-# U-Net on composed Fashion-MNIST scenes: issue 8's default recipe, both cores, ~17 minutes here
+# U-Net on composed Fashion-MNIST scenes: issue 8's default recipe, both cores, ~15 minutes here
 segment: install data
 	$(VENV)/bin/foveanet segment train --out runs/segment-unet-$$(date +%Y%m%d-%H%M%S)
 

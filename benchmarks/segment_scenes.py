@@ -1,19 +1,21 @@
 """U-Net segmentation of composed Fashion-MNIST scenes: the default recipe, measured.
 
     .venv/bin/python benchmarks/segment_scenes.py                 # the default recipe
-    .venv/bin/python benchmarks/segment_scenes.py --epochs 1 --scenes 1000   # a quick look
+    .venv/bin/python benchmarks/segment_scenes.py --epochs 1 --scenes 1000 --pretrain-epochs 0   # a quick look
 
-Runs ``foveanet segment train`` (64x64 canvases, 2-4 items, U-Net width 16 / depth 3 with
-transposed convs, cross-entropy + Dice, AdamW with a one-cycle schedule, fresh scenes every
-epoch, 2 threads) into --out, then prints test mIoU, per-class IoU, wall and CPU seconds and the
-load average (on a shared machine the wall clock also measures everyone else's jobs).
+Runs ``foveanet segment train`` (encoder pretraining on single items for 2 passes, then 64x64
+canvases of 2-4 items, U-Net width 16 / depth 3 with transposed convs, cross-entropy + Dice,
+AdamW with a one-cycle schedule, fresh scenes every epoch, 2 threads) into --out, then prints
+test mIoU, per-class IoU, wall and CPU seconds and the load average (on a shared machine the
+wall clock also measures everyone else's jobs).
 Target (issue 8): test mIoU >= 0.75 within 20 minutes on 2 cores -- NOT reached.
 
-Measured (default recipe: 14 epochs x 8,000 scenes, batch 16, width 16, 2 threads; seed 0;
-2-core AMD EPYC, Haswell kernels as the environment pins them): test mIoU 0.729 (items only
-0.702), pixel accuracy 95.6%, Dice 0.836, training 1035 s wall / 1689 s CPU (17:24 for the
-whole command); ~74 s an epoch. Validation mIoU per epoch 0.25 0.41 0.49 0.58 0.63 0.64 0.63
-0.65 0.66 0.69 0.70 0.71 0.71 0.72 (best epoch 14). Weakest class: shirt, IoU 0.456.
+Measured (default recipe: 2 pretraining passes, 14 epochs x 8,000 scenes, batch 16, width 16,
+2 threads; seed 0; 2-core machine, ``OPENBLAS_CORETYPE=SKYLAKEX``): test mIoU 0.734 (items only
+0.707), pixel accuracy 95.7%, Dice 0.839, training 880 s wall / 1389 s CPU (14:46 for the whole
+command); ~57 s a scene epoch (~74 s with Haswell kernels). Validation mIoU per epoch 0.37 0.55
+0.57 0.57 0.63 0.64 0.67 0.67 0.64 0.71 0.72 0.73 0.73 0.74 (best epoch 14). Weakest class:
+shirt, IoU 0.473. ``--pretrain-epochs 3 --epochs 17``: 0.738 in 18:15.
 Every run and step timing is in benchmarks/results-segment.md.
 """
 from __future__ import annotations

@@ -31,19 +31,22 @@ from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes
 __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model", "ema_update"]
 
 # the recipe behind `foveanet segment train` (benchmarks/segment_scenes.py, results in
-# benchmarks/results-segment.md): test mIoU 0.729, pixel accuracy 95.6%, Dice 0.836 in 1035 s
-# of training (17.4 min for the whole command) on the 2-core machine, Haswell kernels, 2 threads;
-# the 0.75 target is not reached (val mIoU 0.712 at the last epoch, still rising slowly).
+# benchmarks/results-segment.md): 2 passes of the encoder over the single training items as a
+# classifier (segmentation/pretrain.py, 80 s), then 14 epochs of scenes: test mIoU 0.734, pixel
+# accuracy 95.7%, Dice 0.839 in 880 s of training (14:46 for the whole command) on the 2-core
+# machine, SkylakeX kernels (`make segment` sets them), 2 threads, ~57 s an epoch (~74 s with
+# the environment's Haswell kernels: ~19 min).  The 0.75 target is not reached: 3 pretraining
+# passes + 17 epochs gave 0.738 in 18:15, too close to 20 minutes for a default.  Without
+# pretraining the same 14 epochs gave 0.729 (1035 s, Haswell); width 12 on 1 thread 0.706.
 # Width 16 on 2 threads: once idle OpenBLAS threads stopped spinning and conv chunks were
 # handed out dynamically, 2 threads ran a w12 b16 step 1.5x faster than 1 (104 vs 171 ms,
-# Haswell), which paid for the wider net (8.9 ms a scene) in the same 14 epochs. The width-12,
-# 1-thread recipe before it: 0.706 in 1066 s.
+# Haswell), which paid for the wider net (8.9 ms a scene) in the same 14 epochs.
 DEFAULTS = {
     "epochs": 14, "scenes": 8000, "val_scenes": 300, "test_scenes": 2000, "size": 64,
     "items": [2, 4], "scale": [0.75, 1.25], "batch_size": 16, "lr": 5e-3, "weight_decay": 1e-4,
     "base_width": 16, "depth": 3, "upsampling": "transpose", "batch_norm": True,
     "dice_weight": 1.0, "item_weight": 1.0, "flip": False, "threads": 2, "seed": 0, "test_seed": 12345,
-    "tta": False, "ema": None, "pretrain_epochs": 0,
+    "tta": False, "ema": None, "pretrain_epochs": 2,
 }
 # item_weight: cross-entropy weight of the 10 item classes (background 1.0); flip: mirror the
 # training items left-right at random (off: every scene is fresh and train mIoU tracks val

@@ -18,7 +18,7 @@ def run(tmp_path_factory):
     # seeds 0-5 on both BLAS kernels (background IoU gain >= 0.25, mIoU >= 1.6x the baseline)
     out = tmp_path_factory.mktemp("seg") / "run"
     train(out, quiet=True, epochs=6, scenes=160, val_scenes=16, test_scenes=48, size=32, depth=2,
-          base_width=4, batch_size=16, lr=0.02, items=[1, 2], scale=None)
+          base_width=4, batch_size=16, lr=0.02, items=[1, 2], scale=None, pretrain_epochs=0)
     return out
 
 
@@ -73,7 +73,7 @@ def test_threads_flip_and_item_weight(tmp_path):
     try:
         m = train(tmp_path / "r", quiet=True, pictures=False, epochs=1, scenes=16, val_scenes=8,
                   test_scenes=8, size=16, depth=1, base_width=2, batch_size=8, items=[1, 1], scale=None,
-                  threads=64, flip=True, item_weight=3.0)
+                  threads=64, flip=True, item_weight=3.0, pretrain_epochs=0)
         cfg = json.loads((tmp_path / "r" / "config.json").read_text())
         assert cfg["threads"] == min(64, os.cpu_count()) and cfg["flip"] is True and cfg["item_weight"] == 3.0
         # the process-wide thread count is the caller's again
@@ -116,10 +116,11 @@ def test_cli_errors(run, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_default_recipe(tmp_path):
-    """The default recipe (benchmarks/segment_scenes.py, ~18 min on 2 cores) measured 0.706
-    test mIoU; the issue's target of 0.75 is not reached, so this guards the measured level."""
+    """The default recipe (benchmarks/segment_scenes.py, ~15 min on 2 cores with SkylakeX
+    kernels) measured 0.734 test mIoU; the issue's target of 0.75 is not reached, so this
+    guards the measured level."""
     m = train(tmp_path / "full", quiet=True)
-    assert m["miou"] >= 0.68, m["per_class_iou"]
+    assert m["miou"] >= 0.71, m["per_class_iou"]
 
 
 def test_cli_passes_threads_item_weight_and_flip(tmp_path):
@@ -127,7 +128,7 @@ def test_cli_passes_threads_item_weight_and_flip(tmp_path):
     assert main(["segment", "train", "--out", str(out), "--epochs", "1", "--scenes", "8",
                  "--val-scenes", "4", "--test-scenes", "4", "--size", "16", "--depth", "1",
                  "--base-width", "2", "--batch-size", "4", "--threads", "1", "--item-weight", "2.5",
-                 "--flip", "--quiet"]) == 0
+                 "--flip", "--pretrain-epochs", "0", "--quiet"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert (cfg["threads"], cfg["item_weight"], cfg["flip"]) == (1, 2.5, True)
     assert main(["segment", "train", "--out", str(tmp_path / "bad"), "--item-weight", "0"]) == 2
@@ -185,7 +186,7 @@ def test_ema_and_tta_runs_score_and_save_the_averaged_weights(tmp_path):
 
     m = train(tmp_path / "r", quiet=True, pictures=False, epochs=2, scenes=16, val_scenes=8,
               test_scenes=8, size=16, depth=1, base_width=2, batch_size=8, items=[1, 1], scale=None,
-              threads=1, ema=0.9, tta=True)
+              threads=1, ema=0.9, tta=True, pretrain_epochs=0)
     assert all("val_miou_plain" in r for r in m["history"])
     model, cfg = load_run(tmp_path / "r", "best")
     assert cfg["ema"] == 0.9 and cfg["tta"] is True
