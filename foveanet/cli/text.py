@@ -1,4 +1,4 @@
-"""`foveanet text train|predict|evaluate|baseline`: text CNNs (XML-CNN, Kim's CNN) on labelled
+"""`foveanet text train|predict|evaluate|baseline|embed`: text CNNs (XML-CNN, Kim's CNN) on labelled
 documents (JSONL/CSV, e.g. the debtags set), into a run directory."""
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ EVAL_EXAMPLES = textwrap.dedent("""\
     examples:
       foveanet text evaluate runs/xml                  # on the data file the run was trained on
       foveanet text evaluate runs/xml --data new.jsonl # its test split, the run's vocabularies
+    """)
+EMBED_EXAMPLES = textwrap.dedent(f"""\
+    examples:
+      foveanet text embed --data {DEBTAGS} --out vectors.txt
+      foveanet text train --data {DEBTAGS} --vectors vectors.txt --out runs/xml-w2v
+      foveanet text embed --data {DEBTAGS} --out vectors-s1.txt --seed 1   # for a --seed 1 run
+
+    Skip-gram with negative sampling (word2vec) on the documents a `text train` run with the
+    same --task, --split, --seed and --val-split trains on: never the test split, nor the
+    validation hold-out.  Writes word2vec text format and FILE.json (settings, counts, time).
+    --dim must equal the run's --embed-dim (XML-CNN's default is 128).
     """)
 BASELINE_EXAMPLES = textwrap.dedent(f"""\
     examples:
@@ -77,6 +88,13 @@ def register(sub) -> None:
     t.add_argument("--ema", type=float, help="decay of an exponential moving average of the weights "
                                              "(the average is what is evaluated and kept)")
     t.add_argument("--embed-dropout", type=float, help="dropout on the word vectors")
+    t.add_argument("--word2vec-epochs", type=int, metavar="N",
+                   help="first learn word vectors on the training documents by word2vec (skip-gram, "
+                        "negative sampling) for N passes and start from them; 0: random start "
+                        "[xml-cnn 5, textcnn 0]")
+    t.add_argument("--vectors", metavar="FILE",
+                   help="initialise the word vectors from a word2vec/GloVe file (see `text embed`) "
+                        "instead")
     t.add_argument("--limit", type=int, help="use only the first N documents of the file")
     t.add_argument("--split", choices=("auto", "hash", "random"), default="auto")
     t.add_argument("--time-budget", type=float, help="seconds: stop before an epoch that would overrun")
@@ -94,6 +112,29 @@ def register(sub) -> None:
     e.add_argument("run", help="run directory")
     e.add_argument("--data", help="data file (default: the one in the run's config.json)")
     e.set_defaults(func=run_evaluate)
+
+    w = tsub.add_parser("embed", help="learn word vectors (word2vec SGNS) from the training split",
+                        epilog=EMBED_EXAMPLES, formatter_class=_fmt,
+                        description="Skip-gram with negative sampling on the training documents of the "
+                                    "shared split, for `text train --vectors`.")
+    w.add_argument("--data", required=True, help="JSONL/CSV(.gz) file of labelled documents")
+    w.add_argument("--out", required=True, help="vector file to write (word2vec text format)")
+    w.add_argument("--task", choices=("multi", "single"), default="multi",
+                   help="the task of the runs the vectors are for (it decides the hold-out)")
+    w.add_argument("--seed", type=int, default=0, help="the run's seed (its hold-out) and SGNS's")
+    w.add_argument("--val-split", type=float, default=None,
+                   help="the run's validation fraction, left out of the corpus (default: the model's, 0.1)")
+    w.add_argument("--split", choices=("auto", "hash", "random"), default="auto")
+    w.add_argument("--limit", type=int, help="use only the first N documents of the file")
+    w.add_argument("--dim", type=int, default=128, help="vector size (= the run's --embed-dim)")
+    w.add_argument("--epochs", type=int, default=5)
+    w.add_argument("--window", type=int, default=5)
+    w.add_argument("--negative", type=int, default=5, help="negative samples per pair")
+    w.add_argument("--min-count", type=int, default=2, help="drop rarer words (the run's --min-count)")
+    w.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold of frequent words")
+    w.add_argument("--lr", type=float, default=0.025, help="start of the linear decay")
+    w.add_argument("--batch-size", type=int, default=2048, help="pairs per vectorised SGD step")
+    w.set_defaults(func=run_embed)
 
     b = tsub.add_parser("baseline", help="TF-IDF + linear baseline beside text runs", epilog=BASELINE_EXAMPLES,
                         formatter_class=_fmt)
@@ -118,21 +159,34 @@ def _user_errors(fn):
     return wrapped
 
 
-@_user_errors
-def run_train(args) -> int:
+def _require_positive(args, int_names) -> None:
+    """Integer options ``int_names`` (when given) must be >= 1 and ``--lr`` > 0."""
     from foveanet.cli.main import CLIError
-    from foveanet.text import load_documents, make_config, train
 
-    for name in ("epochs", "batch_size", "max_len", "embed_dim", "pool_chunks", "min_count", "limit"):
+    for name in int_names:
         v = getattr(args, name)
         if v is not None and v < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be positive, got {v}")
     if args.lr is not None and args.lr <= 0:
         raise CLIError(f"--lr must be positive, got {args.lr}")
+
+
+@_user_errors
+def run_train(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.text import load_documents, make_config, train
+
+    _require_positive(args, ("epochs", "batch_size", "max_len", "embed_dim", "pool_chunks", "min_count", "limit"))
+    if args.word2vec_epochs is not None and args.word2vec_epochs < 0:
+        raise CLIError(f"--word2vec-epochs must be >= 0 (0: no word2vec pass), got {args.word2vec_epochs}")
+    if args.vectors and args.word2vec_epochs:
+        raise CLIError("give --vectors FILE or --word2vec-epochs N, not both")
     if args.model == "xml-cnn" and args.task == "single":
         raise CLIError("xml-cnn is a multi-label model; use --model textcnn with --task single")
     if not Path(args.data).is_file():
         raise CLIError(f"{args.data}: no such file")
+    if args.vectors and not Path(args.vectors).is_file():
+        raise CLIError(f"{args.vectors}: no such vector file")
     docs, stats = load_documents(args.data, args.limit)
     line = f"read {stats['read']:,} records from {args.data}: {stats['kept']:,} usable"
     if stats["dropped_empty_text"] or stats["dropped_no_labels"]:
@@ -146,7 +200,8 @@ def run_train(args) -> int:
                       max_len=args.max_len, embed_dim=args.embed_dim, pool_chunks=args.pool_chunks,
                       min_count=args.min_count, vocab_size=args.vocab_size, bucket=args.bucket,
                       schedule=args.schedule, val_split=args.val_split, loss=args.loss,
-                      ema=args.ema, embed_dropout=args.embed_dropout)
+                      ema=args.ema, embed_dropout=args.embed_dropout, vectors=args.vectors,
+                      word2vec_epochs=args.word2vec_epochs)
     m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget,
               log=lambda s: print(s, flush=True))
     d = m["data"]
@@ -154,6 +209,33 @@ def run_train(args) -> int:
         print(f"note: {d['test_unseen']:,} test label occurrences were never seen in training and "
               f"cannot be predicted (left out of the test truth)")
     print(f"best epoch {m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.0f} s; run in {args.out}")
+    return 0
+
+
+@_user_errors
+def run_embed(args) -> int:
+    from foveanet.cli.main import CLIError
+    from foveanet.text import DEFAULTS, load_documents
+    from foveanet.text.word2vec import embed_training_split
+
+    _require_positive(args, ("dim", "epochs", "window", "negative", "min_count", "batch_size", "limit"))
+    if not Path(args.data).is_file():
+        raise CLIError(f"{args.data}: no such file")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise CLIError(f"{out.parent}: no such directory")
+    val = args.val_split
+    if val is None:
+        val = DEFAULTS["xml-cnn" if args.task == "multi" else "textcnn"]["val_split"]
+    docs, _ = load_documents(args.data, args.limit)
+    info = embed_training_split(docs, out, task=args.task, split_rule=args.split, seed=args.seed,
+                                val_fraction=val, data=args.data, limit=args.limit, log=lambda s: print(s, flush=True),
+                                dim=args.dim, epochs=args.epochs, window=args.window,
+                                negative=args.negative, min_count=args.min_count, sample=args.sample,
+                                lr=args.lr, batch_size=args.batch_size)
+    print(f"wrote {info['words']:,} vectors of dimension {args.dim} to {out} ({info['tokens']:,} tokens "
+          f"of {info['n_docs']:,} documents, {info['pairs']:,} pairs): {info['seconds']:.0f} s, "
+          f"{info['cpu_seconds']:.0f} s CPU")
     return 0
 
 

@@ -25,7 +25,7 @@ from foveanet.data.text import (
     LabelVocab, Vocab, read_documents, single_label_task, split_documents, tokenize,
 )
 
-__all__ = ["TextData", "DataError", "load_documents", "split", "prepare", "encode_texts"]
+__all__ = ["TextData", "DataError", "load_documents", "split", "document_parts", "prepare", "encode_texts"]
 
 SPLITS = ("auto", "hash", "random")
 TASKS = ("multi", "single")
@@ -113,15 +113,15 @@ def encode_texts(vocab: Vocab, texts, max_len: int, min_len: int = 1):
     return vocab.encode_batch([tokenize(t) for t in texts], max(max_len, min_len), return_stats=True)
 
 
-def prepare(docs, *, task: str = "multi", split_rule: str = "auto", seed: int = 0,
-            test_fraction: float = 0.2, max_len: int = 256, min_count: int = 1,
-            vocab_size: int | None = None, min_len: int = 1, val_fraction: float = 0.0) -> TextData:
-    """Split, hold out ``val_fraction`` of the training part (seeded by ``seed``), fit the
-    vocabulary and labels on the rest, encode the three parts."""
+def document_parts(docs, *, task: str = "multi", split_rule: str = "auto", seed: int = 0,
+                   test_fraction: float = 0.2, val_fraction: float = 0.0):
+    """The documents ``prepare`` trains, validates and tests on, with their labels:
+    ``(train, train_labels, val, val_labels, test, test_labels, stats)``, where ``stats`` holds
+    the split rule used and the split's document counts (before the single-label filter).  What word
+    vectors for a run may be learned from is ``train`` (never ``test``, and not the ``val``
+    documents the run chooses its epoch by)."""
     if task not in TASKS:
         raise DataError(f"unknown task {task!r}; choose from {TASKS}")
-    if max_len < 1:
-        raise DataError(f"max length must be positive, got {max_len}")
     if not 0 <= val_fraction < 1:
         raise DataError(f"validation fraction must be in [0, 1), got {val_fraction}")
     train, test, rule = split(docs, split_rule, seed, test_fraction)
@@ -143,6 +143,20 @@ def prepare(docs, *, task: str = "multi", split_rule: str = "auto", seed: int = 
         held[np.random.default_rng(seed).permutation(len(train))[:n_val]] = True
         val, va_lab = [d for d, h in zip(train, held) if h], [l for l, h in zip(tr_lab, held) if h]
         train, tr_lab = [d for d, h in zip(train, held) if not h], [l for l, h in zip(tr_lab, held) if not h]
+    return train, tr_lab, val, va_lab, test, te_lab, stats
+
+
+def prepare(docs, *, task: str = "multi", split_rule: str = "auto", seed: int = 0,
+            test_fraction: float = 0.2, max_len: int = 256, min_count: int = 1,
+            vocab_size: int | None = None, min_len: int = 1, val_fraction: float = 0.0) -> TextData:
+    """Split, hold out ``val_fraction`` of the training part (seeded by ``seed``), fit the
+    vocabulary and labels on the rest, encode the three parts."""
+    if max_len < 1:
+        raise DataError(f"max length must be positive, got {max_len}")
+    train, tr_lab, val, va_lab, test, te_lab, stats = document_parts(
+        docs, task=task, split_rule=split_rule, seed=seed, test_fraction=test_fraction,
+        val_fraction=val_fraction)
+    rule = stats["split"]
     y_val = None
     if task == "single":
         labels = LabelVocab().fit(tr_lab)

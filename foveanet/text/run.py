@@ -20,6 +20,13 @@ loaders; text needs ranking metrics over whole score matrices every epoch, best 
 P@1, an average of the weights and the max-norm constraint after each step.  The run-directory writers (atomic JSON,
 safetensors weights) are the Trainer's own.
 
+Word vectors (``foveanet.text.word_vectors``): ``word2vec_epochs`` (XML-CNN's default 5)
+first learns word vectors by skip-gram with negative sampling on the run's own training
+documents and starts the embedding from them, inside the run's time; ``vectors`` (a word2vec
+text / GloVe file, e.g. from ``foveanet text embed``) starts it from a file instead, whose
+learning time is *not* in this run's ``seconds`` / ``cpu_seconds``.  ``data.vectors`` in
+metrics.json records either.
+
 Reproducibility: ``seed`` fixes the initial weights and dropout (the global generator) and
 the batch order (a NumPy generator of its own), so the same command gives the same numbers.
 """
@@ -37,7 +44,8 @@ from foveanet import backend
 from foveanet.data.text import LabelVocab, Vocab, tokenize
 from foveanet.train.checkpoint import load_weights, save_weights, write_json
 from foveanet.train.ranking import accuracy, f1_scores, propensities, ranking_report
-from foveanet.text.pipeline import DataError, TextData, load_documents, prepare
+from foveanet.text.pipeline import DataError, TextData, document_parts, load_documents, prepare
+from foveanet.text.word_vectors import vectors_from_file, vectors_from_training_split
 
 __all__ = ["MODELS", "DEFAULTS", "build_model", "train", "evaluate", "load_run", "predict", "scores"]
 
@@ -61,10 +69,10 @@ DEFAULTS = {
     "xml-cnn": dict(epochs=10, batch_size=64, lr=2e-3, max_len=256, embed_dim=128, pool_chunks=8,
                     hidden=1024, num_filters=256, min_count=2, vocab_size=None, dropout=0.5,
                     bucket=16.0, schedule="cosine", val_split=0.1, loss="softmax", optimizer="adamw",
-                    weight_decay=0.1, ema=0.999, embed_dropout=0.0),
+                    weight_decay=0.1, ema=0.999, embed_dropout=0.0, word2vec_epochs=5),
     "textcnn": dict(epochs=6, batch_size=64, lr=1e-3, max_len=128, embed_dim=64, pool_chunks=None,
                     hidden=None, num_filters=100, min_count=2, vocab_size=None, dropout=0.5,
-                    val_split=0.1, loss="bce", optimizer="adam", weight_decay=0.0, ema=None),
+                    val_split=0.1, loss="bce", optimizer="adam", weight_decay=0.0, ema=None, word2vec_epochs=0),
 }
 
 
@@ -89,8 +97,10 @@ def make_config(model: str = "xml-cnn", data=None, task: str = "multi", seed: in
     if model not in MODELS:
         raise DataError(f"unknown model {model!r}; choose from {MODELS}")
     cfg = {"family": "text", "model": model, "task": task, "data": None if data is None else str(data),
-           "seed": int(seed), "limit": limit, "split": split, **DEFAULTS[model]}
+           "seed": int(seed), "limit": limit, "split": split, "vectors": None, **DEFAULTS[model]}
     cfg.update({k: v for k, v in overrides.items() if v is not None})
+    if cfg.get("vectors") and overrides.get("word2vec_epochs") is None:
+        cfg["word2vec_epochs"] = 0          # a vector file replaces the default word2vec pass
     return cfg
 
 
@@ -252,6 +262,16 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
     model = build_model(cfg, len(data.vocab), len(data.labels))
     if cfg.get("prior_bias", True):
         init_output_bias(model, data)
+    if cfg.get("vectors") and cfg.get("word2vec_epochs"):
+        raise DataError("give either vectors (a file) or word2vec_epochs (learn them here), not both")
+    if cfg.get("vectors"):
+        stats["vectors"] = vectors_from_file(model, data.vocab, cfg, log)
+    elif cfg.get("word2vec_epochs"):
+        train_docs = None
+        if docs is not None:             # whole documents, not the rows cut at max_len
+            train_docs = document_parts(docs, task=cfg["task"], split_rule=cfg["split"], seed=cfg["seed"],
+                                        val_fraction=float(cfg.get("val_split") or 0.0))[0]
+        stats["vectors"] = vectors_from_training_split(model, data, cfg, log, train_docs)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(cfg, params)
     loss_fn = _loss_fn(cfg, model)

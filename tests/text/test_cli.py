@@ -179,3 +179,69 @@ def test_recipe_flags_reach_the_run_config(slice_file, tmp_path):
                  "--embed-dropout", "0.1"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert (cfg["loss"], cfg["ema"], cfg["val_split"], cfg["embed_dropout"]) == ("bce", 0.9, 0.2, 0.1)
+
+
+def test_embed_then_train_from_the_vectors(slice_file, tmp_path, capsys):
+    from foveanet.data.text import load_vectors, tokenize
+    from foveanet.text.pipeline import document_parts
+    from foveanet.text.word_vectors import RANDOM_EMBED_RMS
+
+    vec = tmp_path / "vec.txt"
+    assert main(["text", "embed", "--data", str(slice_file), "--out", str(vec), "--limit", "600",
+                 "--dim", "32", "--epochs", "1", "--min-count", "1", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and "s CPU" in out
+    info = json.loads((tmp_path / "vec.txt.json").read_text())
+    assert (info["seed"], info["val_split"], info["task"], info["sgns"]["dim"]) == (2, 0.1, "multi", 32)
+    words, X = load_vectors(vec, format="word2vec")
+    assert X.shape == (len(words), 32) and info["words"] == len(words)
+    # learned from the run's training documents only: no word that occurs only in test or validation
+    train, _, val, _, test, _, _ = document_parts(read_documents(slice_file)[:600], seed=2, val_fraction=0.1)
+    seen = {t for d in train for t in tokenize(d.text)}
+    assert set(words) == seen
+    assert {t for d in test + val for t in tokenize(d.text)} - seen         # there were others to leak
+
+    run = tmp_path / "xml-w2v"
+    assert main(["text", "train", "--data", str(slice_file), "--out", str(run), "--limit", "600",
+                 *TINY, "--pool-chunks", "2", "--seed", "2", "--vectors", str(vec)]) == 0
+    out = capsys.readouterr().out
+    assert "words found in" in out and "warning" not in out
+    cfg = json.loads((run / "config.json").read_text())
+    m = json.loads((run / "metrics.json").read_text())
+    assert cfg["vectors"] == str(vec)
+    v = m["data"]["vectors"]
+    assert v["found"] == v["total"] == len(words) and v["sgns_cpu_seconds"] == info["cpu_seconds"]
+    assert np.isclose(v["scale"], RANDOM_EMBED_RMS / np.sqrt(np.mean(X.astype(np.float64) ** 2)), rtol=1e-4)
+
+    # another seed holds out other documents: said, not refused; a wrong dimension is refused
+    assert main(["text", "train", "--data", str(slice_file), "--out", str(tmp_path / "r2"), "--limit", "600",
+                 *TINY, "--pool-chunks", "2", "--vectors", str(vec)]) == 0
+    assert "warning: the vectors were learned with another hold-out (seed 2 (this run: 0))" in capsys.readouterr().out
+    rc, err = _err(["text", "train", "--data", str(slice_file), "--out", str(tmp_path / "r3"), "--limit", "300",
+                    *TINY, "--embed-dim", "16", "--vectors", str(vec)], capsys)
+    assert rc == 2 and "vectors of dimension 32, but the model's embedding has 16" in err
+    rc, err = _err(["text", "train", "--data", str(slice_file), "--out", "r", "--vectors", str(tmp_path / "no.txt")],
+                   capsys)
+    assert rc == 2 and "no.txt: no such vector file" in err
+
+
+def test_word2vec_epochs_flag(slice_file, tmp_path, capsys):
+    run = tmp_path / "w2v"
+    assert main(["text", "train", "--data", str(slice_file), "--out", str(run), "--limit", "300",
+                 *TINY, "--pool-chunks", "2", "--word2vec-epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "sgns epoch 1/1" in out and "counted in this run's time" in out
+    cfg = json.loads((run / "config.json").read_text())
+    v = json.loads((run / "metrics.json").read_text())["data"]["vectors"]
+    assert cfg["word2vec_epochs"] == 1 and v["sgns"]["epochs"] == 1 and v["found"] == v["total"]
+    assert main(["text", "train", "--data", str(slice_file), "--out", str(tmp_path / "r0"), "--limit", "300",
+                 *TINY, "--pool-chunks", "2", "--word2vec-epochs", "0"]) == 0
+    assert "vectors" not in json.loads((tmp_path / "r0" / "metrics.json").read_text())["data"]
+    capsys.readouterr()
+    rc, err = _err(["text", "train", "--data", str(slice_file), "--out", "r", "--word2vec-epochs", "-1"], capsys)
+    assert rc == 2 and "--word2vec-epochs must be >= 0" in err
+    vec = tmp_path / "v.txt"
+    vec.write_text("1 32\nword " + " ".join(["0.1"] * 32) + "\n")
+    rc, err = _err(["text", "train", "--data", str(slice_file), "--out", "r", "--vectors", str(vec),
+                    "--word2vec-epochs", "2"], capsys)
+    assert rc == 2 and "not both" in err
