@@ -37,7 +37,8 @@ __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_
 # machine, SkylakeX kernels (`make segment` sets them), 2 threads, ~57 s an epoch (~74 s with
 # the environment's Haswell kernels: ~19 min).  The 0.75 target is not reached: 3 pretraining
 # passes + 17 epochs gave 0.738 in 18:15, too close to 20 minutes for a default.  Without
-# pretraining the same 14 epochs gave 0.729 (1035 s, Haswell); width 12 on 1 thread 0.706.
+# pretraining the same 14 epochs gave 0.729 (1035 s, Haswell), inside the seed spread (seed 1
+# of this recipe: 0.726); width 12 on 1 thread 0.706.
 # Width 16 on 2 threads: once idle OpenBLAS threads stopped spinning and conv chunks were
 # handed out dynamically, 2 threads ran a w12 b16 step 1.5x faster than 1 (104 vs 171 ms,
 # Haswell), which paid for the wider net (8.9 ms a scene) in the same 14 epochs.

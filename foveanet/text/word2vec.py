@@ -17,8 +17,9 @@ and its gradient, using d/dx log s(x) = 1 - s(x) and d/dx log s(-x) = -s(x):
 over the pairs: as in word2vec's C tool, per pair ``g_j = lr * (label_j - s(score_j))``
 (label 1 for o, 0 for the negatives), ``v_c += sum_j g_j u_j`` and ``u_j += g_j v_c``, all from
 the values before the step.  A minibatch applies the updates of its B pairs at once: they are
-summed per word (sorted by word and summed per run with ``np.add.reduceat``, several
-times faster than ``np.add.at``), which is the sequential algorithm up to the order of the
+summed per word (sorted by word and summed per run with ``np.add.reduceat``: 10.2 ms against
+``np.add.at``'s 13.4 ms for a batch of 2,048 pairs x 6 rows x 128 numbers on NumPy 2.4, the bulk
+of an SGNS step), which is the sequential algorithm up to the order of the
 updates within a batch (pairs are shuffled over the whole epoch, so a batch rarely holds the
 same center twice; the frequent words that recur as negatives are what subsampling and the
 small learning rate keep in check).
@@ -111,7 +112,7 @@ def window_pairs(ids, doc, window: int, rng):
 def _scatter_add(W, rows, per_col, X):
     """``W[rows[b, j]] += per_col[b, j] * X[b]`` summed over b, j (rows may repeat): the
     contributions sorted by row and summed per run of equal rows (``np.add.reduceat``), then
-    added once per distinct row -- ``np.add.at`` gives the same sums several times slower."""
+    added once per distinct row -- the same sums as ``np.add.at``, 1.3x faster here."""
     b, k = rows.shape
     flat = rows.ravel()
     order = np.argsort(flat, kind="stable")
