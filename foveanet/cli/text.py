@@ -222,6 +222,8 @@ def run_embed(args) -> int:
     if not Path(args.data).is_file():
         raise CLIError(f"{args.data}: no such file")
     out = Path(args.out)
+    if out.is_dir():
+        raise CLIError(f"--out {out} is a directory; give the vector file to write, e.g. {out / 'vectors.txt'}")
     if not out.parent.is_dir():
         raise CLIError(f"{out.parent}: no such directory")
     val = args.val_split
@@ -271,7 +273,8 @@ def run_evaluate(args) -> int:
             ("p@1", "p@3", "p@5", "ndcg@3", "ndcg@5", "psp@1", "psp@3", "psp@5"))
     print(f"{args.run}: {m['n_docs']:,} test documents")
     for k in keys:
-        print(f"  {k:9s} {m[k]:.4f}")
+        if k in m:                       # with under 5 labels the ks stop at the label count
+            print(f"  {k:9s} {m[k]:.4f}")
     return 0
 
 

@@ -173,8 +173,11 @@ def metrics_for(S: np.ndarray, data: TextData, prop=None, y=None) -> dict:
 def _headline(m: dict) -> str:
     if "accuracy" in m:
         return f"acc {100 * m['accuracy']:.2f}% macro-F1 {m['macro_f1']:.4f}"
-    return (f"P@1 {m['p@1']:.4f} P@3 {m['p@3']:.4f} P@5 {m['p@5']:.4f} "
-            f"nDCG@5 {m['ndcg@5']:.4f} PSP@5 {m['psp@5']:.4f}")
+    # with under 5 labels the report stops at k = number of labels: show the ks it has
+    top = max(k for k in range(1, 6) if f"p@{k}" in m)
+    ks = sorted({1, min(3, top), top})
+    return (" ".join(f"P@{k} {m[f'p@{k}']:.4f}" for k in ks)
+            + f" nDCG@{top} {m[f'ndcg@{top}']:.4f} PSP@{top} {m[f'psp@{top}']:.4f}")
 
 
 class WeightAverage:
@@ -241,6 +244,8 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
     directory is written.  ``max_seconds`` stops after the epoch that would make the next one
     overrun it.  Returns the metrics dict."""
     t_start, cpu_start = time.perf_counter(), time.process_time()
+    if cfg.get("vectors") and cfg.get("word2vec_epochs"):
+        raise DataError("give either vectors (a file) or word2vec_epochs (learn them here), not both")
     read_stats = {}
     if data is None:
         if docs is None:
@@ -262,8 +267,6 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
     model = build_model(cfg, len(data.vocab), len(data.labels))
     if cfg.get("prior_bias", True):
         init_output_bias(model, data)
-    if cfg.get("vectors") and cfg.get("word2vec_epochs"):
-        raise DataError("give either vectors (a file) or word2vec_epochs (learn them here), not both")
     if cfg.get("vectors"):
         stats["vectors"] = vectors_from_file(model, data.vocab, cfg, log)
     elif cfg.get("word2vec_epochs"):

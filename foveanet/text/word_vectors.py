@@ -142,7 +142,13 @@ def vectors_from_training_split(model, data: TextData, cfg: dict, log=print, tra
         docs = [[vocab.itos[i] for i in row if i >= n_special] for row in data.x_train.tolist()]
     settings = {**SGNS_DEFAULTS, "dim": int(model.embedding.weight.shape[1]),
                 "epochs": int(cfg["word2vec_epochs"]), "seed": int(cfg["seed"]), "min_count": 1}
-    words, vecs, sg = train_sgns(docs, log=log, **settings)
+    if settings["epochs"] < 0:
+        raise DataError(f"word2vec_epochs must be >= 0 (0: random word vectors), got {settings['epochs']}")
+    try:
+        words, vecs, sg = train_sgns(docs, log=log, **settings)
+    except ValueError as e:
+        raise DataError(f"{e} (the run's vocabulary; set word2vec_epochs / --word2vec-epochs to 0 "
+                        f"to start from random word vectors)") from None
     stats = set_embedding(model, data.vocab, words, vecs)
     stats.update(source="word2vec on the training split", sgns=settings, tokens=sg["tokens"],
                  pairs=sg["pairs"], loss_per_epoch=sg["loss_per_epoch"],

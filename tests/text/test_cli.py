@@ -10,8 +10,9 @@ from foveanet.data.text import is_test, read_documents, single_label_task, split
 
 from tests.shared_data import DEBTAGS  # noqa: E402
 # every 20th document: a slice with debtags' label mix (the first 1,500 are one alphabet range)
+# (no word2vec pass: XML-CNN's default one has tests of its own, and would add ~10 s to every run)
 TINY = ["--epochs", "1", "--batch-size", "16", "--lr", "1e-2", "--max-len", "40", "--embed-dim", "32",
-        "--min-count", "1"]
+        "--min-count", "1", "--word2vec-epochs", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +246,8 @@ def test_word2vec_epochs_flag(slice_file, tmp_path, capsys):
     rc, err = _err(["text", "train", "--data", str(slice_file), "--out", "r", "--vectors", str(vec),
                     "--word2vec-epochs", "2"], capsys)
     assert rc == 2 and "not both" in err
+
+
+def test_embed_refuses_a_directory_as_out(slice_file, tmp_path, capsys):
+    rc, err = _err(["text", "embed", "--data", str(slice_file), "--out", str(tmp_path)], capsys)
+    assert rc == 2 and "is a directory" in err and "vectors.txt" in err

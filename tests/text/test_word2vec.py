@@ -201,6 +201,50 @@ def test_word2vec_pass_inside_a_run_learns_from_the_training_documents_only():
         assert np.allclose(W[data.vocab.stoi[w]], v * scale, atol=1e-6)
     assert np.array_equal(W[data.vocab.stoi["<unk>"]], before[data.vocab.stoi["<unk>"]])
     assert not W[0].any()
-    # the one-off words of validation and test documents are not in the vocabulary at all
-    held = {f"only{i}" for i in range(60)} - {w for r in rows for w in r}
-    assert held and not held & set(words)
+
+
+def test_a_run_learns_its_word2vec_corpus_from_its_training_documents_only(monkeypatch):
+    # the path a real run takes: train(cfg, docs) hands word2vec the whole training documents
+    # of its own split and hold-out (document_parts), tokenized, within the run's vocabulary
+    import foveanet.text.word2vec as w2v
+    from foveanet.data.text import Document, tokenize
+    from foveanet.text.pipeline import document_parts
+    from foveanet.text.run import make_config, train
+
+    seen = {}
+    real = w2v.train_sgns
+
+    def spy(token_lists, **kw):
+        seen["corpus"] = [list(t) for t in token_lists]
+        return real(token_lists, **kw)
+
+    monkeypatch.setattr(w2v, "train_sgns", spy)
+    rng = np.random.default_rng(1)
+    topics = [["gtk", "gnome", "desktop", "theme"], ["python", "module", "library", "import"]]
+    # every document has a word of its own: a leak of a validation or test document would show
+    docs = [Document(id=f"d{i}", text=" ".join(rng.choice(topics[i % 2], 30)) + f" only{i} only{i}",
+                     labels=(f"t{i % 2}",)) for i in range(80)]
+    cfg = make_config("xml-cnn", split="random", seed=4, epochs=1, batch_size=16, max_len=8, embed_dim=8,
+                      num_filters=2, pool_chunks=1, hidden=4, min_count=2, word2vec_epochs=1, ema=0)
+    m = train(cfg, docs=docs, log=lambda s: None)
+    train_docs, _, val, _, test, _, _ = document_parts(docs, split_rule="random", seed=4, val_fraction=0.1)
+    assert val and test
+    expected = [tokenize(d.text) for d in train_docs]      # whole documents: longer than max_len 8
+    assert seen["corpus"] == expected
+    held = {f"only{d.id[1:]}" for d in val + test}
+    assert not held & {w for doc in seen["corpus"] for w in doc}
+    assert m["data"]["vectors"]["found"] == len({w for doc in expected for w in doc})
+
+
+def test_too_small_a_vocabulary_for_word2vec_is_a_clear_error():
+    from foveanet.data.text import Document
+    from foveanet.text.pipeline import DataError
+    from foveanet.text.run import make_config, train
+
+    docs = [Document(id=f"d{i}", text="same", labels=("a",)) for i in range(20)]
+    cfg = make_config("xml-cnn", split="random", epochs=1, max_len=4, embed_dim=4, num_filters=2,
+                      pool_chunks=1, hidden=4, word2vec_epochs=1)
+    with pytest.raises(DataError, match="word2vec needs 2 or more.*--word2vec-epochs to 0"):
+        train(cfg, docs=docs, log=lambda s: None)
+    with pytest.raises(DataError, match="not both"):
+        train({**cfg, "vectors": "v.txt"}, docs=docs, log=lambda s: None)
