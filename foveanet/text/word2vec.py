@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["SGNS_DEFAULTS", "sgns_loss", "sgns_grads", "sgns_step", "keep_probabilities", "window_pairs",
-           "train_sgns", "save_word2vec", "nearest", "embed_training_split", "vectors_info"]
+           "train_sgns", "save_word2vec", "nearest", "embed_training_split", "file_sha256", "vectors_info"]
 
 SGNS_DEFAULTS = dict(dim=128, window=5, negative=5, epochs=5, lr=0.025, sample=1e-3, min_count=2,
                      batch_size=2048, ns_exponent=0.75, seed=0)
@@ -291,13 +291,25 @@ def embed_training_split(docs, out, *, task: str = "multi", split_rule: str = "a
 
         raise DataError(str(e)) from None
     save_word2vec(out, words, vectors)
-    info = {"format": "word2vec", "data": None if data is None else str(data), "task": task,
+    info = {"format": "word2vec", "data": None if data is None else str(data),
+            "data_sha256": file_sha256(data) if data is not None and Path(data).is_file() else None, "task": task,
             "split": split_rule, "seed": int(seed), "val_split": float(val_fraction), "limit": limit,
             "n_docs": len(train), "sgns": settings,
             **{k: v for k, v in stats.items() if k not in ("seconds", "cpu_seconds")},
             "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
     write_json(str(out) + ".json", info)
     return info
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes: which data a vector file was learned from, beyond its name."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def vectors_info(path):

@@ -92,8 +92,15 @@ def _check_holdout(cfg, info, log) -> None:
     mine = {"task": cfg["task"], "split": cfg["split"], "seed": int(cfg["seed"]),
             "val_split": float(cfg.get("val_split") or 0.0), "limit": cfg.get("limit")}
     theirs = {k: info.get(k) for k in mine}
-    if info.get("data") and cfg.get("data") and Path(info["data"]).name != Path(cfg["data"]).name:
-        log(f"warning: the vectors were learned from {info['data']}, this run reads {cfg['data']}")
+    data = cfg.get("data")
+    if info.get("data_sha256") and data and Path(data).is_file():
+        from foveanet.text.word2vec import file_sha256
+
+        if file_sha256(data) != info["data_sha256"]:
+            log(f"warning: the vectors were learned from {info.get('data')}, whose contents differ from "
+                f"{data} (SHA-256): the hold-outs cannot be checked")
+    elif info.get("data") and data and Path(info["data"]).name != Path(data).name:
+        log(f"warning: the vectors were learned from {info['data']}, this run reads {data}")
     if theirs != mine:
         diff = ", ".join(f"{k} {theirs[k]} (this run: {mine[k]})" for k in mine if theirs[k] != mine[k])
         log(f"warning: the vectors were learned with another hold-out ({diff}): some of this "

@@ -251,3 +251,29 @@ def test_word2vec_epochs_flag(slice_file, tmp_path, capsys):
 def test_embed_refuses_a_directory_as_out(slice_file, tmp_path, capsys):
     rc, err = _err(["text", "embed", "--data", str(slice_file), "--out", str(tmp_path)], capsys)
     assert rc == 2 and "is a directory" in err and "vectors.txt" in err
+
+
+def test_vectors_from_other_contents_under_the_same_name_are_flagged(slice_file, tmp_path, capsys):
+    # the provenance check compares the data's bytes, not only its file name
+    import hashlib
+
+    data = tmp_path / "a" / "slice.jsonl"
+    data.parent.mkdir()
+    data.write_bytes(slice_file.read_bytes())
+    vec = tmp_path / "vec.txt"
+    assert main(["text", "embed", "--data", str(data), "--out", str(vec), "--limit", "300",
+                 "--dim", "32", "--epochs", "1", "--min-count", "1"]) == 0
+    info = json.loads((tmp_path / "vec.txt.json").read_text())
+    assert info["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    capsys.readouterr()
+    args = ["text", "train", "--data", str(data), "--out", str(tmp_path / "same"), "--limit", "300",
+            *TINY, "--pool-chunks", "2", "--vectors", str(vec)]
+    assert main(args) == 0
+    assert "warning" not in capsys.readouterr().out
+    other = tmp_path / "b" / "slice.jsonl"                     # same name, one document fewer
+    other.parent.mkdir()
+    other.write_text("".join(data.read_text().splitlines(keepends=True)[1:]))
+    args[args.index(str(data))] = str(other)
+    args[args.index(str(tmp_path / "same"))] = str(tmp_path / "other")
+    assert main(args) == 0
+    assert "whose contents differ" in capsys.readouterr().out
