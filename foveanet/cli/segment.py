@@ -119,8 +119,9 @@ def run_train(args) -> int:
     for k, v in settings.items():
         if k in ("seed", "upsampling", "flip", "tta"):
             continue
-        if k == "pretrain_epochs" and v < 0 or k != "pretrain_epochs" and v <= 0:
-            raise CLIError(f"--{k.replace('_', '-')} must be {'>= 0' if k == 'pretrain_epochs' else 'positive'}, got {v}")
+        zero_ok = k == "pretrain_epochs"             # 0 passes: no pretraining
+        if v < 0 or v == 0 and not zero_ok:
+            raise CLIError(f"--{k.replace('_', '-')} must be {'>= 0' if zero_ok else 'positive'}, got {v}")
     if not 0 < settings.get("ema", 0.5) < 1:
         raise CLIError(f"--ema must be between 0 and 1 (a decay such as 0.999), got {settings['ema']}")
     cfg = {**DEFAULTS, **settings}

@@ -123,15 +123,22 @@ def test_default_recipe(tmp_path):
     assert m["miou"] >= 0.71, m["per_class_iou"]
 
 
-def test_cli_passes_threads_item_weight_and_flip(tmp_path):
+def test_cli_passes_the_recipe_flags(tmp_path, capsys):
     out = tmp_path / "cli"
     assert main(["segment", "train", "--out", str(out), "--epochs", "1", "--scenes", "8",
                  "--val-scenes", "4", "--test-scenes", "4", "--size", "16", "--depth", "1",
                  "--base-width", "2", "--batch-size", "4", "--threads", "1", "--item-weight", "2.5",
-                 "--flip", "--pretrain-epochs", "0", "--quiet"]) == 0
+                 "--flip", "--pretrain-epochs", "0", "--ema", "0.99", "--tta", "--quiet"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert (cfg["threads"], cfg["item_weight"], cfg["flip"]) == (1, 2.5, True)
+    assert (cfg["pretrain_epochs"], cfg["ema"], cfg["tta"]) == (0, 0.99, True)
+    capsys.readouterr()
     assert main(["segment", "train", "--out", str(tmp_path / "bad"), "--item-weight", "0"]) == 2
+    assert "--item-weight must be positive, got 0.0" in capsys.readouterr().err
+    assert main(["segment", "train", "--out", str(tmp_path / "a"), "--pretrain-epochs", "-1"]) == 2
+    assert "--pretrain-epochs must be >= 0, got -1" in capsys.readouterr().err
+    assert main(["segment", "train", "--out", str(tmp_path / "b"), "--ema", "1.5"]) == 2
+    assert "--ema must be between 0 and 1" in capsys.readouterr().err
 
 
 def test_tta_averages_the_image_and_its_mirror():

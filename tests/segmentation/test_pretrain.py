@@ -60,20 +60,3 @@ def test_encoder_classifier_reads_the_bottleneck():
     assert clf.fc.in_features == 64
     assert clf(foveanet.tensor(np.zeros((2, 1, 32, 32), np.float32))).shape == (2, 10)
 
-
-def test_cli_passes_pretrain_ema_and_tta(tmp_path, capsys):
-    import json
-
-    from foveanet.cli.main import main
-
-    out = tmp_path / "cli"
-    assert main(["segment", "train", "--out", str(out), "--epochs", "1", "--scenes", "8",
-                 "--val-scenes", "4", "--test-scenes", "4", "--size", "16", "--depth", "1",
-                 "--base-width", "2", "--batch-size", "4", "--threads", "1", "--pretrain-epochs", "0",
-                 "--ema", "0.99", "--tta", "--quiet"]) == 0
-    cfg = json.loads((out / "config.json").read_text())
-    assert (cfg["pretrain_epochs"], cfg["ema"], cfg["tta"]) == (0, 0.99, True)
-    assert main(["segment", "train", "--out", str(tmp_path / "a"), "--pretrain-epochs", "-1"]) == 2
-    assert "--pretrain-epochs must be >= 0, got -1" in capsys.readouterr().err
-    assert main(["segment", "train", "--out", str(tmp_path / "b"), "--ema", "1.5"]) == 2
-    assert "--ema must be between 0 and 1" in capsys.readouterr().err

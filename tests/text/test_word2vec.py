@@ -72,6 +72,25 @@ def test_step_is_minus_lr_times_the_summed_gradient():
     assert np.allclose(W_in, exp_in, atol=1e-6) and np.allclose(W_out, exp_out, atol=1e-6)
 
 
+
+def test_scatter_add_equals_np_add_at_with_singles_and_runs():
+    # the fast path adds rows met once directly and sums repeated rows by reduceat: both
+    # against np.add.at on a batch with both (Zipf-like ids, as negatives are drawn)
+    from foveanet.text.word2vec import _scatter_add
+
+    rng = np.random.default_rng(5)
+    V, d, B, K = 300, 7, 200, 6
+    p = 1 / np.arange(1, V + 1) ** 0.75
+    rows = rng.choice(V, (B, K), p=p / p.sum())
+    per, X = rng.normal(size=(B, K)), rng.normal(size=(B, d))
+    counts = np.bincount(rows.ravel())
+    assert (counts == 1).any() and (counts > 1).any()
+    W = rng.normal(size=(V, d))
+    want = W.copy()
+    np.add.at(want, rows.ravel(), per.ravel()[:, None] * np.repeat(X, K, axis=0))
+    _scatter_add(W, rows, per, X)
+    np.testing.assert_allclose(W, want, rtol=1e-12, atol=1e-12)
+
 def test_window_pairs_stay_in_the_document_and_the_reach():
     ids = np.arange(10)
     doc = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
