@@ -11,6 +11,10 @@ from foveanet._blas import sleep_idle_blas_threads as _sleep_idle_blas_threads
 _prefer_avx512()
 _sleep_idle_blas_threads()
 
+from foveanet.backend.memory import keep_freed_memory as _keep_freed_memory  # noqa: E402
+
+_keep_freed_memory()  # a step's large arrays reuse the last step's pages (backend/memory.py)
+
 from foveanet.backend import (  # noqa: E402
     get_default_dtype, get_num_threads, get_rng_state, initial_seed, manual_seed, set_default_dtype,
     set_num_threads, set_rng_state,
