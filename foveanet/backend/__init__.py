@@ -77,13 +77,18 @@ def set_num_threads(n: int) -> None:
 
     from foveanet.backend import parallel
 
+    parallel.set_workers(int(n))  # first: it gives back a held BLAS count, overwritten below
     threadpool_limits(int(n), user_api="blas")  # applies process-wide until changed again
-    parallel.set_workers(int(n))
 
 
 def get_num_threads() -> int:
     """The BLAS thread count NumPy's matrix products use now."""
     from threadpoolctl import threadpool_info
 
+    from foveanet.backend import parallel
+
+    held = parallel.held_blas_threads()  # held at 1 between parallel regions: report the real count
+    if held is not None:
+        return held
     counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     return max(counts) if counts else 1

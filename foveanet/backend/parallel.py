@@ -25,13 +25,14 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["workers", "set_workers", "run", "each"]
+__all__ = ["workers", "set_workers", "run", "each", "release_blas"]
 
 _workers: int | None = None  # None: decided at first use from the BLAS thread count
 _pool: ThreadPoolExecutor | None = None
 _blas = None
 _lock = threading.Lock()
 _inside = threading.local()
+_held: list | None = None  # [(BLAS controller, its thread count)] while BLAS is held at 1
 
 
 def _blas_controller():
@@ -59,6 +60,7 @@ def workers() -> int:
 
 def set_workers(n: int) -> None:
     global _workers, _pool
+    release_blas()  # BLAS's own count is the caller's to set now
     with _lock:
         _workers = int(n)
         if _pool is not None and _pool._max_workers < _workers:
@@ -136,15 +138,38 @@ def _run_threads(worker, threads: int) -> None:
 
 
 def _with_blas_held(body):
-    libs = _blas_controller() or []
-    saved = [c.num_threads for c in libs]
-    for c in libs:
-        c.set_num_threads(1)
-    try:
-        return body()
-    finally:
-        for c, k in zip(libs, saved):
+    """Run ``body`` with BLAS at one thread, and leave it there.
+
+    The count is given back by :func:`release_blas`, which the GEMMs that run outside tasks
+    call, not at the end of every parallel region: switching OpenBLAS 1 -> 2 -> 1 around
+    each region stalled the next region's tasks for milliseconds now and then (3x3 64->64
+    @56 b8 fwd+bwd on the Winograd path, 2 tasks: median 28 ms toggling, 17 ms held).
+    """
+    global _held
+    with _lock:
+        if _held is None:
+            _held = [(c, c.num_threads) for c in _blas_controller() or []]
+            for c, _ in _held:
+                c.set_num_threads(1)
+    return body()
+
+
+def release_blas() -> None:
+    """Give BLAS back its threads, for a GEMM that runs outside tasks (a no-op inside a
+    task, or when nothing is held)."""
+    global _held
+    if _held is None or getattr(_inside, "active", False):
+        return
+    with _lock:
+        for c, k in _held or []:
             c.set_num_threads(k)
+        _held = None
+
+
+def held_blas_threads() -> int | None:
+    """The BLAS thread count that :func:`release_blas` will restore, None when not held."""
+    held = _held
+    return max((k for _, k in held), default=1) if held is not None else None
 
 
 def _task(fn):

@@ -132,6 +132,7 @@ def to_rows(x: np.ndarray, g: Geom) -> np.ndarray:
 
 def rows_forward(xr: np.ndarray, w: np.ndarray, g: Geom, bias=None) -> np.ndarray:
     R = g.N * g.Wp - g.dw * (g.kw - 1)
+    parallel.release_blas()  # these GEMMs run outside tasks, on BLAS's threads
     # (k, C, Co): each tap a contiguous matrix, else matmul leaves BLAS for a slow loop
     wt = np.ascontiguousarray(w.reshape(g.Co, g.C, g.kw).transpose(2, 1, 0))
     y = np.empty((g.N * g.Wp, g.Co), dtype=xr.dtype)
@@ -149,6 +150,7 @@ def rows_forward(xr: np.ndarray, w: np.ndarray, g: Geom, bias=None) -> np.ndarra
 
 def rows_backward(gy: np.ndarray, xr, w, g: Geom, need_x: bool, need_w: bool):
     """dW[:, :, j] = dY_rows^T @ X[jd : jd+R];  dX[jd : jd+R] += dY_rows @ W_j."""
+    parallel.release_blas()
     R = g.N * g.Wp - g.dw * (g.kw - 1)
     gr = np.zeros((g.N, g.Wp, g.Co), dtype=gy.dtype)
     gr[:, :g.Wo] = gy.reshape(g.N, g.Co, g.Wo).transpose(0, 2, 1)

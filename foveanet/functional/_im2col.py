@@ -363,6 +363,7 @@ def w_matrix(w: np.ndarray, G: int) -> np.ndarray:
 
 def gemm_forward(cols: np.ndarray, wm: np.ndarray) -> np.ndarray:
     """y = W @ cols per group -> ``(Co, N*P)``; one GEMM when G = 1, else a batched one."""
+    parallel.release_blas()  # outside tasks this GEMM gets BLAS's threads
     G = wm.shape[0]
     if G == 1:
         return wm[0] @ cols
@@ -371,6 +372,7 @@ def gemm_forward(cols: np.ndarray, wm: np.ndarray) -> np.ndarray:
 
 def gemm_data(gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
     """dcols = W^T @ dY per group -> ``(C*kh*kw, N*P)`` (col2im of it is dX)."""
+    parallel.release_blas()
     G = wm.shape[0]
     if G == 1:
         return wm[0].T @ gm
@@ -385,6 +387,7 @@ def gemm_weight(gm: np.ndarray, cols: np.ndarray, G: int) -> np.ndarray:
     0.66 -> 0.28 ms, C1 1.26 -> 0.95, 3x3 64->64 @56 b8 6.9 -> 5.4, 64->128 @32 b32
     14.9 -> 12.2; Haswell kernels 3-35%). The transposed result is small, a view suffices.
     """
+    parallel.release_blas()
     if G == 1:
         return (cols @ gm.T).T[None]
     return np.matmul(_grouped(cols, G), _grouped(gm, G).transpose(0, 2, 1)).transpose(0, 2, 1)

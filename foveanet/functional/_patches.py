@@ -85,6 +85,7 @@ def _to_nchw(yt: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
 
 
 def gemm_nchw(cols: np.ndarray, wr: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
+    parallel.release_blas()  # outside tasks this GEMM gets BLAS's threads
     """``cols @ W_r^T`` as NCHW (``W_r^T`` is a view: BLAS reads it transposed)."""
     return _to_nchw(cols @ wr.T, g, bias, out)
 
@@ -115,12 +116,14 @@ def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool)
     wm = w_matrix(w4, 1) if need_x and ga is None else None
 
     def data_grad(gy_part, gc, out):
+        parallel.release_blas()
         if ga is None:  # strided: _im2col's GEMM + col2im
             return conv_data(gy_part, wm, gc, out=out)
         gac = ga.with_batch(gc.N)
         return _to_nchw(patches(pad_nhwc(gy_part, gac), gac) @ w_adj, gac, out=out)
 
     def weight_grad(gy_part, cols):
+        parallel.release_blas()
         return to_cn(gy_part) @ cols
 
     chunks = batch_chunks(g, gy.dtype.itemsize)

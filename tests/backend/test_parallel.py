@@ -71,14 +71,31 @@ def test_a_late_thread_takes_fewer_items(two_workers):
     assert names.count(main) == 1 and gate.is_set()
 
 
-def test_blas_is_held_at_one_thread_inside_and_restored_after(two_workers):
+def test_blas_is_held_at_one_thread_inside_and_given_back_by_the_next_gemm(two_workers):
+    """Tasks run with BLAS at one thread; the count stays held after the region (switching
+    it back and forth around every region stalled the next one) until a GEMM outside tasks
+    asks for it, and get_num_threads reports the real count meanwhile."""
     libs = parallel._blas_controller() or []
     if not libs:
         pytest.skip("threadpoolctl finds no BLAS")
     before = [c.num_threads for c in libs]
-    inside = parallel.run([lambda: [c.num_threads for c in libs]] * 2)
-    assert inside == [[1] * len(libs)] * 2
-    assert [c.num_threads for c in libs] == before
+    try:
+        for c in libs:
+            c.set_num_threads(2)
+        inside = parallel.run([lambda: [c.num_threads for c in libs]] * 2)
+        assert inside == [[1] * len(libs)] * 2
+        assert [c.num_threads for c in libs] == [1] * len(libs)  # still held
+        assert foveanet.get_num_threads() == 2
+        x = foveanet.ones(4, 3)
+        F.linear(x, foveanet.ones(5, 3))  # a GEMM outside tasks takes the threads back
+        assert [c.num_threads for c in libs] == [2] * len(libs)
+        parallel.run([lambda: None] * 2)
+        parallel.set_workers(2)  # so does setting the thread count
+        assert [c.num_threads for c in libs] == [2] * len(libs)
+    finally:
+        parallel.release_blas()
+        for c, k in zip(libs, before):
+            c.set_num_threads(k)
 
 
 def test_one_worker_and_nested_calls_run_in_the_calling_thread(two_workers):
