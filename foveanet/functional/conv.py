@@ -19,6 +19,7 @@ from foveanet.autograd.function import Function
 from foveanet.functional import _conv_paths as P
 from foveanet.functional import _im2col as E
 from foveanet.functional import _patches as PM
+from foveanet.functional import _winograd as WG
 from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -57,6 +58,9 @@ class _Conv(Function):
             xr = P.to_rows(x4, g)
             y = P.rows_forward(xr, w4, g, b)
             saved = (xr if need_w else None, w4 if need_x else None)
+        elif self.path == "winograd":
+            y, u, kept = WG.conv_forward(x4, w4, g, b, keep=need_w and self.requires_grad)
+            saved = (kept, u if need_x else None)
         elif self.path == "patches":
             y, kept = PM.conv_forward(x4, w4, g, b)
             saved = (kept if need_w else None, w4 if need_x else None)
@@ -78,6 +82,8 @@ class _Conv(Function):
             dx, dw = P.depthwise_grads(g4, x_saved, w_saved, g, need_x, need_w)
         elif self.path == "rows":
             dx, dw = P.rows_backward(g4, x_saved, w_saved, g, need_x, need_w)
+        elif self.path == "winograd":
+            dx, dw = WG.conv_backward(g4, x_saved, w_saved, g, need_x, need_w)
         elif self.path == "patches":
             dx, dw = PM.conv_backward(g4, x_saved, w_saved, g, need_x, need_w)
         else:
@@ -99,6 +105,8 @@ def _path(g) -> str:
         return "depthwise"
     if g.H == 1 and g.kh == 1 and g.sw == 1 and g.G == 1 and g.C >= ROWS_MIN_CHANNELS:
         return "rows"
+    if WG.applies(g):
+        return "winograd"
     # small feature maps with enough channels: patch-major cols, unless few output channels
     # make the padded-grid cols cheaper still
     if PM.applies(g) and not E.grid_applies(g):
