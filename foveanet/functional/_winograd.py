@@ -46,6 +46,11 @@ MIN_WIDE_CHANNELS = 64
 MIN_SIDE = 14
 MIN_TILES = 768
 MIN_GEMM_MACS = 8_000_000
+# one image's V (float32) at most this big: larger buffers are above glibc's mmap ceiling
+# (backend/memory.py), so every call page-faults them in fresh, and a single-image chunk
+# leaves the transforms on one thread (VGG-16 b1 64->64 @224, 51 MB: 0.82x at 2 threads;
+# 128->128 @112, 26 MB: 1.2x)
+MAX_IMAGE_BYTES = 32 << 20
 # about this much V per batch chunk (the chunks are also the parallel tasks)
 CHUNK_BYTES = 4 << 20
 
@@ -57,7 +62,8 @@ def applies(g: Geom) -> bool:
     return (g.kh == g.kw == 3 and g.sh == g.sw == 1 and g.dh == g.dw == 1 and g.G == 1
             and min(g.C, g.Co) >= MIN_CHANNELS and max(g.C, g.Co) >= MIN_WIDE_CHANNELS
             and min(g.Ho, g.Wo) >= MIN_SIDE and tiles >= MIN_TILES
-            and tiles * g.C * g.Co >= MIN_GEMM_MACS)
+            and tiles * g.C * g.Co >= MIN_GEMM_MACS
+            and 16 * max(g.C, g.Co) * th * (tw + 1) * 4 <= MAX_IMAGE_BYTES)
 
 
 def _tiles(g: Geom) -> tuple[int, int]:

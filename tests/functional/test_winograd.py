@@ -15,7 +15,7 @@ from foveanet.functional.conv import conv2d
 def _route_all(monkeypatch):
     """Send every 3x3 stride-1 conv down the Winograd path, however small."""
     for name, value in (("MIN_CHANNELS", 1), ("MIN_WIDE_CHANNELS", 1), ("MIN_SIDE", 1),
-                        ("MIN_TILES", 1), ("MIN_GEMM_MACS", 1)):
+                        ("MIN_TILES", 1), ("MIN_GEMM_MACS", 1), ("MAX_IMAGE_BYTES", 1 << 40)):
         monkeypatch.setattr(WG, name, value)
 
 
@@ -121,6 +121,8 @@ def test_float32_with_frozen_parts(need, monkeypatch):
     ((128, 32, 32, 28, 28), "gemm"),      # 32 channels: 0.97-1.03x, left to im2col
     ((1, 512, 512, 14, 14), "gemm"),      # 49 tiles: the weight transform dominates (0.33x)
     ((1, 64, 64, 56, 56), "gemm"),        # ResNet-18's layer1 at batch 1: small GEMMs, 0.97x
+    ((1, 64, 64, 224, 224), "gemm"),      # VGG-16's first block: 51 MB of V for one image
+    ((1, 128, 128, 112, 112), "winograd"),
     ((16, 512, 512, 7, 7), "patches"),    # 7x7: 2x2 tiles waste 63% of their outputs
 ])
 def test_routing(shape, path):
