@@ -128,8 +128,8 @@ def _at(m, out0, out1):
 def weight_u(w: np.ndarray) -> np.ndarray:
     """U (16, Co, C): U[(a, b), o, c] = (G w[o, c] G^T)[a, b], in the weight's dtype.
 
-    One GEMM with the Kronecker product, (G kron G) (16, 9) @ w as (9, Co*C): an einsum over
-    the small axes took 24 ms for a 512x512 weight, this 2 ms."""
+    One GEMM with the Kronecker product, (G kron G) (16, 9) @ w as (9, Co*C): for a 512x512
+    weight, one thread, 2.9 ms against 13.4 ms for an einsum over the small axes."""
     Co, C = w.shape[:2]
     k = np.kron(_G, _G).astype(w.dtype)
     return (k @ w.reshape(Co * C, 9).T).reshape(16, Co, C)
