@@ -39,7 +39,7 @@ def main(argv=None):
                       ("vocab-size", int), ("seed", int), ("bucket", float), ("schedule", str),
                       ("dropout", float), ("val-split", float), ("loss", str), ("optimizer", str),
                       ("weight-decay", float), ("ema", float), ("hidden", int), ("num-filters", int), ("embed-dropout", float),
-                      ("word2vec-epochs", int)):
+                      ("word2vec-epochs", int), ("ensemble", int)):
         ap.add_argument(f"--{name}", type=typ, default=None)
     ap.add_argument("--vectors", default=None,
                     help="word2vec/GloVe file to initialise the embedding from (`foveanet text embed`)")
@@ -55,7 +55,7 @@ def main(argv=None):
                       bucket=a.bucket, schedule=a.schedule, dropout=a.dropout, val_split=a.val_split,
                       loss=a.loss, optimizer=a.optimizer, weight_decay=a.weight_decay, ema=a.ema,
                       hidden=a.hidden, num_filters=a.num_filters, embed_dropout=a.embed_dropout,
-                      vectors=a.vectors, word2vec_epochs=a.word2vec_epochs)
+                      vectors=a.vectors, word2vec_epochs=a.word2vec_epochs, ensemble=a.ensemble)
     print("config:", json.dumps({k: v for k, v in cfg.items() if k != "family"}), flush=True)
     t0 = time.perf_counter()
     cpu0 = time.process_time()
@@ -81,7 +81,9 @@ def main(argv=None):
         base, name = run_single_label_baseline(a.data), "TF-IDF + LogisticRegression"
     keys = (("accuracy", "macro_f1") if a.task == "single" else
             ("p@1", "p@3", "p@5", "ndcg@3", "ndcg@5", "psp@1", "psp@3", "psp@5"))
-    print(f"\n{'metric':10s} {model + ' (epoch ' + str(m['best_epoch']) + ')':>20s} {name:>28s}")
+    kept = m["best_epoch"]
+    kept = f"epochs {'/'.join(map(str, kept))}" if isinstance(kept, list) else f"epoch {kept}"
+    print(f"\n{'metric':10s} {model + ' (' + kept + ')':>20s} {name:>28s}")
     for k in keys:
         b = base.get(k)
         print(f"{k:10s} {m[k]:20.4f} {('%.4f' % b) if b is not None else '-':>28s}")

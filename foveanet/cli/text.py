@@ -19,7 +19,9 @@ TRAIN_EXAMPLES = textwrap.dedent(f"""\
     Documents with ids get the shared hash split (the debtags split); without ids, a random
     split seeded by --seed.  --task single keeps each document's 'role::' tag (the baseline's
     rule) and reports accuracy and macro F1; multi reports P@k, nDCG@k and PSP@k.
-    The run directory holds config.json, metrics.json, model.safetensors, vocab.json, labels.json.
+    The run directory holds config.json, metrics.json, model.safetensors, vocab.json, labels.json;
+    an ensemble (--ensemble N, XML-CNN's default 2) adds model-2.safetensors ... model-N.safetensors
+    and scores with the mean of its members' scores.
     """)
 PREDICT_EXAMPLES = textwrap.dedent("""\
     examples:
@@ -95,6 +97,9 @@ def register(sub) -> None:
     t.add_argument("--vectors", metavar="FILE",
                    help="initialise the word vectors from a word2vec/GloVe file (see `text embed`) "
                         "instead")
+    t.add_argument("--ensemble", type=int, metavar="N",
+                   help="train N models (seeds seed..seed+N-1) and score with the mean of their "
+                        "scores [xml-cnn 2, textcnn 1]")
     t.add_argument("--limit", type=int, help="use only the first N documents of the file")
     t.add_argument("--split", choices=("auto", "hash", "random"), default="auto")
     t.add_argument("--time-budget", type=float, help="seconds: stop before an epoch that would overrun")
@@ -176,7 +181,8 @@ def run_train(args) -> int:
     from foveanet.cli.main import CLIError
     from foveanet.text import load_documents, make_config, train
 
-    _require_positive(args, ("epochs", "batch_size", "max_len", "embed_dim", "pool_chunks", "min_count", "limit"))
+    _require_positive(args, ("epochs", "batch_size", "max_len", "embed_dim", "pool_chunks", "min_count", "limit",
+                             "ensemble"))
     if args.word2vec_epochs is not None and args.word2vec_epochs < 0:
         raise CLIError(f"--word2vec-epochs must be >= 0 (0: no word2vec pass), got {args.word2vec_epochs}")
     if args.vectors and args.word2vec_epochs:
@@ -201,14 +207,18 @@ def run_train(args) -> int:
                       min_count=args.min_count, vocab_size=args.vocab_size, bucket=args.bucket,
                       schedule=args.schedule, val_split=args.val_split, loss=args.loss,
                       ema=args.ema, embed_dropout=args.embed_dropout, vectors=args.vectors,
-                      word2vec_epochs=args.word2vec_epochs)
+                      word2vec_epochs=args.word2vec_epochs, ensemble=args.ensemble)
     m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget,
               log=lambda s: print(s, flush=True))
     d = m["data"]
     if d.get("test_unseen"):
         print(f"note: {d['test_unseen']:,} test label occurrences were never seen in training and "
               f"cannot be predicted (left out of the test truth)")
-    print(f"best epoch {m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.0f} s; run in {args.out}")
+    if isinstance(m["best_epoch"], list):
+        kept = ", ".join(f"{b} of {r}" for b, r in zip(m["best_epoch"], m["epochs_run"]))
+        print(f"ensemble of {len(m['best_epoch'])}: best epochs {kept}, {m['seconds']:.0f} s; run in {args.out}")
+    else:
+        print(f"best epoch {m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.0f} s; run in {args.out}")
     return 0
 
 

@@ -12,7 +12,7 @@ from tests.shared_data import DEBTAGS  # noqa: E402
 # every 20th document: a slice with debtags' label mix (the first 1,500 are one alphabet range)
 # (no word2vec pass: XML-CNN's default one has tests of its own, and would add ~10 s to every run)
 TINY = ["--epochs", "1", "--batch-size", "16", "--lr", "1e-2", "--max-len", "40", "--embed-dim", "32",
-        "--min-count", "1", "--word2vec-epochs", "0"]
+        "--min-count", "1", "--word2vec-epochs", "0", "--ensemble", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +141,8 @@ def test_bad_inputs_say_what_is_wrong(tmp_path, capsys):
     assert rc == 2 and "use --model textcnn" in err
     rc, err = _err(["text", "train", "--data", str(few), "--out", "r", "--max-len", "0"], capsys)
     assert rc == 2 and "--max-len must be positive" in err
+    rc, err = _err(["text", "train", "--data", str(few), "--out", "r", "--ensemble", "0"], capsys)
+    assert rc == 2 and "--ensemble must be positive" in err
 
 
 def test_predict_and_evaluate_refuse_non_runs(tmp_path, capsys):
@@ -177,9 +179,10 @@ def test_recipe_flags_reach_the_run_config(slice_file, tmp_path):
     out = tmp_path / "flags"
     assert main(["text", "train", "--model", "xml-cnn", "--data", str(slice_file), "--out", str(out),
                  "--limit", "300", *TINY, "--loss", "bce", "--ema", "0.9", "--val-split", "0.2",
-                 "--embed-dropout", "0.1"]) == 0
+                 "--embed-dropout", "0.1", "--ensemble", "2"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert (cfg["loss"], cfg["ema"], cfg["val_split"], cfg["embed_dropout"]) == ("bce", 0.9, 0.2, 0.1)
+    assert cfg["ensemble"] == 2 and (out / "model-2.safetensors").is_file()
 
 
 def test_embed_then_train_from_the_vectors(slice_file, tmp_path, capsys):

@@ -11,14 +11,15 @@ pytestmark = [pytest.mark.slow,
 
 
 def test_xmlcnn_default_recipe_holds_its_measured_level():
-    # measured with the default recipe (256 filters, 8 chunks, 1024 hidden, AdamW 0.1, softmax
-    # loss + weight EMA, 10 epochs, epoch chosen on the validation hold-out): test P@1 0.8716,
-    # P@3 0.5942, P@5 0.4359 in 931 s CPU (benchmarks/results-text.md, session 3).  Issue 7's
-    # bar, the TF-IDF + LinearSVC P@1 of 0.8706 on the same split, is met at P@1 only (P@3/P@5
-    # 0.6263/0.4747 are not); the margins absorb a change of BLAS kernel (~0.005).
+    # measured with the default recipe (word2vec vectors, then an ensemble of 2 XML-CNNs of 6
+    # epochs, each member's epoch chosen on the validation hold-out, scored by the mean of the
+    # members' softmax scores): test P@1 0.8788, P@3 0.6014, P@5 0.4468 for seed 0
+    # (benchmarks/results-text.md, session 6). Issue 7's bar is the TF-IDF + LinearSVC P@1
+    # of 0.8706 on the same split; the margins absorb a change of BLAS kernel (~0.005).
     m = train(make_config("xml-cnn", data=DEBTAGS), log=lambda s: None)
-    assert m["selected_by"] == "validation p@1" and m["data"]["n_val"] == 2428
-    assert m["p@1"] > 0.864 and m["p@3"] > 0.589 and m["p@5"] > 0.431, m
+    assert m["selected_by"] == "validation p@1, per member" and m["data"]["n_val"] == 2428
+    assert m["ensemble"] == 2 and len(m["members"]) == 2
+    assert m["p@1"] > 0.8706 and m["p@3"] > 0.596 and m["p@5"] > 0.441, m
 
 
 def test_textcnn_single_label_role_task():

@@ -69,7 +69,7 @@ def test_pretrained_pad_row():
 
 
 def test_bucketed_batches_cover_every_document_once(rng):
-    from foveanet.text.run import _bucketed_batches
+    from foveanet.text.fit import _bucketed_batches
     lengths = rng.integers(1, 129, 1000)
     batches = list(_bucketed_batches(lengths, 64, rng, 16.0))
     assert sorted(np.concatenate(batches).tolist()) == list(range(1000))

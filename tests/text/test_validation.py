@@ -6,7 +6,7 @@ import pytest
 from foveanet.data.text import Document
 from foveanet.text import make_config, prepare, train
 from foveanet.text.pipeline import DataError, split
-from foveanet.text.run import WeightAverage, _loss_fn
+from foveanet.text.fit import WeightAverage, _loss_fn
 
 TOPICS = {"net": "network socket server http client protocol",
           "img": "image picture pixel photo render colour",
@@ -62,7 +62,7 @@ def test_validation_is_a_seeded_share_of_train_and_test_is_untouched():
 
 def _cfg(**kw):
     base = dict(epochs=3, batch_size=32, lr=5e-3, max_len=24, embed_dim=8, num_filters=4, pool_chunks=2,
-                hidden=16, min_count=1, bucket=0, schedule="none")
+                hidden=16, min_count=1, bucket=0, schedule="none", ensemble=1)
     return make_config("xml-cnn", **{**base, **kw})
 
 
