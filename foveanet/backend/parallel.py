@@ -147,8 +147,9 @@ def _with_blas_held(body):
     """
     global _held
     with _lock:
-        if _held is None:
-            _held = [(c, c.num_threads) for c in _blas_controller() or []]
+        libs = _blas_controller() or []
+        if _held is None or any(c.num_threads != 1 for c in libs):  # changed by someone else
+            _held = [(c, c.num_threads) for c in libs]
             for c, _ in _held:
                 c.set_num_threads(1)
     return body()
@@ -162,14 +163,18 @@ def release_blas() -> None:
         return
     with _lock:
         for c, k in _held or []:
-            c.set_num_threads(k)
+            if c.num_threads == 1:  # unless the user set a count of their own meanwhile
+                c.set_num_threads(k)
         _held = None
 
 
 def held_blas_threads() -> int | None:
-    """The BLAS thread count that :func:`release_blas` will restore, None when not held."""
+    """The BLAS thread count that :func:`release_blas` will restore, None when not held (or
+    when someone else has set a count since)."""
     held = _held
-    return max((k for _, k in held), default=1) if held is not None else None
+    if held is None or any(c.num_threads != 1 for c, _ in held):
+        return None
+    return max((k for _, k in held), default=1)
 
 
 def _task(fn):

@@ -85,8 +85,8 @@ def _to_nchw(yt: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
 
 
 def gemm_nchw(cols: np.ndarray, wr: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
-    parallel.release_blas()  # outside tasks this GEMM gets BLAS's threads
     """``cols @ W_r^T`` as NCHW (``W_r^T`` is a view: BLAS reads it transposed)."""
+    parallel.release_blas()  # outside tasks this GEMM gets BLAS's threads
     return _to_nchw(cols @ wr.T, g, bias, out)
 
 

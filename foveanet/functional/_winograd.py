@@ -138,6 +138,7 @@ def weight_u(w: np.ndarray) -> np.ndarray:
 def _weight_grad(du: np.ndarray) -> np.ndarray:
     """dW (Co, C, 3, 3) = G^T dU G per (o, c), the adjoint of :func:`weight_u`."""
     _, Co, C = du.shape
+    # a small GEMM (K = 16) between two parallel regions: BLAS stays held (see parallel.py)
     k = np.kron(_G, _G).astype(du.dtype)
     return np.ascontiguousarray((k.T @ du.reshape(16, Co * C)).T).reshape(Co, C, 3, 3)
 
@@ -262,6 +263,8 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: Geom, bias=None, keep: bool = 
 def conv_backward(gy: np.ndarray, kept, u, g: Geom, need_x: bool, need_w: bool):
     """(dX NCHW, dW (Co, C, 3, 3)) from NCHW ``gy``; ``kept`` (conv_forward's) is needed for
     dW only, ``u`` for dX only."""
+    if not (need_x or need_w):  # only the bias wanted a gradient
+        return None, None
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     ut = np.ascontiguousarray((u * _SIGNS.astype(u.dtype)).transpose(0, 2, 1)) if need_x else None
     chunks = [c for c, _ in kept] if need_w else _chunks(g, gy.dtype.itemsize)

@@ -3,6 +3,8 @@
 All four run on one engine (``_im2col``; small maps with 16+ channels on its patch-major twin,
 ``_patches``): im2col as a strided view plus one copy and one
 GEMM per sub-batch of cache size (sub-batches run as parallel tasks, batched over groups).
+3x3 stride-1 convs with 64+ channels on large maps take Winograd's F(2x2, 3x3) instead
+(``_winograd``: 16 multiplies per 2x2 output tile where im2col needs 36).
 dX of a stride-1 conv is itself a direct conv (dY with the flipped kernel); with a stride
 it is col2im, kh*kw strided adds. A 1-d convolution is the 2-d one with H = 1; a
 transposed convolution is the adjoint of a direct one, so its forward is the direct
@@ -59,7 +61,7 @@ class _Conv(Function):
             y = P.rows_forward(xr, w4, g, b)
             saved = (xr if need_w else None, w4 if need_x else None)
         elif self.path == "winograd":
-            y, u, kept = WG.conv_forward(x4, w4, g, b, keep=need_w and self.requires_grad)
+            y, u, kept = WG.conv_forward(x4, w4, g, b, keep=need_w)
             saved = (kept, u if need_x else None)
         elif self.path == "patches":
             y, kept = PM.conv_forward(x4, w4, g, b)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from foveanet.autograd.function import Function
+from foveanet.backend import parallel
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["pad", "interpolate"]
@@ -257,6 +258,7 @@ class _Separable(Function):
 
     def forward(self, x, mats=()):
         self.mats, self.in_shape = mats, x.shape
+        parallel.release_blas()  # BLAS's threads, if a conv's tasks held them at one
         lead = x.shape[: x.ndim - len(mats)]
         t = x
         if len(mats) == 2:
@@ -267,6 +269,7 @@ class _Separable(Function):
 
     def backward(self, g):
         aw = self.mats[-1]
+        parallel.release_blas()
         t = g.reshape(-1, aw.shape[0]) @ aw
         if len(self.mats) == 2:
             ah = self.mats[0]

@@ -155,8 +155,8 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
     finally:  # the thread count is process-wide: give the caller back its own
         from threadpoolctl import threadpool_limits
 
+        parallel.set_workers(saved[1])  # first: it gives back a held BLAS count
         threadpool_limits(saved[0], user_api="blas")
-        parallel.set_workers(saved[1])
 
 
 def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:

@@ -180,7 +180,9 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
             train_docs = document_parts(docs, task=cfg["task"], split_rule=cfg["split"], seed=cfg["seed"],
                                         val_fraction=float(cfg.get("val_split") or 0.0))[0]
         stats["vectors"] = vectors_from_training_split(model, data, cfg, log, train_docs)
-    start_embedding = model.embedding.weight.data.copy()  # the word vectors, for every member
+    # learned or read word vectors are shared by every member; a random start is each member's own
+    shared_vectors = "vectors" in stats
+    start_embedding = model.embedding.weight.data.copy() if shared_vectors else None
     out = Path(out) if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -199,16 +201,26 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
             model = build_model(cfg, len(data.vocab), len(data.labels))
             if cfg.get("prior_bias", True):
                 init_output_bias(model, data)
-            model.embedding.weight.data[...] = start_embedding
+            if shared_vectors:
+                model.embedding.weight.data[...] = start_embedding
         budget = None
         if max_seconds is not None:
             budget = (max_seconds - (time.perf_counter() - t_start)) / (members - m)
+            # a member trains at least one epoch: one that cannot fit it is not started
+            if fits and budget < fits[-1]["history"][0]["seconds"]:
+                log(f"stopping after {m} of {members} members: the next would pass the "
+                    f"{max_seconds:.0f}s budget")
+                break
         result = fit(model, cfg, data, seed=cfg["seed"] + m, log=log, max_seconds=budget,
                      weights_path=None if out is None else out / member_file(m),
                      prefix=f"member {m + 1}/{members} " if members > 1 else "")
         model.load_state_dict(result.pop("state"))
         fits.append(result)
         models.append(model)
+    if len(models) < members:  # the run is the ensemble it trained; evaluate/predict load that
+        cfg = {**cfg, "ensemble": len(models)}
+        if out is not None:
+            write_json(out / "config.json", cfg)
     metrics = _run_metrics(fits, models, cfg, data, log)
     metrics.update(seconds=time.perf_counter() - t_start, cpu_seconds=time.process_time() - cpu_start,
                    data=stats)

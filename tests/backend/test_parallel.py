@@ -92,6 +92,15 @@ def test_blas_is_held_at_one_thread_inside_and_given_back_by_the_next_gemm(two_w
         parallel.run([lambda: None] * 2)
         parallel.set_workers(2)  # so does setting the thread count
         assert [c.num_threads for c in libs] == [2] * len(libs)
+        # a count set by someone else while held is theirs: reported, held anew, given back
+        parallel.run([lambda: None] * 2)
+        for c in libs:
+            c.set_num_threads(3)
+        assert foveanet.get_num_threads() == 3
+        inside = parallel.run([lambda: [c.num_threads for c in libs]] * 2)
+        assert inside == [[1] * len(libs)] * 2
+        parallel.release_blas()
+        assert [c.num_threads for c in libs] == [3] * len(libs)
     finally:
         parallel.release_blas()
         for c, k in zip(libs, before):

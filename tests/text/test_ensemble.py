@@ -57,10 +57,43 @@ def test_members_share_the_word_vectors_not_the_rest(monkeypatch):
     monkeypatch.setattr(run_module, "fit", spy)
     train(_cfg(val_split=0.2, epochs=1, ensemble=3), docs=_docs(), log=lambda s: None)
     assert [s for s, _, _ in seen] == [0, 1, 2]
-    assert all(np.array_equal(seen[0][1], e) for _, e, _ in seen[1:])
+    assert all(np.array_equal(seen[0][1], e) for _, e, _ in seen[1:])  # word2vec is on by default
     assert not np.array_equal(seen[0][2], seen[1][2])
 
 
 def test_an_ensemble_needs_a_member():
     with pytest.raises(DataError, match="ensemble must be at least 1"):
         train(_cfg(ensemble=0), docs=_docs(), log=lambda s: None)
+
+
+def test_without_word_vectors_each_member_starts_its_own_embedding(monkeypatch):
+    seen = []
+    real_fit = fit_module.fit
+
+    def spy(model, cfg, data, seed, **kw):
+        seen.append(model.embedding.weight.data.copy())
+        return real_fit(model, cfg, data, seed, **kw)
+
+    monkeypatch.setattr(run_module, "fit", spy)
+    train(_cfg(val_split=0.2, epochs=1, ensemble=2, word2vec_epochs=0), docs=_docs(), log=lambda s: None)
+    assert len(seen) == 2 and not np.array_equal(seen[0], seen[1])
+
+
+def test_a_member_that_cannot_fit_the_budget_is_not_started(tmp_path, monkeypatch):
+    """Each member trains at least one epoch, so one whose share of the budget is shorter
+    than the last member's first epoch is left out, and the run is the ensemble it trained."""
+    real_fit = fit_module.fit
+
+    def slow_fit(model, cfg, data, seed, **kw):
+        result = real_fit(model, cfg, data, seed, **kw)
+        result["history"][0]["seconds"] = 1e6  # as if its first epoch took a very long time
+        return result
+
+    monkeypatch.setattr(run_module, "fit", slow_fit)
+    lines = []
+    m = train(_cfg(val_split=0.2, epochs=1, ensemble=3), docs=_docs(), out=tmp_path,
+              log=lines.append, max_seconds=1000.0)
+    assert "ensemble" not in m and any("stopping after 1 of 3 members" in s for s in lines)
+    assert json.loads((tmp_path / "config.json").read_text())["ensemble"] == 1
+    assert not (tmp_path / "model-2.safetensors").exists()
+    assert load_run(tmp_path).models and len(load_run(tmp_path).models) == 1
