@@ -227,7 +227,7 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
     if out is not None:
         write_json(out / "metrics.json", metrics)
     else:
-        metrics["model"] = models[0] if members == 1 else models
+        metrics["model"] = models[0] if len(models) == 1 else models
     return metrics
 
 
