@@ -259,13 +259,19 @@ PARALLEL_MIN_BYTES = 1 << 20
 def batch_chunks(g: Geom, itemsize: int) -> list[tuple[int, int]]:
     """[(n0, n1), ...] covering the batch: chunks of about CHUNK_BYTES of cols, and at
     least one per worker when the layer is big enough to share."""
-    per_image = max(1, g.C * g.kh * g.kw * g.Ho * g.Wo * itemsize)
-    count = -(-g.N // max(1, CHUNK_BYTES // per_image))
-    if per_image * g.N >= PARALLEL_MIN_BYTES:  # a multiple of the workers, for balance
+    return split_batch(g.N, g.C * g.kh * g.kw * g.Ho * g.Wo * itemsize, CHUNK_BYTES)
+
+
+def split_batch(N: int, per_image: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    """[(n0, n1), ...] covering N images of ``per_image`` bytes of buffer each, in chunks
+    of about ``chunk_bytes``; a multiple of the workers when the whole is worth sharing."""
+    per_image = max(1, per_image)
+    count = -(-N // max(1, chunk_bytes // per_image))
+    if per_image * N >= PARALLEL_MIN_BYTES:  # a multiple of the workers, for balance
         W = parallel.workers()
-        count = min(g.N, -(-count // W) * W)
-    n = -(-g.N // count)
-    return [(n0, min(n0 + n, g.N)) for n0 in range(0, g.N, n)]
+        count = min(N, -(-count // W) * W)
+    n = -(-N // count)
+    return [(n0, min(n0 + n, N)) for n0 in range(0, N, n)]
 
 
 def conv_forward(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None):

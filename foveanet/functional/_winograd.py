@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.backend import parallel
-from foveanet.functional._im2col import Geom, add_into
+from foveanet.functional._im2col import Geom, add_into, split_batch
 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 # dM is stored without A's minus sign in row/column 3 (it saves a negation pass); the sign
@@ -63,11 +63,18 @@ def applies(g: Geom) -> bool:
             and min(g.C, g.Co) >= MIN_CHANNELS and max(g.C, g.Co) >= MIN_WIDE_CHANNELS
             and min(g.Ho, g.Wo) >= MIN_SIDE and tiles >= MIN_TILES
             and tiles * g.C * g.Co >= MIN_GEMM_MACS
-            and 16 * max(g.C, g.Co) * th * (tw + 1) * 4 <= MAX_IMAGE_BYTES)
+            and _image_bytes(g, 4) <= MAX_IMAGE_BYTES)
 
 
 def _tiles(g: Geom) -> tuple[int, int]:
     return -(-g.Ho // 2), -(-g.Wo // 2)
+
+
+def _image_bytes(g: Geom, itemsize: int) -> int:
+    """One image's V (or M, the larger of the two): 16 positions x channels x tiles, the
+    junk tile column included."""
+    th, tw = _tiles(g)
+    return 16 * max(g.C, g.Co) * th * (tw + 1) * itemsize
 
 
 def _phases(pad: int, n: int, tiles: int):
@@ -233,16 +240,6 @@ def _a(r0, r1, outs):
 # ---------------------------------------------------------------------- the convolution
 
 
-def _chunks(g: Geom, itemsize: int) -> list[tuple[int, int]]:
-    th, tw = _tiles(g)
-    per_image = 16 * max(g.C, g.Co) * th * tw * itemsize
-    count = -(-g.N // max(1, CHUNK_BYTES // per_image))
-    W = parallel.workers()
-    count = min(g.N, -(-count // W) * W)
-    size = -(-g.N // count)
-    return [(n0, min(n0 + size, g.N)) for n0 in range(0, g.N, size)]
-
-
 def conv_forward(x: np.ndarray, w: np.ndarray, g: Geom, bias=None, keep: bool = False):
     """y = conv(x, w) + bias, NCHW. Returns (y, U, kept): U serves backward's dX, and
     ``kept`` (with ``keep``) is [(chunk, V)] for dW; V is 4 inputs big, im2col's cols 9."""
@@ -256,7 +253,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: Geom, bias=None, keep: bool = 
         output_y(np.matmul(u, v), n1 - n0, g, y[n0:n1], bias)
         return (chunk, v) if keep else None
 
-    kept = parallel.each(_chunks(g, x.dtype.itemsize), job)
+    kept = parallel.each(split_batch(g.N, _image_bytes(g, x.dtype.itemsize), CHUNK_BYTES), job)
     return y, u, (kept if keep else None)
 
 
@@ -267,20 +264,21 @@ def conv_backward(gy: np.ndarray, kept, u, g: Geom, need_x: bool, need_w: bool):
         return None, None
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     ut = np.ascontiguousarray((u * _SIGNS.astype(u.dtype)).transpose(0, 2, 1)) if need_x else None
-    chunks = [c for c, _ in kept] if need_w else _chunks(g, gy.dtype.itemsize)
-    vs = dict(kept) if need_w else {}
+    # forward's chunks, each with its V (without dW: the same chunks, no V)
+    items = kept if need_w else [(c, None) for c in
+                                 split_batch(g.N, _image_bytes(g, gy.dtype.itemsize), CHUNK_BYTES)]
 
-    def job(chunk):
-        n0, n1 = chunk
+    def job(item):
+        (n0, n1), v = item
         dm = grad_m(gy[n0:n1], g)
         parallel.release_blas()
         if need_x:
             grad_input(np.matmul(ut, dm), n1 - n0, g, dx[n0:n1])
         if need_w:
-            return np.matmul(dm, vs[chunk].transpose(0, 2, 1))
+            return np.matmul(dm, v.transpose(0, 2, 1))
 
     if not need_w:
-        parallel.each(chunks, job)
+        parallel.each(items, job)
         return dx, None
-    du = parallel.each(chunks, job, fold=add_into) * _SIGNS.astype(gy.dtype)
+    du = parallel.each(items, job, fold=add_into) * _SIGNS.astype(gy.dtype)
     return dx, _weight_grad(du)
