@@ -28,6 +28,24 @@ def test_size_must_divide():
         unet(upsampling="nearest")
 
 
+def test_bottleneck_dilation_widens_the_receptive_field_for_free():
+    # the bottleneck's second conv alone is dilated; parameters are unchanged. Receptive
+    # field at the bottleneck of depth 3, by hand: two 3x3 convs 5, pool 6 (jump 2), two
+    # convs 14, pool 16 (jump 4), two convs 32, pool 36 (jump 8), two convs 36 + 16 + 16 = 68;
+    # with dilation 2 the last adds 2 * 2 * 8 = 32 instead of 16: 84.
+    from foveanet.concepts import receptive_field
+
+    plain, wide = unet(depth=3, base_width=2), unet(depth=3, base_width=2, bottleneck_dilation=2)
+    assert _count(plain) == _count(wide)
+    assert [m.dilation for m in wide.encoders[3] if hasattr(m, "dilation")] == [(1, 1), (2, 2)]
+    assert [m.dilation for m in wide.encoders[2] if hasattr(m, "dilation")] == [(1, 1), (1, 1)]
+    for net, side in ((plain, 68), (wide, 84)):
+        layers = [m for i, enc in enumerate(net.encoders) for m in ([net.pool] if i else []) + list(enc)]
+        assert receptive_field(layers, 64).final.rf == side
+    with pytest.raises(ValueError, match="bottleneck_dilation"):
+        unet(bottleneck_dilation=0)
+
+
 def test_parameter_count_by_hand():
     # width 4, depth 1, 1 -> 3 classes, BN: enc DC(1,4) = 36 + 8 + 144 + 8 = 196,
     # DC(4,8) = 288 + 16 + 576 + 16 = 896, up ConvT(8->4, 2x2) = 128 + 4, dec DC(8,4) =
@@ -43,18 +61,20 @@ def test_parameter_count_by_hand():
 
 
 class _DC(tnn.Sequential):
-    def __init__(self, a, b):
+    def __init__(self, a, b, d=1):
         super().__init__(tnn.Conv2d(a, b, 3, padding=1, bias=False), tnn.BatchNorm2d(b), tnn.ReLU(),
-                         tnn.Conv2d(b, b, 3, padding=1, bias=False), tnn.BatchNorm2d(b), tnn.ReLU())
+                         tnn.Conv2d(b, b, 3, padding=d, dilation=d, bias=False), tnn.BatchNorm2d(b), tnn.ReLU())
 
 
 class TorchUNet(tnn.Module):
-    """An independent U-Net in torch with the same parameter names."""
+    """An independent U-Net in torch with the same parameter names; ``d``: the dilation of
+    the bottleneck's second conv."""
 
-    def __init__(self, cin, k, w, depth, up):
+    def __init__(self, cin, k, w, depth, up, d=1):
         super().__init__()
         c = [w * 2 ** i for i in range(depth + 1)]
-        self.encoders = tnn.ModuleList([_DC(cin, c[0])] + [_DC(c[i - 1], c[i]) for i in range(1, depth + 1)])
+        self.encoders = tnn.ModuleList([_DC(cin, c[0])] + [_DC(c[i - 1], c[i], d if i == depth else 1)
+                                                            for i in range(1, depth + 1)])
         rev = list(range(depth - 1, -1, -1))
         if up == "transpose":
             self.ups = tnn.ModuleList([tnn.ConvTranspose2d(c[i + 1], c[i], 2, 2) for i in rev])
@@ -75,10 +95,11 @@ class TorchUNet(tnn.Module):
         return self.head(x)
 
 
-@pytest.mark.parametrize("up,depth", [("transpose", 2), ("bilinear", 2), ("transpose", 3)])
-def test_forward_backward_match_torch(up, depth, rng):
-    net = unet(in_channels=1, num_classes=4, base_width=3, depth=depth, upsampling=up)
-    ref = TorchUNet(1, 4, 3, depth, up)
+@pytest.mark.parametrize("up,depth,d", [("transpose", 2, 1), ("bilinear", 2, 1), ("transpose", 3, 1),
+                                         ("transpose", 2, 2)])
+def test_forward_backward_match_torch(up, depth, d, rng):
+    net = unet(in_channels=1, num_classes=4, base_width=3, depth=depth, upsampling=up, bottleneck_dilation=d)
+    ref = TorchUNet(1, 4, 3, depth, up, d)
     ref.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in net.state_dict().items()})
     x = rng.standard_normal((2, 1, 16, 16)).astype(np.float32)
     g = rng.standard_normal((2, 4, 16, 16)).astype(np.float32)
