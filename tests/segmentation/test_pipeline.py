@@ -119,11 +119,11 @@ def test_cli_errors(run, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_default_recipe(tmp_path):
-    """The default recipe (benchmarks/segment_scenes.py, ~15 min on 2 cores with SkylakeX
-    kernels) measured 0.734 test mIoU; the issue's target of 0.75 is not reached, so this
-    guards the measured level."""
+    """The default recipe (benchmarks/segment_scenes.py, ~19 min on 2 cores with SkylakeX
+    kernels) measured 0.749 (seed 0) and 0.744 (seed 1) test mIoU with its 8 shift views;
+    the issue's target of 0.75 is not reached reliably, so this guards the measured level."""
     m = train(tmp_path / "full", quiet=True)
-    assert m["miou"] >= 0.71, m["per_class_iou"]
+    assert m["tta"] == "shift" and m["miou"] >= 0.73, m["per_class_iou"]
 
 
 def test_cli_passes_the_recipe_flags(tmp_path, capsys):
@@ -134,7 +134,24 @@ def test_cli_passes_the_recipe_flags(tmp_path, capsys):
                  "--flip", "--pretrain-epochs", "0", "--ema", "0.99", "--tta", "--quiet"]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert (cfg["threads"], cfg["item_weight"], cfg["flip"]) == (1, 2.5, True)
-    assert (cfg["pretrain_epochs"], cfg["ema"], cfg["tta"]) == (0, 0.99, True)
+    assert (cfg["pretrain_epochs"], cfg["ema"], cfg["tta"]) == (0, 0.99, "flip")
+    assert json.loads((out / "metrics.json").read_text())["tta"] == "flip"
+    # evaluate with other views than the run's: the numbers say which views made them
+    assert main(["segment", "evaluate", str(out), "--tta", "shift"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["tta"] == "shift"
+    assert json.loads((out / "config.json").read_text())["tta"] == "flip"
+    # a run from before the views existed has no "tta": it keeps its one view
+    from foveanet.segmentation import load_run
+
+    cfg.pop("tta")
+    (out / "config.json").write_text(json.dumps(cfg))
+    assert load_run(out)[1]["tta"] is False
+    # the train flags --no-tta / --tta VIEWS / --tta (old meaning: flip)
+    from foveanet.cli.main import build_parser
+
+    parse = build_parser().parse_args
+    assert [parse(["segment", "train", "--out", "r", *a]).tta for a in ([], ["--no-tta"], ["--tta", "shift"], ["--tta"])] \
+        == [None, "none", "shift", "flip"]
     capsys.readouterr()
     assert main(["segment", "train", "--out", str(tmp_path / "bad"), "--item-weight", "0"]) == 2
     assert "--item-weight must be positive, got 0.0" in capsys.readouterr().err
@@ -149,7 +166,7 @@ def test_tta_averages_the_image_and_its_mirror():
     # hand here; tta=False: plain argmax of the logits, as before the option existed
     import foveanet
     from foveanet.models.unet import unet
-    from foveanet.segmentation.pipeline import _softmax, predict_logits
+    from foveanet.segmentation.inference import predict_logits, softmax as _softmax
 
     foveanet.manual_seed(0)
     model = unet(in_channels=1, num_classes=5, base_width=2, depth=1)
