@@ -8,13 +8,13 @@ canvases of 2-4 items, U-Net width 16 / depth 3 with transposed convs, cross-ent
 AdamW with a one-cycle schedule, fresh scenes every epoch, 2 threads, test scenes scored with 8
 shifted views) into --out, then prints test mIoU, per-class IoU, wall and CPU seconds and the
 load average (on a shared machine the wall clock also measures everyone else's jobs).
-Target (issue 8): test mIoU >= 0.75 within 20 minutes on 2 cores -- not reached reliably.
+Target (issue 8): test mIoU >= 0.75 within 20 minutes on 2 cores -- not reached.
 
 Measured (default recipe: 5 pretraining passes, 14 epochs x 8,000 scenes, batch 16, width 16,
 2 threads, ``--tta shift``; 2-core machine, ``OPENBLAS_CORETYPE=SKYLAKEX``): test mIoU
-0.749 (seed 0) and 0.744 (seed 1); one view: 0.739 / 0.733. Training 1,156 / 1,097 s wall
-(20:06 / 19:12 for the whole command, 8-view test scoring included; scene epochs 59-71 s on a
-slow day). ``--pretrain-epochs 5 --epochs 15``: 0.749 in 1,210 s
+0.749 / 0.744 / 0.746 (seeds 0 / 1 / 2); one view: 0.739 / 0.733 / 0.735. Training
+1,097-1,156 s wall (19:12-20:06 for the whole command, 8-view test scoring included; scene
+epochs 59-71 s on a slow day). ``--pretrain-epochs 5 --epochs 15``: 0.749 in 1,210 s
 of training; with ``--bottleneck-dilation 2`` 0.751.
 Every run and step timing is in benchmarks/results-segment.md.
 """

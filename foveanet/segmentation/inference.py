@@ -13,7 +13,7 @@ of the mean softmax, every view's probabilities mapped back onto the original pi
   invariant: its bottleneck samples the image on a stride-8 grid, and which phase of that
   grid an item falls on changes the prediction.  Averaging the 8 diagonal phases (of the 64)
   cancels part of that aliasing.  The black margin is the scenes' own background, so no view
-  shows anything the net was not trained on.  On six trained scene U-Nets the 8 views
+  shows anything the net was not trained on.  On seven trained scene U-Nets the 8 views
   gained 0.008-0.011 test mIoU (benchmarks/results-segment.md, session 7).
 """
 from __future__ import annotations

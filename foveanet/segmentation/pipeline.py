@@ -36,11 +36,11 @@ __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_
 # classifier (segmentation/pretrain.py, ~40 s a pass), then 14 epochs of 8,000 fresh scenes
 # (57-71 s each), 2 threads, SkylakeX kernels (`make segment` sets them; the environment's
 # Haswell kernels take ~74 s an epoch, ~21 min), and the test scenes scored with the 8 shift
-# views (``tta="shift"``, segmentation/inference.py).  Test mIoU 0.749 (seed 0) and 0.744
-# (seed 1); one view 0.739 / 0.733; 1,156 / 1,097 s of training.  The 0.75 target is not
-# reached reliably.
+# views (``tta="shift"``, segmentation/inference.py).  Test mIoU 0.749 / 0.744 / 0.746
+# (seeds 0 / 1 / 2); one view 0.739 / 0.733 / 0.735; 1,097-1,156 s of training.  The 0.75
+# target is not reached.
 # What the pieces gave on the test scenes (seed 0 unless stated; seed spread ~0.008): the shift
-# views +0.008-0.011 on each of six trained nets (paired, same weights); 5 pretraining passes
+# views +0.008-0.011 on each of seven trained nets (paired, same weights); 5 pretraining passes
 # + 15 epochs 0.739 plain against 2 + 14's 0.733 (seed 1: 0.726); encoder pretraining at all
 # 0.729 -> 0.734 (2 passes); width 16 on 2 threads over width 12 on 1 thread 0.706 -> 0.729.
 DEFAULTS = {
