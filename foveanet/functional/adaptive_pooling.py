@@ -19,8 +19,8 @@ import numbers
 import numpy as np
 
 from foveanet.autograd.function import Function
-from foveanet.backend import parallel
 from foveanet.autograd.tensor import Tensor
+from foveanet.backend import parallel
 from foveanet.functional._utils import as_tensor
 from foveanet.functional.pooling import Axis, Geometry, _AvgPool, _MaxPool, running_argmax, spatial_view
 

@@ -42,6 +42,23 @@ def test_shift_views_by_hand(rng):
     assert np.array_equal(predict_logits(model, x, batch_size=2, tta="shift"), by_hand)
 
 
+def test_flip_views_average_the_image_and_its_mirror():
+    # tta=True / "flip": argmax of softmax(model(x)) + mirror(softmax(model(mirror(x)))),
+    # computed by hand here; tta=False: plain argmax of the logits
+    model = _unet(depth=1, spread=50)
+    x = np.random.default_rng(0).random((3, 1, 8, 8), dtype=np.float32)
+    with foveanet.no_grad():
+        z = model(foveanet.tensor(x)).data
+    plain, mirrored = softmax(z), _probs(model, x[..., ::-1])[..., ::-1]
+    np.testing.assert_allclose(_view_probabilities(model, x, "flip"), plain + mirrored, rtol=1e-6, atol=1e-7)
+    by_hand = ((plain + mirrored) / 2).argmax(axis=1)
+    assert np.array_equal(predict_logits(model, x, batch_size=2, tta=True), by_hand)
+    assert np.array_equal(predict_logits(model, x, batch_size=2, tta="flip"), by_hand)
+    assert np.array_equal(predict_logits(model, x, batch_size=2), z.argmax(axis=1))
+    assert np.array_equal(predict_logits(model, x, tta=False), z.argmax(axis=1))
+    assert not np.array_equal(by_hand, z.argmax(axis=1))  # the mirror pass does change something
+
+
 def test_shift_views_average_to_one_view_for_a_pointwise_net(rng):
     # a net of 1x1 convs sees each pixel alone: every shifted view gives the same
     # probabilities on the image's own pixels, so their mean is the single view's

@@ -161,28 +161,6 @@ def test_cli_passes_the_recipe_flags(tmp_path, capsys):
     assert "--ema must be between 0 and 1" in capsys.readouterr().err
 
 
-def test_tta_averages_the_image_and_its_mirror():
-    # tta=True: argmax of softmax(model(x)) + mirror(softmax(model(mirror(x)))), computed by
-    # hand here; tta=False: plain argmax of the logits, as before the option existed
-    import foveanet
-    from foveanet.models.unet import unet
-    from foveanet.segmentation.inference import predict_logits, softmax as _softmax
-
-    foveanet.manual_seed(0)
-    model = unet(in_channels=1, num_classes=5, base_width=2, depth=1)
-    model.head.weight.data *= 50  # an untrained net calls every pixel one class; spread the logits
-    x = np.random.default_rng(0).random((3, 1, 8, 8), dtype=np.float32)
-    model.eval()
-    with foveanet.no_grad():
-        z = model(foveanet.tensor(x)).data
-        zf = model(foveanet.tensor(np.ascontiguousarray(x[..., ::-1]))).data[..., ::-1]
-    by_hand = ((_softmax(z) + _softmax(zf)) / 2).argmax(axis=1)
-    assert np.array_equal(predict_logits(model, x, batch_size=2, tta=True), by_hand)
-    assert np.array_equal(predict_logits(model, x, batch_size=2), z.argmax(axis=1))
-    assert np.array_equal(predict_logits(model, x, tta=False), z.argmax(axis=1))
-    assert not np.array_equal(by_hand, z.argmax(axis=1))  # the mirror pass does change something
-
-
 def test_ema_update_by_hand():
     import foveanet
     from foveanet import nn
