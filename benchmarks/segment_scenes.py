@@ -45,6 +45,8 @@ def main(argv=None) -> int:
                    help="views averaged when scoring (--tta alone: image + mirror image)")
     p.add_argument("--ema", type=float, default=None, help="weight EMA decay, e.g. 0.999")
     p.add_argument("--upsampling", choices=("transpose", "bilinear"), default=None)
+    p.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=None,
+                   help="channels of every level, e.g. 16,24,48,96,192")
     args = p.parse_args(argv)
     settings = {k: v for k, v in vars(args).items() if k != "out" and v is not None}
     load_before = os.getloadavg()[0]

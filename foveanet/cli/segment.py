@@ -37,6 +37,18 @@ def _formatter(prog):
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
+def _widths(text: str) -> list:
+    """'16,24,48' -> [16, 24, 48]: at least two positive channel counts."""
+    try:
+        c = [int(v) for v in text.split(",")]
+    except ValueError:
+        c = []
+    if len(c) < 2 or min(c) < 1:
+        raise argparse.ArgumentTypeError(f"expected >= 2 positive integers separated by commas "
+                                         f"(level 0 to the bottleneck), got {text!r}")
+    return c
+
+
 def register(sub) -> None:
     p = sub.add_parser("segment", help="image segmentation: a U-Net on multi-object scenes",
                        description="Per-pixel classification with a U-Net (transposed-conv or "
@@ -71,6 +83,9 @@ def register(sub) -> None:
                            ("ema", float, "decay of a weight average that is validated and saved (e.g. 0.999)")):
         key = flag.replace("-", "_")
         t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} [{DEFAULTS[key]}]")
+    t.add_argument("--widths", type=_widths, default=None, metavar="C0,C1,...",
+                   help="channels of every level, e.g. 16,24,48,96,192 (depth = their count - 1; "
+                        "replaces --base-width and --depth)")
     t.add_argument("--upsampling", choices=("transpose", "bilinear"), default=None,
                    help=f"decoder upsampling: 2x2 transposed conv or bilinear + 1x1 conv [{DEFAULTS['upsampling']}]")
     t.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
@@ -130,11 +145,15 @@ def run_train(args) -> int:
     settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.upsampling:
         settings["upsampling"] = args.upsampling
+    if args.widths:
+        if args.base_width is not None or args.depth is not None:
+            raise CLIError("give --widths or --base-width/--depth, not both (--widths sets every level's channels)")
+        settings["widths"] = args.widths
     for k in ("flip", "tta"):
         if getattr(args, k) is not None:
             settings[k] = getattr(args, k)
     for k, v in settings.items():
-        if k in ("seed", "upsampling", "flip", "tta"):
+        if k in ("seed", "upsampling", "flip", "tta", "widths"):
             continue
         zero_ok = k == "pretrain_epochs"             # 0 passes: no pretraining
         if v < 0 or v == 0 and not zero_ok:
@@ -142,9 +161,10 @@ def run_train(args) -> int:
     if not 0 < settings.get("ema", 0.5) < 1:
         raise CLIError(f"--ema must be between 0 and 1 (a decay such as 0.999), got {settings['ema']}")
     cfg = {**DEFAULTS, **settings}
-    step = 2 ** cfg["depth"]
+    depth = len(cfg["widths"]) - 1 if cfg["widths"] else cfg["depth"]
+    step = 2 ** depth
     if cfg["size"] % step:
-        raise CLIError(f"--size {cfg['size']} must be a multiple of 2**depth = {step} (depth {cfg['depth']})")
+        raise CLIError(f"--size {cfg['size']} must be a multiple of 2**depth = {step} (depth {depth})")
     out = Path(args.out)
     if (out / "config.json").exists():
         raise CLIError(f"{out} already holds a run (config.json): choose another --out or delete it")

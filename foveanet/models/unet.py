@@ -15,7 +15,7 @@ from __future__ import annotations
 import foveanet
 from foveanet import nn
 
-__all__ = ["UNet", "unet", "unet_parameter_count"]
+__all__ = ["UNet", "unet", "unet_parameter_count", "level_widths"]
 
 
 class DoubleConv(nn.Sequential):
@@ -43,24 +43,42 @@ class UpBilinear(nn.Sequential):
         super().__init__(nn.Upsample(scale_factor=2, mode="bilinear"), nn.Conv2d(cin, cout, 1))
 
 
+def level_widths(base_width=None, depth=None, widths=None) -> list:
+    """The channel count c_i of each level i = 0..depth: ``widths`` as given, or
+    ``base_width * 2**i`` (defaults 16 and 3).  Giving both is allowed only when they agree."""
+    if widths is None:
+        base_width = 16 if base_width is None else base_width
+        depth = 3 if depth is None else depth
+        if min(base_width, depth) < 1:
+            raise ValueError(f"unet: base_width and depth must be >= 1, got {base_width}, {depth}")
+        return [base_width * 2 ** i for i in range(depth + 1)]
+    c = [int(v) for v in widths]
+    if len(c) < 2 or min(c) < 1:
+        raise ValueError(f"unet: widths must list >= 2 positive channel counts (levels 0..depth), got {widths}")
+    if (depth is not None and depth != len(c) - 1) or (base_width is not None and base_width != c[0]):
+        raise ValueError(f"unet: widths {tuple(c)} mean depth {len(c) - 1} and base_width {c[0]}, "
+                         f"but depth={depth} and base_width={base_width} were given too")
+    return c
+
+
 class UNet(nn.Module):
     """Widths ``c_i = base_width * 2**i`` at level i = 0..depth (level ``depth`` is the
-    bottleneck).  Modules: ``encoders[i]`` (DoubleConv, i = 0..depth), ``ups[j]`` and
+    bottleneck), or any ``widths`` list c_0..c_depth.  Modules: ``encoders[i]`` (DoubleConv, i = 0..depth), ``ups[j]`` and
     ``decoders[j]`` (j = 0..depth-1, from the bottom up), ``head`` (1x1 conv to the classes).
     Output: logits (N, num_classes, H, W)."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 11, base_width: int = 16,
-                 depth: int = 3, upsampling: str = "transpose", batch_norm: bool = True,
-                 bottleneck_dilation: int = 1):
+    def __init__(self, in_channels: int = 1, num_classes: int = 11, base_width: int | None = None,
+                 depth: int | None = None, upsampling: str = "transpose", batch_norm: bool = True,
+                 bottleneck_dilation: int = 1, widths=None):
         super().__init__()
         if upsampling not in ("transpose", "bilinear"):
             raise ValueError(f"unet: upsampling must be 'transpose' or 'bilinear', got {upsampling!r}")
-        if min(depth, base_width, in_channels, num_classes, bottleneck_dilation) < 1:
-            raise ValueError(f"unet: depth, base_width, in_channels, num_classes and bottleneck_dilation "
-                             f"must be >= 1, got {depth}, {base_width}, {in_channels}, {num_classes}, "
-                             f"{bottleneck_dilation}")
-        self.depth, self.upsampling = depth, upsampling
-        c = [base_width * 2 ** i for i in range(depth + 1)]
+        if min(in_channels, num_classes, bottleneck_dilation) < 1:
+            raise ValueError(f"unet: in_channels, num_classes and bottleneck_dilation must be >= 1, "
+                             f"got {in_channels}, {num_classes}, {bottleneck_dilation}")
+        c = level_widths(base_width, depth, widths)
+        depth = len(c) - 1
+        self.depth, self.upsampling, self.widths = depth, upsampling, tuple(c)
         self.encoders = nn.ModuleList(
             [DoubleConv(in_channels, c[0], batch_norm)] +
             [DoubleConv(c[i - 1], c[i], batch_norm, bottleneck_dilation if i == depth else 1)
@@ -93,11 +111,13 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-def unet_parameter_count(in_channels: int = 1, num_classes: int = 11, base_width: int = 16,
-                         depth: int = 3, upsampling: str = "transpose", batch_norm: bool = True) -> int:
+def unet_parameter_count(in_channels: int = 1, num_classes: int = 11, base_width: int | None = None,
+                         depth: int | None = None, upsampling: str = "transpose", batch_norm: bool = True,
+                         widths=None) -> int:
     """The formula of ``unet``'s docstring, evaluated (BN running statistics are buffers, not
     parameters)."""
-    c = [base_width * 2 ** i for i in range(depth + 1)]
+    c = level_widths(base_width, depth, widths)
+    depth = len(c) - 1
     per = 4 if batch_norm else 2  # per output channel of a DoubleConv: 2 BN (gamma, beta) or 2 biases
 
     def double(a, b):
@@ -109,13 +129,18 @@ def unet_parameter_count(in_channels: int = 1, num_classes: int = 11, base_width
     return total + c[0] * num_classes + num_classes
 
 
-def unet(in_channels: int = 1, num_classes: int = 11, base_width: int = 16, depth: int = 3,
-         upsampling: str = "transpose", batch_norm: bool = True, bottleneck_dilation: int = 1) -> UNet:
-    """A U-Net; see ``UNet``.  ``bottleneck_dilation``: dilation of the bottleneck's second
+def unet(in_channels: int = 1, num_classes: int = 11, base_width: int | None = None, depth: int | None = None,
+         upsampling: str = "transpose", batch_norm: bool = True, bottleneck_dilation: int = 1,
+         widths=None) -> UNet:
+    """A U-Net; see ``UNet``.  ``base_width`` (default 16) doubles at each of ``depth``
+    (default 3) levels; ``widths`` instead lists every level's channels, e.g. (16, 24, 48, 96,
+    192): depth 4 at the cost of the default depth 3 on 64x64 inputs, since a slower growth
+    makes the full- and half-resolution levels, where most of the multiplies are, cheaper.
+    ``bottleneck_dilation``: dilation of the bottleneck's second
     3x3 conv, which widens the receptive field by 2 (d - 1) 2**depth pixels at no cost in
     parameters or multiplies (d = 2, depth 3: 68 -> 84 pixels at the bottleneck).
 
-    Parameters, with c_i = base_width * 2**i, DC(a, b) = 9b(a + b) + 4b for a double conv
+    Parameters, with c_i = base_width * 2**i (or widths[i]), DC(a, b) = 9b(a + b) + 4b for a double conv
     with BN (two bias-free 3x3 convs + two BN layers' gamma and beta), 9b(a + b) + 2b without
     BN (the two convs' biases), and k = 4 for 2x2 transposed convs, 1 for bilinear + 1x1 conv:
 
@@ -127,4 +152,4 @@ def unet(in_channels: int = 1, num_classes: int = 11, base_width: int = 16, dept
     width 4, depth 1, 1 -> 3 classes: 196 + 896 + (132 + 448) + 15 = 1,687.
     ``unet_parameter_count`` evaluates the formula.
     """
-    return UNet(in_channels, num_classes, base_width, depth, upsampling, batch_norm, bottleneck_dilation)
+    return UNet(in_channels, num_classes, base_width, depth, upsampling, batch_norm, bottleneck_dilation, widths)

@@ -197,3 +197,30 @@ def test_ema_and_tta_runs_score_and_save_the_averaged_weights(tmp_path):
     assert cfg["ema"] == 0.9 and cfg["tta"] is True
     val = _scenes(cfg, "val", cfg["val_scenes"], cfg["seed"] + 1_000_003)
     assert score(model, val, tta=True)[0].miou() == pytest.approx(max(r["val_miou"] for r in m["history"]), abs=1e-6)
+
+
+def test_cli_widths(tmp_path, capsys):
+    # --widths sets every level's channels; the config records the depth and base width they
+    # imply, and the run loads back as the same net
+    out = tmp_path / "w"
+    assert main(["segment", "train", "--out", str(out), "--epochs", "1", "--scenes", "4", "--val-scenes", "2",
+                 "--test-scenes", "2", "--size", "16", "--widths", "2,3,5", "--batch-size", "4",
+                 "--pretrain-epochs", "0", "--tta", "shift", "--quiet"]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert (cfg["widths"], cfg["depth"], cfg["base_width"]) == ([2, 3, 5], 2, 2)
+    from foveanet.models.unet import unet_parameter_count
+    from foveanet.segmentation import load_run
+
+    model = load_run(out)[0]
+    assert model.widths == (2, 3, 5)
+    assert sum(p.data.size for p in model.parameters()) == unet_parameter_count(1, 11, widths=(2, 3, 5))
+    capsys.readouterr()
+    assert main(["segment", "train", "--out", str(tmp_path / "a"), "--widths", "2,3", "--depth", "1"]) == 2
+    assert "give --widths or --base-width/--depth, not both" in capsys.readouterr().err
+    assert main(["segment", "train", "--out", str(tmp_path / "b"), "--widths", "2,3,5,7", "--size", "20"]) == 2
+    assert "multiple of 2**depth = 8 (depth 3)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["segment", "train", "--out", str(tmp_path / "c"), "--widths", "16"])
+    assert "expected >= 2 positive integers" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="mean depth 1"):  # the Python API checks the same
+        train(tmp_path / "d", quiet=True, widths=[2, 3], depth=2)

@@ -5,7 +5,7 @@ import torch
 import torch.nn as tnn
 
 import foveanet
-from foveanet.models.unet import unet, unet_parameter_count
+from foveanet.models.unet import level_widths, unet, unet_parameter_count
 from tests.torch_ref import close
 
 
@@ -60,6 +60,27 @@ def test_parameter_count_by_hand():
         assert _count(unet(**kw)) == unet_parameter_count(**kw)
 
 
+def test_widths_by_hand():
+    # widths (2, 3, 5): enc DC(1,2) = 18 + 36 + 8 = 62, DC(2,3) = 54 + 81 + 12 = 147,
+    # DC(3,5) = 135 + 225 + 20 = 380; ups ConvT(5->3) = 60 + 3, ConvT(3->2) = 24 + 2;
+    # decs DC(6,3) = 162 + 81 + 12 = 255, DC(4,2) = 72 + 36 + 8 = 116; head 2*3 + 3 = 9
+    net = unet(1, 3, widths=(2, 3, 5))
+    assert net.depth == 2 and net.widths == (2, 3, 5)
+    assert _count(net) == unet_parameter_count(1, 3, widths=(2, 3, 5)) == 62 + 147 + 380 + 63 + 26 + 255 + 116 + 9
+    # doubling widths are the base_width / depth net, parameter for parameter
+    assert _count(unet(widths=(16, 32, 64, 128))) == _count(unet()) == 482_619
+    assert level_widths(16, 3, [16, 32, 64, 128]) == level_widths() == [16, 32, 64, 128]
+
+
+@pytest.mark.parametrize("kw,match", [({"widths": (8,)}, ">= 2 positive"), ({"widths": (8, 0)}, ">= 2 positive"),
+                                      ({"widths": (8, 16), "depth": 2}, "mean depth 1"),
+                                      ({"widths": (8, 16), "base_width": 4}, "base_width 8"),
+                                      ({"depth": 0}, "depth must be >= 1")])
+def test_widths_errors(kw, match):
+    with pytest.raises(ValueError, match=match):
+        unet(**kw)
+
+
 class _DC(tnn.Sequential):
     def __init__(self, a, b, d=1):
         super().__init__(tnn.Conv2d(a, b, 3, padding=1, bias=False), tnn.BatchNorm2d(b), tnn.ReLU(),
@@ -70,9 +91,10 @@ class TorchUNet(tnn.Module):
     """An independent U-Net in torch with the same parameter names; ``d``: the dilation of
     the bottleneck's second conv."""
 
-    def __init__(self, cin, k, w, depth, up, d=1):
+    def __init__(self, cin, k, w, depth, up, d=1, widths=None):
         super().__init__()
-        c = [w * 2 ** i for i in range(depth + 1)]
+        c = list(widths) if widths else [w * 2 ** i for i in range(depth + 1)]
+        depth = len(c) - 1
         self.encoders = tnn.ModuleList([_DC(cin, c[0])] + [_DC(c[i - 1], c[i], d if i == depth else 1)
                                                             for i in range(1, depth + 1)])
         rev = list(range(depth - 1, -1, -1))
@@ -95,11 +117,13 @@ class TorchUNet(tnn.Module):
         return self.head(x)
 
 
-@pytest.mark.parametrize("up,depth,d", [("transpose", 2, 1), ("bilinear", 2, 1), ("transpose", 3, 1),
-                                         ("transpose", 2, 2)])
-def test_forward_backward_match_torch(up, depth, d, rng):
-    net = unet(in_channels=1, num_classes=4, base_width=3, depth=depth, upsampling=up, bottleneck_dilation=d)
-    ref = TorchUNet(1, 4, 3, depth, up, d)
+@pytest.mark.parametrize("up,depth,d,widths", [("transpose", 2, 1, None), ("bilinear", 2, 1, None),
+                                                ("transpose", 3, 1, None), ("transpose", 2, 2, None),
+                                                ("transpose", 3, 1, (3, 4, 6, 9))])
+def test_forward_backward_match_torch(up, depth, d, widths, rng):
+    shape = {"widths": widths} if widths else {"base_width": 3, "depth": depth}
+    net = unet(in_channels=1, num_classes=4, upsampling=up, bottleneck_dilation=d, **shape)
+    ref = TorchUNet(1, 4, 3, depth, up, d, widths)
     ref.load_state_dict({k: torch.from_numpy(np.array(v.numpy())) for k, v in net.state_dict().items()})
     x = rng.standard_normal((2, 1, 16, 16)).astype(np.float32)
     g = rng.standard_normal((2, 4, 16, 16)).astype(np.float32)
