@@ -4,18 +4,18 @@
     .venv/bin/python benchmarks/segment_scenes.py --epochs 1 --scenes 1000 --pretrain-epochs 0   # a quick look
 
 Runs ``foveanet segment train`` (encoder pretraining on single items for 5 passes, then 64x64
-canvases of 2-4 items, U-Net width 16 / depth 3 with transposed convs, cross-entropy + Dice,
-AdamW with a one-cycle schedule, fresh scenes every epoch, 2 threads, test scenes scored with 8
-shifted views) into --out, then prints test mIoU, per-class IoU, wall and CPU seconds and the
-load average (on a shared machine the wall clock also measures everyone else's jobs).
-Target (issue 8): test mIoU >= 0.75 within 20 minutes on 2 cores -- not reached.
+training canvases of 3-5 items, U-Net width 16 / depth 3 with transposed convs, cross-entropy +
+Dice, AdamW with a one-cycle schedule, fresh scenes every epoch, 2 threads, test scenes of 2-4
+items scored with 8 shifted views) into --out, then prints test mIoU, per-class IoU, wall and CPU
+seconds and the load average (on a shared machine the wall clock also measures everyone else's
+jobs). Target (issue 8): test mIoU >= 0.75 within 20 minutes on 2 cores.
 
 Measured (default recipe: 5 pretraining passes, 14 epochs x 8,000 scenes, batch 16, width 16,
 2 threads, ``--tta shift``; 2-core machine, ``OPENBLAS_CORETYPE=SKYLAKEX``): test mIoU
-0.749 / 0.744 / 0.746 (seeds 0 / 1 / 2); one view: 0.739 / 0.733 / 0.735. Training
-1,097-1,156 s wall (19:12-20:06 for the whole command, 8-view test scoring included; scene
-epochs 59-71 s on a slow day). ``--pretrain-epochs 5 --epochs 15``: 0.749 in 1,210 s
-of training; with ``--bottleneck-dilation 2`` 0.751.
+0.761 (seed 1; one view 0.750) in 943 s of training, 16:27 for the whole command (scene epochs
+53-55 s on a fast day; 59-71 s on a slow one, about 19 minutes); 0.756 for seed 0 (one view
+0.749; trained on one thread beside another run). ``--train-items 2,4`` (session 7's default):
+0.749 / 0.744 / 0.746 (seeds 0 / 1 / 2).
 Every run and step timing is in benchmarks/results-segment.md.
 """
 from __future__ import annotations
@@ -45,6 +45,8 @@ def main(argv=None) -> int:
                    help="views averaged when scoring (--tta alone: image + mirror image)")
     p.add_argument("--ema", type=float, default=None, help="weight EMA decay, e.g. 0.999")
     p.add_argument("--upsampling", choices=("transpose", "bilinear"), default=None)
+    p.add_argument("--train-items", type=lambda t: [int(v) for v in t.split(",")], default=None,
+                   help="items per training scene, LOW,HIGH (validation and test scenes keep 2-4)")
     p.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=None,
                    help="channels of every level, e.g. 16,24,48,96,192")
     args = p.parse_args(argv)
@@ -54,7 +56,8 @@ def main(argv=None) -> int:
     m = train(args.out, **settings)
     command_wall, command_cpu = time.perf_counter() - t0, time.process_time() - c0
     load_after = os.getloadavg()[0]
-    summary = {"settings": {**DEFAULTS, **settings}, "miou": m["miou"], "miou_items": m["miou_items"],
+    # the run's own config: it records what the settings imply (--widths: depth, base width)
+    summary = {"settings": json.loads((Path(args.out) / "config.json").read_text()), "miou": m["miou"], "miou_items": m["miou_items"],
                "pixel_accuracy": m["pixel_accuracy"], "dice": m["dice"], "per_class_iou": m["per_class_iou"],
                "wall_seconds": m["seconds"], "cpu_seconds": m["cpu_seconds"],
                "command_wall_seconds": command_wall, "command_cpu_seconds": command_cpu,

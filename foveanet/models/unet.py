@@ -52,7 +52,7 @@ def level_widths(base_width=None, depth=None, widths=None) -> list:
         if min(base_width, depth) < 1:
             raise ValueError(f"unet: base_width and depth must be >= 1, got {base_width}, {depth}")
         return [base_width * 2 ** i for i in range(depth + 1)]
-    c = [int(v) for v in widths]
+    c = [int(v) for v in widths] if all(float(v).is_integer() for v in widths) else []
     if len(c) < 2 or min(c) < 1:
         raise ValueError(f"unet: widths must list >= 2 positive channel counts (levels 0..depth), got {widths}")
     if (depth is not None and depth != len(c) - 1) or (base_width is not None and base_width != c[0]):

@@ -73,6 +73,7 @@ def test_widths_by_hand():
 
 
 @pytest.mark.parametrize("kw,match", [({"widths": (8,)}, ">= 2 positive"), ({"widths": (8, 0)}, ">= 2 positive"),
+                                      ({"widths": (8, 16.5)}, ">= 2 positive"), ({"widths": []}, ">= 2 positive"),
                                       ({"widths": (8, 16), "depth": 2}, "mean depth 1"),
                                       ({"widths": (8, 16), "base_width": 4}, "base_width 8"),
                                       ({"depth": 0}, "depth must be >= 1")])
