@@ -63,8 +63,9 @@ def level_widths(base_width=None, depth=None, widths=None) -> list:
 
 class UNet(nn.Module):
     """Widths ``c_i = base_width * 2**i`` at level i = 0..depth (level ``depth`` is the
-    bottleneck), or any ``widths`` list c_0..c_depth.  Modules: ``encoders[i]`` (DoubleConv, i = 0..depth), ``ups[j]`` and
-    ``decoders[j]`` (j = 0..depth-1, from the bottom up), ``head`` (1x1 conv to the classes).
+    bottleneck), or any ``widths`` list c_0..c_depth.  Modules: ``encoders[i]`` (DoubleConv,
+    i = 0..depth), ``ups[j]`` and ``decoders[j]`` (j = 0..depth-1, from the bottom up), ``head``
+    (1x1 conv to the classes).
     Output: logits (N, num_classes, H, W)."""
 
     def __init__(self, in_channels: int = 1, num_classes: int = 11, base_width: int | None = None,
@@ -136,13 +137,13 @@ def unet(in_channels: int = 1, num_classes: int = 11, base_width: int | None = N
     (default 3) levels; ``widths`` instead lists every level's channels, e.g. (16, 24, 48, 96,
     192): depth 4 at the cost of the default depth 3 on 64x64 inputs, since a slower growth
     makes the full- and half-resolution levels, where most of the multiplies are, cheaper.
-    ``bottleneck_dilation``: dilation of the bottleneck's second
-    3x3 conv, which widens the receptive field by 2 (d - 1) 2**depth pixels at no cost in
-    parameters or multiplies (d = 2, depth 3: 68 -> 84 pixels at the bottleneck).
+    ``bottleneck_dilation``: dilation of the bottleneck's second 3x3 conv, which widens the
+    receptive field by 2 (d - 1) 2**depth pixels at no cost in parameters or multiplies
+    (d = 2, depth 3: 68 -> 84 pixels at the bottleneck).
 
-    Parameters, with c_i = base_width * 2**i (or widths[i]), DC(a, b) = 9b(a + b) + 4b for a double conv
-    with BN (two bias-free 3x3 convs + two BN layers' gamma and beta), 9b(a + b) + 2b without
-    BN (the two convs' biases), and k = 4 for 2x2 transposed convs, 1 for bilinear + 1x1 conv:
+    Parameters, with c_i = base_width * 2**i (or widths[i]), DC(a, b) = 9b(a + b) + 4b for a
+    double conv with BN (two bias-free 3x3 convs + two BN layers' gamma and beta), 9b(a + b) + 2b
+    without BN (the two convs' biases), and k = 4 for 2x2 transposed convs, 1 for bilinear + 1x1 conv:
 
         P = DC(in_channels, c_0) + sum_{i=1..depth} DC(c_{i-1}, c_i)                encoder
           + sum_{i=0..depth-1} [k c_{i+1} c_i + c_i + DC(2 c_i, c_i)]             decoder
