@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv=None) -> int:
-    from foveanet.segmentation import DEFAULTS, train
+    from foveanet.cli.segment import item_range_arg, widths_arg
+    from foveanet.segmentation import train
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/segment_scenes")
@@ -45,9 +46,9 @@ def main(argv=None) -> int:
                    help="views averaged when scoring (--tta alone: image + mirror image)")
     p.add_argument("--ema", type=float, default=None, help="weight EMA decay, e.g. 0.999")
     p.add_argument("--upsampling", choices=("transpose", "bilinear"), default=None)
-    p.add_argument("--train-items", type=lambda t: [int(v) for v in t.split(",")], default=None,
+    p.add_argument("--train-items", type=item_range_arg, default=None,
                    help="items per training scene, LOW,HIGH (validation and test scenes keep 2-4)")
-    p.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=None,
+    p.add_argument("--widths", type=widths_arg, default=None,
                    help="channels of every level, e.g. 16,24,48,96,192")
     args = p.parse_args(argv)
     settings = {k: v for k, v in vars(args).items() if k != "out" and v is not None}

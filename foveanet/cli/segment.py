@@ -37,7 +37,7 @@ def _formatter(prog):
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
-def _widths(text: str) -> list:
+def widths_arg(text: str) -> list:
     """'16,24,48' -> [16, 24, 48]: at least two positive channel counts."""
     try:
         c = [int(v) for v in text.split(",")]
@@ -49,15 +49,14 @@ def _widths(text: str) -> list:
     return c
 
 
-def _item_range(text: str) -> list:
+def item_range_arg(text: str) -> list:
     """'3,5' -> [3, 5]: 1 <= low <= high."""
+    from foveanet.segmentation.scenes import item_range
+
     try:
-        lo, hi = (int(v) for v in text.split(","))
+        return list(item_range(text.split(",")))
     except ValueError:
-        lo = hi = 0
-    if not 1 <= lo <= hi:
-        raise argparse.ArgumentTypeError(f"expected LOW,HIGH with 1 <= LOW <= HIGH, got {text!r}")
-    return [lo, hi]
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH with 1 <= LOW <= HIGH, got {text!r}") from None
 
 
 def register(sub) -> None:
@@ -94,11 +93,11 @@ def register(sub) -> None:
                            ("ema", float, "decay of a weight average that is validated and saved (e.g. 0.999)")):
         key = flag.replace("-", "_")
         t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} [{DEFAULTS[key]}]")
-    t.add_argument("--train-items", type=_item_range, default=None, metavar="LOW,HIGH",
+    t.add_argument("--train-items", type=item_range_arg, default=None, metavar="LOW,HIGH",
                    help="items per training scene (validation and test scenes keep "
                         f"{DEFAULTS['items'][0]}-{DEFAULTS['items'][1]}) "
                         f"[{','.join(map(str, DEFAULTS['train_items'] or DEFAULTS['items']))}]")
-    t.add_argument("--widths", type=_widths, default=None, metavar="C0,C1,...",
+    t.add_argument("--widths", type=widths_arg, default=None, metavar="C0,C1,...",
                    help="channels of every level, e.g. 16,24,48,96,192 (depth = their count - 1; "
                         "replaces --base-width and --depth)")
     t.add_argument("--upsampling", choices=("transpose", "bilinear"), default=None,

@@ -27,7 +27,7 @@ import foveanet
 from foveanet.segmentation.inference import predict_logits, tta_mode
 from foveanet.segmentation.losses import ce_dice
 from foveanet.segmentation.metrics import ConfusionMatrix
-from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes
+from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes, item_range
 
 __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model", "ema_update"]
 
@@ -83,10 +83,10 @@ DEFAULTS = {
 def build_model(cfg: dict):
     from foveanet.models.unet import unet
 
-    widths = cfg.get("widths")
-    shape = {"widths": widths} if widths else {"base_width": cfg["base_width"], "depth": cfg["depth"]}
-    return unet(in_channels=1, num_classes=len(CLASS_NAMES), upsampling=cfg["upsampling"],
-                batch_norm=cfg["batch_norm"], bottleneck_dilation=cfg["bottleneck_dilation"], **shape)
+    # train() records the depth and base width that widths imply, so all three agree
+    return unet(in_channels=1, num_classes=len(CLASS_NAMES), base_width=cfg["base_width"], depth=cfg["depth"],
+                widths=cfg.get("widths"), upsampling=cfg["upsampling"], batch_norm=cfg["batch_norm"],
+                bottleneck_dilation=cfg["bottleneck_dilation"])
 
 
 def _scenes(cfg: dict, split: str, n: int, seed: int, flip: bool = False, items=None):
@@ -140,9 +140,8 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
     if "items" in overrides and overrides.get("train_items") is None:
         cfg["train_items"] = None  # other scenes asked for: train on their like, not on the default's 3-5
     for key in ("items", "train_items"):  # checked now, not after the pretraining
-        v = cfg[key]
-        if v is not None and (len(v) != 2 or not 1 <= int(v[0]) <= int(v[1])):
-            raise ValueError(f"segment train: {key} must be (low, high) with 1 <= low <= high, got {v}")
+        if cfg[key] is not None:
+            item_range(cfg[key], f"segment train: {key}")
     if cfg["widths"] is not None:  # the config records the depth and base width the widths imply
         from foveanet.models.unet import level_widths
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["CLASS_NAMES", "THRESHOLD", "VAL_ITEMS", "Scenes", "generate_scenes", "compose",
-           "item_pool"]
+           "item_pool", "item_range"]
 
 ITEM_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -68,6 +68,17 @@ def item_pool(split: str, data=None, targets=None):
     elif split == "val":
         idx = idx[-VAL_ITEMS:]
     return data[idx], np.asarray(targets)[idx], idx
+
+
+def item_range(items, what: str = "items") -> tuple:
+    """(low, high) items per scene as ints, or a ValueError naming ``what``."""
+    try:
+        lo, hi = (int(v) for v in items)
+    except (TypeError, ValueError):
+        lo = hi = 0
+    if not 1 <= lo <= hi:
+        raise ValueError(f"{what} must be (low, high) with 1 <= low <= high, got {items}")
+    return lo, hi
 
 
 def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -113,9 +124,7 @@ def generate_scenes(n: int, split: str = "train", size: int = 64, items=(2, 4), 
     """
     if n < 0:
         raise ValueError(f"generate_scenes: n must be >= 0, got {n}")
-    lo, hi = int(items[0]), int(items[1])
-    if not 1 <= lo <= hi:
-        raise ValueError(f"generate_scenes: items must be (low, high) with 1 <= low <= high, got {items}")
+    lo, hi = item_range(items, "generate_scenes: items")
     pool, pool_labels, pool_idx = item_pool(split, data, targets)
     side = pool.shape[-1]
     if size < 8:
