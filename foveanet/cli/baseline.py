@@ -16,6 +16,8 @@ EXAMPLES = textwrap.dedent("""\
 
 
 def register(sub) -> None:
+    from foveanet.cli.args import positive_int
+
     p = sub.add_parser(
         "baseline", help="hand-crafted features + a linear classifier (the lecture's first slide)",
         description="Train the pre-CNN recipe (fixed features, trainable linear classifier) on the "
@@ -23,7 +25,7 @@ def register(sub) -> None:
         epilog=EXAMPLES, formatter_class=help_formatter)
     p.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist, mnist, or an image folder")
     p.add_argument("--features", default="raw,hog", help="comma-separated: raw, hog (default: both)")
-    p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
+    p.add_argument("--limit", type=positive_int, default=None, help="train on the first N images only [all]")
     p.add_argument("--runs", nargs="*", default=None,
                    help="run directories to print beside (default: every runs/*/metrics.json)")
     p.add_argument("--out", help="also write the results as JSON to this file")

@@ -23,6 +23,8 @@ EXAMPLES = textwrap.dedent("""\
 
 
 def register(sub) -> None:
+    from foveanet.cli.args import int_at_least
+
     p = sub.add_parser(
         "filter", help="apply a classic 3x3 filter (blur, sharpen, Sobel, ...) to an image",
         description="Filter an image (any file Pillow reads, any size, grey or colour) with one of "
@@ -42,7 +44,7 @@ def register(sub) -> None:
                    help="how responses become pixels: clip to [0,1], |y|/top, or 0.5 + y/(2 top) "
                         "(top: the 99.5th percentile of |y|); "
                         "auto: clip for blur-like kernels, abs for edge kernels")
-    p.add_argument("--max-size", type=int, default=512, metavar="PIXELS",
+    p.add_argument("--max-size", type=int_at_least(8), default=512, metavar="PIXELS",
                    help="with --all, shrink the image so its long side is at most this (default 512)")
     p.set_defaults(func=run)
 

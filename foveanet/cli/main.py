@@ -10,22 +10,17 @@ import argparse
 import importlib
 import sys
 
+from foveanet.errors import CLIError, UserError
+
+__all__ = ["CLIError", "build_parser", "main"]
+
 # the families, in the order `foveanet --help` lists them
 FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data")
-
-
-# raised by foveanet.data (and train.run) for files a user must fetch or repair; matched by name so that
-# `foveanet --help` need not import the data layer
-_USER_DATA_ERRORS = {"DatasetNotFoundError", "ChecksumError", "IDXError", "RunError"}
 
 
 def help_formatter(prog):
     """Keeps the examples in each command's epilog as written (line breaks and all)."""
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
-
-
-class CLIError(Exception):
-    """An error the user can fix: printed without a traceback, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,21 +46,13 @@ def main(argv=None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except CLIError as e:
+    except UserError as e:  # the user's to fix: the message, no traceback
         print(f"foveanet {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # data that is missing or broken is the user's to fix: no traceback
-        if type(e).__name__ not in _USER_DATA_ERRORS:
-            raise
-        print(f"foveanet {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
 
 
 if __name__ == "__main__":
-    # run through the package module, so that CLIError is the class the families raise
-    from foveanet.cli.main import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

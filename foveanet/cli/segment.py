@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import textwrap
 from pathlib import Path
@@ -15,9 +16,10 @@ EXAMPLES = textwrap.dedent("""\
       foveanet segment evaluate runs/unet --tta none         # the same with one view instead of 8 shifts
       foveanet segment predict runs/unet photo.png -o overlay.png
 
-    Scenes are composed from real Fashion-MNIST photographs: 2-4 items pasted on a black
-    canvas, possibly overlapping, fresh scenes every epoch; train scenes use training items,
-    test scenes test items. Classes: 0 background, 1..10 the Fashion-MNIST classes.
+    Scenes are composed from real Fashion-MNIST photographs pasted on a black canvas,
+    possibly overlapping, fresh scenes every epoch: training scenes hold 3-5 training items
+    (--train-items), validation and test scenes 2-4 (validation from held-back training items,
+    test from the test items). Classes: 0 background, 1..10 the Fashion-MNIST classes.
     A run directory holds config.json, metrics.json (miou, pixel_accuracy, dice,
     per_class_iou, history), best/last.safetensors, test_predictions.png and
     learning_curves.png.
@@ -67,6 +69,7 @@ def register(sub) -> None:
     ss = p.add_subparsers(dest="segment_command", metavar="ACTION")
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
+    from foveanet.cli.args import nonneg_int, open_fraction, positive_float, positive_int
     from foveanet.segmentation import DEFAULTS
     from foveanet.segmentation.inference import TTA_MODES, tta_mode
 
@@ -75,22 +78,23 @@ def register(sub) -> None:
                                   "take the default recipe's values (shown in brackets).",
                       formatter_class=_formatter)
     t.add_argument("--out", required=True, help="run directory to create")
-    for flag, typ, hlp in (("epochs", int, "passes, each over fresh scenes"),
-                           ("size", int, "canvas side in pixels (multiple of 2**depth)"),
-                           ("scenes", int, "training scenes per epoch"),
-                           ("batch-size", int, "scenes per step"),
-                           ("lr", float, "peak learning rate of the one-cycle schedule (AdamW)"),
-                           ("base-width", int, "channels of the first level (doubling per level)"),
-                           ("depth", int, "number of 2x2 poolings"),
-                           ("bottleneck-dilation", int, "dilation of the bottleneck's second 3x3 conv"),
-                           ("val-scenes", int, "validation scenes (held-back training items) for the best epoch"),
-                           ("test-scenes", int, "held-out test scenes scored at the end"),
-                           ("threads", int, "threads inside each op (capped at the cores)"),
-                           ("item-weight", float, "cross-entropy weight of the 10 item classes (background 1)"),
+    for flag, typ, hlp in (("epochs", positive_int, "passes, each over fresh scenes"),
+                           ("size", positive_int, "canvas side in pixels (multiple of 2**depth)"),
+                           ("scenes", positive_int, "training scenes per epoch"),
+                           ("batch-size", positive_int, "scenes per step"),
+                           ("lr", positive_float, "peak learning rate of the one-cycle schedule (AdamW)"),
+                           ("base-width", positive_int, "channels of the first level (doubling per level)"),
+                           ("depth", positive_int, "number of 2x2 poolings"),
+                           ("bottleneck-dilation", positive_int, "dilation of the bottleneck's second 3x3 conv"),
+                           ("val-scenes", positive_int, "validation scenes (held-back training items) for the best epoch"),
+                           ("test-scenes", positive_int, "held-out test scenes scored at the end"),
+                           ("threads", positive_int, "threads inside each op (capped at the cores)"),
+                           ("item-weight", positive_float, "cross-entropy weight of the 10 item classes (background 1)"),
                            ("seed", int, "seed of the weights and the scenes"),
-                           ("pretrain-epochs", int, "passes of the encoder over the single training items "
-                                                    "as a classifier first (0: none)"),
-                           ("ema", float, "decay of a weight average that is validated and saved (e.g. 0.999)")):
+                           ("pretrain-epochs", nonneg_int, "passes of the encoder over the single training items "
+                                                           "as a classifier first (0: none)"),
+                           ("ema", open_fraction, "decay of a weight average that is validated and saved "
+                                                  "(e.g. 0.999)")):
         key = flag.replace("-", "_")
         t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} [{DEFAULTS[key]}]")
     t.add_argument("--train-items", type=item_range_arg, default=None, metavar="LOW,HIGH",
@@ -118,7 +122,7 @@ def register(sub) -> None:
                                   "weights on its test scenes (same seed and settings as in training).",
                       formatter_class=_formatter)
     e.add_argument("run", help="run directory written by `foveanet segment train`")
-    e.add_argument("--weights", choices=("best", "last"), default="best")
+    _add_weights(e)
     _add_tta(e, "views averaged when scoring [the run's own setting]")
     e.set_defaults(func=run_evaluate)
 
@@ -128,9 +132,17 @@ def register(sub) -> None:
     pr.add_argument("image", help="an image file (any size or colour mode)")
     pr.add_argument("-o", "--output", default=None, help="overlay PNG to write [<image>_segments.png]")
     pr.add_argument("--invert", action="store_true", help="invert the grey image first (dark on light)")
-    pr.add_argument("--weights", choices=("best", "last"), default="best")
+    _add_weights(pr)
     _add_tta(pr, "views averaged [the run's own setting]")
     pr.set_defaults(func=run_predict)
+
+
+def _add_weights(parser) -> None:
+    from foveanet.cli.args import weights_arg
+    from foveanet.train.run import WEIGHTS_HELP
+
+    parser.add_argument("--weights", type=weights_arg, default="best", metavar="best|last|PATH",
+                        help=WEIGHTS_HELP.replace("on the validation set", "on the validation scenes"))
 
 
 def _add_tta(parser, hlp: str) -> None:
@@ -141,13 +153,18 @@ def _add_tta(parser, hlp: str) -> None:
     parser.add_argument("--tta", choices=TTA_MODES, default=None, metavar="{none,flip,shift}", help=hlp)
 
 
-def _check_run(run):
-    from foveanet.cli.main import CLIError
+def _check_run(run, weights: str) -> None:
+    """The run directory and its weight file exist; says which file the command uses."""
+    import sys
+
+    from foveanet.errors import CLIError
+    from foveanet.train.run import weights_file
 
     if not Path(run).is_dir():
         raise CLIError(f"{run}: no such run directory")
     if not (Path(run) / "config.json").is_file():
         raise CLIError(f"{run} has no config.json: is it a run directory written by `foveanet segment train`?")
+    print(f"weights: {weights_file(run, weights)}", file=sys.stderr)
 
 
 def run_train(args) -> int:
@@ -168,14 +185,6 @@ def run_train(args) -> int:
     for k in ("flip", "tta"):
         if getattr(args, k) is not None:
             settings[k] = getattr(args, k)
-    for k, v in settings.items():
-        if k in ("seed", "upsampling", "flip", "tta", "widths", "train_items"):
-            continue
-        zero_ok = k == "pretrain_epochs"             # 0 passes: no pretraining
-        if v < 0 or v == 0 and not zero_ok:
-            raise CLIError(f"--{k.replace('_', '-')} must be {'>= 0' if zero_ok else 'positive'}, got {v}")
-    if not 0 < settings.get("ema", 0.5) < 1:
-        raise CLIError(f"--ema must be between 0 and 1 (a decay such as 0.999), got {settings['ema']}")
     cfg = {**DEFAULTS, **settings}
     depth = len(cfg["widths"]) - 1 if cfg["widths"] else cfg["depth"]
     step = 2 ** depth
@@ -204,7 +213,7 @@ def _print_report(m: dict, run) -> None:
 def run_evaluate(args) -> int:
     from foveanet.segmentation import evaluate
 
-    _check_run(args.run)
+    _check_run(args.run, args.weights)
     m = evaluate(args.run, which=args.weights, tta=args.tta)
     old = json.loads((Path(args.run) / "metrics.json").read_text())
     _print_report({**m, **({"seconds": old["seconds"]} if "seconds" in old else {})}, args.run)
@@ -216,7 +225,7 @@ def run_predict(args) -> int:
     from foveanet.segmentation import predict_image
     from foveanet.segmentation.scenes import CLASS_NAMES
 
-    _check_run(args.run)
+    _check_run(args.run, args.weights)
     if not Path(args.image).is_file():
         raise CLIError(f"{args.image}: no such image file")
     out = args.output or str(Path(args.image).with_suffix("")) + "_segments.png"
@@ -228,5 +237,6 @@ def run_predict(args) -> int:
     counts = __import__("numpy").bincount(pred.ravel(), minlength=len(CLASS_NAMES))
     found = [f"{CLASS_NAMES[c]} {100 * counts[c] / pred.size:.1f}%" for c in range(1, len(CLASS_NAMES)) if counts[c]]
     print(f"{args.image}: {', '.join(found) or 'only background'}")
-    print(f"overlay written to {out}")
+    if importlib.util.find_spec("matplotlib") is not None:  # else predict_image said it skipped it
+        print(f"overlay written to {out}")
     return 0

@@ -29,6 +29,7 @@ def register(sub) -> None:
                     "lecture's size and parameter arithmetic.",
         epilog=EXAMPLES, formatter_class=help_formatter)
     kinds = p.add_subparsers(dest="picture", metavar="PICTURE")
+    from foveanet.cli.args import nonneg_int, positive_int
 
     def add(name, help_, example):
         q = kinds.add_parser(name, help=help_, description=help_ + ".", formatter_class=help_formatter,
@@ -46,66 +47,80 @@ def register(sub) -> None:
     q = add("features", "every conv layer's output (feature maps) for one image",
             "foveanet show features runs/lenet boot.png -o maps.png")
     _run_args(q, image=True)
-    q.add_argument("--max-maps", type=int, default=16, help="channels shown per layer (default 16)")
+    q.add_argument("--max-maps", type=positive_int, default=16, help="channels shown per layer [16]")
     q.set_defaults(func=_features)
 
     q = add("receptive-field", "the input pixels one unit of a layer sees, drawn on the image",
             "foveanet show receptive-field runs/lenet boot.png --layer features.3 --unit 2 3 -o rf.png")
     _run_args(q, image=True)
     q.add_argument("--layer", help="layer name as in `foveanet summary` (default: the last conv layer)")
-    q.add_argument("--unit", nargs=2, type=int, metavar=("Y", "X"),
+    q.add_argument("--unit", nargs=2, type=nonneg_int, metavar=("Y", "X"),
                    help="row and column in the layer's output (default: its centre)")
     q.set_defaults(func=_receptive_field)
 
     q = add("padding", "padding and stride drawn: the input, its padding, filter positions, the output size",
             "foveanet show padding --n 7 --f 3 --p 1 --s 2 -o grid.png")
-    q.add_argument("--n", type=int, required=True, help="input size (n x n)")
-    q.add_argument("--f", type=int, required=True, help="filter size (f x f)")
-    q.add_argument("--p", type=int, default=0, help="padding on each side (default 0)")
-    q.add_argument("--s", type=int, default=1, help="stride (default 1)")
-    q.add_argument("--positions", type=int, default=3, help="filter positions to outline (default 3)")
+    q.add_argument("--n", type=positive_int, required=True, help="input size (n x n)")
+    q.add_argument("--f", type=positive_int, required=True, help="filter size (f x f)")
+    q.add_argument("--p", type=nonneg_int, default=0, help="padding on each side [0]")
+    q.add_argument("--s", type=positive_int, default=1, help="stride [1]")
+    q.add_argument("--positions", type=positive_int, default=3, help="filter positions to outline [3]")
     q.set_defaults(func=_padding)
 
     q = add("fc-vs-conv", "parameters of a fully connected layer against 3x3 and 5x5 conv layers",
             "foveanet show fc-vs-conv --sizes 32 64 128 224 400 -o chart.png")
-    q.add_argument("--sizes", nargs="+", type=int, default=[32, 64, 128, 224, 400],
-                   help="image sizes (default: 32 64 128 224 400)")
-    q.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
-    q.add_argument("--filters", type=int, default=6, help="conv filters (default 6, the lecture's)")
+    q.add_argument("--sizes", nargs="+", type=positive_int, default=[32, 64, 128, 224, 400],
+                   help="image sizes [32 64 128 224 400]")
+    q.add_argument("--channels", type=positive_int, default=3, help="input channels [3]")
+    q.add_argument("--filters", type=positive_int, default=6, help="conv filters [6, the lecture's]")
     q.set_defaults(func=_fc_vs_conv)
 
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
 
 def _run_args(q, image: bool):
+    from foveanet.cli.args import weights_arg
+    from foveanet.train.run import WEIGHTS_HELP
+
     q.add_argument("run_dir", metavar="RUN_DIR", help="a `foveanet train` run directory")
     if image:
         q.add_argument("image", metavar="IMAGE", help="an image file")
-    q.add_argument("--weights", choices=("best", "last"), default="best",
-                   help="which weights of the run (default best)")
+    q.add_argument("--weights", type=weights_arg, default="best", metavar="best|last|PATH", help=WEIGHTS_HELP)
+    if image:
+        q.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
+                       help="invert the image first, as `foveanet predict --invert` "
+                            "[decided from the training images' background]")
 
 
 # ------------------------------------------------------------------- helpers
 def _load_run(run_dir, which: str):
-    """(config, model with the run's weights), from config.json and <which>.safetensors."""
+    """(config, model with the run's weights); says which weight file it read."""
+    import sys
+
     from foveanet.train.run import load_run
 
-    return load_run(run_dir, which)
+    cfg, net, path = load_run(run_dir, which)
+    print(f"weights: {path}", file=sys.stderr)
+    return cfg, net
 
 
-def _image(path, cfg):
-    """(image in [0, 1] at the run's channels and size, the run's test-time transform)."""
-    from foveanet.cli.main import CLIError
-    from foveanet.data import load_image
+def _image(path, cfg, invert):
+    """(image in [0, 1] as the run's model sees it, the run's test-time transform): read by
+    predict's rule (``train.image_input``: aspect kept and padded, polarity, a warning)."""
+    import sys
+
+    from foveanet.errors import CLIError
     from foveanet.train import build
+    from foveanet.train.image_input import read_for_model
 
     if not Path(path).is_file():
         raise CLIError(f"{path}: no such image file")
-    c, h, w = cfg["input_shape"]
     try:
-        img = load_image(path, mode="L" if c == 1 else "RGB", size=(h, w))
+        _, img, notes = read_for_model(path, cfg, invert=invert)
     except ValueError as e:
         raise CLIError(str(e)) from None
+    for line in notes:
+        print(f"{path}: {line}", file=sys.stderr)
     return img, build.transforms(cfg, train=False)
 
 
@@ -133,13 +148,10 @@ def _filters(args) -> int:
 
 
 def _features(args) -> int:
-    from foveanet.cli.main import CLIError
     from foveanet.vision.features import feature_maps
 
-    if args.max_maps < 1:
-        raise CLIError(f"--max-maps must be at least 1, got {args.max_maps}")
     cfg, net = _load_run(args.run_dir, args.weights)
-    img, tf = _image(args.image, cfg)
+    img, tf = _image(args.image, cfg, args.invert)
     return _done(_user(feature_maps, net, img, args.out, transform=tf, max_maps=args.max_maps))
 
 
@@ -149,7 +161,7 @@ def _receptive_field(args) -> int:
     from foveanet.vision.features import _convs, receptive_field_picture
 
     cfg, net = _load_run(args.run_dir, args.weights)
-    img, tf = _image(args.image, cfg)
+    img, tf = _image(args.image, cfg, args.invert)
     convs = _convs(net)
     if args.layer is None and not convs:
         raise CLIError("the model has no conv layer: name one with --layer")
@@ -169,10 +181,7 @@ def _padding(args) -> int:
 
 
 def _fc_vs_conv(args) -> int:
-    from foveanet.cli.main import CLIError
     from foveanet.vision.pictures import fc_vs_conv_chart
 
-    if args.channels < 1 or args.filters < 1:
-        raise CLIError("--channels and --filters must be at least 1")
     return _done(_user(fc_vs_conv_chart, args.out, sizes=args.sizes, channels=args.channels,
                        filters=args.filters))

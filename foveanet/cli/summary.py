@@ -20,6 +20,8 @@ EXAMPLES = textwrap.dedent("""\
 
 
 def register(sub) -> None:
+    from foveanet.cli.args import positive_int
+
     p = sub.add_parser(
         "summary", help="layer table: shapes, parameters (with formulas), mult-adds, receptive field",
         description="Print a model's layers with output shapes, parameter counts and the formula "
@@ -29,10 +31,11 @@ def register(sub) -> None:
     p.add_argument("--input", default=None, metavar="CxHxW",
                    help="input shape without the batch axis, e.g. 3x224x224 (default: 1x28x28 for "
                         "lenet5, 3x224x224 otherwise)")
-    p.add_argument("--num-classes", type=int, default=None, help="classifier outputs (model default if unset)")
-    p.add_argument("--in-channels", type=int, default=None,
-                   help="image channels the model is built for (default: the C of --input)")
-    p.add_argument("--depth", type=int, default=3, help="nesting levels to print (default 3)")
+    p.add_argument("--num-classes", type=positive_int, default=None,
+                   help="classifier outputs [the model's default]")
+    p.add_argument("--in-channels", type=positive_int, default=None,
+                   help="image channels the model is built for [the C of --input]")
+    p.add_argument("--depth", type=positive_int, default=3, help="nesting levels to print [3]")
     p.add_argument("--columns", default=None,
                    help="comma-separated: kernel_size, input_size, output_size, num_params, formula, "
                         "mult_adds, receptive_field, trainable")
@@ -53,6 +56,35 @@ def _shape(text: str):
     return dims
 
 
+def _default_in_channels(name: str):
+    """The ``in_channels`` default of the model's builder (None if it has none)."""
+    import inspect
+
+    from foveanet.models import _REGISTRY
+
+    param = inspect.signature(_REGISTRY[name.lower()]).parameters.get("in_channels")
+    return None if param is None or param.default is inspect.Parameter.empty else param.default
+
+
+def _image_shape(model: str, shape: tuple, in_channels) -> tuple:
+    """An image model's --input as CxHxW: HxW is read as 1xHxW for one-channel models (or with
+    --in-channels), since that is what a user of lenet5 means by 28x28."""
+    from foveanet.cli.main import CLIError
+
+    if len(shape) != 2:
+        return shape
+    c = in_channels or _default_in_channels(model)
+    if c == 1 or in_channels:
+        import sys
+
+        print(f"note: reading --input {shape[0]}x{shape[1]} as {c}x{shape[0]}x{shape[1]} (CxHxW)",
+              file=sys.stderr)
+        return (c, *shape)
+    example = f"{c or 3}x{shape[0]}x{shape[1]}"
+    raise CLIError(f"--input {shape[0]}x{shape[1]} gives only HxW; {model} takes CxHxW images"
+                   f"{f' with {c} channels' if c else ''}: e.g. --input {example}")
+
+
 def run(args) -> int:
     from foveanet.cli.main import CLIError
     from foveanet.models import get_model, list_models
@@ -66,6 +98,8 @@ def run(args) -> int:
     if args.model.lower() not in names:
         raise CLIError(f"unknown model {args.model!r}; available: {', '.join(names)}")
     shape = _shape(args.input or ("1x28x28" if args.model.lower() == "lenet5" else "3x224x224"))
+    if args.model.lower() not in ("textcnn", "xmlcnn"):  # token ids, not images: no channel axis
+        shape = _image_shape(args.model, shape, args.in_channels)
     from foveanet.concepts.summary import COLUMNS, DEFAULT_COLUMNS, summary
 
     cols = DEFAULT_COLUMNS

@@ -56,8 +56,23 @@ def _fmt(prog):
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
 
 
+def _model_defaults(key: str) -> str:
+    """``[xml-cnn 6; textcnn 6]``: each model's default for --help."""
+    from foveanet.text.run import DEFAULTS
+
+    vals = {m: d.get(key) for m, d in DEFAULTS.items()}
+    if len(set(map(str, vals.values()))) == 1:
+        v = next(iter(vals.values()))
+        return f"[{'none' if v is None else v}]"
+    return "[" + "; ".join(f"{m} {'none' if v is None else v}" for m, v in vals.items()) + "]"
+
+
 def register(sub) -> None:
-    p = sub.add_parser("text", help="text CNNs: train, predict, evaluate, baseline",
+    from foveanet.cli.args import (
+        fraction, int_at_least, nonneg_float, nonneg_int, open_fraction, positive_float, positive_int,
+    )
+
+    p = sub.add_parser("text", help="text CNNs: train, predict, evaluate, embed, baseline",
                        description="Text classification with CNNs (XML-CNN, Kim 2014).", formatter_class=_fmt,
                        epilog="Run `foveanet text COMMAND --help` for each command's options and examples.")
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
@@ -68,48 +83,54 @@ def register(sub) -> None:
                                     "validation hold-out of the training split (by P@1, or accuracy), "
                                     "and the test split is scored with it.",
                         formatter_class=_fmt)
-    t.add_argument("--model", choices=("xml-cnn", "textcnn"), default="xml-cnn")
+    def opt(flag, help_text, **kw):
+        key = flag[2:].replace("-", "_")
+        t.add_argument(flag, help=f"{help_text} {_model_defaults(key)}", **kw)
+
+    t.add_argument("--model", choices=("xml-cnn", "textcnn"), default="xml-cnn", help="[xml-cnn]")
     t.add_argument("--data", required=True, help="JSONL/CSV(.gz) file of labelled documents")
     t.add_argument("--out", required=True, help="run directory to write")
-    t.add_argument("--task", choices=("multi", "single"), default="multi")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--max-len", type=int, help="tokens kept per document (the rest is cut)")
-    t.add_argument("--embed-dim", type=int)
-    t.add_argument("--pool-chunks", type=int, help="xml-cnn: dynamic max-pooling chunks p")
-    t.add_argument("--min-count", type=int, help="drop words seen fewer times in training")
-    t.add_argument("--vocab-size", type=int, help="cap the vocabulary (incl. <pad>, <unk>)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--bucket", type=float, help="batch documents of similar length (jitter in tokens; 0 = random batches)")
-    t.add_argument("--schedule", choices=("none", "cosine"), help="learning-rate schedule over the epochs")
-    t.add_argument("--val-split", type=float,
-                   help="fraction of the training split held out to choose the epoch (0: keep the last)")
-    t.add_argument("--loss", choices=("bce", "softmax"),
-                   help="multi-label loss: one sigmoid + BCE per label, or a softmax over the labels")
-    t.add_argument("--ema", type=float, help="decay of an exponential moving average of the weights "
-                                             "(the average is what is evaluated and kept)")
-    t.add_argument("--embed-dropout", type=float, help="dropout on the word vectors")
-    t.add_argument("--word2vec-epochs", type=int, metavar="N",
-                   help="first learn word vectors on the training documents by word2vec (skip-gram, "
-                        "negative sampling) for N passes and start from them; 0: random start "
-                        "[xml-cnn 5, textcnn 0]")
+    t.add_argument("--task", choices=("multi", "single"), default="multi",
+                   help="multi-label, or one 'role::' label per document [multi]")
+    opt("--epochs", "passes over the training documents", type=positive_int)
+    opt("--batch-size", "documents per step", type=positive_int)
+    opt("--lr", "learning rate", type=positive_float)
+    opt("--max-len", "tokens kept per document (the rest is cut)", type=positive_int)
+    opt("--embed-dim", "word vector size", type=positive_int)
+    opt("--pool-chunks", "xml-cnn: dynamic max-pooling chunks p", type=positive_int)
+    opt("--min-count", "drop words seen fewer times in training", type=positive_int)
+    opt("--vocab-size", "cap the vocabulary (incl. <pad>, <unk>)", type=int_at_least(3))
+    t.add_argument("--seed", type=int, default=0, help="seed of the weights, batches and split [0]")
+    opt("--bucket", "batch documents of similar length (jitter in tokens; 0 = random batches)",
+        type=nonneg_float)
+    opt("--schedule", "learning-rate schedule over the epochs", choices=("none", "cosine"))
+    opt("--val-split", "fraction of the training split held out to choose the epoch (0: keep the last)",
+        type=fraction)
+    opt("--loss", "multi-label loss: one sigmoid + BCE per label, or a softmax over the labels",
+        choices=("bce", "softmax"))
+    opt("--ema", "decay of an exponential moving average of the weights (the average is what is "
+        "evaluated and kept)", type=open_fraction)
+    opt("--embed-dropout", "dropout on the word vectors", type=fraction)
+    opt("--word2vec-epochs", "first learn word vectors on the training documents by word2vec "
+        "(skip-gram, negative sampling) for N passes and start from them; 0: random start",
+        type=nonneg_int, metavar="N")
     t.add_argument("--vectors", metavar="FILE",
                    help="initialise the word vectors from a word2vec/GloVe file (see `text embed`) "
                         "instead")
-    t.add_argument("--ensemble", type=int, metavar="N",
-                   help="train N models (seeds seed..seed+N-1) and score with the mean of their "
-                        "scores [xml-cnn 2, textcnn 1]")
-    t.add_argument("--limit", type=int, help="use only the first N documents of the file")
-    t.add_argument("--split", choices=("auto", "hash", "random"), default="auto")
-    t.add_argument("--time-budget", type=float, help="seconds: stop before an epoch that would overrun")
+    opt("--ensemble", "train N models (seeds seed..seed+N-1) and score with the mean of their scores",
+        type=positive_int, metavar="N")
+    t.add_argument("--limit", type=positive_int, help="use only the first N documents of the file [all]")
+    t.add_argument("--split", choices=("auto", "hash", "random"), default="auto",
+                   help="train/test split: the id hash (the debtags split), random, or auto [auto]")
+    t.add_argument("--time-budget", type=positive_float,
+                   help="seconds: stop before an epoch that would overrun [none]")
     t.set_defaults(func=run_train)
 
     q = tsub.add_parser("predict", help="top labels of texts from a trained run", epilog=PREDICT_EXAMPLES,
                         formatter_class=_fmt)
     q.add_argument("run", help="run directory")
     q.add_argument("texts", nargs="+", help="texts to label")
-    q.add_argument("--topk", type=int, default=5)
+    q.add_argument("--topk", type=positive_int, default=5, help="labels shown per text [5]")
     q.set_defaults(func=run_predict)
 
     e = tsub.add_parser("evaluate", help="recompute a run's test metrics", epilog=EVAL_EXAMPLES,
@@ -126,65 +147,36 @@ def register(sub) -> None:
     w.add_argument("--out", required=True, help="vector file to write (word2vec text format)")
     w.add_argument("--task", choices=("multi", "single"), default="multi",
                    help="the task of the runs the vectors are for (it decides the hold-out)")
-    w.add_argument("--seed", type=int, default=0, help="the run's seed (its hold-out) and SGNS's")
-    w.add_argument("--val-split", type=float, default=None,
-                   help="the run's validation fraction, left out of the corpus (default: the model's, 0.1)")
-    w.add_argument("--split", choices=("auto", "hash", "random"), default="auto")
-    w.add_argument("--limit", type=int, help="use only the first N documents of the file")
-    w.add_argument("--dim", type=int, default=128, help="vector size (= the run's --embed-dim)")
-    w.add_argument("--epochs", type=int, default=5)
-    w.add_argument("--window", type=int, default=5)
-    w.add_argument("--negative", type=int, default=5, help="negative samples per pair")
-    w.add_argument("--min-count", type=int, default=2, help="drop rarer words (the run's --min-count)")
-    w.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold of frequent words")
-    w.add_argument("--lr", type=float, default=0.025, help="start of the linear decay")
-    w.add_argument("--batch-size", type=int, default=2048, help="pairs per vectorised SGD step")
+    w.add_argument("--seed", type=int, default=0, help="the run's seed (its hold-out) and SGNS's [0]")
+    w.add_argument("--val-split", type=fraction, default=None,
+                   help="the run's validation fraction, left out of the corpus [the model's, 0.1]")
+    w.add_argument("--split", choices=("auto", "hash", "random"), default="auto", help="[auto]")
+    w.add_argument("--limit", type=positive_int, help="use only the first N documents of the file [all]")
+    w.add_argument("--dim", type=positive_int, default=128, help="vector size (= the run's --embed-dim) [128]")
+    w.add_argument("--epochs", type=positive_int, default=5, help="passes over the corpus [5]")
+    w.add_argument("--window", type=positive_int, default=5, help="context words on each side [5]")
+    w.add_argument("--negative", type=positive_int, default=5, help="negative samples per pair [5]")
+    w.add_argument("--min-count", type=positive_int, default=2, help="drop rarer words (the run's --min-count) [2]")
+    w.add_argument("--sample", type=positive_float, default=1e-3,
+                   help="subsampling threshold of frequent words [0.001]")
+    w.add_argument("--lr", type=positive_float, default=0.025, help="start of the linear decay [0.025]")
+    w.add_argument("--batch-size", type=positive_int, default=2048, help="pairs per vectorised SGD step [2048]")
     w.set_defaults(func=run_embed)
 
     b = tsub.add_parser("baseline", help="TF-IDF + linear baseline beside text runs", epilog=BASELINE_EXAMPLES,
                         formatter_class=_fmt)
     b.add_argument("--data", required=True)
-    b.add_argument("--task", choices=("multi", "single"), default="multi")
-    b.add_argument("--limit", type=int)
+    b.add_argument("--task", choices=("multi", "single"), default="multi", help="[multi]")
+    b.add_argument("--limit", type=positive_int, help="use only the first N documents of the file [all]")
     b.add_argument("--runs", nargs="*", default=None,
                    help="run directories to print beside (default: every runs/*/ text run)")
     b.set_defaults(func=run_baseline)
 
 
-def _user_errors(fn):
-    # data problems are the user's to fix: no traceback, exit code 2
-    def wrapped(args):
-        from foveanet.cli.main import CLIError
-        from foveanet.text.pipeline import DataError
-
-        try:
-            return fn(args)
-        except DataError as e:
-            raise CLIError(str(e)) from None
-    return wrapped
-
-
-def _require_positive(args, int_names) -> None:
-    """Integer options ``int_names`` (when given) must be >= 1 and ``--lr`` > 0."""
-    from foveanet.cli.main import CLIError
-
-    for name in int_names:
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            raise CLIError(f"--{name.replace('_', '-')} must be positive, got {v}")
-    if args.lr is not None and args.lr <= 0:
-        raise CLIError(f"--lr must be positive, got {args.lr}")
-
-
-@_user_errors
 def run_train(args) -> int:
     from foveanet.cli.main import CLIError
     from foveanet.text import load_documents, make_config, train
 
-    _require_positive(args, ("epochs", "batch_size", "max_len", "embed_dim", "pool_chunks", "min_count", "limit",
-                             "ensemble"))
-    if args.word2vec_epochs is not None and args.word2vec_epochs < 0:
-        raise CLIError(f"--word2vec-epochs must be >= 0 (0: no word2vec pass), got {args.word2vec_epochs}")
     if args.vectors and args.word2vec_epochs:
         raise CLIError("give --vectors FILE or --word2vec-epochs N, not both")
     if args.model == "xml-cnn" and args.task == "single":
@@ -222,13 +214,11 @@ def run_train(args) -> int:
     return 0
 
 
-@_user_errors
 def run_embed(args) -> int:
     from foveanet.cli.main import CLIError
     from foveanet.text import DEFAULTS, load_documents
     from foveanet.text.word2vec import embed_training_split
 
-    _require_positive(args, ("dim", "epochs", "window", "negative", "min_count", "batch_size", "limit"))
     if not Path(args.data).is_file():
         raise CLIError(f"{args.data}: no such file")
     out = Path(args.out)
@@ -255,8 +245,6 @@ def run_predict(args) -> int:
     from foveanet.cli.main import CLIError
     from foveanet.text import load_run, predict
 
-    if args.topk < 1:
-        raise CLIError(f"--topk must be positive, got {args.topk}")
     texts = [t for t in args.texts]
     empty = [i + 1 for i, t in enumerate(texts) if not t.strip()]
     if empty:
@@ -269,7 +257,6 @@ def run_predict(args) -> int:
     return 0
 
 
-@_user_errors
 def run_evaluate(args) -> int:
     from foveanet.cli.main import CLIError
     from foveanet.text import evaluate, load_run
@@ -312,7 +299,6 @@ def _text_runs(paths):
     return rows
 
 
-@_user_errors
 def run_baseline(args) -> int:
     from foveanet.cli.main import CLIError
     from foveanet.text import load_documents

@@ -15,74 +15,112 @@ TRAIN_EXAMPLES = textwrap.dedent("""\
       foveanet train --model lenet5 --dataset fashion-mnist --epochs 15 --out runs/lenet
       foveanet train --limit 2000 --epochs 2 --out runs/quick     # a quick smoke run
       foveanet train --recipe quick --out runs/quick             # 5 epochs, about 35 s
-      foveanet train --dataset photos/ --image-size 64 --val-split 0.2 --out runs/photos
+      foveanet train --dataset photos/ --image-size 64 --test-split 0.2 --out runs/photos
       foveanet train --out runs/lenet --resume           # continue a killed run exactly
 
-    A run directory holds config.json, metrics.json, best/last.safetensors (weights),
+    A run directory holds config.json, metrics.json (validation and test numbers of every
+    epoch), best.safetensors (the epoch with the best validation accuracy), last.safetensors,
     checkpoint.safetensors (for --resume) and learning_curves/confusion_matrix/predictions.png.
+    Exit codes: 0 done, 2 a mistake in the command or the data, 3 the training diverged.
     """)
 EVAL_EXAMPLES = textwrap.dedent("""\
     examples:
-      foveanet evaluate runs/lenet                  # accuracy and the per-class table
-      foveanet evaluate runs/lenet --weights best   # the best epoch's weights instead of the last
+      foveanet evaluate runs/lenet                  # the best epoch's accuracy and per-class table
+      foveanet evaluate runs/lenet --weights last   # the final epoch's weights instead
     """)
 PREDICT_EXAMPLES = textwrap.dedent("""\
     examples:
       foveanet predict runs/lenet shirt.png boot.jpg
       foveanet predict runs/lenet photo.jpg --topk 5
+      foveanet predict runs/lenet ink-on-paper.png --invert
 
-    Images of any size or colour mode are converted to what the model was trained on
-    (grey or RGB, resized, normalised with the training statistics in config.json).
-    Fashion-MNIST shows light garments on a black background: invert photos on white.
+    Images of any size or colour mode are converted to what the model was trained on: grey
+    or RGB, scaled to fit the input with the aspect ratio kept and the rest padded with the
+    image's own border colour, then normalised with the training statistics in config.json.
+    Fashion-MNIST shows light garments on black: an image whose background is the other way
+    round is inverted, and predict says so (--invert / --no-invert decide yourself). An image
+    unlike the training images gets a warning.
     """)
 
 _SETTINGS = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "weight_decay",
              "schedule", "augment", "label_smoothing", "seed", "limit", "test_limit",
-             "image_size", "val_split", "checkpoint_seconds", "patience", "threads", "tta",
-             "crop_padding")
+             "image_size", "val_split", "test_split", "checkpoint_seconds", "patience", "threads",
+             "tta", "crop_padding")
 
 
 def _formatter(prog):
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
+def _recipe_default(key: str) -> str:
+    """``[20; quick: 5; strong: 14]``: the default recipe's value and every other recipe's
+    own, as --help shows them."""
+    from foveanet.train.build import DEFAULTS, RECIPES
+
+    def shown(v):
+        return "none" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+
+    parts = [shown(DEFAULTS[key])]
+    parts += [f"{name}: {shown(r[key])}" for name, r in sorted(RECIPES.items())
+              if key in r and r[key] != DEFAULTS[key]]
+    return f"[{'; '.join(parts)}]"
+
+
 def register(sub) -> None:
+    from foveanet.cli.args import (
+        fraction, nonneg_float, nonneg_int, open_fraction, positive_float, positive_int, weights_arg,
+    )
     from foveanet.train.build import AUGMENTS, OPTIMIZERS, RECIPES, SCHEDULES
+    from foveanet.train.run import WEIGHTS_HELP
 
     p = sub.add_parser("train", help="train an image classifier into a run directory",
                        description="Train a CNN from the model zoo on Fashion-MNIST, MNIST or a folder "
-                                   "of class folders. Options left out come from --recipe.",
+                                   "of class folders. Options left out come from --recipe; brackets "
+                                   "show the default recipe's value and the other recipes' own. A "
+                                   "seeded validation split of the training images chooses the best "
+                                   "epoch and drives --patience; the test set is only reported.",
                        epilog=TRAIN_EXAMPLES, formatter_class=_formatter)
+
+    def opt(flag, key, help_text, **kw):
+        p.add_argument(flag, help=f"{help_text} {_recipe_default(key)}", **kw)
+
     p.add_argument("--recipe", choices=sorted(RECIPES), default="default",
-                   help="settings bundle that the other options override (default: default)")
-    p.add_argument("--model", help="a model name from the zoo (default: lenet5)")
-    p.add_argument("--dataset", help="fashion-mnist, mnist, or a folder of class folders (default: fashion-mnist)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate (the peak of the onecycle schedule)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--schedule", choices=SCHEDULES)
-    p.add_argument("--augment", choices=AUGMENTS, help="standard = flip+crop+random erasing")
-    p.add_argument("--crop-padding", type=int,
-                   help="pixels of zero padding around random crops (default: max(2, side/8))")
-    p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--limit", type=int, help="train on the first N training images only")
-    p.add_argument("--test-limit", type=int, help="evaluate on the first N test images only")
-    p.add_argument("--image-size", type=int, help="resize folder images to N x N (default 32)")
-    p.add_argument("--val-split", type=float, help="test fraction split off an image folder (default 0.2)")
-    p.add_argument("--patience", type=int, help="stop after N epochs without a better test accuracy")
-    p.add_argument("--checkpoint-seconds", type=float,
-                   help="mid-epoch checkpoint interval in seconds of training (default 30)")
-    p.add_argument("--threads", type=int,
-                   help="threads inside each op: BLAS, and the convolutions' sub-batch tasks "
-                        "(default 1: small models lose more to thread syncing on a busy machine "
-                        "than they gain; --recipe strong uses 2; 0 = leave BLAS's own choice)")
-    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
-                   help="test-time augmentation: evaluate and predict average each image's class "
-                        "probabilities with its mirror image's (--recipe strong turns it on)")
-    p.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
+                   help="settings bundle that the other options override [default]")
+    opt("--model", "model", "a model name from the zoo (`foveanet summary --list`)")
+    opt("--dataset", "dataset", "fashion-mnist, mnist, or a folder of class folders")
+    opt("--epochs", "epochs", "passes over the training images", type=positive_int)
+    opt("--batch-size", "batch_size", "images per optimizer step", type=positive_int)
+    opt("--lr", "lr", "learning rate (the peak of the onecycle schedule)", type=positive_float)
+    opt("--optimizer", "optimizer", "optimizer (sgd: Nesterov momentum 0.9)", choices=OPTIMIZERS)
+    opt("--weight-decay", "weight_decay", "decoupled (adamw) or L2 (adam, sgd) weight decay",
+        type=nonneg_float)
+    opt("--schedule", "schedule", "learning-rate schedule", choices=SCHEDULES)
+    opt("--augment", "augment", "training-time augmentation (standard = flip+crop+random erasing)",
+        choices=AUGMENTS)
+    opt("--crop-padding", "crop_padding", "pixels of zero padding around random crops "
+        "(none: max(2, side/8))", type=nonneg_int)
+    opt("--label-smoothing", "label_smoothing", "share of the target spread over the other classes",
+        type=fraction)
+    opt("--seed", "seed", "seed of the weights, the batch order and the splits", type=int)
+    opt("--limit", "limit", "use only the first N training images (before the validation split)",
+        type=positive_int)
+    opt("--test-limit", "test_limit", "score only the first N test images", type=positive_int)
+    opt("--image-size", "image_size", "resize folder images to N x N (none: 32)", type=positive_int)
+    opt("--val-split", "val_split", "share of the training images held out as the validation set "
+        "that chooses the best epoch (0: none, the last epoch is kept)", type=fraction)
+    opt("--test-split", "test_split", "share of an image folder held out as its test set",
+        type=open_fraction)
+    opt("--patience", "patience", "stop after N epochs without a better validation accuracy",
+        type=positive_int)
+    opt("--checkpoint-seconds", "checkpoint_seconds", "mid-epoch checkpoint interval in seconds of "
+        "training (0: after every batch)", type=nonneg_float)
+    opt("--threads", "threads", "threads inside each op: BLAS, and the convolutions' sub-batch tasks "
+        "(1 suits small models: they lose more to thread syncing than they gain; 0 = leave BLAS's "
+        "own choice)", type=nonneg_int)
+    opt("--tta", "tta", "test-time augmentation: the final test evaluation and predict average each "
+        "image's class probabilities with its mirror image's", action=argparse.BooleanOptionalAction,
+        default=None)
+    p.add_argument("--out", help="run directory [runs/MODEL-DATASET]")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint (settings come from its config.json)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -92,63 +130,43 @@ def register(sub) -> None:
                        description="Evaluate a run directory's weights on its test set.",
                        epilog=EVAL_EXAMPLES, formatter_class=_formatter)
     e.add_argument("run_dir", metavar="RUN_DIR")
-    e.add_argument("--weights", choices=("last", "best"), default="last")
+    e.add_argument("--weights", type=weights_arg, default="best", metavar="best|last|PATH", help=WEIGHTS_HELP)
     e.set_defaults(func=run_evaluate)
 
     q = sub.add_parser("predict", help="classify image files with a trained run",
-                       description="Print the most likely classes of each image.",
+                       description="Print the most likely classes of each image, with probabilities.",
                        epilog=PREDICT_EXAMPLES, formatter_class=_formatter)
     q.add_argument("run_dir", metavar="RUN_DIR")
     q.add_argument("images", nargs="+", metavar="IMAGE")
-    q.add_argument("--topk", type=int, default=3, help="classes to show per image (default 3)")
-    q.add_argument("--weights", choices=("last", "best"), default="last")
+    q.add_argument("--topk", type=positive_int, default=3, help="classes to show per image [3]")
+    q.add_argument("--weights", type=weights_arg, default="best", metavar="best|last|PATH", help=WEIGHTS_HELP)
+    q.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
+                   help="invert the images first (dark on light -> light on dark); --no-invert "
+                        "never [decided per image from the training images' background]")
     q.set_defaults(func=run_predict)
 
 
 # ------------------------------------------------------------------- helpers
-def _user_errors():
-    from foveanet.data import ChecksumError, DatasetNotFoundError, IDXError
-    from foveanet.train.build import ConfigError
-
-    return (DatasetNotFoundError, ChecksumError, IDXError, ConfigError)
-
-
 def _prepare(cfg):
-    """Build the data (user errors -> CLIError with the loader's text)."""
-    from foveanet.cli.main import CLIError
+    """(cfg, train, val, test loaders); the data layer's UserErrors reach the CLI as they are."""
+    from foveanet.errors import CLIError, UserError
     from foveanet.train import build
 
     try:
         return build.prepare(cfg)
-    except _user_errors() as e:
-        raise CLIError(str(e)) from None
     except (FileNotFoundError, ValueError) as e:  # ImageFolder: empty class folders, unreadable files
-        if Path(str(cfg["dataset"])).is_dir():
+        if Path(str(cfg["dataset"])).is_dir() and not isinstance(e, UserError):
             raise CLIError(str(e)) from None
         raise
 
 
-def _model(cfg):
-    from foveanet.cli.main import CLIError
-    from foveanet.train import build
-
-    try:
-        return build.model(cfg)
-    except build.ConfigError as e:
-        raise CLIError(str(e)) from None
-
-
-def _read_config(run_dir) -> dict:
-    from foveanet.train.run import read_config
-
-    return read_config(run_dir)
-
-
-def _load_run(run_dir, which: str):
-    """(config, model with the run's weights)."""
+def _load_run(run_dir, weights: str):
+    """(config, model with the weights, the weight file), and a line saying which file."""
     from foveanet.train.run import load_run
 
-    return load_run(run_dir, which)
+    cfg, net, path = load_run(run_dir, weights)
+    print(f"weights: {path}", file=sys.stderr)
+    return cfg, net
 
 
 # --------------------------------------------------------------------- train
@@ -160,50 +178,68 @@ def _settings(args) -> dict:
     return cfg
 
 
+def _check_resumable(out: str, cfg: dict) -> None:
+    """A finished run, or one without a checkpoint, cannot be resumed: say why."""
+    from foveanet.errors import CLIError
+    from foveanet.train.checkpoint import load_checkpoint
+
+    ckpt = Path(out) / "checkpoint.safetensors"
+    if not ckpt.is_file():
+        raise CLIError(f"{out} has no checkpoint.safetensors: nothing to resume "
+                       f"(start it again without --resume)")
+    try:
+        st = load_checkpoint(ckpt)
+    except ValueError as e:
+        raise CLIError(f"cannot resume: {ckpt} is incomplete or corrupt ({e})") from None
+    stopped = (st.get("callbacks") or {}).get("EarlyStopping", {}).get("stopped_epoch")
+    if int(st["epoch"]) >= int(cfg["epochs"]) or stopped:
+        why = f"early stopping ended it at epoch {stopped}" if stopped else \
+            f"it has run all its {cfg['epochs']} epochs"
+        raise CLIError(f"{out} is finished ({why}): nothing to resume. Evaluate it with "
+                       f"`foveanet evaluate {out}`, or train longer in a new run "
+                       f"(`foveanet train --epochs N --out NEW_DIR`)")
+
+
 def run_train(args) -> int:
     import foveanet
-    from foveanet.cli.main import CLIError
+    from foveanet.errors import CLIError
     from foveanet.train import EarlyStopping, Trainer, build
+    from foveanet.train.run import read_config
 
     t0 = time.perf_counter()
     if args.resume:
         if not args.out:
             raise CLIError("--resume needs --out RUN_DIR (the run to continue)")
-        cfg = _read_config(args.out)
+        cfg = read_config(args.out)
         clash = [k for k in _SETTINGS if getattr(args, k) is not None and getattr(args, k) != cfg.get(k)]
         if clash:
             raise CLIError(f"--resume takes the settings from {args.out}/config.json; drop "
                            + ", ".join(f"--{k.replace('_', '-')}" for k in clash))
-        if not (Path(args.out) / "checkpoint.safetensors").is_file():
-            raise CLIError(f"{args.out} has no checkpoint.safetensors: nothing to resume "
-                           f"(start it again without --resume)")
+        _check_resumable(args.out, cfg)
     else:
         cfg = _settings(args)
-        if cfg["epochs"] < 1 or cfg["batch_size"] < 1:
-            raise CLIError("--epochs and --batch-size must be at least 1")
         out = Path(args.out or f"runs/{cfg['model']}-{Path(str(cfg['dataset'])).name}")
         if (out / "checkpoint.safetensors").exists() or (out / "config.json").exists():
             raise CLIError(f"{out} already holds a run: add --resume to continue it, or pick another --out")
+        if cfg.get("patience") and not cfg.get("val_split"):
+            raise CLIError("--patience stops on the validation accuracy: it needs --val-split > 0")
         args.out = str(out)
         cfg["foveanet_version"] = foveanet.__version__
     # kept alive for the whole run; a resumed run uses the same count, which bitwise
     # equality needs (the GEMM's summation order depends on the thread split)
     build.limit_blas_threads(cfg.get("threads"))
     foveanet.manual_seed(int(cfg["seed"]))
-    cfg, train_loader, test_loader = _prepare(cfg)
+    cfg, train_loader, val_loader, test_loader = _prepare(cfg)
     data_seconds = time.perf_counter() - t0
-    net = _model(cfg)
-    try:
-        opt = build.optimizer(cfg, net.parameters())
-        sched = build.scheduler(cfg, opt, len(train_loader))
-    except build.ConfigError as e:
-        raise CLIError(str(e)) from None
-    callbacks = [EarlyStopping("test_accuracy", patience=int(cfg["patience"]))] if cfg.get("patience") else []
-    trainer = Trainer(net, opt, build.loss(cfg), sched, train_loader, test_loader,
+    net = build.model(cfg)
+    opt = build.optimizer(cfg, net.parameters())
+    sched = build.scheduler(cfg, opt, len(train_loader))
+    callbacks = [EarlyStopping("val_accuracy", patience=int(cfg["patience"]))] if cfg.get("patience") else []
+    trainer = Trainer(net, opt, build.loss(cfg), sched, train_loader, val_loader,
                       max_epochs=int(cfg["epochs"]), run_dir=args.out, callbacks=callbacks,
                       seed=int(cfg["seed"]), class_names=cfg["classes"], config=cfg,
                       progress=not args.quiet, checkpoint_seconds=float(cfg["checkpoint_seconds"]),
-                      tta=bool(cfg.get("tta")))
+                      tta=bool(cfg.get("tta")), test_loader=test_loader)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     if args.resume:
         # temporary files of a write the kill interrupted: never renamed, never read
@@ -219,14 +255,19 @@ def run_train(args) -> int:
             f"/{len(train_loader)}")
     n_params = sum(p.data.size for p in net.parameters())
     say(f"{cfg['model']} ({n_params:,} parameters) on {cfg['dataset']}: {cfg['train_size']:,} train / "
-        f"{cfg['test_size']:,} test images {tuple(cfg['input_shape'])}, {cfg['epochs']} epochs, "
-        f"batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['lr']:g}, {cfg['schedule']}, "
-        f"augment {cfg['augment']} -> {args.out}")
+        f"{cfg['val_size']:,} validation / {cfg['test_size']:,} test images {tuple(cfg['input_shape'])}, "
+        f"{cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['lr']:g}, "
+        f"{cfg['schedule']}, augment {cfg['augment']} -> {args.out}")
     trainer.fit()
     m = trainer.write_metrics({**json.loads((Path(args.out) / "metrics.json").read_text()),
                                "data_seconds": data_seconds, "wall_seconds": time.perf_counter() - t0})
-    print(f"test accuracy {100 * m['test_accuracy']:.2f}% (best {100 * m['best_test_accuracy']:.2f}% "
-          f"at epoch {m['best_epoch']}), {m['seconds']:.0f} s training, run in {args.out}")
+    if m["best_val_accuracy"] is not None:
+        best = (f"best epoch {m['best_epoch']} by validation accuracy {100 * m['best_val_accuracy']:.2f}% "
+                f"(its test accuracy {100 * m['best_epoch_test_accuracy']:.2f}%, in best.safetensors)")
+    else:
+        best = "no validation set: best.safetensors is the last epoch"
+    print(f"test accuracy {100 * m['test_accuracy']:.2f}% after {m['epochs']} epochs; {best}; "
+          f"{m['seconds']:.0f} s training, run in {args.out}")
     return 0
 
 
@@ -236,7 +277,7 @@ def run_evaluate(args) -> int:
 
     cfg, net = _load_run(args.run_dir, args.weights)
     cfg.pop("limit", None)  # evaluate on the run's test set, whatever the training subset was
-    cfg, _, test_loader = _prepare(cfg)
+    cfg, _, _, test_loader = _prepare(cfg)
     res = Trainer(net, None, progress=False, tta=bool(cfg.get("tta"))).evaluate(
         test_loader, num_classes=len(cfg["classes"]))
     print(f"{args.run_dir} ({cfg['model']}, {args.weights} weights) on {cfg['dataset']} test set, "
@@ -250,26 +291,32 @@ def run_evaluate(args) -> int:
 
 # ----------------------------------------------------------------- predict
 def run_predict(args) -> int:
-    from foveanet.cli.main import CLIError
-    from foveanet.train import Trainer
-    from foveanet.train.build import preprocess_images
+    import numpy as np
 
-    if args.topk < 1:
-        raise CLIError("--topk must be at least 1")
+    from foveanet.errors import CLIError
+    from foveanet.train import Trainer
+    from foveanet.train.image_input import read_for_model
+
     missing = [p for p in args.images if not Path(p).is_file()]
     if missing:
         raise CLIError(f"no such image file: {', '.join(missing)}")
     cfg, net = _load_run(args.run_dir, args.weights)
-    try:
-        x = preprocess_images(args.images, cfg)
-    except ValueError as e:  # load_image: not an image / unreadable
-        raise CLIError(str(e)) from None
-    probs = Trainer(net, None, progress=False, tta=bool(cfg.get("tta"))).predict(x)
+    inputs, notes = [], []
+    for path in args.images:
+        try:
+            x, _, said = read_for_model(path, cfg, invert=args.invert)
+        except ValueError as e:  # load_image: not an image / unreadable
+            raise CLIError(str(e)) from None
+        inputs.append(x)
+        notes.append(said)
+    probs = Trainer(net, None, progress=False, tta=bool(cfg.get("tta"))).predict(np.stack(inputs))
     names = cfg["classes"]
     k = min(args.topk, len(names))
-    for path, p in zip(args.images, probs):
+    for path, p, said in zip(args.images, probs, notes):
         order = sorted(range(len(p)), key=lambda i: (-p[i], i))[:k]
         print(f"{path}:")
         for i in order:
             print(f"  {100 * p[i]:6.2f}%  {names[i]}")
+        for line in said:
+            print(f"{path}: {line}", file=sys.stderr)
     return 0

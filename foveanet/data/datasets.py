@@ -27,6 +27,7 @@ import numpy as np
 
 from foveanet.data.dataset import _UInt8ImageDataset
 from foveanet.data.idx import GZIP_MAGIC, read_idx
+from foveanet.errors import UserError
 
 _SPLIT_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -37,11 +38,11 @@ _SPLIT_FILES = {
 _NETWORK_ERRORS = (OSError, http.client.HTTPException)
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(UserError, FileNotFoundError):
     """The dataset is on none of the searched paths and could not be downloaded."""
 
 
-class ChecksumError(ValueError):
+class ChecksumError(UserError, ValueError):
     """A downloaded file does not have the published checksum."""
 
 

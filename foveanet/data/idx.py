@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from foveanet.errors import UserError
 from foveanet.serialization import atomic_write
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -31,7 +32,7 @@ IDX_DTYPES = {
 _CODE_OF = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
 
 
-class IDXError(ValueError):
+class IDXError(UserError, ValueError):
     """A file that is not a well-formed IDX file."""
 
 

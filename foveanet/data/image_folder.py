@@ -47,8 +47,9 @@ def _is_colour(im) -> bool:
     return True
 
 
-def _decode(im, mode: str, size) -> np.ndarray:
-    """An opened PIL image -> uint8 (C, H, W) in ``mode`` ('L' or 'RGB'), resized to size."""
+def _decode(im, mode: str, size, fit: str = "stretch") -> np.ndarray:
+    """An opened PIL image -> uint8 (C, H, W) in ``mode`` ('L' or 'RGB'), resized to size
+    (``fit``: see ``load_image``)."""
     Image, ImageOps = _pil()
     im = ImageOps.exif_transpose(im)  # phone photos store their rotation in EXIF
     if im.mode.startswith("I;16") or im.mode in ("I", "F"):
@@ -63,24 +64,59 @@ def _decode(im, mode: str, size) -> np.ndarray:
         im = Image.alpha_composite(bg, im)
     im = im.convert(mode)
     if size is not None and (im.height, im.width) != size:
+        if fit == "pad":
+            return _fit_and_pad(im, size)
         im = im.resize((size[1], size[0]), Image.BILINEAR)
+    return _chw(im)
+
+
+def _chw(im) -> np.ndarray:
     a = np.asarray(im, dtype=np.uint8)
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
 
-def load_image(path, mode: str | None = None, size=None) -> np.ndarray:
+def border_pixels(a: np.ndarray) -> np.ndarray:
+    """The one-pixel frame of a (C, H, W) image as (C, 2H + 2W - 4) (every edge pixel once)."""
+    if a.shape[1] < 3 or a.shape[2] < 3:
+        return a.reshape(a.shape[0], -1)
+    return np.concatenate([a[:, 0, :], a[:, -1, :], a[:, 1:-1, 0], a[:, 1:-1, -1]], axis=1)
+
+
+def _fit_and_pad(im, size) -> np.ndarray:
+    """Scale ``im`` to fit inside ``size`` = (h, w), aspect kept, centred on a canvas of its
+    own border colour."""
+    Image, _ = _pil()
+    h, w = size
+    scale = min(h / im.height, w / im.width)
+    nh, nw = max(1, min(h, round(im.height * scale))), max(1, min(w, round(im.width * scale)))
+    small = _chw(im.resize((nw, nh), Image.BILINEAR))
+    fill = np.median(border_pixels(small), axis=1).round().astype(np.uint8)
+    out = np.empty((small.shape[0], h, w), np.uint8)
+    out[...] = fill[:, None, None]
+    top, left = (h - nh) // 2, (w - nw) // 2
+    out[:, top:top + nh, left:left + nw] = small
+    return out
+
+
+def load_image(path, mode: str | None = None, size=None, fit: str = "stretch") -> np.ndarray:
     """One image file -> float32 (C, H, W) in [0, 1].
 
     mode: 'L', 'RGB', or None (grey images stay 1-channel, anything else becomes RGB);
-    size: None, an int (square) or (h, w).
+    size: None, an int (square) or (h, w);
+    fit: how an image of another aspect ratio meets ``size``: 'stretch' resizes each side on
+        its own (the shape distorts), 'pad' scales the whole image to fit inside ``size`` and
+        pads the rest with the image's own border colour (the median of its edge pixels), as
+        a photo of one object on a plain background should be read.
     """
+    if fit not in ("stretch", "pad"):
+        raise ValueError(f"load_image: fit must be 'stretch' or 'pad', got {fit!r}")
     Image, _ = _pil()
     path = Path(path)
     try:
         with Image.open(path) as im:
             if mode is None:
                 mode = "RGB" if _is_colour(im) else "L"
-            a = _decode(im, mode, _size_pair(size))
+            a = _decode(im, mode, _size_pair(size), fit)
     except (OSError, ValueError, SyntaxError) as e:  # Pillow's decoders raise all three
         raise ValueError(f"cannot read image {path}: {e}") from None
     return a.astype(np.float32) * np.float32(1 / 255)

@@ -28,6 +28,7 @@ from foveanet.segmentation.inference import predict_logits, tta_mode
 from foveanet.segmentation.losses import ce_dice
 from foveanet.segmentation.metrics import ConfusionMatrix
 from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes, item_range
+from foveanet.train.guards import TrainingDiverged, check_step, float_errors_quiet
 
 __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model", "ema_update"]
 
@@ -159,6 +160,16 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
     foveanet.set_num_threads(cfg["threads"])
     try:
         return _train(cfg, out, quiet, pictures)
+    except TrainingDiverged as e:  # the history so far and the step, in strict JSON
+        from foveanet.train.checkpoint import write_json
+
+        path = out / "metrics.json"
+        old = json.loads(path.read_text()) if path.is_file() else {}
+        write_json(path, {**old, "diverged": e.where})
+        kept = [n for n in ("best.safetensors", "last.safetensors") if (out / n).is_file()]
+        e.args = (f"{e.args[0]} Files kept: {', '.join(kept) or 'no weights yet'}; {path} records "
+                  "the step.",)
+        raise
     finally:  # the thread count is process-wide: give the caller back its own
         from threadpoolctl import threadpool_limits
 
@@ -192,6 +203,7 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
     val_tta = cfg["tta"] if tta_mode(cfg["tta"]) == "flip" else False
     rng = np.random.default_rng(cfg["seed"])
     history, best = [], -1.0
+    named = list(model.named_parameters())
     for epoch in range(cfg["epochs"]):
         t0 = time.perf_counter()
         data = _scenes(cfg, "train", cfg["scenes"], int(rng.integers(2 ** 31)), flip=cfg["flip"],
@@ -203,10 +215,13 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
         for b in range(steps):
             idx = order[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]]
             x, y = foveanet.tensor(data.images[idx]), data.masks[idx]
-            logits = model(x)
-            loss = ce_dice(logits, y, weight=weight, dice_weight=cfg["dice_weight"])
-            opt.zero_grad()
-            loss.backward()
+            with float_errors_quiet():
+                logits = model(x)
+                loss = ce_dice(logits, y, weight=weight, dice_weight=cfg["dice_weight"])
+                opt.zero_grad()
+                loss.backward()
+                check_step(float(loss.item()), named, epoch=epoch + 1, step=b + 1, steps_per_epoch=steps,
+                           lr=opt.param_groups[0]["lr"])
             opt.step()
             sched.step()
             if ema is not None:
@@ -238,19 +253,24 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
     cpu_seconds = time.process_time() - cpu_start
 
     model.load_state_dict(load_weights(out / "best.safetensors"))
-    metrics = _evaluate(model, cfg, out, pictures)
+    metrics, draw = _evaluate(model, cfg, out)
     # CPU seconds beside wall seconds: on a shared machine the wall clock measures the others' load
     metrics.update(history=history, pretrain=pretrain, seconds=train_seconds, cpu_seconds=cpu_seconds,
                    best_epoch=max(history, key=lambda r: r["val_miou"])["epoch"])
-    write_json(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)  # before any picture: a picture never costs the numbers
     if pictures:
-        from foveanet.segmentation.pictures import learning_curves
+        from foveanet.train.plots import pictures_available
 
-        learning_curves(history, out / "learning_curves.png")
+        if pictures_available(["test_predictions.png", "learning_curves.png"]):
+            from foveanet.segmentation.pictures import learning_curves
+
+            draw()
+            learning_curves(history, out / "learning_curves.png")
     return metrics
 
 
-def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
+def _evaluate(model, cfg, out: Path):
+    """(test report, a function that draws test_predictions.png from it)."""
     test = _scenes(cfg, "test", cfg["test_scenes"], cfg["test_seed"])
     t0 = time.perf_counter()
     cm, pred = score(model, test, tta=cfg["tta"])
@@ -258,33 +278,43 @@ def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
     rep["test_scenes"] = len(test)
     rep["tta"] = tta_mode(cfg["tta"])  # which views these numbers come from
     rep["eval_seconds"] = time.perf_counter() - t0
-    if pictures:
+
+    def draw():
         from foveanet.segmentation.pictures import prediction_grid
 
         prediction_grid(test.images[:8], test.masks[:8], pred[:8], CLASS_NAMES, out / "test_predictions.png")
-    return rep
+    return rep, draw
 
 
 def load_run(run_dir, which: str = "best"):
-    """(model with the run's weights, config) from a run directory."""
+    """(model with the run's weights, config) from a run directory; ``which``: best, last or
+    the path of a weight file (``foveanet.train.run.weights_file``).  ``cfg['weights']`` is
+    the file used."""
+    from foveanet.errors import RunError
+    from foveanet.train.run import read_weights, weights_file
+
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.json"
     if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir}: no config.json (is it a `foveanet segment train` run directory?)")
-    cfg = json.loads(cfg_path.read_text())
+        raise RunError(f"{run_dir}: no config.json (is it a `foveanet segment train` run directory?)")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as e:
+        raise RunError(f"{cfg_path}: unreadable ({e})") from None
     if cfg.get("task") != "segment":
-        raise ValueError(f"{run_dir}: config.json is not from `foveanet segment train` (task {cfg.get('task')!r})")
-    wpath = run_dir / f"{which}.safetensors"
-    if not wpath.is_file():
-        raise FileNotFoundError(f"{run_dir}: no {wpath.name}")
+        raise RunError(f"{run_dir}: config.json is not from `foveanet segment train` (task {cfg.get('task')!r})")
+    wpath = weights_file(run_dir, which)
     cfg.setdefault("tta", False)  # runs from before test-time views existed were scored on one view
     cfg.setdefault("train_items", None)  # and trained on scenes like their test scenes
     cfg = {**DEFAULTS, **cfg}
     model = build_model(cfg)
-    from foveanet.train.checkpoint import load_weights
-
-    model.load_state_dict(load_weights(wpath))
+    state = read_weights(wpath)
+    try:
+        model.load_state_dict(state)
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise RunError(f"{wpath}: weights do not fit the model in config.json ({e})") from None
     model.eval()
+    cfg["weights"] = str(wpath)
     return model, cfg
 
 
@@ -298,11 +328,16 @@ def evaluate(run_dir, which: str = "best", pictures: bool = True, update_metrics
     model, cfg = load_run(run_dir, which)
     if tta is not None:
         cfg["tta"] = tta_mode(tta)
-    rep = _evaluate(model, cfg, Path(run_dir), pictures)
+    rep, draw = _evaluate(model, cfg, Path(run_dir))
     if update_metrics:
         path = Path(run_dir) / "metrics.json"
         old = json.loads(path.read_text()) if path.is_file() else {}
         write_json(path, {**old, **rep})
+    if pictures:
+        from foveanet.train.plots import pictures_available
+
+        if pictures_available(["test_predictions.png"]):
+            draw()
     return rep
 
 
@@ -320,7 +355,10 @@ def predict_image(run_dir, image_path, out_png=None, which: str = "best", invert
         img = np.float32(1) - img
     pred = predict_logits(model, img[None], tta=cfg["tta"] if tta is None else tta)[0]
     if out_png is not None:
-        from foveanet.segmentation.pictures import overlay_figure
+        from foveanet.train.plots import pictures_available
 
-        overlay_figure(img[0], pred, CLASS_NAMES, out_png, title=Path(image_path).name)
+        if pictures_available([out_png]):
+            from foveanet.segmentation.pictures import overlay_figure
+
+            overlay_figure(img[0], pred, CLASS_NAMES, out_png, title=Path(image_path).name)
     return img[0], pred

@@ -15,6 +15,7 @@ import foveanet
 import foveanet.functional as F
 from foveanet.text.pipeline import DataError, TextData
 from foveanet.train.checkpoint import save_weights
+from foveanet.train.guards import check_step, float_errors_quiet
 from foveanet.train.ranking import accuracy, f1_scores, propensities, ranking_report
 
 # the per-epoch row keys that are bookkeeping, not metrics
@@ -165,17 +166,20 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
     key = "accuracy" if data.task == "single" else "p@1"
     history, best, best_state = [], None, None
     lengths = (data.x_train != 0).sum(axis=1)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     for epoch in range(cfg["epochs"]):
         t0 = time.perf_counter()
         model.train()
         loss_sum, seen = 0.0, 0
         batches = (_bucketed_batches(lengths, cfg["batch_size"], rng, cfg["bucket"]) if cfg.get("bucket")
                    else _batches(len(data.x_train), cfg["batch_size"], rng))
-        for idx in batches:
-            logits = model(data.x_train[idx])
-            loss = loss_fn(logits, data.y_train[idx])
-            opt.zero_grad()
-            loss.backward()
+        for step, idx in enumerate(batches, 1):
+            with float_errors_quiet():
+                logits = model(data.x_train[idx])
+                loss = loss_fn(logits, data.y_train[idx])
+                opt.zero_grad()
+                loss.backward()
+                check_step(float(loss.data), named, epoch=epoch + 1, step=step, lr=opt.param_groups[0]["lr"])
             opt.step()
             model.apply_max_norm()
             if ema is not None:

@@ -24,6 +24,7 @@ import numpy as np
 from foveanet.data.text import (
     LabelVocab, Vocab, read_documents, single_label_task, split_documents, tokenize,
 )
+from foveanet.errors import UserError
 
 __all__ = ["TextData", "DataError", "load_documents", "split", "document_parts", "prepare", "encode_texts"]
 
@@ -31,7 +32,7 @@ SPLITS = ("auto", "hash", "random")
 TASKS = ("multi", "single")
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A data problem the user has to fix (empty file, nothing left to train on, ...)."""
 
 

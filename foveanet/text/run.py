@@ -43,6 +43,7 @@ import numpy as np
 
 from foveanet import backend
 from foveanet.data.text import LabelVocab, Vocab, tokenize
+from foveanet.errors import RunError
 from foveanet.train.checkpoint import load_weights, write_json
 from foveanet.train.ranking import propensities
 from foveanet.text.fit import ROW_KEYS, _headline, _softmax_scores, fit, metrics_for, scores
@@ -265,22 +266,20 @@ def _run_metrics(fits, models, cfg, data, log) -> dict:
 
 class LoadedRun:
     def __init__(self, path):
-        from foveanet.cli.main import CLIError
-
         self.path = Path(path)
         need = ("config.json", "vocab.json", "labels.json", "model.safetensors")
         missing = [n for n in need if not (self.path / n).exists()]
         if missing:
-            raise CLIError(f"{self.path}: not a finished text run (missing {', '.join(missing)})")
+            raise RunError(f"{self.path}: not a finished text run (missing {', '.join(missing)})")
         self.config = json.loads((self.path / "config.json").read_text())
         if self.config.get("family") != "text":
-            raise CLIError(f"{self.path}: not a text run (config.json has no family 'text')")
+            raise RunError(f"{self.path}: not a text run (config.json has no family 'text')")
         self.vocab = Vocab.load(self.path / "vocab.json")
         self.labels = LabelVocab.from_dict(json.loads((self.path / "labels.json").read_text()))
         files = [member_file(m) for m in range(int(self.config.get("ensemble") or 1))]
         missing = [f for f in files if not (self.path / f).exists()]
         if missing:
-            raise CLIError(f"{self.path}: an ensemble of {len(files)} is missing {', '.join(missing)}")
+            raise RunError(f"{self.path}: an ensemble of {len(files)} is missing {', '.join(missing)}")
         self.models = []
         for f in files:
             model = build_model(self.config, len(self.vocab), len(self.labels))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from foveanet.errors import UserError
+
 # The default recipe (lenet5 on Fashion-MNIST) is tuned to pass 91% test accuracy within
 # 3 minutes on a 2-core machine.  Measured with benchmarks/train_fashion.py (1 BLAS thread,
 # ~6.4 s an epoch): 15 epochs 91.07% in 98 s; 20 epochs 91.24% / 91.19% (seeds 0 / 1) in
@@ -21,7 +23,7 @@ DEFAULTS = {
     "model": "lenet5", "dataset": "fashion-mnist", "epochs": 20, "batch_size": 128, "lr": 3e-3,
     "optimizer": "adamw", "weight_decay": 1e-4, "momentum": 0.9, "schedule": "onecycle",
     "augment": "flip", "label_smoothing": 0.0, "seed": 0, "limit": None, "test_limit": None,
-    "image_size": None, "val_split": 0.2, "checkpoint_seconds": 30.0, "patience": None,
+    "image_size": None, "val_split": 0.1, "test_split": 0.2, "checkpoint_seconds": 30.0, "patience": None,
     "threads": 1, "tta": False, "crop_padding": None,
 }
 
@@ -46,7 +48,7 @@ SCHEDULES = ("onecycle", "cosine", "step", "none")
 BUILTIN = {"fashion-mnist": "FashionMNIST", "fashion_mnist": "FashionMNIST", "mnist": "MNIST"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """Settings that cannot work; the CLI shows the text as a user error."""
 
 
@@ -60,10 +62,36 @@ def limit_blas_threads(n: int | None) -> None:
 
 
 # ------------------------------------------------------------------------- data
-def load_datasets(cfg: dict):
-    """(train, test, classes, input_shape) for ``cfg['dataset']``; a folder of class folders
-    is split into train/test with ``val_split`` and ``seed``."""
+def _seeded_split(ds, fraction: float, seed: int, what: str, name: str):
+    """(rest, held out): a seeded ``fraction`` of ``ds`` held out (at least one item), both
+    in the dataset's own order."""
     from foveanet import data
+
+    n_out = max(1, int(round(fraction * len(ds))))
+    if n_out >= len(ds):
+        raise ConfigError(f"{name}: {len(ds)} images are too few to hold out a {what} set of "
+                          f"{fraction:g} (at least one image must be left to train on)")
+    perm = np.random.default_rng(seed).permutation(len(ds))
+    return data.Subset(ds, np.sort(perm[n_out:])), data.Subset(ds, np.sort(perm[:n_out]))
+
+
+def load_datasets(cfg: dict):
+    """(train, val, test, classes, input_shape) for ``cfg['dataset']``.
+
+    The validation set (``val_split`` of the training images, seeded by ``seed``; None when
+    0) is what model selection reads.  Fashion-MNIST and MNIST bring their own test set; a
+    folder of class folders is first split into train/test with ``test_split``.  ``limit``
+    caps the training images before the validation split.  Runs written before the
+    validation split existed have no ``test_split`` in their config: their ``val_split`` was
+    the folder's test fraction, and they had no validation set."""
+    from foveanet import data
+
+    legacy = "test_split" not in cfg
+    val_split = 0.0 if legacy else float(cfg.get("val_split") or 0.0)
+    test_split = float(cfg.get("val_split" if legacy else "test_split") or 0.2)
+    for opt, v in (("--val-split", val_split), ("--test-split", test_split)):
+        if not 0 <= v < 1 or (opt == "--test-split" and v == 0):
+            raise ConfigError(f"{opt} must be {'in (0, 1)' if opt == '--test-split' else 'in [0, 1)'}, got {v:g}")
 
     name = str(cfg["dataset"])
     if name.lower() in BUILTIN:
@@ -76,14 +104,12 @@ def load_datasets(cfg: dict):
         size = cfg.get("image_size") or 32
         folder = data.ImageFolder(name, size=size, mode=cfg.get("image_mode"))
         cfg["image_mode"] = folder.mode
-        split = float(cfg.get("val_split") or 0.2)
-        if not 0 < split < 1:
-            raise ConfigError(f"--val-split must be between 0 and 1, got {split}")
-        n_test = max(1, int(round(split * len(folder))))
-        if n_test >= len(folder):
-            raise ConfigError(f"{name}: {len(folder)} images are too few to split off a test set")
-        perm = np.random.default_rng(int(cfg["seed"])).permutation(len(folder))
-        train, test = data.Subset(folder, perm[n_test:]), data.Subset(folder, perm[:n_test])
+        if legacy:  # the permuted order these runs trained with
+            n_test = max(1, int(round(test_split * len(folder))))
+            perm = np.random.default_rng(int(cfg["seed"])).permutation(len(folder))
+            train, test = data.Subset(folder, perm[n_test:]), data.Subset(folder, perm[:n_test])
+        else:
+            train, test = _seeded_split(folder, test_split, int(cfg["seed"]), "test", name)
         classes = list(folder.classes)
     else:
         hint = " (no such directory)" if ("/" in name or Path(name).suffix) else ""
@@ -93,8 +119,11 @@ def load_datasets(cfg: dict):
         train = data.Subset(train, np.arange(min(int(cfg["limit"]), len(train))))
     if cfg.get("test_limit"):
         test = data.Subset(test, np.arange(min(int(cfg["test_limit"]), len(test))))
+    val = None
+    if val_split > 0:  # its own generator: the same images whatever the test split drew
+        train, val = _seeded_split(train, val_split, int(cfg["seed"]) + 1, "validation", name)
     x0 = train.arrays()[0][:1]
-    return train, test, classes, list(x0.shape[1:])
+    return train, val, test, classes, list(x0.shape[1:])
 
 
 def transforms(cfg: dict, train: bool):
@@ -118,29 +147,38 @@ def transforms(cfg: dict, train: bool):
     return T.Compose(steps)
 
 
-def loaders(cfg: dict, train_ds, test_ds):
+def loaders(cfg: dict, train_ds, val_ds, test_ds):
+    """(train, val, test) loaders; val is None without a validation set."""
     from foveanet.data import DataLoader
 
     tr = DataLoader(train_ds, batch_size=int(cfg["batch_size"]), shuffle=True,
                     transform=transforms(cfg, True), seed=int(cfg["seed"]))
-    te = DataLoader(test_ds, batch_size=512, shuffle=False, transform=transforms(cfg, False))
-    return tr, te
+    ev = transforms(cfg, False)
+    va = DataLoader(val_ds, batch_size=512, shuffle=False, transform=ev) if val_ds is not None else None
+    te = DataLoader(test_ds, batch_size=512, shuffle=False, transform=ev)
+    return tr, va, te
 
 
 def prepare(cfg: dict):
-    """Fill the data-derived config fields (classes, input shape, mean/std) and return
-    (cfg, train_loader, test_loader)."""
+    """Fill the data-derived config fields (classes, input shape, split sizes, mean/std of
+    the training images, their border statistics) and return
+    (cfg, train_loader, val_loader, test_loader)."""
     from foveanet.data.transforms import mean_std
 
-    train_ds, test_ds, classes, shape = load_datasets(cfg)
+    train_ds, val_ds, test_ds, classes, shape = load_datasets(cfg)
     cfg["classes"], cfg["input_shape"] = classes, shape
     cfg["train_size"], cfg["test_size"] = len(train_ds), len(test_ds)
+    cfg["val_size"] = len(val_ds) if val_ds is not None else 0
     if "mean" not in cfg:
         mean, std = mean_std(train_ds)
         cfg["mean"] = [float(m) for m in mean]
         cfg["std"] = [float(s) if s > 0 else 1.0 for s in std]
-    tr, te = loaders(cfg, train_ds, test_ds)
-    return cfg, tr, te
+    if "image_stats" not in cfg:
+        from foveanet.train.image_input import training_image_stats
+
+        cfg["image_stats"] = training_image_stats(train_ds)
+    tr, va, te = loaders(cfg, train_ds, val_ds, test_ds)
+    return cfg, tr, va, te
 
 
 # ------------------------------------------------------------------------ model
@@ -195,16 +233,3 @@ def loss(cfg: dict):
 
     ls = float(cfg.get("label_smoothing") or 0.0)
     return functools.partial(F.cross_entropy, label_smoothing=ls) if ls else F.cross_entropy
-
-
-# ----------------------------------------------------------------- prediction
-def preprocess_images(paths, cfg: dict) -> np.ndarray:
-    """Image files of any size or colour mode -> the (N, C, H, W) normalised batch the
-    run's model expects."""
-    from foveanet.data import load_image
-
-    c, h, w = cfg["input_shape"]
-    mode = "L" if c == 1 else "RGB"
-    x = np.stack([load_image(p, mode=mode, size=(h, w)) for p in paths])
-    # the test loader's own transform, so predictions see exactly what evaluation saw
-    return np.ascontiguousarray(transforms(cfg, train=False)(x), dtype=np.float32)

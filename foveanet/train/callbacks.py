@@ -33,10 +33,11 @@ def _better(mode: str, value: float, best: float | None, min_delta: float) -> bo
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` (a key of the epoch logs, e.g. 'test_accuracy', 'test_loss')
-    has not improved by more than ``min_delta`` for ``patience`` epochs."""
+    """Stop when ``monitor`` (a key of the epoch logs, e.g. 'val_accuracy', 'val_loss')
+    has not improved by more than ``min_delta`` for ``patience`` epochs.  Monitor a
+    validation key: stopping on the test set would choose the model by its test score."""
 
-    def __init__(self, monitor: str = "test_loss", patience: int = 5, mode: str | None = None,
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, mode: str | None = None,
                  min_delta: float = 0.0):
         if mode is None:
             mode = "min" if monitor.endswith("loss") else "max"
@@ -68,10 +69,12 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Keep ``run_dir`` resumable: checkpoint.safetensors at every epoch end, and mid-epoch
     every ``every_seconds`` of training and/or every ``every_batches`` batches; also
-    last.safetensors each epoch and best.safetensors when ``monitor`` improves."""
+    last.safetensors each epoch and best.safetensors when ``monitor`` (a validation key)
+    improves.  Without a validation score there is nothing to choose by: best.safetensors is
+    then the latest epoch's weights, as ``Trainer.best_epoch`` says."""
 
     def __init__(self, run_dir, every_seconds: float | None = 30.0, every_batches: int | None = None,
-                 monitor: str = "test_accuracy", mode: str | None = None):
+                 monitor: str = "val_accuracy", mode: str | None = None):
         self.run_dir = Path(run_dir)
         self.every_seconds, self.every_batches = every_seconds, every_batches
         self.monitor = monitor
@@ -94,7 +97,7 @@ class ModelCheckpoint(Callback):
         from foveanet.train.checkpoint import save_weights
 
         value = logs.get(self.monitor)
-        if value is not None and _better(self.mode, value, self.best, 0.0):
+        if value is None or _better(self.mode, value, self.best, 0.0):
             self.best = value
             save_weights(trainer.model.state_dict(), self.run_dir / "best.safetensors")
         save_weights(trainer.model.state_dict(), self.run_dir / "last.safetensors")

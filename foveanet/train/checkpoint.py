@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 from pathlib import Path
@@ -79,7 +80,25 @@ def atomic_write_bytes(path, data: bytes) -> None:
 
 
 def write_json(path, obj) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode())
+    """Strict JSON (RFC 8259), atomically: an inf or NaN (a diverged loss) is written as
+    ``null``, since ``NaN`` is not JSON and most readers other than Python's refuse it."""
+    text = json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode())
+
+
+def _finite(o):
+    """``o`` with every non-finite float replaced by None (containers rebuilt as needed)."""
+    if isinstance(o, float):  # np.float64 too: it subclasses float
+        return o if math.isfinite(o) else None
+    if isinstance(o, np.floating):
+        return float(o) if np.isfinite(o) else None
+    if isinstance(o, np.ndarray) and o.dtype.kind == "f":
+        return [_finite(v) for v in o.tolist()]
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
 
 
 def _json_default(o):

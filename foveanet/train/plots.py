@@ -21,17 +21,33 @@ def _plt():
     return plt
 
 
+def pictures_available(names) -> bool:
+    """True when matplotlib imports; otherwise a note names the pictures ``names`` that are
+    skipped, so that a run without the ``vision`` extra finishes with its numbers."""
+    try:
+        _plt()
+        return True
+    except ImportError:
+        print(f"note: matplotlib is not installed, so {', '.join(map(str, names))} "
+              f"{'was' if len(names) == 1 else 'were'} not drawn (pip install matplotlib, or "
+              "foveanet[vision]); the numbers are in metrics.json", file=sys.stderr)
+        return False
+
+
 def learning_curves(history: list[dict], path) -> None:
     plt = _plt()
     ep = [h["epoch"] for h in history]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     a1.plot(ep, [h["train_loss"] for h in history], "o-", label="train")
-    if any(h.get("test_loss") is not None for h in history):
-        a1.plot(ep, [h.get("test_loss") for h in history], "s-", label="test")
+    for split, mark in (("val", "^-"), ("test", "s-")):
+        if any(h.get(f"{split}_loss") is not None for h in history):
+            a1.plot(ep, [h.get(f"{split}_loss") for h in history], mark, label=split)
     a1.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     a2.plot(ep, [100 * h["train_accuracy"] for h in history], "o-", label="train")
-    if any(h.get("test_accuracy") is not None for h in history):
-        a2.plot(ep, [100 * h["test_accuracy"] for h in history], "s-", label="test")
+    for split, mark in (("val", "^-"), ("test", "s-")):
+        if any(h.get(f"{split}_accuracy") is not None for h in history):
+            a2.plot(ep, [100 * h[f"{split}_accuracy"] if h.get(f"{split}_accuracy") is not None else np.nan
+                         for h in history], mark, label=split)
     a2.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for a in (a1, a2):
         a.grid(alpha=0.3)
@@ -94,11 +110,7 @@ def predictions(images, true, pred, probs, class_names, path, cols: int = 8) -> 
 
 
 def save_run_pictures(trainer, res: dict, count: int = 32) -> list[Path]:
-    try:
-        _plt()
-    except ImportError:
-        print("note: matplotlib is not installed, skipping the pictures "
-              "(pip install matplotlib or foveanet[vision])", file=sys.stderr)
+    if not pictures_available(["learning_curves.png", "confusion_matrix.png", "predictions.png"]):
         return []
     out = Path(trainer.run_dir)
     written = []
@@ -107,7 +119,7 @@ def save_run_pictures(trainer, res: dict, count: int = 32) -> list[Path]:
         written.append(out / "learning_curves.png")
     confusion_matrix(res["confusion"], trainer.class_names, out / "confusion_matrix.png")
     written.append(out / "confusion_matrix.png")
-    loader = trainer.val_loader
+    loader = trainer.test_loader
     ds = getattr(loader, "dataset", None)
     if ds is not None and hasattr(ds, "arrays"):
         from foveanet.data.transforms import call_transform

@@ -87,8 +87,10 @@ class ProgressBar:
         self.stream.write("\r" + line[: cols - 1].ljust(cols - 1))
         self.stream.flush()
 
-    def end_epoch(self, val: dict | None = None, seconds: float | None = None) -> str:
-        """Finish the epoch's line (with test loss/accuracy when given); returns the text."""
+    def end_epoch(self, val: dict | None = None, seconds: float | None = None,
+                  test: dict | None = None) -> str:
+        """Finish the epoch's line (with the validation and test loss/accuracy when given);
+        returns the text."""
         now = time.perf_counter()
         seconds = now - self.t0 if seconds is None else seconds
         rate = self.images / seconds if seconds > 0 else 0.0
@@ -96,7 +98,9 @@ class ProgressBar:
         text = (f"epoch {self.epoch + 1}/{self.total_epochs} loss {self.mean_loss:.4f} "
                 f"acc {100 * self.accuracy:.2f}%")
         if val:
-            text += f" | test loss {val['loss']:.4f} acc {100 * val['accuracy']:.2f}%"
+            text += f" | val loss {val['loss']:.4f} acc {100 * val['accuracy']:.2f}%"
+        if test:
+            text += f" | test loss {test['loss']:.4f} acc {100 * test['accuracy']:.2f}%"
         text += f" | {seconds:.1f}s {rate:,.0f} img/s{lr}"
         if self.enabled:
             if self.tty:

@@ -6,6 +6,15 @@ the scheduler's position, the loader's (seed, epoch, next batch) -- which fixes 
 shuffled order and each batch's augmentation -- and the global generator's state (dropout).
 A run killed at any point and resumed from its last checkpoint therefore repeats the same
 float operations in the same order and ends with bitwise the same weights.
+
+Validation and test.  ``val_loader`` (a hold-out of the *training* data) is what model
+selection reads: best.safetensors, early stopping, ReduceLROnPlateau and the best epoch.
+``test_loader`` is scored after every epoch for the learning curve and the report; nothing
+reads it to decide, so the test numbers carry no selection bias.
+
+Divergence.  Every step runs with NumPy's floating-point warnings off and is checked
+(``train.guards``): an inf/NaN loss or gradient stops the run before the optimizer step, with
+a message, ``diverged`` in metrics.json, and the files of the last good state kept.
 """
 from __future__ import annotations
 
@@ -18,6 +27,7 @@ import foveanet
 from foveanet import backend
 from foveanet.train import checkpoint as ckpt
 from foveanet.train.callbacks import ModelCheckpoint
+from foveanet.train.guards import TrainingDiverged, check_step, float_errors_quiet
 from foveanet.train.metrics import MetricAccumulator, precision_recall_f1
 from foveanet.train.progress import ProgressBar
 
@@ -45,13 +55,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class Trainer:
-    """Fit ``model`` on ``train_loader``, evaluating on ``val_loader`` after every epoch.
+    """Fit ``model`` on ``train_loader``, scoring ``val_loader`` and ``test_loader`` after
+    every epoch.
 
+    val_loader: a hold-out of the training data; the epoch logs' ``val_*`` keys, which model
+        selection reads (best.safetensors, ``EarlyStopping('val_accuracy')``, ReduceLROnPlateau).
+    test_loader: scored every epoch (``test_*`` keys) for the curve and the report, never
+        chosen on.  Either may be None.
     scheduler: stepped after every batch (OneCycleLR, CyclicLR) or every epoch (the others;
-        ReduceLROnPlateau gets the test loss); override with ``scheduler_interval``.
+        ReduceLROnPlateau gets the validation loss); override with ``scheduler_interval``.
     run_dir: where config.json, metrics.json, the weights, the checkpoint and the pictures
         go; None keeps everything in memory.
-    callbacks: e.g. ``[EarlyStopping('test_accuracy', patience=3)]``; with a run_dir a
+    callbacks: e.g. ``[EarlyStopping('val_accuracy', patience=3)]``; with a run_dir a
         ``ModelCheckpoint`` is added unless one is given.
     seed: seeds the global generator (dropout) and the train loader at the start of a fresh
         ``fit`` (not of a resumed one: the checkpoint carries both).
@@ -61,7 +76,7 @@ class Trainer:
                  val_loader=None, max_epochs: int = 10, run_dir=None, callbacks=(),
                  seed: int | None = None, class_names=None, config: dict | None = None,
                  scheduler_interval: str | None = None, progress=True, checkpoint_seconds: float = 30.0,
-                 eval_loss_fn=None, tta: bool = False):
+                 eval_loss_fn=None, tta: bool = False, test_loader=None):
         F = foveanet.functional
         # test-time augmentation: evaluate/predict average the class probabilities of each
         # image and its mirror image (for data whose classes are symmetric under flips); in
@@ -71,7 +86,7 @@ class Trainer:
         self.loss_fn = loss_fn if loss_fn is not None else F.cross_entropy
         # test loss without label smoothing etc., so runs with different recipes compare
         self.eval_loss_fn = eval_loss_fn if eval_loss_fn is not None else F.cross_entropy
-        self.train_loader, self.val_loader = train_loader, val_loader
+        self.train_loader, self.val_loader, self.test_loader = train_loader, val_loader, test_loader
         self.max_epochs, self.seed = int(max_epochs), seed
         self.class_names = list(class_names) if class_names is not None else None
         self.config = config
@@ -94,7 +109,9 @@ class Trainer:
         self.stop_training = False
         self.resumed = False
         self._partial = None      # train totals of the running epoch
-        self.last_eval = None     # evaluate() of the latest finished epoch
+        self.last_eval = None     # evaluate() of the test set after the latest finished epoch
+        self.diverged = None      # where the run diverged (TrainingDiverged.where), if it did
+        self.checkpointed_at = None  # (epoch, batch) of the latest checkpoint written
         self.seconds = 0.0        # training + evaluation time, summed over all sessions
 
     # ------------------------------------------------------------------ fit
@@ -113,8 +130,12 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_fit_start(self)
         self.stop_training = False
-        while self.epoch < self.max_epochs and not self.stop_training:
-            self._run_epoch()
+        try:
+            while self.epoch < self.max_epochs and not self.stop_training:
+                self._run_epoch()
+        except TrainingDiverged as e:
+            self._stopped_by_divergence(e)
+            raise
         for cb in self.callbacks:
             cb.on_fit_end(self)
         if self.run_dir is not None:
@@ -137,18 +158,22 @@ class Trainer:
         self.model.train()
         t_resume, cpu_resume = time.perf_counter(), time.process_time()
         base_seconds, base_cpu = p["seconds"], p.get("cpu_seconds", 0.0)
+        named = list(self.model.named_parameters())
         for x, y in loader:
             lr = self.optimizer.param_groups[0]["lr"]
-            out = self.model(x)
-            loss = self.loss_fn(out, y)
-            self.optimizer.zero_grad()
-            loss.backward()
+            with float_errors_quiet():
+                out = self.model(x)
+                loss = self.loss_fn(out, y)
+                self.optimizer.zero_grad()
+                loss.backward()
+                lv = float(loss.item())
+                check_step(lv, named, epoch=self.epoch + 1, step=loader.state_dict()["batch"],
+                           steps_per_epoch=len(loader), lr=lr)
             self.optimizer.step()
             if self.interval == "batch":
                 self.scheduler.step()
             self.global_step += 1
             n = len(_np(y))
-            lv = float(loss.item())
             correct = int((_np(out).argmax(axis=1) == _np(y)).sum())
             p["loss_sum"] += lv * n
             p["correct"] += correct
@@ -160,10 +185,11 @@ class Trainer:
             logs = {"loss": lv, "batch": loader.state_dict()["batch"] - 1, "epoch": self.epoch}
             for cb in self.callbacks:
                 cb.on_batch_end(self, logs)
-        # test-time flips cost a second pass: only the final epoch's evaluation takes them
-        val = self.evaluate(self.val_loader, tta=self.tta and self.epoch + 1 == self.max_epochs) \
-            if self.val_loader is not None else None
-        self.last_eval = val
+        # test-time flips cost a second pass: only the final epoch's test evaluation takes them
+        val = self.evaluate(self.val_loader, tta=False) if self.val_loader is not None else None
+        test = self.evaluate(self.test_loader, tta=self.tta and self.epoch + 1 == self.max_epochs) \
+            if self.test_loader is not None else None
+        self.last_eval = test
         if self.interval == "epoch":
             if type(self.scheduler).__name__ == "ReduceLROnPlateau":
                 self.scheduler.step(val["loss"] if val else p["loss_sum"] / max(p["seen"], 1))
@@ -173,10 +199,11 @@ class Trainer:
         self.seconds += seconds - base_seconds
         logs = {"epoch": self.epoch + 1, "train_loss": p["loss_sum"] / max(p["seen"], 1),
                 "train_accuracy": p["correct"] / max(p["seen"], 1),
-                "test_loss": val["loss"] if val else None, "test_accuracy": val["accuracy"] if val else None,
-                "test_top5": val.get("top5") if val else None,
-                **({"test_accuracy_without_tta": val["accuracy_without_tta"]}
-                   if val and "accuracy_without_tta" in val else {}),
+                "val_loss": val["loss"] if val else None, "val_accuracy": val["accuracy"] if val else None,
+                "test_loss": test["loss"] if test else None, "test_accuracy": test["accuracy"] if test else None,
+                "test_top5": test.get("top5") if test else None,
+                **({"test_accuracy_without_tta": test["accuracy_without_tta"]}
+                   if test and "accuracy_without_tta" in test else {}),
                 "lr": p["lr"], "seconds": seconds,
                 # process CPU time: on a machine shared with other jobs, a steadier measure
                 # of the work than wall time (with BLAS threads it can exceed it)
@@ -184,7 +211,7 @@ class Trainer:
         self.history.append(logs)
         self.epoch += 1
         self._partial = None
-        bar.end_epoch(val, seconds)
+        bar.end_epoch(val, seconds, test=test)
         for cb in self.callbacks:
             cb.on_epoch_end(self, logs)
         if self.run_dir is not None:
@@ -289,6 +316,7 @@ class Trainer:
     def save_checkpoint(self, path=None) -> Path:
         path = Path(path) if path is not None else self.run_dir / "checkpoint.safetensors"
         ckpt.save_checkpoint(self.state_dict(), path)
+        self.checkpointed_at = (self.epoch, self.train_loader.state_dict()["batch"])
         return path
 
     def load_checkpoint(self, path=None) -> dict:
@@ -305,6 +333,7 @@ class Trainer:
         self._partial = st["partial"]
         self.history = list(st["history"])
         self.seconds = float(st["seconds"])
+        self.checkpointed_at = (self.epoch, int(st["loader"]["batch"]))
         for c in self.callbacks:
             if type(c).__name__ in st["callbacks"]:
                 c.load_state_dict(st["callbacks"][type(c).__name__])
@@ -312,10 +341,22 @@ class Trainer:
         return st
 
     # ------------------------------------------------------------ run files
+    def best_epoch(self) -> int | None:
+        """The epoch (1-based) that model selection keeps: the first with the highest
+        validation accuracy, or the last epoch when there is no validation set."""
+        vals = [h.get("val_accuracy") for h in self.history]
+        if not self.history:
+            return None
+        if any(v is None for v in vals):
+            return len(self.history)
+        return int(np.argmax(vals)) + 1
+
     def summary(self) -> dict:
-        tests = [h["test_accuracy"] for h in self.history if h.get("test_accuracy") is not None]
+        """metrics.json: the last epoch's test numbers at top level; the selected epoch's
+        under ``best_*`` (chosen by validation accuracy, its test accuracy only reported)."""
         last = self.history[-1] if self.history else {}
-        best = int(np.argmax(tests)) if tests else None
+        b = self.best_epoch()
+        best = self.history[b - 1] if b else {}
         return {
             "history": self.history,
             "epochs": len(self.history),
@@ -324,12 +365,32 @@ class Trainer:
             "test_top5": last.get("test_top5"),
             **({"test_accuracy_without_tta": last["test_accuracy_without_tta"]}
                if "test_accuracy_without_tta" in last else {}),
+            "val_accuracy": last.get("val_accuracy"),
+            "val_loss": last.get("val_loss"),
             "tta": self.tta,
-            "best_test_accuracy": tests[best] if tests else None,
-            "best_epoch": best + 1 if tests else None,
+            "best_epoch": b,
+            "selected_by": "val_accuracy" if best.get("val_accuracy") is not None else "last epoch",
+            "best_val_accuracy": best.get("val_accuracy"),
+            "best_epoch_test_accuracy": best.get("test_accuracy"),
             "seconds": self.seconds,
             "stopped_early": self.epoch < self.max_epochs,
+            **({"diverged": self.diverged} if self.diverged else {}),
         }
+
+    def _stopped_by_divergence(self, e: TrainingDiverged) -> None:
+        """Record where the run diverged and say which files keep the last good state."""
+        self.diverged = e.where
+        if self.run_dir is None:
+            return
+        self.write_metrics()
+        kept = []
+        if self.checkpointed_at is not None:
+            epoch, batch = self.checkpointed_at
+            kept.append(f"{self.run_dir / 'checkpoint.safetensors'} (epoch {epoch + 1}, after batch {batch})")
+        if (self.run_dir / "last.safetensors").is_file():
+            kept.append(f"{self.run_dir / 'last.safetensors'} (epoch {len(self.history)})")
+        note = ("Files kept: " + "; ".join(kept) + ".") if kept else "No weights had been written yet."
+        e.args = (f"{e.args[0]} {note} {self.run_dir / 'metrics.json'} records the step.",)
 
     def write_metrics(self, extra: dict | None = None) -> dict:
         out = self.summary()
@@ -339,10 +400,11 @@ class Trainer:
         return out
 
     def finish(self, pictures: bool = True) -> dict | None:
-        """Final evaluation into metrics.json and the pictures of the run."""
-        if self.val_loader is None:
+        """The last epoch's test evaluation into metrics.json (written first), then the
+        pictures of the run."""
+        if self.test_loader is None:
             return None
-        res = self.last_eval if self.last_eval is not None else self.evaluate(self.val_loader)
+        res = self.last_eval if self.last_eval is not None else self.evaluate(self.test_loader)
         extra = {"per_class": res["per_class"], "macro": res["macro"], "confusion": res["confusion"].tolist(),
                  "classes": self.class_names}
         self.write_metrics(extra)

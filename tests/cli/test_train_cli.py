@@ -127,7 +127,9 @@ def test_train_writes_the_run_directory(tiny_run):
     cfg = json.loads((tiny_run / "config.json").read_text())
     assert cfg["model"] == "lenet5" and cfg["dataset"] == "fashion-mnist"
     assert cfg["input_shape"] == [1, 28, 28] and len(cfg["classes"]) == 10
-    assert cfg["train_size"] == 2000 and cfg["test_size"] == 300
+    # --limit caps the training images; the seeded validation split (0.1) comes out of them
+    assert (cfg["train_size"], cfg["val_size"], cfg["test_size"]) == (1800, 200, 300)
+    assert cfg["val_split"] == 0.1
     assert 0.2 < cfg["mean"][0] < 0.4 and 0.25 < cfg["std"][0] < 0.45  # Fashion-MNIST: 0.286, 0.353
     m = json.loads((tiny_run / "metrics.json").read_text())
     assert m["test_accuracy"] > 0.6 and m["wall_seconds"] >= m["seconds"] > 0
@@ -243,7 +245,8 @@ def test_train_on_an_image_folder_with_a_seeded_split(tmp_path, capsys):
                  "--batch-size", "8", "--quiet", "--out", str(out)]) == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["classes"] == ["blue", "green", "red"] and cfg["input_shape"] == [3, 16, 16]
-    assert (cfg["train_size"], cfg["test_size"]) == (48, 12)
+    # 60 images: 12 (0.2) held out as the test set, then 5 (0.1 of 48) of the rest for validation
+    assert (cfg["train_size"], cfg["val_size"], cfg["test_size"]) == (43, 5, 12)
     capsys.readouterr()
     probe = tmp_path / "probe.png"
     Image.fromarray(np.full((50, 70, 3), (30, 200, 40), np.uint8)).convert("L").save(probe)  # grey in

@@ -153,12 +153,13 @@ def test_cli_passes_the_recipe_flags(tmp_path, capsys):
     assert [parse(["segment", "train", "--out", "r", *a]).tta for a in ([], ["--no-tta"], ["--tta", "shift"], ["--tta"])] \
         == [None, "none", "shift", "flip"]
     capsys.readouterr()
-    assert main(["segment", "train", "--out", str(tmp_path / "bad"), "--item-weight", "0"]) == 2
-    assert "--item-weight must be positive, got 0.0" in capsys.readouterr().err
-    assert main(["segment", "train", "--out", str(tmp_path / "a"), "--pretrain-epochs", "-1"]) == 2
-    assert "--pretrain-epochs must be >= 0, got -1" in capsys.readouterr().err
-    assert main(["segment", "train", "--out", str(tmp_path / "b"), "--ema", "1.5"]) == 2
-    assert "--ema must be between 0 and 1" in capsys.readouterr().err
+    for flag, value, said in (("--item-weight", "0", "expected a number > 0, got 0"),
+                              ("--pretrain-epochs", "-1", "expected an integer >= 0, got -1"),
+                              ("--ema", "1.5", "expected a fraction in (0, 1), got 1.5")):
+        with pytest.raises(SystemExit) as e:  # argparse checks the range as it parses
+            main(["segment", "train", "--out", str(tmp_path / "bad"), flag, value])
+        assert e.value.code == 2 and f"argument {flag}: {said}" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
 
 
 def test_ema_update_by_hand():

@@ -33,17 +33,19 @@ def tiny_net(classes=3, dropout=0.0):
 def make(run_dir=None, epochs=3, dropout=0.0, seed=0, lr=0.02, schedule="onecycle", callbacks=(), **kw):
     foveanet.manual_seed(seed)
     xtr, ytr = synthetic(384, 1)
+    xva, yva = synthetic(96, 4)
     xte, yte = synthetic(192, 2)
     train = DataLoader(TensorDataset(xtr, ytr), batch_size=32, shuffle=True,
                        transform=T.RandomHorizontalFlip(), seed=seed)
+    val = DataLoader(TensorDataset(xva, yva), batch_size=64)
     test = DataLoader(TensorDataset(xte, yte), batch_size=64)
     net = tiny_net(dropout=dropout)
     opt = optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=len(train)) \
         if schedule == "onecycle" else None
-    return Trainer(net, opt, None, sched, train, test, max_epochs=epochs, run_dir=run_dir,
+    return Trainer(net, opt, None, sched, train, val, max_epochs=epochs, run_dir=run_dir,
                    callbacks=list(callbacks), seed=seed, class_names=["a", "b", "c"],
-                   progress=False, **kw)
+                   progress=False, test_loader=test, **kw)
 
 
 def weights(model):
@@ -52,11 +54,12 @@ def weights(model):
 
 def test_trainer_learns_a_tiny_problem():
     tr = make(epochs=4)
-    before = tr.evaluate(tr.val_loader)
+    before = tr.evaluate(tr.test_loader)
     hist = tr.fit()
     assert len(hist) == 4
     assert hist[-1]["train_loss"] < 0.5 * hist[0]["train_loss"]
     assert hist[-1]["test_accuracy"] > 0.85 > before["accuracy"] + 0.2  # chance is 1/3
+    assert hist[-1]["val_accuracy"] > 0.85
     # the per-batch OneCycle schedule ran to its end
     assert tr.scheduler.last_epoch == 4 * len(tr.train_loader)
     assert hist[-1]["lr"] < hist[1]["lr"]
@@ -69,14 +72,14 @@ def test_evaluate_and_predict_agree_with_the_metrics():
     probs = tr.predict(xte)
     assert probs.shape == (192, 3)
     np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-6)
-    res = tr.evaluate(tr.val_loader)
+    res = tr.evaluate(tr.test_loader)
     assert res["accuracy"] == pytest.approx(metrics.accuracy(probs, yte))
     np.testing.assert_array_equal(res["confusion"], metrics.confusion_matrix(probs, yte, 3))
     assert res["per_class"]["support"] == np.bincount(yte, minlength=3).tolist()
     assert res["top5"] == 1.0  # 3 classes: always in the top 5
     # evaluation leaves the model in training mode, and predict accepts a loader too
     assert tr.model.training
-    np.testing.assert_allclose(tr.predict(tr.val_loader), probs, rtol=1e-6)
+    np.testing.assert_allclose(tr.predict(tr.test_loader), probs, rtol=1e-6)
 
 
 def test_tta_averages_each_image_with_its_mirror():
@@ -121,11 +124,11 @@ def test_same_seed_same_weights_different_seed_different():
 
 
 def test_early_stopping_counts_epochs_without_improvement():
-    stop = EarlyStopping("test_accuracy", patience=2)
+    stop = EarlyStopping("val_accuracy", patience=2)
     tr = make(epochs=10, lr=0.0, schedule=None, callbacks=[stop])  # lr 0: nothing ever improves
     hist = tr.fit()
     assert len(hist) == 3 and stop.stopped_epoch == 3 and stop.wait == 2
-    assert stop.mode == "max" and EarlyStopping("test_loss").mode == "min"
+    assert stop.mode == "max" and EarlyStopping().monitor == "val_loss" and EarlyStopping().mode == "min"
 
 
 class Crash(Exception):
@@ -190,9 +193,14 @@ def test_run_directory_files_and_schema(tmp_path):
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert len(m["history"]) == 2
     for h in m["history"]:
-        assert set(h) >= {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds", "cpu_seconds"}
+        assert set(h) >= {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss",
+                          "test_accuracy", "lr", "seconds", "cpu_seconds"}
     assert m["test_accuracy"] == m["history"][-1]["test_accuracy"]
-    assert m["best_test_accuracy"] == max(h["test_accuracy"] for h in m["history"])
+    # the best epoch is chosen on the validation set, whatever the test set says
+    vals = [h["val_accuracy"] for h in m["history"]]
+    assert m["best_epoch"] == vals.index(max(vals)) + 1 and m["selected_by"] == "val_accuracy"
+    assert m["best_val_accuracy"] == max(vals)
+    assert m["best_epoch_test_accuracy"] == m["history"][m["best_epoch"] - 1]["test_accuracy"]
     assert m["seconds"] == pytest.approx(sum(h["seconds"] for h in m["history"]))
     assert np.asarray(m["confusion"]).sum() == 192 and m["classes"] == ["a", "b", "c"]
     # last.safetensors: the flat state_dict under PyTorch's names, readable by torch
@@ -212,7 +220,8 @@ def test_progress_without_a_terminal_prints_one_line_per_epoch():
     tr.fit()
     lines = buf.getvalue().splitlines()
     assert len(lines) == 2 and "\r" not in buf.getvalue()
-    assert lines[0].startswith("epoch 1/2 loss") and "test loss" in lines[0] and "img/s" in lines[0]
+    assert lines[0].startswith("epoch 1/2 loss") and "img/s" in lines[0]
+    assert lines[0].index("val loss") < lines[0].index("test loss")
 
 
 def test_progress_on_a_terminal_redraws_with_carriage_returns(monkeypatch):

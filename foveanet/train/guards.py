@@ -1,0 +1,63 @@
+"""Training guards: a step whose loss or gradient is inf or NaN stops the run there.
+
+A learning rate that is far too large makes the weights overflow within a few steps; from
+then on every number is NaN, the accuracy sits at chance, and NumPy prints a raw
+``RuntimeWarning`` from whichever op overflowed first.  The loops of this project (the image
+Trainer, segmentation, text) therefore run each step with NumPy's floating-point warnings
+off (:func:`float_errors_quiet`) and check the step's result instead (:func:`check_step`):
+the loss, and the sum of every gradient (inf and NaN propagate through a sum, so one pass over
+each gradient finds them).  The check runs *before* ``optimizer.step()``, so the weights in
+memory, and every file already written, are still those of the last good step.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from foveanet.errors import TrainingDiverged
+
+__all__ = ["check_step", "float_errors_quiet", "TrainingDiverged"]
+
+
+def float_errors_quiet():
+    """``with float_errors_quiet():`` NumPy's overflow / invalid / divide warnings off; the
+    step's loss and gradients are checked by :func:`check_step` instead."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
+def _first_bad_gradient(named_params) -> str | None:
+    for name, p in named_params:
+        g = getattr(p, "grad", None)
+        if g is None:
+            continue
+        g = getattr(g, "data", g)
+        if not math.isfinite(float(np.sum(g))):
+            return f"{name} (shape {tuple(g.shape)})"
+    return None
+
+
+def check_step(loss: float, named_params=(), *, epoch: int, step: int, lr: float | None,
+               steps_per_epoch: int | None = None, where: str | None = None) -> None:
+    """Raise :class:`TrainingDiverged` when ``loss`` or a gradient of ``named_params`` (the
+    ``(name, parameter)`` pairs of ``module.named_parameters()``) is inf/NaN.
+
+    ``epoch`` (1-based), ``step`` (1-based, within the epoch) and ``lr`` go into the message;
+    ``where`` names the files that keep the last good state (e.g. the run's checkpoint)."""
+    bad = None if math.isfinite(loss) else f"the loss is {loss}"
+    if bad is None:
+        name = _first_bad_gradient(named_params)
+        if name is None:
+            return
+        bad = f"the gradient of {name} holds inf or NaN (the loss was still {loss:.6g})"
+    of = f" of {steps_per_epoch}" if steps_per_epoch else ""
+    lr_text = f"{lr:g}" if lr is not None else "?"
+    smaller = f" (--lr {lr / 10:g})" if lr else ""
+    kept = f" {where}" if where else ""
+    message = (f"training diverged at epoch {epoch}, step {step}{of}: {bad}, at learning rate "
+               f"{lr_text}. The run stopped before this step changed the weights.{kept} "
+               f"What to try: a learning rate ten times smaller{smaller}; a schedule that warms up "
+               f"(one-cycle); AdamW instead of plain SGD; and check that the inputs hold no inf "
+               f"or NaN.")
+    raise TrainingDiverged(message, {"epoch": epoch, "step": step, "loss": loss if math.isfinite(loss)
+                                     else repr(loss), "lr": lr, "reason": bad})
