@@ -47,8 +47,8 @@ def main() -> int:
           f"{cfg['optimizer']} lr {cfg['lr']:g} wd {cfg['weight_decay']:g}, {cfg['schedule']}, "
           f"augment {cfg['augment']}, seed {cfg['seed']}; {os.cpu_count()} cores")
     sep = "|" if args.markdown else " "
-    head = ["epoch", "seconds", "cumulative", "img/s", "cpu s", "train loss", "train acc", "test loss",
-            "test acc"]
+    head = ["epoch", "seconds", "cumulative", "img/s", "cpu s", "train loss", "train acc", "val acc",
+            "test loss", "test acc"]
     print(sep.join(f"{h:>11}" for h in head))
     if args.markdown:
         print("|".join(["-" * 11] * len(head)))
@@ -57,10 +57,13 @@ def main() -> int:
         total += h["seconds"]
         row = [h["epoch"], f"{h['seconds']:.1f}", f"{total:.1f}", f"{n / h['seconds']:,.0f}",
                f"{h.get('cpu_seconds', float('nan')):.1f}",
-               f"{h['train_loss']:.4f}", f"{100 * h['train_accuracy']:.2f}%", f"{h['test_loss']:.4f}",
-               f"{100 * h['test_accuracy']:.2f}%"]
+               f"{h['train_loss']:.4f}", f"{100 * h['train_accuracy']:.2f}%",
+               f"{100 * h['val_accuracy']:.2f}%" if h.get("val_accuracy") is not None else "-",
+               f"{h['test_loss']:.4f}", f"{100 * h['test_accuracy']:.2f}%"]
         print(sep.join(f"{v:>11}" for v in row))
-    print(f"\nfinal test accuracy {100 * m['test_accuracy']:.2f}% (best {100 * m['best_test_accuracy']:.2f}%), "
+    best = (f"best epoch {m['best_epoch']} by validation, test {100 * m['best_epoch_test_accuracy']:.2f}%"
+            if m.get("best_val_accuracy") is not None else "no validation split")
+    print(f"\nfinal test accuracy {100 * m['test_accuracy']:.2f}% ({best}), "
           f"training {m['seconds']:.1f} s, data loading {m.get('data_seconds', 0):.1f} s, "
           f"wall {wall:.1f} s including imports and pictures, {cpu:.0f} CPU s")
     if not args.out:

@@ -125,9 +125,24 @@ def save(obj, path) -> None:
     tensors: dict = {}
     structure = _encode(obj, "", tensors)
     metadata = {_STRUCTURE_KEY: json.dumps(structure, allow_nan=False), _VERSION_KEY: "1"}
-    blob = safetensors.numpy.save(tensors, metadata=metadata)
+    blob = _canonical_header(safetensors.numpy.save(tensors, metadata=metadata))
 
     atomic_write(path, blob)
+
+
+def _canonical_header(blob: bytes) -> bytes:
+    """The same file with its metadata keys sorted.  The safetensors library keeps metadata
+    in a hash map whose order changes from process to process, so the same state saved by two
+    processes (a run and its resumed twin) would differ in bytes; sorted, they are equal.  The
+    header is padded with spaces to a multiple of 8 bytes, as the library pads it, so the
+    tensor data stays aligned."""
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + n])
+    meta = header.pop("__metadata__", None)
+    ordered = ({"__metadata__": dict(sorted(meta.items()))} if meta else {}) | header
+    text = json.dumps(ordered, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + blob[8 + n:]
 
 
 def atomic_write(path, data: bytes, before_replace=None) -> None:

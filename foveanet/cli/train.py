@@ -74,11 +74,12 @@ def register(sub) -> None:
     from foveanet.train.run import WEIGHTS_HELP
 
     p = sub.add_parser("train", help="train an image classifier into a run directory",
-                       description="Train a CNN from the model zoo on Fashion-MNIST, MNIST or a folder "
-                                   "of class folders. Options left out come from --recipe; brackets "
-                                   "show the default recipe's value and the other recipes' own. A "
-                                   "seeded validation split of the training images chooses the best "
-                                   "epoch and drives --patience; the test set is only reported.",
+                       description=textwrap.dedent("""\
+                           Train a CNN from the model zoo on Fashion-MNIST, MNIST or a folder of class
+                           folders. Options left out come from --recipe; brackets show the default
+                           recipe's value and the other recipes' own. A seeded validation split of the
+                           training images chooses the best epoch and drives --patience; the test set
+                           is only reported."""),
                        epilog=TRAIN_EXAMPLES, formatter_class=_formatter)
 
     def opt(flag, key, help_text, **kw):

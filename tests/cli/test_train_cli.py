@@ -89,6 +89,35 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(reference, tmp_pa
     ma, mb = (json.loads((d / "metrics.json").read_text()) for d in (reference, out))
     assert ma["test_accuracy"] == mb["test_accuracy"]
     assert [h["train_loss"] for h in ma["history"]] == [h["train_loss"] for h in mb["history"]]
+    # the files, not only the arrays: byte for byte, but for the clock readings they record
+    for name in ("best.safetensors", "last.safetensors"):
+        assert (reference / name).read_bytes() == (out / name).read_bytes(), name
+    ca, cb = ((d / "config.json").read_text() for d in (reference, out))  # this run checkpointed more often
+    assert ca == cb.replace('"checkpoint_seconds": 0.3', '"checkpoint_seconds": 30.0')
+    assert _untimed(ma) == _untimed(mb)
+    assert _untimed(_header(reference / "checkpoint.safetensors")) == _untimed(_header(out / "checkpoint.safetensors"))
+
+
+_CLOCK = ("seconds", "cpu_seconds", "data_seconds", "wall_seconds")
+
+
+def _untimed(o):
+    """``o`` as a string with every clock reading blanked, key order kept."""
+    def blank(x):
+        if isinstance(x, dict):
+            return {k: ("-" if k in _CLOCK else blank(v)) for k, v in x.items()}
+        if isinstance(x, list):
+            return [blank(v) for v in x]
+        return x
+    return json.dumps(blank(o))
+
+
+def _header(path):
+    data = Path(path).read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    head = json.loads(data[8:8 + n])
+    head["__metadata__"]["foveanet.structure"] = json.loads(head["__metadata__"]["foveanet.structure"])
+    return head
 
 
 @needs_data
@@ -167,6 +196,34 @@ def test_predict_converts_any_image_and_names_classes(tiny_run, tmp_path, capsys
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 100.01
     assert lines[1].split("%")[1].strip() == "Trouser"
     assert lines[5].split("%")[1].strip() == "Trouser"
+
+
+@needs_data
+def test_predict_keeps_the_aspect_and_inverts_dark_on_light_photos(tiny_run, tmp_path, capsys):
+    from PIL import Image
+
+    from foveanet.data import FashionMNIST
+
+    ds = FashionMNIST(train=False)
+    i = int(np.flatnonzero(ds.targets == 1)[0])
+    # a wider photo: fitted (22 px high, padded), not squashed sideways into 28x28
+    wide = np.zeros((28, 36), np.uint8)
+    wide[:, 4:32] = ds.data[i]
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    # and as a photo would show it: dark on white
+    Image.fromarray(255 - ds.data[i]).save(tmp_path / "paper.png")
+    assert main(["predict", str(tiny_run), str(tmp_path / "wide.png"), str(tmp_path / "paper.png"),
+                 "--topk", "1"]) == 0
+    cap = capsys.readouterr()
+    lines = cap.out.splitlines()
+    assert lines[1].split("%")[1].strip() == "Trouser" and lines[3].split("%")[1].strip() == "Trouser"
+    assert f"{tmp_path / 'paper.png'}: inverted the image: its background is light" in cap.err
+    assert f"{tmp_path / 'wide.png'}: inverted" not in cap.err
+    assert f"weights: {tiny_run / 'best.safetensors'}" in cap.err
+    # --no-invert: the user's choice, and the image is then unlike anything the model saw
+    assert main(["predict", str(tiny_run), str(tmp_path / "paper.png"), "--no-invert"]) == 0
+    err = capsys.readouterr().err
+    assert "inverted" not in err and "unlike the training images" in err
 
 
 def test_errors_say_what_to_do(tmp_path, capsys, monkeypatch):
