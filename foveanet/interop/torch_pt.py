@@ -168,8 +168,12 @@ def load_torch(path):
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head.startswith(_LEGACY_MAGIC) or (head[:1] == b"\x80" and not zipfile.is_zipfile(path)):
-        raise ValueError(f"{path} is in PyTorch's legacy (pre-1.6) format; re-save it with "
-                         "torch >= 1.6: torch.save(torch.load(p), p)")
+        raise ValueError(f"{path} is in PyTorch's legacy (pre-1.6) format, a bare pickle that "
+                         "foveanet never unpickles (unpickling can run any code). Re-save it with "
+                         "torch >= 1.6 on any machine that has torch, where loading is your own "
+                         "decision: python -c \"import torch, sys; p = sys.argv[1]; "
+                         "torch.save(torch.load(p, weights_only=True), p)\" FILE (or ask its "
+                         "author for a safetensors file, which needs no torch)")
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is not a PyTorch checkpoint (no zip archive)")
     with zipfile.ZipFile(path) as archive:

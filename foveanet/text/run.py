@@ -44,7 +44,8 @@ import numpy as np
 from foveanet import backend
 from foveanet.data.text import LabelVocab, Vocab, tokenize
 from foveanet.errors import RunError
-from foveanet.train.checkpoint import load_weights, write_json
+from foveanet.train.checkpoint import write_json
+from foveanet.train.run import read_weights
 from foveanet.train.ranking import propensities
 from foveanet.text.fit import ROW_KEYS, _headline, _softmax_scores, fit, metrics_for, scores
 from foveanet.text.pipeline import DataError, TextData, document_parts, load_documents, prepare
@@ -283,7 +284,7 @@ class LoadedRun:
         self.models = []
         for f in files:
             model = build_model(self.config, len(self.vocab), len(self.labels))
-            model.load_state_dict(load_weights(self.path / f))
+            model.load_state_dict(read_weights(self.path / f))
             model.eval()
             self.models.append(model)
         self.model = self.models[0]

@@ -11,21 +11,7 @@ from pathlib import Path
 import pytest
 
 from foveanet.cli.main import main
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _fashion_available():
-    try:
-        from foveanet.data import FashionMNIST
-
-        FashionMNIST(train=False, download=False)
-        return True
-    except Exception:
-        return False
-
-
-needs_data = pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST files not on this machine")
+from tests.cli.test_train_cli import ROOT, _fashion_available, needs_data
 
 
 def run_cli(*args, cwd=ROOT):

@@ -151,7 +151,8 @@ def test_stride_past_the_storage_is_refused(tmp_path):
 
 def test_legacy_and_foreign_files(tmp_path):
     torch.save({"w": torch.ones(2)}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
-    with pytest.raises(ValueError, match=r"legacy \(pre-1\.6\) format; re-save it with torch >= 1\.6"):
+    with pytest.raises(ValueError, match=r"legacy \(pre-1\.6\) format, a bare pickle .* Re-save it with "
+                                         r"torch >= 1\.6 .*weights_only=True.* safetensors file"):
         load_torch(tmp_path / "legacy.pt")
     (tmp_path / "junk.pt").write_bytes(b"hello world")
     with pytest.raises(ValueError, match="not a PyTorch checkpoint"):
