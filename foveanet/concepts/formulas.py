@@ -16,6 +16,8 @@ import math
 import numbers
 from dataclasses import dataclass
 
+from foveanet import geometry
+
 __all__ = [
     "conv_output_size", "same_padding", "pool_output_size", "conv_params", "conv_params_formula",
     "fc_params", "fc_params_formula", "conv_mult_adds", "fc_mult_adds", "effective_kernel",
@@ -47,7 +49,7 @@ def _per_axis(op: str, n, **settings):
 
 def effective_kernel(f: int, dilation: int = 1) -> int:
     """f_eff = d(f - 1) + 1: a dilated filter spans this many input pixels."""
-    return dilation * (f - 1) + 1
+    return geometry.effective_kernel(f, dilation)
 
 
 def same_padding(f, dilation=1):
@@ -60,11 +62,9 @@ def same_padding(f, dilation=1):
     if _is_pair(f):
         return tuple(same_padding(fi, dilation[i] if _is_pair(dilation) else dilation)
                      for i, fi in enumerate(f))
-    f = _int(f, "f", "same_padding", 1)
-    total = effective_kernel(f, _int(dilation, "dilation", "same_padding", 1)) - 1
-    if total % 2 == 0:
-        return total // 2
-    return (total // 2, total - total // 2)
+    left, right = geometry.same_padding_split(_int(f, "f", "same_padding", 1),
+                                              _int(dilation, "dilation", "same_padding", 1))
+    return left if left == right else (left, right)
 
 
 def _padding_total(padding, f_eff: int, stride: int, op: str) -> int:
@@ -76,7 +76,7 @@ def _padding_total(padding, f_eff: int, stride: int, op: str) -> int:
             if stride != 1:
                 # PyTorch refuses it too: no single padding keeps n at stride > 1
                 raise ValueError(f"{op}: padding='same' needs stride 1, got stride={stride}")
-            return f_eff - 1
+            return f_eff - 1  # split by geometry.same_padding_split where it is applied
         raise ValueError(f"{op}: padding must be an int, 'valid' or 'same', got {padding!r}")
     return 2 * _int(padding, "padding", op, 0)
 
@@ -103,7 +103,7 @@ def conv_output_size(n, f, padding=0, stride=1, dilation=1):
     if n + two_p < f_eff:
         raise ValueError(f"{op}: the filter (f_eff = {f_eff}) does not fit in the padded input "
                          f"(n + 2p = {n + two_p})")
-    return (n + two_p - f_eff) // s + 1
+    return geometry.conv_output(n, f, two_p, s, d)
 
 
 def pool_output_size(n, f, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -123,16 +123,10 @@ def pool_output_size(n, f, stride=None, padding=0, dilation=1, ceil_mode=False):
     op = "pool_output_size"
     n, f = _int(n, "n", op, 1), _int(f, "f", op, 1)
     s, p, d = _int(stride, "stride", op, 1), _int(padding, "padding", op, 0), _int(dilation, "dilation", op, 1)
-    span = n + 2 * p - effective_kernel(f, d)
-    if span < 0:
+    if n + 2 * p < effective_kernel(f, d):
         raise ValueError(f"{op}: the window ({effective_kernel(f, d)}) does not fit in the padded "
                          f"input ({n + 2 * p})")
-    if not ceil_mode:
-        return span // s + 1
-    out = -(-span // s) + 1
-    if (out - 1) * s >= n + p:
-        out -= 1
-    return out
+    return geometry.pool_output(n, f, s, p, d, bool(ceil_mode))
 
 
 def _kernel_dims(f, op: str) -> tuple:

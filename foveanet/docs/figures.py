@@ -67,7 +67,7 @@ def _model_label(run) -> str:
 
 
 def plan(run=None) -> list:
-    from foveanet.vision import pictures
+    from foveanet.vision import features, pictures
 
     label = _model_label(run)
 
@@ -82,11 +82,11 @@ def plan(run=None) -> list:
         if cfg is not None:
             from foveanet.train import build
             tf = build.transforms(cfg, train=False)
-        pictures.feature_maps(net, img, path, transform=tf)
+        features.feature_maps(net, img, path, transform=tf)
 
     def learned(path):
         net, _ = _net(run)
-        pictures.learned_filters(net, path)
+        features.learned_filters(net, path)
 
     def rf(path):
         from foveanet import nn
@@ -100,7 +100,7 @@ def plan(run=None) -> list:
         if cfg is not None:
             from foveanet.train import build
             tf = build.transforms(cfg, train=False)
-        pictures.receptive_field_picture(net, img, layer, unit=(size[0] // 2, size[1] // 2), out=path,
+        features.receptive_field_picture(net, img, layer, unit=(size[0] // 2, size[1] // 2), out=path,
                                          transform=tf)
 
     pad = (6, 3, 1, 1)

@@ -14,8 +14,10 @@ from foveanet.functional.conv import (  # noqa: F401
     conv1d, conv2d, conv_transpose1d, conv_transpose2d,
 )
 from foveanet.functional.pooling import (  # noqa: F401
-    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
     avg_pool1d, avg_pool2d, max_pool1d, max_pool2d,
+)
+from foveanet.functional.adaptive_pooling import (  # noqa: F401
+    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
 )
 from foveanet.functional.normalization import (  # noqa: F401
     batch_norm, group_norm, layer_norm,

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from foveanet.backend import parallel
+from foveanet.geometry import conv_output
 
 
 class Geom:
@@ -35,9 +36,9 @@ class Geom:
         self.pads = pads  # (top, bottom, left, right)
         self.Hp = H + pads[0] + pads[1]
         self.Wp = W + pads[2] + pads[3]
-        # floor((n + 2p - d(k-1) - 1) / s) + 1
-        self.Ho = (self.Hp - self.dh * (kh - 1) - 1) // self.sh + 1 if Ho is None else Ho
-        self.Wo = (self.Wp - self.dw * (kw - 1) - 1) // self.sw + 1 if Wo is None else Wo
+        # floor((n + 2p - d(k-1) - 1) / s) + 1, with 2p = top + bottom (left + right)
+        self.Ho = conv_output(H, kh, pads[0] + pads[1], self.sh, self.dh) if Ho is None else Ho
+        self.Wo = conv_output(W, kw, pads[2] + pads[3], self.sw, self.dw) if Wo is None else Wo
 
     def with_batch(self, n: int) -> "Geom":
         return Geom(n, self.C, self.H, self.W, self.Co, self.G, self.kh, self.kw,

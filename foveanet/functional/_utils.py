@@ -23,15 +23,19 @@ def as_optional(x, name: str, op: str = ""):
     return None if x is None else as_tensor(x, name, op)
 
 
-def ntuple(value, n: int, name: str, op: str) -> tuple:
-    """An int or a sequence of n ints -> a tuple of n ints."""
+def ntuple(value, n: int, name: str, op: str, expand_single: bool = True) -> tuple:
+    """An int or a sequence of n ints -> a tuple of n ints.
+
+    expand_single: a one-element sequence stands for all n axes, as PyTorch's functional ops
+    read ``stride=(2,)``; its modules (``nn.Conv2d(kernel_size=(3,))``) take the sequence as
+    given, so ``nn`` passes False."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value),) * n
     try:
         out = tuple(int(v) for v in value)
     except TypeError:
         raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
-    if len(out) == 1:
+    if len(out) == 1 and expand_single:
         return out * n
     if len(out) != n:
         raise ValueError(f"{op}: {name} must have {n} values, got {value!r}")

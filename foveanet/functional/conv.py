@@ -23,6 +23,7 @@ from foveanet.functional import _im2col as E
 from foveanet.functional import _patches as PM
 from foveanet.functional import _winograd as WG
 from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
+from foveanet.geometry import conv_transpose_output, effective_kernel, same_padding_split
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -234,7 +235,7 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
     kh, kw = _kernel(w, nd)
     if nd == 1:
         stride, dilation = (1,) + stride, (1,) + dilation
-    eff = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    eff = (effective_kernel(kh, dilation[0]), effective_kernel(kw, dilation[1]))
     if isinstance(padding, str):
         if padding == "valid":
             pads = (0, 0, 0, 0)
@@ -243,8 +244,7 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
                 raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
                                  f"(stride={stride[2 - nd:]}); PyTorch forbids it too")
             # PyTorch's rule: total d(k-1), the extra odd pixel goes right/bottom
-            th, tw = eff[0] - 1, eff[1] - 1
-            pads = (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+            pads = same_padding_split(kh, dilation[0]) + same_padding_split(kw, dilation[1])
         else:
             raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', "
                              f"got {padding!r}")
@@ -294,7 +294,7 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
     if nd == 1:
         stride, dilation, pad, opad = (1,) + stride, (1,) + dilation, (0,) + pad, (0,) + opad
     # out = (n - 1)s - 2p + d(f - 1) + output_padding + 1
-    out = tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1
+    out = tuple(conv_transpose_output(n, k, s, p, d, o)
                 for n, s, p, d, k, o in zip((H, W), stride, pad, dilation, (kh, kw), opad))
     if out[0] <= 0 or out[1] <= 0:
         raise ValueError(f"{op}: output size {out[2 - nd:]} is not positive "

@@ -15,7 +15,7 @@ Gradients (``g`` = dL/d(output)):
   avg:  each element of a window receives g / divisor (padding's share is dropped).
 
 The adaptive family (``adaptive_avg_pool1d/2d``, ``adaptive_max_pool1d/2d``) lives in
-``adaptive_pooling.py`` and is re-exported from here.
+``adaptive_pooling.py``, which builds on this module (never the other way round).
 """
 from __future__ import annotations
 
@@ -27,21 +27,9 @@ import numpy as np
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
 from foveanet.functional._utils import as_tensor, check_float, check_ndim, ntuple
+from foveanet.geometry import pool_output
 
-__all__ = [
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-]
-_ADAPTIVE = frozenset(__all__[4:])
-
-
-def __getattr__(name):
-    # lazy: adaptive_pooling imports this module, so importing it eagerly here would make the
-    # outcome depend on which of the two is imported first
-    if name in _ADAPTIVE:
-        from foveanet.functional import adaptive_pooling
-        return getattr(adaptive_pooling, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
 
 
 # ------------------------------------------------------------------------- geometry
@@ -87,10 +75,7 @@ def spatial_view(x: Tensor, nd: int, op: str) -> tuple:
 
 
 def out_size(op: str, name: str, n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    span = n + 2 * p - d * (k - 1) - 1
-    out = (-(-span // s) if ceil_mode else span // s) + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1
+    out = pool_output(n, k, s, p, d, ceil_mode)
     if out <= 0:
         raise ValueError(
             f"{op}: kernel_size {k}" + (f" (dilation {d}: spans {d * (k - 1) + 1})" if d > 1 else "")

@@ -31,6 +31,8 @@ import math
 
 import numpy as np
 
+from foveanet.geometry import same_padding_split
+
 __all__ = ["KERNELS", "names", "get", "gaussian", "luminance", "apply", "edge_magnitude",
            "to_display", "display_kind"]
 
@@ -123,7 +125,7 @@ def _pads(kshape, padding):
     """(top, bottom, left, right) zero padding, with conv2d's rules."""
     kh, kw = kshape
     if padding == "same":  # total k-1, the odd pixel right/bottom (as conv2d and PyTorch)
-        return (kh - 1) // 2, kh - 1 - (kh - 1) // 2, (kw - 1) // 2, kw - 1 - (kw - 1) // 2
+        return same_padding_split(kh) + same_padding_split(kw)
     if padding == "valid":
         return 0, 0, 0, 0
     if isinstance(padding, (tuple, list)):

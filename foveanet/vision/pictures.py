@@ -4,7 +4,7 @@ Every function draws one matplotlib figure, writes it as a PNG to ``out`` (folde
 created) and returns the path. Figures are built on ``matplotlib.figure.Figure`` directly,
 never through pyplot, so nothing here changes the caller's backend or leaks open figures.
 The model pictures (learned filters, feature maps, receptive fields) live in ``features``
-and are re-exported here.
+(which builds on this module).
 """
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ import numpy as np
 
 from foveanet.vision import filters as _F
 
-__all__ = ["filter_grid", "fc_vs_conv_chart", "padding_stride_grid", "learned_filters",
-           "feature_maps", "receptive_field_picture", "receptive_field_box", "kernel_text"]
+__all__ = ["filter_grid", "fc_vs_conv_chart", "padding_stride_grid", "kernel_text"]
 
 # distinct, colour-blind-safe outline colours for successive filter positions
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
@@ -130,8 +129,7 @@ def padding_stride_grid(n: int, f: int, p: int = 0, s: int = 1, out="padding.png
     if f > N:
         raise ValueError(f"padding_stride_grid: the {f}x{f} filter does not fit in the padded "
                          f"{N}x{N} input (n + 2p = {n} + {2 * p})")
-    o = (N - f) // s + 1
-    assert o == conv_output_size(n, f, padding=p, stride=s)  # the lecture's formula, one source
+    o = conv_output_size(n, f, padding=p, stride=s)  # the lecture's formula, the engine's own
     reach = (o - 1) * s + f  # padded cells [0, reach) are covered by some placement
     gap = 1.5
     fig = _figure(max(6.0, (N + o + gap) * 0.45 + 1), max(3.5, N * 0.45 + 1.4))
@@ -215,11 +213,3 @@ def fc_vs_conv_chart(out="fc_vs_conv.png", sizes=(32, 64, 128, 224, 400), channe
     ax.legend(fontsize=8, loc="center right")
     return _save(fig, out)
 
-
-def __getattr__(name):
-    # the model pictures import the nn layer; load them on first use
-    if name in ("learned_filters", "feature_maps", "receptive_field_picture", "receptive_field_box"):
-        from foveanet.vision import features
-
-        return getattr(features, name)
-    raise AttributeError(f"module 'foveanet.vision.pictures' has no attribute {name!r}")

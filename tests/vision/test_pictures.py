@@ -61,12 +61,12 @@ def test_padding_grid_and_chart(tmp_path):
 
 
 def test_learned_filters(tmp_path, rng):
-    assert png(P.learned_filters(lenet5(), tmp_path / "f.png"))
+    assert png(V.learned_filters(lenet5(), tmp_path / "f.png"))
     rgb = rng.standard_normal((8, 3, 5, 5)).astype(np.float32)
-    assert png(P.learned_filters(rgb, tmp_path / "rgb.png"))
-    assert png(P.learned_filters(rgb[:, :2], tmp_path / "two.png"))  # shown as the channel mean
+    assert png(V.learned_filters(rgb, tmp_path / "rgb.png"))
+    assert png(V.learned_filters(rgb[:, :2], tmp_path / "two.png"))  # shown as the channel mean
     with pytest.raises(ValueError, match="out, in, kh, kw"):
-        P.learned_filters(rgb[0], tmp_path / "x.png")
+        V.learned_filters(rgb[0], tmp_path / "x.png")
 
 
 def test_hooks_capture_each_conv_output(boot):
@@ -88,7 +88,7 @@ def test_feature_maps_with_transform(tmp_path, boot):
         seen.append(x.shape)
         return (x - 0.5) / 0.25
 
-    assert png(P.feature_maps(lenet5(), boot, tmp_path / "m.png", transform=tf, max_maps=4))
+    assert png(V.feature_maps(lenet5(), boot, tmp_path / "m.png", transform=tf, max_maps=4))
     assert seen == [(1, 1, 28, 28)]
 
 
@@ -111,4 +111,4 @@ def test_receptive_field_boxes_by_hand():
 
 
 def test_receptive_field_picture(tmp_path, boot):
-    assert png(P.receptive_field_picture(lenet5(), boot, "features.3", (4, 5), tmp_path / "rf.png"))
+    assert png(V.receptive_field_picture(lenet5(), boot, "features.3", (4, 5), tmp_path / "rf.png"))

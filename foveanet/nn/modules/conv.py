@@ -7,6 +7,8 @@ import numpy as np
 
 import foveanet.functional as F
 from foveanet import backend
+from foveanet.functional._utils import ntuple
+from foveanet.geometry import same_padding_split
 from foveanet.nn import init
 from foveanet.nn.modules.module import Module
 from foveanet.nn.parameter import Parameter
@@ -15,15 +17,7 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ntuple(value, n: int, name: str, cls: str) -> tuple:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return (int(value),) * n
-    try:
-        out = tuple(int(v) for v in value)
-    except TypeError:
-        raise TypeError(f"{cls}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
-    if len(out) != n:
-        raise ValueError(f"{cls}: {name} must have {n} values, got {value!r}")
-    return out
+    return ntuple(value, n, name, cls, expand_single=False)
 
 
 class _ConvNd(Module):
@@ -61,8 +55,7 @@ class _ConvNd(Module):
             if self.padding == "valid":
                 amounts = [(0, 0)] * nd
             elif self.padding == "same":
-                amounts = [((d * (k - 1)) // 2, d * (k - 1) - (d * (k - 1)) // 2)
-                           for d, k in zip(self.dilation, self.kernel_size)]
+                amounts = [same_padding_split(k, d) for d, k in zip(self.dilation, self.kernel_size)]
             else:
                 amounts = [(p, p) for p in self.padding]
             self._reversed_padding_repeated_twice = tuple(v for pair in reversed(amounts) for v in pair)
