@@ -10,6 +10,23 @@ def _inplace(flag: bool, lead: str = "") -> str:
 
 
 class ReLU(Module):
+    """Rectified linear unit, elementwise: y = max(0, x).
+
+    Args:
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: (*), the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.ReLU()
+        >>> m(fn.tensor([-2., 0., 3.])).numpy()
+        array([0., 0., 3.], dtype=float32)
+    """
+
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
@@ -22,6 +39,26 @@ class ReLU(Module):
 
 
 class ReLU6(Module):
+    """ReLU capped at 6, elementwise: y = min(max(0, x), 6).
+
+    Args:
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: (*), the input's shape and dtype.
+
+    Attributes:
+        min_val, max_val: the clamp bounds, 0.0 and 6.0 (plain floats, not parameters).
+
+    Example::
+
+        >>> m = nn.ReLU6()
+        >>> m(fn.tensor([-2., 3., 8.])).numpy()
+        array([0., 3., 6.], dtype=float32)
+    """
+
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
@@ -35,6 +72,24 @@ class ReLU6(Module):
 
 
 class LeakyReLU(Module):
+    """Leaky ReLU, elementwise: y = x for x > 0, y = negative_slope * x otherwise.
+
+    Args:
+        negative_slope: the slope a for x <= 0 (default 0.01).
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: (*), the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.LeakyReLU(0.5)
+        >>> m(fn.tensor([-2., 0., 1.])).numpy()
+        array([-1.,  0.,  1.], dtype=float32)
+    """
+
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
@@ -47,6 +102,24 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
+    """Exponential linear unit, elementwise: y = x for x > 0, y = alpha * (exp(x) - 1) otherwise.
+
+    Args:
+        alpha: the scale of the negative branch; y -> -alpha as x -> -inf (default 1.0).
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: (*), the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.ELU()
+        >>> m(fn.tensor([-1., 0., 2.])).numpy().round(4)
+        array([-0.6321,  0.    ,  2.    ], dtype=float32)
+    """
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
@@ -59,6 +132,23 @@ class ELU(Module):
 
 
 class SiLU(Module):
+    """Sigmoid-weighted linear unit (swish), elementwise: y = x * sigmoid(x).
+
+    Args:
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: (*), the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.SiLU()
+        >>> m(fn.tensor([-1., 0., 1.])).numpy().round(4)
+        array([-0.2689,  0.    ,  0.7311], dtype=float32)
+    """
+
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
@@ -71,16 +161,67 @@ class SiLU(Module):
 
 
 class Sigmoid(Module):
+    """Logistic sigmoid, elementwise: y = 1 / (1 + exp(-x)), computed without overflow.
+
+    Takes no arguments.
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: (*), the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.Sigmoid()
+        >>> m(fn.tensor([-1., 0., 1.])).numpy().round(4)
+        array([0.2689, 0.5   , 0.7311], dtype=float32)
+    """
+
     def forward(self, input):
         return F.sigmoid(input)
 
 
 class Tanh(Module):
+    """Hyperbolic tangent, elementwise: y = tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x)).
+
+    Takes no arguments.
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: (*), the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.Tanh()
+        >>> m(fn.tensor([-1., 0., 1.])).numpy().round(4)
+        array([-0.7616,  0.    ,  0.7616], dtype=float32)
+    """
+
     def forward(self, input):
         return F.tanh(input)
 
 
 class GELU(Module):
+    """Gaussian error linear unit, elementwise: y = x * Phi(x), Phi the standard normal CDF.
+
+    With ``approximate='tanh'``: y = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))).
+
+    Args:
+        approximate: ``'none'`` (exact, the default) or ``'tanh'``. Any other string is
+            stored as given and raises ValueError on the first forward.
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: (*), the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.GELU()
+        >>> m(fn.tensor([-1., 0., 1.])).numpy().round(4)
+        array([-0.1587,  0.    ,  0.8413], dtype=float32)
+        >>> nn.GELU('tanh')(fn.tensor([1.])).numpy().round(4)
+        array([0.8412], dtype=float32)
+    """
+
     def __init__(self, approximate: str = "none"):
         super().__init__()
         self.approximate = approximate
@@ -93,6 +234,26 @@ class GELU(Module):
 
 
 class Softmax(Module):
+    """Softmax along ``dim``: y_i = exp(x_i) / sum_j exp(x_j), so every slice sums to 1.
+
+    Computed as exp(x - max) / sum exp(x - max), so large inputs do not overflow.
+
+    Args:
+        dim: the dim to normalise along (default None: PyTorch's legacy implicit choice,
+            dim 0 for a 0-, 1- or 3-d input and dim 1 otherwise, with a UserWarning).
+
+    Shape:
+        - Input: (*), a float dtype.
+        - Output: (*), the input's shape and dtype; values in [0, 1].
+
+    Example::
+
+        >>> m = nn.Softmax(dim=1)
+        >>> m(fn.tensor([[0., 0.], [1., 1.]])).numpy()
+        array([[0.5, 0.5],
+               [0.5, 0.5]], dtype=float32)
+    """
+
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
@@ -105,6 +266,25 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
+    """Log of the softmax along ``dim``: y_i = x_i - log(sum_j exp(x_j)), computed stably.
+
+    Args:
+        dim: the dim to normalise along (default None: PyTorch's legacy implicit choice,
+            dim 0 for a 0-, 1- or 3-d input and dim 1 otherwise, with a UserWarning).
+
+    Shape:
+        - Input: (*), a float dtype.
+        - Output: (*), the input's shape and dtype; values in (-inf, 0].
+
+    Example::
+
+        >>> m = nn.LogSoftmax(dim=1)
+        >>> m(fn.tensor([[0., 0., 0., 0.]])).numpy().round(4)
+        array([[-1.3863, -1.3863, -1.3863, -1.3863]], dtype=float32)
+        >>> round(float(np.exp(m(fn.tensor([[1., 2., 3.]])).numpy()).sum()), 4)
+        1.0
+    """
+
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim

@@ -27,6 +27,30 @@ class Dropout(_DropoutNd):
 
 
 class Dropout1d(_DropoutNd):
+    """Channel dropout: in training, each whole channel x[n, c, :] is zeroed with probability p.
+
+    Kept channels are scaled by 1/(1-p), so expectations are unchanged; in eval mode the
+    module is the identity. The draws come from ``foveanet.manual_seed``'s generator.
+
+    Args:
+        p: the probability of zeroing a channel, in [0, 1] (default 0.5).
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: (N, C, L) or (C, L).  Output: the input's shape.
+
+    Example::
+
+        >>> _ = fn.manual_seed(0)
+        >>> m = nn.Dropout1d(p=0.5)
+        >>> y = m(fn.ones(2, 8, 3)).numpy()
+        >>> sorted(set(y.ravel().tolist())), bool((y == y[:, :, :1]).all())
+        ([0.0, 2.0], True)
+        >>> m.eval()(fn.ones(1, 2, 3)).numpy()
+        array([[[1., 1., 1.],
+                [1., 1., 1.]]], dtype=float32)
+    """
     _fn = "dropout1d"
 
 

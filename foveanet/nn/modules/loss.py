@@ -37,6 +37,30 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
+    """Negative log likelihood of log-probabilities: l_i = -w[y_i] * x[i, y_i].
+
+    ``'mean'`` divides the sum by sum_i w[y_i] over the non-ignored targets (their count
+    when unweighted); a batch whose targets are all ignored gives NaN.
+
+    Args:
+        weight: per-class weights w, a (C,) Tensor or ndarray, kept as a buffer (default None: 1).
+        size_average, reduce: PyTorch's deprecated pair, folded into ``reduction`` once, at
+            construction (reduce=False gives 'none', else size_average=False gives 'sum').
+        ignore_index: targets equal to it contribute nothing (default -100).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-element losses).
+
+    Shape:
+        - Input: log-probabilities (C,), (N, C) or (N, C, d1, ...), e.g. from LogSoftmax(dim=1).
+        - Target: integer class ids (), (N,) or (N, d1, ...), each in [0, C) or ignore_index.
+        - Output: a scalar, or the target's shape with ``reduction='none'``.
+
+    Example::
+
+        >>> loss = nn.NLLLoss()
+        >>> loss(fn.tensor([[-1., -2.], [-3., -0.5]]), fn.tensor([0, 1])).item()
+        0.75
+    """
+
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean"):
         super().__init__(weight, size_average, reduce, reduction)
@@ -48,6 +72,30 @@ class NLLLoss(_WeightedLoss):
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross entropy in one stable step, on logits x and targets t:
+
+        l = -w * [p * t * log(sigmoid(x)) + (1 - t) * log(1 - sigmoid(x))],  p = pos_weight
+
+    Args:
+        weight: element weights w, broadcast to the input's shape (default None: 1).
+        size_average, reduce: PyTorch's deprecated pair, folded into ``reduction`` once, at
+            construction (reduce=False gives 'none', else size_average=False gives 'sum').
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-element losses).
+            ``'mean'`` averages over all elements (it does not divide by the sum of w).
+        pos_weight: weight p of the positive term, broadcast along the last dim, e.g. one
+            per class (C,) (default None: 1).
+
+    Shape:
+        - Input: (*), logits; Target: (*), the same shape (probabilities, not range-checked).
+        - Output: a scalar, or (*) with ``reduction='none'``.
+
+    Example::
+
+        >>> loss = nn.BCEWithLogitsLoss()
+        >>> round(loss(fn.tensor([0., 0.]), fn.tensor([1., 0.])).item(), 4)   # log 2
+        0.6931
+    """
+
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None):
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
@@ -59,15 +107,86 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class BCELoss(_WeightedLoss):
+    """Binary cross entropy of probabilities x and targets t:
+
+        l = -w * [t * log(x) + (1 - t) * log(1 - x)],  each log clamped at -100 (as PyTorch)
+
+    An input outside [0, 1] raises ValueError (use BCEWithLogitsLoss for raw scores);
+    integer targets (0/1 labels) are cast to the input's dtype, where PyTorch wants floats.
+
+    Args:
+        weight: element weights w, broadcast to the input's shape (default None: 1).
+        size_average, reduce: PyTorch's deprecated pair, folded into ``reduction`` once, at
+            construction (reduce=False gives 'none', else size_average=False gives 'sum').
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-element losses).
+            ``'mean'`` averages over all elements (it does not divide by the sum of w).
+
+    Shape:
+        - Input: (*), probabilities; Target: (*), exactly the same shape.
+        - Output: a scalar, or (*) with ``reduction='none'``.
+
+    Example::
+
+        >>> loss = nn.BCELoss()
+        >>> round(loss(fn.tensor([0.5, 0.5]), fn.tensor([1., 0.])).item(), 4)   # log 2
+        0.6931
+    """
+
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class MSELoss(_Loss):
+    """Mean squared error: l_i = (x_i - t_i)^2, then the reduction.
+
+    Input and target broadcast against each other, silently (PyTorch warns when the shapes
+    differ); ``'mean'`` divides by the number of elements of the broadcast shape.
+
+    Args:
+        size_average, reduce: PyTorch's deprecated pair, folded into ``reduction`` once, at
+            construction (reduce=False gives 'none', else size_average=False gives 'sum').
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-element losses).
+
+    Shape:
+        - Input: (*); Target: (*), the same shape or one that broadcasts with it.
+        - Output: a scalar, or the broadcast shape with ``reduction='none'``.
+
+    Example::
+
+        >>> loss = nn.MSELoss()
+        >>> loss(fn.tensor([1., 2.]), fn.tensor([0., 0.])).item()
+        2.5
+        >>> nn.MSELoss(reduction='none')(fn.tensor([1., 2.]), fn.tensor([0., 0.])).numpy()
+        array([1., 4.], dtype=float32)
+    """
+
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
+    """Mean absolute error: l_i = |x_i - t_i|, then the reduction.
+
+    Input and target broadcast against each other, silently (PyTorch warns when the shapes
+    differ); ``'mean'`` divides by the number of elements of the broadcast shape.
+
+    Args:
+        size_average, reduce: PyTorch's deprecated pair, folded into ``reduction`` once, at
+            construction (reduce=False gives 'none', else size_average=False gives 'sum').
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-element losses).
+
+    Shape:
+        - Input: (*); Target: (*), the same shape or one that broadcasts with it.
+        - Output: a scalar, or the broadcast shape with ``reduction='none'``.
+
+    Example::
+
+        >>> loss = nn.L1Loss()
+        >>> loss(fn.tensor([1., -2.]), fn.tensor([0., 0.])).item()
+        1.5
+        >>> nn.L1Loss(reduction='sum')(fn.tensor([1., -2.]), fn.tensor([0., 0.])).item()
+        3.0
+    """
+
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)

@@ -102,6 +102,36 @@ class BatchNorm2d(_BatchNorm):
 
 
 class LayerNorm(Module):
+    """Layer normalisation: y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias.
+
+    E and the biased Var are over the last len(normalized_shape) dims, separately for every
+    index of the leading dims; training and eval mode compute the same thing.
+
+    Args:
+        normalized_shape: the trailing shape D to normalise over, an int or a tuple.
+        eps: added to the variance (default 1e-5).
+        elementwise_affine: learn a per-element weight (and bias) of shape D (default True).
+        bias: with elementwise_affine, also learn the bias (default True).
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
+
+    Shape:
+        - Input: (*, *normalized_shape).  Output: the input's shape.
+
+    Attributes:
+        weight: Parameter of shape D, initialised to 1 (None without elementwise_affine).
+        bias: Parameter of shape D, initialised to 0 (None without elementwise_affine or bias).
+
+    Example::
+
+        >>> m = nn.LayerNorm(2)
+        >>> m(fn.tensor([[1., 3.], [0., 10.]])).numpy().round(4)
+        array([[-1.,  1.],
+               [-1.,  1.]], dtype=float32)
+        >>> m.weight.shape, nn.LayerNorm((2, 3)).bias.shape
+        ((2,), (2, 3))
+    """
+
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
@@ -124,6 +154,34 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
+    """Group normalisation: y = (x - E[x]) / sqrt(Var[x] + eps) * weight_c + bias_c.
+
+    The C channels split into num_groups groups; E and the biased Var are over the
+    (C / num_groups) * prod(*) values of one group of one sample, the affine is per channel.
+
+    Args:
+        num_groups: the number of groups G; num_channels must be divisible by it.
+        num_channels: the number of channels C expected in the input.
+        eps: added to the variance (default 1e-5).
+        affine: learn a per-channel weight (and bias) (default True).
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
+        bias: keyword only; with affine, also learn the bias (default True).
+
+    Shape:
+        - Input: (N, C, *).  Output: the input's shape.
+
+    Attributes:
+        weight: Parameter of shape (C,), initialised to 1 (None without affine).
+        bias: Parameter of shape (C,), initialised to 0 (None without affine or bias).
+
+    Example::
+
+        >>> m = nn.GroupNorm(2, 4)
+        >>> m(fn.tensor([[1., 3., 0., 10.]])).numpy().round(4), m.weight.shape
+        (array([[-1.,  1., -1.,  1.]], dtype=float32), (4,))
+    """
+
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
                  device=None, dtype=None, *, bias: bool = True):
         super().__init__()
