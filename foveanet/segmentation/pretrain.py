@@ -27,6 +27,7 @@ import numpy as np
 import foveanet
 from foveanet import nn
 from foveanet.segmentation.scenes import THRESHOLD, item_pool
+from foveanet.train.guards import check_step, float_errors_quiet
 
 __all__ = ["EncoderClassifier", "item_canvases", "pretrain_encoder"]
 
@@ -83,6 +84,7 @@ def pretrain_encoder(unet, epochs: int, batch_size: int = 128, lr: float = 5e-3,
     sched = foveanet.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs,
                                                    steps_per_epoch=steps, pct_start=0.2)
     history = []
+    named = list(model.named_parameters())
     for epoch in range(epochs):
         t0 = time.perf_counter()
         x_all = item_canvases(items, rng)
@@ -90,10 +92,13 @@ def pretrain_encoder(unet, epochs: int, batch_size: int = 128, lr: float = 5e-3,
         loss_sum, correct = 0.0, 0
         for b in range(steps):
             idx = order[b * batch_size:(b + 1) * batch_size]
-            logits = model(foveanet.tensor(x_all[idx]))
-            loss = cross_entropy(logits, foveanet.tensor(labels[idx]))
-            opt.zero_grad()
-            loss.backward()
+            with float_errors_quiet():
+                logits = model(foveanet.tensor(x_all[idx]))
+                loss = cross_entropy(logits, foveanet.tensor(labels[idx]))
+                opt.zero_grad()
+                loss.backward()
+                check_step(float(loss.item()), named, epoch=epoch + 1, step=b + 1, steps_per_epoch=steps,
+                           lr=opt.param_groups[0]["lr"], where="It happened in the encoder's pretraining on single items.")
             opt.step()
             sched.step()
             loss_sum += float(loss.item()) * len(idx)
