@@ -10,7 +10,7 @@ import argparse
 import math
 
 __all__ = ["int_at_least", "positive_int", "nonneg_int", "positive_float", "nonneg_float",
-           "fraction", "open_fraction", "weights_arg", "with_default"]
+           "fraction", "open_fraction", "weights_arg"]
 
 
 def _number(text: str, kind):
@@ -76,9 +76,3 @@ def weights_arg(text: str) -> str:
     if text in ("best", "last") or text.endswith(".safetensors"):
         return text
     raise argparse.ArgumentTypeError(f"expected best, last or a path ending in .safetensors, got {text!r}")
-
-
-def with_default(help_text: str, value) -> str:
-    """``help_text [value]``: the default shown the way every foveanet --help shows it."""
-    shown = "none" if value is None else ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
-    return f"{help_text} [{shown}]"

@@ -179,8 +179,9 @@ def _settings(args) -> dict:
     return cfg
 
 
-def _check_resumable(out: str, cfg: dict) -> None:
-    """A finished run, or one without a checkpoint, cannot be resumed: say why."""
+def _check_resumable(out: str, cfg: dict) -> dict:
+    """The run's checkpoint, read; a finished run, or one without a checkpoint, cannot be
+    resumed: say why."""
     from foveanet.errors import CLIError
     from foveanet.train.checkpoint import load_checkpoint
 
@@ -199,6 +200,7 @@ def _check_resumable(out: str, cfg: dict) -> None:
         raise CLIError(f"{out} is finished ({why}): nothing to resume. Evaluate it with "
                        f"`foveanet evaluate {out}`, or train longer in a new run "
                        f"(`foveanet train --epochs N --out NEW_DIR`)")
+    return st
 
 
 def run_train(args) -> int:
@@ -216,7 +218,7 @@ def run_train(args) -> int:
         if clash:
             raise CLIError(f"--resume takes the settings from {args.out}/config.json; drop "
                            + ", ".join(f"--{k.replace('_', '-')}" for k in clash))
-        _check_resumable(args.out, cfg)
+        resume_state = _check_resumable(args.out, cfg)
     else:
         cfg = _settings(args)
         out = Path(args.out or f"runs/{cfg['model']}-{Path(str(cfg['dataset'])).name}")
@@ -249,7 +251,7 @@ def run_train(args) -> int:
         for stale in Path(args.out).glob(".*.json.*.tmp"):
             stale.unlink(missing_ok=True)
         try:
-            trainer.load_checkpoint()
+            trainer.load_checkpoint(state=resume_state)
         except ValueError as e:
             raise CLIError(f"cannot resume: {e}") from None
         say(f"resuming {args.out} at epoch {trainer.epoch + 1}, batch {train_loader.start_batch}"

@@ -288,8 +288,7 @@ def _evaluate(model, cfg, out: Path):
 
 def load_run(run_dir, which: str = "best"):
     """(model with the run's weights, config) from a run directory; ``which``: best, last or
-    the path of a weight file (``foveanet.train.run.weights_file``).  ``cfg['weights']`` is
-    the file used."""
+    the path of a weight file (``foveanet.train.run.weights_file``)."""
     from foveanet.errors import RunError
     from foveanet.train.run import read_weights, weights_file
 
@@ -314,7 +313,6 @@ def load_run(run_dir, which: str = "best"):
     except (KeyError, ValueError, RuntimeError) as e:
         raise RunError(f"{wpath}: weights do not fit the model in config.json ({e})") from None
     model.eval()
-    cfg["weights"] = str(wpath)
     return model, cfg
 
 

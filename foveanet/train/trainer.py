@@ -319,10 +319,13 @@ class Trainer:
         self.checkpointed_at = (self.epoch, self.train_loader.state_dict()["batch"])
         return path
 
-    def load_checkpoint(self, path=None) -> dict:
-        """Restore everything ``fit`` needs to continue exactly where the checkpoint was taken."""
-        path = Path(path) if path is not None else self.run_dir / "checkpoint.safetensors"
-        st = ckpt.load_checkpoint(path)
+    def load_checkpoint(self, path=None, state: dict | None = None) -> dict:
+        """Restore everything ``fit`` needs to continue exactly where the checkpoint was taken;
+        ``state``: a checkpoint already read with ``checkpoint.load_checkpoint``."""
+        if state is None:
+            path = Path(path) if path is not None else self.run_dir / "checkpoint.safetensors"
+            state = ckpt.load_checkpoint(path)
+        st = state
         self.model.load_state_dict(st["model"])
         self.optimizer.load_state_dict(st["optimizer"])
         if self.scheduler is not None and st["scheduler"] is not None:
