@@ -12,6 +12,9 @@ JOBS   ?= 2
 ifneq ($(shell grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null),)
 export OPENBLAS_CORETYPE := SKYLAKEX
 endif
+# `import foveanet` leaves the process alone; every process make starts is tuned for
+# training (OpenBLAS's idle threads, glibc's freed memory: foveanet/backend/cpu/process.py)
+export FOVEANET_TUNE_PROCESS := 1
 
 .PHONY: demo strong segment test install data bench docs clean
 

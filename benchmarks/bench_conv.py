@@ -103,7 +103,7 @@ def op_table(repeats: int, stat) -> None:
 
 # ------------------------------------------------------- the internal-layout experiment
 # Plain-NumPy conv forward+backward (stride 1, square padding) in three layouts; the
-# engine in foveanet/functional/_im2col.py uses the one that wins here.
+# engine in foveanet/backend/cpu/conv/gemm.py uses the one that wins here.
 
 
 def _col2im_add(dxp, taps, k, Ho, Wo, axes):

@@ -1,5 +1,5 @@
 """Winograd F(2x2, 3x3) against the im2col paths, layer shape by layer shape: the
-measurement behind ``_winograd.applies``.
+measurement behind ``backend/cpu/conv/route.py``'s ``winograd``.
 
     .venv/bin/python -m benchmarks.bench_winograd             # one thread
     .venv/bin/python -m benchmarks.bench_winograd --threads 2
@@ -7,8 +7,8 @@ measurement behind ``_winograd.applies``.
 Every 3x3 stride-1 conv of the shapes below (the `make bench` cases, ResNet-18 and VGG-16
 at batch 1 and 16, small-map and few-channel layers) runs forward (no grad) and forward +
 backward, once with the Winograd path forced and once with it switched off (the path
-``_path`` would pick then is printed), alternating, min of several runs each.
-speedup = im2col time / Winograd time; "routed" is what ``applies`` decides.
+``route.path`` would pick then is printed), alternating, min of several runs each.
+speedup = im2col time / Winograd time; "routed" is what ``route.winograd`` decides.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 import foveanet
-from foveanet.functional import _winograd as WG
-from foveanet.functional import conv as CV
+from foveanet.backend.cpu.conv import route
 from foveanet.functional.conv import conv2d
+from foveanet.geometry import ConvGeom
 
 SHAPES = [  # N, C, Co, H (square maps)
     (8, 64, 64, 56), (32, 64, 128, 32), (128, 32, 32, 28),
@@ -55,20 +55,21 @@ def measure(N, C, Co, H, rng):
         xt, wt = foveanet.tensor(x, requires_grad=True), foveanet.tensor(w, requires_grad=True)
         conv2d(xt, wt, padding=1).backward(gy)
 
-    applies = WG.applies
+    applies = route.winograd
+    geom = ConvGeom(N, C, H, H, Co, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
     best = {}
     try:
         for _ in range(2):
             for mode, rule in (("wino", lambda g: True), ("base", lambda g: False)):
-                WG.applies = rule
+                route.winograd = rule
                 for kind, fn in (("fwd", fwd), ("both", both)):
                     t = _best(fn, reps)
                     best[mode, kind] = min(best.get((mode, kind), t), t)
-        WG.applies = lambda g: False
-        base_path = CV._path(CV.E.Geom(N, C, H, H, Co, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)))
+        route.winograd = lambda g: False
+        base_path = route.path(geom)
     finally:
-        WG.applies = applies
-    routed = applies(CV.E.Geom(N, C, H, H, Co, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)))
+        route.winograd = applies
+    routed = applies(geom)
     return best, base_path, routed
 
 

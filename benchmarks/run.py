@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 
-import foveanet  # noqa: F401  (first: picks OpenBLAS's AVX-512 kernels before NumPy loads)
+import foveanet  # noqa: F401
 import numpy as np
 
 THREADS = 2

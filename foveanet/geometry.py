@@ -14,11 +14,13 @@ the total of both sides, the lecture's 2p when symmetric), d dilation.
 
 These take plain ints and check nothing: each caller (``functional``, ``nn``,
 ``concepts.formulas``) validates its arguments under its own name and then asks here.
+:class:`ConvGeom` gathers one 2-d convolution's sizes from them, for the reference
+convolution in ``functional`` and the backends' kernels alike.
 """
 from __future__ import annotations
 
 __all__ = ["effective_kernel", "same_padding_split", "conv_output", "pool_output",
-           "conv_transpose_output"]
+           "conv_transpose_output", "ConvGeom"]
 
 
 def effective_kernel(f: int, d: int = 1) -> int:
@@ -54,3 +56,37 @@ def conv_transpose_output(n: int, f: int, s: int = 1, p: int = 0, d: int = 1,
                           output_padding: int = 0) -> int:
     """(n - 1)s - 2p + f_eff + output_padding: the size whose direct conv gives n."""
     return (n - 1) * s - 2 * p + effective_kernel(f, d) + output_padding
+
+
+class ConvGeom:
+    """Sizes of one convolution seen as the map  x (N, C, H, W) -> y (N, Co, Ho, Wo), with
+    G groups, a kh x kw kernel, stride (sh, sw), dilation (dh, dw) and ``pads`` (top,
+    bottom, left, right); Hp, Wp are the padded input's sizes. A 1-d convolution is the
+    case H = kh = 1.
+
+    For a transposed convolution the same object describes the *adjoint* direct conv:
+    its ``x`` is the transposed conv's output and its ``y`` the transposed conv's input.
+    """
+
+    __slots__ = ("N", "C", "H", "W", "Co", "G", "kh", "kw", "sh", "sw", "dh", "dw",
+                 "pads", "Hp", "Wp", "Ho", "Wo")
+
+    def __init__(self, N, C, H, W, Co, G, kh, kw, stride, dilation, pads, Ho=None, Wo=None):
+        self.N, self.C, self.H, self.W, self.Co, self.G = N, C, H, W, Co, G
+        self.kh, self.kw = kh, kw
+        self.sh, self.sw = stride
+        self.dh, self.dw = dilation
+        self.pads = pads
+        self.Hp = H + pads[0] + pads[1]
+        self.Wp = W + pads[2] + pads[3]
+        self.Ho = conv_output(H, kh, pads[0] + pads[1], self.sh, self.dh) if Ho is None else Ho
+        self.Wo = conv_output(W, kw, pads[2] + pads[3], self.sw, self.dw) if Wo is None else Wo
+
+    def with_batch(self, n: int) -> "ConvGeom":
+        return ConvGeom(n, self.C, self.H, self.W, self.Co, self.G, self.kh, self.kw,
+                        (self.sh, self.sw), (self.dh, self.dw), self.pads, self.Ho, self.Wo)
+
+    def __repr__(self):
+        return (f"ConvGeom(x=({self.N}, {self.C}, {self.H}, {self.W}) -> y=({self.N}, {self.Co}, "
+                f"{self.Ho}, {self.Wo}), groups={self.G}, kernel=({self.kh}, {self.kw}), "
+                f"stride=({self.sh}, {self.sw}), dilation=({self.dh}, {self.dw}), pads={self.pads})")

@@ -8,12 +8,19 @@ Tensors, runs the forward, and, when a gradient is needed, records the instance 
 Inside ``forward``, ``self.needs_input_grad`` (one bool per positional input) and
 ``self.requires_grad`` are already set, so an op can skip saving buffers that no
 gradient will read (inference then keeps no im2col matrices alive).
+
+A Function whose forward or backward runs a matrix product says so with ``uses_blas =
+True``; ``apply`` and the backward walk then call the backend's ``before_gemm`` hook first
+(on the CPU: BLAS gets back the threads a parallel region held at one). No op has to
+remember it, and no op file touches the thread pool.
 """
 from __future__ import annotations
 
 import functools
 
 import numpy as np
+
+from foveanet.backend.arrays import kernels
 
 _grad_enabled = True
 
@@ -71,6 +78,7 @@ class Function:
     inputs: tuple
     needs_input_grad: tuple
     requires_grad: bool
+    uses_blas = False  # True: forward/backward run a GEMM (see the module docstring)
 
     @classmethod
     def apply(cls, *inputs, **settings):
@@ -87,6 +95,8 @@ class Function:
         requires_grad = _grad_enabled and any(needs)
         ctx.requires_grad = requires_grad
         ctx.needs_input_grad = tuple(needs) if requires_grad else (False,) * len(needs)
+        if cls.uses_blas:
+            kernels(arrays[0]).before_gemm()
         out = ctx.forward(*arrays, **settings)
         if requires_grad:
             ctx.inputs = inputs
@@ -157,6 +167,8 @@ def backward(root: "Tensor", grad_root: np.ndarray) -> None:
             node._accumulate_grad(g)
         if ctx is None:
             continue
+        if ctx.uses_blas:
+            kernels(g).before_gemm()
         in_grads = ctx.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)

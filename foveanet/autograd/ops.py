@@ -10,7 +10,6 @@ import numpy as np
 
 from foveanet.autograd.function import Function, unbroadcast
 from foveanet.autograd.tensor import Tensor
-from foveanet.backend import parallel
 
 # ------------------------------------------------------------------- arithmetic
 
@@ -101,14 +100,14 @@ class MatMul(Function):
     promotion is undone on the gradients; batch axes are summed where broadcast.
     """
 
+    uses_blas = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
-        parallel.release_blas()  # BLAS's threads, if a conv's tasks held them at one
         return a @ b
 
     def backward(self, g):
         a, b = self.a, self.b
-        parallel.release_blas()
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if a.ndim == 1 and b.ndim == 1:

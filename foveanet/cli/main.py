@@ -2,7 +2,8 @@
 
 Each subcommand family lives in its own module exposing ``register(subparsers)``, which adds
 its parser(s) and sets ``func`` (called with the parsed args, returning an exit code).
-Heavy imports happen inside ``func`` so that ``foveanet --help`` stays instant.
+Heavy imports happen inside ``func`` so that ``foveanet --help`` stays instant, and so that
+``main`` can tune the process (``backend.cpu.tune_process``) before NumPy loads.
 """
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    # before anything loads NumPy: OpenBLAS reads its settings once, when it is loaded
+    from foveanet.backend.cpu import tune_process
+
+    tune_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -20,7 +20,6 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
-from foveanet.backend import parallel
 from foveanet.functional._utils import as_tensor
 from foveanet.functional.pooling import Axis, Geometry, _AvgPool, _MaxPool, running_argmax, spatial_view
 
@@ -70,16 +69,16 @@ def _tiling_geometry(shape4, out_shape, out4) -> Geometry | None:
 class _AdaptiveAvg(Function):
     """y = A_h x A_w^T per plane, A[i, j] = 1/len_i on window i;  dx = A_h^T g A_w."""
 
+    uses_blas = True
+
     def forward(self, x, *, shape4, out_shape, out4):
         Ah, Aw = (_averaging_matrix(n, o, x.dtype) for n, o in zip(shape4[2:], out4))
-        parallel.release_blas()  # BLAS's threads, if a conv's tasks held them at one
         y = np.matmul(Ah, np.matmul(x.reshape(shape4), Aw.T))
         if self.requires_grad:
             self.Ah, self.Aw, self.in_shape, self.g_shape = Ah, Aw, x.shape, y.shape
         return y.reshape(out_shape)
 
     def backward(self, g):
-        parallel.release_blas()
         return np.matmul(self.Ah.T, np.matmul(g.reshape(self.g_shape), self.Aw)).reshape(self.in_shape)
 
 

@@ -1,14 +1,10 @@
 """Convolutions: conv1d, conv2d, conv_transpose1d, conv_transpose2d (PyTorch names and signatures).
 
-All four run on one engine (``_im2col``; small maps with 16+ channels on its patch-major twin,
-``_patches``): im2col as a strided view plus one copy and one
-GEMM per sub-batch of cache size (sub-batches run as parallel tasks, batched over groups).
-3x3 stride-1 convs with 64+ channels on large maps take Winograd's F(2x2, 3x3) instead
-(``_winograd``: 16 multiplies per 2x2 output tile where im2col needs 36).
-dX of a stride-1 conv is itself a direct conv (dY with the flipped kernel); with a stride
-it is col2im, kh*kw strided adds. A 1-d convolution is the 2-d one with H = 1; a
-transposed convolution is the adjoint of a direct one, so its forward is the direct
-conv's input-gradient and vice versa.
+A convolution is im2col plus one matrix product per group (``functional/im2col.py``, the
+reference); the backend runs it with its own kernels where it has them (on the CPU:
+``backend/cpu/conv``, which routes each layer to the fastest of five engines). A 1-d
+convolution is the 2-d one with H = 1; a transposed convolution is the adjoint of a direct
+one, so its forward is the direct conv's input-gradient and vice versa.
 
 Notation for one spatial axis: n input size, f kernel size, s stride, p padding, d dilation.
 """
@@ -16,14 +12,11 @@ from __future__ import annotations
 
 import numbers
 
-
 from foveanet.autograd.function import Function
-from foveanet.functional import _conv_paths as P
-from foveanet.functional import _im2col as E
-from foveanet.functional import _patches as PM
-from foveanet.functional import _winograd as WG
+from foveanet.backend import kernels
+from foveanet.functional import im2col as ref
 from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
-from foveanet.geometry import conv_transpose_output, effective_kernel, same_padding_split
+from foveanet.geometry import ConvGeom, conv_transpose_output, effective_kernel, same_padding_split
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -33,17 +26,27 @@ _LAYOUT = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)"}
 # ----------------------------------------------------------------------------- Functions
 
 
-class _Conv(Function):
+class _ConvFunction(Function):
+    """What the two convolutions share: they run GEMMs, and say which engine ran them."""
+
+    uses_blas = True
+    kernel = None  # the backend's conv kernels (None: functional/im2col.py)
+    state = None   # what backward reads, as the kernel or the reference saved it
+
+    @property
+    def path(self) -> str:
+        """The engine that ran: the backend's choice (e.g. 'winograd'), or 'reference'."""
+        return "reference" if self.kernel is None else self.state.path
+
+
+class _Conv(_ConvFunction):
     """Direct convolution (cross-correlation, as in every CNN framework).
 
     y[n, o, h, w] = b[o] + sum_{c, i, j} W[o, c, i, j] * xpad[n, g(o)*C/G + c, h*s + i*d, w*s + j*d]
     As matrices (per group): Y = W_mat @ cols, cols = im2col(xpad).
       dW = dY @ cols^T                  (correlation of X with dY)
-      dX = col2im(W_mat^T @ dY)         (full correlation of dY with the flipped kernel;
-                                          computed as exactly that when the stride is 1)
+      dX = col2im(W_mat^T @ dY)         (full correlation of dY with the flipped kernel)
       db = sum of dY over N, H, W
-    Depthwise (one input channel per output channel) skips im2col: y is the sum over taps
-    of per-channel scaled shifted views, dW[c, tap] = <dY_c, X_c shifted by tap>.
     """
 
     def forward(self, x, w, *bias, geom, lift):
@@ -52,72 +55,33 @@ class _Conv(Function):
         w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
         b = bias[0] if bias else None
         need_x, need_w = self.needs_input_grad[:2]
-        self.path = _path(g)
-        # inference and first layers keep nothing they will not read
-        if self.path == "depthwise":
-            y = P.depthwise(x4, w4, g, b)
-            saved = (x4 if need_w else None, w4 if need_x else None)
-        elif self.path == "rows":
-            xr = P.to_rows(x4, g)
-            y = P.rows_forward(xr, w4, g, b)
-            saved = (xr if need_w else None, w4 if need_x else None)
-        elif self.path == "winograd":
-            y, u, kept = WG.conv_forward(x4, w4, g, b, keep=need_w)
-            saved = (kept, u if need_x else None)
-        elif self.path == "patches":
-            y, kept = PM.conv_forward(x4, w4, g, b)
-            saved = (kept if need_w else None, w4 if need_x else None)
-        else:
-            wm = E.w_matrix(w4, g.G)
-            y, kept = E.conv_forward(x4, wm, g, b)
-            saved = (kept if need_w else None, wm if need_x else None)
+        self.kernel = kernels(x).conv
+        if self.kernel is None:
+            y = ref.conv(x4, w4, b, g)
+            state = (x4 if need_w else None, w4 if need_x else None)
+        else:  # inference and first layers keep nothing they will not read
+            y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w)
         if self.requires_grad:
-            self.geom, self.shapes, self.nbias, self.saved = g, (x.shape, w.shape), len(bias), saved
+            self.geom, self.shapes, self.nbias, self.state = g, (x.shape, w.shape), len(bias), state
         return y.reshape(lift(y.shape))
 
     def backward(self, grad):
         g = self.geom
         need_x, need_w = self.needs_input_grad[:2]
-        x_saved, w_saved = self.saved
         g4 = grad.reshape(g.N, g.Co, g.Ho, g.Wo)
         db = g4.sum(axis=(0, 2, 3)) if self.nbias and self.needs_input_grad[2] else None
-        if self.path == "depthwise":
-            dx, dw = P.depthwise_grads(g4, x_saved, w_saved, g, need_x, need_w)
-        elif self.path == "rows":
-            dx, dw = P.rows_backward(g4, x_saved, w_saved, g, need_x, need_w)
-        elif self.path == "winograd":
-            dx, dw = WG.conv_backward(g4, x_saved, w_saved, g, need_x, need_w)
-        elif self.path == "patches":
-            dx, dw = PM.conv_backward(g4, x_saved, w_saved, g, need_x, need_w)
+        if self.kernel is None:
+            x4, w4 = self.state
+            dx = ref.conv_input_grad(g4, w4, g) if need_x else None
+            dw = ref.conv_weight_grad(g4, x4, g) if need_w else None
         else:
-            dx, dw = E.conv_backward(g4, x_saved, w_saved, g, need_x, need_w)
+            dx, dw = self.kernel.backward(g4, self.state, g, need_x, need_w)
         dx = None if dx is None else dx.reshape(self.shapes[0])
         dw = None if dw is None else dw.reshape(self.shapes[1])
         return (dx, dw, db)[:2 + self.nbias]
 
 
-# 1-d convs with this many input channels take the row-GEMM path (see _im2col). At text-CNN
-# sizes it times level with im2col (min of 11 runs, C=300 L=500 k=2..8) but keeps only the
-# input for backward instead of a k-times larger cols buffer; with few channels its k thin
-# GEMMs lose (C=8..32: ~25% slower), so they stay on im2col.
-ROWS_MIN_CHANNELS = 64
-
-
-def _path(g) -> str:
-    if g.G > 1 and g.G == g.C == g.Co:
-        return "depthwise"
-    if g.H == 1 and g.kh == 1 and g.sw == 1 and g.G == 1 and g.C >= ROWS_MIN_CHANNELS:
-        return "rows"
-    if WG.applies(g):
-        return "winograd"
-    # small feature maps with enough channels: patch-major cols, unless few output channels
-    # make the padded-grid cols cheaper still
-    if PM.applies(g) and not E.grid_applies(g):
-        return "patches"
-    return "gemm"
-
-
-class _ConvTranspose(Function):
+class _ConvTranspose(_ConvFunction):
     """Transposed convolution: the adjoint (input-gradient) of the direct convolution
     with the same weight, stride, padding and dilation.
 
@@ -129,32 +93,35 @@ class _ConvTranspose(Function):
     """
 
     def forward(self, x, w, *bias, geom, lift):
-        x_shape, w_shape = x.shape, w.shape
         g = geom  # the adjoint direct conv: its x is our output, its y our input
         x4 = x.reshape(g.N, g.Co, g.Ho, g.Wo)
-        wm = E.w_matrix(w.reshape(g.Co, g.C // g.G, g.kh, g.kw), g.G)
-        y = E.conv_data(x4, wm, g)
-        xm = E.to_cn(x4) if self.requires_grad and self.needs_input_grad[1] else None
+        w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
+        need_w = self.needs_input_grad[1]
+        self.kernel = kernels(x).conv
+        if self.kernel is None:
+            y = ref.conv_input_grad(x4, w4, g)
+            state = (x4 if need_w else None, w4)
+        else:
+            y, state = self.kernel.transpose_forward(x4, w4, g, need_w)
         if bias:
             y += bias[0].reshape(1, -1, 1, 1)
         if self.requires_grad:
-            self.geom, self.shapes, self.nbias = g, (x_shape, w_shape), len(bias)
-            self.xm = xm if self.needs_input_grad[1] else None
-            self.wm = wm if self.needs_input_grad[0] else None
+            self.geom, self.shapes, self.nbias, self.state = g, (x.shape, w.shape), len(bias), state
         return y.reshape(lift(y.shape))
 
     def backward(self, grad):
         g = self.geom
+        need_x, need_w = self.needs_input_grad[:2]
         g4 = grad.reshape(g.N, g.C, g.H, g.W)
-        dx = dw = db = None
-        if self.needs_input_grad[0] or self.needs_input_grad[1]:
-            cols = E.im2col(E.pad_cn(g4, g), g)
-            if self.needs_input_grad[0]:
-                dx = E.from_cn(E.gemm_forward(cols, self.wm), g).reshape(self.shapes[0])
-            if self.needs_input_grad[1]:
-                dw = E.gemm_weight(self.xm, cols, g.G).reshape(self.shapes[1])
-        if self.nbias and self.needs_input_grad[2]:
-            db = g4.sum(axis=(0, 2, 3))
+        db = g4.sum(axis=(0, 2, 3)) if self.nbias and self.needs_input_grad[2] else None
+        if self.kernel is None:
+            x4, w4 = self.state
+            dx = ref.conv(g4, w4, None, g) if need_x else None
+            dw = ref.conv_weight_grad(x4, g4, g) if need_w else None
+        else:
+            dx, dw = self.kernel.transpose_backward(g4, self.state, g, need_x, need_w)
+        dx = None if dx is None else dx.reshape(self.shapes[0])
+        dw = None if dw is None else dw.reshape(self.shapes[1])
         return (dx, dw, db)[:2 + self.nbias]
 
 
@@ -259,7 +226,7 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
         sl = slice(2 - nd, None)
         raise ValueError(f"{op}: kernel size {eff[sl]} (with dilation) is larger than the padded "
                          f"input {padded[sl]} (input shape {tuple(x.shape)})")
-    geom = E.Geom(N, C, H, W, Co, G, kh, kw, stride, dilation, pads)
+    geom = ConvGeom(N, C, H, W, Co, G, kh, kw, stride, dilation, pads)
     args = (x, w) if b is None else (x, w, b)
     return _Conv.apply(*args, geom=geom, lift=_lifter(nd, unbatched))
 
@@ -299,7 +266,7 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
     if out[0] <= 0 or out[1] <= 0:
         raise ValueError(f"{op}: output size {out[2 - nd:]} is not positive "
                          f"(input shape {tuple(x.shape)}, padding={padding!r})")
-    geom = E.Geom(N, Cout, out[0], out[1], Cin, G, kh, kw, stride, dilation,
+    geom = ConvGeom(N, Cout, out[0], out[1], Cin, G, kh, kw, stride, dilation,
                   (pad[0], pad[0], pad[1], pad[1]), Ho=H, Wo=W)
     args = (x, w) if b is None else (x, w, b)
     return _ConvTranspose.apply(*args, geom=geom, lift=_lifter(nd, unbatched))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from foveanet.autograd.function import Function
-from foveanet.backend import parallel
 from foveanet.functional._utils import as_optional, as_tensor, check_float
 
 __all__ = ["linear"]
@@ -17,12 +16,13 @@ class _Linear(Function):
         db = Σ_rows G     (out,)
     """
 
+    uses_blas = True
+
     def forward(self, x, weight, bias=None):
         in_f = weight.shape[1]
         lead = x.shape[:-1]
         # a view for contiguous inputs; the transposed weight is passed to BLAS as a flag
         x2 = x.reshape(-1, in_f)
-        parallel.release_blas()  # BLAS's threads, if a conv's tasks held them at one
         y = x2 @ weight.T
         if bias is not None:
             y += bias
@@ -38,7 +38,6 @@ class _Linear(Function):
     def backward(self, g):
         need_x, need_w, need_b = self.flags
         g2 = g.reshape(-1, g.shape[-1])
-        parallel.release_blas()
         dx = (g2 @ self.weight).reshape(self.lead + (self.weight.shape[1],)) if need_x else None
         dw = g2.T @ self.x2 if need_w else None
         db = g2.sum(axis=0) if need_b else None

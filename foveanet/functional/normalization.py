@@ -11,13 +11,12 @@ which is the chain rule through μ and σ folded into one pass (no graph of smal
 """
 from __future__ import annotations
 
-import functools
 import numbers
 
 import numpy as np
 
 from foveanet.autograd.function import Function
-from foveanet.backend import parallel
+from foveanet.backend import kernels
 from foveanet.autograd.tensor import Tensor
 from foveanet.functional._utils import as_optional, as_tensor, check_float
 
@@ -43,19 +42,6 @@ def _check_per_channel(op: str, name: str, arr, c: int, shape) -> None:
             f"{op}: {name} has {np.size(arr)} elements, expected {c} "
             f"(one per channel of input of shape {tuple(shape)})"
         )
-
-
-# Batch norm's statistics are per channel, so its passes split into channel blocks with no
-# shared output: on a big batch they run as backend.parallel tasks. vgg_small training step
-# (b128, 2 workers): batch norm 36 -> ~20 ms of ~265 ms.
-PARALLEL_MIN_ELEMENTS = 1 << 18
-
-
-def _channel_tasks(x3: np.ndarray, job) -> list:
-    c = x3.shape[1]
-    W = parallel.workers() if x3.size >= PARALLEL_MIN_ELEMENTS else 1
-    bounds = np.linspace(0, c, min(W, c) + 1).astype(int)
-    return [functools.partial(job, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 class _BatchNorm(Function):
@@ -88,7 +74,7 @@ class _BatchNorm(Function):
             if bias is not None:
                 y[:, sl] += bias[sl, None]
 
-        parallel.run(_channel_tasks(x3, job))
+        kernels(x).each_channel_block(c, x3.size, job)  # blocks of channels, in parallel on the CPU
         if training:
             if running_mean is not None:
                 running_mean *= 1 - momentum
@@ -134,7 +120,7 @@ class _BatchNorm(Function):
             else:
                 np.multiply(gs, scale[sl, None], out=d)
 
-        parallel.run(_channel_tasks(g3, job))
+        kernels(g).each_channel_block(c, g3.size, job)
         dw = sum_gx.reshape(w.shape) if need_w else None
         db = sum_g.reshape(np.shape(self.inputs[2].data)) if need_b else None
         return (dx.reshape(self.shape) if need_x else None), dw, db

@@ -13,7 +13,6 @@ import math
 import numpy as np
 
 from foveanet.autograd.function import Function
-from foveanet.backend import parallel
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["pad", "interpolate"]
@@ -256,9 +255,10 @@ class _Separable(Function):
     dx = A_h^T g A_w. H runs first in forward: the batched product then meets the smaller
     array, and the W pass is one large GEMM over all rows."""
 
+    uses_blas = True
+
     def forward(self, x, mats=()):
         self.mats, self.in_shape = mats, x.shape
-        parallel.release_blas()  # BLAS's threads, if a conv's tasks held them at one
         lead = x.shape[: x.ndim - len(mats)]
         t = x
         if len(mats) == 2:
@@ -269,7 +269,6 @@ class _Separable(Function):
 
     def backward(self, g):
         aw = self.mats[-1]
-        parallel.release_blas()
         t = g.reshape(-1, aw.shape[0]) @ aw
         if len(self.mats) == 2:
             ah = self.mats[0]

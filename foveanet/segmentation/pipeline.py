@@ -154,9 +154,9 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
     cfg["threads"] = _threads(cfg["threads"])
     write_json(out / "config.json", cfg)
 
-    from foveanet.backend import parallel
+    from foveanet.backend.cpu import threads
 
-    saved = (foveanet.get_num_threads(), parallel.workers())
+    saved = (foveanet.get_num_threads(), threads.workers())
     foveanet.set_num_threads(cfg["threads"])
     try:
         return _train(cfg, out, quiet, pictures)
@@ -173,7 +173,7 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
     finally:  # the thread count is process-wide: give the caller back its own
         from threadpoolctl import threadpool_limits
 
-        parallel.set_workers(saved[1])  # first: it gives back a held BLAS count
+        threads.set_workers(saved[1])  # first: it gives back a held BLAS count
         threadpool_limits(saved[0], user_api="blas")
 
 

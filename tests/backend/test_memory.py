@@ -1,4 +1,5 @@
-"""glibc keeps a step's freed arrays for the next step (backend/memory.py): measured by the
+"""glibc keeps a step's freed arrays for the next step (backend/cpu/memory.py, applied by
+tune_process): measured by the
 page faults of a repeated conv step in a fresh process, with and without the setting."""
 import os
 import platform
@@ -9,8 +10,9 @@ import pytest
 
 # a 3x3 conv training step three times; print the minor page faults of the third
 _STEP = """
+from foveanet.backend.cpu import memory, tune_process
+tune_process()
 import resource, numpy as np, foveanet, foveanet.functional as F
-from foveanet.backend import memory
 r = np.random.default_rng(0)
 x = r.standard_normal((4, 64, 40, 40)).astype(np.float32)
 w = r.standard_normal((64, 64, 3, 3)).astype(np.float32)

@@ -1,12 +1,12 @@
-"""backend.parallel: the task pool behind sub-batched convolutions."""
+"""backend.cpu.threads: the task pool behind sub-batched convolutions."""
 import threading
 
 import numpy as np
 import pytest
 
 import foveanet
-from foveanet.backend import parallel
-from foveanet.functional import _im2col
+from foveanet.backend.cpu import threads as parallel
+from foveanet.backend.cpu.conv import route
 from foveanet.nn import functional as F
 
 
@@ -125,7 +125,7 @@ def test_an_exception_in_a_task_reaches_the_caller(two_workers):
 
 def test_conv_over_two_workers_is_repeatable_and_matches_one(two_workers, monkeypatch):
     """Partial dW sums are added in a fixed order: the same numbers on every run."""
-    monkeypatch.setattr(_im2col, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(route, "CHUNK_BYTES", 1)
     r = np.random.default_rng(0)
     x = r.standard_normal((6, 3, 9, 9)).astype(np.float32)
     w = r.standard_normal((5, 3, 3, 3)).astype(np.float32)

@@ -1,7 +1,7 @@
 import pytest
 
 import foveanet as fn
-from foveanet.backend import parallel
+from foveanet.backend.cpu import threads as parallel
 
 
 def test_set_num_threads_caps_blas_and_rejects_nonsense():

@@ -6,8 +6,10 @@ import torch
 import torch.nn.functional as TF
 
 import foveanet
-from foveanet.functional import conv as conv_module
+from foveanet.backend.cpu import threads
+from foveanet.backend.cpu.conv import gemm, route
 from foveanet.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from foveanet.geometry import ConvGeom
 from tests.torch_ref import close
 
 # torch warns that it pads a copy for even kernels with padding="same"; that is its business
@@ -86,8 +88,8 @@ def test_conv2d_matches_torch(seed):
 def test_conv2d_in_sub_batches_matches_torch(seed, monkeypatch):
     """Tiny CHUNK_BYTES: every image is a chunk of its own, and backward recomputes cols;
     every stride-1 dX goes through the adjoint (flipped-kernel) conv, whatever its size."""
-    monkeypatch.setattr(conv_module.E, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(conv_module.E, "ADJOINT_MIN_CHANNELS", 1)
+    monkeypatch.setattr(route, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(route, "ADJOINT_MIN_CHANNELS", 1)
     (x, w, b), kwargs = _direct_config(seed, 2)
     if x.ndim == 4:
         x = np.concatenate([x, x[::-1] * 0.5])  # >= 2 images, so there are >= 2 chunks
@@ -97,8 +99,8 @@ def test_conv2d_in_sub_batches_matches_torch(seed, monkeypatch):
 @pytest.mark.parametrize("stride, padding, dilation", [(1, 1, 1), (2, 0, 1), (1, "same", 2)])
 def test_depthwise_in_channel_blocks_matches_torch(stride, padding, dilation, monkeypatch):
     """Tiny BLOCK_BYTES and two workers: one channel a block, blocks shared by two threads."""
-    monkeypatch.setattr(conv_module.P, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(conv_module.P.parallel, "_workers", 2)
+    monkeypatch.setattr(route, "DEPTHWISE_BLOCK_BYTES", 1)
+    monkeypatch.setattr(threads, "_workers", 2)
     r = np.random.default_rng(stride + dilation)
     x = r.standard_normal((3, 5, 8, 7)).astype(np.float32)
     w = r.standard_normal((5, 1, 3, 3)).astype(np.float32)
@@ -118,10 +120,10 @@ def test_sub_batches_keep_the_input_not_the_cols(monkeypatch):
     r = np.random.default_rng(4)
     x = foveanet.tensor(r.standard_normal((3, 2, 5, 5)).astype(np.float32), requires_grad=True)
     w = foveanet.tensor(r.standard_normal((4, 2, 3, 3)).astype(np.float32), requires_grad=True)
-    assert conv2d(x, w).grad_fn.saved[0].ndim == 2  # one chunk: the whole batch's cols
-    monkeypatch.setattr(conv_module.E, "CHUNK_BYTES", 1)
-    assert conv_module.E.batch_chunks(conv2d(x, w).grad_fn.geom, 4) == [(0, 1), (1, 2), (2, 3)]
-    kept = conv2d(x, w).grad_fn.saved[0]
+    assert conv2d(x, w).grad_fn.state.saved[0].ndim == 2  # one chunk: the whole batch's cols
+    monkeypatch.setattr(route, "CHUNK_BYTES", 1)
+    assert gemm.batch_chunks(conv2d(x, w).grad_fn.geom, 4) == [(0, 1), (1, 2), (2, 3)]
+    kept = conv2d(x, w).grad_fn.state.saved[0]
     assert kept.shape == (3, 2, 5, 5) and np.shares_memory(kept, x.data)
 
 
@@ -129,11 +131,11 @@ def test_sub_batches_keep_the_input_not_the_cols(monkeypatch):
 def test_patch_major_path_matches_torch(seed, monkeypatch):
     """The patch-major engine on the random sweep (its size limits lifted): whole batch and
     sub-batches, dX by the flipped-kernel conv and by col2im (strided)."""
-    monkeypatch.setattr(conv_module.PM, "MIN_CHANNELS", 1)
-    monkeypatch.setattr(conv_module.PM, "MAX_WIDTH", 1 << 30)
-    monkeypatch.setattr(conv_module.E, "ADJOINT_MIN_CHANNELS", 1)
+    monkeypatch.setattr(route, "PATCHES_MIN_CHANNELS", 1)
+    monkeypatch.setattr(route, "PATCHES_MAX_WIDTH", 1 << 30)
+    monkeypatch.setattr(route, "ADJOINT_MIN_CHANNELS", 1)
     if seed % 2:
-        monkeypatch.setattr(conv_module.E, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(route, "CHUNK_BYTES", 1)
     (x, w, b), kwargs = _direct_config(seed, 2)
     if x.ndim == 4 and seed % 2:
         x = np.concatenate([x, x[::-1] * 0.5])
@@ -144,12 +146,11 @@ def test_patch_major_path_matches_torch(seed, monkeypatch):
 def test_padded_grid_path_matches_torch(seed, monkeypatch):
     """The padded-grid im2col on the random sweep (its limits lifted, so every stride-1
     conv takes it, forward, the flipped-kernel dX and dW): whole batch and sub-batches."""
-    E = conv_module.E
     for name, value in (("GRID_MAX_CHANNELS", 1 << 30), ("GRID_MIN_CHANNELS", 1),
                         ("GRID_MAX_JUNK", 1e9), ("ADJOINT_MIN_CHANNELS", 1)):
-        monkeypatch.setattr(E, name, value)
+        monkeypatch.setattr(route, name, value)
     if seed % 2:
-        monkeypatch.setattr(E, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(route, "CHUNK_BYTES", 1)
     (x, w, b), kwargs = _direct_config(seed, 2)
     kwargs["stride"] = 1  # the grid is for stride 1; 'same' padding is among the modes
     if x.ndim == 4 and seed % 2:
@@ -162,15 +163,14 @@ def test_grid_junk_columns_stay_out(chunk_bytes, monkeypatch):
     """Junk columns read past each image into the next one (and the zero slack after the
     last): huge values there must not reach y, dX or dW. Dilated 3x3 'same' conv, 16->8
     channels @18x40, 3 images whose magnitudes differ by 1e6, against torch in float64."""
-    E = conv_module.E
     if chunk_bytes:
-        monkeypatch.setattr(E, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(route, "CHUNK_BYTES", chunk_bytes)
     r = np.random.default_rng(7)
     x = r.standard_normal((3, 16, 18, 40)) * np.array([1.0, 1e6, 1.0]).reshape(3, 1, 1, 1)
     w, b = r.standard_normal((8, 16, 3, 3)), r.standard_normal(8)
     kwargs = dict(padding="same", dilation=(1, 2))
-    g = E.Geom(3, 16, 18, 40, 8, 1, 3, 3, (1, 1), (1, 2), (1, 1, 2, 2))
-    assert E.grid_applies(g) and conv_module._path(g) == "gemm"
+    g = ConvGeom(3, 16, 18, 40, 8, 1, 3, 3, (1, 1), (1, 2), (1, 1, 2, 2))
+    assert route.grid(g) and route.path(g) == "gemm"
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     ty = TF.conv2d(xt, wt, bt, **kwargs)
     gy = r.standard_normal(ty.shape)
@@ -196,13 +196,13 @@ def test_small_maps_take_the_patch_major_path(stride):
 def test_cols_with_a_padded_row_stride_match_torch(groups, chunk_bytes, monkeypatch):
     """N*Ho*Wo a multiple of 256 floats: im2col's rows get slack (row_stride) and every GEMM
     reads them through the 2-d view, in the whole batch and in sub-batches of one image."""
-    E = conv_module.E
+    E = gemm
     assert (E.row_stride(512, 4), E.row_stride(500, 4), E.row_stride(256, 8)) == (528, 500, 264)
     if chunk_bytes:
-        monkeypatch.setattr(E, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(route, "CHUNK_BYTES", chunk_bytes)
     r = np.random.default_rng(groups)
     x, w, b = (r.standard_normal(s).astype(np.float32) for s in ((2, 4, 16, 16), (6, 4 // groups, 3, 3), 6))
-    g = E.Geom(2, 4, 16, 16, 6, groups, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
+    g = ConvGeom(2, 4, 16, 16, 6, groups, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
     cols = E.im2col(E.pad_cn(x, g), g)
     assert cols.shape == (36, 512) and cols.strides == (528 * 4, 4)
     _compare(conv2d, TF.conv2d, x, w, b, dict(padding=1, groups=groups), groups)
@@ -215,7 +215,7 @@ def test_cols_with_a_padded_row_stride_match_torch(groups, chunk_bytes, monkeypa
 @pytest.mark.parametrize("seed", range(20))
 def test_conv1d_matches_torch(seed, rows, monkeypatch):
     if rows:  # route every stride-1 single-group case through the row-GEMM path
-        monkeypatch.setattr(conv_module, "ROWS_MIN_CHANNELS", 1)
+        monkeypatch.setattr(route, "ROWS_MIN_CHANNELS", 1)
     (x, w, b), kwargs = _direct_config(1000 + seed, 1)
     _compare(conv1d, TF.conv1d, x, w, b, kwargs, seed)
 
@@ -317,11 +317,11 @@ def test_unneeded_gradients_keep_no_buffers():
     x = r.standard_normal((2, 3, 6, 6)).astype(np.float32)
     w = foveanet.tensor(r.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
     y = conv2d(x, w)  # a first layer: dX is never needed, so W is not kept for it
-    assert y.grad_fn.saved[1] is None and y.grad_fn.saved[0] is not None
+    assert y.grad_fn.state.saved[1] is None and y.grad_fn.state.saved[0] is not None
     y.sum().backward()
     xt = foveanet.tensor(x, requires_grad=True)
     y = conv2d(xt, w.detach())  # frozen weight: no im2col buffer kept
-    assert y.grad_fn.saved[0] is None and y.grad_fn.saved[1] is not None
+    assert y.grad_fn.state.saved[0] is None and y.grad_fn.state.saved[1] is not None
     with foveanet.no_grad():
         assert conv2d(x, w).grad_fn is None
 

@@ -66,10 +66,10 @@ def test_batch_norm_eval_matches_torch(shape, affine, rng):
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_in_parallel_channel_blocks_matches_torch(training, rng, monkeypatch):
     """Every input split into channel blocks on three workers (4 channels: 1 + 1 + 2)."""
-    from foveanet.functional import normalization
+    from foveanet.backend.cpu import kernels, threads
 
-    monkeypatch.setattr(normalization, "PARALLEL_MIN_ELEMENTS", 1)
-    monkeypatch.setattr(normalization.parallel, "_workers", 3)
+    monkeypatch.setattr(kernels, "CHANNEL_BLOCKS_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(threads, "_workers", 3)
     shape = (3, 4, 5, 6)
     rm, rv = rng.standard_normal(4).astype(np.float32), rng.uniform(0.5, 2, 4).astype(np.float32)
     rm_t, rv_t = t(rm), t(rv)

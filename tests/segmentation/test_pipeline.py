@@ -67,7 +67,7 @@ def test_threads_flip_and_item_weight(tmp_path):
     import os
 
     import foveanet
-    from foveanet.backend import parallel
+    from foveanet.backend.cpu import threads as parallel
 
     foveanet.set_num_threads(1)
     try:

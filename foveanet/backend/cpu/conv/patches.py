@@ -1,6 +1,6 @@
 """Patch-major im2col for convolutions on small feature maps: one row per output pixel.
 
-``_im2col`` builds cols channel-major, ``(C*kh*kw, N*Ho*Wo)``; every run of its strided copy
+``gemm`` builds cols channel-major, ``(C*kh*kw, N*Ho*Wo)``; every run of its strided copy
 is one output row, ``Wo`` numbers long. On a 7x7 or 14x14 map those runs are 28 to 56 bytes
 and the copy is all loop overhead. Here the input is padded channels-last, ``(N, Hp, Wp, C)``,
 so that for one output pixel and one kernel row the ``kw`` taps of all ``C`` channels are
@@ -8,44 +8,27 @@ so that for one output pixel and one kernel row the ``kw`` taps of all ``C`` cha
 
     Y^T  = cols @ W_r^T                  W_r[o, (i, j, c)] = W[o, c, i, j]
     dW_r = dY_cn @ cols                  dY_cn: dY channel-major, (Co, N*Ho*Wo)
-    dX   = the same conv of dY with the flipped kernel (stride 1), else _im2col's col2im
+    dX   = the same conv of dY with the flipped kernel (stride 1), else gemm's col2im
 
 The weight is only ever rearranged within each output channel's own (C, kh, kw) block,
 never transposed as a whole: a whole-array transpose to (kh*kw*C, Co) walks W with a
 stride of C*kh*kw numbers and took 3.6 ms for ResNet-18's 512x512x3x3 weight, against
 0.6 ms for ``w_rows`` and 1.3 ms for that layer's whole GEMM at batch 1 (1 thread). Even
-so, where the weight outweighs the cols, ``applies`` leaves the conv to ``_im2col``.
-
-Min of 20, 1 thread, SkylakeX kernels, forward (dW) against _im2col: 32->32 @28 b8
-1.07 -> 0.86 ms (1.03 -> 0.91), 64->64 @14 b16 1.70 -> 1.24 (1.70 -> 1.32), 128->128 @7
-b32 3.38 -> 2.25 (3.26 -> 2.28); but 64->64 @56 b1 1.32 -> 1.37 and 12->12 @64 b2 0.26 ->
-0.44, where rows are long and channels few: those stay on _im2col (see ``applies``).
-Sub-batches and tasks as in _im2col; one group only.
+so, where the weight outweighs the cols, ``route.patches`` leaves the conv to ``gemm``,
+and it keeps the convs with long rows and few channels there too.
+Sub-batches and tasks as in ``gemm``; one group only.
 """
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from foveanet.backend import parallel
-from foveanet.functional._im2col import (
-    Geom, add_into, adjoint_geom, batch_chunks, conv_data, nchw_copy, to_cn, w_matrix,
+from foveanet.backend.cpu import threads
+from foveanet.backend.cpu.conv.gemm import (
+    ConvGeom, add_into, adjoint_geom, batch_chunks, conv_data, nchw_copy, to_cn, w_matrix,
 )
 
-MAX_WIDTH = 28
-MIN_CHANNELS = 16
-
-
-def applies(g: Geom) -> bool:
-    """Small maps with enough channels, and at least as many cols rows as output channels:
-    below that the weight's rearrangement (``w_rows``) costs more than the copy it saves
-    (batch 1, 1 thread, patch-major / channel-major: 512->512 @7 2.49 / 1.68 ms, 256->256
-    @14 1.38 / 1.22; 128->128 @28 1.27 / 1.27; batch 16, 256->256 @14 18.9 / 19.7)."""
-    return (g.G == 1 and g.Wo <= MAX_WIDTH and g.C >= MIN_CHANNELS and g.kh * g.kw > 1
-            and g.N * g.Ho * g.Wo >= g.Co)
-
-
-def pad_nhwc(x: np.ndarray, g: Geom) -> np.ndarray:
+def pad_nhwc(x: np.ndarray, g: ConvGeom) -> np.ndarray:
     """NCHW -> channels-last ``(N, Hp, Wp, C)`` with zero borders, in one copy."""
     t, b, l, r = g.pads
     out = np.empty((g.N, g.Hp, g.Wp, g.C), dtype=x.dtype)
@@ -57,7 +40,7 @@ def pad_nhwc(x: np.ndarray, g: Geom) -> np.ndarray:
     return out
 
 
-def patches(xp: np.ndarray, g: Geom) -> np.ndarray:
+def patches(xp: np.ndarray, g: ConvGeom) -> np.ndarray:
     """``(N, Hp, Wp, C)`` -> ``cols (N*Ho*Wo, kh*kw*C)``, ``cols[(n, h, w), (i, j, c)] =
     xp[n, h*sh + i*dh, w*sw + j*dw, c]``: a strided view, one copy."""
     sN, sH, sW, sC = xp.strides
@@ -79,18 +62,17 @@ def w_adjoint(w4: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(w4[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(kh * kw * Co, C)
 
 
-def _to_nchw(yt: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
+def _to_nchw(yt: np.ndarray, g: ConvGeom, bias=None, out=None) -> np.ndarray:
     """``(N*Ho*Wo, Co)`` -> NCHW (into ``out``); the bias add rides on the copy."""
     return nchw_copy(yt.reshape(g.N, g.Ho, g.Wo, g.Co).transpose(0, 3, 1, 2), bias, out)
 
 
-def gemm_nchw(cols: np.ndarray, wr: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
+def gemm_nchw(cols: np.ndarray, wr: np.ndarray, g: ConvGeom, bias=None, out=None) -> np.ndarray:
     """``cols @ W_r^T`` as NCHW (``W_r^T`` is a view: BLAS reads it transposed)."""
-    parallel.release_blas()  # outside tasks this GEMM gets BLAS's threads
     return _to_nchw(cols @ wr.T, g, bias, out)
 
 
-def conv_forward(x: np.ndarray, w4: np.ndarray, g: Geom, bias=None):
+def conv_forward(x: np.ndarray, w4: np.ndarray, g: ConvGeom, bias=None):
     """(y NCHW, what backward needs for dW): the cols when the batch is one chunk, else x."""
     wr = w_rows(w4)
     chunks = batch_chunks(g, x.dtype.itemsize)
@@ -104,11 +86,11 @@ def conv_forward(x: np.ndarray, w4: np.ndarray, g: Geom, bias=None):
         gc = g.with_batch(n1 - n0)
         gemm_nchw(patches(pad_nhwc(x[n0:n1], gc), gc), wr, gc, bias, out=y[n0:n1])
 
-    parallel.each(chunks, job)
+    threads.each(chunks, job)
     return y, x
 
 
-def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool):
+def conv_backward(gy: np.ndarray, kept, w4, g: ConvGeom, need_x: bool, need_w: bool):
     """(dX NCHW, dW (Co, C, kh, kw)) from NCHW ``gy``; ``kept`` from conv_forward (for dW),
     ``w4`` the weight (for dX)."""
     ga = adjoint_geom(g) if need_x else None
@@ -116,14 +98,12 @@ def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool)
     wm = w_matrix(w4, 1) if need_x and ga is None else None
 
     def data_grad(gy_part, gc, out):
-        parallel.release_blas()
-        if ga is None:  # strided: _im2col's GEMM + col2im
+        if ga is None:  # strided: gemm's GEMM + col2im
             return conv_data(gy_part, wm, gc, out=out)
         gac = ga.with_batch(gc.N)
         return _to_nchw(patches(pad_nhwc(gy_part, gac), gac) @ w_adj, gac, out=out)
 
     def weight_grad(gy_part, cols):
-        parallel.release_blas()
         return to_cn(gy_part) @ cols
 
     chunks = batch_chunks(g, gy.dtype.itemsize)
@@ -145,12 +125,12 @@ def conv_backward(gy: np.ndarray, kept, w4, g: Geom, need_x: bool, need_w: bool)
             return weight_grad(gy[n0:n1], patches(pad_nhwc(kept[n0:n1], gc), gc))
 
     if not need_w:
-        parallel.each(chunks, job)
+        threads.each(chunks, job)
         return dx, None
-    return dx, _w_from_rows(parallel.each(chunks, job, fold=add_into), g)
+    return dx, _w_from_rows(threads.each(chunks, job, fold=add_into), g)
 
 
-def _w_from_rows(dw, g: Geom):
+def _w_from_rows(dw, g: ConvGeom):
     """``(Co, kh*kw*C)`` -> ``(Co, C, kh, kw)``, per output channel like ``w_rows``."""
     if dw is None:
         return None

@@ -1,5 +1,12 @@
-"""Two OpenBLAS settings made before NumPy loads OpenBLAS: the AVX-512 kernels on CPUs that
-have them, and idle BLAS threads that sleep at once instead of spinning.
+"""Process tuning, on request: OpenBLAS's kernel family and idle threads, and glibc's
+handling of freed memory. ``import foveanet`` does none of it; :func:`tune_process` does
+all of it, and the ``foveanet`` command, ``make`` and the benchmarks call it first.
+``FOVEANET_TUNE_PROCESS=1`` in the environment asks ``import foveanet`` to call it.
+
+The OpenBLAS settings are environment variables that OpenBLAS reads once, when NumPy loads
+it, so they take effect only when :func:`tune_process` runs before the first ``import
+numpy`` (it reports which took effect). This module and the packages above it import no
+NumPy for that reason.
 
 Kernels.
 
@@ -11,8 +18,6 @@ GEMM runs at about half speed: measured on a 2-core AMD EPYC (Zen 4) with NumPy 
 OpenBLAS 0.3.31, sgemm 4096^3 270 -> 520 GFLOP/s, a conv-shaped 64x576 @ 576x25088 221 ->
 333 GFLOP/s, LeNet's 16x150 @ 150x12800 190 -> 231 GFLOP/s (best of 5, interleaved).
 
-This module sits outside ``foveanet.backend`` because that package imports NumPy.
-
 The setting only helps if it is in the environment before OpenBLAS is loaded, so
 ``prefer_avx512_kernels`` must run before the first ``import numpy``. It does nothing (and
 prints nothing) when NumPy is already imported, when the user chose a core type, or when
@@ -21,7 +26,7 @@ the CPU lacks ``avx512f``; an explicit choice, including the Haswell pin, is res
 Idle threads. After a multi-threaded BLAS call, OpenBLAS's helper threads busy-wait for
 2^28 cycles (about 0.1 s) for the next one. foveanet runs its BLAS calls at 2 threads
 between layers (linear layers, small convs) and its convolutions as tasks on threads of its
-own (``backend.parallel``), so a spinning helper took one of the two cores from those tasks
+own (``backend/cpu/threads.py``), so a spinning helper took one of the two cores from those tasks
 for most of every training step. ``OPENBLAS_THREAD_TIMEOUT=4`` (2^4 cycles, OpenBLAS's
 minimum) makes them sleep instead. Training step, batch 128, 2 threads, median of 15:
 LeNet-5 14.9 -> 11.7 ms, vgg_small 231 -> 191 ms; a 3x3 64->128 @32 b32 forward right
@@ -76,4 +81,33 @@ def sleep_idle_blas_threads(environ=None, modules=None) -> bool:
     if "numpy" in modules or environ.get(_TIMEOUT_VAR):
         return False
     environ[_TIMEOUT_VAR] = _TIMEOUT
+    return True
+
+
+TUNE_VAR = "FOVEANET_TUNE_PROCESS"
+
+
+def tune_process(environ=None, modules=None) -> dict:
+    """Tune this process for foveanet's training loops; returns what took effect.
+
+    ``{"openblas_coretype": bool, "openblas_thread_timeout": bool, "malloc": bool}``: the
+    first two are False when NumPy was already loaded, when the user set the variable
+    (their choice wins) or, for the core type, when the CPU lacks AVX-512; the third when
+    ``FOVEANET_MALLOC=system`` or the C library is not glibc (see ``memory.py``).
+    Calling it again changes nothing more.
+    """
+    from foveanet.backend.cpu.memory import keep_freed_memory
+
+    return {"openblas_coretype": prefer_avx512_kernels(environ, modules),
+            "openblas_thread_timeout": sleep_idle_blas_threads(environ, modules),
+            "malloc": keep_freed_memory(environ)}
+
+
+def tune_if_asked(environ=None) -> bool:
+    """Call :func:`tune_process` when ``FOVEANET_TUNE_PROCESS`` is set to anything but 0
+    (``import foveanet`` runs this); True when it did."""
+    environ = os.environ if environ is None else environ
+    if environ.get(TUNE_VAR, "0") in ("", "0"):
+        return False
+    tune_process(environ)
     return True

@@ -26,56 +26,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from foveanet.backend import parallel
-from foveanet.functional._im2col import Geom, add_into, split_batch
+from foveanet.backend.cpu import threads
+from foveanet.backend.cpu.conv import route
+from foveanet.backend.cpu.conv.gemm import add_into, split_batch
+from foveanet.geometry import ConvGeom
 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 # dM is stored without A's minus sign in row/column 3 (it saves a negation pass); the sign
 # is applied to the small matrices instead: s_ab = -1 when exactly one of a, b is 3
 _SIGN = np.array([1.0, 1.0, 1.0, -1.0])
 _SIGNS = np.outer(_SIGN, _SIGN).reshape(16, 1, 1)
-
-# Where it pays, from benchmarks/bench_winograd.py (fwd and fwd+bwd against the im2col
-# paths, 1 and 2 threads): large maps with 64+ channels gain 1.1-1.5x; with 32 channels the
-# (C, Co) GEMMs are too thin (0.8-1.0x); on 7x7 maps the 2x2 tiles waste 63% of their
-# outputs; and where one position's GEMM (tiles x C x Co multiply-adds) is small, the
-# transforms and the weight's own transform outweigh what it saves (batch 1 64->64 @56,
-# 3.2 M: 0.97x at 2 threads; batch 1 512->512 @14, 49 tiles: 0.33x).
-MIN_CHANNELS = 32
-MIN_WIDE_CHANNELS = 64
-MIN_SIDE = 14
-MIN_TILES = 768
-MIN_GEMM_MACS = 8_000_000
-# one image's V (float32) at most this big: larger buffers are above glibc's mmap ceiling
-# (backend/memory.py), so every call page-faults them in fresh, and a single-image chunk
-# leaves the transforms on one thread (VGG-16 b1 64->64 @224, 51 MB: 0.82x at 2 threads;
-# 128->128 @112, 26 MB: 1.2x)
-MAX_IMAGE_BYTES = 32 << 20
-# about this much V per batch chunk (the chunks are also the parallel tasks)
-CHUNK_BYTES = 4 << 20
-
-
-def applies(g: Geom) -> bool:
-    """3x3, stride 1, no dilation, one group, and a layer shape where it measured faster."""
-    th, tw = _tiles(g)
-    tiles = g.N * th * tw
-    return (g.kh == g.kw == 3 and g.sh == g.sw == 1 and g.dh == g.dw == 1 and g.G == 1
-            and min(g.C, g.Co) >= MIN_CHANNELS and max(g.C, g.Co) >= MIN_WIDE_CHANNELS
-            and min(g.Ho, g.Wo) >= MIN_SIDE and tiles >= MIN_TILES
-            and tiles * g.C * g.Co >= MIN_GEMM_MACS
-            and _image_bytes(g, 4) <= MAX_IMAGE_BYTES)
-
-
-def _tiles(g: Geom) -> tuple[int, int]:
-    return -(-g.Ho // 2), -(-g.Wo // 2)
-
-
-def _image_bytes(g: Geom, itemsize: int) -> int:
-    """One image's V (or M, the larger of the two): 16 positions x channels x tiles, the
-    junk tile column included."""
-    th, tw = _tiles(g)
-    return 16 * max(g.C, g.Co) * th * (tw + 1) * itemsize
-
 
 def _phases(pad: int, n: int, tiles: int):
     """For each parity p of the padded axis: (p, first plane index, first source index,
@@ -145,12 +105,12 @@ def weight_u(w: np.ndarray) -> np.ndarray:
 def _weight_grad(du: np.ndarray) -> np.ndarray:
     """dW (Co, C, 3, 3) = G^T dU G per (o, c), the adjoint of :func:`weight_u`."""
     _, Co, C = du.shape
-    # a small GEMM (K = 16) between two parallel regions: BLAS stays held (see parallel.py)
+    # a small GEMM (K = 16) between two parallel regions: BLAS stays held (see threads.py)
     k = np.kron(_G, _G).astype(du.dtype)
     return np.ascontiguousarray((k.T @ du.reshape(16, Co * C)).T).reshape(Co, C, 3, 3)
 
 
-def input_v(x: np.ndarray, g: Geom) -> np.ndarray:
+def input_v(x: np.ndarray, g: ConvGeom) -> np.ndarray:
     """NCHW ``x`` (a batch chunk) -> V (16, C, n*th*(tw+1)): B^T d B of every tile.
 
     The tile grid carries one junk column (tile tw): along the columns the transform then
@@ -159,7 +119,7 @@ def input_v(x: np.ndarray, g: Geom) -> np.ndarray:
     addition covers all parities (and all four rows a) at once: fewer, larger NumPy calls,
     which is what lets two threads run them side by side (each call takes the GIL)."""
     n = x.shape[0]
-    th, tw = _tiles(g)
+    th, tw = route.winograd_tiles(g)
     q = np.zeros((2, 2, g.C, n, th + 1, tw + 1), dtype=x.dtype)  # [row parity, col parity]
     xt = x.transpose(1, 0, 2, 3)
     for p, i0, r0, ni in _phases(g.pads[0], g.H, th):
@@ -175,9 +135,9 @@ def input_v(x: np.ndarray, g: Geom) -> np.ndarray:
     return v.reshape(16, g.C, n * th * (tw + 1))
 
 
-def grad_input(dv: np.ndarray, n: int, g: Geom, out: np.ndarray) -> None:
+def grad_input(dv: np.ndarray, n: int, g: ConvGeom, out: np.ndarray) -> None:
     """The adjoint of :func:`input_v`: dV (16, C, n*th*(tw+1)) -> dX (n, C, H, W) into ``out``."""
-    th, tw = _tiles(g)
+    th, tw = route.winograd_tiles(g)
     L = g.C * n * th * (tw + 1)
     dv = dv.reshape(4, 4, L)
     dt = np.empty((4, 2, L), dtype=dv.dtype)
@@ -194,9 +154,9 @@ def grad_input(dv: np.ndarray, n: int, g: Geom, out: np.ndarray) -> None:
 # ---------------------------------------------------------------------- output and dY
 
 
-def output_y(m: np.ndarray, n: int, g: Geom, out: np.ndarray, bias=None) -> None:
+def output_y(m: np.ndarray, n: int, g: ConvGeom, out: np.ndarray, bias=None) -> None:
     """M (16, Co, n*th*(tw+1)) -> Y = A^T M A per tile, written NCHW into ``out`` (n, Co, Ho, Wo)."""
-    th, tw = _tiles(g)
+    th, tw = route.winograd_tiles(g)
     m = m.reshape(4, 4, g.Co, n, th, tw + 1)
     half = np.empty((2, 4, g.Co, n, th, tw + 1), dtype=m.dtype)  # [s, a]: A along the columns
     _at(m.transpose(1, 0, 2, 3, 4, 5), half[0], half[1])
@@ -211,11 +171,11 @@ def output_y(m: np.ndarray, n: int, g: Geom, out: np.ndarray, bias=None) -> None
             dst[...] = yq[p, s, :, :, :dst.shape[2], :dst.shape[3]]
 
 
-def grad_m(gy: np.ndarray, g: Geom) -> np.ndarray:
+def grad_m(gy: np.ndarray, g: ConvGeom) -> np.ndarray:
     """dY (n, Co, Ho, Wo) -> dM (16, Co, n*th*(tw+1)) = A dY A^T per tile, row/column 3
     without its minus sign (see _SIGNS)."""
     n = gy.shape[0]
-    th, tw = _tiles(g)
+    th, tw = route.winograd_tiles(g)
     dq = np.zeros((2, 2, g.Co, n, th, tw + 1), dtype=gy.dtype)  # [row parity, col parity]
     gt = gy.transpose(1, 0, 2, 3)
     for p in (0, 1):
@@ -240,7 +200,7 @@ def _a(r0, r1, outs):
 # ---------------------------------------------------------------------- the convolution
 
 
-def conv_forward(x: np.ndarray, w: np.ndarray, g: Geom, bias=None, keep: bool = False):
+def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, keep: bool = False):
     """y = conv(x, w) + bias, NCHW. Returns (y, U, kept): U serves backward's dX, and
     ``kept`` (with ``keep``) is [(chunk, V)] for dW; V is 4 inputs big, im2col's cols 9."""
     u = weight_u(w)
@@ -249,15 +209,15 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: Geom, bias=None, keep: bool = 
     def job(chunk):
         n0, n1 = chunk
         v = input_v(x[n0:n1], g)
-        parallel.release_blas()  # a no-op in a task; one chunk alone gets BLAS's threads
         output_y(np.matmul(u, v), n1 - n0, g, y[n0:n1], bias)
         return (chunk, v) if keep else None
 
-    kept = parallel.each(split_batch(g.N, _image_bytes(g, x.dtype.itemsize), CHUNK_BYTES), job)
+    kept = threads.each(split_batch(g.N, route.winograd_image_bytes(g, x.dtype.itemsize),
+                                   route.WINOGRAD_CHUNK_BYTES), job)
     return y, u, (kept if keep else None)
 
 
-def conv_backward(gy: np.ndarray, kept, u, g: Geom, need_x: bool, need_w: bool):
+def conv_backward(gy: np.ndarray, kept, u, g: ConvGeom, need_x: bool, need_w: bool):
     """(dX NCHW, dW (Co, C, 3, 3)) from NCHW ``gy``; ``kept`` (conv_forward's) is needed for
     dW only, ``u`` for dX only."""
     if not (need_x or need_w):  # only the bias wanted a gradient
@@ -266,19 +226,19 @@ def conv_backward(gy: np.ndarray, kept, u, g: Geom, need_x: bool, need_w: bool):
     ut = np.ascontiguousarray((u * _SIGNS.astype(u.dtype)).transpose(0, 2, 1)) if need_x else None
     # forward's chunks, each with its V (without dW: the same chunks, no V)
     items = kept if need_w else [(c, None) for c in
-                                 split_batch(g.N, _image_bytes(g, gy.dtype.itemsize), CHUNK_BYTES)]
+                                 split_batch(g.N, route.winograd_image_bytes(g, gy.dtype.itemsize),
+                                             route.WINOGRAD_CHUNK_BYTES)]
 
     def job(item):
         (n0, n1), v = item
         dm = grad_m(gy[n0:n1], g)
-        parallel.release_blas()
         if need_x:
             grad_input(np.matmul(ut, dm), n1 - n0, g, dx[n0:n1])
         if need_w:
             return np.matmul(dm, v.transpose(0, 2, 1))
 
     if not need_w:
-        parallel.each(items, job)
+        threads.each(items, job)
         return dx, None
-    du = parallel.each(items, job, fold=add_into) * _SIGNS.astype(gy.dtype)
+    du = threads.each(items, job, fold=add_into) * _SIGNS.astype(gy.dtype)
     return dx, _weight_grad(du)

@@ -14,38 +14,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from foveanet.backend import parallel
-from foveanet.geometry import conv_output
+from foveanet.backend.cpu import threads
+from foveanet.backend.cpu.conv import route
+from foveanet.geometry import ConvGeom
 
 
-class Geom:
-    """Sizes of one convolution seen as the map  x (N, C, H, W) -> y (N, Co, Ho, Wo).
-
-    For a transposed convolution the same object describes the *adjoint* direct conv:
-    its ``x`` is the transposed conv's output and its ``y`` the transposed conv's input.
-    """
-
-    __slots__ = ("N", "C", "H", "W", "Co", "G", "kh", "kw", "sh", "sw", "dh", "dw",
-                 "pads", "Hp", "Wp", "Ho", "Wo")
-
-    def __init__(self, N, C, H, W, Co, G, kh, kw, stride, dilation, pads, Ho=None, Wo=None):
-        self.N, self.C, self.H, self.W, self.Co, self.G = N, C, H, W, Co, G
-        self.kh, self.kw = kh, kw
-        self.sh, self.sw = stride
-        self.dh, self.dw = dilation
-        self.pads = pads  # (top, bottom, left, right)
-        self.Hp = H + pads[0] + pads[1]
-        self.Wp = W + pads[2] + pads[3]
-        # floor((n + 2p - d(k-1) - 1) / s) + 1, with 2p = top + bottom (left + right)
-        self.Ho = conv_output(H, kh, pads[0] + pads[1], self.sh, self.dh) if Ho is None else Ho
-        self.Wo = conv_output(W, kw, pads[2] + pads[3], self.sw, self.dw) if Wo is None else Wo
-
-    def with_batch(self, n: int) -> "Geom":
-        return Geom(n, self.C, self.H, self.W, self.Co, self.G, self.kh, self.kw,
-                    (self.sh, self.sw), (self.dh, self.dw), self.pads, self.Ho, self.Wo)
-
-
-def pad_cn(x: np.ndarray, g: Geom) -> np.ndarray:
+def pad_cn(x: np.ndarray, g: ConvGeom) -> np.ndarray:
     """NCHW ``x`` -> channel-major padded ``(C, N, Hp, Wp)``: one copy, only borders zeroed.
 
     Without padding the transposed view is returned as is: im2col reads it through strides.
@@ -75,7 +49,7 @@ def row_stride(P: int, itemsize: int) -> int:
     return P + 64 // itemsize if (P * itemsize) % 1024 == 0 else P
 
 
-def im2col(xp: np.ndarray, g: Geom) -> np.ndarray:
+def im2col(xp: np.ndarray, g: ConvGeom) -> np.ndarray:
     """Padded ``(C, N, Hp, Wp)`` -> ``cols (C*kh*kw, N*Ho*Wo)``: a strided view, one copy.
 
     ``cols[(c, i, j), (n, h, w)] = xp[c, n, h*sh + i*dh, w*sw + j*dw]``. The result's rows
@@ -93,7 +67,7 @@ def im2col(xp: np.ndarray, g: Geom) -> np.ndarray:
     return cols
 
 
-def col2im(cols: np.ndarray, g: Geom) -> np.ndarray:
+def col2im(cols: np.ndarray, g: ConvGeom) -> np.ndarray:
     """Adjoint of im2col: ``(C*kh*kw, N*Ho*Wo)`` -> padded ``(C, N, Hp, Wp)`` by kh*kw
     strided adds (each tap scatters onto a strided window; overlapping windows sum).
 
@@ -119,33 +93,21 @@ def col2im(cols: np.ndarray, g: Geom) -> np.ndarray:
     return out
 
 
-ADJOINT_MIN_CHANNELS = 8
-
-
-def adjoint_geom(g: Geom) -> Geom | None:
+def adjoint_geom(g: ConvGeom) -> ConvGeom | None:
     """dX of a stride-1 conv as a direct conv: the full correlation of dY with the flipped
-    kernel, i.e. dY padded by d(k-1) - p on each side, convolved into C channels.
-
-    Against gemm_data + col2im it writes C*H*W numbers per image from the GEMM instead of
-    C*kh*kw*Ho*Wo and replaces kh*kw read-modify-write passes by one im2col copy. None
-    where it does not apply: stride > 1 (dY would need zeros between its pixels), padding
-    beyond d(k-1); and where it loses: a GEMM with fewer than ADJOINT_MIN_CHANNELS rows,
-    or a conv whose padding is well short of 'same' (the full correlation then multiplies
-    the zero border too). fwd+bwd, min of 7, 1 thread, adjoint vs col2im: 32->32 @28 b128
-    72 vs 83 ms, 64->64 @14 b128 62 vs 71, 12->12 @64 b32 17 vs 20; but LeNet's 6->16 5x5
-    valid @14 10.2 vs 4.8, 1->12 @64 13.8 vs 3.0.
-    """
-    if g.sh != 1 or g.sw != 1 or g.C < ADJOINT_MIN_CHANNELS or g.H * g.W > 1.25 * g.Ho * g.Wo:
+    kernel, i.e. dY padded by d(k-1) - p on each side, convolved into C channels. None
+    where route.adjoint says it does not pay, or where the padding exceeds d(k-1)."""
+    if not route.adjoint(g):
         return None
     eh, ew = g.dh * (g.kh - 1), g.dw * (g.kw - 1)
     t, b, l, r = g.pads
     pads = (eh - t, eh - b, ew - l, ew - r)
     if min(pads) < 0:
         return None
-    return Geom(g.N, g.Co, g.Ho, g.Wo, g.C, g.G, g.kh, g.kw, (1, 1), (g.dh, g.dw), pads)
+    return ConvGeom(g.N, g.Co, g.Ho, g.Wo, g.C, g.G, g.kh, g.kw, (1, 1), (g.dh, g.dw), pads)
 
 
-def flipped_w_matrix(wm: np.ndarray, g: Geom) -> np.ndarray:
+def flipped_w_matrix(wm: np.ndarray, g: ConvGeom) -> np.ndarray:
     """``W_mat (G, Co/G, C/G*kh*kw)`` -> the adjoint conv's ``(G, C/G, Co/G*kh*kw)``:
     W_adj[g, c, (o, i, j)] = W[g, o, c, kh-1-i, kw-1-j]."""
     G = g.G
@@ -153,7 +115,7 @@ def flipped_w_matrix(wm: np.ndarray, g: Geom) -> np.ndarray:
     return np.ascontiguousarray(w5.transpose(0, 2, 1, 3, 4)).reshape(G, g.C // G, -1)
 
 
-def conv_data(gy: np.ndarray, wm: np.ndarray, g: Geom, out=None, w_adj=None) -> np.ndarray:
+def conv_data(gy: np.ndarray, wm: np.ndarray, g: ConvGeom, out=None, w_adj=None) -> np.ndarray:
     """dX as contiguous NCHW (into ``out`` if given) from NCHW ``dY`` and ``W_mat``
     (``w_adj``: its flipped_w_matrix, when the caller already has it)."""
     ga = adjoint_geom(g)
@@ -167,24 +129,10 @@ def conv_data(gy: np.ndarray, wm: np.ndarray, g: Geom, out=None, w_adj=None) -> 
 # For a stride-1 conv the output can be computed on the padded grid: Ho rows of Wp pixels,
 # of which the last Wp - Wo of each row are junk and dropped. Then cols row (c, i, j) of
 # image n is ONE contiguous run of the flattened padded input, Ho*Wp numbers from offset
-# i*dh*Wp + j*dw, instead of Ho runs of Wo: the copy runs at memcpy speed, for a GEMM
-# (Wp - Wo)/Wo wider. That pays where the copy is a large part of the work, i.e. with few
-# output channels. 3x3 'same', 1 thread, ms, plain / grid (im2col + GEMM): 32 channels
-# @32 b3 0.476 / 0.409, 16 @64 b1 0.187 / 0.161, but 64 @56 b1 1.379 / 1.402.
-# Against patch-major cols (fwd+bwd, 1 thread) it wins at 28x28 with 32 channels b128
-# (52.3 vs 54.2 ms) and 16 channels (16.8 vs 19.8), loses at 14x14 (3.27 vs 2.82: a 14%
-# wider GEMM). With one input channel it lost too (1->6 @28 b128: 2.43 vs 2.23).
-GRID_MAX_CHANNELS = 32
-GRID_MIN_CHANNELS = 8
-GRID_MAX_JUNK = 0.125
+# i*dh*Wp + j*dw, instead of Ho runs of Wo (route.grid says where that pays).
 
 
-def grid_applies(g: Geom) -> bool:
-    return (g.sh == 1 and g.sw == 1 and g.Co // g.G <= GRID_MAX_CHANNELS
-            and g.C // g.G >= GRID_MIN_CHANNELS and g.Wp - g.Wo <= GRID_MAX_JUNK * g.Wo)
-
-
-def pad_grid(x: np.ndarray, g: Geom) -> np.ndarray:
+def pad_grid(x: np.ndarray, g: ConvGeom) -> np.ndarray:
     """NCHW -> the flat buffer of the padded ``(C, N, Hp, Wp)`` input plus d(kw-1) zeros:
     the last taps' runs read that far past the end (into junk columns only)."""
     size = g.C * g.N * g.Hp * g.Wp
@@ -200,7 +148,7 @@ def pad_grid(x: np.ndarray, g: Geom) -> np.ndarray:
     return buf
 
 
-def im2col_grid(buf: np.ndarray, g: Geom) -> np.ndarray:
+def im2col_grid(buf: np.ndarray, g: ConvGeom) -> np.ndarray:
     """``pad_grid``'s buffer -> ``cols (C*kh*kw, N*Ho*Wp)``: ``cols[(c, i, j), (n, q)] =
     flat[c, n, q + i*dh*Wp + j*dw]``, where q = h*Wp + w indexes the padded grid."""
     s = buf.itemsize
@@ -214,7 +162,7 @@ def im2col_grid(buf: np.ndarray, g: Geom) -> np.ndarray:
     return cols
 
 
-def to_grid(gy: np.ndarray, g: Geom) -> np.ndarray:
+def to_grid(gy: np.ndarray, g: ConvGeom) -> np.ndarray:
     """NCHW ``dY`` -> ``(Co, N*Ho*Wp)`` on the padded grid, zero in the junk columns (so
     they add nothing to dW)."""
     out = np.empty((g.Co, g.N, g.Ho, g.Wp), dtype=gy.dtype)
@@ -223,44 +171,35 @@ def to_grid(gy: np.ndarray, g: Geom) -> np.ndarray:
     return out.reshape(g.Co, -1)
 
 
-def cols_for(x: np.ndarray, g: Geom) -> np.ndarray:
+def cols_for(x: np.ndarray, g: ConvGeom) -> np.ndarray:
     """The cols of NCHW ``x`` in the layout ``g`` uses (grid or plain)."""
-    return im2col_grid(pad_grid(x, g), g) if grid_applies(g) else im2col(pad_cn(x, g), g)
+    return im2col_grid(pad_grid(x, g), g) if route.grid(g) else im2col(pad_cn(x, g), g)
 
 
-def dy_for(gy: np.ndarray, g: Geom) -> np.ndarray:
+def dy_for(gy: np.ndarray, g: ConvGeom) -> np.ndarray:
     """``dY`` as the matrix that meets ``cols_for``'s cols in dW."""
-    return to_grid(gy, g) if grid_applies(g) else to_cn(gy)
+    return to_grid(gy, g) if route.grid(g) else to_cn(gy)
 
 
-def conv_gemm(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None, out=None):
+def conv_gemm(x: np.ndarray, wm: np.ndarray, g: ConvGeom, bias=None, out=None):
     """(y NCHW, cols): im2col, the GEMM and the copy to NCHW (+ bias) for one chunk."""
     cols = cols_for(x, g)
     ym = gemm_forward(cols, wm)
-    if grid_applies(g):
+    if route.grid(g):
         view = ym.reshape(g.Co, g.N, g.Ho, g.Wp)[..., :g.Wo].transpose(1, 0, 2, 3)
         return nchw_copy(view, bias, out), cols
     return from_cn(ym, g, bias, out), cols
 
 
 # ----------------------------------------------------------- sub-batches (cache blocking)
-# A whole batch's cols buffer is large (32 channels, 3x3, 28x28, batch 128: 115 MB), so
-# im2col writes it to DRAM and the GEMM reads it back. Cut into sub-batches whose cols
-# fill about CHUNK_BYTES, the buffer stays in cache between the copy and the GEMM, and
-# backward recomputes each chunk's cols from the saved input instead of keeping them.
-# The chunks are independent, so they are also the tasks of backend.parallel.
-# Measured on this machine (3x3 convs fwd+bwd, min of 5; whole batch on 1 thread ->
-# chunked on 1 thread -> chunked on 2 tasks): 32->32 @28 b128 90 -> 67 -> 35 ms;
-# 64->64 @14 b128 67 -> 58 -> 30; 12->12 @64 b32 30 -> 17 -> 9; 24->24 @32 b32 20 -> 13 -> 7.
-CHUNK_BYTES = 4 << 20
-# below this much cols in all, a layer is not worth splitting across threads
-PARALLEL_MIN_BYTES = 1 << 20
+# Cut into sub-batches of about route.CHUNK_BYTES of cols, the buffer stays in cache
+# between the copy and the GEMM; backward recomputes each chunk's cols from the saved input.
 
 
-def batch_chunks(g: Geom, itemsize: int) -> list[tuple[int, int]]:
+def batch_chunks(g: ConvGeom, itemsize: int) -> list[tuple[int, int]]:
     """[(n0, n1), ...] covering the batch: chunks of about CHUNK_BYTES of cols, and at
     least one per worker when the layer is big enough to share."""
-    return split_batch(g.N, g.C * g.kh * g.kw * g.Ho * g.Wo * itemsize, CHUNK_BYTES)
+    return split_batch(g.N, g.C * g.kh * g.kw * g.Ho * g.Wo * itemsize, route.CHUNK_BYTES)
 
 
 def split_batch(N: int, per_image: int, chunk_bytes: int) -> list[tuple[int, int]]:
@@ -268,14 +207,14 @@ def split_batch(N: int, per_image: int, chunk_bytes: int) -> list[tuple[int, int
     of about ``chunk_bytes``; a multiple of the workers when the whole is worth sharing."""
     per_image = max(1, per_image)
     count = -(-N // max(1, chunk_bytes // per_image))
-    if per_image * N >= PARALLEL_MIN_BYTES:  # a multiple of the workers, for balance
-        W = parallel.workers()
+    if per_image * N >= route.PARALLEL_MIN_BYTES:  # a multiple of the workers, for balance
+        W = threads.workers()
         count = min(N, -(-count // W) * W)
     n = -(-N // count)
     return [(n0, min(n0 + n, N)) for n0 in range(0, N, n)]
 
 
-def conv_forward(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None):
+def conv_forward(x: np.ndarray, wm: np.ndarray, g: ConvGeom, bias=None):
     """Direct conv of NCHW ``x`` -> (y NCHW, what backward needs for dW).
 
     The second is the whole batch's cols when the batch is one chunk (backward reuses it),
@@ -290,11 +229,11 @@ def conv_forward(x: np.ndarray, wm: np.ndarray, g: Geom, bias=None):
         n0, n1 = chunk
         conv_gemm(x[n0:n1], wm, g.with_batch(n1 - n0), bias, out=y[n0:n1])
 
-    parallel.each(chunks, job)
+    threads.each(chunks, job)
     return y, x
 
 
-def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool):
+def conv_backward(gy: np.ndarray, kept, wm, g: ConvGeom, need_x: bool, need_w: bool):
     """(dX NCHW, dW (G, Co/G, K)) from NCHW ``gy``; ``kept`` is conv_forward's second
     result (2-d cols, or the 4-d input), needed only for dW; ``wm`` only for dX."""
     if need_w and kept.ndim == 2 or len(chunks := batch_chunks(g, gy.dtype.itemsize)) == 1:
@@ -315,9 +254,9 @@ def conv_backward(gy: np.ndarray, kept, wm, g: Geom, need_x: bool, need_w: bool)
             return gemm_weight(dy_for(gy[n0:n1], gc), cols_for(kept[n0:n1], gc), g.G)
 
     if not need_w:
-        parallel.each(chunks, job)
+        threads.each(chunks, job)
         return dx, None
-    return dx, parallel.each(chunks, job, fold=add_into)
+    return dx, threads.each(chunks, job, fold=add_into)
 
 
 def add_into(total: np.ndarray, part: np.ndarray) -> np.ndarray:
@@ -325,7 +264,7 @@ def add_into(total: np.ndarray, part: np.ndarray) -> np.ndarray:
     return total
 
 
-def unpad_nchw(xp: np.ndarray, g: Geom, out=None) -> np.ndarray:
+def unpad_nchw(xp: np.ndarray, g: ConvGeom, out=None) -> np.ndarray:
     """Padded channel-major ``(C, N, Hp, Wp)`` -> contiguous NCHW ``(N, C, H, W)`` (into
     ``out`` if given)."""
     t, l = g.pads[0], g.pads[2]
@@ -342,7 +281,7 @@ def to_cn(y: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(y.transpose(1, 0, 2, 3)).reshape(Co, -1)
 
 
-def from_cn(ym: np.ndarray, g: Geom, bias=None, out=None) -> np.ndarray:
+def from_cn(ym: np.ndarray, g: ConvGeom, bias=None, out=None) -> np.ndarray:
     """``(Co, N*Ho*Wo)`` -> contiguous NCHW (into ``out`` if given); the bias add rides on
     the layout copy."""
     return nchw_copy(ym.reshape(g.Co, g.N, g.Ho, g.Wo).transpose(1, 0, 2, 3), bias, out)
@@ -370,7 +309,6 @@ def w_matrix(w: np.ndarray, G: int) -> np.ndarray:
 
 def gemm_forward(cols: np.ndarray, wm: np.ndarray) -> np.ndarray:
     """y = W @ cols per group -> ``(Co, N*P)``; one GEMM when G = 1, else a batched one."""
-    parallel.release_blas()  # outside tasks this GEMM gets BLAS's threads
     G = wm.shape[0]
     if G == 1:
         return wm[0] @ cols
@@ -379,7 +317,6 @@ def gemm_forward(cols: np.ndarray, wm: np.ndarray) -> np.ndarray:
 
 def gemm_data(gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
     """dcols = W^T @ dY per group -> ``(C*kh*kw, N*P)`` (col2im of it is dX)."""
-    parallel.release_blas()
     G = wm.shape[0]
     if G == 1:
         return wm[0].T @ gm
@@ -394,7 +331,6 @@ def gemm_weight(gm: np.ndarray, cols: np.ndarray, G: int) -> np.ndarray:
     0.66 -> 0.28 ms, C1 1.26 -> 0.95, 3x3 64->64 @56 b8 6.9 -> 5.4, 64->128 @32 b32
     14.9 -> 12.2; Haswell kernels 3-35%). The transposed result is small, a view suffices.
     """
-    parallel.release_blas()
     if G == 1:
         return (cols @ gm.T).T[None]
     return np.matmul(_grouped(cols, G), _grouped(gm, G).transpose(0, 2, 1)).transpose(0, 2, 1)

@@ -21,11 +21,13 @@ right after a torch conv, the worker starting 2-5 ms late).
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["workers", "set_workers", "run", "each", "release_blas"]
+__all__ = ["workers", "set_workers", "run", "each", "release_blas", "set_num_threads",
+           "get_num_threads"]
 
 _workers: int | None = None  # None: decided at first use from the BLAS thread count
 _pool: ThreadPoolExecutor | None = None
@@ -140,8 +142,9 @@ def _run_threads(worker, threads: int) -> None:
 def _with_blas_held(body):
     """Run ``body`` with BLAS at one thread, and leave it there.
 
-    The count is given back by :func:`release_blas`, which the GEMMs that run outside tasks
-    call, not at the end of every parallel region: switching OpenBLAS 1 -> 2 -> 1 around
+    The count is given back by :func:`release_blas`, which runs before every Function that
+    declares ``uses_blas`` (the CPU kernel set's ``before_gemm``), not at the end of every
+    parallel region: switching OpenBLAS 1 -> 2 -> 1 around
     each region stalled the next region's tasks for milliseconds now and then (3x3 64->64
     @56 b8 fwd+bwd on the Winograd path, 2 tasks: median 28 ms toggling, 17 ms held).
     """
@@ -183,3 +186,30 @@ def _task(fn):
         return fn()
     finally:
         _inside.active = False
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads inside one op (like ``torch.set_num_threads``): BLAS's threads for
+    a large GEMM, and as many tasks for the sub-batches of a convolution (:func:`each`).
+
+    LeNet-sized GEMMs gain little from a second BLAS thread on a 2-core machine, and when
+    other work shares the cores OpenBLAS's threads spin waiting for each other: measured
+    here under foreign load, a LeNet batch cost 9x the CPU time with 2 threads than with 1.
+    """
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    from threadpoolctl import threadpool_limits
+
+    set_workers(int(n))  # first: it gives back a held BLAS count, overwritten below
+    threadpool_limits(int(n), user_api="blas")  # applies process-wide until changed again
+
+
+def get_num_threads() -> int:
+    """The BLAS thread count NumPy's matrix products use now."""
+    from threadpoolctl import threadpool_info
+
+    held = held_blas_threads()  # held at 1 between parallel regions: report the real count
+    if held is not None:
+        return held
+    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(counts) if counts else 1

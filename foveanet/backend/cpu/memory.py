@@ -13,8 +13,8 @@ back only past that much free memory). The cost is a resident size that stays ne
 peak of the largest step, which a training loop reaches again at its next step anyway.
 PyTorch's CPU allocator makes the same trade with huge pages.
 
-It acts once, at ``import foveanet``; ``FOVEANET_MALLOC=system`` leaves the C library's
-defaults alone, and other C libraries (musl, macOS) are left alone too.
+It acts once, when ``backend.cpu.tune_process`` runs; ``FOVEANET_MALLOC=system`` leaves
+the C library's defaults alone, and other C libraries (musl, macOS) are left alone too.
 """
 from __future__ import annotations
 

@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as TF
 
 import foveanet
-from foveanet.functional import _winograd as WG
-from foveanet.functional import conv as conv_module
-from foveanet.functional._im2col import Geom
+from foveanet.backend.cpu.conv import route
+from foveanet.backend.cpu.conv import winograd as WG
+from foveanet.geometry import ConvGeom as Geom
 from foveanet.functional.conv import conv2d
 
 
@@ -16,7 +16,7 @@ def _route_all(monkeypatch):
     """Send every 3x3 stride-1 conv down the Winograd path, however small."""
     for name, value in (("MIN_CHANNELS", 1), ("MIN_WIDE_CHANNELS", 1), ("MIN_SIDE", 1),
                         ("MIN_TILES", 1), ("MIN_GEMM_MACS", 1), ("MAX_IMAGE_BYTES", 1 << 40)):
-        monkeypatch.setattr(WG, name, value)
+        monkeypatch.setattr(route, "WINOGRAD_" + name, value)
 
 
 def test_one_tile_by_hand():
@@ -47,7 +47,7 @@ CASES = [  # (N, C, Co, H, W, padding)
 def test_matches_torch_float64(case, chunk_bytes, monkeypatch):
     _route_all(monkeypatch)
     if chunk_bytes:
-        monkeypatch.setattr(WG, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(route, "WINOGRAD_CHUNK_BYTES", chunk_bytes)
     N, C, Co, H, W, pad = case
     r = np.random.default_rng(sum(case[:5]))
     x, w, b = r.standard_normal((N, C, H, W)), r.standard_normal((Co, C, 3, 3)), r.standard_normal(Co)
@@ -90,7 +90,7 @@ def test_float32_with_frozen_parts(need, monkeypatch):
     """float32 in, float32 out; only the gradients asked for are computed (a frozen weight
     or an input without grad), and inference keeps no tiles."""
     _route_all(monkeypatch)
-    monkeypatch.setattr(WG, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(route, "WINOGRAD_CHUNK_BYTES", 1)
     r = np.random.default_rng(5)
     x = r.standard_normal((3, 16, 12, 10)).astype(np.float32)
     w = (r.standard_normal((24, 16, 3, 3)) * 0.1).astype(np.float32)
@@ -98,7 +98,7 @@ def test_float32_with_frozen_parts(need, monkeypatch):
     wf = foveanet.tensor(w, requires_grad=need != "x")
     y = conv2d(xf, wf, padding=1)
     assert y.grad_fn.path == "winograd" and y.dtype == np.float32
-    assert (y.grad_fn.saved[0] is None) == (need == "x")
+    assert (y.grad_fn.state.saved[0] is None) == (need == "x")
     gy = r.standard_normal(y.shape).astype(np.float32)
     y.backward(foveanet.tensor(gy))
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
@@ -128,6 +128,6 @@ def test_float32_with_frozen_parts(need, monkeypatch):
 def test_routing(shape, path):
     N, C, Co, H, W = shape
     g = Geom(N, C, H, W, Co, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
-    assert conv_module._path(g) == path
+    assert route.path(g) == path
     strided = Geom(N, C, H, W, Co, 1, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1))
-    assert conv_module._path(strided) != "winograd"
+    assert route.path(strided) != "winograd"

@@ -1,0 +1,76 @@
+"""The CPU convolution kernels: one entry point per direction; ``route`` picks the engine.
+
+``functional.conv`` states the math and calls these with NCHW arrays and the convolution's
+:class:`~foveanet.geometry.ConvGeom`; each returns what the reference convolution in
+``functional/im2col.py`` returns, up to float round-off (``tests/backend/test_conv_paths.py``
+holds every engine to it in float64).
+
+    forward(x, w, bias, g, need_x, need_w) -> (y, state)     state: what backward reads,
+                                                              state.path the engine that ran
+    backward(gy, state, g, need_x, need_w) -> (dX, dW)
+    transpose_forward(x, w, g, need_w)    -> (y, state)      the adjoint of forward
+    transpose_backward(gy, state, g, need_x, need_w) -> (dX, dW)
+
+``need_x``/``need_w`` say which gradients will be asked for, so that inference and first
+layers keep nothing they will not read.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from foveanet.backend.cpu.conv import depthwise, gemm, patches, route, rows, winograd
+
+__all__ = ["forward", "backward", "transpose_forward", "transpose_backward"]
+
+
+class State(NamedTuple):
+    path: str      # one of route.PATHS
+    saved: tuple   # (what dW needs, what dX needs), None where that gradient is not wanted
+
+
+def forward(x, w, bias, g, need_x: bool, need_w: bool):
+    path = route.path(g)
+    if path == "depthwise":
+        y = depthwise.depthwise(x, w, g, bias)
+        saved = (x if need_w else None, w if need_x else None)
+    elif path == "rows":
+        xr = rows.to_rows(x, g)
+        y = rows.rows_forward(xr, w, g, bias)
+        saved = (xr if need_w else None, w if need_x else None)
+    elif path == "winograd":
+        y, u, kept = winograd.conv_forward(x, w, g, bias, keep=need_w)
+        saved = (kept, u if need_x else None)
+    elif path == "patches":
+        y, kept = patches.conv_forward(x, w, g, bias)
+        saved = (kept if need_w else None, w if need_x else None)
+    else:
+        wm = gemm.w_matrix(w, g.G)
+        y, kept = gemm.conv_forward(x, wm, g, bias)
+        saved = (kept if need_w else None, wm if need_x else None)
+    return y, State(path, saved)
+
+
+_BACKWARD = {"depthwise": depthwise.depthwise_grads, "rows": rows.rows_backward,
+             "winograd": winograd.conv_backward, "patches": patches.conv_backward,
+             "gemm": gemm.conv_backward}
+
+
+def backward(gy, state, g, need_x: bool, need_w: bool):
+    x_saved, w_saved = state.saved
+    return _BACKWARD[state.path](gy, x_saved, w_saved, g, need_x, need_w)
+
+
+def transpose_forward(x, w, g, need_w: bool):
+    """y = the input-gradient of the direct conv ``g`` applied to ``x`` (N, Co, Ho, Wo)."""
+    wm = gemm.w_matrix(w, g.G)
+    y = gemm.conv_data(x, wm, g)
+    return y, State("gemm", (gemm.to_cn(x) if need_w else None, wm))
+
+
+def transpose_backward(gy, state, g, need_x: bool, need_w: bool):
+    """dX = the direct conv of dY; dW = X @ im2col(padded dY)^T, both from one cols buffer."""
+    xm, wm = state.saved
+    cols = gemm.im2col(gemm.pad_cn(gy, g), g)
+    dx = gemm.from_cn(gemm.gemm_forward(cols, wm), g) if need_x else None
+    dw = gemm.gemm_weight(xm, cols, g.G) if need_w else None
+    return dx, dw

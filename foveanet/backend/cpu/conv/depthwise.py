@@ -1,0 +1,110 @@
+"""Depthwise convolution (one input channel per output channel): the sum over kernel taps
+of per-channel scaled, shifted views of the padded input, with no cols buffer.
+
+    y[n, c]    = b[c] + sum_{i,j} w[c, 0, i, j] * xpad[n, c, h*s + i*d, w*s + j*d]
+    dW[c, i, j] = sum_{n,h,w} dY[n, c] * xpad[n, c, h*s + i*d, w*s + j*d]
+    dXpad[tap(i, j)] += w[c, i, j] * dY
+
+The taps run on blocks of channels that stay in cache (route.DEPTHWISE_BLOCK_BYTES), and
+the blocks are parallel tasks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from foveanet.backend.cpu import threads
+from foveanet.backend.cpu.conv import route
+from foveanet.geometry import ConvGeom
+
+
+def pad_nchw(x: np.ndarray, g: ConvGeom) -> np.ndarray:
+    t, b, l, r = g.pads
+    if not (t or b or l or r):
+        return x
+    out = np.zeros((g.N, g.C, g.Hp, g.Wp), dtype=x.dtype)
+    out[:, :, t:t + g.H, l:l + g.W] = x
+    return out
+
+
+def _tap(xp: np.ndarray, g: ConvGeom, i: int, j: int) -> np.ndarray:
+    h0, w0 = i * g.dh, j * g.dw
+    return xp[:, :, h0:h0 + g.sh * (g.Ho - 1) + 1:g.sh, w0:w0 + g.sw * (g.Wo - 1) + 1:g.sw]
+
+
+def depthwise_forward(xp: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None) -> np.ndarray:
+    """y[n, c] = b[c] + sum_{i,j} w[c, 0, i, j] * xp[n, c, h*s + i*d, w*s + j*d]."""
+    taps = w.reshape(1, g.C, g.kh * g.kw, 1, 1)
+    y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=xp.dtype)
+    np.multiply(_tap(xp, g, 0, 0), taps[:, :, 0], out=y)
+    tmp = np.empty_like(y)
+    for t in range(1, g.kh * g.kw):
+        np.multiply(_tap(xp, g, *divmod(t, g.kw)), taps[:, :, t], out=tmp)
+        y += tmp
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1)
+    return y
+
+
+def depthwise_backward(gy: np.ndarray, xp, w, g: ConvGeom, need_x: bool, need_w: bool):
+    """dW[c, 0, i, j] = sum_{n,h,w} dY * x_tap(i, j);  dX_pad[tap(i, j)] += w[c, i, j] * dY."""
+    T = g.kh * g.kw
+    dxp = np.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype) if need_x else None
+    dw = np.empty((g.C, T), dtype=gy.dtype) if need_w else None
+    taps = w.reshape(1, g.C, T, 1, 1) if need_x else None  # w is not kept when dX is not needed
+    tmp = np.empty_like(gy)
+    for t in range(T):
+        i, j = divmod(t, g.kw)
+        if need_w:
+            dw[:, t] = np.einsum("nchw,nchw->c", gy, _tap(xp, g, i, j))
+        if need_x:
+            np.multiply(gy, taps[:, :, t], out=tmp)
+            _tap(dxp, g, i, j)[...] += tmp
+    if need_x:
+        t, l = g.pads[0], g.pads[2]
+        dxp = np.ascontiguousarray(dxp[:, :, t:t + g.H, l:l + g.W])
+    return dxp, (dw.reshape(g.C, 1, g.kh, g.kw) if need_w else None)
+
+
+def _channel_blocks(g: ConvGeom, itemsize: int) -> list:
+    n = max(1, route.DEPTHWISE_BLOCK_BYTES // max(1, g.N * g.Hp * g.Wp * itemsize))
+    n = min(n, -(-g.C // threads.workers()))
+    return [(c0, min(c0 + n, g.C)) for c0 in range(0, g.C, n)]
+
+
+def _block_geom(g: ConvGeom, c: int) -> ConvGeom:
+    return ConvGeom(g.N, c, g.H, g.W, c, c, g.kh, g.kw, (g.sh, g.sw), (g.dh, g.dw), g.pads,
+                g.Ho, g.Wo)
+
+
+def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None) -> np.ndarray:
+    """Depthwise conv of NCHW ``x`` in channel blocks (backward needs ``x`` and ``w``)."""
+    y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=x.dtype)
+
+    def job(block):
+        c0, c1 = block
+        gc = _block_geom(g, c1 - c0)
+        b = None if bias is None else bias[c0:c1]
+        y[:, c0:c1] = depthwise_forward(pad_nchw(x[:, c0:c1], gc), w[c0:c1], gc, b)
+
+    threads.each(_channel_blocks(g, x.dtype.itemsize), job)
+    return y
+
+
+def depthwise_grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: bool):
+    """(dX, dW) of :func:`depthwise` in the same channel blocks."""
+    dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
+    dw = np.empty((g.C, 1, g.kh, g.kw), dtype=gy.dtype) if need_w else None
+
+    def job(block):
+        c0, c1 = block
+        gc = _block_geom(g, c1 - c0)
+        xp = pad_nchw(x[:, c0:c1], gc) if need_w else None
+        bx, bw = depthwise_backward(gy[:, c0:c1], xp, None if w is None else w[c0:c1], gc,
+                                    need_x, need_w)
+        if need_x:
+            dx[:, c0:c1] = bx
+        if need_w:
+            dw[c0:c1] = bw
+
+    threads.each(_channel_blocks(g, gy.dtype.itemsize), job)
+    return dx, dw

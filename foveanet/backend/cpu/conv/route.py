@@ -1,0 +1,167 @@
+"""Which CPU engine runs a convolution, and how large its blocks are.
+
+Every number that decides where a convolution goes, or how it is cut for cache and threads,
+lives here beside the measurement that set it. The engines (``gemm``, ``patches``,
+``winograd``, ``depthwise``, ``rows``) compute; this module only chooses. Times are
+min-of-N on a 2-core AMD EPYC (SkylakeX OpenBLAS kernels) unless a line says otherwise;
+``benchmarks/bench_conv.py`` and ``benchmarks/bench_winograd.py`` rerun them.
+
+All predicates take the :class:`~foveanet.geometry.ConvGeom` of the convolution.
+"""
+from __future__ import annotations
+
+from foveanet.geometry import ConvGeom
+
+PATHS = ("depthwise", "rows", "winograd", "patches", "gemm")
+
+
+def path(g: ConvGeom) -> str:
+    """The engine for a direct convolution: the first of PATHS that applies."""
+    if g.G > 1 and g.G == g.C == g.Co:
+        return "depthwise"
+    if rows(g):
+        return "rows"
+    if winograd(g):
+        return "winograd"
+    # small feature maps with enough channels: patch-major cols, unless few output channels
+    # make the padded-grid cols cheaper still
+    if patches(g) and not grid(g):
+        return "patches"
+    return "gemm"
+
+
+# ------------------------------------------------------------------------------ depthwise
+# One input channel per output channel: im2col would copy kh*kw times the input to feed
+# C GEMMs of a single row each. Summing kh*kw shifted, per-channel scaled views of the
+# padded input needs no cols buffer and measured faster (benchmarks/bench_conv.py, case e).
+# The taps run on blocks of channels that stay in cache (about this much padded input),
+# and the blocks are parallel tasks: 3x3, 128 channels @28 b16 fwd+bwd, min of 7, one
+# thread: whole 26.5 ms -> blocks 19.2 ms.
+DEPTHWISE_BLOCK_BYTES = 1 << 20
+
+
+# ----------------------------------------------------------------------------------- rows
+# 1-d convs with this many input channels take the row-GEMM path. At text-CNN sizes it
+# times level with im2col (min of 11 runs, C=300 L=500 k=2..8) but keeps only the input
+# for backward instead of a k-times larger cols buffer; with few channels its k thin GEMMs
+# lose (C=8..32: ~25% slower), so they stay on im2col.
+ROWS_MIN_CHANNELS = 64
+
+
+def rows(g: ConvGeom) -> bool:
+    return g.H == 1 and g.kh == 1 and g.sw == 1 and g.G == 1 and g.C >= ROWS_MIN_CHANNELS
+
+
+# ------------------------------------------------------------------------------- winograd
+# From benchmarks/bench_winograd.py (fwd and fwd+bwd against the im2col paths, 1 and 2
+# threads): large maps with 64+ channels gain 1.1-1.5x; with 32 channels the (C, Co) GEMMs
+# are too thin (0.8-1.0x); on 7x7 maps the 2x2 tiles waste 63% of their outputs; and where
+# one position's GEMM (tiles x C x Co multiply-adds) is small, the transforms and the
+# weight's own transform outweigh what it saves (batch 1 64->64 @56, 3.2 M: 0.97x at 2
+# threads; batch 1 512->512 @14, 49 tiles: 0.33x).
+WINOGRAD_MIN_CHANNELS = 32
+WINOGRAD_MIN_WIDE_CHANNELS = 64
+WINOGRAD_MIN_SIDE = 14
+WINOGRAD_MIN_TILES = 768
+WINOGRAD_MIN_GEMM_MACS = 8_000_000
+# One image's V (float32) at most this big: larger buffers are above glibc's mmap ceiling
+# (backend/cpu/memory.py), so every call page-faults them in fresh, and a single-image
+# chunk leaves the transforms on one thread (VGG-16 b1 64->64 @224, 51 MB: 0.82x at 2
+# threads; 128->128 @112, 26 MB: 1.2x).
+WINOGRAD_MAX_IMAGE_BYTES = 32 << 20
+# about this much V per batch chunk (the chunks are also the parallel tasks)
+WINOGRAD_CHUNK_BYTES = 4 << 20
+
+
+def winograd_tiles(g: ConvGeom) -> tuple[int, int]:
+    """The 2x2 output tiles F(2x2, 3x3) covers the output with, down and across."""
+    return -(-g.Ho // 2), -(-g.Wo // 2)
+
+
+def winograd_image_bytes(g: ConvGeom, itemsize: int) -> int:
+    """One image's V (or M, the larger of the two): 16 positions x channels x tiles, the
+    junk tile column included."""
+    th, tw = winograd_tiles(g)
+    return 16 * max(g.C, g.Co) * th * (tw + 1) * itemsize
+
+
+def winograd(g: ConvGeom) -> bool:
+    """3x3, stride 1, no dilation, one group, and a layer shape where it measured faster."""
+    th, tw = winograd_tiles(g)
+    tiles = g.N * th * tw
+    return (g.kh == g.kw == 3 and g.sh == g.sw == 1 and g.dh == g.dw == 1 and g.G == 1
+            and min(g.C, g.Co) >= WINOGRAD_MIN_CHANNELS
+            and max(g.C, g.Co) >= WINOGRAD_MIN_WIDE_CHANNELS
+            and min(g.Ho, g.Wo) >= WINOGRAD_MIN_SIDE and tiles >= WINOGRAD_MIN_TILES
+            and tiles * g.C * g.Co >= WINOGRAD_MIN_GEMM_MACS
+            and winograd_image_bytes(g, 4) <= WINOGRAD_MAX_IMAGE_BYTES)
+
+
+# -------------------------------------------------------------------------------- patches
+# Patch-major cols (one row per output pixel) win on small maps, where channel-major cols
+# copy runs of only Wo numbers. Min of 20, 1 thread, forward (dW) against gemm: 32->32 @28
+# b8 1.07 -> 0.86 ms (1.03 -> 0.91), 64->64 @14 b16 1.70 -> 1.24 (1.70 -> 1.32), 128->128
+# @7 b32 3.38 -> 2.25 (3.26 -> 2.28); but 64->64 @56 b1 1.32 -> 1.37 and 12->12 @64 b2
+# 0.26 -> 0.44, where rows are long and channels few.
+PATCHES_MAX_WIDTH = 28
+PATCHES_MIN_CHANNELS = 16
+
+
+def patches(g: ConvGeom) -> bool:
+    """Small maps with enough channels, and at least as many cols rows as output channels:
+    below that the weight's rearrangement costs more than the copy it saves (batch 1,
+    1 thread, patch-major / channel-major: 512->512 @7 2.49 / 1.68 ms, 256->256 @14
+    1.38 / 1.22; 128->128 @28 1.27 / 1.27; batch 16, 256->256 @14 18.9 / 19.7)."""
+    return (g.G == 1 and g.Wo <= PATCHES_MAX_WIDTH and g.C >= PATCHES_MIN_CHANNELS
+            and g.kh * g.kw > 1 and g.N * g.Ho * g.Wo >= g.Co)
+
+
+# ------------------------------------------------------------- gemm: the padded-grid cols
+# For a stride-1 conv the output can be computed on the padded grid (Ho rows of Wp pixels,
+# the last Wp - Wo of each junk): each cols row is then one contiguous run of the input,
+# copied at memcpy speed, for a GEMM (Wp - Wo)/Wo wider. That pays where the copy is a
+# large part of the work, i.e. with few output channels. 3x3 'same', 1 thread, ms, plain /
+# grid (im2col + GEMM): 32 channels @32 b3 0.476 / 0.409, 16 @64 b1 0.187 / 0.161, but 64
+# @56 b1 1.379 / 1.402. Against patch-major cols (fwd+bwd, 1 thread) it wins at 28x28 with
+# 32 channels b128 (52.3 vs 54.2 ms) and 16 channels (16.8 vs 19.8), loses at 14x14 (3.27
+# vs 2.82: a 14% wider GEMM). With one input channel it lost too (1->6 @28 b128: 2.43 vs 2.23).
+GRID_MAX_CHANNELS = 32
+GRID_MIN_CHANNELS = 8
+GRID_MAX_JUNK = 0.125
+
+
+def grid(g: ConvGeom) -> bool:
+    return (g.sh == 1 and g.sw == 1 and g.Co // g.G <= GRID_MAX_CHANNELS
+            and g.C // g.G >= GRID_MIN_CHANNELS and g.Wp - g.Wo <= GRID_MAX_JUNK * g.Wo)
+
+
+# ------------------------------------------------- gemm: dX as the flipped-kernel conv
+# dX of a stride-1 conv is the full correlation of dY with the flipped kernel. Against
+# W^T @ dY + col2im it writes C*H*W numbers per image from the GEMM instead of
+# C*kh*kw*Ho*Wo and replaces kh*kw read-modify-write passes by one im2col copy; it loses
+# with a thin GEMM or a padding well short of 'same' (the full correlation then multiplies
+# the zero border too). fwd+bwd, min of 7, 1 thread, adjoint vs col2im: 32->32 @28 b128
+# 72 vs 83 ms, 64->64 @14 b128 62 vs 71, 12->12 @64 b32 17 vs 20; but LeNet's 6->16 5x5
+# valid @14 10.2 vs 4.8, 1->12 @64 13.8 vs 3.0.
+ADJOINT_MIN_CHANNELS = 8
+ADJOINT_MAX_AREA_RATIO = 1.25
+
+
+def adjoint(g: ConvGeom) -> bool:
+    """Whether dX should run as the flipped-kernel conv (where its padding allows it)."""
+    return (g.sh == 1 and g.sw == 1 and g.C >= ADJOINT_MIN_CHANNELS
+            and g.H * g.W <= ADJOINT_MAX_AREA_RATIO * g.Ho * g.Wo)
+
+
+# ------------------------------------------------------------ gemm: batch chunks (tasks)
+# A whole batch's cols buffer is large (32 channels, 3x3, 28x28, batch 128: 115 MB), so
+# im2col writes it to DRAM and the GEMM reads it back. Cut into sub-batches whose cols
+# fill about CHUNK_BYTES, the buffer stays in cache between the copy and the GEMM, and
+# backward recomputes each chunk's cols from the saved input instead of keeping them.
+# The chunks are independent, so they are also the parallel tasks (backend/cpu/threads.py).
+# 3x3 convs fwd+bwd, min of 5 (whole batch on 1 thread -> chunked on 1 thread -> chunked
+# on 2 tasks): 32->32 @28 b128 90 -> 67 -> 35 ms; 64->64 @14 b128 67 -> 58 -> 30;
+# 12->12 @64 b32 30 -> 17 -> 9; 24->24 @32 b32 20 -> 13 -> 7.
+CHUNK_BYTES = 4 << 20
+# below this much cols in all, a layer is not worth splitting across threads
+PARALLEL_MIN_BYTES = 1 << 20

@@ -1,0 +1,81 @@
+"""The reference convolution: im2col, one matrix product per group, col2im.
+
+This is the lecture's convolution as code, and what every fast engine in the backends is
+tested against (float64, ``tests/backend/test_conv_paths.py``). ``functional.conv`` runs it
+when the backend brings no convolution kernel (``FOVEANET_KERNELS=reference``). It works
+on any array module (``xp``) and 4-d NCHW arrays; ``g`` is the
+:class:`~foveanet.geometry.ConvGeom` of the direct convolution x (N, C, H, W) ->
+y (N, Co, Ho, Wo), with K = C/G * kh * kw rows of cols per group and P = Ho * Wo.
+
+    cols[n, (c, i, j), (h, w)] = xpad[n, c, h*sh + i*dh, w*sw + j*dw]     im2col
+    Y  = W_mat @ cols  (+ b)           W_mat[o, (c, i, j)] = W[o, c, i, j]   per group
+    dW = sum_n dY @ cols^T
+    dX = col2im(W_mat^T @ dY)          col2im adds each entry back where im2col read it
+"""
+from __future__ import annotations
+
+from foveanet.backend import array_module
+from foveanet.geometry import ConvGeom
+
+__all__ = ["im2col", "col2im", "conv", "conv_input_grad", "conv_weight_grad"]
+
+
+def _taps(g: ConvGeom):
+    """(i, j, rows, cols): kernel tap (i, j) and the padded-input window it reads."""
+    for i in range(g.kh):
+        for j in range(g.kw):
+            h0, w0 = i * g.dh, j * g.dw
+            yield i, j, slice(h0, h0 + g.sh * (g.Ho - 1) + 1, g.sh), \
+                slice(w0, w0 + g.sw * (g.Wo - 1) + 1, g.sw)
+
+
+def im2col(x, g: ConvGeom):
+    """x (N, C, H, W) -> cols (N, G, K, P), zero padding by ``g.pads``."""
+    xp = array_module(x)
+    t, b, l, r = g.pads
+    xpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=x.dtype)
+    xpad[:, :, t:t + g.H, l:l + g.W] = x
+    cols = xp.empty((g.N, g.C, g.kh, g.kw, g.Ho, g.Wo), dtype=x.dtype)
+    for i, j, rows, cols_ in _taps(g):
+        cols[:, :, i, j] = xpad[:, :, rows, cols_]
+    return cols.reshape(g.N, g.G, -1, g.Ho * g.Wo)
+
+
+def col2im(cols, g: ConvGeom):
+    """The adjoint of :func:`im2col`: cols (N, G, K, P) -> x (N, C, H, W), overlapping
+    windows summed, the padding dropped."""
+    xp = array_module(cols)
+    xpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=cols.dtype)
+    c6 = cols.reshape(g.N, g.C, g.kh, g.kw, g.Ho, g.Wo)
+    for i, j, rows, cols_ in _taps(g):
+        xpad[:, :, rows, cols_] += c6[:, :, i, j]
+    t, l = g.pads[0], g.pads[2]
+    return xpad[:, :, t:t + g.H, l:l + g.W].copy()
+
+
+def _w_mat(w, g: ConvGeom):
+    """W (Co, C/G, kh, kw) -> (1, G, Co/G, K), broadcast over the batch."""
+    return w.reshape(1, g.G, g.Co // g.G, -1)
+
+
+def conv(x, w, b, g: ConvGeom):
+    """Y = W_mat @ im2col(x) (+ b): (N, Co, Ho, Wo)."""
+    xp = array_module(x)
+    y = xp.matmul(_w_mat(w, g), im2col(x, g)).reshape(g.N, g.Co, g.Ho, g.Wo)
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+def conv_input_grad(gy, w, g: ConvGeom):
+    """dX = col2im(W_mat^T @ dY): (N, C, H, W)."""
+    xp = array_module(gy)
+    dcols = xp.matmul(_w_mat(w, g).transpose(0, 1, 3, 2),
+                      gy.reshape(g.N, g.G, g.Co // g.G, g.Ho * g.Wo))
+    return col2im(dcols, g)
+
+
+def conv_weight_grad(gy, x, g: ConvGeom):
+    """dW = sum over the batch of dY @ cols^T: (Co, C/G, kh, kw)."""
+    xp = array_module(gy)
+    dw = xp.matmul(gy.reshape(g.N, g.G, g.Co // g.G, g.Ho * g.Wo),
+                   im2col(x, g).transpose(0, 1, 3, 2)).sum(axis=0)
+    return dw.reshape(g.Co, g.C // g.G, g.kh, g.kw)
