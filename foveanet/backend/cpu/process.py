@@ -26,8 +26,8 @@ the CPU lacks ``avx512f``; an explicit choice, including the Haswell pin, is res
 Idle threads. After a multi-threaded BLAS call, OpenBLAS's helper threads busy-wait for
 2^28 cycles (about 0.1 s) for the next one. foveanet runs its BLAS calls at 2 threads
 between layers (linear layers, small convs) and its convolutions as tasks on threads of its
-own (``backend/cpu/threads.py``), so a spinning helper took one of the two cores from those tasks
-for most of every training step. ``OPENBLAS_THREAD_TIMEOUT=4`` (2^4 cycles, OpenBLAS's
+own (``threads.py``), so a spinning helper took one of the two cores from those tasks for
+most of every training step. ``OPENBLAS_THREAD_TIMEOUT=4`` (2^4 cycles, OpenBLAS's
 minimum) makes them sleep instead. Training step, batch 128, 2 threads, median of 15:
 LeNet-5 14.9 -> 11.7 ms, vgg_small 231 -> 191 ms; a 3x3 64->128 @32 b32 forward right
 after twenty 512x512 matmuls 27.2 -> 14.5 ms (13.8 ms with nothing before it).

@@ -17,10 +17,33 @@ def _index(idx, n: int, what: str) -> int:
 
 
 class Sequential(Module):
-    """Modules called in order, each on the previous one's output.
+    """A chain of modules, each called on the previous one's output: y = m_n(...m_2(m_1(x))).
 
-    ``Sequential(a, b)`` names them "0", "1"; ``Sequential(OrderedDict(conv=..., relu=...))``
-    keeps the given names (so state_dict keys read ``features.conv.weight``).
+    The modules are registered as children, so their parameters, buffers and state_dict
+    entries belong to the Sequential. Indexing, len, iteration, append, extend, insert and
+    ``+`` work as on a list; a slice is a new Sequential, and deleting renumbers.
+
+    Args:
+        *args: the modules, in calling order, named "0", "1", ...; or a single
+            OrderedDict of name -> module, whose names are kept (so that state_dict keys
+            read ``features.conv.weight``).
+
+    Shape:
+        - Input: whatever the first module accepts.
+        - Output: the last module's output (the input itself when the Sequential is empty).
+
+    Example::
+
+        >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+        ...                       nn.Linear(4 * 8 * 8, 10))
+        >>> model(fn.ones(2, 1, 8, 8)).shape
+        (2, 10)
+        >>> len(model), model[1], model[-1]
+        (4, ReLU(), Linear(in_features=256, out_features=10, bias=True))
+        >>> from collections import OrderedDict
+        >>> named = nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 4, 3), relu=nn.ReLU()))
+        >>> list(named.state_dict())
+        ['conv.weight', 'conv.bias']
     """
 
     def __init__(self, *args):
@@ -89,7 +112,35 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    """A list of modules, registered under "0", "1", ... (no forward of its own)."""
+    """A list of modules, registered as children under "0", "1", ...
+
+    A plain Python list attribute would hide its modules from parameters(), state_dict(),
+    train()/eval() and to(); a ModuleList registers them. Indexing, len, iteration, append,
+    extend, insert and ``+=`` work as on a list; a slice is a new ModuleList, and deleting
+    renumbers. It has no forward: the owning module decides how to call the entries.
+
+    Args:
+        modules: an iterable of modules to append (default None: empty).
+
+    Example::
+
+        >>> class Stack(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+        ...     def forward(self, x):
+        ...         for layer in self.layers:
+        ...             x = layer(x)
+        ...         return x
+        >>> m = Stack()
+        >>> m(fn.ones(2, 4)).shape, len(m.layers), len(list(m.parameters()))
+        ((2, 4), 3, 6)
+        >>> print(nn.ModuleList([nn.ReLU(), nn.ReLU(), nn.Tanh()]))
+        ModuleList(
+          (0-1): 2 x ReLU()
+          (2): Tanh()
+        )
+    """
 
     def __init__(self, modules=None):
         super().__init__()
@@ -157,7 +208,28 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
-    """A dict of modules; the keys are the submodule names."""
+    """A dict of modules, registered as children under their keys, in insertion order.
+
+    Like ModuleList, it makes the modules part of the owner's parameters(), state_dict(),
+    train()/eval() and to(), which a plain dict attribute would not. ``d[key]``, ``in``,
+    len, iteration over the keys, keys(), values(), items(), pop(), clear() and update()
+    work as on a dict. Keys must be non-empty strings without "." that are not already
+    attribute names (such as "keys" or "training"). It has no forward.
+
+    Args:
+        modules: a mapping, or an iterable of (key, module) pairs, to add (default None:
+            empty).
+
+    Example::
+
+        >>> d = nn.ModuleDict({"act": nn.ReLU(), "proj": nn.Linear(2, 3)})
+        >>> list(d.keys()), "act" in d, len(d)
+        (['act', 'proj'], True, 2)
+        >>> d["proj"](fn.ones(1, 2)).shape
+        (1, 3)
+        >>> list(d.state_dict())
+        ['proj.weight', 'proj.bias']
+    """
 
     def __init__(self, modules=None):
         super().__init__()
@@ -204,7 +276,24 @@ class ModuleDict(Module):
 
 
 class ParameterList(Module):
-    """A list of Parameters registered under "0", "1", ... (plain tensors are wrapped)."""
+    """A list of Parameters, registered under "0", "1", ...
+
+    A plain Python list of Parameters would hide them from parameters() and state_dict();
+    a ParameterList registers them. Tensors and arrays given to it are wrapped in
+    Parameter, sharing their memory. Indexing, len, iteration, append and extend work as
+    on a list; a slice is a new ParameterList. It has no forward.
+
+    Args:
+        values: an iterable of Parameters, Tensors or arrays to append (default None: empty).
+
+    Example::
+
+        >>> ps = nn.ParameterList([fn.ones(2), nn.Parameter(fn.zeros(3))])
+        >>> [type(p).__name__ for p in ps], [p.shape for p in ps], ps[0].requires_grad
+        (['Parameter', 'Parameter'], [(2,), (3,)], True)
+        >>> list(ps.state_dict()), len(list(ps.parameters()))
+        (['0', '1'], 2)
+    """
 
     def __init__(self, values=None):
         super().__init__()

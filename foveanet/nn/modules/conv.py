@@ -109,12 +109,115 @@ class _Conv(_ConvNd):
 
 
 class Conv1d(_Conv):
-    """(N, C_in, L) -> (N, C_out, L_out); weight (C_out, C_in/groups, k)."""
+    """1-d convolution over L: out[n, j] = bias[j] + sum_i cross-correlation(weight[j, i], x[n, i]).
+
+    The output length and the number of learnable values are
+
+        L_out = floor((L + 2p - d(k-1) - 1)/s) + 1
+        parameters = (C_in/groups * k + 1) * C_out    (C_in/groups * k * C_out without bias)
+
+    The kernel is not flipped (a cross-correlation, as in PyTorch). With groups = g, the
+    input channels split into g groups of C_in/g, each convolved with its own C_out/g
+    filters, and the results are concatenated.
+
+    Args:
+        in_channels: C_in, the number of channels of the input.
+        out_channels: C_out, the number of filters (channels of the output).
+        kernel_size: k, the kernel length, an int (or a 1-tuple).
+        stride: s, the step between kernel positions (default 1).
+        padding: p cells added on both sides, an int (or a 1-tuple); or ``'valid'`` (p = 0)
+            or ``'same'`` (L_out = L, stride 1 only; an odd total d(k-1) puts the extra cell
+            on the right) (default 0).
+        dilation: d, the spacing between the kernel's taps (default 1).
+        groups: g; in_channels and out_channels must be divisible by it; g = C_in is a
+            depthwise convolution (default 1).
+        bias: learn an additive bias per output channel (default True).
+        padding_mode: what fills the padding: ``'zeros'`` (default), ``'reflect'``,
+            ``'replicate'`` or ``'circular'``.
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
+
+    Shape:
+        - Input: (N, C_in, L) or (C_in, L).
+        - Output: (N, C_out, L_out) or (C_out, L_out), L_out = floor((L + 2p - d(k-1) - 1)/s) + 1.
+
+    Attributes:
+        weight: Parameter of shape (C_out, C_in/groups, k), initialised U(-b, b) with
+            b = 1/sqrt(C_in/groups * k) (PyTorch's default: kaiming_uniform_ with a = sqrt(5)).
+        bias: Parameter of shape (C_out,), initialised U(-b, b) with the same b (None
+            with bias=False).
+
+    Example::
+
+        >>> m = nn.Conv1d(16, 33, 3, stride=2)
+        >>> m(fn.ones(20, 16, 50)).shape                  # floor((50 - 2 - 1)/2) + 1 = 24
+        (20, 33, 24)
+        >>> sum(p.numel() for p in m.parameters())       # (16 * 3 + 1) * 33
+        1617
+        >>> m = nn.Conv1d(1, 1, 2, bias=False)
+        >>> _ = nn.init.ones_(m.weight)
+        >>> m(fn.tensor([[[1., 2., 3., 4.]]])).numpy()   # sums of neighbouring pairs
+        array([[[3., 5., 7.]]], dtype=float32)
+    """
     _nd, _fn = 1, "conv1d"
 
 
 class Conv2d(_Conv):
-    """(N, C_in, H, W) -> (N, C_out, H_out, W_out); weight (C_out, C_in/groups, kH, kW)."""
+    """2-d convolution: out[n, j] = bias[j] + sum_i cross-correlation(weight[j, i], x[n, i]).
+
+    The output size, per spatial axis, and the number of learnable values are
+
+        out = floor((n + 2p - d(k-1) - 1)/s) + 1
+        parameters = (C_in/groups * kH * kW + 1) * C_out    (no + 1 without bias)
+
+    The kernel is not flipped (a cross-correlation, as in PyTorch). With groups = g, the
+    input channels split into g groups of C_in/g, each convolved with its own C_out/g
+    filters, and the results are concatenated.
+
+    Args:
+        in_channels: C_in, the number of channels of the input.
+        out_channels: C_out, the number of filters (channels of the output).
+        kernel_size: k, an int or a pair (kH, kW).
+        stride: s, the step between kernel positions, an int or a pair (default 1).
+        padding: p rows/columns added on each side, an int or a pair; or ``'valid'`` (p = 0)
+            or ``'same'`` (output size = input size, stride 1 only; an odd total d(k-1)
+            puts the extra row/column at the bottom/right) (default 0).
+        dilation: d, the spacing between the kernel's taps, an int or a pair (default 1).
+        groups: g; in_channels and out_channels must be divisible by it; g = C_in is a
+            depthwise convolution (default 1).
+        bias: learn an additive bias per output channel (default True).
+        padding_mode: what fills the padding: ``'zeros'`` (default), ``'reflect'``,
+            ``'replicate'`` or ``'circular'``.
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
+
+    Shape:
+        - Input: (N, C_in, H, W) or (C_in, H, W).
+        - Output: (N, C_out, H_out, W_out) or (C_out, H_out, W_out), where per axis
+          H_out = floor((H + 2p - d(k-1) - 1)/s) + 1 (H_out = H with ``padding='same'``).
+
+    Attributes:
+        weight: Parameter of shape (C_out, C_in/groups, kH, kW), initialised U(-b, b) with
+            b = 1/sqrt(C_in/groups * kH * kW) (PyTorch's default: kaiming_uniform_ with
+            a = sqrt(5)).
+        bias: Parameter of shape (C_out,), initialised U(-b, b) with the same b (None
+            with bias=False).
+
+    Example::
+
+        >>> m = nn.Conv2d(3, 8, 3, padding=1)
+        >>> m(fn.ones(2, 3, 32, 32)).shape
+        (2, 8, 32, 32)
+        >>> nn.Conv2d(3, 8, 3, stride=2)(fn.ones(2, 3, 32, 32)).shape   # floor(29/2) + 1 = 15
+        (2, 8, 15, 15)
+        >>> sum(p.numel() for p in m.parameters())                      # (3 * 3 * 3 + 1) * 8
+        224
+        >>> m = nn.Conv2d(1, 1, 2, bias=False)
+        >>> _ = nn.init.ones_(m.weight)
+        >>> m(fn.arange(9.).reshape(1, 1, 3, 3)).numpy()                 # sums of 2x2 windows
+        array([[[[ 8., 12.],
+                 [20., 24.]]]], dtype=float32)
+    """
     _nd, _fn = 2, "conv2d"
 
 
@@ -162,10 +265,114 @@ class _ConvTranspose(_ConvNd):
 
 
 class ConvTranspose1d(_ConvTranspose):
-    """(N, C_in, L) -> (N, C_out, L_out); weight (C_in, C_out/groups, k)."""
+    """Transposed 1-d convolution: the input-gradient of Conv1d, used to upsample sequences.
+
+    The output length and the number of learnable values are
+
+        L_out = (L - 1)s - 2p + d(k-1) + output_padding + 1
+        parameters = (C_out/groups * k) * C_in + C_out    (no + C_out without bias)
+
+    Each input value scatters a scaled copy of its kernel into the output, s cells after
+    the previous one; overlapping copies add up. A Conv1d with the same kernel_size, stride,
+    padding and dilation maps L_out back to L.
+
+    Args:
+        in_channels: C_in, the number of channels of the input.
+        out_channels: C_out, the number of channels of the output.
+        kernel_size: k, the kernel length, an int (or a 1-tuple).
+        stride: s, the step between the kernel copies in the output (default 1).
+        padding: p cells trimmed from both ends of the output, an int (or a 1-tuple); it
+            undoes a Conv1d's padding p; strings are not accepted (default 0).
+        output_padding: cells added at the end of the output, smaller than stride or
+            dilation: picks among the lengths that a strided Conv1d maps to L (default 0).
+        groups: g; in_channels and out_channels must be divisible by it (default 1).
+        bias: learn an additive bias per output channel (default True).
+        dilation: d, the spacing between the kernel's taps (default 1).
+        padding_mode: only ``'zeros'`` (the default); other modes raise ValueError.
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
+
+    Shape:
+        - Input: (N, C_in, L) or (C_in, L).
+        - Output: (N, C_out, L_out) or (C_out, L_out),
+          L_out = (L - 1)s - 2p + d(k-1) + output_padding + 1; ``forward(input, output_size)``
+          chooses the output_padding that gives the requested size.
+
+    Attributes:
+        weight: Parameter of shape (C_in, C_out/groups, k), initialised U(-b, b) with
+            b = 1/sqrt(C_out/groups * k) (PyTorch's default, computed on this layout).
+        bias: Parameter of shape (C_out,), initialised U(-b, b) with the same b (None
+            with bias=False).
+
+    Example::
+
+        >>> m = nn.ConvTranspose1d(16, 8, 4, stride=2, padding=1)
+        >>> m(fn.ones(20, 16, 50)).shape                  # 49 * 2 - 2 + 3 + 1 = 100
+        (20, 8, 100)
+        >>> m = nn.ConvTranspose1d(1, 1, 2, stride=2, bias=False)
+        >>> _ = nn.init.ones_(m.weight)
+        >>> m(fn.tensor([[[1., 2., 3.]]])).numpy()        # each value copied twice
+        array([[[1., 1., 2., 2., 3., 3.]]], dtype=float32)
+    """
     _nd, _fn = 1, "conv_transpose1d"
 
 
 class ConvTranspose2d(_ConvTranspose):
-    """(N, C_in, H, W) -> (N, C_out, H_out, W_out); weight (C_in, C_out/groups, kH, kW)."""
+    """Transposed 2-d convolution: the input-gradient of Conv2d, used to upsample feature maps.
+
+    The output size, per spatial axis, and the number of learnable values are
+
+        out = (n - 1)s - 2p + d(k-1) + output_padding + 1
+        parameters = (C_out/groups * kH * kW) * C_in + C_out    (no + C_out without bias)
+
+    Each input value scatters a scaled copy of its kernel into the output, s cells after
+    the previous one; overlapping copies add up (the "deconvolution" of U-Net and FCN
+    decoders). A Conv2d with the same kernel_size, stride, padding and dilation maps the
+    output size back to the input size.
+
+    Args:
+        in_channels: C_in, the number of channels of the input.
+        out_channels: C_out, the number of channels of the output.
+        kernel_size: k, an int or a pair (kH, kW).
+        stride: s, the step between the kernel copies in the output, int or pair (default 1).
+        padding: p rows/columns trimmed from each side of the output, int or pair; it
+            undoes a Conv2d's padding p; strings are not accepted (default 0).
+        output_padding: rows/columns added at the bottom/right of the output, int or pair,
+            smaller than stride or dilation: picks among the sizes that a strided Conv2d
+            maps to the input size (default 0).
+        groups: g; in_channels and out_channels must be divisible by it (default 1).
+        bias: learn an additive bias per output channel (default True).
+        dilation: d, the spacing between the kernel's taps, int or pair (default 1).
+        padding_mode: only ``'zeros'`` (the default); other modes raise ValueError.
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
+
+    Shape:
+        - Input: (N, C_in, H, W) or (C_in, H, W).
+        - Output: (N, C_out, H_out, W_out) or (C_out, H_out, W_out), where per axis
+          H_out = (H - 1)s - 2p + d(k-1) + output_padding + 1; ``forward(input, output_size)``
+          chooses the output_padding that gives the requested size.
+
+    Attributes:
+        weight: Parameter of shape (C_in, C_out/groups, kH, kW), initialised U(-b, b) with
+            b = 1/sqrt(C_out/groups * kH * kW) (PyTorch's default, computed on this layout).
+        bias: Parameter of shape (C_out,), initialised U(-b, b) with the same b (None
+            with bias=False).
+
+    Example::
+
+        >>> x = fn.ones(1, 16, 12, 12)
+        >>> down = nn.Conv2d(16, 16, 3, stride=2, padding=1)
+        >>> up = nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1)
+        >>> h = down(x)
+        >>> h.shape, up(h).shape                          # 5 * 2 - 2 + 2 + 1 = 11
+        ((1, 16, 6, 6), (1, 16, 11, 11))
+        >>> up(h, output_size=x.shape).shape              # output_padding 1
+        (1, 16, 12, 12)
+        >>> m = nn.ConvTranspose2d(1, 1, 2, stride=2, bias=False)
+        >>> _ = nn.init.ones_(m.weight)
+        >>> m(fn.tensor([[[[1., 2.]]]])).numpy()          # each value spread over a 2x2 block
+        array([[[[1., 1., 2., 2.],
+                 [1., 1., 2., 2.]]]], dtype=float32)
+    """
     _nd, _fn = 2, "conv_transpose2d"

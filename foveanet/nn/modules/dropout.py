@@ -22,7 +22,31 @@ class _DropoutNd(Module):
 
 
 class Dropout(_DropoutNd):
-    """Zero each element with probability p, scale the rest by 1/(1-p)."""
+    """Element dropout: in training, y = x * m / (1 - p) with m ~ Bernoulli(1 - p) per element.
+
+    Each element is zeroed with probability p and the kept ones are scaled by 1/(1-p), so
+    expectations are unchanged; in eval mode the module returns its input itself. The
+    draws come from ``foveanet.manual_seed``'s generator.
+
+    Args:
+        p: the probability of zeroing an element, in [0, 1] (default 0.5).
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: (*), any number of dims, a float dtype.  Output: the input's shape.
+
+    Example::
+
+        >>> _ = fn.manual_seed(0)
+        >>> m = nn.Dropout(p=0.5)
+        >>> y = m(fn.ones(4, 5)).numpy()
+        >>> sorted(set(y.ravel().tolist()))
+        [0.0, 2.0]
+        >>> m.eval()(fn.ones(2, 3)).numpy()
+        array([[1., 1., 1.],
+               [1., 1., 1.]], dtype=float32)
+    """
     _fn = "dropout"
 
 
@@ -55,5 +79,31 @@ class Dropout1d(_DropoutNd):
 
 
 class Dropout2d(_DropoutNd):
-    """Zero whole channels with probability p, scale the rest by 1/(1-p)."""
+    """Channel dropout: in training, each feature map x[n, c] is zeroed with probability p.
+
+    Kept feature maps are scaled by 1/(1-p), so expectations are unchanged; in eval mode
+    the module is the identity. Dropping whole maps suits convolutional features, whose
+    neighbouring pixels are strongly correlated. The draws come from
+    ``foveanet.manual_seed``'s generator.
+
+    Args:
+        p: the probability of zeroing a channel, in [0, 1] (default 0.5).
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: (N, C, H, W); a 3-d input is read as (N, C, L), with a UserWarning, as
+          PyTorch does (Dropout1d says so without the warning).
+        - Output: the input's shape.
+
+    Example::
+
+        >>> _ = fn.manual_seed(0)
+        >>> m = nn.Dropout2d(p=0.5)
+        >>> y = m(fn.ones(2, 8, 3, 3)).numpy()
+        >>> sorted(set(y.ravel().tolist())), bool((y == y[:, :, :1, :1]).all())
+        ([0.0, 2.0], True)
+        >>> m.eval()(fn.ones(1, 2, 1, 2)).numpy().ravel()
+        array([1., 1., 1., 1.], dtype=float32)
+    """
     _fn = "dropout2d"

@@ -24,7 +24,47 @@ class _WeightedLoss(_Loss):
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    """(N, C) or (N, C, *) logits with class ids (N,)/(N, *) or probabilities of the input's shape."""
+    """Softmax cross entropy of logits x and class targets y:
+
+        l_i = -w[y_i] * log(softmax(x_i)[y_i]) = w[y_i] * (log(sum_c exp(x[i, c])) - x[i, y_i])
+
+    ``'mean'`` divides the sum by sum_i w[y_i] over the non-ignored targets (their count
+    when unweighted). With label smoothing e the target is the mixture (1 - e) * one-hot(y_i)
+    + e/C of the class and the uniform distribution. The target may also hold class
+    probabilities q (a float tensor of the input's shape): l_i = -sum_c w[c] * q[i, c] *
+    log(softmax(x_i)[c]), and ``'mean'`` then divides by the number of positions N * d1 * ...
+
+    It is LogSoftmax(dim=1) followed by NLLLoss, in one numerically stable step.
+
+    Args:
+        weight: per-class weights w, a (C,) Tensor or ndarray, kept as a buffer (default None: 1).
+        size_average, reduce: PyTorch's deprecated pair, folded into ``reduction`` once, at
+            construction (reduce=False gives 'none', else size_average=False gives 'sum').
+        ignore_index: class targets equal to it contribute nothing (default -100).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-position losses).
+        label_smoothing: e in [0, 1], the share of the target spread evenly over the C
+            classes (default 0.0).
+
+    Shape:
+        - Input: logits (C,), (N, C) or (N, C, d1, ...).
+        - Target: integer class ids (), (N,) or (N, d1, ...), each in [0, C) or ignore_index;
+          or class probabilities of the input's shape.
+        - Output: a scalar, or (), (N,) or (N, d1, ...) with ``reduction='none'``.
+
+    Attributes:
+        weight: the class-weight buffer, or None.
+
+    Example::
+
+        >>> loss = nn.CrossEntropyLoss()
+        >>> x = fn.tensor([[1., 2., 3.], [0., 0., 0.]])
+        >>> round(loss(x, fn.tensor([2, 0])).item(), 4)
+        0.7531
+        >>> nn.CrossEntropyLoss(reduction='none')(x, fn.tensor([2, 0])).numpy().round(4)
+        array([0.4076, 1.0986], dtype=float32)
+        >>> round(loss(x, fn.tensor([[0., 0., 1.], [1., 0., 0.]])).item(), 4)   # as one-hot
+        0.7531
+    """
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0):

@@ -6,7 +6,25 @@ from foveanet.nn.modules.module import Module
 
 
 class Identity(Module):
-    """Returns its input (the same object); arguments are accepted and ignored, as in PyTorch."""
+    """A placeholder layer: y = x, the input object itself.
+
+    It stands in for a layer that is switched off (a skip connection's projection, a
+    removed classifier head) without changing the code that calls it.
+
+    Args:
+        *args, **kwargs: accepted and ignored, as in PyTorch, so that it can replace a
+            layer in the same constructor call.
+
+    Shape:
+        - Input: (*), anything.  Output: the input itself (the same object).
+
+    Example::
+
+        >>> m = nn.Identity(54, unused_argument=0.1)
+        >>> x = fn.ones(128, 20)
+        >>> m(x) is x
+        True
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -16,7 +34,27 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """(N, *dims) -> (N, prod(dims)) with the defaults; dims start_dim..end_dim merged in general."""
+    """Merges the dims start_dim..end_dim into one, whose size is their product.
+
+    With the defaults it keeps the batch dim and flattens the rest, (N, *dims) ->
+    (N, prod(dims)), e.g. between convolutional features and a Linear classifier.
+
+    Args:
+        start_dim: the first dim to merge; negative values count from the end (default 1).
+        end_dim: the last dim to merge, included (default -1).
+
+    Shape:
+        - Input: (*, S_start, ..., S_end, *).
+        - Output: (*, S_start * ... * S_end, *).
+
+    Example::
+
+        >>> m = nn.Flatten()
+        >>> m(fn.ones(32, 1, 5, 5)).shape
+        (32, 25)
+        >>> nn.Flatten(0, 2)(fn.ones(32, 1, 5, 5)).shape
+        (160, 5)
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
@@ -30,7 +68,25 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
-    """Splits dim ``dim`` into ``unflattened_size`` (one entry may be -1)."""
+    """Splits the dim ``dim`` into the dims ``unflattened_size``: the inverse of Flatten.
+
+    Args:
+        dim: the dim to split; negative values count from the end.
+        unflattened_size: the sizes (U_1, ..., U_m) it is split into, with U_1 * ... * U_m
+            equal to its size; one entry may be -1, inferred from the others.
+
+    Shape:
+        - Input: (*, S_dim, *).
+        - Output: (*, U_1, ..., U_m, *).
+
+    Example::
+
+        >>> m = nn.Unflatten(1, (2, 5, 5))
+        >>> m(fn.ones(2, 50)).shape
+        (2, 2, 5, 5)
+        >>> nn.Unflatten(-1, (-1, 2))(fn.ones(3, 8)).shape
+        (3, 4, 2)
+    """
 
     def __init__(self, dim: int, unflattened_size):
         super().__init__()

@@ -11,10 +11,30 @@ from foveanet.nn.parameter import Parameter
 
 
 class Module:
-    """Base class: assign Parameters, Modules and buffers as attributes and they are tracked.
+    """Base class of layers and models: it tracks the Parameters, Modules and buffers it holds.
 
     Subclasses call ``super().__init__()`` first and define ``forward``; calling the module
-    runs forward pre-hooks, ``forward`` and forward hooks.
+    runs forward pre-hooks, ``forward`` and forward hooks. Tracked members (Parameters and
+    child Modules assigned as attributes, Tensors given to ``register_buffer``) show up in
+    parameters(), buffers(), children(), state_dict() and the repr, and follow train(),
+    eval() and to(dtype); other attributes are plain Python attributes.
+
+    Example::
+
+        >>> class Affine(nn.Module):
+        ...     def __init__(self, n):
+        ...         super().__init__()
+        ...         self.scale = nn.Parameter(fn.ones(n))
+        ...         self.register_buffer("shift", fn.zeros(n))
+        ...     def forward(self, x):
+        ...         return x * self.scale + self.shift
+        >>> m = Affine(2)
+        >>> m(fn.tensor([1., 2.])).numpy()
+        array([1., 2.], dtype=float32)
+        >>> [name for name, _ in m.named_parameters()], list(m.state_dict())
+        (['scale'], ['scale', 'shift'])
+        >>> m.training, m.eval().training
+        (True, False)
     """
 
     training: bool

@@ -92,12 +92,104 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """(N, C) or (N, C, L), statistics per channel."""
+    """Batch normalisation per channel of (N, C) or (N, C, L) batches:
+
+        y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias
+
+    In training mode E[x] and the biased Var[x] are the statistics of the batch, per
+    channel over N (and L), and the running statistics move towards them:
+    running = (1 - momentum) * running + momentum * batch_stat (the unbiased variance for
+    running_var). In eval mode the running statistics take their place, so one sample
+    gives the same result alone or in any batch. Without track_running_stats the batch
+    statistics are used in both modes.
+
+    Args:
+        num_features: C, the number of channels of the input.
+        eps: added to the variance, for stability (default 1e-5).
+        momentum: the weight of each new batch in the running statistics (default 0.1);
+            None gives the cumulative average instead (the n-th batch weighs 1/n).
+        affine: learn a per-channel weight and bias (default True).
+        track_running_stats: keep running_mean and running_var and normalise with them in
+            eval mode (default True).
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the parameters' and buffers' dtype (default None:
+            ``foveanet.get_default_dtype()``).
+        bias: keyword only; with affine, also learn the bias (default True).
+
+    Shape:
+        - Input: (N, C) or (N, C, L); in training mode more than one value per channel.
+        - Output: the input's shape.
+
+    Attributes:
+        weight: Parameter of shape (C,), initialised to 1 (None without affine).
+        bias: Parameter of shape (C,), initialised to 0 (None without affine or bias).
+        running_mean: buffer of shape (C,), starting at 0 (None without track_running_stats).
+        running_var: buffer of shape (C,), starting at 1 (None without track_running_stats).
+        num_batches_tracked: int64 scalar buffer, the number of training batches seen
+            (None without track_running_stats).
+
+    Example::
+
+        >>> m = nn.BatchNorm1d(2)
+        >>> x = fn.tensor([[1., 10.], [3., 30.]])
+        >>> m(x).numpy().round(4)                         # each column: mean 0, variance 1
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
+        >>> m.running_mean.numpy(), m.running_var.numpy()   # 0.1 * mean, 0.9 + 0.1 * var
+        (array([0.2, 2. ], dtype=float32), array([ 1.1, 20.9], dtype=float32))
+        >>> m.eval()(fn.tensor([[0.2, 2.]])).numpy()
+        array([[0., 0.]], dtype=float32)
+    """
     _ndims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """(N, C, H, W), statistics per channel."""
+    """Batch normalisation per channel of (N, C, H, W) batches:
+
+        y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias
+
+    In training mode E[x] and the biased Var[x] are the statistics of the batch, per
+    channel over N, H and W, and the running statistics move towards them:
+    running = (1 - momentum) * running + momentum * batch_stat (the unbiased variance for
+    running_var). In eval mode the running statistics take their place, so one sample
+    gives the same result alone or in any batch. Without track_running_stats the batch
+    statistics are used in both modes.
+
+    Args:
+        num_features: C, the number of channels of the input.
+        eps: added to the variance, for stability (default 1e-5).
+        momentum: the weight of each new batch in the running statistics (default 0.1);
+            None gives the cumulative average instead (the n-th batch weighs 1/n).
+        affine: learn a per-channel weight and bias (default True).
+        track_running_stats: keep running_mean and running_var and normalise with them in
+            eval mode (default True).
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the parameters' and buffers' dtype (default None:
+            ``foveanet.get_default_dtype()``).
+        bias: keyword only; with affine, also learn the bias (default True).
+
+    Shape:
+        - Input: (N, C, H, W); in training mode more than one value per channel.
+        - Output: the input's shape.
+
+    Attributes:
+        weight: Parameter of shape (C,), initialised to 1 (None without affine).
+        bias: Parameter of shape (C,), initialised to 0 (None without affine or bias).
+        running_mean: buffer of shape (C,), starting at 0 (None without track_running_stats).
+        running_var: buffer of shape (C,), starting at 1 (None without track_running_stats).
+        num_batches_tracked: int64 scalar buffer, the number of training batches seen
+            (None without track_running_stats).
+
+    Example::
+
+        >>> m = nn.BatchNorm2d(3)
+        >>> x = fn.arange(24.).reshape(2, 3, 2, 2)
+        >>> y = m(x).numpy()
+        >>> y.shape, y.mean(axis=(0, 2, 3)).round(4), y.std(axis=(0, 2, 3)).round(4)
+        ((2, 3, 2, 2), array([0., 0., 0.], dtype=float32), array([1., 1., 1.], dtype=float32))
+        >>> m.running_mean.numpy().round(4)               # 0.1 * the channel means
+        array([0.75, 1.15, 1.55], dtype=float32)
+    """
     _ndims = (4,)
 
 

@@ -12,8 +12,50 @@ from foveanet.nn.parameter import Parameter
 
 
 class Embedding(Module):
-    """ids (*) -> (*, embedding_dim); weight (num_embeddings, embedding_dim) ~ N(0, 1), the
-    padding_idx row zero (and it gets no gradient)."""
+    """A lookup table of learnable rows: y[..., :] = weight[ids[...], :].
+
+    Each integer id in the input picks one row of the (num_embeddings, embedding_dim)
+    table, e.g. the vector of a token. In backward, the rows that were looked up get the
+    sum of their positions' gradients (repeated ids accumulate); the others get zero.
+
+    Args:
+        num_embeddings: V, the number of rows; ids range over 0..V-1.
+        embedding_dim: D, the length of each row.
+        padding_idx: a row that starts at zero and never gets a gradient, e.g. for a
+            padding token; negative values count from the end (default None).
+        max_norm: before each lookup, rows looked up whose norm_type-norm exceeds it are
+            scaled down to it in place, outside autograd (default None: never).
+        norm_type: p of the p-norm used with max_norm (default 2.0).
+        scale_grad_by_freq: divide each row's gradient by the number of times its id occurs
+            in the input (default False).
+        sparse: accepted for PyTorch compatibility; the gradient is always a dense (V, D)
+            array, with the same values (default False).
+        _weight: a (V, D) table to use instead of a random one, sharing its memory (default
+            None); ``Embedding.from_pretrained`` passes it.
+        _freeze: create the weight with requires_grad=False (default False).
+        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        dtype: the weight's dtype (default None: ``foveanet.get_default_dtype()``).
+
+    Shape:
+        - Input: (*), integer ids of any shape, each in [0, V).
+        - Output: (*, D).
+
+    Attributes:
+        weight: Parameter of shape (V, D), initialised N(0, 1), its padding_idx row zero.
+
+    Example::
+
+        >>> m = nn.Embedding(10, 3)
+        >>> m(fn.tensor([[1, 2, 4, 5], [4, 3, 2, 9]])).shape
+        (2, 4, 3)
+        >>> m = nn.Embedding.from_pretrained(np.array([[0., 1.], [2., 3.]], dtype=np.float32))
+        >>> m(fn.tensor([1, 0, 1])).numpy()
+        array([[2., 3.],
+               [0., 1.],
+               [2., 3.]], dtype=float32)
+        >>> nn.Embedding(3, 2, padding_idx=0).weight.numpy()[0]
+        array([0., 0.], dtype=float32)
+    """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, max_norm=None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,

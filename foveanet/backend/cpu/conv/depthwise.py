@@ -26,26 +26,26 @@ def pad_nchw(x: np.ndarray, g: ConvGeom) -> np.ndarray:
     return out
 
 
-def _tap(xp: np.ndarray, g: ConvGeom, i: int, j: int) -> np.ndarray:
+def _tap(xpad: np.ndarray, g: ConvGeom, i: int, j: int) -> np.ndarray:
     h0, w0 = i * g.dh, j * g.dw
-    return xp[:, :, h0:h0 + g.sh * (g.Ho - 1) + 1:g.sh, w0:w0 + g.sw * (g.Wo - 1) + 1:g.sw]
+    return xpad[:, :, h0:h0 + g.sh * (g.Ho - 1) + 1:g.sh, w0:w0 + g.sw * (g.Wo - 1) + 1:g.sw]
 
 
-def depthwise_forward(xp: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None) -> np.ndarray:
-    """y[n, c] = b[c] + sum_{i,j} w[c, 0, i, j] * xp[n, c, h*s + i*d, w*s + j*d]."""
+def depthwise_forward(xpad: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None) -> np.ndarray:
+    """y[n, c] = b[c] + sum_{i,j} w[c, 0, i, j] * xpad[n, c, h*s + i*d, w*s + j*d]."""
     taps = w.reshape(1, g.C, g.kh * g.kw, 1, 1)
-    y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=xp.dtype)
-    np.multiply(_tap(xp, g, 0, 0), taps[:, :, 0], out=y)
+    y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=xpad.dtype)
+    np.multiply(_tap(xpad, g, 0, 0), taps[:, :, 0], out=y)
     tmp = np.empty_like(y)
     for t in range(1, g.kh * g.kw):
-        np.multiply(_tap(xp, g, *divmod(t, g.kw)), taps[:, :, t], out=tmp)
+        np.multiply(_tap(xpad, g, *divmod(t, g.kw)), taps[:, :, t], out=tmp)
         y += tmp
     if bias is not None:
         y += bias.reshape(1, -1, 1, 1)
     return y
 
 
-def depthwise_backward(gy: np.ndarray, xp, w, g: ConvGeom, need_x: bool, need_w: bool):
+def depthwise_backward(gy: np.ndarray, xpad, w, g: ConvGeom, need_x: bool, need_w: bool):
     """dW[c, 0, i, j] = sum_{n,h,w} dY * x_tap(i, j);  dX_pad[tap(i, j)] += w[c, i, j] * dY."""
     T = g.kh * g.kw
     dxp = np.zeros((g.N, g.C, g.Hp, g.Wp), dtype=gy.dtype) if need_x else None
@@ -55,7 +55,7 @@ def depthwise_backward(gy: np.ndarray, xp, w, g: ConvGeom, need_x: bool, need_w:
     for t in range(T):
         i, j = divmod(t, g.kw)
         if need_w:
-            dw[:, t] = np.einsum("nchw,nchw->c", gy, _tap(xp, g, i, j))
+            dw[:, t] = np.einsum("nchw,nchw->c", gy, _tap(xpad, g, i, j))
         if need_x:
             np.multiply(gy, taps[:, :, t], out=tmp)
             _tap(dxp, g, i, j)[...] += tmp
@@ -98,8 +98,8 @@ def depthwise_grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: boo
     def job(block):
         c0, c1 = block
         gc = _block_geom(g, c1 - c0)
-        xp = pad_nchw(x[:, c0:c1], gc) if need_w else None
-        bx, bw = depthwise_backward(gy[:, c0:c1], xp, None if w is None else w[c0:c1], gc,
+        xpad = pad_nchw(x[:, c0:c1], gc) if need_w else None
+        bx, bw = depthwise_backward(gy[:, c0:c1], xpad, None if w is None else w[c0:c1], gc,
                                     need_x, need_w)
         if need_x:
             dx[:, c0:c1] = bx

@@ -49,20 +49,20 @@ def row_stride(P: int, itemsize: int) -> int:
     return P + 64 // itemsize if (P * itemsize) % 1024 == 0 else P
 
 
-def im2col(xp: np.ndarray, g: ConvGeom) -> np.ndarray:
+def im2col(xpad: np.ndarray, g: ConvGeom) -> np.ndarray:
     """Padded ``(C, N, Hp, Wp)`` -> ``cols (C*kh*kw, N*Ho*Wo)``: a strided view, one copy.
 
-    ``cols[(c, i, j), (n, h, w)] = xp[c, n, h*sh + i*dh, w*sw + j*dw]``. The result's rows
+    ``cols[(c, i, j), (n, h, w)] = xpad[c, n, h*sh + i*dh, w*sw + j*dw]``. The result's rows
     may be ``row_stride`` apart rather than contiguous: a 2-d view that BLAS takes as it is.
     """
-    sC, sN, sH, sW = xp.strides
-    view = as_strided(xp, (g.C, g.kh, g.kw, g.N, g.Ho, g.Wo),
+    sC, sN, sH, sW = xpad.strides
+    view = as_strided(xpad, (g.C, g.kh, g.kw, g.N, g.Ho, g.Wo),
                       (sC, sH * g.dh, sW * g.dw, sN, sH * g.sh, sW * g.sw), writeable=False)
     K, P = g.C * g.kh * g.kw, g.N * g.Ho * g.Wo
-    ld = row_stride(P, xp.itemsize)
+    ld = row_stride(P, xpad.itemsize)
     if ld == P:
         return np.ascontiguousarray(view).reshape(K, P)
-    cols = np.empty((K, ld), dtype=xp.dtype)[:, :P]
+    cols = np.empty((K, ld), dtype=xpad.dtype)[:, :P]
     np.copyto(cols.reshape(g.C, g.kh, g.kw, g.N, g.Ho, g.Wo), view)
     return cols
 
@@ -139,12 +139,12 @@ def pad_grid(x: np.ndarray, g: ConvGeom) -> np.ndarray:
     buf = np.empty(size + g.dw * (g.kw - 1), dtype=x.dtype)
     buf[size:] = 0
     t, b, l, r = g.pads
-    xp = buf[:size].reshape(g.C, g.N, g.Hp, g.Wp)
-    xp[:, :, :t] = 0
-    xp[:, :, g.Hp - b:] = 0
-    xp[:, :, :, :l] = 0
-    xp[:, :, :, g.Wp - r:] = 0
-    xp[:, :, t:t + g.H, l:l + g.W] = x.transpose(1, 0, 2, 3)
+    xpad = buf[:size].reshape(g.C, g.N, g.Hp, g.Wp)
+    xpad[:, :, :t] = 0
+    xpad[:, :, g.Hp - b:] = 0
+    xpad[:, :, :, :l] = 0
+    xpad[:, :, :, g.Wp - r:] = 0
+    xpad[:, :, t:t + g.H, l:l + g.W] = x.transpose(1, 0, 2, 3)
     return buf
 
 
@@ -264,11 +264,11 @@ def add_into(total: np.ndarray, part: np.ndarray) -> np.ndarray:
     return total
 
 
-def unpad_nchw(xp: np.ndarray, g: ConvGeom, out=None) -> np.ndarray:
+def unpad_nchw(xpad: np.ndarray, g: ConvGeom, out=None) -> np.ndarray:
     """Padded channel-major ``(C, N, Hp, Wp)`` -> contiguous NCHW ``(N, C, H, W)`` (into
     ``out`` if given)."""
     t, l = g.pads[0], g.pads[2]
-    view = xp[:, :, t:t + g.H, l:l + g.W].transpose(1, 0, 2, 3)
+    view = xpad[:, :, t:t + g.H, l:l + g.W].transpose(1, 0, 2, 3)
     if out is None:
         return np.ascontiguousarray(view)
     np.copyto(out, view)

@@ -40,11 +40,11 @@ def pad_nhwc(x: np.ndarray, g: ConvGeom) -> np.ndarray:
     return out
 
 
-def patches(xp: np.ndarray, g: ConvGeom) -> np.ndarray:
+def patches(xpad: np.ndarray, g: ConvGeom) -> np.ndarray:
     """``(N, Hp, Wp, C)`` -> ``cols (N*Ho*Wo, kh*kw*C)``, ``cols[(n, h, w), (i, j, c)] =
-    xp[n, h*sh + i*dh, w*sw + j*dw, c]``: a strided view, one copy."""
-    sN, sH, sW, sC = xp.strides
-    view = as_strided(xp, (g.N, g.Ho, g.Wo, g.kh, g.kw, g.C),
+    xpad[n, h*sh + i*dh, w*sw + j*dw, c]``: a strided view, one copy."""
+    sN, sH, sW, sC = xpad.strides
+    view = as_strided(xpad, (g.N, g.Ho, g.Wo, g.kh, g.kw, g.C),
                       (sN, sH * g.sh, sW * g.sw, sH * g.dh, sW * g.dw, sC), writeable=False)
     return np.ascontiguousarray(view).reshape(g.N * g.Ho * g.Wo, g.kh * g.kw * g.C)
 

@@ -200,6 +200,11 @@ def _a(r0, r1, outs):
 # ---------------------------------------------------------------------- the convolution
 
 
+def _chunks(g: ConvGeom, itemsize: int) -> list[tuple[int, int]]:
+    """Batch chunks of about route.WINOGRAD_CHUNK_BYTES of V each (also the parallel tasks)."""
+    return split_batch(g.N, route.winograd_image_bytes(g, itemsize), route.WINOGRAD_CHUNK_BYTES)
+
+
 def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, keep: bool = False):
     """y = conv(x, w) + bias, NCHW. Returns (y, U, kept): U serves backward's dX, and
     ``kept`` (with ``keep``) is [(chunk, V)] for dW; V is 4 inputs big, im2col's cols 9."""
@@ -212,8 +217,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, keep: boo
         output_y(np.matmul(u, v), n1 - n0, g, y[n0:n1], bias)
         return (chunk, v) if keep else None
 
-    kept = threads.each(split_batch(g.N, route.winograd_image_bytes(g, x.dtype.itemsize),
-                                   route.WINOGRAD_CHUNK_BYTES), job)
+    kept = threads.each(_chunks(g, x.dtype.itemsize), job)
     return y, u, (kept if keep else None)
 
 
@@ -225,9 +229,7 @@ def conv_backward(gy: np.ndarray, kept, u, g: ConvGeom, need_x: bool, need_w: bo
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     ut = np.ascontiguousarray((u * _SIGNS.astype(u.dtype)).transpose(0, 2, 1)) if need_x else None
     # forward's chunks, each with its V (without dW: the same chunks, no V)
-    items = kept if need_w else [(c, None) for c in
-                                 split_batch(g.N, route.winograd_image_bytes(g, gy.dtype.itemsize),
-                                             route.WINOGRAD_CHUNK_BYTES)]
+    items = kept if need_w else [(c, None) for c in _chunks(g, gy.dtype.itemsize)]
 
     def job(item):
         (n0, n1), v = item
