@@ -36,8 +36,8 @@ def im2col(x, g: ConvGeom):
     xpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=x.dtype)
     xpad[:, :, t:t + g.H, l:l + g.W] = x
     cols = xp.empty((g.N, g.C, g.kh, g.kw, g.Ho, g.Wo), dtype=x.dtype)
-    for i, j, rows, cols_ in _taps(g):
-        cols[:, :, i, j] = xpad[:, :, rows, cols_]
+    for i, j, rows, columns in _taps(g):
+        cols[:, :, i, j] = xpad[:, :, rows, columns]
     return cols.reshape(g.N, g.G, -1, g.Ho * g.Wo)
 
 
@@ -47,8 +47,8 @@ def col2im(cols, g: ConvGeom):
     xp = array_module(cols)
     xpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=cols.dtype)
     c6 = cols.reshape(g.N, g.C, g.kh, g.kw, g.Ho, g.Wo)
-    for i, j, rows, cols_ in _taps(g):
-        xpad[:, :, rows, cols_] += c6[:, :, i, j]
+    for i, j, rows, columns in _taps(g):
+        xpad[:, :, rows, columns] += c6[:, :, i, j]
     t, l = g.pads[0], g.pads[2]
     return xpad[:, :, t:t + g.H, l:l + g.W].copy()
 
