@@ -133,6 +133,7 @@ class _Patches:
         from foveanet.interop import _export_tensor_ops as tensor_ops
 
         self.tracer, self.undo = tracer, []
+        self.wrappers = {}   # id(wrapper) -> (wrapper, original): see restore()
         originals = {}
         import foveanet.functional as F
         from foveanet.autograd import ops as autograd_ops
@@ -187,11 +188,21 @@ class _Patches:
             except (ValueError, TypeError, NotImplementedError) as e:
                 raise type(e)(f"onnx.export: {fn.__name__}{tracer.module_context()}: {e}") from None
             return out
+        self.wrappers[id(wrapper)] = (wrapper, fn)
         return wrapper
 
     def restore(self):
         for owner, attr, value in reversed(self.undo):
             setattr(owner, attr, value)
+        # a lazily exported name (``foveanet.cat``) first touched during the export was
+        # cached on its package as the wrapper it resolved to: put the original there too
+        for mod_name, mod in list(sys.modules.items()):
+            if mod is None or not mod_name.startswith("foveanet"):
+                continue
+            for attr, value in list(vars(mod).items()):
+                hit = self.wrappers.get(id(value))
+                if hit is not None and hit[0] is value:
+                    setattr(mod, attr, hit[1])
 
 
 def _value_info(helper, name, arr, dynamic):
@@ -203,14 +214,41 @@ def _value_info(helper, name, arr, dynamic):
 
 def export(model, example_input, path, opset: int = 17, input_names=("input",),
            output_names=("output",), dynamic_batch: bool = True):
-    """Trace ``model`` on ``example_input`` (a Tensor/array, or a tuple of them) and write ONNX.
+    """Trace a model on an example input and write it as an ONNX file.
 
-    Parameters and buffers are stored as initializers named as in ``model.state_dict()``.
-    ``dynamic_batch`` makes the first axis of inputs and outputs symbolic (``batch``); the
-    graph must then not bake the batch size into a constant shape (``x.view(x.size(0), -1)``
-    is recognised and written as Reshape with 0). Supports opset 13 to 20. Raises ValueError
-    for an op with no ONNX mapping, naming it and the module that called it. Returns the
-    ``onnx.ModelProto`` (checked with ``onnx.checker``); the file is replaced atomically.
+    The model runs once (eval mode, no grad) while foveanet's ops emit ONNX nodes; parameters
+    and buffers are stored as initializers named as in ``model.state_dict()``. Needs the
+    ``onnx`` package; the file is replaced atomically.
+
+    Args:
+        model: the module (or callable) to export.
+        example_input: a Tensor or array, or a tuple of them for several inputs.
+        path: the ``.onnx`` file to write.
+        opset: the ONNX opset, 13 to 20 (default 17).
+        input_names: names of the graph inputs (default ``("input",)``; extra inputs get
+            ``input_1``...).
+        output_names: names of the graph outputs (default ``("output",)``).
+        dynamic_batch: make the first axis of inputs and outputs symbolic (``batch``); the
+            graph must then not bake the batch size into a constant shape
+            (``x.view(x.size(0), -1)`` is recognised and written as Reshape with 0)
+            (default True).
+
+    Returns:
+        onnx.ModelProto: the graph, checked with ``onnx.checker``.
+
+    Raises:
+        ValueError: an op with no ONNX mapping, naming it and the module that called it.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     proto = fn.onnx.export(model, fn.ones(1, 3), os.path.join(tmp, "model.onnx"))
+        >>> [node.op_type for node in proto.graph.node]
+        ['Gemm', 'Relu', 'Identity']
+        >>> [init.name for init in proto.graph.initializer]
+        ['0.weight', '0.bias']
     """
     import onnx
     from onnx import helper, numpy_helper

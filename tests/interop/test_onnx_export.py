@@ -120,3 +120,24 @@ def test_adaptive_pooling_down_and_up(tmp_path, size, out):
     x = np.random.default_rng(size).standard_normal((2, 2, size, size), dtype=np.float32)
     foveanet.onnx.export(model, x, tmp_path / "p.onnx")
     np.testing.assert_allclose(_ort(tmp_path / "p.onnx", x), model(foveanet.tensor(x)).numpy(), atol=1e-6)
+
+
+def test_export_leaves_lazily_loaded_names_as_they_were(tmp_path):
+    # foveanet.cat loads on first use; touched for the first time inside an export it was
+    # cached on the package as the export's wrapper, and every later export then failed with
+    # "no ONNX mapping for cat". A fresh process is needed for the name to be still unloaded.
+    script = f"""
+import foveanet, foveanet.nn as nn
+assert "cat" not in vars(foveanet)
+class M(nn.Module):
+    def forward(self, x):
+        return foveanet.cat([x, x], 1)
+for i in range(2):
+    foveanet.onnx.export(M(), foveanet.randn(1, 2), r"{tmp_path}/m" + str(i) + ".onnx")
+from foveanet.autograd.shape_ops import cat
+assert foveanet.cat is cat, foveanet.cat
+"""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
