@@ -1,7 +1,7 @@
 """Errors a user can fix: missing or broken files, settings that cannot work, a run that
 diverged.
 
-Every such error derives from :class:`UserError`, so the ``foveanet`` command catches one
+Every such error derives from ``UserError``, so the ``foveanet`` command catches one
 class and prints the text without a traceback; anything else is a bug and keeps its
 traceback.  This module imports nothing, so the CLI can name these classes before it loads
 any heavy layer.

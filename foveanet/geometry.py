@@ -14,7 +14,7 @@ the total of both sides, the lecture's 2p when symmetric), d dilation.
 
 These take plain ints and check nothing: each caller (``functional``, ``nn``,
 ``concepts.formulas``) validates its arguments under its own name and then asks here.
-:class:`ConvGeom` gathers one 2-d convolution's sizes from them, for the reference
+``ConvGeom`` gathers one 2-d convolution's sizes from them, for the reference
 convolution in ``functional`` and the backends' kernels alike.
 """
 from __future__ import annotations

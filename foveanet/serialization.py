@@ -120,6 +120,22 @@ def save(obj, path) -> None:
     Atomic: the bytes go to a temporary file in the same directory, which is fsynced and
     then renamed over ``path``; a crash at any point leaves either the old file or the new
     one, never a torn mix. Arrays referenced twice are stored twice (no aliasing on load).
+    Nothing is pickled, so loading the file runs no code.
+
+    Args:
+        obj: a state_dict, or nested dicts (str keys), lists and tuples of Tensors,
+            ndarrays, numbers, strings, bools and None.
+        path: the file to write (str or path-like); its directory must exist.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = os.path.join(d, "ckpt.safetensors")
+        ...     fn.save({"model": nn.Linear(3, 2).state_dict(), "epoch": 3}, path)
+        ...     ckpt = fn.load(path)
+        >>> ckpt["epoch"], sorted(ckpt["model"]), ckpt["model"]["weight"].shape
+        (3, ['bias', 'weight'], (2, 3))
     """
     path = os.fspath(path)
     tensors: dict = {}
@@ -202,8 +218,34 @@ def _fsync_dir(directory):
 
 # -------------------------------------------------------------------------- load
 def load(path):
-    """Read a file written by :func:`save` (or any safetensors file: a file without
-    foveanet metadata comes back as ``{name: Tensor}``). Arrays come back as Tensors."""
+    """Read a file written by ``foveanet.save`` (or any safetensors file: a file without
+    foveanet metadata comes back as ``{name: Tensor}``). Arrays come back as Tensors.
+
+    A pickle (such as a ``torch.save`` file) is refused, never unpickled.
+
+    Args:
+        path: the file to read (str or path-like).
+
+    Returns:
+        the object saved, with its dicts, lists, tuples and values; arrays as Tensors.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a readable safetensors file.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = os.path.join(d, "state.safetensors")
+        ...     fn.save({"w": fn.ones(2, 2), "lrs": (0.1, 0.01), "note": "warm-up"}, path)
+        ...     state = fn.load(path)
+        >>> state["w"]
+        tensor([[1., 1.],
+                [1., 1.]])
+        >>> state["lrs"], state["note"]
+        ((0.1, 0.01), 'warm-up')
+    """
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:

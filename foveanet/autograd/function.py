@@ -3,7 +3,7 @@
 A subclass writes ``forward(self, *arrays, **settings) -> array`` on plain arrays and
 ``backward(self, grad_out) -> grad per positional input``. ``Function.apply`` unwraps
 Tensors, runs the forward, and, when a gradient is needed, records the instance (the
-"ctx") as the creator of the output so that :func:`backward` can walk the graph.
+"ctx") as the creator of the output so that ``backward`` can walk the graph.
 
 Inside ``forward``, ``self.needs_input_grad`` (one bool per positional input) and
 ``self.requires_grad`` are already set, so an op can skip saving buffers that no
@@ -26,6 +26,21 @@ _grad_enabled = True
 
 
 def is_grad_enabled() -> bool:
+    """Whether operations on tensors that require grad are recorded for backward now.
+
+    True unless inside ``no_grad`` or ``set_grad_enabled(False)``.
+
+    Returns:
+        bool: the current grad mode.
+
+    Example::
+
+        >>> fn.is_grad_enabled()
+        True
+        >>> with fn.no_grad():
+        ...     print(fn.is_grad_enabled())
+        False
+    """
     return _grad_enabled
 
 
@@ -55,16 +70,68 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """``with foveanet.no_grad(): ...`` records no graph (inference, optimiser updates)."""
+    """``with foveanet.no_grad(): ...`` records no graph (inference, optimiser updates).
+
+    Results computed inside have ``requires_grad=False``, and ops skip saving what only a
+    backward would read. Also a decorator: ``@fn.no_grad()`` runs the whole function this
+    way. The previous mode comes back on exit, so it nests with ``enable_grad``.
+
+    Example::
+
+        >>> x = fn.tensor([1.0, 2.0], requires_grad=True)
+        >>> with fn.no_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+        >>> @fn.no_grad()
+        ... def double(t):
+        ...     return t * 2
+        >>> double(x).requires_grad, (x * 2).requires_grad
+        (False, True)
+    """
 
     enabled = False
 
 
 class enable_grad(_GradMode):
+    """Context manager and decorator that turns graph recording back on inside ``no_grad``.
+
+    Example::
+
+        >>> x = fn.tensor([1.0], requires_grad=True)
+        >>> with fn.no_grad():
+        ...     with fn.enable_grad():
+        ...         y = x * 2
+        ...     z = x * 2
+        >>> y.requires_grad, z.requires_grad
+        (True, False)
+    """
+
     enabled = True
 
 
 class set_grad_enabled(_GradMode):
+    """Context manager that records graphs or not according to ``mode``.
+
+    ``with fn.set_grad_enabled(training): ...`` is one block for both a training and an
+    evaluation pass. Unlike torch's, it is not a decorator (use ``no_grad``/``enable_grad``).
+
+    Args:
+        mode: True records graphs (like ``enable_grad``), False does not (like ``no_grad``).
+
+    Example::
+
+        >>> x = fn.tensor([1.0], requires_grad=True)
+        >>> with fn.set_grad_enabled(False):
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+        >>> with fn.set_grad_enabled(True):
+        ...     y = x * 2
+        >>> y.requires_grad
+        True
+    """
+
     def __init__(self, mode: bool):
         self.enabled = bool(mode)
 
@@ -73,7 +140,30 @@ class set_grad_enabled(_GradMode):
 
 
 class Function:
-    """Base class of every differentiable operation (see the module docstring)."""
+    """Base class of every differentiable operation (see the module docstring).
+
+    A subclass writes ``forward(self, *arrays, **settings)`` on plain arrays, saving on
+    ``self`` what its backward reads, and ``backward(self, grad_out)`` returning one
+    gradient (or None) per positional input. ``Cls.apply(*inputs, **settings)`` runs it on
+    Tensors and records it in the graph when an input requires grad. Check a new backward
+    with ``foveanet.gradcheck``.
+
+    Example::
+
+        >>> class Square(fn.Function):
+        ...     def forward(self, x):
+        ...         self.x = x
+        ...         return x * x
+        ...     def backward(self, grad_out):
+        ...         return 2 * self.x * grad_out
+        >>> x = fn.tensor([1.0, 3.0], requires_grad=True)
+        >>> y = Square.apply(x)
+        >>> y
+        tensor([1., 9.], grad_fn=<SquareBackward>)
+        >>> y.sum().backward()
+        >>> x.grad
+        tensor([2., 6.])
+    """
 
     inputs: tuple
     needs_input_grad: tuple

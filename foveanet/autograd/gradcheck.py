@@ -8,7 +8,25 @@ from foveanet.autograd.tensor import Tensor
 
 
 class GradcheckError(AssertionError):
-    pass
+    """Raised by ``gradcheck`` when a backward disagrees with finite differences.
+
+    The message names the input, how many gradient entries differ, and the worst one.
+
+    Example::
+
+        >>> class Wrong(fn.Function):
+        ...     def forward(self, x):
+        ...         return x * x
+        ...     def backward(self, grad_out):
+        ...         return grad_out          # should be 2 * x * grad_out
+        >>> x = fn.tensor([1.0, 2.0], dtype=fn.float64, requires_grad=True)
+        >>> try:
+        ...     fn.gradcheck(Wrong.apply, (x,))
+        ... except fn.GradcheckError as e:
+        ...     print(e)
+        gradcheck: input 0 (shape (2,)): 2 of 2 gradient entries differ;
+        worst at (1,): analytic -0.132105 vs numeric -0.528419
+    """
 
 
 def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -22,6 +40,33 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
     which must match ``x.grad`` within ``atol + rtol * |numeric|``. Inputs must be float64
     (float32 round-off is larger than the differences being measured).
+
+    Args:
+        fn: a function of the inputs returning a Tensor (or a tuple/list of Tensors).
+        inputs: a Tensor or a tuple of them (other values are passed through); those with
+            ``requires_grad`` are checked.
+        eps: the finite-difference step (default 1e-6).
+        atol: absolute tolerance (default 1e-5).
+        rtol: relative tolerance, times ``|numeric|`` (default 1e-3).
+        seed: seed of the random probe v (default 0).
+        raise_exception: raise ``GradcheckError`` on a mismatch (default True);
+            False returns False instead.
+
+    Returns:
+        bool: True when every gradient matches.
+
+    Raises:
+        GradcheckError: a gradient differs (with ``raise_exception=True``).
+
+    Example::
+
+        >>> x = fn.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=fn.float64, requires_grad=True)
+        >>> fn.gradcheck(lambda t: (t * t).sum(dim=1), (x,))
+        True
+        >>> fn.gradcheck(lambda t: t * 2, x, raise_exception=False)
+        True
+        >>> fn.gradcheck(lambda t: t.detach() * t, x, raise_exception=False)
+        False
     """
     if isinstance(inputs, Tensor):
         inputs = (inputs,)

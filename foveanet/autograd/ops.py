@@ -279,6 +279,27 @@ class Where(Function):
 
 
 def where(cond, a, b) -> Tensor:
+    """Elementwise choice: out = a where ``cond`` is true, b elsewhere (``torch.where``).
+
+    ``cond``, ``a`` and ``b`` broadcast together; the gradient of ``a`` is g where ``cond``
+    holds and 0 elsewhere, that of ``b`` the rest.
+
+    Args:
+        cond: a bool Tensor or array-like.
+        a: the values taken where ``cond`` is true (Tensor or scalar).
+        b: the values taken elsewhere (Tensor or scalar).
+
+    Shape:
+        - Output: the broadcast shape of ``cond``, ``a`` and ``b``.
+
+    Example::
+
+        >>> x = fn.tensor([-2.0, -0.5, 1.0, 3.0])
+        >>> fn.where(x > 0, x, 0.0)
+        tensor([0., 0., 1., 3.])
+        >>> fn.where(fn.tensor([True, False]), fn.tensor([1, 2]), fn.tensor([10, 20]))
+        tensor([ 1, 20])
+    """
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
     return Where.apply(c, like._operand(a), like._operand(b))

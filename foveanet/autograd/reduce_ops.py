@@ -109,7 +109,28 @@ def _add_along(da, idx, g, dim):
 
 
 def gather(a: Tensor, dim: int, index) -> Tensor:
-    """``torch.gather``: out[i][j] = a[i][index[i][j]] along ``dim``."""
+    """``torch.gather``: ``out[i][j] = a[i][index[i][j]]`` along ``dim``.
+
+    Spelled out for dim = 1 (dim = 0 reads ``out[i][j] = a[index[i][j]][j]``); the backward
+    adds each ``g[i][j]`` into the entry of ``a`` it was read from.
+
+    Args:
+        a: the source Tensor.
+        dim: the axis along which ``index`` picks.
+        index: an int Tensor or array with as many dims as ``a``.
+
+    Shape:
+        - Output: ``index``'s shape.
+
+    Example::
+
+        >>> a = fn.tensor([[1, 2, 3], [4, 5, 6]])
+        >>> fn.gather(a, 1, fn.tensor([[2, 0], [1, 1]]))
+        tensor([[3, 1],
+                [5, 5]])
+        >>> fn.gather(a, 0, fn.tensor([[1, 0, 1]]))
+        tensor([[4, 2, 6]])
+    """
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
     return TakeAlongDim.apply(a, idx, dim=dim % a.ndim)
 

@@ -146,18 +146,80 @@ def _check_join(name, tensors, dim, stacking):
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
-    """Concatenate along an existing axis (``torch.cat``)."""
+    """Concatenate along an existing axis (``torch.cat``).
+
+    The backward hands each input the slice of the gradient that came from it.
+
+    Args:
+        tensors: a non-empty list or tuple of Tensors (or array-likes), of equal shapes
+            except along ``dim``.
+        dim: the axis to join along (default 0; negative counts from the end).
+
+    Shape:
+        - Output: the inputs' shape with size sum_i n_i along ``dim``.
+
+    Example::
+
+        >>> a, b = fn.ones(2, 3), fn.zeros(1, 3)
+        >>> fn.cat([a, b]).shape
+        (3, 3)
+        >>> fn.cat([a, a], dim=1).shape
+        (2, 6)
+        >>> fn.cat([fn.tensor([1, 2]), fn.tensor([3])])
+        tensor([1, 2, 3])
+    """
     ts, d = _check_join("cat", tensors, dim, 0)
     return Cat.apply(*ts, dim=d)
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
-    """Stack along a new axis (``torch.stack``)."""
+    """Stack along a new axis (``torch.stack``).
+
+    Args:
+        tensors: a non-empty list or tuple of k Tensors (or array-likes) of one shape.
+        dim: where the new axis goes, 0 to ndim (default 0; negative counts from the end).
+
+    Shape:
+        - Output: the inputs' shape with a new axis of size k at ``dim``.
+
+    Example::
+
+        >>> a, b = fn.tensor([1, 2, 3]), fn.tensor([4, 5, 6])
+        >>> fn.stack([a, b])
+        tensor([[1, 2, 3],
+                [4, 5, 6]])
+        >>> fn.stack([a, b], dim=1).shape
+        (3, 2)
+    """
     ts, d = _check_join("stack", tensors, dim, 1)
     return Stack.apply(*ts, dim=d)
 
 
 def flatten(t: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge the dims ``start_dim`` to ``end_dim`` (both included) into one (``torch.flatten``).
+
+    A 0-d tensor becomes shape (1,).
+
+    Args:
+        t: the input Tensor.
+        start_dim: the first dim to merge (default 0).
+        end_dim: the last dim to merge (default -1, the last).
+
+    Shape:
+        - Input: (d_0, ..., d_{n-1}).
+        - Output: (d_0, ..., d_{s-1}, d_s * ... * d_e, d_{e+1}, ..., d_{n-1}) with
+          s = start_dim and e = end_dim.
+
+    Example::
+
+        >>> x = fn.zeros(2, 3, 4, 5)
+        >>> fn.flatten(x).shape
+        (120,)
+        >>> fn.flatten(x, start_dim=1).shape
+        (2, 60)
+        >>> fn.flatten(x, 1, 2).shape
+        (2, 12, 5)
+    """
     if t.ndim == 0:
         return t.reshape(1)
     s, e = start_dim % t.ndim, end_dim % t.ndim
@@ -168,6 +230,26 @@ def flatten(t: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def split(t: Tensor, split_size, dim: int = 0):
+    """Cut ``t`` into pieces along ``dim`` (``torch.split``).
+
+    An int ``split_size`` gives pieces of that size (the last one smaller when it does not
+    divide the dim); a list gives the size of each piece, which must add up to the dim.
+
+    Args:
+        t: the input Tensor.
+        split_size: an int, or a list of ints.
+        dim: the axis to cut (default 0).
+
+    Returns:
+        tuple: the pieces, as Tensors (views in the graph: gradients flow back to ``t``).
+
+    Example::
+
+        >>> fn.split(fn.arange(5), 2)
+        (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+        >>> [p.shape for p in fn.split(fn.zeros(2, 6), [1, 5], dim=1)]
+        [(2, 1), (2, 5)]
+    """
     n = t.shape[dim]
     if isinstance(split_size, int):
         sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])

@@ -34,7 +34,36 @@ def _to_array(data, dtype=None) -> np.ndarray:
 
 
 class Tensor:
-    """An n-dimensional array that can record the operations applied to it."""
+    """An n-dimensional array that can record the operations applied to it.
+
+    With ``requires_grad=True``, every operation on the tensor is recorded (its Function
+    becomes the result's ``grad_fn``), and ``backward()`` on a scalar result fills ``.grad``
+    of the leaves with d(result)/d(leaf). ``fn.tensor`` is the usual way to make one.
+
+    Args:
+        data: the values: a nested list, a scalar, an ndarray or a Tensor (copied).
+            Python floats become the default float dtype (float32), Python ints int64.
+        requires_grad: record operations on this tensor for autograd (default False).
+        dtype: NumPy dtype (default None: inferred from ``data`` as above).
+
+    Attributes:
+        data: the NumPy array holding the values.
+        grad: a Tensor of the same shape, filled by ``backward()`` (None until then).
+        requires_grad: whether operations on it are recorded.
+
+    Example::
+
+        >>> x = fn.Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> x.shape, x.dtype, x.is_leaf
+        ((2, 2), dtype('float32'), True)
+        >>> y = (x * x).sum()
+        >>> y
+        tensor(30., grad_fn=<SumBackward>)
+        >>> y.backward()
+        >>> x.grad
+        tensor([[2., 4.],
+                [6., 8.]])
+    """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
     # NumPy ufuncs refuse Tensors: ``ndarray + Tensor`` then calls Tensor.__radd__ (recorded

@@ -20,7 +20,24 @@ KERNEL_CHOICES = ("default", "reference")
 
 def array_module(*arrays):
     """The array module (``numpy``, later ``cupy``) that ``arrays`` live in; NumPy for
-    anything that is not a device array (lists, scalars, NumPy arrays)."""
+    anything that is not a device array (lists, scalars, NumPy arrays).
+
+    An op calls it once at the top (``xp = array_module(x)``) and creates its arrays with
+    ``xp``, as Chainer's ``get_array_module``.
+
+    Args:
+        *arrays: the op's inputs (arrays, lists, scalars).
+
+    Returns:
+        module: ``numpy``, or ``cupy`` when one of them is a CuPy array.
+
+    Example::
+
+        >>> fn.backend.array_module(np.zeros(3)) is np
+        True
+        >>> fn.backend.array_module([1, 2], 3.0).__name__
+        'numpy'
+    """
     for a in arrays:
         if hasattr(a, "__cuda_array_interface__"):  # a CuPy array
             import cupy
@@ -48,6 +65,20 @@ class KernelSet:
     ``each_channel_block(channels, size, job)``: calls ``job(slice)`` over blocks covering
     ``channels`` (batch norm's per-channel passes; ``size`` the elements in all), in
     parallel where the backend can; the reference makes one block.
+
+    Args:
+        name: the name the set goes by (``'cpu'``, ``'reference'``).
+        conv: the convolution engines (default None: the reference im2col).
+        before_gemm: the hook run before a GEMM (default: does nothing).
+        each_channel_block: the channel-block runner (default: one block, in this thread).
+
+    Example::
+
+        >>> ks = fn.backend.KernelSet("mine")
+        >>> ks.conv is None
+        True
+        >>> ks.each_channel_block(64, 1000, print)
+        slice(0, 64, None)
     """
 
     name: str
@@ -75,7 +106,28 @@ def _cpu_kernels() -> KernelSet:
 
 
 def kernels(a=None) -> KernelSet:
-    """The kernel set for the backend that holds ``a`` (the CPU's for NumPy arrays)."""
+    """The kernel set for the backend that holds ``a`` (the CPU's for NumPy arrays).
+
+    Under ``set_kernels('reference')`` (or ``FOVEANET_KERNELS=reference``) it is the
+    reference set, whose kernels are all None.
+
+    Args:
+        a: an array of the op (default None: the CPU's set).
+
+    Returns:
+        KernelSet: the fast paths to use, or the references.
+
+    Example::
+
+        >>> with fn.backend.use_kernels("default"):
+        ...     ks = fn.backend.kernels(np.zeros(3))
+        >>> ks.name, ks.conv is None
+        ('cpu', False)
+        >>> with fn.backend.use_kernels("reference"):
+        ...     ks = fn.backend.kernels(np.zeros(3))
+        >>> ks.name, ks.conv is None
+        ('reference', True)
+    """
     if _choice == "reference":
         return REFERENCE
     if a is not None and array_module(a) is not np:
@@ -84,12 +136,47 @@ def kernels(a=None) -> KernelSet:
 
 
 def get_kernels() -> str:
-    """'default' (each backend's fast paths) or 'reference' (the ops' own formulas)."""
+    """The kernels in use: 'default' (each backend's fast paths) or 'reference' (the formulas).
+
+    The choice starts as ``FOVEANET_KERNELS`` (default ``'default'``) and changes with
+    ``set_kernels`` or inside ``use_kernels``.
+
+    Returns:
+        str: ``'default'`` or ``'reference'``.
+
+    Example::
+
+        >>> with fn.backend.use_kernels("reference"):
+        ...     print(fn.backend.get_kernels())
+        reference
+    """
     return _choice
 
 
 def set_kernels(choice: str) -> None:
-    """Run the fast paths ('default') or only the reference formulas ('reference')."""
+    """Run the fast paths ('default') or only the reference formulas ('reference').
+
+    The choice holds for the whole process until set again; ``use_kernels`` sets it
+    for one block.
+
+    Args:
+        choice: ``'default'`` or ``'reference'``.
+
+    Raises:
+        ValueError: another ``choice``.
+
+    Example::
+
+        >>> before = fn.backend.get_kernels()
+        >>> fn.backend.set_kernels("reference")
+        >>> fn.backend.get_kernels(), fn.backend.kernels().name
+        ('reference', 'reference')
+        >>> fn.backend.set_kernels(before)
+        >>> fn.backend.set_kernels("fast")
+        Traceback (most recent call last):
+            ...
+        ValueError: set_kernels: expected one of default, reference, got 'fast'
+    """
     global _choice
     if choice not in KERNEL_CHOICES:
         raise ValueError(f"set_kernels: expected one of {', '.join(KERNEL_CHOICES)}, "
@@ -99,7 +186,22 @@ def set_kernels(choice: str) -> None:
 
 @contextlib.contextmanager
 def use_kernels(choice: str):
-    """``with use_kernels('reference'): ...`` runs the block on the chosen kernels."""
+    """``with use_kernels('reference'): ...`` runs the block on the chosen kernels.
+
+    The previous choice comes back on exit, also after an exception.
+
+    Args:
+        choice: ``'default'`` or ``'reference'``.
+
+    Example::
+
+        >>> x, w = fn.randn(1, 2, 5, 5), fn.randn(3, 2, 3, 3)
+        >>> fast = F.conv2d(x, w)
+        >>> with fn.backend.use_kernels("reference"):
+        ...     ref = F.conv2d(x, w)
+        >>> ref.shape, np.allclose(fast.numpy(), ref.numpy(), atol=1e-5)
+        ((1, 3, 3, 3), True)
+    """
     before = _choice
     set_kernels(choice)
     try:

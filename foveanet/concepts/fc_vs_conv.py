@@ -23,6 +23,35 @@ __all__ = ["FCvsConv", "fc_vs_conv"]
 
 @dataclass(frozen=True)
 class FCvsConv:
+    """The counts ``fc_vs_conv`` compares; ``str()`` prints them as a short report.
+
+    Attributes:
+        input_shape: (H, W, C) of the input.
+        inputs: ``n = H*W*C`` input values.
+        output_shape: (H', W', F) of the conv layer's output, or (units,) without a conv.
+        units: outputs of the FC layer.
+        fc_weights: n * units.
+        fc_params: (n + 1) * units, with the biases.
+        fc_connections: the FC layer's multiply-adds (= its weights).
+        conv_weights: ``f*f*C*F`` (None without a conv layer, as the other conv fields).
+        conv_params: ``(f*f*C + 1) * F``.
+        conv_params_ignoring_channels: (f*f + 1) * F, the course's count.
+        conv_connections: the conv layer's multiply-adds, ``H'*W'*F * f*f*C``.
+        conv_formula: ``conv_params`` as the lecture writes it.
+        param_ratio: fc_params / conv_params (a property).
+        connection_ratio: fc_connections / conv_connections (a property).
+
+    Example::
+
+        >>> r = fn.concepts.fc_vs_conv((32, 32, 3), conv=(5, 6))
+        >>> r.output_shape, r.units                    # 28 * 28 * 6 outputs
+        ((28, 28, 6), 4704)
+        >>> r.conv_connections                         # 4704 * 5*5*3
+        352800
+        >>> round(r.connection_ratio, 2)               # 3072 / 75
+        40.96
+    """
+
     input_shape: tuple          # (H, W, C)
     inputs: int                 # H*W*C
     output_shape: tuple         # (H', W', F), or (units,) when no conv was given
@@ -59,16 +88,35 @@ class FCvsConv:
 
 
 def fc_vs_conv(input_shape=(32, 32, 3), units=None, conv=None, stride=1, padding=0, bias=True) -> FCvsConv:
-    """Parameters and connections of an FC layer against a conv layer, for ``input_shape`` = (H, W, C).
+    """Parameters and connections of a fully connected layer against a conv layer on one input.
 
-    ``conv=(f, filters)``: the conv layer, and an FC layer with as many outputs as it has
-    (out_h*out_w*filters). ``units``: only the FC layer, to that many units. Neither: an FC
-    layer as large as its input (n -> n).
+    For ``n = H*W*C`` inputs:
 
-        fc_vs_conv((32, 32, 3), conv=(5, 6)).fc_weights         -> 14_450_688
-        fc_vs_conv((32, 32, 3), conv=(5, 6)).conv_params        -> 456
-        fc_vs_conv((400, 400, 3)).fc_weights                     -> 230_400_000_000
-        fc_vs_conv((400, 400, 3), units=1000).fc_params          -> 480_001_000
+        FC to u units          parameters (n + 1)*u, multiply-adds n*u
+        conv, F filters f x f  parameters (f*f*C + 1)*F, multiply-adds out_h*out_w*F * f*f*C
+
+    Args:
+        input_shape: (H, W, C) of the input (default (32, 32, 3)).
+        units: only an FC layer, to this many units (not together with ``conv``).
+        conv: ``(f, filters)``: the conv layer, and an FC layer with as many outputs as it
+            has (``out_h*out_w*filters``). With neither ``units`` nor ``conv``: an FC layer as
+            large as its input (n -> n).
+        stride: the conv layer's stride (default 1).
+        padding: the conv layer's padding (default 0).
+        bias: count the biases (default True).
+
+    Returns:
+        FCvsConv: the counts; ``str()`` gives a report.
+
+    Example::
+
+        >>> r = fn.concepts.fc_vs_conv((32, 32, 3), conv=(5, 6))
+        >>> r.fc_weights, r.conv_params                  # 3072 * 4704 against (5*5*3 + 1) * 6
+        (14450688, 456)
+        >>> fn.concepts.fc_vs_conv((400, 400, 3)).fc_weights           # 480,000 ** 2
+        230400000000
+        >>> fn.concepts.fc_vs_conv((400, 400, 3), units=1000).fc_params
+        480001000
     """
     if len(input_shape) != 3:
         raise ValueError(f"fc_vs_conv: input_shape must be (H, W, C), got {input_shape!r}")

@@ -42,7 +42,29 @@ def _one(t):
 
 @dataclass
 class RFRow:
-    """Receptive field of one layer's output. Per-axis tuples; ``rf``/``jump`` collapse them."""
+    """The receptive field of one layer's output, a row of ``receptive_field``.
+
+    Attributes:
+        name: the layer's name (its index for a list of layers).
+        type: the module's class name (``'layer'`` for a tuple or dict).
+        kernel: k per axis, or None for a layer without a window.
+        stride: s per axis, or None.
+        padding: p per axis, or None.
+        dilation: d per axis, or None.
+        size: spatial size of the output, or None once flattened.
+        r: receptive field per axis: input pixels one output value sees.
+        j: jump per axis: input pixels between neighbouring outputs.
+        start: centre of output 0's field per axis, in input pixels.
+        note: how the row was inferred, when no module states its geometry.
+        rf: ``r`` as one number when the axes agree (a property).
+        jump: ``j`` likewise (a property).
+
+    Example::
+
+        >>> row = fn.concepts.receptive_field([(3, 1, 0), (3, 2, 0)], 9)[1]
+        >>> row.r, row.rf, row.jump, row.size                  # 3 + (3 - 1) * 1
+        ((5, 5), 5, 2, (3, 3))
+    """
 
     name: str
     type: str
@@ -66,7 +88,23 @@ class RFRow:
 
 
 class ReceptiveField(list):
-    """The rows of :func:`receptive_field`; ``rf["features.28"]`` looks one up by name."""
+    """The rows of ``receptive_field``, a list that also looks a row up by layer name.
+
+    ``rf["features.28"]`` is the row of that layer, ``rf.final`` the last row, and ``str()``
+    the table (layer, type, k/s/p, output size, r, j, start).
+
+    Example::
+
+        >>> rf = fn.concepts.receptive_field([(3, 1, 1), (3, 1, 1), (2, 2, 0)], 224)
+        >>> len(rf), rf["1"].rf, rf.final.rf
+        (3, 5, 6)
+        >>> print(rf)
+        layer                    type               k/s/p          output      r     j   start
+        --------------------------------------------------------------------------------------
+        0                        layer              3/1/1         224x224      3     1       0
+        1                        layer              3/1/1         224x224      5     1       0
+        2                        layer              2/2/0         112x112      6     2     0.5
+    """
 
     def __getitem__(self, key):
         if isinstance(key, str):
@@ -285,14 +323,34 @@ def _spec(layer):
 
 
 def receptive_field(model_or_layers, input_size=None) -> ReceptiveField:
-    """Receptive field, jump and start after each layer (see the module docstring).
+    """The receptive field, jump and start of every layer's output, per spatial axis.
 
-    ``model_or_layers``: a model (traced once on zeros of shape (1, *input_size), input_size
-    = (C, H, W) or (C, L)), or a list of layers: modules, (k, s, p[, d]) tuples or dicts with
-    ``kernel_size``, ``stride``, ``padding``, ``dilation``. For a list, ``input_size`` is the
-    spatial size (int, (H, W) or (C, H, W)); it is needed only to size global layers.
+        r_out     = r_in + (k - 1) * d * j_in
+        j_out     = j_in * s
+        start_out = start_in + ((k - 1)/2 * d - p) * j_in
 
-        receptive_field([(3, 1, 1)] * 2 + [(2, 2, 0)], 224).final.rf   -> 6
+    from r = 1, j = 1, start = 0 at the image (the module docstring has the conventions for
+    global layers and branching models).
+
+    Args:
+        model_or_layers: a model (traced once on zeros of shape (1, *input_size)), or a list
+            of layers: modules, (k, s, p[, d]) tuples or dicts with ``kernel_size``,
+            ``stride``, ``padding``, ``dilation``.
+        input_size: for a model, (C, H, W) or (C, L); for a list, the spatial size (an int,
+            (H, W) or (C, H, W)), needed only to size global layers (default None).
+
+    Returns:
+        ReceptiveField: one ``RFRow`` per layer.
+
+    Example::
+
+        >>> rf = fn.concepts.receptive_field([(3, 1, 1), (3, 1, 1), (2, 2, 0)], 224)
+        >>> [row.rf for row in rf], rf.final.jump               # 3, 3 + 2, 5 + 1
+        ([3, 5, 6], 2)
+        >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3))
+        >>> rf = fn.concepts.receptive_field(model, (1, 14, 14))
+        >>> [(row.type, row.rf, row.jump) for row in rf]        # 3, 3 + 1, 4 + 2 * 2
+        [('Conv2d', 3, 1), ('MaxPool2d', 4, 2), ('Conv2d', 8, 2)]
     """
     if hasattr(model_or_layers, "named_modules") and callable(model_or_layers):
         if input_size is None:

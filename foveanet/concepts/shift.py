@@ -21,6 +21,34 @@ __all__ = ["ShiftResult", "shift_image", "shift_experiment"]
 
 @dataclass(frozen=True)
 class ShiftResult:
+    """What ``shift_experiment`` measured; ``str()`` prints it as three lines.
+
+    Attributes:
+        shift: k, the pixels moved.
+        axis: 1 (right) or 0 (down).
+        pixels: input values, H*W.
+        changed: input values that differ after the shift.
+        threshold: the grey level that splits dark from light.
+        dark_to_light: pixels below the threshold before and at or above it after.
+        light_to_dark: the reverse.
+        conv_compared: feature-map values compared (the interior, away from the zero fill).
+        conv_max_abs_diff: max |conv(shift x) - shift(conv x)| over the interior: 0 exactly.
+        conv_relative_change: ||conv(shift x) - conv(x)|| / ||conv(x)||, unaligned, for contrast.
+        fc_relative_change: ||fc(shift x) - fc(x)|| / ||fc(x)||.
+        changed_fraction: changed / pixels (a property).
+        conv_equivariant: whether conv_max_abs_diff is 0 (a property).
+
+    Example::
+
+        >>> image = np.zeros((8, 8))
+        >>> image[2:6, 3:5] = 1.0                              # a 4x2 bar
+        >>> r = fn.concepts.shift_experiment(image, k=1)
+        >>> r.changed, r.changed_fraction                      # its left and right edges
+        (8, 0.125)
+        >>> r.conv_compared, r.conv_equivariant                # 4 filters x 6 x (6 - 1)
+        (120, True)
+    """
+
     shift: int
     axis: int
     pixels: int                     # input values (H*W)
@@ -56,7 +84,29 @@ class ShiftResult:
 
 
 def shift_image(image: np.ndarray, k: int, axis: int = 1, fill: float = 0.0) -> np.ndarray:
-    """``image`` moved by k pixels along ``axis`` (positive: right/down), ``fill`` where it left."""
+    """An image moved by k pixels along one axis, the uncovered border filled with a constant.
+
+        out[..., i + k, ...] = image[..., i, ...]     (along ``axis``; ``fill`` elsewhere)
+
+    Args:
+        image: the array (any number of dimensions).
+        k: pixels to move: positive moves right (``axis=1``) or down (``axis=0``), negative
+            left or up; |k| >= the axis length leaves only ``fill``.
+        axis: the axis to move along (default 1: columns of an (H, W) image).
+        fill: the value of the uncovered pixels (default 0).
+
+    Returns:
+        ndarray: a new array of ``image``'s shape and dtype.
+
+    Example::
+
+        >>> fn.concepts.shift_image(np.arange(6).reshape(2, 3), 1)
+        array([[0, 0, 1],
+               [0, 3, 4]])
+        >>> fn.concepts.shift_image(np.arange(6).reshape(2, 3), -1, fill=9)
+        array([[1, 2, 9],
+               [4, 5, 9]])
+    """
     img = np.asarray(image)
     out = np.full_like(img, fill)
     n = img.shape[axis]
@@ -81,11 +131,39 @@ def _as_float(image) -> np.ndarray:
 
 def shift_experiment(image, k: int = 1, axis: int = 1, threshold: float = 0.5, kernel_size: int = 3,
                      filters: int = 4, units: int = 100, seed: int = 0) -> ShiftResult:
-    """Shifts ``image`` (H, W; uint8 or float in [0, 1]) by ``k`` pixels and measures what a random
-    conv layer (``filters`` f x f filters, 'valid') and a random FC layer (``units``) make of it.
+    """Shift an image by k pixels and measure what a conv layer and an FC layer make of it.
 
-    Both layers run through foveanet.functional in float64, so the interior comparison is exact:
-    the same products summed in the same order.
+        conv(shift(x)) = shift(conv(x))        away from the border, exactly
+        fc(shift(x))   != anything related to fc(x)
+
+    A random conv layer (``filters`` f x f filters, 'valid') and a random FC layer (``units``)
+    run through foveanet.functional in float64, so the interior comparison is exact: the same
+    products summed in the same order.
+
+    Args:
+        image: (H, W) grey image, uint8 or float in [0, 1].
+        k: pixels to shift by, >= 1 (default 1).
+        axis: 1 shifts right, 0 down (default 1).
+        threshold: grey level that splits dark from light pixels in the counts (default 0.5).
+        kernel_size: f of the conv filters (default 3).
+        filters: number of conv filters (default 4).
+        units: units of the FC layer (default 100).
+        seed: seed of the random weights (default 0).
+
+    Returns:
+        ShiftResult: the counts and differences; ``str()`` gives a report.
+
+    Example::
+
+        >>> image = np.zeros((8, 8))
+        >>> image[2:6, 3:5] = 1.0
+        >>> r = fn.concepts.shift_experiment(image, k=1)
+        >>> r.dark_to_light, r.light_to_dark             # the bar's two edge columns
+        (4, 4)
+        >>> r.conv_max_abs_diff                           # the interior matches exactly
+        0.0
+        >>> round(r.fc_relative_change, 2)                # the FC output: all different
+        1.01
     """
     from foveanet.functional import conv2d, linear
 

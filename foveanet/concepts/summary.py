@@ -44,7 +44,39 @@ DEFAULT_COLUMNS = ("kernel_size", "output_size", "num_params", "formula", "mult_
 
 @dataclass
 class SummaryRow:
-    """One module call. ``params`` counts parameters not already counted in an earlier row."""
+    """One module call of ``summary``: its shapes, parameters, mult-adds and receptive field.
+
+    Attributes:
+        name: the module's name in the model (``''`` for the model itself).
+        type: the module's class name.
+        depth: nesting level (0: the model, 1: its children...).
+        leaf: whether the module has no submodules (a layer that computes).
+        kernel: k of a conv or pooling layer (an int when square), else None.
+        stride: s, likewise.
+        padding: p, likewise.
+        groups: the conv layer's groups (1 otherwise).
+        input_shape: shape of the call's first input (batch 1).
+        output_shape: shape of its output.
+        params: parameters not already counted in an earlier row (0 for a shared layer's
+            second call, and for containers).
+        own_params: this module's parameters (recursively for containers).
+        shared: whether the call reuses parameters an earlier row counted.
+        mult_adds: multiply-adds of the call (a container: of the layers that ran inside it).
+        rf: receptive field of the output.
+        jump: jump of the output; None once the map is flattened.
+        trainable: whether any of its parameters requires grad (None without parameters).
+        formula: the parameter count as the lecture writes it (``'(5*5*1+1)*6 = 156'``).
+        rf_note: how the receptive field was inferred, when no module states it.
+
+    Example::
+
+        >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU())
+        >>> row = fn.summary(model, (1, 12, 12))["0"]
+        >>> row.type, row.output_shape, row.params, row.formula
+        ('Conv2d', (1, 4, 10, 10), 40, '(3*3*1+1)*4 = 40')
+        >>> row.mult_adds, row.rf, row.jump               # 10*10*4 * 3*3*1
+        (3600, 3, 1)
+    """
 
     name: str
     type: str
@@ -172,8 +204,35 @@ def _cell(v) -> str:
 
 
 class ModelSummary:
-    """What :func:`summary` returns: ``rows`` (every module call, display order), totals, and
-    the table as ``str()``."""
+    """The result of ``summary``: every module call as a row, the totals, and the table.
+
+    ``str()`` (and ``repr()``) is the table; ``s["name"]`` is the first row of the module of
+    that name.
+
+    Attributes:
+        rows: one ``SummaryRow`` per module call, containers before the layers they ran.
+        layers: the leaf rows only, the layers that compute (a property).
+        total_params: every parameter of the model, each counted once.
+        trainable_params: those with ``requires_grad``.
+        non_trainable_params: the others.
+        total_mult_adds: multiply-adds of one forward pass at batch 1.
+        param_bytes: bytes of the parameters.
+        buffer_bytes: bytes of the buffers (batch-norm statistics...).
+        activation_bytes: bytes of every leaf layer's output for one input.
+        input_bytes: bytes of the input.
+        uncalled: names of the modules with parameters that the run never called.
+
+    Example::
+
+        >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(400, 10))
+        >>> s = fn.summary(model, (1, 12, 12))
+        >>> s.total_params, s.total_mult_adds                  # 40 + 4010; 3600 + 4000
+        (4050, 7600)
+        >>> [(row.name, row.type) for row in s.layers]
+        [('0', 'Conv2d'), ('1', 'ReLU'), ('2', 'Flatten'), ('3', 'Linear')]
+        >>> s["3"].formula
+        '(400+1)*10 = 4010'
+    """
 
     def __init__(self, model_name, rows, totals, input_size, depth, col_names, uncalled):
         self.model_name, self.rows, self.input_size = model_name, rows, input_size
@@ -249,13 +308,58 @@ class ModelSummary:
 
 def summary(model, input_size, dtypes=None, depth: int = 3, col_names=DEFAULT_COLUMNS,
             receptive_field: bool = True) -> ModelSummary:
-    """Layer table of ``model`` for inputs of shape ``input_size`` (no batch axis, e.g.
-    (3, 224, 224); a list of shapes for several inputs). ``depth`` limits the printed nesting
-    (rows deeper are hidden but counted); ``col_names`` picks columns from :data:`COLUMNS`.
+    """The layer table of a model: shapes, parameters and formulas, mult-adds, receptive fields.
 
-        s = summary(models.lenet5(), (1, 28, 28))
-        s.total_params                 # 61706
-        s["features.0"].formula        # '(5*5*1+1)*6 = 156'
+    One dry run (batch 1, zeros, eval mode) records every module call. Per layer
+
+        conv parameters = (k*k*in_c/groups + 1) * out_c,   linear = (in + 1) * out
+        conv mult-adds  = out_h*out_w*out_c * (k*k*in_c/groups),   linear = in * out
+
+    (the module docstring has the conventions for shared layers, branches and memory).
+
+    Args:
+        model: a foveanet (or torch) module.
+        input_size: shape of one input without the batch axis, e.g. (3, 224, 224); a list
+            of shapes for a model with several inputs.
+        dtypes: one dtype per input (default None: the default dtype).
+        depth: deepest nesting level printed; deeper rows are hidden but counted (default 3).
+        col_names: the columns, from ``kernel_size``, ``input_size``, ``output_size``,
+            ``num_params``, ``formula``, ``mult_adds``, ``receptive_field``, ``trainable``
+            (default: all but ``input_size`` and ``trainable``).
+        receptive_field: compute the RF/jump column (default True; False runs under no_grad).
+
+    Returns:
+        ModelSummary: the rows and totals; ``print()`` shows the table.
+
+    Example::
+
+        >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2),
+        ...                       nn.Flatten(), nn.Linear(16, 10))
+        >>> s = fn.summary(model, (1, 6, 6))
+        >>> s.total_params, s["0"].formula                   # 40 + 170
+        (210, '(3*3*1+1)*4 = 40')
+        >>> print(s)
+        ==========================================================================================
+        Layer       Type        k/s/p  Output shape  Param #  Formula           Mult-adds  RF/jump
+        ==========================================================================================
+        Sequential  Sequential         [1, 10]            --                           --      6/-
+        0           Conv2d      3/1/0  [1, 4, 4, 4]       40  (3*3*1+1)*4 = 40        576      3/1
+        1           ReLU               [1, 4, 4, 4]        0                            0      3/1
+        2           MaxPool2d   2/2/0  [1, 4, 2, 2]        0                            0      4/2
+        3           Flatten            [1, 16]             0                            0      6/-
+        4           Linear             [1, 10]           170  (16+1)*10 = 170         160      6/-
+        ==========================================================================================
+        Total params: 210
+        Trainable params: 210
+        Non-trainable params: 0
+        Total mult-adds: 736 (0.00 M)
+        ==========================================================================================
+        Input size (MB): 0.00
+        Forward activations (MB): 0.00
+        Params size (MB): 0.00
+        Buffers size (MB): 0.00
+        Estimated total size (MB): 0.00
+        ==========================================================================================
     """
     bad = [c for c in col_names if c not in COLUMNS]
     if bad:

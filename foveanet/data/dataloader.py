@@ -24,7 +24,27 @@ from foveanet.data.transforms import call_transform
 
 
 def default_collate(items):
-    """Stack a list of samples field by field: tuples of arrays/numbers -> tuple of arrays."""
+    """Stack a list of samples into one batch, field by field.
+
+    Tuples (and lists) of fields give a tuple of batched fields, dicts a dict; ints become
+    an int64 array, Python floats an array of the default dtype, arrays and Tensors are
+    stacked along a new first axis.
+
+    Args:
+        items: the samples, all of the same structure.
+
+    Returns:
+        The batch: an ndarray, or a tuple or dict of them.
+
+    Example::
+
+        >>> x, y = fn.data.default_collate([(np.zeros(2), 1), (np.ones(2), 0)])
+        >>> x
+        array([[0., 0.],
+               [1., 1.]])
+        >>> y
+        array([1, 0])
+    """
     first = items[0]
     if isinstance(first, (tuple, list)):
         return tuple(default_collate([it[k] for it in items]) for k in range(len(first)))
@@ -51,12 +71,44 @@ def _to_tensor(a):
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches.
+    """Iterate over a dataset in batches of Tensors, reproducibly and resumably.
 
-    transform: applied to the batched inputs (first field) as one array, e.g.
-        ``transforms.Compose([RandomCrop(28, 4), RandomHorizontalFlip()])``; our transforms
-        get the batch's own generator, plain callables are called as ``fn(x)``.
-    seed: base seed of shuffling and augmentation; None draws one from the global generator.
+    Epoch e shuffles with ``default_rng([seed, e])`` and batch b of it is augmented with
+    ``default_rng([seed, e, b])``, so ``state_dict()`` (seed, epoch, next batch) is all it
+    takes to resume mid-epoch exactly. A dataset with ``arrays()`` and no per-sample
+    transform is batched by fancy-indexing its arrays; others by ``dataset[i]`` and
+    ``collate_fn``. A new ``iter()`` starts the next epoch.
+
+    Args:
+        dataset: a map-style dataset (``__len__`` and ``__getitem__``).
+        batch_size: samples per batch (default 1).
+        shuffle: a new random order every epoch (default False).
+        drop_last: leave out the last batch when it is smaller (default False).
+        transform: applied to the batched inputs (first field) as one array, e.g.
+            ``transforms.Compose([RandomCrop(28, 4), RandomHorizontalFlip()])``; foveanet's
+            transforms get the batch's own generator, plain callables are called as ``f(x)``.
+        seed: base seed of shuffling and augmentation (default None: one number drawn from
+            the global generator, so ``foveanet.manual_seed`` fixes it).
+        collate_fn: turns a list of samples into a batch (default: ``default_collate``).
+
+    Example::
+
+        >>> ds = fn.data.TensorDataset(np.arange(10, dtype=np.float32), np.arange(10) % 2)
+        >>> loader = fn.data.DataLoader(ds, batch_size=4)
+        >>> len(loader), [tuple(x.shape) for x, y in loader]         # 4 + 4 + 2
+        (3, [(4,), (4,), (2,)])
+        >>> loader = fn.data.DataLoader(ds, batch_size=4, shuffle=True, seed=0)
+        >>> batches = iter(loader)
+        >>> next(batches)[0].numpy()
+        array([4., 6., 2., 7.], dtype=float32)
+        >>> loader.state_dict()
+        {'seed': 0, 'epoch': 0, 'batch': 1}
+        >>> resumed = fn.data.DataLoader(ds, batch_size=4, shuffle=True)
+        >>> resumed.load_state_dict({'seed': 0, 'epoch': 0, 'batch': 1})
+        >>> [x.numpy().tolist() for x, _ in resumed]      # batches 1 and 2 of epoch 0
+        [[3.0, 5.0, 9.0, 0.0], [8.0, 1.0]]
+        >>> [x.numpy().tolist() for x, _ in batches]      # the same as the first loader's
+        [[3.0, 5.0, 9.0, 0.0], [8.0, 1.0]]
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,

@@ -21,7 +21,25 @@ def _as_array(x) -> np.ndarray:
 
 
 class Dataset:
-    """Base class: subclasses define ``__getitem__`` (and ``__len__``)."""
+    """The base class of map-style datasets: a subclass defines ``__getitem__`` and ``__len__``.
+
+    ``a + b`` is ``ConcatDataset([a, b])``. A dataset that holds its samples as arrays can
+    also define ``arrays()``, returning them, and the DataLoader then batches by
+    fancy-indexing instead of calling ``__getitem__`` per sample.
+
+    Example::
+
+        >>> class Squares(fn.data.Dataset):
+        ...     def __len__(self):
+        ...         return 4
+        ...     def __getitem__(self, i):
+        ...         return np.float32(i * i), i
+        >>> x, y = next(iter(fn.data.DataLoader(Squares(), batch_size=4)))
+        >>> x.numpy(), y.numpy()
+        (array([0., 1., 4., 9.], dtype=float32), array([0, 1, 2, 3]))
+        >>> len(Squares() + Squares())
+        8
+    """
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
@@ -62,7 +80,22 @@ class _UInt8ImageDataset(Dataset):
         return x, self.targets
 
 class TensorDataset(Dataset):
-    """Samples are the rows of the given arrays/Tensors: ``ds[i] == (a[i], b[i], ...)``."""
+    """A dataset whose samples are the rows of the given arrays: ``ds[i] == (a[i], b[i], ...)``.
+
+    Args:
+        *tensors: arrays or Tensors with the same first dimension (Tensors are stored as
+            their arrays).
+
+    Example::
+
+        >>> x = np.arange(6, dtype=np.float32).reshape(3, 2)
+        >>> ds = fn.data.TensorDataset(x, np.array([0, 1, 0]))
+        >>> len(ds)
+        3
+        >>> features, label = ds[1]
+        >>> features, int(label)
+        (array([2., 3.], dtype=float32), 1)
+    """
 
     def __init__(self, *tensors):
         if not tensors:
@@ -85,7 +118,24 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``, in that order."""
+    """The samples of a dataset at the given indices, in that order.
+
+    The parent's ``arrays()`` (the DataLoader's fast path), transforms and ``classes`` are
+    reached through the subset.
+
+    Args:
+        dataset: the dataset to take samples from.
+        indices: positions in ``dataset`` (negative ones count from the end).
+
+    Example::
+
+        >>> ds = fn.data.TensorDataset(np.arange(5) * 10)
+        >>> sub = fn.data.Subset(ds, [4, 0])
+        >>> len(sub), int(sub[0][0])
+        (2, 40)
+        >>> sub.arrays()
+        (array([40,  0]),)
+    """
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
@@ -114,7 +164,22 @@ class Subset(Dataset):
 
 
 class ConcatDataset(Dataset):
-    """Several datasets one after the other."""
+    """Several datasets one after the other, as one.
+
+    Args:
+        datasets: the datasets, in order; ``ds[i]`` for i past the first one's length goes
+            on into the second, and so on.
+
+    Example::
+
+        >>> a = fn.data.TensorDataset(np.arange(3))
+        >>> b = fn.data.TensorDataset(np.arange(100, 102))
+        >>> ds = fn.data.ConcatDataset([a, b])
+        >>> len(ds), ds.cumulative_sizes
+        (5, [3, 5])
+        >>> int(ds[3][0]), int(ds[-1][0])          # b's first and last samples
+        (100, 101)
+    """
 
     def __init__(self, datasets):
         self.datasets = list(datasets)
@@ -151,11 +216,27 @@ class ConcatDataset(Dataset):
 
 
 def random_split(dataset, lengths, seed=None, generator=None) -> list[Subset]:
-    """Split into non-overlapping random Subsets of the given lengths.
+    """Split a dataset into non-overlapping random Subsets of the given lengths.
 
-    ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1 (rounded
-    down, the leftover samples given one each to the first splits, as PyTorch does).
-    The permutation comes from ``seed``, else ``generator``, else the global generator.
+    Args:
+        dataset: the dataset to split.
+        lengths: counts summing to ``len(dataset)``, or fractions summing to 1 (rounded
+            down, the leftover samples given one each to the first splits, as PyTorch does).
+        seed: seed of the permutation (default None).
+        generator: a ``numpy.random.Generator`` used when ``seed`` is None (default None:
+            the global generator).
+
+    Returns:
+        list of ``Subset``, one per length.
+
+    Example::
+
+        >>> ds = fn.data.TensorDataset(np.arange(10))
+        >>> train, val = fn.data.random_split(ds, [0.8, 0.2], seed=0)
+        >>> len(train), len(val)
+        (8, 2)
+        >>> sorted(np.concatenate([train.indices, val.indices]).tolist()) == list(range(10))
+        True
     """
     n = len(dataset)
     lengths = list(lengths)

@@ -39,11 +39,37 @@ _NETWORK_ERRORS = (OSError, http.client.HTTPException)
 
 
 class DatasetNotFoundError(UserError, FileNotFoundError):
-    """The dataset is on none of the searched paths and could not be downloaded."""
+    """The dataset is on none of the searched paths and could not be downloaded.
+
+    The message lists the directories searched and the ways to fix it. A
+    ``FileNotFoundError``, and a ``foveanet.errors.UserError``: the ``foveanet`` command
+    prints its text without a traceback.
+
+    Example::
+
+        >>> from foveanet.errors import UserError
+        >>> issubclass(fn.data.DatasetNotFoundError, FileNotFoundError)
+        True
+        >>> issubclass(fn.data.DatasetNotFoundError, UserError)
+        True
+    """
 
 
 class ChecksumError(UserError, ValueError):
-    """A downloaded file does not have the published checksum."""
+    """A downloaded file does not have the published checksum (it is discarded, not used).
+
+    A ``ValueError``, and a ``foveanet.errors.UserError``: the ``foveanet`` command prints
+    its text without a traceback. To check files already on disk, use the dataset class's
+    ``verify_checksums(directory)``.
+
+    Example::
+
+        >>> from foveanet.errors import UserError
+        >>> issubclass(fn.data.ChecksumError, ValueError)
+        True
+        >>> issubclass(fn.data.ChecksumError, UserError)
+        True
+    """
 
 
 def cache_dir(name: str) -> Path:
@@ -181,7 +207,44 @@ class _IDXImageDataset(_UInt8ImageDataset):
 
 
 class FashionMNIST(_IDXImageDataset):
-    """Zalando's Fashion-MNIST: 70,000 28x28 grey images of 10 kinds of clothing."""
+    """Zalando's Fashion-MNIST: 70,000 28x28 grey images of 10 kinds of clothing.
+
+    60,000 training and 10,000 test images, found on disk or downloaded once (the module
+    docstring lists where it looks), read into memory as ``data`` (N, 28, 28) uint8 and
+    ``targets`` (N,) int64. ``ds[i]`` is (float32 (1, 28, 28) in [0, 1], class index).
+
+    Args:
+        root: a directory to look in first (also ``root/fashion-mnist`` and torchvision's
+            ``root/FashionMNIST/raw``) (default None).
+        train: the training split, else the test split (default True).
+        transform: applied to each image ``ds[i]`` returns (default None).
+        target_transform: applied to each class index (default None).
+        download: fetch the files when no copy is found (default True).
+
+    Attributes:
+        classes: the 10 class names, ``'T-shirt/top'`` to ``'Ankle boot'``.
+        class_to_idx: class name -> index.
+        directory: where the files were found.
+
+    Raises:
+        DatasetNotFoundError: no copy found and none downloaded.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> images = np.zeros((2, 28, 28), np.uint8)
+        >>> images[1] = 255
+        >>> with tempfile.TemporaryDirectory() as root:           # a 2-image stand-in
+        ...     _ = fn.data.write_idx(os.path.join(root, "t10k-images-idx3-ubyte"), images)
+        ...     _ = fn.data.write_idx(os.path.join(root, "t10k-labels-idx1-ubyte"),
+        ...                           np.array([9, 0], np.uint8))
+        ...     ds = fn.data.FashionMNIST(root, train=False, download=False)
+        >>> len(ds), ds.classes[ds.targets[0]]
+        (2, 'Ankle boot')
+        >>> image, label = ds[1]
+        >>> image.shape, float(image.max()), label
+        ((1, 28, 28), 1.0, 0)
+    """
 
     name = "fashion-mnist"
     torchvision_name = "FashionMNIST"
@@ -204,7 +267,42 @@ class FashionMNIST(_IDXImageDataset):
 
 
 class MNIST(_IDXImageDataset):
-    """LeCun, Cortes and Burges' handwritten digits: 70,000 28x28 grey images."""
+    """LeCun, Cortes and Burges' handwritten digits: 70,000 28x28 grey images.
+
+    60,000 training and 10,000 test images, found on disk or downloaded once (the module
+    docstring lists where it looks), read into memory as ``data`` (N, 28, 28) uint8 and
+    ``targets`` (N,) int64. ``ds[i]`` is (float32 (1, 28, 28) in [0, 1], class index).
+
+    Args:
+        root: a directory to look in first (also ``root/mnist`` and torchvision's
+            ``root/MNIST/raw``) (default None).
+        train: the training split, else the test split (default True).
+        transform: applied to each image ``ds[i]`` returns (default None).
+        target_transform: applied to each class index (default None).
+        download: fetch the files when no copy is found (default True).
+
+    Attributes:
+        classes: ``'0 - zero'`` to ``'9 - nine'``, as torchvision names them.
+        class_to_idx: class name -> index.
+        directory: where the files were found.
+
+    Raises:
+        DatasetNotFoundError: no copy found and none downloaded.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as root:           # a 3-image stand-in
+        ...     _ = fn.data.write_idx(os.path.join(root, "train-images-idx3-ubyte.gz"),
+        ...                           np.full((3, 28, 28), 51, np.uint8))
+        ...     _ = fn.data.write_idx(os.path.join(root, "train-labels-idx1-ubyte.gz"),
+        ...                           np.array([7, 2, 7], np.uint8))
+        ...     ds = fn.data.MNIST(root, download=False)
+        >>> len(ds), ds.targets, ds.classes[7]
+        (3, array([7, 2, 7]), '7 - seven')
+        >>> round(float(ds[0][0][0, 0, 0]), 6)                  # 51 / 255
+        0.2
+    """
 
     name = "mnist"
     torchvision_name = "MNIST"

@@ -33,7 +33,24 @@ _CODE_OF = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
 
 
 class IDXError(UserError, ValueError):
-    """A file that is not a well-formed IDX file."""
+    """A file that is not a well-formed IDX file; the message names the file and what is wrong.
+
+    A ``ValueError`` (and a ``foveanet.errors.UserError``), raised by ``read_idx`` on a
+    bad magic number, a truncated header or data, or trailing bytes.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "notes.txt")
+        ...     with open(path, "wb") as f:
+        ...         _ = f.write(b"hello")
+        ...     try:
+        ...         fn.data.read_idx(path)
+        ...     except fn.data.IDXError as e:
+        ...         print(str(e).split(": ", 1)[1][:45])
+        not an IDX file: bad magic number 68 65 6c 6c
+    """
 
 
 def is_gzip(path) -> bool:
@@ -78,8 +95,29 @@ def _parse_header(f, path):
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (gzip-compressed or raw) into a native-byte-order, writable ndarray.
 
-    Raises ``IDXError`` (a ``ValueError``) naming the file on a bad magic number, a
-    truncated header or data (with expected vs actual byte counts), or trailing bytes.
+    Layout: 0, 0, a dtype code, the number of dimensions d; d big-endian uint32 sizes; the
+    values, big-endian, in C order. Compression is recognised by the gzip magic bytes, not
+    by the file name.
+
+    Args:
+        path: the file.
+
+    Returns:
+        ndarray: of the shape and dtype the header declares.
+
+    Raises:
+        IDXError: (a ``ValueError``) naming the file, on a bad magic number, a truncated
+            header or data (with expected vs actual byte counts), or trailing bytes.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = fn.data.write_idx(os.path.join(tmp, "a.idx"),
+        ...                              np.arange(6, dtype=np.uint8).reshape(2, 3))
+        ...     fn.data.read_idx(path)
+        array([[0, 1, 2],
+               [3, 4, 5]], dtype=uint8)
     """
     path = Path(path)
     with _open(path) as f:
@@ -112,10 +150,28 @@ def read_idx(path) -> np.ndarray:
 
 
 def write_idx(path, array, compress: bool | None = None) -> Path:
-    """Write ``array`` as an IDX file, atomically (temp file + rename).
+    """Write an array as an IDX file, atomically (temp file + rename).
 
-    ``compress=None`` gzips when the name ends in ``.gz``.  Supported dtypes: uint8, int8,
-    int16, int32, float32, float64 (the six the format defines).
+    Args:
+        path: the file to write (its directory is created if needed).
+        array: uint8, int8, int16, int32, float32 or float64 (the six the format defines).
+        compress: gzip the file (default None: when the name ends in ``.gz``; written with
+            mtime 0, so the same array gives the same bytes).
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        TypeError: another dtype.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = fn.data.write_idx(os.path.join(tmp, "v.idx"), np.array([1.5], np.float32))
+        ...     with open(path, "rb") as f:
+        ...         print(f.read().hex(" "))     # 00 00, float32 code 0x0D, 1 dim; size 1; 1.5
+        00 00 0d 01 00 00 00 01 3f c0 00 00
     """
     path = Path(path)
     a = np.asarray(array)

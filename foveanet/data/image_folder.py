@@ -99,14 +99,41 @@ def _fit_and_pad(im, size) -> np.ndarray:
 
 
 def load_image(path, mode: str | None = None, size=None, fit: str = "stretch") -> np.ndarray:
-    """One image file -> float32 (C, H, W) in [0, 1].
+    """Read one image file as a float32 (C, H, W) array in [0, 1].
 
-    mode: 'L', 'RGB', or None (grey images stay 1-channel, anything else becomes RGB);
-    size: None, an int (square) or (h, w);
-    fit: how an image of another aspect ratio meets ``size``: 'stretch' resizes each side on
-        its own (the shape distorts), 'pad' scales the whole image to fit inside ``size`` and
-        pads the rest with the image's own border colour (the median of its edge pixels), as
-        a photo of one object on a plain background should be read.
+    The EXIF rotation of phone photos is applied, transparent pixels become white and 16-bit
+    grey images are rescaled to 8 bits before the conversion to ``mode``. Needs Pillow.
+
+    Args:
+        path: the image file (any format Pillow reads).
+        mode: ``'L'`` (grey, 1 channel), ``'RGB'`` (3 channels), or None (grey images stay
+            1-channel, anything else becomes RGB) (default None).
+        size: resize to this: None (keep), an int (square) or (h, w) (default None).
+        fit: how an image of another aspect ratio meets ``size``: ``'stretch'`` resizes each
+            side on its own (the shape distorts), ``'pad'`` scales the whole image to fit
+            inside ``size`` and pads the rest with the image's own border colour (the median
+            of its edge pixels), as a photo of one object on a plain background should be
+            read (default ``'stretch'``).
+
+    Returns:
+        ndarray: float32 (C, H, W), values in [0, 1].
+
+    Raises:
+        ValueError: the file cannot be read as an image.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "red.png")
+        ...     Image.new("RGB", (6, 4), (255, 0, 0)).save(path)     # 6 wide, 4 high
+        ...     rgb = fn.data.load_image(path)
+        ...     grey = fn.data.load_image(path, mode="L", size=2)
+        >>> rgb.shape, rgb[:, 0, 0]
+        ((3, 4, 6), array([1., 0., 0.], dtype=float32))
+        >>> grey.shape, round(float(grey[0, 0, 0]) * 255)           # L = 0.299 R + ...
+        ((1, 2, 2), 76)
     """
     if fit not in ("stretch", "pad"):
         raise ValueError(f"load_image: fit must be 'stretch' or 'pad', got {fit!r}")
@@ -123,15 +150,44 @@ def load_image(path, mode: str | None = None, size=None, fit: str = "stretch") -
 
 
 class ImageFolder(_UInt8ImageDataset):
-    """Images in ``root/<class name>/``, classes sorted by name.
+    """The images in ``root/<class name>/`` as a dataset held in memory, classes sorted by name.
 
-    Holds ``images`` (uint8, N x C x H x W; also as ``data``), ``targets`` (int64),
-    ``classes``, ``class_to_idx``, ``samples`` [(path, class index)] and ``skipped``
-    [(path, reason)].  ``ds[i]`` is (float32 (C, H, W) in [0, 1], class index).
+    ``ds[i]`` is (float32 (C, H, W) in [0, 1], class index). Images in subfolders of a class
+    folder belong to that class; hidden files and folders are left out. Needs Pillow.
 
-    mode: 'L', 'RGB', or None (RGB if any image has colour, else L).
-    size: resize every image to (h, w) (an int: square); needed when sizes differ.
-    on_error: 'skip' unreadable images (a warning gives the count) or 'raise'.
+    Args:
+        root: the folder holding one folder per class.
+        transform: applied to each image ``ds[i]`` returns (default None).
+        target_transform: applied to each class index (default None).
+        size: resize every image to (h, w) (an int: square); needed when sizes differ
+            (default None).
+        mode: ``'L'``, ``'RGB'``, or None (RGB if any image has colour, else L) (default None).
+        on_error: ``'skip'`` unreadable images (a warning gives the count) or ``'raise'``
+            (default ``'skip'``).
+        extensions: the file suffixes read as images (default :data:`IMG_EXTENSIONS`).
+
+    Attributes:
+        images: uint8 (N, C, H, W) (also as ``data``).
+        targets: int64 (N,) class indices.
+        classes: the class folder names, sorted.
+        class_to_idx: class name -> index.
+        samples: [(path, class index)] of the images read.
+        skipped: [(path, reason)] of the images that could not be read.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> with tempfile.TemporaryDirectory() as root:
+        ...     for name, grey in (("cat", 0), ("dog", 255)):
+        ...         os.mkdir(os.path.join(root, name))
+        ...         Image.new("L", (6, 4), grey).save(os.path.join(root, name, "a.png"))
+        ...     ds = fn.data.ImageFolder(root)
+        >>> ds.classes, len(ds), ds.images.shape
+        (['cat', 'dog'], 2, (2, 1, 4, 6))
+        >>> image, label = ds[1]
+        >>> float(image.mean()), label                 # the white dog
+        (1.0, 1)
     """
 
     def __init__(self, root, transform=None, target_transform=None, size=None, mode=None,

@@ -98,7 +98,7 @@ def shapes_only():
 
 
 def zero_(module):
-    """Sets every parameter of ``module`` to 0 (after :func:`shapes_only`, before a forward)."""
+    """Sets every parameter of ``module`` to 0 (after ``shapes_only``, before a forward)."""
     for p in module.parameters():
         p.data[...] = 0
     return module

@@ -1,6 +1,6 @@
 """Values for slides 11-15: LeNet-5, AlexNet, VGG-16, the many more, applications.
 
-Big models are built with :func:`~foveanet.docs._util.shapes_only` (no weight initialisation:
+Big models are built with ``foveanet.docs._util.shapes_only`` (no weight initialisation:
 VGG-16 then builds in well under a second instead of ~10 s); their parameter counts come from
 the real modules, not from a second copy of the architecture.
 """

@@ -70,22 +70,109 @@ class _Threshold(Function):
 
 
 def relu(input, inplace: bool = False):
-    """y = max(x, 0); same shape as x.  dx = g·[x > 0]."""
+    """Rectified linear unit, elementwise: negative values become 0.
+
+    y = max(x, 0)
+    backward: dx = g·[x > 0]  (0 at x = 0, as PyTorch)
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-2., 0., 3.], requires_grad=True)
+        >>> y = F.relu(x)
+        >>> y.numpy()
+        array([0., 0., 3.], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([0., 0., 1.], dtype=float32)
+    """
     return _Threshold.apply(_float_input(input, "relu"), lo=0.0)
 
 
 def relu6(input, inplace: bool = False):
-    """y = min(max(x, 0), 6).  dx = g·[0 < x < 6]."""
+    """ReLU capped at 6, elementwise (MobileNet's activation).
+
+    y = min(max(x, 0), 6)
+    backward: dx = g·[0 < x < 6]  (0 at both kinks, as PyTorch)
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-1., 3., 6., 8.], requires_grad=True)
+        >>> y = F.relu6(x)
+        >>> y.numpy()
+        array([0., 3., 6., 6.], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([0., 1., 0., 0.], dtype=float32)
+    """
     return _Threshold.apply(_float_input(input, "relu6"), lo=0.0, hi=6.0, clamp_lo=True)
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
-    """y = x for x > 0, a·x otherwise (a = negative_slope).  dx = g for x > 0, a·g otherwise."""
+    """Leaky ReLU, elementwise: negative values are scaled by ``negative_slope`` instead of zeroed.
+
+    y = x for x > 0, a·x otherwise (a = negative_slope)
+    backward: dx = g for x > 0, a·g otherwise (a·g at x = 0, as PyTorch)
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        negative_slope: the slope a for x <= 0 (default 0.01).
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-2., 0., 3.], requires_grad=True)
+        >>> y = F.leaky_relu(x, negative_slope=0.25)
+        >>> y.numpy()
+        array([-0.5,  0. ,  3. ], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([0.25, 0.25, 1.  ], dtype=float32)
+    """
     return _Threshold.apply(_float_input(input, "leaky_relu"), lo=0.0, slope=float(negative_slope))
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
-    """y = clamp(x, min_val, max_val).  dx = g·[min_val < x < max_val]."""
+    """Hard tanh, elementwise: x clamped to [min_val, max_val].
+
+    y = clamp(x, min_val, max_val)
+    backward: dx = g·[min_val < x < max_val]  (0 at both bounds, as PyTorch)
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        min_val: lower bound (default -1).
+        max_val: upper bound (default 1); ValueError if below min_val.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-2., -1., 0.5, 2.], requires_grad=True)
+        >>> y = F.hardtanh(x)
+        >>> y.numpy()
+        array([-1. , -1. ,  0.5,  1. ], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([0., 0., 1., 0.], dtype=float32)
+    """
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} is greater than max_val {max_val}")
     return _Threshold.apply(_float_input(input, "hardtanh"), lo=float(min_val), hi=float(max_val),
@@ -115,7 +202,29 @@ class _ELU(Function):
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
-    """Exponential linear unit (see _ELU); same shape as x."""
+    """Exponential linear unit, elementwise (Clevert et al. 2015): smooth and negative below 0.
+
+    y = x for x > 0, α(eˣ - 1) otherwise
+    backward: dx = g for x > 0, g·α·eˣ otherwise (= g·(y + α))
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        alpha: α; y tends to -α as x -> -inf (default 1).
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-1., 0., 2.], requires_grad=True)
+        >>> y = F.elu(x)
+        >>> y.numpy().round(4)
+        array([-0.6321,  0.    ,  2.    ], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([0.3679, 1.    , 1.    ], dtype=float32)
+    """
     return _ELU.apply(_float_input(input, "elu"), alpha=float(alpha))
 
 
@@ -139,7 +248,28 @@ class _SiLU(Function):
 
 
 def silu(input, inplace: bool = False):
-    """Sigmoid-weighted linear unit, a.k.a. swish; same shape as x."""
+    """Sigmoid-weighted linear unit (SiLU, a.k.a. swish), elementwise: x times its sigmoid.
+
+    y = x·σ(x),  σ(x) = 1/(1 + e^-x)
+    backward: dx = g·σ(x)·(1 + x·(1 - σ(x)))
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-1., 0., 2.], requires_grad=True)
+        >>> y = F.silu(x)
+        >>> y.numpy().round(4)
+        array([-0.2689,  0.    ,  1.7616], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([0.0723, 0.5   , 1.0908], dtype=float32)
+    """
     return _SiLU.apply(_float_input(input, "silu"))
 
 
@@ -175,7 +305,29 @@ class _Softplus(Function):
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
-    """Smooth relu (see _Softplus); same shape as x."""
+    """Softplus, elementwise: a smooth ReLU, log(1 + e^(βx))/β.
+
+    y = log(1 + e^(βx))/β, and y = x where βx > threshold (as PyTorch, to stay linear)
+    backward: dx = g·σ(βx), and g where βx > threshold
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        beta: β, the sharpness (default 1); y -> relu(x) as β grows.
+        threshold: above βx > threshold the op is the identity (default 20).
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-1., 0., 30.], requires_grad=True)
+        >>> y = F.softplus(x)
+        >>> y.numpy().round(4)
+        array([ 0.3133,  0.6931, 30.    ], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([0.2689, 0.5   , 1.    ], dtype=float32)
+    """
     return _Softplus.apply(_float_input(input, "softplus"), beta=float(beta), threshold=float(threshold))
 
 
@@ -198,12 +350,52 @@ class _Sigmoid(Function):
 
 
 def sigmoid(input):
-    """Logistic function, same shape as input (see _Sigmoid)."""
+    """Logistic sigmoid, elementwise: squashes x into (0, 1).
+
+    y = 1/(1 + e^-x)  (evaluated without overflow for any x)
+    backward: dx = g·y·(1 - y)
+
+    Args:
+        input: a float tensor (or array) of any shape.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-2., 0., 2.], requires_grad=True)
+        >>> y = F.sigmoid(x)
+        >>> y.numpy().round(4)
+        array([0.1192, 0.5   , 0.8808], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([0.105, 0.25 , 0.105], dtype=float32)
+    """
     return _Sigmoid.apply(_float_input(input, "sigmoid"))
 
 
 def tanh(input):
-    """y = tanh(x);  dx = g·(1 - y²)."""
+    """Hyperbolic tangent, elementwise: squashes x into (-1, 1).
+
+    y = tanh(x)
+    backward: dx = g·(1 - y²)
+
+    Args:
+        input: a float tensor (or array) of any shape.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-1., 0., 2.], requires_grad=True)
+        >>> y = F.tanh(x)
+        >>> y.numpy().round(4)
+        array([-0.7616,  0.    ,  0.964 ], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([0.42  , 1.    , 0.0707], dtype=float32)
+    """
     return Tanh.apply(_float_input(input, "tanh"))
 
 
@@ -324,7 +516,34 @@ class _GELU(Function):
 
 
 def gelu(input, approximate: str = "none"):
-    """Gaussian error linear unit; same shape as x. See _GELU for both forms and gradients."""
+    """Gaussian error linear unit, elementwise (Hendrycks & Gimpel 2016): x weighted by Φ(x).
+
+    exact ('none'):  y = x·Φ(x), Φ the standard normal CDF
+                     dx = g·(Φ(x) + x·φ(x)),  φ(x) = e^(-x²/2)/√(2π)
+    'tanh':          y = x/2·(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
+                     dx = g·(½(1 + tanh u) + ½x(1 - tanh² u)·√(2/π)(1 + 3·0.044715x²))
+    Φ comes from an erfc fitted to 4e-10 in float64 (NumPy has no erf); the tanh form is
+    evaluated through σ(2u) so that 1 ± tanh u never cancels in float32.
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        approximate: 'none' (exact, default) or 'tanh'.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-1., 0., 2.], requires_grad=True)
+        >>> y = F.gelu(x)
+        >>> y.numpy().round(4)
+        array([-0.1587,  0.    ,  1.9545], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([-0.0833,  0.5   ,  1.0852], dtype=float32)
+        >>> F.gelu(x, approximate="tanh").numpy().round(4)
+        array([-0.1588,  0.    ,  1.9546], dtype=float32)
+    """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return _GELU.apply(_float_input(input, "gelu"), approximate=approximate)
@@ -392,10 +611,62 @@ def _normalise(fn, op, input, dim, dtype):
 
 
 def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
-    """Probabilities along ``dim`` (same shape as input; slices sum to 1). ``dtype`` casts first."""
+    """Softmax along ``dim``: exponentials normalised so that each slice sums to 1.
+
+    y_i = e^(x_i - m) / Σ_j e^(x_j - m) along ``dim``  (m = the max, so nothing overflows)
+    backward: dx = y·(g - Σ_j g_j·y_j)
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        dim: the axis to normalise. None picks PyTorch's legacy implicit axis (0 for 0-, 1-
+            and 3-d inputs, else 1) with a deprecation warning.
+        _stacklevel: accepted for PyTorch compatibility, unused.
+        dtype: if given, the input is cast to it first.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([[0., 0., np.log(2.)], [1., 1., 1.]], requires_grad=True)
+        >>> y = F.softmax(x, dim=1)
+        >>> y.numpy()
+        array([[0.25      , 0.25      , 0.5       ],
+               [0.33333334, 0.33333334, 0.33333334]], dtype=float32)
+        >>> y[:, 2].sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([[-0.125 , -0.125 ,  0.25  ],
+               [-0.1111, -0.1111,  0.2222]], dtype=float32)
+    """
     return _normalise(_Softmax, "softmax", input, dim, dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
-    """log(softmax(x)) along ``dim``, computed stably (no log of an underflowed 0)."""
+    """Log-softmax along ``dim``: log(softmax(x)), computed stably (no log of an underflowed 0).
+
+    y = x - m - log Σ_j e^(x_j - m) along ``dim``  (m = the max)
+    backward: dx = g - softmax(x)·Σ_j g_j
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        dim: the axis to normalise. None picks PyTorch's legacy implicit axis (0 for 0-, 1-
+            and 3-d inputs, else 1) with a deprecation warning.
+        _stacklevel: accepted for PyTorch compatibility, unused.
+        dtype: if given, the input is cast to it first.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([[0., 0., np.log(2.)]], requires_grad=True)
+        >>> y = F.log_softmax(x, dim=1)
+        >>> np.exp(y.numpy())
+        array([[0.25, 0.25, 0.5 ]], dtype=float32)
+        >>> F.log_softmax(fn.tensor([1000., 0.]), dim=0).numpy()
+        array([    0., -1000.], dtype=float32)
+        >>> y[0, 0].backward()
+        >>> x.grad.numpy()
+        array([[ 0.75, -0.25, -0.5 ]], dtype=float32)
+    """
     return _normalise(_LogSoftmax, "log_softmax", input, dim, dtype)

@@ -140,26 +140,132 @@ def _adaptive_max(op, nd, input, output_size, return_indices):
 
 
 def adaptive_avg_pool2d(input, output_size):
-    """(N, C, H, W) or (C, H, W) -> (..., out_h, out_w); ``output_size`` an int or a pair
-    (None keeps that dim). y[i, j] = mean of rows [floor(iH/out_h), ceil((i+1)H/out_h)) x
-    the same for columns;  dx: g[i, j] / (window size) over the window (summed on overlaps).
+    """Adaptive average pooling over 2-d maps: the output size is given, the windows follow.
+
+    y[i, j] = mean of x over rows [floor(i·H/out_h), ceil((i+1)·H/out_h)) and the columns
+    [floor(j·W/out_w), ceil((j+1)·W/out_w))  (PyTorch's windows; they overlap by a cell when
+    out does not divide the size). As matrices per plane: y = A_h x A_wᵀ, A[i] = 1/len_i on
+    window i.
+    backward: dx = A_hᵀ g A_w, i.e. g[i, j] / (window size) to each cell of the window,
+    summed over overlapping windows. When out divides the size it runs as ``avg_pool2d``
+    with kernel = stride = size / out.
+
+    Args:
+        input: (N, C, H, W) or (C, H, W), float.
+        output_size: (out_h, out_w), or an int for both; None in a pair keeps that size.
+            1 is global average pooling.
+
+    Shape:
+        - Output: (N, C, out_h, out_w) or (C, out_h, out_w).
+
+    Example::
+
+        >>> x = fn.arange(16.).reshape(1, 1, 4, 4).requires_grad_()
+        >>> F.adaptive_avg_pool2d(x, 1).numpy()
+        array([[[[7.5]]]], dtype=float32)
+        >>> y = F.adaptive_avg_pool2d(x, 3)  # 2x2 windows, overlapping by one cell
+        >>> y.numpy()
+        array([[[[ 2.5,  3.5,  4.5],
+                 [ 6.5,  7.5,  8.5],
+                 [10.5, 11.5, 12.5]]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([[[[0.25, 0.5 , 0.5 , 0.25],
+                 [0.5 , 1.  , 1.  , 0.5 ],
+                 [0.5 , 1.  , 1.  , 0.5 ],
+                 [0.25, 0.5 , 0.5 , 0.25]]]], dtype=float32)
+        >>> F.adaptive_avg_pool2d(fn.ones(2, 8, 7, 5), (1, None)).shape
+        (2, 8, 1, 5)
     """
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
 def adaptive_avg_pool1d(input, output_size):
-    """(N, C, L) or (C, L) -> (..., out); windows and gradient as :func:`adaptive_avg_pool2d`."""
+    """Adaptive average pooling over 1-d sequences: the output length is given, the windows follow.
+
+    y[i] = mean of x[floor(i·L/out) : ceil((i+1)·L/out)]  (neighbouring windows overlap by a
+    cell when out does not divide L)
+    backward: g[i] / (window length) to each cell of window i, summed over overlaps.
+
+    Args:
+        input: (N, C, L) or (C, L), float.
+        output_size: out, an int (or a 1-tuple); 1 is global average pooling.
+
+    Shape:
+        - Output: (N, C, out) or (C, out).
+
+    Example::
+
+        >>> x = fn.tensor([[[1., 2., 3., 4., 5.]]], requires_grad=True)
+        >>> y = F.adaptive_avg_pool1d(x, 3)  # windows [0, 2), [1, 4), [3, 5)
+        >>> y.numpy().round(4)
+        array([[[1.5, 3. , 4.5]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([[[0.5   , 0.8333, 0.3333, 0.8333, 0.5   ]]], dtype=float32)
+    """
     return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """(N, C, H, W) or (C, H, W) -> (..., out_h, out_w); max over the windows of
-    :func:`adaptive_avg_pool2d`. dx: g added at each window's argmax (first maximum in
-    row-major order). ``return_indices``: also the argmax as flat indices into H*W (int64).
+    """Adaptive max pooling over 2-d maps: the output size is given, the windows follow.
+
+    y[i, j] = max of x over rows [floor(i·H/out_h), ceil((i+1)·H/out_h)) and the columns
+    [floor(j·W/out_w), ceil((j+1)·W/out_w)), the windows of ``adaptive_avg_pool2d``
+    backward: g[i, j] is added at the window's argmax (its first maximum in row-major
+    order), summed where windows overlap.
+
+    Args:
+        input: (N, C, H, W) or (C, H, W), float.
+        output_size: (out_h, out_w), or an int for both; None in a pair keeps that size.
+        return_indices: also return the argmax as int64 flat indices into each H*W plane
+            (default False).
+
+    Shape:
+        - Output: (N, C, out_h, out_w) or (C, out_h, out_w).
+
+    Example::
+
+        >>> x = fn.tensor([[[[1., 2., 0.], [3., 4., 8.], [5., 0., 6.]]]], requires_grad=True)
+        >>> y, idx = F.adaptive_max_pool2d(x, 2, return_indices=True)  # 2x2 windows
+        >>> y.numpy()
+        array([[[[4., 8.],
+                 [5., 8.]]]], dtype=float32)
+        >>> idx.numpy()
+        array([[[[4, 5],
+                 [6, 5]]]])
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([[[[0., 0., 0.],
+                 [0., 1., 2.],
+                 [1., 0., 0.]]]], dtype=float32)
     """
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
-    """(N, C, L) or (C, L) -> (..., out); as :func:`adaptive_max_pool2d` (indices into L)."""
+    """Adaptive max pooling over 1-d sequences: the output length is given, the windows follow.
+
+    y[i] = max of x[floor(i·L/out) : ceil((i+1)·L/out)]
+    backward: g[i] is added at the window's argmax (its first maximum), summed where windows
+    overlap.
+
+    Args:
+        input: (N, C, L) or (C, L), float.
+        output_size: out, an int (or a 1-tuple).
+        return_indices: also return the argmax as int64 indices into L (default False).
+
+    Shape:
+        - Output: (N, C, out) or (C, out).
+
+    Example::
+
+        >>> x = fn.tensor([[[1., 5., 2., 4., 3.]]], requires_grad=True)
+        >>> y, idx = F.adaptive_max_pool1d(x, 3, return_indices=True)  # [0, 2), [1, 4), [3, 5)
+        >>> y.numpy(), idx.numpy()
+        (array([[[5., 5., 4.]]], dtype=float32), array([[[1, 1, 3]]]))
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([[[0., 2., 0., 1., 0.]]], dtype=float32)
+    """
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)

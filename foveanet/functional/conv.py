@@ -276,44 +276,132 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-d convolution (cross-correlation) of ``input (N, C_in, H, W)`` or ``(C_in, H, W)``
-    with ``weight (C_out, C_in/groups, kH, kW)``, plus ``bias (C_out,)``.
+    """Convolution over 2-d maps (a cross-correlation, as in every CNN framework).
 
-    ``padding``: int, (pH, pW), 'valid' (= 0) or 'same' (stride 1 only; total d(f-1), left
-    d(f-1)//2 and the rest right/bottom, as PyTorch). ``groups`` splits channels into
-    independent convolutions (groups == C_in: depthwise).
+    y[n, o, i, j] = b[o] + Σ_{c, p, q} W[o, c, p, q]·xpad[n, g·C_in/G + c, s·i + d·p, s·j + d·q]
+    (g = the group of output channel o). Per group, as matrices: Y = W_mat @ cols, with
+    cols = im2col(padded X).
+    backward:
+        dW = dY @ colsᵀ             (the correlation of X with dY)
+        dX = col2im(W_matᵀ @ dY)    (the full correlation of dY with the flipped kernel)
+        db = Σ dY over N, H, W
 
-    Output size per axis:  out = floor((n + 2p - d(f-1) - 1) / s) + 1.
-    Gradients (per group, cols = im2col(padded X)):
-      dW = dY @ cols^T    (the correlation of X with dY)
-      dX = col2im(W^T @ dY)    (the full correlation of dY with the flipped kernel)
-      db = sum of dY over N, H, W.
+    Args:
+        input: (N, C_in, H, W) or (C_in, H, W), float.
+        weight: (C_out, C_in/groups, kH, kW), the input's dtype.
+        bias: (C_out,) or None (default).
+        stride: s, an int or (sH, sW) (default 1).
+        padding: p, an int, (pH, pW), 'valid' (= 0) or 'same' (stride 1 only: d(k-1) in
+            all, d(k-1)//2 on the left/top and the rest right/bottom, as PyTorch) (default 0).
+        dilation: d, the spacing of the kernel taps, an int or a pair (default 1).
+        groups: G, the channels split into G independent convolutions; G = C_in is a
+            depthwise convolution (default 1).
+
+    Shape:
+        - Output: (N, C_out, H_out, W_out) or (C_out, H_out, W_out), per axis
+          H_out = floor((H + 2p - d(k-1) - 1) / s) + 1.
+
+    Example::
+
+        >>> x = fn.arange(9.).reshape(1, 1, 3, 3).requires_grad_()
+        >>> w = fn.ones(1, 1, 2, 2, requires_grad=True)
+        >>> y = F.conv2d(x, w, fn.tensor([1.]))
+        >>> y.numpy()
+        array([[[[ 9., 13.],
+                 [21., 25.]]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()  # how many windows hold each pixel
+        array([[[[1., 2., 1.],
+                 [2., 4., 2.],
+                 [1., 2., 1.]]]], dtype=float32)
+        >>> w.grad.numpy()  # each tap's sum over the windows
+        array([[[[ 8., 12.],
+                 [20., 24.]]]], dtype=float32)
+        >>> x8, w3 = fn.ones(1, 3, 8, 8), fn.ones(4, 3, 3, 3)
+        >>> F.conv2d(x8, w3, padding="same").shape, F.conv2d(x8, w3, stride=2, padding=1).shape
+        ((1, 4, 8, 8), (1, 4, 4, 4))
     """
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """1-d convolution of ``input (N, C_in, L)`` or ``(C_in, L)`` with
-    ``weight (C_out, C_in/groups, k)`` (text CNNs: C_in = embedding size, L = tokens).
+    """Convolution over 1-d sequences (a cross-correlation): text CNNs, C_in = embedding size.
 
-    Same options as :func:`conv2d`. Output length: floor((L + 2p - d(k-1) - 1) / s) + 1.
-    Gradients: dW = dY @ cols^T, dX = col2im(W^T @ dY), db = sum of dY over N and L.
+    y[n, o, i] = b[o] + Σ_{c, q} W[o, c, q]·xpad[n, g·C_in/G + c, s·i + d·q]  (g = the group of o)
+    It runs as ``conv2d`` with H = 1.
+    backward (cols = im2col(padded X)):
+        dW = dY @ colsᵀ,   dX = col2im(W_matᵀ @ dY),   db = Σ dY over N and L
+
+    Args:
+        input: (N, C_in, L) or (C_in, L), float.
+        weight: (C_out, C_in/groups, k), the input's dtype.
+        bias: (C_out,) or None (default).
+        stride: s, an int or a 1-tuple (default 1).
+        padding: p, an int, a 1-tuple, 'valid' or 'same' (as ``conv2d``) (default 0).
+        dilation: d, the spacing of the kernel taps (default 1).
+        groups: G, the channels split into G independent convolutions (default 1).
+
+    Shape:
+        - Output: (N, C_out, L_out) or (C_out, L_out), L_out = floor((L + 2p - d(k-1) - 1) / s) + 1.
+
+    Example::
+
+        >>> x = fn.tensor([[[1., 2., 3., 4.]]])
+        >>> w = fn.tensor([[[1., 2., -1.]]])
+        >>> F.conv1d(x, w).numpy()  # 1·x[i] + 2·x[i+1] - x[i+2]
+        array([[[2., 4.]]], dtype=float32)
+        >>> F.conv1d(x, w, padding=1).numpy()
+        array([[[ 0.,  2.,  4., 11.]]], dtype=float32)
+        >>> F.conv1d(fn.ones(2, 300, 20), fn.ones(100, 300, 3)).shape
+        (2, 100, 18)
     """
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """Transposed 2-d convolution ("deconvolution", the upsampling of U-Net/FCN decoders) of
-    ``input (N, C_in, H, W)`` or ``(C_in, H, W)`` with ``weight (C_in, C_out/groups, kH, kW)``.
+    """Transposed 2-d convolution ("deconvolution"): the upsampling of U-Net and FCN decoders.
 
-    It is the input-gradient of ``conv2d`` with the same weight and settings, so
-    Output size per axis:  out = (n - 1)s - 2p + d(f - 1) + output_padding + 1,
-    ``output_padding`` (< stride or < dilation) choosing among the sizes that conv2d maps
-    back to n. Gradients:
-      dX = conv2d(dY, W, stride, padding, dilation, groups)
-      dW = X @ im2col(padded dY)^T   (the correlation of dY with X)
-      db = sum of dY over N, H, W.
+    It is the adjoint (the input-gradient) of ``conv2d`` with the same weight and
+    settings, the weight read as a direct conv mapping C_out -> C_in:
+        y = col2im(W_matᵀ @ X), cropped by p on each side (+ b)
+    backward:
+        dX = conv2d(dY, W, stride, padding, dilation, groups)
+        dW = X @ im2col(padded dY)ᵀ    (the correlation of dY with X)
+        db = Σ dY over N, H, W
+
+    Args:
+        input: (N, C_in, H, W) or (C_in, H, W), float.
+        weight: (C_in, C_out/groups, kH, kW), the input's dtype.
+        bias: (C_out,) or None (default).
+        stride: s, an int or a pair (default 1).
+        padding: p, an int or a pair: the conv2d padding this op undoes, cropped from the
+            output (default 0).
+        output_padding: added to one side of the output, < stride or < dilation: picks among
+            the sizes that conv2d maps back to H (default 0).
+        groups: G, as in ``conv2d`` (default 1).
+        dilation: d, an int or a pair (default 1).
+
+    Shape:
+        - Output: (N, C_out, H_out, W_out) or (C_out, H_out, W_out), per axis
+          H_out = (H - 1)s - 2p + d(k - 1) + output_padding + 1.
+
+    Example::
+
+        >>> x = fn.tensor([[[[1., 2.], [3., 4.]]]], requires_grad=True)
+        >>> y = F.conv_transpose2d(x, fn.ones(1, 1, 2, 2), stride=2)
+        >>> y.numpy()  # each input spread over a 2x2 block
+        array([[[[1., 1., 2., 2.],
+                 [1., 1., 2., 2.],
+                 [3., 3., 4., 4.],
+                 [3., 3., 4., 4.]]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([[[[4., 4.],
+                 [4., 4.]]]], dtype=float32)
+        >>> F.conv_transpose2d(fn.ones(1, 1, 2, 2), fn.ones(1, 1, 3, 3), stride=2, padding=1,
+        ...                    output_padding=1).shape
+        (1, 1, 4, 4)
     """
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
@@ -321,11 +409,35 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """Transposed 1-d convolution of ``input (N, C_in, L)`` or ``(C_in, L)`` with
-    ``weight (C_in, C_out/groups, k)``.
+    """Transposed 1-d convolution: the adjoint (input-gradient) of ``conv1d``.
 
-    Output length: (L - 1)s - 2p + d(k - 1) + output_padding + 1.
-    Gradients: dX = conv1d(dY, W, ...), dW = X @ im2col(padded dY)^T, db = sum of dY.
+    y = col2im(W_matᵀ @ X), cropped by p on each side (+ b); it runs as
+    ``conv_transpose2d`` with H = 1.
+    backward:
+        dX = conv1d(dY, W, stride, padding, dilation, groups)
+        dW = X @ im2col(padded dY)ᵀ,   db = Σ dY over N and L
+
+    Args:
+        input: (N, C_in, L) or (C_in, L), float.
+        weight: (C_in, C_out/groups, k), the input's dtype.
+        bias: (C_out,) or None (default).
+        stride: s (default 1).
+        padding: p, cropped from each end of the output (default 0).
+        output_padding: added to the right end, < stride or < dilation (default 0).
+        groups: G, as in ``conv1d`` (default 1).
+        dilation: d (default 1).
+
+    Shape:
+        - Output: (N, C_out, L_out) or (C_out, L_out),
+          L_out = (L - 1)s - 2p + d(k - 1) + output_padding + 1.
+
+    Example::
+
+        >>> x, w = fn.tensor([[[1., 2.]]]), fn.tensor([[[1., 1., 1.]]])
+        >>> F.conv_transpose1d(x, w).numpy()  # each input spread over 3 outputs, overlaps add
+        array([[[1., 3., 3., 2.]]], dtype=float32)
+        >>> F.conv_transpose1d(x, w, stride=2).numpy()
+        array([[[1., 1., 3., 2., 2.]]], dtype=float32)
     """
     return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)

@@ -50,9 +50,35 @@ def _check(op, input, p):
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    """Zero each element with probability p, scale the rest by 1/(1-p); same shape as input.
+    """Dropout: zero each element with probability p and scale the rest by 1/(1-p).
 
-    Returns ``input`` itself when not training or p = 0. Gradient: ``_Dropout``.
+    y = x·m/(1-p),  m ~ Bernoulli(1-p) per element, drawn from ``foveanet.backend.generator()``
+    backward: dx = g·m/(1-p)
+    The scaling keeps E[y] = x, so evaluation needs no rescaling.
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        p: probability of zeroing an element, in [0, 1] (default 0.5).
+        training: apply dropout (default True); when False, or when p = 0, ``input`` itself
+            is returned.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.ones(2, 8, requires_grad=True)
+        >>> _ = fn.manual_seed(0)
+        >>> y = F.dropout(x, p=0.5)
+        >>> y.numpy()
+        array([[2., 2., 2., 0., 0., 0., 0., 0.],
+               [0., 2., 2., 2., 2., 2., 2., 2.]], dtype=float32)
+        >>> y.sum().backward()
+        >>> bool((x.grad.numpy() == y.numpy()).all())
+        True
+        >>> F.dropout(x, p=0.5, training=False) is x
+        True
     """
     x = _check("dropout", input, p)
     if not training or p == 0.0:
@@ -89,15 +115,56 @@ def _maybe_unbatched(op, input, p, training, batched_ndim, layout):
 
 
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    """Channel dropout for (N, C, L) or (C, L): each whole channel is zeroed with
-    probability p, kept ones are scaled by 1/(1-p). Gradient: ``_Dropout``."""
+    """Channel dropout for 1-d maps: each whole channel (N, C, L) is zeroed with probability p.
+
+    y[n, c, :] = x[n, c, :]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
+    backward: dx[n, c, :] = g[n, c, :]·m[n, c]/(1-p)
+
+    Args:
+        input: (N, C, L) or (C, L) float tensor.
+        p: probability of zeroing a channel, in [0, 1] (default 0.5).
+        training: apply dropout (default True); when False, or when p = 0, ``input`` itself
+            is returned.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> _ = fn.manual_seed(0)
+        >>> F.dropout1d(fn.ones(1, 4, 3), p=0.5).numpy()
+        array([[[2., 2., 2.],
+                [2., 2., 2.],
+                [2., 2., 2.],
+                [0., 0., 0.]]], dtype=float32)
+    """
     return _maybe_unbatched("dropout1d", input, p, training, 3, "a 2-d (C, L) or 3-d (N, C, L)")
 
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    """Channel dropout for (N, C, H, W): whole feature maps are zeroed with probability p.
+    """Channel dropout for 2-d maps: each whole (H, W) map is zeroed with probability p.
 
+    y[n, c] = x[n, c]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
+    backward: dx[n, c] = g[n, c]·m[n, c]/(1-p)
     Like PyTorch, a 3-d input is read as (N, C, L) (1-d channel dropout), with a warning.
+
+    Args:
+        input: (N, C, H, W) float tensor.
+        p: probability of zeroing a feature map, in [0, 1] (default 0.5).
+        training: apply dropout (default True); when False, or when p = 0, ``input`` itself
+            is returned.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> _ = fn.manual_seed(0)
+        >>> y = F.dropout2d(fn.ones(1, 4, 2, 2), p=0.5)
+        >>> y.numpy().sum(axis=(2, 3))  # each map is all 2s or all 0s
+        array([[8., 8., 8., 0.]], dtype=float32)
     """
     x = _check("dropout2d", input, p)
     if x.ndim == 3:
@@ -109,5 +176,26 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 
 
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    """Channel dropout for (N, C, D, H, W) or (C, D, H, W)."""
+    """Channel dropout for 3-d maps: each whole (D, H, W) volume is zeroed with probability p.
+
+    y[n, c] = x[n, c]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
+    backward: dx[n, c] = g[n, c]·m[n, c]/(1-p)
+
+    Args:
+        input: (N, C, D, H, W) or (C, D, H, W) float tensor.
+        p: probability of zeroing a channel, in [0, 1] (default 0.5).
+        training: apply dropout (default True); when False, or when p = 0, ``input`` itself
+            is returned.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> _ = fn.manual_seed(0)
+        >>> y = F.dropout3d(fn.ones(4, 2, 2, 2), p=0.5)  # unbatched: 4 channels
+        >>> y.numpy().reshape(4, -1).max(axis=1)
+        array([2., 2., 2., 0.], dtype=float32)
+    """
     return _maybe_unbatched("dropout3d", input, p, training, 5, "a 4-d (C, D, H, W) or 5-d (N, C, D, H, W)")

@@ -4,7 +4,7 @@ This is the lecture's convolution as code, and what every fast engine in the bac
 tested against (float64, ``tests/backend/test_conv_paths.py``). ``functional.conv`` runs it
 when the backend brings no convolution kernel (``FOVEANET_KERNELS=reference``). It works
 on any array module (``xp``) and 4-d NCHW arrays; ``g`` is the
-:class:`~foveanet.geometry.ConvGeom` of the direct convolution x (N, C, H, W) ->
+``foveanet.geometry.ConvGeom`` of the direct convolution x (N, C, H, W) ->
 y (N, Co, Ho, Wo), with K = C/G * kh * kw rows of cols per group and P = Ho * Wo.
 
     cols[n, (c, i, j), (h, w)] = xpad[n, c, h*sh + i*dh, w*sw + j*dw]     im2col
@@ -42,7 +42,7 @@ def im2col(x, g: ConvGeom):
 
 
 def col2im(cols, g: ConvGeom):
-    """The adjoint of :func:`im2col`: cols (N, G, K, P) -> x (N, C, H, W), overlapping
+    """The adjoint of ``im2col``: cols (N, G, K, P) -> x (N, C, H, W), overlapping
     windows summed, the padding dropped."""
     xp = array_module(cols)
     xpad = xp.zeros((g.N, g.C, g.Hp, g.Wp), dtype=cols.dtype)

@@ -45,9 +45,36 @@ class _Linear(Function):
 
 
 def linear(input, weight, bias=None):
-    """Affine map of the last axis: input (*, in), weight (out, in), bias (out,) -> (*, out).
+    """Affine map of the last axis: y = x Wᵀ + b (a fully connected layer).
 
-    A 1-d input (in,) gives (out,). Gradients: see ``_Linear``.
+    Y = X Wᵀ + b, with the leading axes of x flattened into M rows: X (M, in), W (out, in)
+    backward, with G = dL/dY (M, out):
+        dX = G W          (M, in)
+        dW = Gᵀ X         (out, in), one GEMM summing over every leading position
+        db = Σ_rows G     (out,)
+
+    Args:
+        input: (*, in_features) float tensor; a 1-d (in,) input gives (out,).
+        weight: (out_features, in_features), the input's dtype.
+        bias: (out_features,) or None.
+
+    Shape:
+        - Output: (*, out_features).
+
+    Example::
+
+        >>> x = fn.tensor([[1., 2.]], requires_grad=True)
+        >>> w = fn.tensor([[1., 0.], [1., -1.], [0., 3.]], requires_grad=True)
+        >>> y = F.linear(x, w, fn.tensor([0.5, 0., -1.]))
+        >>> y.numpy()
+        array([[ 1.5, -1. ,  5. ]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([[2., 2.]], dtype=float32)
+        >>> w.grad.numpy()
+        array([[1., 2.],
+               [1., 2.],
+               [1., 2.]], dtype=float32)
     """
     x = as_tensor(input, op="linear")
     w = as_tensor(weight, "weight", "linear")

@@ -186,13 +186,48 @@ class _CrossEntropyProb(Function):
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
-    """Softmax cross entropy of logits ``input`` (C,), (N, C) or (N, C, d1, ...).
+    """Cross entropy of logits against class targets: log_softmax and nll_loss in one step.
 
-    ``target``: class indices of shape (), (N,) or (N, d1, ...) (integers; ``ignore_index``
-    positions contribute nothing), or class probabilities of the input's shape (float).
-    ``weight`` (C,) rescales classes; 'mean' with class targets divides by the summed
-    weights of the non-ignored targets. Output: a scalar, or per position for 'none'.
-    Formulas and gradients: ``_CrossEntropy`` and ``_CrossEntropyProb``.
+    With ℓ = log_softmax(x) over the C classes at each position i, label smoothing ε and
+    class weights w (1 when not given):
+      class-index target y:  loss_i = (1-ε)·w_y·(-ℓ_y) + (ε/C)·Σ_c w_c·(-ℓ_c)  (0 if ignored)
+          'mean' divides the sum by Σ_i w_{y_i} over the non-ignored positions
+      probability target q:  loss_i = -Σ_c w_c·q̃_c·ℓ_c,  q̃ = (1-ε)·q + ε/C
+          'mean' divides by the number of positions N·d1·...
+    backward, with a_c the coefficient of -ℓ_c in loss_i and D the 'mean' divisor (else 1):
+        dx_i = g·(softmax(x_i)·Σ_c a_c - a)/D   (softmax minus the smoothed one-hot, weighted)
+        dq_c = -g·(1-ε)·w_c·ℓ_c/D               (probability targets only)
+
+    Args:
+        input: logits, (C,), (N, C) or (N, C, d1, ...) (segmentation: per pixel).
+        target: class indices (integers) of shape (), (N,) or (N, d1, ...), or class
+            probabilities of the input's shape (float).
+        weight: (C,) class weights, or None.
+        size_average: PyTorch's deprecated argument; use reduction.
+        ignore_index: positions whose target is this class index contribute nothing
+            (default -100).
+        reduce: PyTorch's deprecated argument; use reduction.
+        reduction: 'mean' (default), 'sum' or 'none'.
+        label_smoothing: ε in [0, 1] (default 0).
+
+    Shape:
+        - Output: a scalar, or the target's shape (N, d1, ...) for reduction='none'.
+
+    Example::
+
+        >>> x = fn.tensor([[0., 0., np.log(2.)], [1., 1., 1.]], requires_grad=True)
+        >>> target = fn.tensor([2, 0])
+        >>> F.cross_entropy(x, target, reduction="none").numpy()  # -log 0.5, -log(1/3)
+        array([0.6931472, 1.0986123], dtype=float32)
+        >>> loss = F.cross_entropy(x, target)
+        >>> loss.item()
+        0.8958797454833984
+        >>> loss.backward()
+        >>> x.grad.numpy()  # (softmax - one_hot) / N
+        array([[ 0.125     ,  0.125     , -0.25      ],
+               [-0.3333333 ,  0.16666667,  0.16666667]], dtype=float32)
+        >>> F.cross_entropy(x, fn.tensor([2, -100])).numpy()  # the second one is ignored
+        array(0.6931472, dtype=float32)
     """
     op = "cross_entropy"
     reduction = _reduction(op, reduction, size_average, reduce)
@@ -234,8 +269,38 @@ class _NLL(Function):
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean"):
-    """Negative log likelihood of log-probabilities ``input`` (C,), (N, C), (N, C, d1, ...)
-    at integer ``target`` (), (N,), (N, d1, ...). See ``_NLL`` for formula and gradient."""
+    """Negative log likelihood: minus the log-probability each sample gives its target class.
+
+    loss_i = -w_{y_i}·x_{i, y_i}  (0 when y_i = ignore_index); 'mean' divides the sum by
+    D = Σ_i w_{y_i} over the non-ignored positions, 'sum' and 'none' by 1
+    backward: dx_{i, y_i} = -w_{y_i}·g/D, 0 at the other classes
+
+    Args:
+        input: log-probabilities (e.g. ``log_softmax``'s), (C,), (N, C) or (N, C, d1, ...).
+        target: integer class indices, (), (N,) or (N, d1, ...).
+        weight: (C,) class weights, or None.
+        size_average: PyTorch's deprecated argument; use reduction.
+        ignore_index: positions whose target is this value contribute nothing (default -100).
+        reduce: PyTorch's deprecated argument; use reduction.
+        reduction: 'mean' (default), 'sum' or 'none'.
+
+    Shape:
+        - Output: a scalar, or the target's shape for reduction='none'.
+
+    Example::
+
+        >>> x = fn.tensor([[-1.2, -0.5, -2.], [-0.1, -3., -2.5]], requires_grad=True)
+        >>> loss = F.nll_loss(x, fn.tensor([1, 0]))
+        >>> loss.numpy()  # (0.5 + 0.1) / 2
+        array(0.3, dtype=float32)
+        >>> loss.backward()
+        >>> x.grad.numpy()
+        array([[ 0. , -0.5,  0. ],
+               [-0.5,  0. ,  0. ]], dtype=float32)
+        >>> w = fn.tensor([1., 3., 1.])
+        >>> F.nll_loss(x, fn.tensor([1, 0]), weight=w).numpy()  # (3·0.5 + 0.1) / (3 + 1)
+        array(0.4, dtype=float32)
+    """
     op = "nll_loss"
     reduction = _reduction(op, reduction, size_average, reduce)
     x, dims, w = _layout(op, input, weight)

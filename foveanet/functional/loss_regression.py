@@ -84,11 +84,39 @@ class _BCEWithLogits(Function):
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None):
-    """Sigmoid + binary cross entropy in one stable step (see ``_BCEWithLogits``).
+    """Binary cross entropy of logits: a sigmoid and the binary cross entropy in one stable step.
 
-    input, target: same shape (*); ``weight`` broadcasts to it; ``pos_weight`` weighs the
-    positive term per class (broadcast along the last axis, e.g. (C,)). 'mean' averages
-    over all elements. Output: scalar, or (*) for 'none'.
+    ℓ = -w·[p·t·log σ(x) + (1-t)·log(1 - σ(x))]  (p = pos_weight, 1 if not given), computed as
+        ℓ = w·[(1-t)·x + (1 + (p-1)·t)·sp],   sp = -log σ(x) = log1p(e^-|x|) + max(-x, 0)
+    so that no x overflows. 'mean' averages over all elements.
+    backward: dx = w·g·((1 + (p-1)·t)·σ(x) - p·t),   dt = w·g·((p-1)·sp - x)
+
+    Args:
+        input: logits x, any shape (*).
+        target: t, the input's shape; values in [0, 1] (integer 0/1 labels are cast).
+        weight: w, broadcastable to the input, or None.
+        size_average: PyTorch's deprecated argument; use reduction.
+        reduce: PyTorch's deprecated argument; use reduction.
+        reduction: 'mean' (default), 'sum' or 'none'.
+        pos_weight: p, the weight of the positive term, broadcast along the last axis
+            (e.g. (C,) for C labels), or None.
+
+    Shape:
+        - Output: a scalar, or the input's shape for reduction='none'.
+
+    Example::
+
+        >>> x = fn.tensor([0., 2., -1.], requires_grad=True)
+        >>> t = fn.tensor([1., 1., 0.])
+        >>> loss = F.binary_cross_entropy_with_logits(x, t)
+        >>> loss.numpy()
+        array(0.37777898, dtype=float32)
+        >>> loss.backward()
+        >>> x.grad.numpy()  # (σ(x) - t) / 3
+        array([-0.16666667, -0.03973433,  0.08964714], dtype=float32)
+        >>> F.binary_cross_entropy_with_logits(fn.tensor([200., -200.]), fn.tensor([0., 1.]),
+        ...                                    reduction="none").numpy()  # no overflow
+        array([200., 200.], dtype=float32)
     """
     op = "binary_cross_entropy_with_logits"
     x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce)
@@ -130,8 +158,35 @@ class _BCE(Function):
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean"):
-    """Binary cross entropy of probabilities ``input`` in [0, 1] (see ``_BCE``); input and
-    target have the same shape, ``weight`` broadcasts to it."""
+    """Binary cross entropy of probabilities in [0, 1] (for logits: the stabler ``_with_logits``).
+
+    ℓ = -w·[t·log x + (1-t)·log(1 - x)], each log clamped at -100 (as PyTorch, so x = 0 or 1
+    gives a finite loss); 'mean' averages over all elements.
+    backward: dx = w·g·(x - t)/max(x·(1 - x), 1e-12),   dt = w·g·(log(1 - x) - log x)
+    (the clamped logs)
+
+    Args:
+        input: probabilities x in [0, 1], any shape (ValueError outside).
+        target: t, the input's shape; values in [0, 1] (integer 0/1 labels are cast).
+        weight: w, broadcastable to the input, or None.
+        size_average: PyTorch's deprecated argument; use reduction.
+        reduce: PyTorch's deprecated argument; use reduction.
+        reduction: 'mean' (default), 'sum' or 'none'.
+
+    Shape:
+        - Output: a scalar, or the input's shape for reduction='none'.
+
+    Example::
+
+        >>> x = fn.tensor([0.5, 0.8, 0.1], requires_grad=True)
+        >>> t = fn.tensor([1., 1., 0.])
+        >>> F.binary_cross_entropy(x, t, reduction="none").numpy()  # -log 0.5, -log 0.8, -log 0.9
+        array([0.6931472 , 0.22314358, 0.10536052], dtype=float32)
+        >>> loss = F.binary_cross_entropy(x, t)
+        >>> loss.backward()
+        >>> x.grad.numpy()  # (x - t) / (x(1 - x)) / 3
+        array([-0.6666667, -0.4166667,  0.3703704], dtype=float32)
+    """
     op = "binary_cross_entropy"
     x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce)
     _broadcastable(op, "weight", w, x.shape)
@@ -196,17 +251,100 @@ def _regression(op, kind, input, target, reduction, size_average, reduce, weight
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
-    """Mean squared error, ℓ = w·(x - t)² (see ``_Pointwise``); x and t broadcast."""
+    """Mean squared error between input and target.
+
+    ℓ = w·(x - t)², x and t broadcast; 'mean' divides the sum by the element count, or by
+    Σ w when weighted
+    backward: dx = w·g·2(x - t)/D,  dt = -dx  (D the 'mean' divisor, else 1), each summed
+    back over broadcast axes
+
+    Args:
+        input: x, any shape.
+        target: t, broadcastable with the input.
+        size_average: PyTorch's deprecated argument; use reduction.
+        reduce: PyTorch's deprecated argument; use reduction.
+        reduction: 'mean' (default), 'sum' or 'none'.
+        weight: w, the input's shape, or None.
+
+    Shape:
+        - Output: a scalar, or the broadcast shape for reduction='none'.
+
+    Example::
+
+        >>> x = fn.tensor([1., 2., 4.], requires_grad=True)
+        >>> loss = F.mse_loss(x, fn.tensor([1., 0., 1.]))
+        >>> loss.numpy()  # (0 + 4 + 9) / 3
+        array(4.3333335, dtype=float32)
+        >>> loss.backward()
+        >>> x.grad.numpy()  # 2(x - t) / 3
+        array([0.       , 1.3333334, 2.       ], dtype=float32)
+    """
     return _regression("mse_loss", "mse", input, target, reduction, size_average, reduce, weight)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
-    """Mean absolute error, ℓ = w·|x - t| (see ``_Pointwise``); x and t broadcast."""
+    """Mean absolute error between input and target.
+
+    ℓ = w·|x - t|, x and t broadcast; 'mean' divides the sum by the element count, or by
+    Σ w when weighted
+    backward: dx = w·g·sign(x - t)/D (0 where x = t),  dt = -dx  (D the 'mean' divisor,
+    else 1), each summed back over broadcast axes
+
+    Args:
+        input: x, any shape.
+        target: t, broadcastable with the input.
+        size_average: PyTorch's deprecated argument; use reduction.
+        reduce: PyTorch's deprecated argument; use reduction.
+        reduction: 'mean' (default), 'sum' or 'none'.
+        weight: w, the input's shape, or None.
+
+    Shape:
+        - Output: a scalar, or the broadcast shape for reduction='none'.
+
+    Example::
+
+        >>> x = fn.tensor([1., 2., 4.], requires_grad=True)
+        >>> loss = F.l1_loss(x, fn.tensor([1., 0., 1.]))
+        >>> loss.numpy()  # (0 + 2 + 3) / 3
+        array(1.6666666, dtype=float32)
+        >>> loss.backward()
+        >>> x.grad.numpy()
+        array([0.        , 0.33333334, 0.33333334], dtype=float32)
+    """
     return _regression("l1_loss", "l1", input, target, reduction, size_average, reduce, weight)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0):
-    """Huber-like loss, quadratic for |x - t| < β, linear beyond (see ``_Pointwise``)."""
+    """Smooth L1 loss: quadratic for |x - t| < β, linear beyond (Huber's loss divided by β).
+
+    ℓ = d²/(2β) if |d| < β else |d| - β/2,  d = x - t broadcast (β = 0: the L1 loss);
+    'mean' divides the sum by the element count
+    backward: dx = g·(d/β if |d| < β else sign d)/D,  dt = -dx  (D the 'mean' divisor,
+    else 1), each summed back over broadcast axes
+
+    Args:
+        input: x, any shape.
+        target: t, broadcastable with the input.
+        size_average: PyTorch's deprecated argument; use reduction.
+        reduce: PyTorch's deprecated argument; use reduction.
+        reduction: 'mean' (default), 'sum' or 'none'.
+        beta: β >= 0, where the loss turns from quadratic to linear (default 1).
+
+    Shape:
+        - Output: a scalar, or the broadcast shape for reduction='none'.
+
+    Example::
+
+        >>> x = fn.tensor([0.5, 2., -4.], requires_grad=True)
+        >>> loss = F.smooth_l1_loss(x, fn.zeros(3), reduction="none")
+        >>> loss.numpy()  # 0.5²/2, 2 - 0.5, 4 - 0.5
+        array([0.125, 1.5  , 3.5  ], dtype=float32)
+        >>> loss.sum().backward()
+        >>> x.grad.numpy()
+        array([ 0.5,  1. , -1. ], dtype=float32)
+        >>> F.smooth_l1_loss(x, fn.zeros(3), beta=2.).numpy()  # (0.0625 + 1 + 3) / 3
+        array(1.3541666, dtype=float32)
+    """
     return _regression("smooth_l1_loss", "smooth_l1", input, target, reduction, size_average,
                        reduce, beta=beta)

@@ -128,23 +128,51 @@ class _BatchNorm(Function):
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Batch normalisation: y = w · (x - μ) / sqrt(var + eps) + b, per channel.
+    """Batch normalisation (Ioffe & Szegedy 2015): each channel standardised over the batch.
 
-    input: (N, C) or (N, C, *) (e.g. (N, C, L), (N, C, H, W)); output has the same shape.
-    running_mean, running_var, weight, bias: (C,) or None.
-
-    training=True: μ and var (biased) are the batch statistics over (N, *); the running
+    y = w·(x - μ)/σ + b per channel c, σ = sqrt(var + eps), over the M = N·prod(*) values
+    of the channel. training=True: μ and var (biased) are the batch's, and the running
     statistics, when given, are updated in place,
-        running_mean <- (1 - momentum) running_mean + momentum μ
-        running_var  <- (1 - momentum) running_var  + momentum var · M/(M-1)
-    with M = N · prod(*) (unbiased variance, as in PyTorch). momentum must be a float:
-    PyTorch's momentum=None (cumulative average) is resolved by the Module layer.
-    training=False: μ, var are running_mean, running_var.
-
-    Gradients (x̂ = (x - μ)/σ, σ = sqrt(var + eps), sums over (N, *)):
-        training: dx = (w/σ)/M · (M g - Σ g - x̂ Σ g x̂)
-        eval:     dx = g · w / σ
+        running_mean <- (1 - momentum)·running_mean + momentum·μ
+        running_var  <- (1 - momentum)·running_var  + momentum·var·M/(M - 1)
+    (the unbiased variance, as PyTorch). training=False: μ, var = running_mean, running_var.
+    backward (x̂ = (x - μ)/σ, sums over (N, *)):
+        training: dx = (w/σ)/M·(M·g - Σ g - x̂·Σ g x̂)
+        eval:     dx = g·w/σ
         dw = Σ g x̂,   db = Σ g
+
+    Args:
+        input: (N, C) or (N, C, *), e.g. (N, C, L) or (N, C, H, W); float.
+        running_mean: (C,) tensor or array updated in place when training, or None.
+        running_var: (C,) likewise; both are required when not training.
+        weight: w, (C,) or None (default: 1).
+        bias: b, (C,) or None (default: 0).
+        training: use (and record) the batch statistics (default False).
+        momentum: a float (default 0.1); PyTorch's momentum=None (a cumulative average) is
+            resolved by the BatchNorm modules.
+        eps: added to the variance (default 1e-5).
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([[1., 10.], [3., 30.]], requires_grad=True)  # N = 2, C = 2
+        >>> mean, var = fn.zeros(2), fn.ones(2)
+        >>> b = fn.tensor([0., 1.], requires_grad=True)
+        >>> y = F.batch_norm(x, mean, var, fn.tensor([1., 2.]), b, training=True)
+        >>> y.numpy().round(4)
+        array([[-1., -1.],
+               [ 1.,  3.]], dtype=float32)
+        >>> mean.numpy(), var.numpy()  # 0.9·old + 0.1·(batch mean, unbiased batch variance)
+        (array([0.2, 2. ], dtype=float32), array([ 1.1, 20.9], dtype=float32))
+        >>> y.sum().backward()
+        >>> x.grad.numpy(), b.grad.numpy()  # a uniform shift of x changes nothing
+        (array([[0., 0.],
+               [0., 0.]], dtype=float32), array([2., 2.], dtype=float32))
+        >>> F.batch_norm(x, mean, var).numpy().round(4)  # eval: the running statistics
+        array([[0.7628, 1.7499],
+               [2.6697, 6.1247]], dtype=float32)
     """
     op = "batch_norm"
     x = as_tensor(input, "input", op)
@@ -228,13 +256,36 @@ class _RowNorm(Function):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Layer normalisation over the last len(normalized_shape) dims.
+    """Layer normalisation (Ba et al. 2016): each sample standardised over its last dims.
 
-    input: (*, *normalized_shape); weight, bias: normalized_shape or None; output: input's shape.
-    Each row r (one index of the leading dims) is standardised over its D = prod(normalized_shape)
-    values: y = w · (x - μ_r)/σ_r + b.
-    Gradients (gw = g·w, means over the D values of the row):
-        dx = (1/σ_r) (gw - mean(gw) - x̂ mean(gw x̂)),  dw = Σ_rows g x̂,  db = Σ_rows g
+    Each row r (one index of the leading dims) is standardised over its D =
+    prod(normalized_shape) values, then an elementwise affine:
+        y = w·(x - μ_r)/σ_r + b,   σ_r = sqrt(var_r + eps)  (biased variance)
+    backward (gw = g·w, x̂ = (x - μ_r)/σ_r, means over the D values of the row):
+        dx = (1/σ_r)·(gw - mean(gw) - x̂·mean(gw·x̂)),   dw = Σ_rows g·x̂,   db = Σ_rows g
+
+    Args:
+        input: (*, *normalized_shape), float.
+        normalized_shape: the trailing shape to normalise over, an int or a tuple.
+        weight: w, of shape normalized_shape, or None (default: 1).
+        bias: b, of shape normalized_shape, or None (default: 0).
+        eps: added to the variance (default 1e-5).
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([[1., 2., 3., 4.]], requires_grad=True)
+        >>> w = fn.ones(4, requires_grad=True)
+        >>> y = F.layer_norm(x, 4, w)
+        >>> y.numpy().round(4)  # (x - 2.5) / sqrt(1.25)
+        array([[-1.3416, -0.4472,  0.4472,  1.3416]], dtype=float32)
+        >>> y[0, 0].backward()
+        >>> x.grad.numpy().round(4)
+        array([[ 0.2683, -0.3578, -0.0894,  0.1789]], dtype=float32)
+        >>> w.grad.numpy().round(4)
+        array([-1.3416,  0.    ,  0.    ,  0.    ], dtype=float32)
     """
     op = "layer_norm"
     x = as_tensor(input, "input", op)
@@ -257,13 +308,38 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """Group normalisation: channels split into num_groups groups, each standardised per sample.
+    """Group normalisation (Wu & He 2018): groups of channels standardised per sample.
 
-    input: (N, C, *) with C divisible by num_groups G; weight, bias: (C,) or None; output:
-    input's shape. Statistics per (n, group) over its K = (C/G) · prod(*) values, affine per
-    channel: y = w_c (x - μ_ng)/σ_ng + b_c.
-    Gradients (gw = g·w_c, means over the K values of the group):
-        dx = (1/σ) (gw - mean(gw) - x̂ mean(gw x̂)),  dw_c = Σ_(N,*) g x̂,  db_c = Σ_(N,*) g
+    Statistics per (sample n, group) over its ``K = (C/G)·prod(*)`` values, affine per channel:
+
+        y = w_c·(x - μ_ng)/σ_ng + b_c,   σ_ng = sqrt(var_ng + eps)  (biased variance)
+
+    backward (gw = g·w_c, x̂ = (x - μ_ng)/σ_ng, means over the K values of the group):
+
+        dx = (1/σ_ng)·(gw - mean(gw) - x̂·mean(gw·x̂)),   dw_c = Σ_(N,*) g·x̂,   db_c = Σ_(N,*) g
+
+    Args:
+        input: (N, C, *), float, C divisible by num_groups.
+        num_groups: G, the number of groups (1: layer norm over (C, *); C: instance norm).
+        weight: w, (C,) or None (default: 1).
+        bias: b, (C,) or None (default: 0).
+        eps: added to the variance (default 1e-5).
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.arange(8.).reshape(1, 4, 2)  # groups: channels 0-1 (0..3), 2-3 (4..7)
+        >>> F.group_norm(x, 2).numpy().round(4)
+        array([[[-1.3416, -0.4472],
+                [ 0.4472,  1.3416],
+                [-1.3416, -0.4472],
+                [ 0.4472,  1.3416]]], dtype=float32)
+        >>> w = fn.ones(4, requires_grad=True)
+        >>> F.group_norm(x, 2, w).sum().backward()
+        >>> w.grad.numpy().round(4)  # Σ x̂ over each channel
+        array([-1.7888,  1.7888, -1.7888,  1.7888], dtype=float32)
     """
     op = "group_norm"
     x = as_tensor(input, "input", op)

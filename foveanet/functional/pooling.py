@@ -285,14 +285,46 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """2-d max pooling. (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out) or (C, H_out, W_out),
+    """Max pooling over 2-d maps: each output is the largest input in its window.
 
-        H_out = floor((H + 2p - d(k-1) - 1) / s + 1)   (ceil_mode: see the module docstring)
+    y[n, c, i, j] = max over (p, q) < (kH, kW) of xpad[n, c, s·i + d·p, s·j + d·q]
+    (the padding is -inf, so it is never the maximum of a window that touches the input)
+    backward: the g of each window is added at its argmax, the first maximum in row-major
+    order (a NaN counts as the maximum), so an input that wins several windows gets the sum.
 
-    ``stride`` defaults to ``kernel_size``; padding is -inf and at most ``kernel_size // 2``.
-    y = max of each window; dx: g of each window added at its argmax (the first maximum in
-    row-major order; a NaN counts as the maximum). ``return_indices=True`` also returns the
-    argmax as int64 flat indices into each H*W plane, as PyTorch (``max_unpool2d``'s input).
+    Args:
+        input: (N, C, H, W) or (C, H, W), float.
+        kernel_size: k, an int or (kH, kW).
+        stride: s, an int or a pair (default None: kernel_size).
+        padding: p, an int or a pair, at most kernel_size // 2 (default 0).
+        dilation: d, the spacing of the window's cells, an int or a pair (default 1).
+        ceil_mode: round the output size up instead of down (default False).
+        return_indices: also return the argmax as int64 flat indices into each H*W plane,
+            as PyTorch (default False).
+
+    Shape:
+        - Output: (N, C, H_out, W_out) or (C, H_out, W_out), per axis
+          H_out = floor((H + 2p - d(k-1) - 1) / s + 1); with ceil_mode, ceil instead of
+          floor, then H_out -= 1 if (H_out - 1)·s >= H + p (the last window must start
+          inside the input or the left padding).
+
+    Example::
+
+        >>> x = fn.tensor([[[[1., 2., 0.], [3., 4., 8.], [5., 0., 6.]]]], requires_grad=True)
+        >>> y, idx = F.max_pool2d(x, 2, stride=1, return_indices=True)
+        >>> y.numpy()
+        array([[[[4., 8.],
+                 [5., 8.]]]], dtype=float32)
+        >>> idx.numpy()
+        array([[[[4, 5],
+                 [6, 5]]]])
+        >>> y.sum().backward()
+        >>> x.grad.numpy()  # the 8 is the max of two windows
+        array([[[[0., 0., 0.],
+                 [0., 1., 2.],
+                 [1., 0., 0.]]]], dtype=float32)
+        >>> F.max_pool2d(fn.ones(1, 3, 7, 7), 2, ceil_mode=True).shape
+        (1, 3, 4, 4)
     """
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
@@ -300,11 +332,36 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    """1-d max pooling. (N, C, L) or (C, L) -> (N, C, L_out) or (C, L_out),
+    """Max pooling over 1-d sequences: each output is the largest input in its window.
 
-        L_out = floor((L + 2p - d(k-1) - 1) / s + 1)   (ceil_mode: see the module docstring)
+    y[n, c, i] = max over q < k of xpad[n, c, s·i + d·q]  (the padding is -inf)
+    backward: the g of each window is added at its argmax (the first maximum), summed where
+    windows overlap.
 
-    Gradient and indices (into L) as :func:`max_pool2d`.
+    Args:
+        input: (N, C, L) or (C, L), float.
+        kernel_size: k, an int or a 1-tuple.
+        stride: s (default None: kernel_size).
+        padding: p, at most kernel_size // 2 (default 0).
+        dilation: d, the spacing of the window's cells (default 1).
+        ceil_mode: round L_out up instead of down (default False).
+        return_indices: also return the argmax as int64 indices into L (default False).
+
+    Shape:
+        - Output: (N, C, L_out) or (C, L_out), L_out = floor((L + 2p - d(k-1) - 1) / s + 1);
+          with ceil_mode, ceil instead of floor, then L_out -= 1 if (L_out - 1)·s >= L + p.
+
+    Example::
+
+        >>> x = fn.tensor([[[1., 3., 2., 5., 4.]]], requires_grad=True)
+        >>> y = F.max_pool1d(x, 2)
+        >>> y.numpy()
+        array([[[3., 5.]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([[[0., 1., 0., 1., 0.]]], dtype=float32)
+        >>> F.max_pool1d(x, 2, ceil_mode=True).numpy()
+        array([[[3., 5., 4.]]], dtype=float32)
     """
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices)
@@ -385,13 +442,43 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    """2-d average pooling. (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out) or (C, H_out, W_out),
+    """Average pooling over 2-d maps: each output is the mean of its window.
 
-        H_out = floor((H + 2p - k) / s + 1)   (ceil_mode: see the module docstring)
+    y[n, c, i, j] = Σ over (p, q) < (kH, kW) of xpad[n, c, s·i + p, s·j + q] / divisor
+    (zero padding); divisor = ``divisor_override`` if given, else the window's cells inside
+    input + padding (``count_include_pad=True``) or inside the input only.
+    backward: every cell of a window receives g / divisor, summed over the windows that
+    contain it.
 
-    y = sum(window) / divisor, zero padding. divisor = ``divisor_override`` if given, else the
-    window's cells inside input+padding (``count_include_pad=True``) or inside the input only.
-    dx: every cell of a window receives g / divisor (summed over the windows that contain it).
+    Args:
+        input: (N, C, H, W) or (C, H, W), float.
+        kernel_size: k, an int or (kH, kW).
+        stride: s, an int or a pair (default None: kernel_size).
+        padding: p, an int or a pair, at most kernel_size // 2 (default 0).
+        ceil_mode: round the output size up instead of down (default False).
+        count_include_pad: the divisor counts the padding cells (default True).
+        divisor_override: a non-zero int used as every window's divisor (default None).
+
+    Shape:
+        - Output: (N, C, H_out, W_out) or (C, H_out, W_out), per axis
+          H_out = floor((H + 2p - k) / s + 1); with ceil_mode, ceil instead of floor, then
+          H_out -= 1 if (H_out - 1)·s >= H + p.
+
+    Example::
+
+        >>> x = fn.arange(16.).reshape(1, 1, 4, 4).requires_grad_()
+        >>> y = F.avg_pool2d(x, 2)
+        >>> y.numpy()
+        array([[[[ 2.5,  4.5],
+                 [10.5, 12.5]]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()[0, 0, 0]  # g / 4 to each cell
+        array([0.25, 0.25, 0.25, 0.25], dtype=float32)
+        >>> ones = fn.ones(1, 1, 3, 3)
+        >>> F.avg_pool2d(ones, 3, stride=1, padding=1).numpy()[0, 0, 0]  # corners: 4 of 9
+        array([0.44444445, 0.6666667 , 0.44444445], dtype=float32)
+        >>> F.avg_pool2d(ones, 3, stride=1, padding=1, count_include_pad=False).numpy()[0, 0, 0]
+        array([1., 1., 1.], dtype=float32)
     """
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
@@ -399,11 +486,38 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
-    """1-d average pooling. (N, C, L) or (C, L) -> (N, C, L_out) or (C, L_out),
+    """Average pooling over 1-d sequences: each output is the mean of its window.
 
-        L_out = floor((L + 2p - k) / s + 1)   (ceil_mode: see the module docstring)
+    y[n, c, i] = Σ over q < k of xpad[n, c, s·i + q] / divisor  (zero padding); divisor = k,
+    or the window's cells inside the input with ``count_include_pad=False``
+    backward: every cell of a window receives g / divisor, summed over the windows that
+    contain it.
 
-    y = sum(window) / divisor; dx = g / divisor over the window, as :func:`avg_pool2d`.
+    Args:
+        input: (N, C, L) or (C, L), float.
+        kernel_size: k, an int or a 1-tuple.
+        stride: s (default None: kernel_size).
+        padding: p, at most kernel_size // 2 (default 0).
+        ceil_mode: round L_out up instead of down (default False).
+        count_include_pad: the divisor counts the padding cells (default True).
+
+    Shape:
+        - Output: (N, C, L_out) or (C, L_out), L_out = floor((L + 2p - k) / s + 1); with
+          ceil_mode, ceil instead of floor, then L_out -= 1 if (L_out - 1)·s >= L + p.
+
+    Example::
+
+        >>> x = fn.tensor([[[3., 6., 9., 12.]]], requires_grad=True)
+        >>> y = F.avg_pool1d(x, 2)
+        >>> y.numpy()
+        array([[[ 4.5, 10.5]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([[[0.5, 0.5, 0.5, 0.5]]], dtype=float32)
+        >>> F.avg_pool1d(x, 3, stride=2, padding=1).numpy()  # (0 + 3 + 6) / 3, (6 + 9 + 12) / 3
+        array([[[3., 9.]]], dtype=float32)
+        >>> F.avg_pool1d(x, 3, stride=2, padding=1, count_include_pad=False).numpy()
+        array([[[4.5, 9. ]]], dtype=float32)
     """
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)

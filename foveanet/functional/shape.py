@@ -140,18 +140,43 @@ def _pad_index(mode: str, n: int, lo: int, hi: int, dim: int, shape) -> np.ndarr
 
 
 def pad(input, pad, mode="constant", value=0.0):
-    """Pad (or, with negative amounts, crop) the trailing dims of ``input``.
+    """Pad (or, with negative amounts, crop) the trailing dims of a tensor.
 
-    pad = (left, right) pads the last dim, (left, right, top, bottom) the last two, and so on
-    (last dim first, as in PyTorch). Output size per padded dim: n + before + after.
-    mode:
-      'constant'  fill with ``value``; any number of dims; negative pads crop.
-      'reflect'   mirror without repeating the edge ([1 2 3] -> 3 2 [1 2 3] 2 1); pads < n.
-      'replicate' repeat the edge value.
-      'circular'  wrap around; pads <= n.
-    The last three pad 1, 2 or 3 trailing dims of a (C, *) or (N, C, *) input.
-    Gradient: 'constant' -> dx = g over the window of x; the others -> dx_j = Σ g_o over
-    every output position o that reads x_j (edge values collect their reflections/copies).
+    ``pad`` = (left, right) pads the last dim, (left, right, top, bottom) the last two, and
+    so on (last dim first, as PyTorch).
+      'constant'   y = ``value`` outside, x inside; any number of dims; negative pads crop.
+      'reflect'    mirror without repeating the edge ([1 2 3] -> 3 2 [1 2 3] 2 1); pads < n.
+      'replicate'  repeat the edge value.
+      'circular'   wrap around; pads <= n.
+    The last three gather y = x[..., i(o)] along each padded axis and pad 1, 2 or 3 trailing
+    dims of a (C, *) or (N, C, *) input.
+    backward: 'constant': dx = g over the window of x; the others: dx_j = Σ g_o over every
+    output position o that reads x_j (edge values collect their reflections and copies).
+
+    Args:
+        input: a tensor of any dtype.
+        pad: an even-length sequence of ints, (before, after) per dim from the last one.
+        mode: 'constant' (default), 'reflect', 'replicate' or 'circular'.
+        value: the fill value of 'constant' (default 0); the other modes take none.
+
+    Shape:
+        - Output: each padded dim of size n becomes n + before + after.
+
+    Example::
+
+        >>> x = fn.tensor([[[1., 2., 3.]]], requires_grad=True)
+        >>> F.pad(x, (2, 1), value=9.).numpy()
+        array([[[9., 9., 1., 2., 3., 9.]]], dtype=float32)
+        >>> y = F.pad(x, (2, 2), mode="reflect")
+        >>> y.numpy()
+        array([[[3., 2., 1., 2., 3., 2., 1.]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()  # how many outputs read each input
+        array([[[2., 3., 2.]]], dtype=float32)
+        >>> F.pad(x, (2, 2), mode="circular").numpy()
+        array([[[2., 3., 1., 2., 3., 1., 2.]]], dtype=float32)
+        >>> F.pad(fn.ones(1, 3, 4, 4), (1, 1, 2, 2)).shape  # W + 1 + 1, H + 2 + 2
+        (1, 3, 8, 6)
     """
     op = "pad"
     x = as_tensor(input, "input", op)
@@ -289,17 +314,51 @@ def _per_dim(value, k: int, name: str, spatial) -> tuple:
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None):
-    """Resize the spatial dims of an (N, C, L) or (N, C, H, W) input.
+    """Resize the spatial dims of an (N, C, L) or (N, C, H, W) batch (nearest or linear).
 
-    Exactly one of ``size`` (int or one per spatial dim) and ``scale_factor`` (float or one per
-    dim) is given; with a scale factor the output size is floor(n · scale_factor) and, unless
-    ``recompute_scale_factor`` is true, the source coordinates use 1/scale_factor (PyTorch).
-    mode: 'nearest' (src = floor(dst · n_in/n_out)), 'nearest-exact'
-    (src = floor((dst + 0.5) · n_in/n_out)), 'linear' (3-d), 'bilinear' (4-d); align_corners
-    (linear modes only, default False) maps corner pixel centres onto each other.
-    Output: (N, C, *size).
-    Gradient: the transpose of the resampling. Nearest: dx_j = Σ g_o over the outputs that
-    copied x_j. Linear: y = A_h x A_w^T, so dx = A_h^T g A_w.
+    Per axis, the source coordinate of output position dst, with s = n_in/n_out (or
+    1/scale_factor when one is given and ``recompute_scale_factor`` is not true, as PyTorch):
+      'nearest'        src = floor(dst·s)
+      'nearest-exact'  src = floor((dst + 0.5)·s)          (both clamped to n_in - 1)
+      'linear', 'bilinear': src = max((dst + 0.5)·s - 0.5, 0), or dst·(n_in - 1)/(n_out - 1)
+          with align_corners; y mixes floor(src) and the next index with weights 1 - λ, λ
+          (λ = src - floor(src)), separably: y = A_h x A_wᵀ
+    backward: the transpose of the resampling. Nearest: dx_j = Σ g_o over the outputs that
+    copied x_j. Linear: dx = A_hᵀ g A_w.
+
+    Args:
+        input: (N, C, L) or (N, C, H, W), float ('linear' takes 3-d, 'bilinear' 4-d).
+        size: the output size, an int or one per spatial dim.
+        scale_factor: a float or one per spatial dim; the output size is floor(n·scale_factor).
+            Give exactly one of size and scale_factor.
+        mode: 'nearest' (default), 'nearest-exact', 'linear' or 'bilinear'.
+        align_corners: linear modes only (default False): map the corner pixels' centres
+            onto each other.
+        recompute_scale_factor: with scale_factor, take s = n_in/n_out instead of
+            1/scale_factor.
+
+    Shape:
+        - Output: (N, C, *size).
+
+    Example::
+
+        >>> x = fn.tensor([[[[1., 2.], [3., 4.]]]], requires_grad=True)
+        >>> F.interpolate(x, scale_factor=2).numpy()
+        array([[[[1., 1., 2., 2.],
+                 [1., 1., 2., 2.],
+                 [3., 3., 4., 4.],
+                 [3., 3., 4., 4.]]]], dtype=float32)
+        >>> y = F.interpolate(x, size=3, mode="bilinear", align_corners=True)
+        >>> y.numpy()
+        array([[[[1. , 1.5, 2. ],
+                 [2. , 2.5, 3. ],
+                 [3. , 3.5, 4. ]]]], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()  # each input's total weight over the 9 outputs
+        array([[[[2.25, 2.25],
+                 [2.25, 2.25]]]], dtype=float32)
+        >>> F.interpolate(fn.tensor([[[1., 2., 4.]]]), size=5, mode="nearest-exact").numpy()
+        array([[[1., 1., 2., 4., 4.]]], dtype=float32)
     """
     op = "interpolate"
     x = as_tensor(input, "input", op)

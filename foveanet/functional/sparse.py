@@ -49,12 +49,43 @@ def _renorm_(weight: np.ndarray, idx: np.ndarray, max_norm: float, norm_type: fl
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False):
-    """Look up rows of ``weight`` (V, D) for integer ids ``input`` of any shape (*) -> (*, D).
+    """Embedding lookup: the rows of a (V, D) table picked by integer ids.
 
-    ``padding_idx``: that row gets no gradient (negative counts from the end).
-    ``max_norm``: rows used here with norm_type-norm above max_norm are rescaled in place
-    before the lookup (not differentiated, as in PyTorch). ``sparse`` is accepted and the
-    gradient is dense (the same numbers). Gradient formula: ``_Embedding``.
+    Y[..., :] = W[idx[...], :]
+    backward: dW[v] = Σ over the positions p with idx[p] = v of G[p] (a scatter-add:
+    repeated ids accumulate), 0 for the padding row; with ``scale_grad_by_freq`` each
+    position's G is first divided by the count of its id in idx. The ids get no gradient.
+
+    Args:
+        input: integer ids of any shape (*), each in [0, V).
+        weight: the (V, D) table, float.
+        padding_idx: this row gets no gradient (negative counts from the end), or None.
+        max_norm: rows used here whose ``norm_type``-norm exceeds it are rescaled to it in
+            place before the lookup (not differentiated, as PyTorch), or None.
+        norm_type: p of the p-norm for ``max_norm`` (default 2).
+        scale_grad_by_freq: divide each position's gradient by its id's count in the batch
+            (default False).
+        sparse: accepted for PyTorch compatibility; the gradient is dense (the same numbers).
+
+    Shape:
+        - Output: (*, D).
+
+    Example::
+
+        >>> w = fn.tensor([[0., 0.], [1., 2.], [3., 4.]], requires_grad=True)
+        >>> ids = fn.tensor([[1, 2, 1], [0, 2, 2]])
+        >>> y = F.embedding(ids, w, padding_idx=0)
+        >>> y.shape
+        (2, 3, 2)
+        >>> y.numpy()[0]
+        array([[1., 2.],
+               [3., 4.],
+               [1., 2.]], dtype=float32)
+        >>> y.sum().backward()
+        >>> w.grad.numpy()  # how often each id occurs; none for the padding row
+        array([[0., 0.],
+               [2., 2.],
+               [3., 3.]], dtype=float32)
     """
     op = "embedding"
     ids = as_tensor(input, op=op)

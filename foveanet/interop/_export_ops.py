@@ -1,5 +1,5 @@
-"""ONNX nodes for each traced foveanet.functional op (used by :mod:`foveanet.interop.onnx_export`;
-Tensor methods are in :mod:`._export_tensor_ops`).
+"""ONNX nodes for each traced foveanet.functional op (used by ``foveanet.interop.onnx_export``;
+Tensor methods are in ``._export_tensor_ops``).
 
 A handler gets the tracer, the op's bound arguments (defaults filled in) and the op's output,
 and emits the nodes that compute that output from the values already in the graph.

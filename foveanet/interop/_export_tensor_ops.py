@@ -1,5 +1,5 @@
 """ONNX nodes for traced Tensor methods and operators (``+``, ``reshape``, ``[...]``, ``mean``) and
-for ``foveanet.cat``/``stack``/``flatten``; same handler convention as :mod:`._export_ops`."""
+for ``foveanet.cat``/``stack``/``flatten``; same handler convention as ``._export_ops``."""
 from __future__ import annotations
 
 import numbers

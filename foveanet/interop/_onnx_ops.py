@@ -1,4 +1,4 @@
-"""ONNX operators as foveanet ops, for :mod:`foveanet.interop.onnx_import`.
+"""ONNX operators as foveanet ops, for ``foveanet.interop.onnx_import``.
 
 Each entry of ``OPS`` takes ``(ctx, node, inputs)`` and returns the list of outputs. Values are
 foveanet Tensors (differentiable) or numpy arrays: shape arithmetic (Shape, Gather, Concat of

@@ -1,5 +1,5 @@
 """ONNX shape, layout, padding, resizing and reduction operators for
-:mod:`foveanet.interop.onnx_import` (same conventions as :mod:`._onnx_ops`).
+``foveanet.interop.onnx_import`` (same conventions as ``._onnx_ops``).
 
 Integer inputs (shapes, axes, indices) are numpy arrays; computing on them in numpy keeps the
 shape bookkeeping that exporters emit (Shape -> Gather -> Concat -> Reshape) out of autograd.

@@ -175,9 +175,36 @@ def __getattr__(name):
 
 
 def load(path_or_model):
-    """Load an ``.onnx`` file (or an ``onnx.ModelProto``) as a trainable foveanet Module.
+    """Load an ONNX model as a trainable foveanet Module.
 
-    Raises ``ValueError`` naming every operator of the graph that has no foveanet equivalent.
+    Float initializers become Parameters (BatchNormalization statistics buffers) under their
+    ONNX names, split on dots into submodules, so a graph exported from ``torch.nn`` keeps
+    its ``state_dict`` keys. ``forward`` runs the nodes in order with foveanet ops, so the
+    module can be fine-tuned with ``backward()``. Needs the ``onnx`` package.
+
+    Args:
+        path_or_model: an ``.onnx`` file or an ``onnx.ModelProto``.
+
+    Returns:
+        OnnxModule: a ``foveanet.nn.Module``.
+
+    Raises:
+        ValueError: naming every operator of the graph that has no foveanet equivalent
+            (the supported ones: ``foveanet.onnx.SUPPORTED_OPS``).
+
+    Example::
+
+        >>> import os, tempfile
+        >>> model = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "model.onnx")
+        ...     _ = fn.onnx.export(model, fn.ones(1, 3), path)
+        ...     loaded = fn.onnx.load(path)
+        >>> list(loaded.state_dict())
+        ['0.weight', '0.bias']
+        >>> x = fn.randn(4, 3)
+        >>> np.allclose(loaded(x).numpy(), model(x).numpy())
+        True
     """
     import onnx
 

@@ -18,8 +18,34 @@ def _onnx_initializers(path) -> dict:
 
 
 def read_state_dict(path) -> dict:
-    """name -> numpy array from a .pt/.pth zip, a safetensors file or an ONNX file's
-    initializers, chosen by the file's first bytes rather than its suffix."""
+    """Read the weights of a PyTorch, safetensors or ONNX file as a name -> numpy array dict.
+
+    The format is chosen by the file's first bytes rather than its suffix (ONNX: by the
+    ``.onnx`` suffix). A checkpoint dict holding the weights under ``state_dict``,
+    ``model_state_dict`` or ``model`` gives those; the ``module.`` prefix of
+    ``nn.DataParallel`` checkpoints is removed.
+
+    Args:
+        path: a ``.pt``/``.pth`` zip, a safetensors file or an ``.onnx`` model.
+
+    Returns:
+        dict: name -> array.
+
+    Raises:
+        ValueError: another kind of file, or entries that are not tensors.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "ddp.pt")
+        ...     fn.interop.save_torch({"state_dict": {"module.fc.weight": np.ones((2, 3)),
+        ...                                           "module.fc.bias": np.zeros(2)},
+        ...                            "epoch": 7}, path)
+        ...     weights = fn.interop.read_state_dict(path)
+        >>> {name: w.shape for name, w in weights.items()}
+        {'fc.weight': (2, 3), 'fc.bias': (2,)}
+    """
     from foveanet.interop.safetensors_io import load_safetensors
     from foveanet.interop.torch_pt import load_torch
 
@@ -50,13 +76,31 @@ def read_state_dict(path) -> dict:
 
 
 def load_pretrained(model, path, strict: bool = True):
-    """Copy the weights stored at ``path`` into ``model`` (via ``model.load_state_dict``).
+    """Copy the weights of a PyTorch, safetensors or ONNX file into a model.
 
-    Keys must match ``model.state_dict()``; with ``strict`` a mismatch raises a ValueError
-    listing the missing and unexpected keys and any shape differences (``load_state_dict``'s
-    checks, run before anything is copied). PyTorch's
-    ``num_batches_tracked`` counters are dropped when the model has no such entries.
-    Returns ``model``.
+    The file is read with ``read_state_dict`` and given to ``model.load_state_dict``.
+    PyTorch's ``num_batches_tracked`` counters are dropped when the model has no such entries.
+
+    Args:
+        model: the module to fill.
+        path: the weights file.
+        strict: keys must match ``model.state_dict()``; a mismatch raises a ValueError
+            listing the missing and unexpected keys and any shape differences, checked
+            before anything is copied (default True).
+
+    Returns:
+        ``model``.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "linear.safetensors")
+        ...     fn.interop.save_safetensors({"weight": np.ones((2, 3), np.float32),
+        ...                                  "bias": np.array([0.5, -0.5], np.float32)}, path)
+        ...     model = fn.interop.load_pretrained(nn.Linear(3, 2), path)
+        >>> model(fn.ones(1, 3)).numpy()                  # 1 + 1 + 1 plus the bias
+        array([[3.5, 2.5]], dtype=float32)
     """
     sd = read_state_dict(path)
     own = model.state_dict()

@@ -29,11 +29,30 @@ _ITEMSIZES = {code: np.dtype(d).itemsize for code, d in _DTYPES.items()}
 
 
 def load_safetensors(path, with_metadata: bool = False):
-    """name -> numpy array, in the file's storage order (torch-style names as stored).
+    """Read a safetensors file as a name -> numpy array dict, in the file's storage order.
 
-    BF16 tensors are widened to float32 (exact: bfloat16 is the top half of a float32), since
-    numpy has no bfloat16; F8 formats are refused. ``with_metadata=True`` also returns the
-    ``__metadata__`` string dict: ``(tensors, metadata)``.
+    The header's offsets are checked against the shapes before anything is read, so a crafted
+    file cannot make the reader go outside the buffer. BF16 tensors are widened to float32
+    (exact: bfloat16 is the top half of a float32), since numpy has no bfloat16; F8 formats
+    are refused.
+
+    Args:
+        path: the ``.safetensors`` file.
+        with_metadata: also return the ``__metadata__`` string dict (default False).
+
+    Returns:
+        ``OrderedDict`` name -> array, or ``(tensors, metadata)`` with ``with_metadata``.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "w.safetensors")
+        ...     fn.interop.save_safetensors({"scale": np.full(2, 0.5, np.float16)}, path,
+        ...                                 metadata={"format": "pt"})
+        ...     tensors, metadata = fn.interop.load_safetensors(path, with_metadata=True)
+        >>> tensors["scale"], metadata
+        (array([0.5, 0.5], dtype=float16), {'format': 'pt'})
     """
     path = os.fspath(path)
     with open(path, "rb") as fh:
@@ -57,8 +76,36 @@ def load_safetensors(path, with_metadata: bool = False):
 
 
 def save_safetensors(state_dict, path, metadata: dict | None = None) -> None:
-    """Write name -> array (or Tensor) as a safetensors file readable by
-    ``safetensors.torch.load_file``; written to a temporary file and moved into place."""
+    """Write a name -> array dict as a safetensors file that ``safetensors.torch.load_file`` reads.
+
+    Layout: an 8-byte little-endian header length, the JSON header (dtype, shape and byte
+    offsets of each tensor, padded to 8 bytes), then the tensors' bytes. Written to a
+    temporary file and moved into place.
+
+    Args:
+        state_dict: name -> array or Tensor (float64/32/16, int64/32/16/8, uint64/32/16/8
+            or bool).
+        path: the file to write.
+        metadata: string -> string pairs stored as ``__metadata__`` (default None).
+
+    Raises:
+        TypeError: an array of another dtype.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "w.safetensors")
+        ...     fn.interop.save_safetensors({"bias": np.array([1.5, -2.0], np.float32)}, path)
+        ...     with open(path, "rb") as f:
+        ...         raw = f.read()
+        >>> int.from_bytes(raw[:8], "little")          # the header's length, a multiple of 8
+        64
+        >>> raw[8:72].rstrip()                         # the header, padded with spaces
+        b'{"bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+        >>> np.frombuffer(raw[72:], "<f4")
+        array([ 1.5, -2. ], dtype=float32)
+    """
     path = os.fspath(path)
     header: dict = {}
     if metadata:

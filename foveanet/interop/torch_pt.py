@@ -157,12 +157,36 @@ class _SafeUnpickler(pickle.Unpickler):
 
 
 def load_torch(path):
-    """Read a checkpoint written by ``torch.save`` (torch >= 1.6): tensors become numpy arrays.
+    """Read a ``torch.save`` checkpoint (torch >= 1.6) without PyTorch or running code from it.
 
-    A state dict comes back as an ``OrderedDict`` in its key order; a checkpoint dict (say
-    ``{'state_dict': ..., 'epoch': 3}``) comes back with its nesting, tensors replaced by arrays.
-    bfloat16 tensors become float32 (numpy has no bfloat16). Whole pickled modules, optimiser
-    objects or any other class are refused with a ``ValueError`` naming the global.
+    Every global the pickle names is looked up in a whitelist (tensors, plain containers);
+    anything else stops the load before it is called. Tensors become numpy arrays; bfloat16
+    tensors become float32 (numpy has no bfloat16).
+
+    Args:
+        path: the ``.pt``/``.pth`` file (a zip archive).
+
+    Returns:
+        A state dict as an ``OrderedDict`` in its key order; a checkpoint dict (say
+        ``{'state_dict': ..., 'epoch': 3}``) with its nesting, tensors replaced by arrays.
+
+    Raises:
+        ValueError: a pickled module, optimizer or any other class (naming the global), a
+            legacy (pre-1.6) file, a TorchScript archive, or a file that is no checkpoint.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "model.pt")
+        ...     fn.interop.save_torch({"weight": np.arange(6, dtype=np.float32).reshape(2, 3),
+        ...                            "epoch": 3}, path)
+        ...     checkpoint = fn.interop.load_torch(path)
+        >>> checkpoint["weight"]
+        array([[0., 1., 2.],
+               [3., 4., 5.]], dtype=float32)
+        >>> checkpoint["epoch"]
+        3
     """
     path = os.fspath(path)
     with open(path, "rb") as fh:
@@ -264,9 +288,35 @@ def _proxy(value, blobs: list):
 
 
 def save_torch(state_dict, path) -> None:
-    """Write ``state_dict`` (name -> array or Tensor; nested dicts/lists allowed) as a
-    checkpoint that ``torch.load(path, weights_only=True)`` reads. The file is written to a
-    temporary name and moved into place, so a crash never leaves half a checkpoint."""
+    """Write a state dict as a checkpoint that ``torch.load(path, weights_only=True)`` reads.
+
+    The zip archive ``torch.save`` writes: ``archive/data.pkl``, one raw little-endian file
+    per tensor, the byte order and version. The file is written to a temporary name and moved
+    into place, so a crash never leaves half a checkpoint.
+
+    Args:
+        state_dict: name -> array or Tensor; nested dicts and lists, strings, numbers and
+            None are allowed too.
+        path: the file to write.
+
+    Raises:
+        TypeError: an array whose dtype has no torch storage.
+
+    Example::
+
+        >>> import os, tempfile, zipfile
+        >>> model = nn.Linear(3, 2)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "linear.pt")
+        ...     fn.interop.save_torch(model.state_dict(), path)
+        ...     members = zipfile.ZipFile(path).namelist()
+        ...     weights = fn.interop.load_torch(path)
+        >>> members                               # data/0 is the weight, data/1 the bias
+        ['archive/data.pkl', 'archive/byteorder', 'archive/data/0', 'archive/data/1',
+         'archive/version']
+        >>> {name: w.shape for name, w in weights.items()}
+        {'weight': (2, 3), 'bias': (2,)}
+    """
     path = os.fspath(path)
     blobs: list = []
     obj = _proxy(state_dict, blobs)

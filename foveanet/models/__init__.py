@@ -27,14 +27,38 @@ _REGISTRY = {f.__name__: f for f in (
 
 
 def list_models() -> list:
-    """The names ``get_model`` accepts, sorted."""
+    """The names ``get_model`` accepts, sorted.
+
+    Example::
+
+        >>> names = fn.models.list_models()
+        >>> len(names), names[:3]
+        (26, ['alexnet', 'densenet121', 'densenet161'])
+        >>> "resnet18" in names and "unet" in names
+        True
+    """
     return sorted(_REGISTRY)
 
 
 def get_model(name: str, **kwargs):
-    """Build the model ``name`` with the builder's keyword arguments. The image models take
-    ``num_classes`` and ``in_channels``; the text models (textcnn, xmlcnn) take ``vocab_size``
-    and ``num_classes`` / ``num_labels`` (their token-id input has no channels)."""
+    """Build the model ``name`` with the builder's keyword arguments.
+
+    The image models take ``num_classes`` and ``in_channels``; the text models (textcnn,
+    xmlcnn) take ``vocab_size`` and ``num_classes`` / ``num_labels`` (their token-id input
+    has no channels).
+
+    Args:
+        name: one of ``list_models`` (case-insensitive); ValueError otherwise.
+        **kwargs: passed to the builder.
+
+    Example::
+
+        >>> net = fn.models.get_model("resnet18", num_classes=10, in_channels=1)
+        >>> net(fn.ones(2, 1, 32, 32)).shape
+        (2, 10)
+        >>> fn.models.get_model("xmlcnn", vocab_size=100, num_labels=7).fc.out_features
+        7
+    """
     key = name.lower()
     if key not in _REGISTRY:
         raise ValueError(f"get_model: unknown model {name!r}; available: {', '.join(list_models())}")

@@ -10,6 +10,30 @@ __all__ = ["AlexNet", "alexnet"]
 
 
 class AlexNet(nn.Module):
+    """AlexNet (Krizhevsky, Sutskever & Hinton 2012) in torchvision's single-tower form.
+
+    Five convs (64, 192, 384, 256, 256 filters; 11x11 stride 4, 5x5, then 3x3) with three
+    3x3 stride-2 max pools, an adaptive average pool to 6x6, then dropout-FC 4096-dropout-
+    FC 4096-FC num_classes, module for module as torchvision, so its state_dict loads.
+
+    Args:
+        num_classes: logits out (default 1000).
+        dropout: p of the two dropout layers (default 0.5).
+        in_channels: channels of the input images (default 3).
+
+    Shape:
+        - Input: (N, in_channels, H, W), H, W >= 63.
+        - Output: (N, num_classes).
+
+    Example::
+
+        >>> net = fn.models.AlexNet(num_classes=10)
+        >>> sum(p.numel() for p in net.parameters())
+        57044810
+        >>> net(fn.ones(1, 3, 64, 64)).shape
+        (1, 10)
+    """
+
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5, in_channels: int = 3):
         super().__init__()
         self.features = nn.Sequential(
@@ -36,5 +60,16 @@ class AlexNet(nn.Module):
 
 
 def alexnet(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> AlexNet:
-    """AlexNet with PyTorch's default layer initialisation (as torchvision)."""
+    """AlexNet (Krizhevsky et al. 2012) as torchvision builds it, PyTorch's default initialisation.
+
+    Args:
+        num_classes: logits out (default 1000).
+        in_channels: channels of the input images (default 3).
+        **kwargs: passed on to ``AlexNet`` (``dropout``).
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.alexnet().parameters())  # as torchvision
+        61100840
+    """
     return AlexNet(num_classes=num_classes, in_channels=in_channels, **kwargs)

@@ -66,6 +66,40 @@ class _Transition(nn.Sequential):
 
 
 class DenseNet(nn.Module):
+    """DenseNet-BC (Huang et al. 2016): each layer takes every earlier map of its block as input.
+
+    conv 7x7/2 + BN + ReLU + max pool 3x3/2 | dense blocks of ``block_config[i]`` layers, each
+    BN-ReLU-1x1 conv (bn_size·growth_rate) BN-ReLU-3x3 conv (growth_rate) on the concatenation
+    of all earlier maps, with a transition (BN-ReLU-1x1 conv halving the channels, 2x2 average
+    pool) between blocks | BN, ReLU, global average pool | linear. torchvision's module names.
+
+    Args:
+        growth_rate: k, the maps each dense layer adds (default 32).
+        block_config: the number of layers in each dense block (default (6, 12, 24, 16):
+            DenseNet-121).
+        num_init_features: channels of the first conv (default 64).
+        bn_size: the bottleneck's width as a multiple of growth_rate (default 4).
+        drop_rate: dropout after each dense layer (default 0).
+        num_classes: logits out (default 1000).
+        in_channels: channels of the input images (default 3).
+        memory_efficient: torchvision's checkpointing; not implemented (default False).
+
+    Shape:
+        - Input: (N, in_channels, H, W).
+        - Output: (N, num_classes).
+
+    Example::
+
+        >>> net = fn.models.DenseNet(growth_rate=12, block_config=(2, 2), num_init_features=16,
+        ...                          num_classes=10)
+        >>> net.classifier.in_features  # (16 + 2·12) // 2 + 2·12
+        44
+        >>> sum(p.numel() for p in net.parameters())
+        29722
+        >>> net(fn.ones(2, 3, 32, 32)).shape
+        (2, 10)
+    """
+
     def __init__(self, growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64,
                  bn_size=4, drop_rate=0.0, num_classes=1000, in_channels=3, memory_efficient=False):
         super().__init__()
@@ -106,16 +140,60 @@ class DenseNet(nn.Module):
 
 
 def densenet121(**kwargs) -> DenseNet:
+    """DenseNet-121 (Huang et al. 2016): growth rate 32, blocks (6, 12, 24, 16).
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), ``drop_rate``
+            and ``bn_size`` of ``DenseNet``.
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.densenet121().parameters())  # as torchvision
+        7978856
+    """
     return DenseNet(32, (6, 12, 24, 16), 64, **kwargs)
 
 
 def densenet161(**kwargs) -> DenseNet:
+    """DenseNet-161 (Huang et al. 2016): growth rate 48, blocks (6, 12, 36, 24), 96 initial maps.
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), ``drop_rate``
+            and ``bn_size`` of ``DenseNet``.
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.densenet161().parameters())  # as torchvision
+        28681000
+    """
     return DenseNet(48, (6, 12, 36, 24), 96, **kwargs)
 
 
 def densenet169(**kwargs) -> DenseNet:
+    """DenseNet-169 (Huang et al. 2016): growth rate 32, blocks (6, 12, 32, 32).
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), ``drop_rate``
+            and ``bn_size`` of ``DenseNet``.
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.densenet169().parameters())  # as torchvision
+        14149480
+    """
     return DenseNet(32, (6, 12, 32, 32), 64, **kwargs)
 
 
 def densenet201(**kwargs) -> DenseNet:
+    """DenseNet-201 (Huang et al. 2016): growth rate 32, blocks (6, 12, 48, 32).
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), ``drop_rate``
+            and ``bn_size`` of ``DenseNet``.
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.densenet201().parameters())  # as torchvision
+        20013928
+    """
     return DenseNet(32, (6, 12, 48, 32), 64, **kwargs)

@@ -63,6 +63,42 @@ class InceptionAux(nn.Module):
 
 
 class GoogLeNet(nn.Module):
+    """GoogLeNet / Inception v1 (Szegedy et al. 2014) in torchvision's form, with batch norm.
+
+    conv 7x7/2 (64) | max pool | conv 1x1 (64), conv 3x3 (192) | max pool | inception 3a, 3b
+    | max pool | inception 4a..4e | max pool | inception 5a, 5b | global average pool | dropout
+    | fc. Each Inception concatenates four branches: 1x1 | 1x1-3x3 | 1x1-"5x5" (a 3x3, as
+    torchvision) | 3x3 max pool-1x1. Every conv is conv(bias=False) + BN(eps=0.001) + ReLU,
+    so torchvision's weights load.
+
+    Args:
+        num_classes: logits out (default 1000).
+        aux_logits: add the auxiliary heads aux1 (after inception4a) and aux2 (after
+            inception4d); in training mode the forward then returns
+            ``GoogLeNetOutputs(logits, aux_logits2, aux_logits1)`` (default False).
+        transform_input: re-normalise ImageNet-normalised RGB inputs to the (0.5, 0.5)
+            normalisation torchvision's weights were trained with (default False).
+        init_weights: truncated N(0, 0.01) in [-2, 2] for convs and linear layers, BN at 1
+            and 0, as torchvision (default True).
+        dropout: p of the dropout before fc (default 0.2).
+        dropout_aux: p of the auxiliary heads' dropout (default 0.7).
+        in_channels: channels of the input images (default 3).
+
+    Shape:
+        - Input: (N, in_channels, H, W).
+        - Output: (N, num_classes), or ``GoogLeNetOutputs`` of three of them (aux_logits,
+          training).
+
+    Example::
+
+        >>> net = fn.models.GoogLeNet(num_classes=10, aux_logits=True)
+        >>> out = net(fn.ones(2, 3, 32, 32))
+        >>> type(out).__name__, out.logits.shape, out.aux_logits1.shape
+        ('GoogLeNetOutputs', (2, 10), (2, 10))
+        >>> net.eval()(fn.ones(2, 3, 32, 32)).shape
+        (2, 10)
+    """
+
     def __init__(self, num_classes=1000, aux_logits=False, transform_input=False, init_weights=True,
                  dropout=0.2, dropout_aux=0.7, in_channels=3):
         super().__init__()
@@ -131,4 +167,16 @@ class GoogLeNet(nn.Module):
 
 
 def googlenet(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> GoogLeNet:
+    """GoogLeNet / Inception v1 (Szegedy et al. 2014) as torchvision builds it.
+
+    Args:
+        num_classes: logits out (default 1000).
+        in_channels: channels of the input images (default 3).
+        **kwargs: the other options of ``GoogLeNet`` (``aux_logits``, ``transform_input``...).
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.googlenet().parameters())  # as torchvision
+        6624904
+    """
     return GoogLeNet(num_classes=num_classes, in_channels=in_channels, **kwargs)

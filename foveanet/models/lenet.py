@@ -51,7 +51,32 @@ C3_TABLE = (
 
 
 class LeNet5(nn.Module):
-    """conv(5x5, 6, pad 2) ReLU maxpool2 | conv(5x5, 16) ReLU maxpool2 | 400-120-84-classes."""
+    """LeNet-5 (LeCun et al. 1998) in the modern form taught today: ReLU, max pooling.
+
+    conv(5x5, 6, pad 2) ReLU maxpool2 | conv(5x5, 16) ReLU maxpool2 | 400-120-84-classes,
+    the padding of the first conv letting 28x28 MNIST-sized images in without resizing.
+    ``image_size`` only sizes the first linear layer: 16·s·s inputs, s = (image_size // 2 - 4) // 2
+    (28 -> 400, 32 -> 576). The paper's own network is ``LeNet1998``.
+
+    Args:
+        in_channels: channels of the input images (default 1).
+        num_classes: logits out (default 10).
+        image_size: side of the square inputs, at least 10 (default 28).
+
+    Shape:
+        - Input: (N, in_channels, image_size, image_size).
+        - Output: (N, num_classes).
+
+    Example::
+
+        >>> net = fn.models.LeNet5()
+        >>> sum(p.numel() for p in net.parameters())
+        61706
+        >>> net(fn.ones(2, 1, 28, 28)).shape
+        (2, 10)
+        >>> sum(p.numel() for p in fn.models.LeNet5(in_channels=3, image_size=32).parameters())
+        83126
+    """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28):
         super().__init__()
@@ -146,7 +171,35 @@ class SparseConv(nn.Module):
 
 
 class LeNet1998(nn.Module):
-    """LeCun et al. 1998 with a linear output layer (see the module docstring)."""
+    """LeNet-5 as published (LeCun et al. 1998, section II-B), with a linear output layer.
+
+    C1 5x5 conv (6 maps) | S2 trainable subsampling | C3 5x5 conv, 16 maps on Table I's
+    sparse connections | S4 | C5 5x5 conv (120 maps) | F6 120 -> 84 | 84 -> num_classes, every
+    unit up to F6 squashed by f(a) = 1.7159·tanh(2a/3), weights and biases uniform in
+    ±2.4/fan_in (appendix C). The paper's RBF output units are replaced by a linear layer, so
+    the usual cross entropy trains it (see the module docstring).
+
+    Args:
+        in_channels: channels of the input images (default 1).
+        num_classes: logits out (default 10).
+        image_size: side of the inputs, 5..32 (default 32); smaller images are centred in a
+            32x32 field by zero padding, as the paper does with 20x20 digits.
+
+    Shape:
+        - Input: (N, in_channels, H, W), H, W <= 32.
+        - Output: (N, num_classes).
+
+    Example::
+
+        >>> net = fn.models.LeNet1998()
+        >>> [(name, sum(p.numel() for p in m.parameters()))
+        ...  for name, m in net.features.named_children() if not name.startswith("act")]
+        [('c1', 156), ('s2', 12), ('c3', 1516), ('s4', 32), ('c5', 48120)]
+        >>> sum(p.numel() for p in net.parameters())
+        60850
+        >>> net(fn.ones(2, 1, 28, 28)).shape
+        (2, 10)
+    """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 32):
         super().__init__()
@@ -181,7 +234,24 @@ class LeNet1998(nn.Module):
 
 
 def lenet5(in_channels: int = 1, num_classes: int = 10, variant: str = "modern", **kwargs):
-    """LeNet-5. ``variant="modern"`` (ReLU, max pooling) or ``"1998"`` (the paper's)."""
+    """LeNet-5 (LeCun et al. 1998): the modern teaching form, or the paper's network.
+
+    Args:
+        in_channels: channels of the input images (default 1).
+        num_classes: logits out (default 10).
+        variant: "modern" (``LeNet5``: ReLU, max pooling, default) or "1998"
+            (``LeNet1998``: the paper's squashing, subsampling and C3 table).
+        **kwargs: passed on to the class (``image_size``).
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.lenet5().parameters())
+        61706
+        >>> sum(p.numel() for p in fn.models.lenet5(variant="1998").parameters())
+        60850
+        >>> fn.models.lenet5(num_classes=3)(fn.ones(4, 1, 28, 28)).shape
+        (4, 3)
+    """
     if variant == "modern":
         return LeNet5(in_channels, num_classes, **kwargs)
     if variant == "1998":

@@ -82,6 +82,42 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
+    """ResNet (He et al. 2015) and ResNeXt (Xie et al. 2016), laid out as torchvision builds them.
+
+    conv 7x7/2 (64) + BN + ReLU | max pool 3x3/2 | layer1..layer4: ``layers[i]`` blocks of
+    64, 128, 256, 512 planes (stride 2 from layer2 on, 1x1-conv + BN projection shortcuts
+    where the shape changes) | global average pool | fc. Every conv is He-normal (fan_out),
+    every BN starts at weight 1, bias 0.
+
+    Args:
+        block: ``BasicBlock`` (two 3x3 convs; ResNet-18/34) or ``Bottleneck`` (1x1 reduce,
+            3x3, 1x1 expand x4; ResNet-50 and up), from ``foveanet.models.resnet``.
+        layers: the number of blocks in each of the four stages.
+        num_classes: logits out (default 1000).
+        zero_init_residual: start each block's last BN weight at 0, so that every block starts
+            as the identity (Goyal et al. 2017) (default False).
+        groups: groups of the bottleneck's 3x3 conv, ResNeXt's cardinality (default 1).
+        width_per_group: channels per group (default 64).
+        replace_stride_with_dilation: three booleans: dilate layer2..4 instead of striding
+            (default None: stride everywhere).
+        norm_layer: the normalisation module class (default ``nn.BatchNorm2d``).
+        in_channels: channels of the input images (default 3).
+
+    Shape:
+        - Input: (N, in_channels, H, W).
+        - Output: (N, num_classes).
+
+    Example::
+
+        >>> from foveanet.models.resnet import BasicBlock
+        >>> net = fn.models.ResNet(BasicBlock, [2, 2, 2, 2])  # resnet18
+        >>> sum(p.numel() for p in net.parameters())
+        11689512
+        >>> net = fn.models.ResNet(BasicBlock, [1, 1, 1, 1], num_classes=10, in_channels=1)
+        >>> net(fn.ones(2, 1, 32, 32)).shape
+        (2, 10)
+    """
+
     def __init__(self, block, layers, num_classes=1000, zero_init_residual=False, groups=1,
                  width_per_group=64, replace_stride_with_dilation=None, norm_layer=None,
                  in_channels=3):
@@ -146,29 +182,118 @@ class ResNet(nn.Module):
 
 
 def resnet18(**kwargs) -> ResNet:
+    """ResNet-18 (He et al. 2015): basic blocks [2, 2, 2, 2].
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), and the other
+            options of ``ResNet`` (``zero_init_residual``, ``norm_layer``...).
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.resnet18().parameters())  # as torchvision
+        11689512
+        >>> net = fn.models.resnet18(num_classes=10, in_channels=1)
+        >>> net(fn.ones(2, 1, 32, 32)).shape
+        (2, 10)
+    """
     return ResNet(BasicBlock, [2, 2, 2, 2], **kwargs)
 
 
 def resnet34(**kwargs) -> ResNet:
+    """ResNet-34 (He et al. 2015): basic blocks [3, 4, 6, 3].
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), and the other
+            options of ``ResNet`` (``zero_init_residual``, ``norm_layer``...).
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.resnet34().parameters())  # as torchvision
+        21797672
+    """
     return ResNet(BasicBlock, [3, 4, 6, 3], **kwargs)
 
 
 def resnet50(**kwargs) -> ResNet:
+    """ResNet-50 (He et al. 2015): bottleneck blocks [3, 4, 6, 3], torchvision's v1.5.
+
+    The v1.5 bottleneck strides in its 3x3 conv (the paper's in the first 1x1).
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), and the other
+            options of ``ResNet`` (``zero_init_residual``, ``norm_layer``...).
+
+    Example::
+
+        >>> net = fn.models.resnet50()
+        >>> sum(p.numel() for p in net.parameters())  # as torchvision
+        25557032
+        >>> net.fc.in_features  # 512 · Bottleneck.expansion
+        2048
+    """
     return ResNet(Bottleneck, [3, 4, 6, 3], **kwargs)
 
 
 def resnet101(**kwargs) -> ResNet:
+    """ResNet-101 (He et al. 2015): bottleneck blocks [3, 4, 23, 3].
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), and the other
+            options of ``ResNet`` (``zero_init_residual``, ``norm_layer``...).
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.resnet101().parameters())  # as torchvision
+        44549160
+    """
     return ResNet(Bottleneck, [3, 4, 23, 3], **kwargs)
 
 
 def resnet152(**kwargs) -> ResNet:
+    """ResNet-152 (He et al. 2015): bottleneck blocks [3, 8, 36, 3].
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), and the other
+            options of ``ResNet`` (``zero_init_residual``, ``norm_layer``...).
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.resnet152().parameters())  # as torchvision
+        60192808
+    """
     return ResNet(Bottleneck, [3, 8, 36, 3], **kwargs)
 
 
 def resnext50_32x4d(**kwargs) -> ResNet:
-    """ResNeXt-50: 32 groups of width 4 in the first stage's 3x3 conv."""
+    """ResNeXt-50 32x4d (Xie et al. 2016): bottlenecks [3, 4, 6, 3], 32 groups of width 4.
+
+    32 groups of width 4 in the first stage's 3x3 conv (128 channels), doubling each stage.
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), and the other
+            options of ``ResNet`` (``zero_init_residual``, ``norm_layer``...).
+
+    Example::
+
+        >>> net = fn.models.resnext50_32x4d()
+        >>> sum(p.numel() for p in net.parameters())  # as torchvision
+        25028904
+        >>> net.layer1[0].conv2.groups, net.layer1[0].conv2.in_channels
+        (32, 128)
+    """
     return ResNet(Bottleneck, [3, 4, 6, 3], groups=32, width_per_group=4, **kwargs)
 
 
 def resnext101_32x8d(**kwargs) -> ResNet:
+    """ResNeXt-101 32x8d (Xie et al. 2016): bottlenecks [3, 4, 23, 3], 32 groups of width 8.
+
+    Args:
+        **kwargs: ``num_classes`` (default 1000), ``in_channels`` (default 3), and the other
+            options of ``ResNet`` (``zero_init_residual``, ``norm_layer``...).
+
+    Example::
+
+        >>> sum(p.numel() for p in fn.models.resnext101_32x8d().parameters())  # as torchvision
+        88791336
+    """
     return ResNet(Bottleneck, [3, 4, 23, 3], groups=32, width_per_group=8, **kwargs)

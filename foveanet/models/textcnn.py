@@ -96,6 +96,43 @@ def _embedding(vocab_size, embed_dim, pretrained, mode, rng_init=True):
 
 
 class TextCNN(nn.Module):
+    """Kim's (2014) CNN for sentence classification: one layer of 1-d convs over word vectors.
+
+    ids (N, L) -> Embedding (N, L, E) -> for each width k: Conv1d(E, M, k) -> ReLU -> max over
+    time (N, M) -> concatenate (N, len(kernel_sizes)·M) -> Dropout -> Linear -> logits.
+    Parameters: V·E + Σ_k (k·E·M + M) + len(kernel_sizes)·M·C + C. Windows wholly in the
+    right padding (id 0, a zero row) are skipped, with the same result (``skip_padding``).
+
+    Args:
+        vocab_size: V, rows of the embedding table (id 0 is the padding).
+        num_classes: C, logits out (one per label when ``multi_label``).
+        embed_dim: E (default 300).
+        kernel_sizes: the filter widths k (default (3, 4, 5)).
+        num_filters: M filters per width (default 100).
+        dropout: p before the linear layer (default 0.5).
+        multi_label: ``loss`` is one sigmoid/BCE per label instead of softmax cross entropy
+            (default False).
+        pretrained: (V, E) word vectors, or None.
+        embedding_mode: "rand" (learned from U(-0.25, 0.25), default), "static" (pretrained,
+            frozen) or "non-static" (pretrained, fine-tuned).
+        max_norm: Kim's l2 constraint on the output weight's rows, applied by
+            ``apply_max_norm`` (default 3; None: off).
+        skip_padding: skip the all-padding windows (default True).
+
+    Shape:
+        - Input: (N, L) integer ids, L >= max(kernel_sizes).
+        - Output: (N, num_classes).
+
+    Example::
+
+        >>> net = fn.models.TextCNN(vocab_size=10, num_classes=3, embed_dim=4, num_filters=2)
+        >>> sum(p.numel() for p in net.parameters())  # 10·4 + (3 + 4 + 5)·4·2 + 3·2 + 6·3 + 3
+        163
+        >>> ids = fn.tensor([[5, 3, 9, 2, 0, 0], [1, 2, 3, 4, 5, 6]])
+        >>> net.features(ids).shape, net(ids).shape
+        ((2, 6), (2, 3))
+    """
+
     def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 300,
                  kernel_sizes=(3, 4, 5), num_filters: int = 100, dropout: float = 0.5,
                  multi_label: bool = False, pretrained=None, embedding_mode: str = "rand",
@@ -141,5 +178,19 @@ class TextCNN(nn.Module):
 
 
 def textcnn(vocab_size: int, num_classes: int, **kwargs) -> TextCNN:
-    """Kim's CNN-rand/static/non-static (``embedding_mode``); see :class:`TextCNN`."""
+    """Kim's (2014) CNN-rand/static/non-static (``embedding_mode``); see ``TextCNN``.
+
+    Args:
+        vocab_size: V, rows of the embedding table.
+        num_classes: C, logits out.
+        **kwargs: the other options of ``TextCNN`` (``embed_dim``, ``pretrained``...).
+
+    Example::
+
+        >>> net = fn.models.textcnn(vocab_size=1000, num_classes=2)  # E = 300, M = 100
+        >>> sum(p.numel() for p in net.parameters())
+        660902
+        >>> 1000 * 300 + sum(k * 300 * 100 + 100 for k in (3, 4, 5)) + 3 * 100 * 2 + 2
+        660902
+    """
     return TextCNN(vocab_size, num_classes, **kwargs)

@@ -62,11 +62,38 @@ def level_widths(base_width=None, depth=None, widths=None) -> list:
 
 
 class UNet(nn.Module):
-    """Widths ``c_i = base_width * 2**i`` at level i = 0..depth (level ``depth`` is the
+    """U-Net (Ronneberger, Fischer & Brox 2015) with padded convs: logits per input pixel.
+
+    Widths ``c_i = base_width * 2**i`` at level i = 0..depth (level ``depth`` is the
     bottleneck), or any ``widths`` list c_0..c_depth.  Modules: ``encoders[i]`` (DoubleConv,
     i = 0..depth), ``ups[j]`` and ``decoders[j]`` (j = 0..depth-1, from the bottom up), ``head``
-    (1x1 conv to the classes).
-    Output: logits (N, num_classes, H, W)."""
+    (1x1 conv to the classes). Each decoder takes the encoder's map of its level
+    concatenated (skip first) with the upsampled map from below. The parameter count is
+    in ``unet``'s docstring.
+
+    Args:
+        in_channels: channels of the input images (default 1).
+        num_classes: logits per pixel (default 11).
+        base_width: c_0, doubled at each level (default 16).
+        depth: the number of 2x2 max-pool steps (default 3).
+        upsampling: "transpose" (a learned 2x2 stride-2 transposed conv, default) or
+            "bilinear" (bilinear x2 then a 1x1 conv).
+        batch_norm: BN after each 3x3 conv, which then has no bias (default True).
+        bottleneck_dilation: dilation of the bottleneck's second 3x3 conv (default 1).
+        widths: c_0..c_depth instead of base_width and depth (default None).
+
+    Shape:
+        - Input: (N, in_channels, H, W), H and W multiples of 2**depth.
+        - Output: (N, num_classes, H, W).
+
+    Example::
+
+        >>> net = fn.models.UNet(in_channels=1, num_classes=3, base_width=4, depth=1)
+        >>> sum(p.numel() for p in net.parameters())  # 196 + 896 + (132 + 448) + 15
+        1687
+        >>> net(fn.ones(1, 1, 16, 16)).shape
+        (1, 3, 16, 16)
+    """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 11, base_width: int | None = None,
                  depth: int | None = None, upsampling: str = "transpose", batch_norm: bool = True,
@@ -133,7 +160,9 @@ def unet_parameter_count(in_channels: int = 1, num_classes: int = 11, base_width
 def unet(in_channels: int = 1, num_classes: int = 11, base_width: int | None = None, depth: int | None = None,
          upsampling: str = "transpose", batch_norm: bool = True, bottleneck_dilation: int = 1,
          widths=None) -> UNet:
-    """A U-Net; see ``UNet``.  ``base_width`` (default 16) doubles at each of ``depth``
+    """U-Net (Ronneberger et al. 2015) for segmenting small images; see ``UNet``.
+
+    ``base_width`` (default 16) doubles at each of ``depth``
     (default 3) levels; ``widths`` instead lists every level's channels, e.g. (16, 24, 48, 96,
     192): depth 4 at the cost of the default depth 3 on 64x64 inputs, since a slower growth
     makes the full- and half-resolution levels, where most of the multiplies are, cheaper.
@@ -152,5 +181,24 @@ def unet(in_channels: int = 1, num_classes: int = 11, base_width: int | None = N
     The defaults (1 -> 11 classes, width 16, depth 3, transposed, BN) give 482,619;
     width 4, depth 1, 1 -> 3 classes: 196 + 896 + (132 + 448) + 15 = 1,687.
     ``unet_parameter_count`` evaluates the formula.
+
+    Args:
+        in_channels: channels of the input images (default 1).
+        num_classes: logits per pixel (default 11).
+        base_width: c_0 (default 16).
+        depth: the number of 2x2 max-pool steps (default 3).
+        upsampling: "transpose" (default) or "bilinear".
+        batch_norm: BN after each 3x3 conv (default True).
+        bottleneck_dilation: dilation of the bottleneck's second 3x3 conv (default 1).
+        widths: c_0..c_depth instead of base_width and depth (default None).
+
+    Example::
+
+        >>> from foveanet.models.unet import unet_parameter_count
+        >>> net = fn.models.unet()
+        >>> sum(p.numel() for p in net.parameters()), unet_parameter_count()
+        (482619, 482619)
+        >>> net(fn.ones(2, 1, 64, 64)).shape
+        (2, 11, 64, 64)
     """
     return UNet(in_channels, num_classes, base_width, depth, upsampling, batch_norm, bottleneck_dilation, widths)

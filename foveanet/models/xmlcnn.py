@@ -41,6 +41,44 @@ __all__ = ["XMLCNN", "xmlcnn"]
 
 
 class XMLCNN(nn.Module):
+    """XML-CNN (Liu et al., SIGIR 2017): a CNN for extreme multi-label text classification.
+
+    ids (N, L) -> Embedding (N, L, E) -> for each width k: Conv1d(E, M, k) -> ReLU -> dynamic
+    max pooling into p chunks (N, M·p) -> concatenate -> Linear(.., hidden) -> ReLU -> Dropout
+    -> Linear(hidden, num_labels): one logit per label, trained with binary cross entropy.
+    Parameters: V·E + Σ_k (k·E·M + M) + len(kernel_sizes)·M·p·H + H + H·L + L (see the
+    module docstring for the chunks and the padding skip).
+
+    Args:
+        vocab_size: V, rows of the embedding table (id 0 is the padding).
+        num_labels: L, logits out.
+        embed_dim: E (default 300).
+        kernel_sizes: the filter widths k (default (2, 4, 8)).
+        num_filters: M filters per width (default 128).
+        pool_chunks: p, the max-pooling regions per feature map (default 2).
+        hidden: H, the bottleneck's width (default 512).
+        dropout: p of the dropout before the output layer (default 0.5).
+        pretrained: (V, E) word vectors, or None.
+        embedding_mode: "rand" (default), "static" or "non-static", as ``TextCNN``.
+        max_norm: Kim's row constraint on the output weight, or None (default: off).
+        skip_padding: skip the all-padding windows (default True).
+        embed_dropout: dropout on the word vectors (default 0: off).
+
+    Shape:
+        - Input: (N, L) integer ids, L >= max(kernel_sizes) + pool_chunks - 1.
+        - Output: (N, num_labels).
+
+    Example::
+
+        >>> net = fn.models.XMLCNN(vocab_size=10, num_labels=5, embed_dim=4, num_filters=2,
+        ...                        hidden=8)
+        >>> sum(p.numel() for p in net.parameters())  # 40 + 14·4·2 + 6 + 12·8 + 8 + 8·5 + 5
+        307
+        >>> ids = fn.tensor([[5, 3, 9, 2, 7, 1, 4, 8, 0, 0]])
+        >>> net.min_length, net.features(ids).shape, net(ids).shape
+        (9, (1, 12), (1, 5))
+    """
+
     def __init__(self, vocab_size: int, num_labels: int, embed_dim: int = 300,
                  kernel_sizes=(2, 4, 8), num_filters: int = 128, pool_chunks: int = 2,
                  hidden: int = 512, dropout: float = 0.5, pretrained=None,
@@ -99,5 +137,20 @@ class XMLCNN(nn.Module):
 
 
 def xmlcnn(vocab_size: int, num_labels: int, **kwargs) -> XMLCNN:
-    """XML-CNN for multi-label text; see :class:`XMLCNN`."""
+    """XML-CNN (Liu et al. 2017) for multi-label text; see ``XMLCNN``.
+
+    Args:
+        vocab_size: V, rows of the embedding table.
+        num_labels: L, logits out.
+        **kwargs: the other options of ``XMLCNN`` (``embed_dim``, ``pool_chunks``...).
+
+    Example::
+
+        >>> net = fn.models.xmlcnn(vocab_size=1000, num_labels=10)  # E 300, M 128, p 2, H 512
+        >>> sum(p.numel() for p in net.parameters())
+        1236842
+        >>> (1000 * 300 + sum(k * 300 * 128 + 128 for k in (2, 4, 8))
+        ...  + 3 * 128 * 2 * 512 + 512 + 512 * 10 + 10)
+        1236842
+    """
     return XMLCNN(vocab_size, num_labels, **kwargs)

@@ -14,6 +14,28 @@ class Parameter(Tensor):
     copying it, so ``Parameter(t)`` and ``t`` see the same updates (weight tying, interop
     loaders that hand over freshly read arrays). Results of operations on a Parameter are
     plain Tensors: only the attribute itself is special.
+
+    Args:
+        data: a Tensor or ndarray (shared), or other array-like data (copied); default
+            None: an empty float tensor.
+        requires_grad: record operations on it, so that backward fills its ``.grad``
+            (default True).
+
+    Example::
+
+        >>> m = nn.Module()
+        >>> m.scale = nn.Parameter(fn.ones(1))
+        >>> m.offset = fn.zeros(1)                  # a plain Tensor: not registered
+        >>> [name for name, _ in m.named_parameters()]
+        ['scale']
+        >>> a = np.zeros(2, dtype=np.float32)
+        >>> p = nn.Parameter(a)
+        >>> a[0] = 5.0                              # the memory is shared
+        >>> p
+        Parameter containing:
+        tensor([5., 0.], requires_grad=True)
+        >>> type(p * 2).__name__
+        'Tensor'
     """
 
     __slots__ = ()

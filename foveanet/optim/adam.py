@@ -9,14 +9,41 @@ from foveanet.optim.optimizer import Optimizer
 
 
 class Adam(Optimizer):
-    r"""g = -grad if maximize else grad
-    L2 (Adam):          g += weight_decay * p
-    decoupled (AdamW):  p *= 1 - lr * weight_decay
-    m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2;   v_max = max(v_max, v) (amsgrad)
-    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    r"""Adam, with optional AMSGrad, L2 or decoupled weight decay, as torch.optim.Adam.
+
+    Each step, for every parameter p with a gradient (t counts the steps):
+
+        g = -grad if maximize else grad
+        L2 (Adam):          g += weight_decay * p
+        decoupled (AdamW):  p *= 1 - lr * weight_decay
+        m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2;   v_max = max(v_max, v) (amsgrad)
+        p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 
     eps is added after the bias correction of sqrt(v), as in PyTorch (it differs from the
     paper's eps-hat, which matters when v is tiny).
+
+    Args:
+        params: the parameters to optimize: an iterable of Tensors, or of dicts defining
+            parameter groups (see ``Optimizer``).
+        lr: the learning rate (default 1e-3).
+        betas: (b1, b2), the decay rates of m and v (default (0.9, 0.999)).
+        eps: added to the denominator for stability (default 1e-8).
+        weight_decay: the weight decay's factor (default 0).
+        amsgrad: divide by the running max of v (AMSGrad) (default False).
+        maximize: ascend the objective instead of descending it (default False).
+        decoupled_weight_decay: decay the weights directly, as AdamW, instead of adding
+            the L2 term to the gradient (default False).
+
+    Example::
+
+        >>> w = nn.Parameter(fn.tensor([1.0, -2.0]))
+        >>> opt = fn.optim.Adam([w], lr=0.1)
+        >>> (w * w).sum().backward()                    # grad = [2, -4]
+        >>> opt.step()
+        >>> w.numpy().round(4)                          # the first step is lr * sign(grad)
+        array([ 0.9, -1.9], dtype=float32)
+        >>> opt.state[w]["step"], opt.state[w]["exp_avg"]   # m = (1 - b1) grad
+        (1, array([ 0.2, -0.4], dtype=float32))
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
@@ -94,7 +121,30 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``p *= 1 - lr * weight_decay`` before the Adam step,
-    so the decay is not rescaled by the adaptive denominator."""
+    so the decay is not rescaled by the adaptive denominator.
+
+    The same as ``Adam(..., decoupled_weight_decay=True)``, with a default weight decay of
+    1e-2 (Loshchilov & Hutter 2019; torch.optim.AdamW).
+
+    Args:
+        params: the parameters to optimize: an iterable of Tensors, or of dicts defining
+            parameter groups (see ``Optimizer``).
+        lr: the learning rate (default 1e-3).
+        betas: (b1, b2), the decay rates of m and v (default (0.9, 0.999)).
+        eps: added to the denominator for stability (default 1e-8).
+        weight_decay: the decoupled decay's factor (default 1e-2).
+        amsgrad: divide by the running max of v (AMSGrad) (default False).
+        maximize: ascend the objective instead of descending it (default False).
+
+    Example::
+
+        >>> w = nn.Parameter(fn.tensor([1.0, -2.0]))
+        >>> opt = fn.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w.numpy()               # w * (1 - 0.1 * 0.5), then the Adam step -0.1 * sign(grad)
+        array([ 0.85, -1.8 ], dtype=float32)
+    """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False):

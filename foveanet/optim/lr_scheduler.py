@@ -15,7 +15,29 @@ from foveanet.optim._lr_base import LRScheduler, _per_group
 
 
 class LambdaLR(LRScheduler):
-    """lr = base_lr * lr_lambda(epoch)."""
+    """Set each group's lr to its initial lr times a function of the epoch.
+
+        lr = base_lr * lr_lambda(epoch)
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        lr_lambda: a function of the epoch (an int) returning the factor, or a list of
+            them, one per param group.
+        last_epoch: the index of the last epoch done, to resume a run (default -1: a new
+            run; resuming needs ``initial_lr`` in the param groups, as saved with them).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=1.0)
+        >>> sched = fn.optim.lr_scheduler.LambdaLR(opt, lambda epoch: (epoch + 1) / 4)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(opt.param_groups[0]["lr"])
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs
+        [0.25, 0.5, 0.75, 1.0, 1.25]
+    """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         n = len(optimizer.param_groups)
@@ -32,7 +54,29 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr * gamma ** (epoch // step_size)."""
+    """Decay the learning rate by ``gamma`` every ``step_size`` epochs.
+
+        lr = base_lr * gamma ** (epoch // step_size)
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        step_size: the number of epochs between decays.
+        gamma: the factor applied at each decay (default 0.1).
+        last_epoch: the index of the last epoch done, to resume a run (default -1: a new
+            run; resuming needs ``initial_lr`` in the param groups, as saved with them).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=1.0)
+        >>> sched = fn.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(sched.get_last_lr()[0])
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs
+        [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         self.step_size, self.gamma = step_size, gamma
@@ -48,7 +92,29 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """lr = base_lr * gamma ** (number of milestones <= epoch)."""
+    """Decay the learning rate by ``gamma`` at each milestone epoch.
+
+        lr = base_lr * gamma ** (number of milestones <= epoch)
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        milestones: the epochs at which to decay (a milestone listed twice decays twice).
+        gamma: the factor applied at each milestone (default 0.1).
+        last_epoch: the index of the last epoch done, to resume a run (default -1: a new
+            run; resuming needs ``initial_lr`` in the param groups, as saved with them).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=1.0)
+        >>> sched = fn.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 5], gamma=0.5)
+        >>> lrs = []
+        >>> for epoch in range(7):
+        ...     lrs.append(sched.get_last_lr()[0])
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs
+        [1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
+    """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones = Counter(milestones)
@@ -78,7 +144,28 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """lr = base_lr * gamma ** epoch."""
+    """Decay the learning rate by ``gamma`` every epoch.
+
+        lr = base_lr * gamma ** epoch
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        gamma: the factor applied each epoch.
+        last_epoch: the index of the last epoch done, to resume a run (default -1: a new
+            run; resuming needs ``initial_lr`` in the param groups, as saved with them).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=1.0)
+        >>> sched = fn.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+        >>> lrs = []
+        >>> for epoch in range(4):
+        ...     lrs.append(sched.get_last_lr()[0])
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs
+        [1.0, 0.5, 0.25, 0.125]
+    """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
@@ -94,7 +181,33 @@ class ExponentialLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """Factor going linearly from start_factor to end_factor over total_iters epochs."""
+    """Factor going linearly from start_factor to end_factor over total_iters epochs.
+
+        lr = base_lr * (start_factor + (end_factor - start_factor) * min(epoch, total_iters)
+                        / total_iters)
+
+    The usual warm-up: a small lr at first, the full one after ``total_iters`` epochs.
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        start_factor: the factor at epoch 0, in (0, 1] (default 1/3).
+        end_factor: the factor from epoch ``total_iters`` on, in [0, 1] (default 1).
+        total_iters: the number of epochs the ramp lasts (default 5).
+        last_epoch: the index of the last epoch done, to resume a run (default -1: a new
+            run; resuming needs ``initial_lr`` in the param groups, as saved with them).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=1.0)
+        >>> sched = fn.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+        >>> lrs = []
+        >>> for epoch in range(5):
+        ...     lrs.append(sched.get_last_lr()[0])
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs
+        [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
@@ -123,8 +236,31 @@ class LinearLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2, continued
-    as a cosine wave past T_max (PyTorch's recursive form)."""
+    """Anneal the learning rate from its initial value to ``eta_min`` along a half cosine.
+
+        lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2
+
+    continued as a cosine wave past T_max (PyTorch's recursive form).
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        T_max: the number of epochs from the initial lr down to ``eta_min``.
+        eta_min: the lowest lr (default 0).
+        last_epoch: the index of the last epoch done, to resume a run (default -1: a new
+            run; resuming needs ``initial_lr`` in the param groups, as saved with them).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=1.0)
+        >>> sched = fn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(round(sched.get_last_lr()[0], 4))
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs                       # (1 + cos(pi/4)) / 2 = 0.8536; back up after T_max
+        [1.0, 0.8536, 0.5, 0.1464, 0.0, 0.1464]
+    """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min
@@ -159,7 +295,47 @@ def _anneal_linear(start, end, pct):
 class OneCycleLR(LRScheduler):
     """Smith's 1cycle: lr rises from max_lr/div_factor to max_lr over pct_start of the steps,
     then falls to initial_lr/final_div_factor; momentum (or Adam's beta1) moves opposite,
-    between max_momentum and base_momentum. Steps once per batch."""
+    between max_momentum and base_momentum. Steps once per batch.
+
+    Phases end at step pct_start * total_steps - 1 and at total_steps - 1 (with
+    three_phase, the lr first comes back down to the initial lr at step
+    2 * pct_start * total_steps - 2, then falls to the minimum); each phase anneals along
+    a half cosine (or a line) between its two ends.
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        max_lr: the peak lr, a float or one per param group.
+        total_steps: the number of steps in the cycle (default None: epochs *
+            steps_per_epoch).
+        epochs: the number of epochs, with ``steps_per_epoch`` (default None).
+        steps_per_epoch: the number of steps per epoch (default None).
+        pct_start: the fraction of the steps spent rising (default 0.3).
+        anneal_strategy: ``'cos'`` or ``'linear'`` (default ``'cos'``).
+        cycle_momentum: move momentum (or Adam's beta1) opposite to the lr (default True).
+        base_momentum: the momentum at the peak lr (default 0.85).
+        max_momentum: the momentum at the start and the end (default 0.95).
+        div_factor: initial_lr = max_lr / div_factor (default 25).
+        final_div_factor: the last lr = initial_lr / final_div_factor (default 1e4).
+        three_phase: come back down to the initial lr (symmetrically to the rise) before
+            annealing to the last lr in a third phase (default False).
+        last_epoch: the index of the last step done, to resume a run (default -1: a new
+            run).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=0.1, momentum=0.9)
+        >>> sched = fn.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+        >>> lrs, moms = [], []
+        >>> for step in range(10):
+        ...     lrs.append(round(sched.get_last_lr()[0], 4))
+        ...     moms.append(round(opt.param_groups[0]["momentum"], 3))
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs                        # 1.0 / 25 = 0.04 up to 1.0 at step 0.3 * 10 - 1 = 2
+        [0.04, 0.52, 1.0, 0.9505, 0.8117, 0.6113, 0.3887, 0.1883, 0.0495, 0.0]
+        >>> moms
+        [0.95, 0.9, 0.85, 0.855, 0.869, 0.889, 0.911, 0.931, 0.945, 0.95]
+    """
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
                  pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
@@ -240,7 +416,36 @@ class OneCycleLR(LRScheduler):
 
 
 class ReduceLROnPlateau(LRScheduler):
-    """Multiply lr by ``factor`` once the metric has not improved for ``patience`` epochs."""
+    """Multiply lr by ``factor`` once the metric has not improved for ``patience`` epochs.
+
+    ``step(metric)`` takes the epoch's metric (a validation loss, say). An epoch improves
+    on the best so far when metric < best * (1 - threshold) (mode ``'min'``,
+    threshold_mode ``'rel'``; ``'abs'`` uses best - threshold, mode ``'max'`` the
+    reverse). After ``patience + 1`` epochs without improvement the lr is cut, and
+    ``cooldown`` epochs pass before bad epochs count again.
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        mode: ``'min'`` (lower is better) or ``'max'`` (default ``'min'``).
+        factor: the factor applied at each cut, below 1 (default 0.1).
+        patience: the number of epochs without improvement tolerated (default 10).
+        threshold: the margin an improvement must clear (default 1e-4).
+        threshold_mode: ``'rel'`` or ``'abs'`` (default ``'rel'``).
+        cooldown: epochs to wait after a cut (default 0).
+        min_lr: the lowest lr, a float or one per param group (default 0).
+        eps: a cut smaller than this is skipped (default 1e-8).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=1.0)
+        >>> sched = fn.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
+        >>> lrs = []
+        >>> for loss in [1.0, 0.8, 0.8, 0.8, 0.7, 0.7, 0.7]:
+        ...     sched.step(loss)
+        ...     lrs.append(opt.param_groups[0]["lr"])
+        >>> lrs
+        [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
@@ -308,7 +513,32 @@ class ReduceLROnPlateau(LRScheduler):
 
 class SequentialLR(LRScheduler):
     """Run ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]``; each one
-    restarts from epoch 0 at its milestone."""
+    restarts from epoch 0 at its milestone.
+
+    Args:
+        optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
+        schedulers: the schedulers to chain, all built on ``optimizer`` (not
+            ReduceLROnPlateau).
+        milestones: the epochs at which the next scheduler takes over, one fewer than
+            the schedulers.
+        last_epoch: the index of the last epoch done, to resume a run (default -1: a new
+            run; resuming needs ``initial_lr`` in the param groups, as saved with them).
+
+    Example::
+
+        >>> opt = fn.optim.SGD([nn.Parameter(fn.zeros(1))], lr=1.0)
+        >>> LR = fn.optim.lr_scheduler
+        >>> warmup = LR.LinearLR(opt, start_factor=0.25, total_iters=3)
+        >>> decay = LR.ExponentialLR(opt, gamma=0.5)
+        >>> sched = LR.SequentialLR(opt, [warmup, decay], milestones=[3])
+        >>> lrs = []
+        >>> for epoch in range(6):
+        ...     lrs.append(sched.get_last_lr()[0])
+        ...     opt.step()
+        ...     sched.step()
+        >>> lrs
+        [0.25, 0.5, 0.75, 1.0, 0.5, 0.25]
+    """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
         if len(schedulers) < 1:

@@ -28,7 +28,34 @@ def _as_array(x):
 
 class Optimizer:
     """Holds ``param_groups`` (dicts of hyper-parameters plus ``'params'``) and ``state``
-    (one dict per parameter, keyed by the parameter object)."""
+    (one dict per parameter, keyed by the parameter object).
+
+    The base of every optimizer: a subclass passes its hyper-parameters as ``defaults``
+    and writes ``_update_group(group)``, which updates the arrays of one group in place.
+    ``step()``, ``zero_grad()``, ``add_param_group()``, ``state_dict()`` and
+    ``load_state_dict()`` work as in torch.optim, state_dict layout included.
+
+    Args:
+        params: an iterable of Tensors, or of dicts each with a ``'params'`` list and
+            hyper-parameters overriding ``defaults`` for that group.
+        defaults: the hyper-parameters a group gets when it does not set them.
+
+    Example::
+
+        >>> w, b = nn.Parameter(fn.ones(2)), nn.Parameter(fn.zeros(1))
+        >>> opt = fn.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1)
+        >>> [(len(g["params"]), g["lr"]) for g in opt.param_groups]
+        [(1, 0.1), (1, 0.5)]
+        >>> (w.sum() + b.sum()).backward()          # both gradients are 1
+        >>> opt.step()
+        >>> w.numpy(), b.numpy()
+        (array([0.9, 0.9], dtype=float32), array([-0.5], dtype=float32))
+        >>> opt.zero_grad()
+        >>> w.grad is None
+        True
+        >>> opt.state_dict()["param_groups"][1]["params"]
+        [1]
+    """
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)

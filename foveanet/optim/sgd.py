@@ -7,13 +7,41 @@ from foveanet.optim.optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    r"""g = -grad if maximize else grad;  g += weight_decay * p
-    momentum:  b = g (first step),  b = momentum * b + (1 - dampening) * g  (later)
-               g = g + momentum * b  (nesterov)  or  g = b
-    p -= lr * g
+    r"""Stochastic gradient descent with momentum, Nesterov and weight decay, as torch.optim.SGD.
+
+    Each step, for every parameter p with a gradient:
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        momentum:  b = g (first step),  b = momentum * b + (1 - dampening) * g  (later)
+                   g = g + momentum * b  (nesterov)  or  g = b
+        p -= lr * g
 
     Note the momentum is applied to the gradient before the learning rate (PyTorch's form,
     not Sutskever's), so changing ``lr`` mid-run does not rescale the accumulated velocity.
+
+    Args:
+        params: the parameters to optimize: an iterable of Tensors, or of dicts defining
+            parameter groups (see ``Optimizer``).
+        lr: the learning rate (default 1e-3).
+        momentum: the momentum factor (default 0: none).
+        dampening: the dampening of momentum (default 0).
+        weight_decay: the L2 penalty's factor (default 0).
+        nesterov: use Nesterov momentum (default False; needs momentum > 0, dampening 0).
+        maximize: ascend the objective instead of descending it (default False).
+
+    Example::
+
+        >>> w = nn.Parameter(fn.tensor([1.0, 2.0]))
+        >>> opt = fn.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> for _ in range(2):
+        ...     opt.zero_grad()
+        ...     (w * w).sum().backward()                # grad = 2 w
+        ...     opt.step()
+        ...     print(w.numpy())
+        [0.8 1.6]
+        [0.46 0.92]
+
+    The second step: b = 0.9 * [2, 4] + [1.6, 3.2] = [3.4, 6.8], and w = [0.8, 1.6] - 0.1 b.
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,

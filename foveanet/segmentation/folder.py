@@ -23,7 +23,35 @@ __all__ = ["SegmentationFolder", "read_mask"]
 
 
 def read_mask(path) -> np.ndarray:
-    """A mask PNG -> (H, W) int64 class indices."""
+    """Read a mask PNG as (H, W) int64 class indices.
+
+    The pixel values of a single-channel PNG, or the palette indices of a palette ('P' mode)
+    PNG, are the class indices; nothing is resized or colour-converted.
+
+    Args:
+        path: the PNG file.
+
+    Returns:
+        ndarray: (H, W) int64.
+
+    Raises:
+        ValueError: an unreadable file, or a multi-channel image (RGB masks are not read,
+            since their colours would have to be mapped to classes).
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> from foveanet.segmentation import read_mask
+        >>> mask = np.zeros((4, 6), np.uint8)
+        >>> mask[1:3, 2:5] = 7                          # a 2 x 3 object of class 7
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "mask.png")
+        ...     Image.fromarray(mask).save(path)
+        ...     m = read_mask(path)
+        >>> m.shape, m.dtype, int((m == 7).sum())
+        ((4, 6), dtype('int64'), 6)
+    """
     from PIL import Image
 
     path = Path(path)
@@ -38,11 +66,47 @@ def read_mask(path) -> np.ndarray:
 
 
 class SegmentationFolder:
-    """All (image, mask) pairs of ``root``, decoded once into memory.
+    """All (image, mask) pairs of a user's folder, decoded once into memory.
 
-    images: (N, C, H, W) float32 in [0, 1]; masks: (N, H, W) int64; names: the <name>s,
-    sorted.  mode: 'L' (default), 'RGB', or None to keep each file's own.  All images must
-    share one size (the masks cannot be resized to fit).
+    ``root/images/<name>.<png|jpg|...>`` with ``root/masks/<name>.png`` (see the module
+    docstring). All images must share one size (the masks cannot be resized to fit).
+    ``ds[i]`` is (image (C, H, W), mask (H, W)).
+
+    Args:
+        root: the folder holding ``images/`` and ``masks/``.
+        mode: ``'L'`` (grey, default), ``'RGB'``, or None to keep each file's own.
+
+    Attributes:
+        images: (N, C, H, W) float32 in [0, 1].
+        masks: (N, H, W) int64 class indices.
+        names: the <name>s, sorted.
+        num_classes: the largest class index in the masks, plus one.
+
+    Raises:
+        FileNotFoundError: no ``images/`` or ``masks/``, no image, or an image without a mask.
+        ValueError: a mask of another size than its image, or images of different sizes.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> from foveanet.segmentation import SegmentationFolder
+        >>> with tempfile.TemporaryDirectory() as root:
+        ...     for sub in ("images", "masks"):
+        ...         os.makedirs(os.path.join(root, sub))
+        ...     for name, cls in [("a", 1), ("b", 2)]:
+        ...         mask = np.zeros((6, 8), np.uint8)
+        ...         mask[2:4, 2:6] = cls                # a 2 x 4 object of class 1 or 2
+        ...         Image.fromarray(mask * 100).save(os.path.join(root, "images", name + ".png"))
+        ...         Image.fromarray(mask).save(os.path.join(root, "masks", name + ".png"))
+        ...     ds = SegmentationFolder(root)
+        >>> len(ds), ds.names, ds.num_classes
+        (2, ['a', 'b'], 3)
+        >>> ds.images.shape, ds.masks.shape
+        ((2, 1, 6, 8), (2, 6, 8))
+        >>> image, mask = ds[1]
+        >>> int(mask.sum()), float(image.max())         # 8 pixels of class 2; grey 200 / 255
+        (16, 0.7843137979507446)
     """
 
     def __init__(self, root, mode: str | None = "L"):

@@ -14,7 +14,7 @@ of the mean softmax, every view's probabilities mapped back onto the original pi
   grid an item falls on changes the prediction.  Averaging the 8 diagonal phases (of the 64)
   cancels part of that aliasing.  The black margin is the scenes' own background, so no view
   shows anything the net was not trained on.  On seven trained scene U-Nets the 8 views
-  gained 0.008-0.011 test mIoU (benchmarks/results-segment.md, session 7).
+  gained 0.008-0.011 test mIoU (benchmarks/results-segment.md, 2026-11-25 runs).
 """
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def tta_mode(tta) -> str:
-    """The setting's canonical name: False/None -> 'none', True -> 'flip' (what ``tta=True``
-    meant before the shift views existed, so older run directories load unchanged)."""
+    """The setting's canonical name: False/None -> 'none', True -> 'flip' (a config.json's
+    ``"tta": true`` names the mirror view, so such run directories load as they were scored)."""
     if tta is None or tta is False:
         return "none"
     if tta is True:

@@ -16,8 +16,29 @@ __all__ = ["ConfusionMatrix", "confusion_matrix"]
 
 
 def confusion_matrix(pred, target, num_classes: int, ignore_index: int = -100) -> np.ndarray:
-    """(C, C) int64 counts of (true, predicted) pairs; pixels with target ignore_index (or
-    any target outside 0..C-1) are skipped."""
+    """Counts of (true class, predicted class) pairs over all pixels.
+
+    Args:
+        pred: predicted class indices, any shape.
+        target: true class indices, of the same size.
+        num_classes: C.
+        ignore_index: pixels with this target are skipped, as are targets outside 0..C-1
+            (default -100).
+
+    Returns:
+        ndarray: (C, C) int64, ``[t, p]`` counting pixels of class t predicted as p.
+
+    Raises:
+        ValueError: sizes that differ, or a prediction outside 0..C-1.
+
+    Example::
+
+        >>> from foveanet.segmentation import confusion_matrix
+        >>> confusion_matrix(np.array([0, 1, 1, 2, 0]), np.array([0, 1, 2, 2, -100]), 3)
+        array([[1, 0, 0],
+               [0, 1, 0],
+               [0, 1, 1]])
+    """
     p = np.asarray(pred).ravel().astype(np.int64)
     t = np.asarray(target).ravel().astype(np.int64)
     if p.shape != t.shape:
@@ -30,7 +51,32 @@ def confusion_matrix(pred, target, num_classes: int, ignore_index: int = -100) -
 
 
 class ConfusionMatrix:
-    """Accumulate ``update(pred, target)`` over batches, then read the metrics."""
+    """A confusion matrix accumulated over batches, and the IoU / Dice metrics read from it.
+
+    Per class c, with TP, FP, FN from ``matrix``: IoU_c = TP / (TP + FP + FN) and Dice_c =
+    2TP / (2TP + FP + FN); both are NaN for a class absent from truth and prediction.
+    ``miou`` averages IoU over the classes present, ``miou_all`` over all (absent ones as 0).
+
+    Args:
+        num_classes: C.
+        class_names: names for ``report`` (default None: ``'0'``, ``'1'``, ...).
+        ignore_index: pixels with this target are skipped (default -100).
+
+    Attributes:
+        matrix: (C, C) int64 counts, ``[t, p]``.
+
+    Example::
+
+        >>> from foveanet.segmentation import ConfusionMatrix
+        >>> cm = ConfusionMatrix(3, ["background", "coat", "bag"])
+        >>> _ = cm.update(np.array([[[0, 1], [1, 2]]]), np.array([[[0, 1], [2, 2]]]))
+        >>> cm.iou()                    # coat: 1 / (1 + 1 + 0); bag: 1 / (1 + 0 + 1)
+        array([1. , 0.5, 0.5])
+        >>> cm.miou(), cm.pixel_accuracy()
+        (0.6666666666666666, 0.75)
+        >>> cm.report()["per_class_dice"]
+        {'background': 1.0, 'coat': 0.6666666666666666, 'bag': 0.6666666666666666}
+    """
 
     def __init__(self, num_classes: int, class_names=None, ignore_index: int = -100):
         self.num_classes = int(num_classes)

@@ -33,14 +33,15 @@ from foveanet.train.guards import TrainingDiverged, check_step, float_errors_qui
 __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model", "ema_update"]
 
 # the recipe behind `foveanet segment train` (benchmarks/segment_scenes.py; every run in
-# benchmarks/results-segment.md): 5 passes of the encoder over the single training items as a
-# classifier (segmentation/pretrain.py, ~40 s a pass), then 14 epochs of 8,000 fresh scenes of
-# 3-5 items (53-71 s each; validation and test scenes have 2-4), 2 threads, SkylakeX kernels
-# (`make segment` sets them; the environment's Haswell kernels take ~74 s an epoch, ~21 min on
-# a slow day), and the test scenes scored with the 8 shift views (``tta="shift"``,
-# segmentation/inference.py).  Test mIoU 0.756 / 0.761 (seeds 0 / 1); one view 0.749 / 0.750;
-# 943 s of training for seed 1 (session 8, a fast day; seed 0 ran on one thread beside another
-# run).  With 2-4 training items as well (session 7): 0.749 / 0.744 / 0.746 (seeds 0 / 1 / 2).
+# benchmarks/results-segment.md, 2026-11-24/25 runs on a 2-core AMD EPYC): 5 passes of the
+# encoder over the single training items as a classifier (segmentation/pretrain.py, ~40 s a
+# pass), then 14 epochs of 8,000 fresh scenes of 3-5 items (53-71 s each, as the shared machine's
+# speed varied; validation and test scenes have 2-4), 2 threads, SkylakeX kernels (`make segment`
+# sets them; the environment's Haswell kernels take ~74 s an epoch, up to ~21 min a run), and the
+# test scenes scored with the 8 shift views (``tta="shift"``, segmentation/inference.py).  Test
+# mIoU 0.756 / 0.761 (seeds 0 / 1); one view 0.749 / 0.750; 943 s of training for seed 1 (scene
+# epochs of 53-55 s, the fast end of that range; seed 0 ran on one thread beside another run).
+# With 2-4 training items as well: 0.749 / 0.744 / 0.746 (seeds 0 / 1 / 2).
 # What the pieces gave on the test scenes (seed 0 unless stated; seed spread ~0.008): 3-5
 # training items instead of 2-4 +0.007 / +0.017 (seeds 0 / 1, shift views); the shift
 # views +0.008-0.011 on each of seven trained nets (paired, same weights); 5 pretraining passes
@@ -62,7 +63,7 @@ DEFAULTS = {
 # shifts) scores the test scenes and `predict`; validation, every epoch, stays on one view.
 # "flip" (image + mirror image, validation included) only with ``flip``: on models trained
 # without flips it cost 0.004-0.014 val mIoU (mirrored shoes are unseen), with flips it gained
-# 0.007 (results-segment.md, session 4).  bottleneck_dilation: 2 gave 0.742 against 0.739
+# 0.007 (results-segment.md, 2026-11-24 proxies).  bottleneck_dilation: 2 gave 0.742 against 0.739
 # (one view; 0.751 against 0.749 with the shift views; one seed each, 5 passes + 15 epochs) and
 # a lower last validation score: no measurable gain, so 1.
 # items: items per validation and test scene (the task measured); train_items: per training
@@ -71,8 +72,8 @@ DEFAULTS = {
 # widths: every level's channels instead of base_width doubling over depth levels (the config
 # then records the depth and base width they imply).  Two nets of the default's step time with
 # more channels at the coarse levels, 16-24-64-192 and 16-24-48-96-192 (depth 4), scored 0.735
-# and 0.736 against the default's 0.749 (seed 0, shift views; session 8): they learned more
-# slowly, so None.
+# and 0.736 against 0.749 for 16-32-64-128 (seed 0, 2-4 training items, shift views; 2026-11-25
+# runs): they learned more slowly, so None.
 # ema: decay of an exponential moving average of the weights (e.g. 0.999), which is what is
 # validated, tested and saved (last/best); None trains and scores the raw weights.  With EMA or
 # flip views on, the history's ``val_miou_plain`` is the raw weights' single-view score, to
@@ -129,8 +130,24 @@ def _log(msg: str, quiet: bool):
 
 
 def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
-    """Train with ``DEFAULTS`` updated by ``overrides`` into run directory ``out``; returns
-    the metrics written to metrics.json."""
+    """Train a U-Net on composed scenes with ``DEFAULTS`` updated by ``overrides``.
+
+    Args:
+        out: the run directory (created; config.json, metrics.json, the weights and the
+            pictures go there).
+        quiet: print no progress (default False).
+        pictures: draw test_predictions.png and learning_curves.png (default True).
+        **overrides: any key of ``DEFAULTS`` (``epochs``, ``scenes``, ``base_width`` ...);
+            None values are ignored.
+
+    Returns:
+        dict: the metrics written to metrics.json (test ``miou``, ``pixel_accuracy``,
+        ``dice``, ``per_class_iou``, ``history`` ...).
+
+    Raises:
+        ValueError: an unknown setting or a bad value.
+        TrainingDiverged: a non-finite loss or gradient; metrics.json records the step.
+    """
     from foveanet.train.checkpoint import write_json
 
     unknown = set(overrides) - set(DEFAULTS)
@@ -287,8 +304,43 @@ def _evaluate(model, cfg, out: Path):
 
 
 def load_run(run_dir, which: str = "best"):
-    """(model with the run's weights, config) from a run directory; ``which``: best, last or
-    the path of a weight file (``foveanet.train.run.weights_file``)."""
+    """The U-Net of a segmentation run directory, with its weights, and the run's config.
+
+    Settings the config.json lacks take their ``DEFAULTS`` values, except ``tta`` (one view)
+    and ``train_items`` (as ``items``), which keep a run's scoring and training as they were.
+
+    Args:
+        run_dir: the directory ``foveanet segment train`` (``train``) wrote.
+        which: ``'best'``, ``'last'`` or the path of a weight file (default ``'best'``;
+            ``foveanet.train.run.weights_file``).
+
+    Returns:
+        tuple: (the model in eval mode, the config dict).
+
+    Raises:
+        RunError: no config.json, a config of another task, or weights that do not fit.
+
+    Example::
+
+        >>> import json, os, tempfile
+        >>> from foveanet.segmentation import DEFAULTS
+        >>> from foveanet.segmentation.pipeline import build_model
+        >>> from foveanet.train.checkpoint import save_weights
+        >>> cfg = {**DEFAULTS, "task": "segment", "base_width": 2, "depth": 1, "size": 16,
+        ...        "items": [1, 1], "test_scenes": 2, "tta": False}   # a tiny, untrained net
+        >>> def make_run(run):
+        ...     with open(os.path.join(run, "config.json"), "w") as f:
+        ...         json.dump(cfg, f)
+        ...     save_weights(build_model(cfg).state_dict(), os.path.join(run, "best.safetensors"))
+        >>> from foveanet.segmentation import load_run
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     make_run(run)
+        ...     model, config = load_run(run)
+        >>> type(model).__name__, model.training, config["base_width"], config["size"]
+        ('UNet', False, 2, 16)
+        >>> model(fn.zeros((1, 1, 16, 16))).shape      # 11 class scores per pixel
+        (1, 11, 16, 16)
+    """
     from foveanet.errors import RunError
     from foveanet.train.run import read_weights, weights_file
 
@@ -303,8 +355,8 @@ def load_run(run_dir, which: str = "best"):
     if cfg.get("task") != "segment":
         raise RunError(f"{run_dir}: config.json is not from `foveanet segment train` (task {cfg.get('task')!r})")
     wpath = weights_file(run_dir, which)
-    cfg.setdefault("tta", False)  # runs from before test-time views existed were scored on one view
-    cfg.setdefault("train_items", None)  # and trained on scenes like their test scenes
+    cfg.setdefault("tta", False)  # a config.json without tta was scored on one view
+    cfg.setdefault("train_items", None)  # and one without train_items trained on scenes like its test scenes
     cfg = {**DEFAULTS, **cfg}
     model = build_model(cfg)
     state = read_weights(wpath)
@@ -318,9 +370,54 @@ def load_run(run_dir, which: str = "best"):
 
 def evaluate(run_dir, which: str = "best", pictures: bool = True, update_metrics: bool = True,
              tta=None) -> dict:
-    """Score a run's weights on its test scenes (same seed and settings as at training),
-    refreshing metrics.json's test numbers (its history is kept).  ``tta``: the views to
-    average (``segmentation.inference``) instead of the run's own setting."""
+    """Score a run's weights on its test scenes, the same scenes as at the end of training.
+
+    The test scenes are built again from the run's settings and ``test_seed``; metrics.json's
+    test numbers are refreshed (its history is kept).
+
+    Args:
+        run_dir: the run directory.
+        which: ``'best'``, ``'last'`` or the path of a weight file (default ``'best'``).
+        pictures: draw test_predictions.png (default True).
+        update_metrics: write the numbers into metrics.json (default True).
+        tta: the views to average (``'none'``, ``'flip'``, ``'shift'``; see
+            ``segmentation.inference``) instead of the run's own setting (default None).
+
+    Returns:
+        dict: the test report: ``miou``, ``pixel_accuracy``, ``dice``, ``per_class_iou``,
+        ``confusion`` ..., ``test_scenes``, ``tta`` and ``eval_seconds``.
+
+    Example::
+
+        >>> import json, os, tempfile
+        >>> from foveanet.segmentation import DEFAULTS
+        >>> from foveanet.segmentation.pipeline import build_model
+        >>> from foveanet.train.checkpoint import save_weights
+        >>> cfg = {**DEFAULTS, "task": "segment", "base_width": 2, "depth": 1, "size": 16,
+        ...        "items": [1, 1], "test_scenes": 2, "tta": False}   # a tiny, untrained net
+        >>> def make_run(run):
+        ...     with open(os.path.join(run, "config.json"), "w") as f:
+        ...         json.dump(cfg, f)
+        ...     save_weights(build_model(cfg).state_dict(), os.path.join(run, "best.safetensors"))
+        >>> from unittest import mock
+        >>> from foveanet.segmentation import evaluate
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     make_run(run)
+        ...     data = os.path.join(run, "data")             # 4 stand-in test items
+        ...     items = os.path.join(data, "fashion-mnist")
+        ...     _ = fn.data.write_idx(os.path.join(items, "t10k-images-idx3-ubyte"),
+        ...                           np.full((4, 28, 28), 200, np.uint8))
+        ...     _ = fn.data.write_idx(os.path.join(items, "t10k-labels-idx1-ubyte"),
+        ...                           np.arange(4, dtype=np.uint8))
+        ...     with mock.patch.dict(os.environ, {"FOVEANET_DATA": data}):
+        ...         report = evaluate(run, pictures=False)
+        ...     with open(os.path.join(run, "metrics.json")) as f:
+        ...         written = json.load(f)
+        >>> report["test_scenes"], report["tta"], int(np.sum(report["confusion"]))  # 2 x 16 x 16
+        (2, 'none', 512)
+        >>> len(report["per_class_iou"]), written["miou"] == report["miou"]
+        (11, True)
+    """
     from foveanet.train.checkpoint import write_json
 
     model, cfg = load_run(run_dir, which)
@@ -340,11 +437,49 @@ def evaluate(run_dir, which: str = "best", pictures: bool = True, update_metrics
 
 
 def predict_image(run_dir, image_path, out_png=None, which: str = "best", invert: bool = False, tta=None):
-    """Segment one image file: converted to grayscale and resized (bilinear) to the trained
-    canvas size, as the network only saw size x size grey scenes with dark backgrounds.
-    invert: use 1 - grey, for dark objects on a light background (the scenes are light on
-    black).  tta: the views to average instead of the run's own setting.  Returns (image
-    (H, W) float32, predicted classes (H, W)); with ``out_png`` also writes the overlay picture."""
+    """Segment one image file with a trained run.
+
+    The image is converted to grey and resized (bilinear) to the trained canvas size, as the
+    network only saw size x size grey scenes with dark backgrounds.
+
+    Args:
+        run_dir: the run directory.
+        image_path: the image file.
+        out_png: write the overlay picture there (default None: no picture).
+        which: ``'best'``, ``'last'`` or the path of a weight file (default ``'best'``).
+        invert: use 1 - grey, for dark objects on a light background (the scenes are light
+            on black) (default False).
+        tta: the views to average instead of the run's own setting (default None).
+
+    Returns:
+        tuple: (the image as the net saw it, (H, W) float32; the predicted classes, (H, W)
+        int64), H = W = the run's ``size``.
+
+    Example::
+
+        >>> import json, os, tempfile
+        >>> from foveanet.segmentation import DEFAULTS
+        >>> from foveanet.segmentation.pipeline import build_model
+        >>> from foveanet.train.checkpoint import save_weights
+        >>> cfg = {**DEFAULTS, "task": "segment", "base_width": 2, "depth": 1, "size": 16,
+        ...        "items": [1, 1], "test_scenes": 2, "tta": False}   # a tiny, untrained net
+        >>> def make_run(run):
+        ...     with open(os.path.join(run, "config.json"), "w") as f:
+        ...         json.dump(cfg, f)
+        ...     save_weights(build_model(cfg).state_dict(), os.path.join(run, "best.safetensors"))
+        >>> from PIL import Image
+        >>> from foveanet.segmentation import predict_image
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     make_run(run)
+        ...     path = os.path.join(run, "photo.png")
+        ...     Image.fromarray(np.full((40, 30), 255, np.uint8)).save(path)   # white, 30 x 40
+        ...     image, classes = predict_image(run, path)
+        ...     dark, _ = predict_image(run, path, invert=True)
+        >>> image.shape, classes.shape, classes.dtype   # resized to the run's 16 x 16
+        ((16, 16), (16, 16), dtype('int64'))
+        >>> float(image.max()), float(dark.max())
+        (1.0, 0.0)
+    """
     from foveanet.data import load_image
 
     model, cfg = load_run(run_dir, which)

@@ -39,9 +39,27 @@ VAL_ITEMS = 5000        # the last 5,000 training items are reserved for validat
 
 @dataclass
 class Scenes:
-    """images (N, 1, H, W) float32 in [0, 1]; masks (N, H, W) int64 class indices;
-    split and items: for every pasted item (scene, source index in the split's Fashion-MNIST
-    array, top, left, side), the provenance that the no-sharing check reads."""
+    """A batch of composed scenes with their per-pixel class masks, as ``generate_scenes`` makes.
+
+    Attributes:
+        images: (N, 1, H, W) float32 in [0, 1].
+        masks: (N, H, W) int64 class indices (0 background, c + 1 for Fashion-MNIST class c).
+        split: ``'train'``, ``'val'`` or ``'test'``: which items were pasted.
+        items: (K, 5) int64, one row per pasted item: (scene, source index in the split's
+            Fashion-MNIST array, top, left, side), the provenance that the no-sharing check
+            reads.
+
+    Example::
+
+        >>> from foveanet.segmentation import generate_scenes
+        >>> squares = np.full((10, 28, 28), 200, np.uint8)   # stand-ins for the ten classes
+        >>> scenes = generate_scenes(3, "test", size=32, items=(1, 2), data=squares,
+        ...                          targets=np.arange(10))
+        >>> len(scenes), scenes.images.shape, scenes.masks.shape, scenes.split
+        (3, (3, 1, 32, 32), (3, 32, 32), 'test')
+        >>> scenes.items.shape[1], int(scenes.items[:, 0].max())   # 5 fields per item; scenes 0..2
+        (5, 2)
+    """
     images: np.ndarray
     masks: np.ndarray
     split: str
@@ -96,9 +114,36 @@ def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def compose(canvas_size, items, labels, positions, threshold: int = THRESHOLD):
-    """Paste uint8 ``items`` (each (s, s)) with class ``labels`` (0..9) at ``positions``
-    (top, left), in order, onto a black canvas -> (image float32 (H, W) in [0, 1],
-    mask int64 (H, W)).  The reference composition; ``generate_scenes`` does the same."""
+    """Paste items onto a black canvas, in order, and write each one's class under it.
+
+    Only an item's pixels above ``threshold`` are pasted (and labelled), so the image and the
+    mask agree; a later item covers an earlier one. The reference composition:
+    ``generate_scenes`` does the same for whole batches.
+
+    Args:
+        canvas_size: the canvas side, or (H, W).
+        items: uint8 arrays, each (s0, s1).
+        labels: their Fashion-MNIST classes, 0..9 (written as 1..10).
+        positions: their (top, left) corners.
+        threshold: grey values above it are item pixels (default ``THRESHOLD``, 25).
+
+    Returns:
+        tuple: (image float32 (H, W) in [0, 1], mask int64 (H, W)).
+
+    Example::
+
+        >>> from foveanet.segmentation import compose
+        >>> white = np.full((2, 2), 255, np.uint8)
+        >>> grey = np.full((2, 2), 51, np.uint8)
+        >>> image, mask = compose(4, [white, grey], [0, 9], [(0, 0), (1, 1)])
+        >>> mask                        # T-shirt (1) under an ankle boot (10)
+        array([[ 1,  1,  0,  0],
+               [ 1, 10, 10,  0],
+               [ 0, 10, 10,  0],
+               [ 0,  0,  0,  0]])
+        >>> image[1]                    # 255 / 255, then 51 / 255 on top
+        array([1.        , 0.20000002, 0.20000002, 0.        ], dtype=float32)
+    """
     h, w = (canvas_size, canvas_size) if np.isscalar(canvas_size) else canvas_size
     img = np.zeros((h, w), np.uint8)
     mask = np.zeros((h, w), np.int64)
@@ -113,14 +158,49 @@ def compose(canvas_size, items, labels, positions, threshold: int = THRESHOLD):
 def generate_scenes(n: int, split: str = "train", size: int = 64, items=(2, 4), scale=(0.75, 1.25),
                     seed: int = 0, threshold: int = THRESHOLD, data=None, targets=None,
                     flip: bool = False) -> Scenes:
-    """``n`` scenes of ``size`` x ``size`` pixels with ``items[0]``..``items[1]`` items each.
+    """``n`` scenes of ``size`` x ``size`` pixels, each of a few Fashion-MNIST items.
 
-    scale: (low, high) for a random per-item scale of the 28-pixel side (sides rounded to
-    even numbers, capped at the canvas), or None for unscaled items.  Positions are uniform
-    over the places where the item fits entirely on the canvas.  data/targets: the split's
-    Fashion-MNIST arrays, for callers (tests) that already hold them.  flip: mirror each item
-    left-right with probability 1/2 (augmentation; its draws come after all others, so the
-    scenes without flips are unchanged by the option's existence).
+    Positions are uniform over the places where an item fits entirely on the canvas; later
+    items of a scene cover earlier ones (see ``compose``). The same arguments give
+    bit-identical scenes.
+
+    Args:
+        n: the number of scenes.
+        split: ``'train'``, ``'val'`` (the last ``VAL_ITEMS`` training items, which
+            ``'train'`` leaves out) or ``'test'`` (default ``'train'``).
+        size: the canvas side, at least 8 (default 64).
+        items: (low, high) items per scene, both included (default (2, 4)).
+        scale: (low, high) for a random per-item scale of the 28-pixel side (sides rounded
+            to even numbers, capped at the canvas), or None for unscaled items (default
+            (0.75, 1.25)).
+        seed: the generator's seed (default 0).
+        threshold: grey values above it are item pixels (default ``THRESHOLD``, 25).
+        data: the split's Fashion-MNIST images (M, 28, 28) uint8, for callers that hold
+            them (default None: loaded).
+        targets: their classes (M,) (default None: loaded with ``data``).
+        flip: mirror each item left-right with probability 1/2 (augmentation; its draws
+            come after all others, so the scenes without flips are the same either way)
+            (default False).
+
+    Returns:
+        Scenes: the images, masks and provenance.
+
+    Raises:
+        ValueError: a negative ``n``, a bad ``items`` range, an unknown split or a canvas
+            under 8 pixels.
+
+    Example::
+
+        >>> from foveanet.segmentation import generate_scenes
+        >>> squares = np.full((10, 28, 28), 200, np.uint8)   # stand-ins for the ten classes
+        >>> scenes = generate_scenes(2, "test", size=32, items=(1, 1), scale=None,
+        ...                          data=squares, targets=np.arange(10))
+        >>> scenes.images.shape, scenes.masks.dtype
+        ((2, 1, 32, 32), dtype('int64'))
+        >>> (scenes.masks > 0).sum(axis=(1, 2))              # one 28 x 28 item each
+        array([784, 784])
+        >>> scenes.items[:, 1] + 1, scenes.masks.max(axis=(1, 2))  # item index -> class + 1
+        (array([9, 7]), array([9, 7]))
     """
     if n < 0:
         raise ValueError(f"generate_scenes: n must be >= 0, got {n}")

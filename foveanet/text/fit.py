@@ -1,7 +1,7 @@
 """One text CNN's training: epochs of (length-bucketed) batches, the weight average, and the
 choice of the epoch by validation; plus the scores and metrics every epoch is judged by.
 
-``foveanet.text.run`` builds the data and the models and calls :func:`fit` once per member
+``foveanet.text.run`` builds the data and the models and calls ``fit`` once per member
 of the run (``ensemble``); this module knows nothing of run directories beyond writing the
 kept weights to the file it is given.
 """
@@ -40,8 +40,34 @@ def _bucketed_batches(lengths: np.ndarray, size: int, rng, spread: float):
 
 
 def scores(model, x: np.ndarray, batch_size: int = 512, softmax: bool | None = None) -> np.ndarray:
-    """Probabilities for token ids ``x``: a sigmoid per label, or a softmax over the labels
-    (single-label models, and multi-label ones trained with ``loss="softmax"``)."""
+    """Probabilities of every label for token ids ``x``, in eval mode and without a graph.
+
+    A sigmoid per label, or a softmax over the labels: single-label models, and multi-label
+    ones trained with ``loss="softmax"``. The model's training mode is restored after.
+
+    Args:
+        model: a text CNN (``XMLCNN`` or ``TextCNN``).
+        x: token ids (N, L) int64.
+        batch_size: documents per forward pass (default 512).
+        softmax: True for a softmax, False for sigmoids (default None: the model's kind,
+            softmax unless ``model.multi_label``).
+
+    Returns:
+        ndarray: (N, n_labels) float64 probabilities.
+
+    Example::
+
+        >>> from foveanet.text import build_model, make_config, scores
+        >>> model = build_model(make_config("textcnn", embed_dim=8, num_filters=4), 50, 3)
+        >>> model.fc.weight.data[...] = 0
+        >>> model.fc.bias.data[...] = 0                  # every logit 0
+        >>> x = np.zeros((2, 10), np.int64)
+        >>> scores(model, x)                             # sigmoid(0) per label
+        array([[0.5, 0.5, 0.5],
+               [0.5, 0.5, 0.5]])
+        >>> scores(model, x, softmax=True).sum(axis=1)   # a distribution over 3 labels
+        array([1., 1.])
+    """
     was = model.training
     model.eval()
     out = []

@@ -33,11 +33,57 @@ TASKS = ("multi", "single")
 
 
 class DataError(UserError, ValueError):
-    """A data problem the user has to fix (empty file, nothing left to train on, ...)."""
+    """A data problem the user has to fix (empty file, nothing left to train on, ...).
+
+    A ``ValueError`` too, so that code catching that keeps working; the CLI prints its
+    message without a traceback.
+
+    Example::
+
+        >>> from foveanet.text import DataError, split
+        >>> try:
+        ...     split([], rule="alphabetical")
+        ... except DataError as e:
+        ...     print(e)
+        unknown split 'alphabetical'; choose from ('auto', 'hash', 'random')
+        >>> issubclass(DataError, ValueError)
+        True
+    """
 
 
 @dataclass
 class TextData:
+    """The encoded splits of a text data set, as ``prepare`` returns them.
+
+    Attributes:
+        vocab: the token vocabulary, fitted on the training part.
+        labels: the label vocabulary, fitted on the training part.
+        x_train: token ids (N, L) int64, 0-padded.
+        y_train: multi-hot (N, n_labels) float32 (task ``multi``) or class indices (N,)
+            int64 (task ``single``).
+        x_test: token ids of the test part.
+        y_test: its targets; a test label unseen in training is left out (``multi``) or
+            -100, the ignore index (``single``).
+        task: ``'multi'`` or ``'single'``.
+        split: the split rule used, ``'hash'`` or ``'random'``.
+        test_docs: the test documents themselves.
+        stats: counts of the preparation (documents per part, vocabulary size, OOV rate ...).
+        x_val: token ids of the validation hold-out, or None without one.
+        y_val: its targets, or None.
+
+    Example::
+
+        >>> from foveanet.data.text import Document
+        >>> from foveanet.text import prepare
+        >>> docs = [Document(str(i), "fast text editor" if i % 2 else "arcade shooter game",
+        ...                  ("use::editing",) if i % 2 else ("use::gameplaying",))
+        ...         for i in range(1, 11)]
+        >>> data = prepare(docs, max_len=4, val_fraction=0.25)
+        >>> data.x_train.shape, data.y_train.shape, data.x_val.shape, data.x_test.shape
+        ((6, 4), (6, 2), (2, 4), (2, 4))
+        >>> data.task, data.split, data.labels.itos
+        ('multi', 'random', ['use::editing', 'use::gameplaying'])
+    """
     vocab: Vocab
     labels: LabelVocab
     x_train: np.ndarray
@@ -53,8 +99,39 @@ class TextData:
 
 
 def load_documents(path, limit: int | None = None):
-    """Read ``path``; reader errors (malformed line with its number, empty file) become
-    ``DataError``; drops are reported in ``stats`` rather than a warning, for the caller to print."""
+    """Read a JSONL, CSV or TSV file of labelled documents for training.
+
+    Reader errors (a malformed line, with its number; an empty file) become
+    ``DataError``; documents dropped for empty text or no labels are counted in
+    ``stats`` rather than announced with a warning, for the caller to print.
+
+    Args:
+        path: the file (``foveanet.data.text.read_documents`` lists the formats).
+        limit: keep only the first ``limit`` documents (default None: all).
+
+    Returns:
+        tuple: ``(documents, stats)``: the documents as a list of ``Document``, and the
+        reader's counts plus ``used`` (how many are returned).
+
+    Raises:
+        DataError: no such file, a malformed record, no usable document, or ``limit < 1``.
+
+    Example::
+
+        >>> import json, os, tempfile
+        >>> from foveanet.text import load_documents
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "docs.jsonl")
+        ...     with open(path, "w") as f:
+        ...         print(json.dumps({"text": "Vi IMproved", "labels": ["use::editing"]}), file=f)
+        ...         print(json.dumps({"text": "", "labels": ["use::editing"]}), file=f)
+        ...         print(json.dumps({"text": "GNU Chess", "labels": ["use::gameplaying"]}), file=f)
+        ...     docs, stats = load_documents(path)
+        >>> [d.text for d in docs]
+        ['Vi IMproved', 'GNU Chess']
+        >>> stats
+        {'read': 3, 'kept': 2, 'dropped_empty_text': 1, 'dropped_no_labels': 0, 'used': 2}
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # the counts are returned and printed by the caller
@@ -88,7 +165,37 @@ def _has_ids(docs) -> bool:
 
 
 def split(docs, rule: str = "auto", seed: int = 0, test_fraction: float = 0.2):
-    """``(train, test, rule_used)``; see the module docstring for ``auto``."""
+    """Split documents into a training and a test part.
+
+    ``'hash'`` is the shared hash split of ``foveanet.data.text.split_documents`` (stable
+    when the file is rebuilt or re-ordered); ``'random'`` is a seeded random share of
+    ``test_fraction``; ``'auto'`` takes ``'hash'`` when the documents carry ids of their own
+    and ``'random'`` when every id is the reader's record number.
+
+    Args:
+        docs: the documents (``Document`` s with ``id``, ``text``, ``labels``).
+        rule: ``'auto'``, ``'hash'`` or ``'random'`` (default ``'auto'``).
+        seed: the random split's seed (default 0).
+        test_fraction: the random split's test share, in (0, 1) (default 0.2).
+
+    Returns:
+        tuple: ``(train, test, rule_used)``, the two lists and ``'hash'`` or ``'random'``.
+
+    Raises:
+        DataError: an unknown rule, a fraction outside (0, 1), or an empty part.
+
+    Example::
+
+        >>> from foveanet.data.text import Document
+        >>> from foveanet.text import split
+        >>> docs = [Document(str(i), f"text {i}", ("a",)) for i in range(1, 11)]  # record numbers
+        >>> train, test, rule = split(docs, test_fraction=0.2)
+        >>> len(train), len(test), rule
+        (8, 2, 'random')
+        >>> named = [d._replace(id=f"pkg{i}") for i, d in enumerate(docs)]
+        >>> split(named)[2]
+        'hash'
+    """
     if rule not in SPLITS:
         raise DataError(f"unknown split {rule!r}; choose from {SPLITS}")
     if rule == "auto":
@@ -150,8 +257,46 @@ def document_parts(docs, *, task: str = "multi", split_rule: str = "auto", seed:
 def prepare(docs, *, task: str = "multi", split_rule: str = "auto", seed: int = 0,
             test_fraction: float = 0.2, max_len: int = 256, min_count: int = 1,
             vocab_size: int | None = None, min_len: int = 1, val_fraction: float = 0.0) -> TextData:
-    """Split, hold out ``val_fraction`` of the training part (seeded by ``seed``), fit the
-    vocabulary and labels on the rest, encode the three parts."""
+    """Split, hold out validation documents, fit the vocabularies and encode every part.
+
+    The documents are split by ``split_rule`` (see ``split``), ``val_fraction`` of the
+    training part is held out (seeded by ``seed``), and the token and label vocabularies
+    are fitted on what is left, so that neither sees a validation or test document.
+
+    Args:
+        docs: the documents.
+        task: ``'multi'`` (every label, multi-hot targets) or ``'single'`` (the ``role::``
+            label only, class indices) (default ``'multi'``).
+        split_rule: ``'auto'``, ``'hash'`` or ``'random'`` (default ``'auto'``).
+        seed: seed of the random split and of the validation hold-out (default 0).
+        test_fraction: the random split's test share (default 0.2).
+        max_len: tokens kept per document (default 256).
+        min_count: a token's least count in the training part to enter the vocabulary
+            (default 1).
+        vocab_size: the most tokens in the vocabulary (default None: no cap).
+        min_len: the least row length, for models whose widest filter needs it (default 1).
+        val_fraction: the share of the training part held out, in [0, 1) (default 0).
+
+    Returns:
+        TextData: the encoded parts, the vocabularies and the counts.
+
+    Raises:
+        DataError: an unknown task or split rule, a fraction out of range, or a part left
+            empty.
+
+    Example::
+
+        >>> from foveanet.data.text import Document
+        >>> from foveanet.text import prepare
+        >>> docs = [Document(str(i), "fast text editor" if i % 2 else "arcade shooter game",
+        ...                  ("use::editing",) if i % 2 else ("use::gameplaying",))
+        ...         for i in range(1, 11)]
+        >>> data = prepare(docs, max_len=4)
+        >>> data.x_train.shape, data.y_train.shape, data.x_test.shape
+        ((8, 4), (8, 2), (2, 4))
+        >>> data.stats["vocab_size"], data.stats["n_labels"], data.x_val is None
+        (8, 2, True)
+    """
     if max_len < 1:
         raise DataError(f"max length must be positive, got {max_len}")
     train, tr_lab, val, va_lab, test, te_lab, stats = document_parts(

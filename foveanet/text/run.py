@@ -58,23 +58,25 @@ MODELS = ("xml-cnn", "textcnn")
 # Sized for the 20-minute CPU budget: conv cost grows with embed_dim * max_len * num_filters;
 # length-bucketed batches let the padding skip convolve only up to each batch's longest
 # document, so a longer max_len costs little.  Measured on debtags (benchmarks/results-text.md,
-# session 3: 1 BLAS thread pinned to one core, OPENBLAS_CORETYPE=SKYLAKEX; epoch chosen on the
-# 10 % validation hold-out, test numbers of that epoch):
-#   xml-cnn: 256 filters per width, 8 pooling chunks, 1024 hidden units, AdamW (decoupled
-#            weight decay 0.1), softmax loss over the labels, weight EMA 0.999, 10 epochs,
-#            cosine from 2e-3: validation P@1 0.8731 (epoch 5); test P@1 0.8716, P@3 0.5942,
-#            P@5 0.4359 in 931 s CPU (TF-IDF + LinearSVC: 0.8706, 0.6263, 0.4747 -- P@1 level
-#            with it, P@3/P@5 still short); seed 1 gave test P@1 0.8607, so not reliably above.  The previous default (128 filters, 4 chunks, 512
-#            hidden, Adam, no decay) under the same conditions: validation 0.8699, test 0.8607 /
-#            0.5887 / 0.4323 in 449 s CPU (0.8602 / 0.5898 / 0.4328 in session 2).
-#   session 5: word2vec vectors learned on the run's training documents (word2vec_epochs 5):
-#            test P@1 0.8663 / 0.8786 (seeds 0 / 1), mean of four vector runs 0.873.
-#   session 6: an ensemble of 2 such models, 6 epochs each (cosine over 6), scored by the mean
-#            of their softmax scores: test P@1 0.8788 (members 0.8708, 0.8724), P@3 0.6014,
-#            P@5 0.4468 in 1,050 s on 2 threads (word2vec included); one 6-epoch model alone
-#            gave 0.8678: the members' errors differ enough for the mean to beat both.
+# 2026-11-24/25 runs; epoch chosen on the 10 % validation hold-out, test numbers of that epoch;
+# TF-IDF + LinearSVC scores test P@1 0.8706, P@3 0.6263, P@5 0.4747):
+#   xml-cnn, one model (1 BLAS thread pinned to one core, OPENBLAS_CORETYPE=SKYLAKEX): 256
+#            filters per width, 8 pooling chunks, 1024 hidden units, AdamW (decoupled weight
+#            decay 0.1), softmax loss over the labels, weight EMA 0.999, 10 epochs, cosine from
+#            2e-3: validation P@1 0.8731 (epoch 5); test P@1 0.8716, P@3 0.5942, P@5 0.4359 in
+#            931 s CPU -- P@1 level with the baseline, P@3/P@5 short; seed 1 gave test P@1
+#            0.8607, so not reliably above.  128 filters, 4 chunks, 512 hidden, Adam, no decay
+#            (F2) under the same conditions: validation 0.8699, test 0.8607 / 0.5887 / 0.4323
+#            in 449 s CPU (0.8602 / 0.5898 / 0.4328 with other BLAS kernels).
+#   word2vec vectors learned on the run's training documents (word2vec_epochs 5) as the
+#            embedding's start: test P@1 0.8663 / 0.8786 (seeds 0 / 1), mean of four vector
+#            runs 0.873, against 0.8716 / 0.8607 from a random start.
+#   ensemble 2: two such models, 6 epochs each (cosine over 6), scored by the mean of their
+#            softmax scores: test P@1 0.8788 (members 0.8708, 0.8724), P@3 0.6014, P@5 0.4468
+#            in 1,050 s on 2 threads (word2vec included); one 6-epoch model alone gave 0.8678:
+#            the members' errors differ enough for the mean to beat both.
 #   textcnn (single-label role:: task): 81.98 % accuracy (epoch 4 of 6) in 135 s CPU; logistic
-#            regression 83.0 %; E=128 + cosine + 10 epochs gave 81.96 %, so the default stays.
+#            regression 83.0 %; E=128 + cosine + 10 epochs gave 81.96 %, so E=64 and 6 epochs.
 DEFAULTS = {
     "xml-cnn": dict(epochs=6, batch_size=64, lr=2e-3, max_len=256, embed_dim=128, pool_chunks=8,
                     hidden=1024, num_filters=256, min_count=2, vocab_size=None, dropout=0.5,
@@ -88,6 +90,27 @@ DEFAULTS = {
 
 
 def build_model(cfg: dict, vocab_size: int, n_labels: int):
+    """The network a text config names, with fresh weights: XML-CNN or Kim's TextCNN.
+
+    Args:
+        cfg: a config from ``make_config`` (``model``, ``task`` and the layer sizes).
+        vocab_size: rows of the embedding (the vocabulary's length).
+        n_labels: outputs (the label vocabulary's length).
+
+    Returns:
+        Module: ``XMLCNN`` or ``TextCNN``, mapping token ids (N, L) to logits (N, n_labels).
+
+    Raises:
+        DataError: an unknown model, or XML-CNN asked for the single-label task.
+
+    Example::
+
+        >>> from foveanet.text import build_model, make_config
+        >>> cfg = make_config("textcnn", embed_dim=8, num_filters=4)
+        >>> model = build_model(cfg, vocab_size=50, n_labels=3)
+        >>> type(model).__name__, model(np.zeros((2, 10), np.int64)).shape
+        ('TextCNN', (2, 3))
+    """
     from foveanet.models.textcnn import TextCNN
     from foveanet.models.xmlcnn import XMLCNN
 
@@ -105,6 +128,34 @@ def build_model(cfg: dict, vocab_size: int, n_labels: int):
 
 def make_config(model: str = "xml-cnn", data=None, task: str = "multi", seed: int = 0,
                 limit=None, split: str = "auto", **overrides) -> dict:
+    """A text run's settings: the model's ``DEFAULTS`` with ``overrides`` on top.
+
+    Args:
+        model: ``'xml-cnn'`` or ``'textcnn'`` (default ``'xml-cnn'``).
+        data: the data file ``train`` reads when given no documents (default None).
+        task: ``'multi'`` or ``'single'`` (default ``'multi'``).
+        seed: initial weights, dropout, batch order and the data split (default 0).
+        limit: use only the first ``limit`` documents (default None: all).
+        split: the split rule, ``'auto'``, ``'hash'`` or ``'random'`` (default ``'auto'``).
+        **overrides: any key of ``DEFAULTS[model]`` (``epochs``, ``lr``, ``ensemble`` ...) or
+            ``vectors`` (a word-vector file); None values are ignored. A ``vectors`` file
+            turns the word2vec pass off unless ``word2vec_epochs`` is given.
+
+    Returns:
+        dict: every setting, as ``config.json`` records it.
+
+    Raises:
+        DataError: an unknown model.
+
+    Example::
+
+        >>> from foveanet.text import make_config
+        >>> cfg = make_config("textcnn", data="docs.jsonl", epochs=2, lr=None)
+        >>> cfg["model"], cfg["data"], cfg["epochs"], cfg["lr"], cfg["num_filters"]
+        ('textcnn', 'docs.jsonl', 2, 0.001, 100)
+        >>> make_config(vectors="vec.txt")["word2vec_epochs"]  # the file replaces the word2vec pass
+        0
+    """
     if model not in MODELS:
         raise DataError(f"unknown model {model!r}; choose from {MODELS}")
     cfg = {"family": "text", "model": model, "task": task, "data": None if data is None else str(data),
@@ -141,12 +192,26 @@ def ensemble_scores(models, x: np.ndarray, softmax: bool | None = None) -> np.nd
 
 def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=print,
           max_seconds: float | None = None) -> dict:
-    """Train by ``cfg`` (see ``make_config``) on ``docs`` (or the file ``cfg['data']``): each of
-    the ``ensemble`` members (default 1) keeps its epoch with the best validation P@1 (see
-    ``fit``), and the run scores with the mean of the members' scores. The members share the
-    data, the vocabulary and the word vectors; each has its own initial weights and batch
-    order (seed + m). With ``out`` the run directory is written. ``max_seconds`` is shared
-    out among the members still to train. Returns the metrics dict."""
+    """Train a text CNN (or an ensemble of them) by ``cfg`` and report its test metrics.
+
+    Each of the ``ensemble`` members (default 1) keeps its epoch with the best validation
+    P@1 (see ``fit``), and the run scores with the mean of the members' scores. The members
+    share the data, the vocabulary and the word vectors; each has its own initial weights
+    and batch order (seed + m).
+
+    Args:
+        cfg: the settings, from ``make_config``.
+        out: the run directory to write (default None: nothing is written, and the
+            returned dict holds the model(s) under ``model``).
+        docs: the documents (default None: read from ``cfg['data']``).
+        data: documents already prepared by ``prepare`` (default None).
+        log: called with each progress line (default ``print``).
+        max_seconds: a time budget shared out among the members still to train; an epoch
+            that would pass it is not started (default None: no budget).
+
+    Returns:
+        dict: the metrics, as metrics.json holds them (the module docstring lists them).
+    """
     t_start, cpu_start = time.perf_counter(), time.process_time()
     if cfg.get("vectors") and cfg.get("word2vec_epochs"):
         raise DataError("give either vectors (a file) or word2vec_epochs (learn them here), not both")
@@ -299,11 +364,69 @@ class LoadedRun:
 
 
 def load_run(path) -> LoadedRun:
+    """A finished text run, ready for ``predict`` and ``evaluate``.
+
+    Args:
+        path: the run directory ``train`` wrote.
+
+    Returns:
+        LoadedRun: with ``config`` (config.json), ``vocab`` and ``labels`` (the run's
+        vocabularies), ``models`` (every ensemble member, in eval mode) and ``model`` (the
+        first), and ``scores(x)`` / ``encode(texts)``.
+
+    Raises:
+        RunError: not a text run, or a file of it is missing.
+
+    Example::
+
+        >>> import tempfile
+        >>> from foveanet.data.text import Document
+        >>> from foveanet.text import load_run, make_config, train
+        >>> docs = [Document(str(i), "a fast text editor" if i % 2 else "an arcade game",
+        ...                  ("use::editing",) if i % 2 else ("use::gameplaying",))
+        ...         for i in range(1, 21)]
+        >>> cfg = make_config("textcnn", embed_dim=8, num_filters=4, epochs=1)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     _ = train(cfg, out=out, docs=docs, log=lambda line: None)
+        ...     run = load_run(out)
+        >>> run.config["model"], run.labels.itos, len(run.models)
+        ('textcnn', ['use::editing', 'use::gameplaying'], 1)
+        >>> run.encode(["a fast editor"]).shape  # max_len 128 tokens
+        (1, 128)
+    """
     return LoadedRun(path)
 
 
 def predict(run: LoadedRun, texts, k: int = 5) -> list:
-    """Per text, the ``k`` best ``(label, probability)`` pairs, best first."""
+    """The ``k`` most likely labels of each text, by a loaded run.
+
+    Args:
+        run: from ``load_run``.
+        texts: the texts (strings), tokenized and encoded with the run's vocabulary.
+        k: labels per text (default 5; at most the number of labels).
+
+    Returns:
+        list: per text, the ``k`` best ``(label, probability)`` pairs, best first.
+
+    Example::
+
+        >>> import tempfile
+        >>> from foveanet.data.text import Document
+        >>> from foveanet.text import load_run, make_config, predict, train
+        >>> docs = [Document(str(i), "a fast text editor for code" if i % 2 else
+        ...                  "an arcade shooter game with levels",
+        ...                  ("use::editing",) if i % 2 else ("use::gameplaying",))
+        ...         for i in range(1, 41)]
+        >>> cfg = make_config("textcnn", embed_dim=8, num_filters=4, epochs=8, lr=5e-2,
+        ...                   val_split=0)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     _ = train(cfg, out=out, docs=docs, log=lambda line: None)
+        ...     top = predict(load_run(out), ["a text editor", "a shooter game"], k=2)
+        >>> [[label for label, p in row] for row in top]
+        [['use::editing', 'use::gameplaying'], ['use::gameplaying', 'use::editing']]
+        >>> all(0 < p < 1 for row in top for _, p in row)
+        True
+    """
     S = run.scores(run.encode(texts))
     k = min(k, S.shape[1])
     top = np.argsort(-S, axis=1, kind="stable")[:, :k]
@@ -311,8 +434,40 @@ def predict(run: LoadedRun, texts, k: int = 5) -> list:
 
 
 def evaluate(run: LoadedRun, data_path=None, log=print) -> dict:
-    """Recompute the test metrics of a run from its data file (or ``data_path``) with the
-    run's own vocabularies, split rule and seed."""
+    """Recompute a run's test metrics from its data file, with the run's own vocabularies.
+
+    The file is split again by the run's split rule and seed (and the same validation
+    hold-out, so that the propensities come from the same training labels); the test
+    documents are encoded with the run's vocabulary and scored by its model(s).
+
+    Args:
+        run: from ``load_run``.
+        data_path: the data file (default None: the run's ``config["data"]``).
+        log: called with the one-line summary (default ``print``).
+
+    Returns:
+        dict: the test metrics, as in metrics.json (``p@k``, ``ndcg@k``, ``psp@k`` ... for
+        ``multi``; ``accuracy``, ``macro_f1`` for ``single``).
+
+    Example::
+
+        >>> import json, os, tempfile
+        >>> from foveanet.text import evaluate, load_run, make_config, train
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "docs.jsonl")
+        ...     with open(path, "w") as f:
+        ...         for i in range(40):
+        ...             doc = ({"text": "a fast text editor for code", "labels": ["use::editing"]}
+        ...                    if i % 2 else {"text": "an arcade shooter game with levels",
+        ...                                   "labels": ["use::gameplaying"]})
+        ...             print(json.dumps(doc), file=f)
+        ...     cfg = make_config("textcnn", data=path, embed_dim=8, num_filters=4, epochs=8,
+        ...                       lr=5e-2, val_split=0)
+        ...     _ = train(cfg, out=os.path.join(tmp, "run"), log=lambda line: None)
+        ...     metrics = evaluate(load_run(os.path.join(tmp, "run")), log=lambda line: None)
+        >>> metrics["n_docs"], metrics["p@1"]
+        (8, 1.0)
+    """
     cfg = run.config
     docs, _ = load_documents(data_path or cfg["data"], cfg.get("limit"))
     # the same validation hold-out as in training, so that the propensities (from the training

@@ -4,7 +4,7 @@ A learning rate that is far too large makes the weights overflow within a few st
 then on every number is NaN, the accuracy sits at chance, and NumPy prints a raw
 ``RuntimeWarning`` from whichever op overflowed first.  The loops of this project (the image
 Trainer, segmentation, text) therefore run each step with NumPy's floating-point warnings
-off (:func:`float_errors_quiet`) and check the step's result instead (:func:`check_step`):
+off (``float_errors_quiet``) and check the step's result instead (``check_step``):
 the loss, and the sum of every gradient (inf and NaN propagate through a sum, so one pass over
 each gradient finds them).  The check runs *before* ``optimizer.step()``, so the weights in
 memory, and every file already written, are still those of the last good step.
@@ -22,7 +22,7 @@ __all__ = ["check_step", "float_errors_quiet", "TrainingDiverged"]
 
 def float_errors_quiet():
     """``with float_errors_quiet():`` NumPy's overflow / invalid / divide warnings off; the
-    step's loss and gradients are checked by :func:`check_step` instead."""
+    step's loss and gradients are checked by ``check_step`` instead."""
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
@@ -39,7 +39,7 @@ def _first_bad_gradient(named_params) -> str | None:
 
 def check_step(loss: float, named_params=(), *, epoch: int, step: int, lr: float | None,
                steps_per_epoch: int | None = None, where: str | None = None) -> None:
-    """Raise :class:`TrainingDiverged` when ``loss`` or a gradient of ``named_params`` (the
+    """Raise ``TrainingDiverged`` when ``loss`` or a gradient of ``named_params`` (the
     ``(name, parameter)`` pairs of ``module.named_parameters()``) is inf/NaN.
 
     ``epoch`` (1-based), ``step`` (1-based, within the epoch) and ``lr`` go into the message;

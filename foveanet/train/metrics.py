@@ -32,7 +32,25 @@ def _check(pred, target):
 
 
 def accuracy(pred, target) -> float:
-    """Fraction of samples whose predicted class (argmax of scores) equals the target."""
+    """The fraction of samples whose predicted class equals the target.
+
+    Args:
+        pred: class indices (N,) or scores (N, C) (logits or probabilities: the argmax is
+            the prediction); arrays or Tensors.
+        target: class indices (N,).
+
+    Returns:
+        float: in [0, 1] (0 for no samples).
+
+    Example::
+
+        >>> from foveanet.train import accuracy
+        >>> scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3]])
+        >>> accuracy(scores, np.array([1, 1, 2, 0]))              # predicted 1, 0, 2, 1
+        0.5
+        >>> accuracy(np.array([1, 1, 2, 0]), np.array([1, 1, 2, 0]))
+        1.0
+    """
     p, t = _check(pred, target)
     return float((p == t).mean()) if t.size else 0.0
 
@@ -53,12 +71,53 @@ def topk_correct(scores, target, k: int) -> np.ndarray:
 
 
 def topk_accuracy(scores, target, k: int = 5) -> float:
+    """The fraction of samples whose target is among the k highest scores.
+
+    A tie counts against the sample only when more than k classes score strictly higher.
+
+    Args:
+        scores: (N, C) scores (logits or probabilities), an array or Tensor.
+        target: class indices (N,).
+        k: how many of the top classes count (default 5; at most C).
+
+    Returns:
+        float: in [0, 1] (0 for no samples).
+
+    Example::
+
+        >>> from foveanet.train import topk_accuracy
+        >>> scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3]])
+        >>> target = np.array([1, 1, 2, 0])
+        >>> topk_accuracy(scores, target, k=1), topk_accuracy(scores, target, k=2)
+        (0.5, 1.0)
+    """
     c = topk_correct(scores, target, k)
     return float(c.mean()) if c.size else 0.0
 
 
 def confusion_matrix(pred, target, num_classes: int | None = None) -> np.ndarray:
-    """(C, C) int64 counts: row = true class, column = predicted class (scikit-learn's layout)."""
+    """The confusion matrix: how often each true class was predicted as each class.
+
+        cm[i, j] = number of samples of true class i predicted as class j
+
+    (scikit-learn's layout: rows are the truth, columns the predictions.)
+
+    Args:
+        pred: class indices (N,) or scores (N, C) (the argmax is the prediction).
+        target: class indices (N,).
+        num_classes: C (default None: the largest index seen, plus 1).
+
+    Returns:
+        ndarray: (C, C) int64 counts.
+
+    Example::
+
+        >>> from foveanet.train import confusion_matrix
+        >>> confusion_matrix(np.array([1, 0, 2, 1]), np.array([1, 1, 2, 0]))
+        array([[0, 1, 0],
+               [1, 1, 0],
+               [0, 0, 1]])
+    """
     p, t = _check(pred, target)
     if num_classes is None:
         num_classes = int(max(p.max(initial=-1), t.max(initial=-1))) + 1
@@ -72,8 +131,30 @@ def _safe_div(a, b):
 
 
 def precision_recall_f1(cm) -> dict:
-    """Per-class precision, recall, F1 and support from a confusion matrix, plus their
-    macro and support-weighted means."""
+    """Per-class precision, recall, F1 and support from a confusion matrix, with their means.
+
+        precision_c = cm[c, c] / sum_i cm[i, c],   recall_c = cm[c, c] / sum_j cm[c, j]
+        F1_c = 2 precision_c recall_c / (precision_c + recall_c)
+
+    A class never predicted has precision 0, one absent from the truth recall 0, as in
+    scikit-learn; the macro mean runs over all classes, the weighted one weighs by support.
+
+    Args:
+        cm: a (C, C) confusion matrix, rows the true classes.
+
+    Returns:
+        dict: ``precision``, ``recall``, ``f1``, ``support`` (arrays of C), and ``macro``
+        and ``weighted`` dicts of the three means.
+
+    Example::
+
+        >>> from foveanet.train import precision_recall_f1
+        >>> r = precision_recall_f1(np.array([[0, 1, 0], [1, 1, 0], [0, 0, 1]]))
+        >>> r["precision"], r["recall"], r["support"]
+        (array([0. , 0.5, 1. ]), array([0. , 0.5, 1. ]), array([1, 2, 1]))
+        >>> r["macro"]
+        {'precision': 0.5, 'recall': 0.5, 'f1': 0.5}
+    """
     cm = np.asarray(cm, dtype=np.int64)
     tp = np.diag(cm).astype(np.float64)
     predicted, support = cm.sum(axis=0), cm.sum(axis=1)
@@ -91,8 +172,34 @@ def precision_recall_f1(cm) -> dict:
 
 
 def classification_report(cm, class_names=None, digits: int = 3) -> str:
-    """A text table: one row per class (precision, recall, F1, support), then accuracy,
-    macro and weighted averages."""
+    """A text table of a confusion matrix: per-class precision, recall, F1, support, and averages.
+
+    The layout of scikit-learn's ``classification_report``: a row per class, then accuracy,
+    macro and weighted averages.
+
+    Args:
+        cm: a (C, C) confusion matrix, rows the true classes.
+        class_names: the row labels (default None: 0 .. C-1).
+        digits: decimals of the scores (default 3).
+
+    Returns:
+        str: the table.
+
+    Example::
+
+        >>> from foveanet.train import classification_report
+        >>> cm = np.array([[0, 1, 0], [1, 1, 0], [0, 0, 1]])
+        >>> print(classification_report(cm, ["cat", "dog", "fox"]))
+                      precision     recall         f1   support
+        <BLANKLINE>
+                 cat      0.000      0.000      0.000         1
+                 dog      0.500      0.500      0.500         2
+                 fox      1.000      1.000      1.000         1
+        <BLANKLINE>
+            accuracy                            0.500         4
+           macro avg      0.500      0.500      0.500         4
+        weighted avg      0.500      0.500      0.500         4
+    """
     cm = np.asarray(cm, dtype=np.int64)
     r = precision_recall_f1(cm)
     n = len(cm)
@@ -115,8 +222,29 @@ def classification_report(cm, class_names=None, digits: int = 3) -> str:
 
 
 class MetricAccumulator:
-    """Running totals over batches (loss sum, correct, top-k correct, confusion counts), so
-    evaluation never holds all logits of a large test set at once."""
+    """Running totals of classification metrics over batches, so evaluation never holds all logits.
+
+    Keeps the loss sum, the correct and top-k correct counts and the confusion matrix
+    (``cm``); ``result()`` gives ``{"loss", "accuracy", "top<k>", "n"}``; ``reset()`` starts
+    over.
+
+    Args:
+        num_classes: C, the size of the confusion matrix.
+        topk: k of the top-k accuracy (default 5).
+
+    Example::
+
+        >>> from foveanet.train import MetricAccumulator
+        >>> acc = MetricAccumulator(num_classes=3, topk=2)
+        >>> acc.update(np.array([[2., 1., 0.], [0., 1., 2.]]), np.array([0, 1]), loss=0.5)
+        >>> acc.update(np.array([[0., 3., 1.]]), np.array([2]), loss=2.0)
+        >>> acc.result()                         # loss: (0.5 * 2 + 2.0 * 1) / 3
+        {'loss': 1.0, 'accuracy': 0.3333333333333333, 'top2': 1.0, 'n': 3}
+        >>> acc.cm
+        array([[1, 0, 0],
+               [0, 0, 1],
+               [0, 1, 0]])
+    """
 
     def __init__(self, num_classes: int, topk: int = 5):
         self.num_classes, self.topk = int(num_classes), int(topk)

@@ -20,10 +20,32 @@ def _fmt_time(seconds: float) -> str:
 
 
 class ProgressBar:
-    """``start_epoch`` / ``update`` per batch / ``end_epoch`` with the validation results.
+    """A training progress bar: ``update`` per batch, ``end_epoch`` with the epoch's results.
 
-    stream: where to draw (default stderr); tty: force the mode (default: ``isatty()``);
-    enabled=False silences it (the numbers still go to metrics.json).
+    On a terminal the line is redrawn (at most every ``min_interval`` seconds); on a file or
+    a pipe only one summary line per epoch is written.
+
+    Args:
+        total_epochs: epochs of the run, for the ``epoch e/n`` label.
+        stream: where to write (default None: stderr).
+        tty: redraw one line (True) or print one line per epoch (False) (default None:
+            ``stream.isatty()``).
+        enabled: False writes nothing (the numbers still go to metrics.json) (default True).
+        min_interval: seconds between redraws (default 0.1).
+        width: characters of the bar (default 24).
+
+    Example::
+
+        >>> import io
+        >>> from foveanet.train import ProgressBar
+        >>> bar = ProgressBar(2, stream=io.StringIO(), tty=False)
+        >>> bar.start_epoch(0, batches=2)
+        >>> bar.update(4, loss=0.5, correct=3)
+        >>> bar.update(4, loss=0.3, correct=4)
+        >>> bar.mean_loss, bar.accuracy                   # (0.5*4 + 0.3*4) / 8, 7 / 8
+        (0.4, 0.875)
+        >>> bar.end_epoch({"loss": 0.35, "accuracy": 0.75}, seconds=2.0)
+        'epoch 1/2 loss 0.4000 acc 87.50% | val loss 0.3500 acc 75.00% | 2.0s 4 img/s'
     """
 
     def __init__(self, total_epochs: int, stream=None, tty: bool | None = None,

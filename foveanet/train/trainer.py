@@ -49,27 +49,90 @@ def _np(x):
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
+    """The softmax of each row of a NumPy array: class probabilities from logits.
+
+        p[n, c] = exp(z[n, c] - max_c z[n]) / sum_c' exp(z[n, c'] - max_c z[n])
+
+    (the row maximum is subtracted so that large logits do not overflow).
+
+    Args:
+        logits: (N, C) array.
+
+    Returns:
+        ndarray: (N, C), each row summing to 1.
+
+    Example::
+
+        >>> from foveanet.train import softmax
+        >>> softmax(np.array([[0.0, np.log(3.0)], [1000.0, 1000.0]]))
+        array([[0.25, 0.75],
+               [0.5 , 0.5 ]])
+    """
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
 
 
 class Trainer:
-    """Fit ``model`` on ``train_loader``, scoring ``val_loader`` and ``test_loader`` after
-    every epoch.
+    """The training loop: fit a model, score it after every epoch, checkpoint and resume exactly.
 
-    val_loader: a hold-out of the training data; the epoch logs' ``val_*`` keys, which model
-        selection reads (best.safetensors, ``EarlyStopping('val_accuracy')``, ReduceLROnPlateau).
-    test_loader: scored every epoch (``test_*`` keys) for the curve and the report, never
-        chosen on.  Either may be None.
-    scheduler: stepped after every batch (OneCycleLR, CyclicLR) or every epoch (the others;
-        ReduceLROnPlateau gets the validation loss); override with ``scheduler_interval``.
-    run_dir: where config.json, metrics.json, the weights, the checkpoint and the pictures
-        go; None keeps everything in memory.
-    callbacks: e.g. ``[EarlyStopping('val_accuracy', patience=3)]``; with a run_dir a
-        ``ModelCheckpoint`` is added unless one is given.
-    seed: seeds the global generator (dropout) and the train loader at the start of a fresh
-        ``fit`` (not of a resumed one: the checkpoint carries both).
+    ``fit()`` runs the epochs and returns ``history`` (one dict of results per epoch);
+    ``evaluate(loader)`` gives loss, accuracy, top-5, the confusion matrix and per-class
+    scores; ``predict(data)`` the class probabilities; ``save_checkpoint``/``load_checkpoint``
+    hold everything a resumed ``fit`` needs to repeat the same steps bit for bit.
+
+    Args:
+        model: the module to train.
+        optimizer: its optimizer.
+        loss_fn: training loss ``loss_fn(output, target)`` (default None: cross-entropy).
+        scheduler: a learning-rate scheduler, stepped after every batch (OneCycleLR,
+            CyclicLR) or every epoch (the others; ReduceLROnPlateau gets the validation
+            loss) (default None).
+        train_loader: a ``foveanet.data.DataLoader`` of (inputs, targets).
+        val_loader: a hold-out of the training data; the epoch logs' ``val_*`` keys, which
+            model selection reads (best.safetensors, ``EarlyStopping('val_accuracy')``,
+            ReduceLROnPlateau) (default None).
+        max_epochs: epochs to run (default 10).
+        run_dir: where config.json, metrics.json, the weights, the checkpoint and the
+            pictures go (default None: everything stays in memory).
+        callbacks: e.g. ``[EarlyStopping('val_accuracy', patience=3)]``; with a run_dir a
+            ``ModelCheckpoint`` is added unless one is given (default none).
+        seed: seeds the global generator (dropout) and the train loader at the start of a
+            fresh ``fit`` (not of a resumed one: the checkpoint carries both) (default None).
+        class_names: names of the classes, for the report and the pictures (default None).
+        config: written to run_dir/config.json (default None).
+        scheduler_interval: ``'batch'`` or ``'epoch'``, overriding the choice by scheduler
+            type (default None).
+        progress: show a progress bar (True/False) or use this ``ProgressBar``
+            (default True).
+        checkpoint_seconds: seconds between the mid-epoch checkpoints of the
+            ``ModelCheckpoint`` added for a run_dir (default 30).
+        eval_loss_fn: the loss that evaluation reports, so that runs trained with different
+            losses (label smoothing...) compare (default None: cross-entropy).
+        tta: test-time augmentation: evaluate and predict average each image's class
+            probabilities with its mirror image's (in ``fit``, the final epoch's test
+            evaluation only) (default False).
+        test_loader: scored every epoch (``test_*`` keys) for the curve and the report,
+            never chosen on (default None).
+
+    Example::
+
+        >>> from foveanet.train import Trainer
+        >>> x = np.array([[0., 1.], [1., 0.], [0., 2.], [2., 0.]], np.float32)
+        >>> ds = fn.data.TensorDataset(x, np.array([1, 0, 1, 0]))    # the larger coordinate
+        >>> model = nn.Linear(2, 2)
+        >>> trainer = Trainer(model, fn.optim.SGD(model.parameters(), lr=0.5),
+        ...                   train_loader=fn.data.DataLoader(ds, batch_size=2, shuffle=True),
+        ...                   val_loader=fn.data.DataLoader(ds, batch_size=4),
+        ...                   max_epochs=3, seed=0, progress=False)
+        >>> history = trainer.fit()
+        >>> len(history), trainer.global_step                         # 3 epochs of 2 batches
+        (3, 6)
+        >>> [epoch["val_accuracy"] for epoch in history]
+        [1.0, 1.0, 1.0]
+        >>> trainer.evaluate(fn.data.DataLoader(ds, batch_size=4))["confusion"]
+        array([[2, 0],
+               [0, 2]])
     """
 
     def __init__(self, model, optimizer, loss_fn=None, scheduler=None, train_loader=None,
@@ -112,7 +175,7 @@ class Trainer:
         self.last_eval = None     # evaluate() of the test set after the latest finished epoch
         self.diverged = None      # where the run diverged (TrainingDiverged.where), if it did
         self.checkpointed_at = None  # (epoch, batch) of the latest checkpoint written
-        self.seconds = 0.0        # training + evaluation time, summed over all sessions
+        self.seconds = 0.0        # training + evaluation time, over all runs of a resumed training
 
     # ------------------------------------------------------------------ fit
     def fit(self) -> list[dict]:

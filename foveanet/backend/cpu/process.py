@@ -1,10 +1,10 @@
 """Process tuning, on request: OpenBLAS's kernel family and idle threads, and glibc's
-handling of freed memory. ``import foveanet`` does none of it; :func:`tune_process` does
+handling of freed memory. ``import foveanet`` does none of it; ``tune_process`` does
 all of it, and the ``foveanet`` command, ``make`` and the benchmarks call it first.
 ``FOVEANET_TUNE_PROCESS=1`` in the environment asks ``import foveanet`` to call it.
 
 The OpenBLAS settings are environment variables that OpenBLAS reads once, when NumPy loads
-it, so they take effect only when :func:`tune_process` runs before the first ``import
+it, so they take effect only when ``tune_process`` runs before the first ``import
 numpy`` (it reports which took effect). This module and the packages above it import no
 NumPy for that reason.
 
@@ -104,7 +104,7 @@ def tune_process(environ=None, modules=None) -> dict:
 
 
 def tune_if_asked(environ=None) -> bool:
-    """Call :func:`tune_process` when ``FOVEANET_TUNE_PROCESS`` is set to anything but 0
+    """Call ``tune_process`` when ``FOVEANET_TUNE_PROCESS`` is set to anything but 0
     (``import foveanet`` runs this); True when it did."""
     environ = os.environ if environ is None else environ
     if environ.get(TUNE_VAR, "0") in ("", "0"):

@@ -12,7 +12,7 @@ While tasks run, BLAS is held at one thread so the two kinds of threads do not m
 Tasks must not share output memory: each writes its own slice or returns a partial result
 that is summed in a fixed order, so results do not depend on thread scheduling.
 
-Work is handed out as threads free up (:func:`each`), not in fixed shares: a thread that
+Work is handed out as threads free up (``each``), not in fixed shares: a thread that
 starts late loses only its own time. After a PyTorch call in the same process, its OpenMP
 thread keeps spinning on one core for a few ms; with fixed halves the main thread then
 waited for the late worker (3x3 64->128 @32 b32 forward, 2 threads: 13.4 ms alone, 19.1 ms
@@ -142,7 +142,7 @@ def _run_threads(worker, threads: int) -> None:
 def _with_blas_held(body):
     """Run ``body`` with BLAS at one thread, and leave it there.
 
-    The count is given back by :func:`release_blas`, which runs before every Function that
+    The count is given back by ``release_blas``, which runs before every Function that
     declares ``uses_blas`` (the CPU kernel set's ``before_gemm``), not at the end of every
     parallel region: switching OpenBLAS 1 -> 2 -> 1 around
     each region stalled the next region's tasks for milliseconds now and then (3x3 64->64
@@ -172,7 +172,7 @@ def release_blas() -> None:
 
 
 def held_blas_threads() -> int | None:
-    """The BLAS thread count that :func:`release_blas` will restore, None when not held (or
+    """The BLAS thread count that ``release_blas`` will restore, None when not held (or
     when someone else has set a count since)."""
     held = _held
     if held is None or any(c.num_threads != 1 for c, _ in held):
@@ -190,11 +190,27 @@ def _task(fn):
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads inside one op (like ``torch.set_num_threads``): BLAS's threads for
-    a large GEMM, and as many tasks for the sub-batches of a convolution (:func:`each`).
+    a large GEMM, and as many tasks for the sub-batches of a convolution (``threads.each``).
 
     LeNet-sized GEMMs gain little from a second BLAS thread on a 2-core machine, and when
     other work shares the cores OpenBLAS's threads spin waiting for each other: measured
     here under foreign load, a LeNet batch cost 9x the CPU time with 2 threads than with 1.
+
+    Args:
+        n: a positive int; it applies process-wide until set again.
+
+    Raises:
+        ValueError: ``n`` is not a positive int.
+
+    Example::
+
+        >>> n = fn.get_num_threads()
+        >>> fn.set_num_threads(1)
+        >>> fn.get_num_threads()
+        1
+        >>> fn.set_num_threads(n)              # back to what it was
+        >>> fn.get_num_threads() == n
+        True
     """
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
@@ -205,7 +221,22 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """The BLAS thread count NumPy's matrix products use now."""
+    """The BLAS thread count NumPy's matrix products use now.
+
+    Between parallel regions BLAS is held at one thread; the count reported is the one it
+    gets back before the next matrix product.
+
+    Returns:
+        int: the thread count, at least 1.
+
+    Example::
+
+        >>> n = fn.get_num_threads()
+        >>> fn.set_num_threads(1)
+        >>> fn.get_num_threads()
+        1
+        >>> fn.set_num_threads(n)
+    """
     from threadpoolctl import threadpool_info
 
     held = held_blas_threads()  # held at 1 between parallel regions: report the real count

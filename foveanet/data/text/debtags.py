@@ -123,12 +123,41 @@ def _list_files(lists_dir, suffix):
 
 
 def build_debtags(lists_dir="/var/lib/apt/lists", out_path="debtags.jsonl.gz") -> dict:
-    """Write ``{"id", "text", "labels"}`` JSON lines (sorted by id; gzip when ``out_path``
-    ends in ``.gz``) for every package that carries tags.  Returns counts:
-    ``packages_files``, ``translation_files``, ``packages`` (distinct names), ``tagged``,
-    ``written``, ``long_description`` (from a translation or the Packages entry),
-    ``short_only``, ``duplicates`` (same package again in another list; first kept),
-    ``no_text``.
+    """Build the debtags text-classification file from a Debian machine's apt lists.
+
+    Writes ``{"id", "text", "labels"}`` JSON lines, sorted by id, for every package that
+    carries tags: the labels from the ``Tag:`` field of ``*_Packages``, the text from the
+    short plus long description (from ``*_i18n_Translation-en`` when it has the package).
+
+    Args:
+        lists_dir: the apt lists (default ``'/var/lib/apt/lists'``).
+        out_path: the file to write, gzip when it ends in ``.gz`` (default
+            ``'debtags.jsonl.gz'``).
+
+    Returns:
+        dict: counts: ``packages_files``, ``translation_files``, ``packages`` (distinct
+        names), ``tagged``, ``written``, ``long_description`` (from a translation or the
+        Packages entry), ``short_only``, ``duplicates`` (same package again in another list;
+        first kept), ``no_text``.
+
+    Raises:
+        FileNotFoundError: no ``*_Packages`` file in ``lists_dir``.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from foveanet.data.text import build_debtags, read_documents
+        >>> with tempfile.TemporaryDirectory() as lists:
+        ...     with open(os.path.join(lists, "deb_main_binary-amd64_Packages"), "w") as f:
+        ...         _ = f.write("Package: vim\\nDescription: Vi IMproved\\n"
+        ...                     "Tag: role::program, use::editing\\n\\n"
+        ...                     "Package: libfoo1\\nDescription: a library\\n")
+        ...     counts = build_debtags(lists, os.path.join(lists, "debtags.jsonl"))
+        ...     docs = read_documents(os.path.join(lists, "debtags.jsonl"))
+        >>> counts["packages"], counts["tagged"], counts["written"]
+        (2, 1, 1)
+        >>> docs[0]
+        Document(id='vim', text='Vi IMproved', labels=('role::program', 'use::editing'))
     """
     pkg_files = _list_files(lists_dir, "Packages")
     if not pkg_files:

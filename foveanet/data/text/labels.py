@@ -1,7 +1,7 @@
 """Label vocabularies (multi-hot and single-label) and the single-label rule for debtags.
 
 The single-label task every model uses (so that Kim-CNN numbers compare with the
-logistic-regression baseline) is defined by :func:`single_label_task`:
+logistic-regression baseline) is defined by ``single_label_task``:
 
     keep the document's tags of one facet (default ``role::``); if there are several, take the
     one most frequent *in the training set* (ties: alphabetical); documents with no tag of the
@@ -22,12 +22,27 @@ SINGLE_LABEL_FACET = "role::"
 
 
 class LabelVocab:
-    """Label <-> column map fitted on training label lists; labels sorted alphabetically.
+    """A label <-> column map fitted on training label lists, labels sorted alphabetically.
 
-    ``min_count`` drops labels seen fewer times in training (they are then "unseen").
-    Encoding reports labels that were not in the fitted set: ``last_unseen`` holds
-    ``{"labels": occurrences, "distinct": n, "docs": documents affected}`` after each call,
-    and a warning says so.
+    ``fit`` learns the labels; ``multi_hot`` and ``indices`` encode label lists (multi-label),
+    ``index`` one label per document (single-label), ``decode`` goes back. Encoding reports
+    labels that were not in the fitted set: ``last_unseen`` holds ``{"labels": occurrences,
+    "distinct": n, "docs": documents affected}`` after each call, and a warning says so.
+
+    Args:
+        min_count: drop labels seen fewer times in training (they are then unseen) (default 1).
+
+    Example::
+
+        >>> from foveanet.data.text import LabelVocab
+        >>> labels = LabelVocab().fit([["y", "x"], ["y"]])
+        >>> labels.itos
+        ['x', 'y']
+        >>> labels.multi_hot([["y"], ["x", "y"]])
+        array([[0., 1.],
+               [1., 1.]], dtype=float32)
+        >>> labels.index(["y", "x", "z"], warn=False)       # z unseen: -100, ignored by the loss
+        array([   1,    0, -100])
     """
 
     def __init__(self, min_count: int = 1):
@@ -120,13 +135,50 @@ class LabelVocab:
 
 
 def facet_counts(docs, facet: str = SINGLE_LABEL_FACET) -> Counter:
-    """How many documents carry each tag of ``facet`` (count on the training set)."""
+    """How many documents carry each tag of a facet (count on the training set).
+
+    Args:
+        docs: documents with a ``labels`` attribute.
+        facet: the tag prefix (default ``'role::'``).
+
+    Returns:
+        Counter: tag -> number of documents.
+
+    Example::
+
+        >>> from foveanet.data.text import Document, facet_counts
+        >>> docs = [Document("a", "t", ("role::program", "use::editing")),
+        ...         Document("b", "t", ("role::plugin", "role::program"))]
+        >>> facet_counts(docs)
+        Counter({'role::program': 2, 'role::plugin': 1})
+    """
     return Counter(l for d in docs for l in d.labels if l.startswith(facet))
 
 
 def pick_single_label(labels, counts: Counter, facet: str = SINGLE_LABEL_FACET):
-    """The document's label for the single-label task (rule in the module docstring), or
-    None when it has no tag of ``facet``."""
+    """The document's one label for the single-label task, or None when it has no tag of the facet.
+
+    The rule: of the document's tags of ``facet``, the one most frequent in the training
+    set (``counts``); ties go to the alphabetically first.
+
+    Args:
+        labels: the document's labels.
+        counts: training-set counts, from ``facet_counts``.
+        facet: the tag prefix (default ``'role::'``).
+
+    Returns:
+        str or None.
+
+    Example::
+
+        >>> from collections import Counter
+        >>> from foveanet.data.text import pick_single_label
+        >>> counts = Counter({"role::program": 3, "role::plugin": 2})
+        >>> pick_single_label(("role::plugin", "role::program"), counts)
+        'role::program'
+        >>> pick_single_label(("use::editing",), counts) is None
+        True
+    """
     cands = [l for l in labels if l.startswith(facet)]
     if not cands:
         return None
@@ -134,8 +186,30 @@ def pick_single_label(labels, counts: Counter, facet: str = SINGLE_LABEL_FACET):
 
 
 def single_label_task(train, test, facet: str = SINGLE_LABEL_FACET):
-    """Apply the single-label rule: returns ``(train_docs, train_labels, test_docs,
-    test_labels)`` with the documents that have a tag of ``facet``."""
+    """The single-label task: each document's one tag of a facet, counted on the training set.
+
+    Applies ``pick_single_label`` with the counts of ``train``, to both splits; documents
+    with no tag of ``facet`` leave the task.
+
+    Args:
+        train: training documents (``labels`` attribute).
+        test: test documents.
+        facet: the tag prefix (default ``'role::'``).
+
+    Returns:
+        tuple: ``(train_docs, train_labels, test_docs, test_labels)``.
+
+    Example::
+
+        >>> from foveanet.data.text import Document, single_label_task
+        >>> train = [Document("a", "t", ("role::program",)),
+        ...          Document("b", "t", ("role::plugin", "role::program")),
+        ...          Document("c", "t", ("use::editing",))]
+        >>> test = [Document("d", "t", ("role::plugin", "role::program"))]
+        >>> train_docs, train_labels, test_docs, test_labels = single_label_task(train, test)
+        >>> [d.id for d in train_docs], train_labels, test_labels
+        (['a', 'b'], ['role::program', 'role::program'], ['role::program'])
+    """
     counts = facet_counts(train, facet)
     out = []
     for docs in (train, test):

@@ -22,14 +22,42 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 class Document(NamedTuple):
+    """One labelled text, as ``read_documents`` returns it.
+
+    Attributes:
+        id: the record's id (its 1-based record number when the file gives none).
+        text: the text, stripped.
+        labels: the labels, stripped, without duplicates, in first-seen order.
+
+    Example::
+
+        >>> from foveanet.data.text import Document
+        >>> doc = Document("vim", "Vi IMproved", ("role::program", "use::editing"))
+        >>> doc.id, len(doc.labels)
+        ('vim', 2)
+    """
+
     id: str
     text: str
     labels: tuple
 
 
 class Documents(list):
-    """A list of :class:`Document` that also carries the reading ``stats``:
-    ``read`` (records parsed), ``kept``, ``dropped_empty_text``, ``dropped_no_labels``."""
+    """A list of ``Document`` that also carries the counts of the reading in ``stats``.
+
+    Args:
+        docs: the documents (default: none).
+        stats: ``{"read": records parsed, "kept", "dropped_empty_text",
+            "dropped_no_labels"}`` (default: empty).
+
+    Example::
+
+        >>> from foveanet.data.text import Document, Documents
+        >>> docs = Documents([Document("1", "a text", ("x",))],
+        ...                  stats={"read": 2, "kept": 1, "dropped_empty_text": 1})
+        >>> len(docs), docs[0].labels, docs.stats["read"]
+        (1, ('x',), 2)
+    """
 
     def __init__(self, docs=(), stats=None):
         super().__init__(docs)
@@ -37,8 +65,29 @@ class Documents(list):
 
 
 def open_text(path, encoding="utf-8"):
-    """Open ``path`` for reading text, decompressing when it starts with the gzip magic
-    bytes (the extension is not trusted: ``.gz`` files get renamed, plain files get ``.gz``)."""
+    """Open a text file for reading, decompressing it when it starts with the gzip magic bytes.
+
+    The extension is not trusted: ``.gz`` files get renamed, plain files get ``.gz``.
+
+    Args:
+        path: the file.
+        encoding: its text encoding (default ``'utf-8'``).
+
+    Returns:
+        A text file object (newlines left as they are, as the csv module wants).
+
+    Example::
+
+        >>> import gzip, os, tempfile
+        >>> from foveanet.data.text import open_text
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "notes.txt")              # gzip under a plain name
+        ...     with open(path, "wb") as f:
+        ...         _ = f.write(gzip.compress(b"two\\nlines\\n"))
+        ...     with open_text(path) as f:
+        ...         f.read().split()
+        ['two', 'lines']
+    """
     with open(path, "rb") as f:
         magic = f.read(2)
     if magic == _GZIP_MAGIC:
@@ -143,14 +192,46 @@ def _csv_records(f, name, text_field, labels_field, id_field, delimiter, label_s
 
 def read_documents(path, format: str | None = None, *, text_field="text", labels_field="labels",
                    id_field="id", delimiter=None, label_sep="|", warn=True) -> Documents:
-    """Read labelled documents from ``path`` (JSONL, CSV or TSV; gzip detected by magic bytes).
+    """Read labelled documents from a JSONL, CSV or TSV file, plain or gzip-compressed.
 
-    ``format`` defaults to the file extension (``.jsonl``/``.ndjson``/``.json``, ``.csv``,
-    ``.tsv``, each optionally ``.gz``).  A document without an id gets its 1-based record
-    number as id.  Returns a :class:`Documents` list with ``.stats``.
+    Documents with empty text or without labels are dropped, counted in ``stats`` and (with
+    ``warn``) announced with a warning. A document without an id gets its 1-based record
+    number as id.
 
-    Raises ``ValueError`` naming the file and line for a malformed record, and for a file with
-    no records at all.
+    Args:
+        path: the file (gzip is detected by its magic bytes).
+        format: ``'jsonl'``, ``'csv'`` or ``'tsv'`` (default None: from the extension,
+            ``.jsonl``/``.ndjson``/``.json``, ``.csv``, ``.tsv``, each optionally ``.gz``).
+        text_field: the text's field or column (default ``'text'``).
+        labels_field: the labels' field (a JSON list, or a CSV column of labels joined by
+            ``label_sep``); a single ``label`` field is read when it is absent (default
+            ``'labels'``).
+        id_field: the id's field (default ``'id'``).
+        delimiter: the CSV delimiter (default None: ``,`` for CSV, a tab for TSV).
+        label_sep: separator of the labels in a CSV cell (default ``'|'``).
+        warn: warn when documents were dropped (default True).
+
+    Returns:
+        Documents: a list of ``Document`` with ``.stats``.
+
+    Raises:
+        ValueError: naming the file and line, for a malformed record, and for a file with
+            no records at all.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from foveanet.data.text import read_documents
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "docs.csv")
+        ...     with open(path, "w") as f:
+        ...         _ = f.write("id,text,labels\\nvim,Vi IMproved,role::program|use::editing\\n"
+        ...                     "x,,role::program\\n")
+        ...     docs = read_documents(path, warn=False)
+        >>> docs[0]
+        Document(id='vim', text='Vi IMproved', labels=('role::program', 'use::editing'))
+        >>> docs.stats
+        {'read': 2, 'kept': 1, 'dropped_empty_text': 1, 'dropped_no_labels': 0}
     """
     fmt = (format or _guess_format(path)).lower()
     if fmt not in ("jsonl", "csv", "tsv"):

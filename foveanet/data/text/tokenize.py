@@ -26,17 +26,50 @@ PAD_INDEX, UNK_INDEX = 0, 1
 
 
 def tokenize(text: str) -> list:
-    """Lower-cased word tokens of ``text`` by the rule in the module docstring."""
+    """The lower-cased word tokens of a text, words like ``c++`` and ``gtk-3`` kept whole.
+
+    A token is a run of letters/digits optionally joined to further runs by single
+    ``+ - . _`` characters, optionally ending in a run of ``+`` or one ``#``
+    (:data:`TOKEN_RE`); punctuation at a word's edge is left out.
+
+    Args:
+        text: the text.
+
+    Returns:
+        list of str.
+
+    Example::
+
+        >>> from foveanet.data.text import tokenize
+        >>> tokenize("C++ and GTK-3 on X11, v1.2.3 (x86_64); C# e.g.")
+        ['c++', 'and', 'gtk-3', 'on', 'x11', 'v1.2.3', 'x86_64', 'c#', 'e.g']
+    """
     return TOKEN_RE.findall(text.lower())
 
 
 class Vocab:
-    """Word <-> id map built from training token lists.
+    """A word <-> id map built from training token lists, for an Embedding layer.
 
-    Ids 0 and 1 are ``<pad>`` and ``<unk>`` (``specials`` may add more after them).  Words
-    come next by decreasing training count, ties broken alphabetically so that the same data
-    always gives the same ids.  ``min_count`` drops rarer words; ``max_size`` caps the total
-    size *including* the specials.
+    Ids 0 and 1 are ``<pad>`` and ``<unk>``. Words come next by decreasing training count,
+    ties broken alphabetically, so that the same data always gives the same ids. ``vocab[w]``
+    is w's id (1 when unknown); ``encode``/``encode_batch`` give fixed-length int64 rows,
+    padded with 0; ``save``/``load`` write JSON.
+
+    Args:
+        min_count: drop words seen fewer times in training (default 1).
+        max_size: cap on the size *including* the specials (default None: no cap).
+        specials: the special tokens, starting with ``<pad>``, ``<unk>`` (default those two).
+
+    Example::
+
+        >>> from foveanet.data.text import Vocab
+        >>> vocab = Vocab().fit([["a", "cat", "a"], ["the", "cat", "a"]])
+        >>> vocab.itos                                # a: 3 times, cat: 2, the: 1
+        ['<pad>', '<unk>', 'a', 'cat', 'the']
+        >>> vocab.encode(["the", "dog"], length=4)    # dog is unknown
+        array([4, 1, 0, 0])
+        >>> vocab.decode([4, 1, 0, 0])
+        ['the', '<unk>']
     """
 
     def __init__(self, min_count: int = 1, max_size: int | None = None, specials=(PAD, UNK)):

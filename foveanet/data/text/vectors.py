@@ -28,15 +28,39 @@ def _ends_in_number(word: str) -> bool:
 
 
 def load_vectors(path, format: str = "auto", vocab=None, dtype=np.float32):
-    """Read word vectors; returns ``(words, matrix)`` with ``matrix`` of shape
-    ``(len(words), dim)``.
+    """Read pretrained word vectors from a word2vec text or GloVe file, plain or gzip-compressed.
 
-    ``format``: ``"word2vec"`` (header line), ``"glove"`` (none) or ``"auto"`` (a first line
-    of exactly two integers is a header).  ``vocab`` (anything supporting ``in``) keeps only
-    the words it contains, so a multi-gigabyte file does not have to fit in memory.
-    A word's first occurrence wins.  Raises ``ValueError`` naming the line when a vector has
-    the wrong number of values or a value is not a number, and when a word2vec header's count
-    disagrees with the file.
+    A word's first occurrence wins.
+
+    Args:
+        path: the file.
+        format: ``'word2vec'`` (a ``"<count> <dim>"`` header line), ``'glove'`` (none) or
+            ``'auto'`` (a first line of exactly two integers is a header) (default ``'auto'``).
+        vocab: keep only the words it contains (anything supporting ``in``), so a
+            multi-gigabyte file does not have to fit in memory (default None: all).
+        dtype: of the matrix (default float32).
+
+    Returns:
+        tuple: ``(words, matrix)``, ``matrix`` of shape ``(len(words), dim)``.
+
+    Raises:
+        ValueError: naming the line, when a vector has the wrong number of values or a
+            value is not a number, and when a word2vec header's count disagrees with the file.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from foveanet.data.text import load_vectors
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "vectors.txt")
+        ...     with open(path, "w") as f:
+        ...         _ = f.write("2 3\\nthe 0.5 0 1\\ncat 1 2 3\\n")     # word2vec: header, 2 words
+        ...     words, matrix = load_vectors(path)
+        ...     only_cat = load_vectors(path, vocab={"cat"})[0]
+        >>> words, matrix.shape, only_cat
+        (['the', 'cat'], (2, 3), ['cat'])
+        >>> matrix[1]
+        array([1., 2., 3.], dtype=float32)
     """
     if format not in ("auto", "word2vec", "glove"):
         raise ValueError(f"load_vectors: format must be 'auto', 'word2vec' or 'glove', got {format!r}")
@@ -92,14 +116,40 @@ def load_vectors(path, format: str = "auto", vocab=None, dtype=np.float32):
 
 def embedding_matrix(vocab, words, vectors, std: float = 0.25, seed: int = 0,
                      lowercase_fallback: bool = True, dtype=np.float32):
-    """Embedding weights ``(len(vocab), dim)`` for ``vocab`` from pretrained ``(words, vectors)``.
+    """Embedding weights for a vocabulary: pretrained vectors where found, random rows elsewhere.
 
-    Words found are copied (trying the lower-cased word as well when ``lowercase_fallback``,
-    because vocabularies are lower-cased and some vector files are not); the others are drawn
-    from N(0, std^2) with ``np.random.default_rng(seed)`` -- std 0.25 keeps random rows on
-    the scale of typical word2vec entries, as Kim (2014) did.  The ``<pad>`` row is zero.
-    Returns ``(matrix, coverage)`` with ``coverage = {"found", "total", "rate"}`` over the
-    non-special words.
+    Words found are copied; the others are drawn from N(0, std^2) with
+    ``np.random.default_rng(seed)`` (std 0.25 keeps random rows on the scale of typical
+    word2vec entries, as Kim (2014) did). The ``<pad>`` row is zero.
+
+    Args:
+        vocab: a ``Vocab`` (``itos``, ``specials``).
+        words: the pretrained words, e.g. from ``load_vectors``.
+        vectors: their vectors, a ``(len(words), dim)`` array.
+        std: standard deviation of the random rows (default 0.25).
+        seed: seed of the random rows (default 0).
+        lowercase_fallback: also match a lower-cased pretrained word, because
+            vocabularies are lower-cased and some vector files are not (default True).
+        dtype: of the matrix (default float32).
+
+    Returns:
+        tuple: ``(matrix, coverage)``: ``matrix`` of shape ``(len(vocab), dim)``,
+        ``coverage = {"found", "total", "rate"}`` over the non-special words.
+
+    Example::
+
+        >>> from foveanet.data.text import Vocab, embedding_matrix
+        >>> vocab = Vocab().fit([["the", "cat"], ["a", "cat"]])
+        >>> vocab.itos
+        ['<pad>', '<unk>', 'cat', 'a', 'the']
+        >>> words, vectors = ["Cat", "the"], np.array([[1., 2.], [3., 4.]])
+        >>> matrix, coverage = embedding_matrix(vocab, words, vectors)
+        >>> matrix[[0, 2, 4]]                              # <pad>, cat (from Cat), the
+        array([[0., 0.],
+               [1., 2.],
+               [3., 4.]], dtype=float32)
+        >>> coverage
+        {'found': 2, 'total': 3, 'rate': 0.6666666666666666}
     """
     vectors = np.asarray(vectors)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):

@@ -21,7 +21,27 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 
 class RemovableHandle:
-    """Returned by the register_*_hook methods; ``remove()`` (or leaving a ``with``) unhooks."""
+    """Returned by the register_*_hook methods; ``remove()`` (or leaving a ``with``) unhooks.
+
+    Args:
+        hooks: the module's dict of hooks that the hook was registered in.
+
+    Example::
+
+        >>> m = nn.ReLU()
+        >>> seen = []
+        >>> handle = m.register_forward_hook(lambda mod, args, out: seen.append(out.shape))
+        >>> _ = m(fn.ones(2, 3))
+        >>> handle.remove()
+        >>> _ = m(fn.ones(4, 5))
+        >>> seen
+        [(2, 3)]
+        >>> with m.register_forward_hook(lambda mod, args, out: out * 0):
+        ...     print(m(fn.ones(2)))
+        tensor([0., 0.])
+        >>> m(fn.ones(2))
+        tensor([1., 1.])
+    """
 
     def __init__(self, hooks: dict):
         self._hooks = hooks

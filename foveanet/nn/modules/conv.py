@@ -109,7 +109,9 @@ class _Conv(_ConvNd):
 
 
 class Conv1d(_Conv):
-    """1-d convolution over L: out[n, j] = bias[j] + sum_i cross-correlation(weight[j, i], x[n, i]).
+    """A 1-d convolution over sequences of length L, with C_in channels in and C_out out.
+
+        out[n, j] = bias[j] + sum_i cross-correlation(weight[j, i], x[n, i])
 
     The output length and the number of learnable values are
 
@@ -163,7 +165,9 @@ class Conv1d(_Conv):
 
 
 class Conv2d(_Conv):
-    """2-d convolution: out[n, j] = bias[j] + sum_i cross-correlation(weight[j, i], x[n, i]).
+    """A 2-d convolution over H x W feature maps, with C_in channels in and C_out out.
+
+        out[n, j] = bias[j] + sum_i cross-correlation(weight[j, i], x[n, i])
 
     The output size, per spatial axis, and the number of learnable values are
 

@@ -126,7 +126,7 @@ class BCEWithLogitsLoss(_Loss):
             per class (C,) (default None: 1).
 
     Shape:
-        - Input: (*), logits; Target: (*), the same shape (probabilities, not range-checked).
+        - Input: ``(*)``, logits; Target: ``(*)``, the same shape (probabilities, not range-checked).
         - Output: a scalar, or (*) with ``reduction='none'``.
 
     Example::
@@ -162,7 +162,7 @@ class BCELoss(_WeightedLoss):
             ``'mean'`` averages over all elements (it does not divide by the sum of w).
 
     Shape:
-        - Input: (*), probabilities; Target: (*), exactly the same shape.
+        - Input: ``(*)``, probabilities; Target: ``(*)``, exactly the same shape.
         - Output: a scalar, or (*) with ``reduction='none'``.
 
     Example::
@@ -188,7 +188,7 @@ class MSELoss(_Loss):
         reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-element losses).
 
     Shape:
-        - Input: (*); Target: (*), the same shape or one that broadcasts with it.
+        - Input: ``(*)``; Target: ``(*)``, the same shape or one that broadcasts with it.
         - Output: a scalar, or the broadcast shape with ``reduction='none'``.
 
     Example::
@@ -216,7 +216,7 @@ class L1Loss(_Loss):
         reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-element losses).
 
     Shape:
-        - Input: (*); Target: (*), the same shape or one that broadcasts with it.
+        - Input: ``(*)``; Target: ``(*)``, the same shape or one that broadcasts with it.
         - Output: a scalar, or the broadcast shape with ``reduction='none'``.
 
     Example::

@@ -26,7 +26,9 @@ class _MaxPoolNd(Module):
 
 
 class MaxPool1d(_MaxPoolNd):
-    """1-d max pooling: each output is the max of a window of k elements (padding counts as -inf).
+    """Max pooling over windows of k elements along L.
+
+    Each output is the max of its window; padding counts as -inf.
 
     Args:
         kernel_size: window length k, an int (or a 1-tuple).
@@ -55,7 +57,9 @@ class MaxPool1d(_MaxPoolNd):
 
 
 class MaxPool2d(_MaxPoolNd):
-    """2-d max pooling: each output is the max of a kH x kW window (padding counts as -inf).
+    """Max pooling over kH x kW windows of each feature map.
+
+    Each output is the max of its window; padding counts as -inf.
 
     Args:
         kernel_size: window size k, an int or a pair (kH, kW).
@@ -85,7 +89,9 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class AvgPool1d(Module):
-    """1-d average pooling: each output is sum(window) / divisor, with zero padding.
+    """Average pooling over windows of k elements along L.
+
+    Each output is sum(window) / divisor, with zero padding.
 
     Args:
         kernel_size: window length k, an int (or a 1-tuple); stored as a 1-tuple, as PyTorch.
@@ -128,7 +134,9 @@ class AvgPool1d(Module):
 
 
 class AvgPool2d(Module):
-    """2-d average pooling: each output is sum(kH x kW window) / divisor, with zero padding.
+    """Average pooling over kH x kW windows of each feature map.
+
+    Each output is sum(window) / divisor, with zero padding.
 
     Args:
         kernel_size: window size k, an int or a pair (kH, kW).
@@ -187,9 +195,9 @@ class _AdaptiveAvgPool(Module):
 
 
 class AdaptiveAvgPool1d(_AdaptiveAvgPool):
-    """1-d adaptive average pooling: L_out = output_size means, windows chosen to fit.
+    """Average pooling of a sequence to a given length L_out, the windows chosen to fit.
 
-    Output i averages input elements [floor(i*L/L_out), ceil((i+1)*L/L_out)), so windows
+    Output i averages input elements ``[floor(i*L/L_out), ceil((i+1)*L/L_out))``, so windows
     overlap by one element when L_out does not divide L.
 
     Args:
@@ -209,9 +217,9 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPool):
 
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPool):
-    """2-d adaptive average pooling to a given (H_out, W_out); output_size=1 is global pooling.
+    """Average pooling of feature maps to a given (H_out, W_out); output_size=1 is global pooling.
 
-    Output (i, j) averages rows [floor(i*H/H_out), ceil((i+1)*H/H_out)) and the columns
+    Output (i, j) averages rows ``[floor(i*H/H_out), ceil((i+1)*H/H_out))`` and the columns
     found the same way, so windows overlap when H_out does not divide H.
 
     Args:
@@ -248,9 +256,9 @@ class _AdaptiveMaxPool(Module):
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPool):
-    """1-d adaptive max pooling: L_out = output_size maxima, windows chosen to fit.
+    """Max pooling of a sequence to a given length L_out, the windows chosen to fit.
 
-    Output i is the max of input elements [floor(i*L/L_out), ceil((i+1)*L/L_out)).
+    Output i is the max of input elements ``[floor(i*L/L_out), ceil((i+1)*L/L_out))``.
 
     Args:
         output_size: L_out, an int (or a 1-tuple; None keeps L).
@@ -272,9 +280,9 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPool):
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPool):
-    """2-d adaptive max pooling to a given (H_out, W_out); output_size=1 is global max pooling.
+    """Max pooling of feature maps to a given (H_out, W_out); output_size=1 is global max pooling.
 
-    Output (i, j) is the max over rows [floor(i*H/H_out), ceil((i+1)*H/H_out)) and the
+    Output (i, j) is the max over rows ``[floor(i*H/H_out), ceil((i+1)*H/H_out))`` and the
     columns found the same way.
 
     Args:

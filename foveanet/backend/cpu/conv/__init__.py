@@ -1,7 +1,7 @@
 """The CPU convolution kernels: one entry point per direction; ``route`` picks the engine.
 
 ``functional.conv`` states the math and calls these with NCHW arrays and the convolution's
-:class:`~foveanet.geometry.ConvGeom`; each returns what the reference convolution in
+``foveanet.geometry.ConvGeom``; each returns what the reference convolution in
 ``functional/im2col.py`` returns, up to float round-off (``tests/backend/test_conv_paths.py``
 holds every engine to it in float64).
 

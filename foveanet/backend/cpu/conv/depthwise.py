@@ -91,7 +91,7 @@ def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None) -> np.ndarra
 
 
 def depthwise_grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: bool):
-    """(dX, dW) of :func:`depthwise` in the same channel blocks."""
+    """(dX, dW) of ``depthwise`` in the same channel blocks."""
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     dw = np.empty((g.C, 1, g.kh, g.kw), dtype=gy.dtype) if need_w else None
 

@@ -6,7 +6,7 @@ lives here beside the measurement that set it. The engines (``gemm``, ``patches`
 min-of-N on a 2-core AMD EPYC (SkylakeX OpenBLAS kernels) unless a line says otherwise;
 ``benchmarks/bench_conv.py`` and ``benchmarks/bench_winograd.py`` rerun them.
 
-All predicates take the :class:`~foveanet.geometry.ConvGeom` of the convolution.
+All predicates take the ``foveanet.geometry.ConvGeom`` of the convolution.
 """
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def _bt(e, o, n, axis, outs):
 
 
 def _bt_adjoint(d, n, axis, e, o):
-    """The adjoint of :func:`_bt`: the even/odd planes (n + 1 long) from d[0..3]:
+    """The adjoint of ``_bt``: the even/odd planes (n + 1 long) from d[0..3]:
     e[:n] gets d0 and e[1:] gets d1 + d2 - d0;  o[:n] gets d1 - d2 + d3 and o[1:] gets -d3."""
     lo, hi, last = _cut(axis, 0, n), _cut(axis, 1, n + 1), _cut(axis, n, n + 1)
     tmp = np.add(d[1], d[2])
@@ -103,7 +103,7 @@ def weight_u(w: np.ndarray) -> np.ndarray:
 
 
 def _weight_grad(du: np.ndarray) -> np.ndarray:
-    """dW (Co, C, 3, 3) = G^T dU G per (o, c), the adjoint of :func:`weight_u`."""
+    """dW (Co, C, 3, 3) = G^T dU G per (o, c), the adjoint of ``weight_u``."""
     _, Co, C = du.shape
     # a small GEMM (K = 16) between two parallel regions: BLAS stays held (see threads.py)
     k = np.kron(_G, _G).astype(du.dtype)
@@ -136,7 +136,7 @@ def input_v(x: np.ndarray, g: ConvGeom) -> np.ndarray:
 
 
 def grad_input(dv: np.ndarray, n: int, g: ConvGeom, out: np.ndarray) -> None:
-    """The adjoint of :func:`input_v`: dV (16, C, n*th*(tw+1)) -> dX (n, C, H, W) into ``out``."""
+    """The adjoint of ``input_v``: dV (16, C, n*th*(tw+1)) -> dX (n, C, H, W) into ``out``."""
     th, tw = route.winograd_tiles(g)
     L = g.C * n * th * (tw + 1)
     dv = dv.reshape(4, 4, L)
