@@ -4,7 +4,7 @@ A builder ``build(side, shared)`` imports only its own framework, so the peak-me
 processes measure one library each. ``shared`` carries what both sides must agree on (input
 arrays, weights): the parent builds the foveanet side first and hands its model to the torch
 side, which copies the weights; a memory child passes ``shared=None`` and initialises alone.
-A builder raises ``Skip`` when foveanet does not provide the pieces yet.
+A builder raises ``Skip`` when foveanet does not provide a piece it needs.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ SEED = 0
 
 
 class Skip(Exception):
-    """The case cannot run yet (a foveanet module it needs is missing)."""
+    """The case cannot run (a foveanet module it needs is missing)."""
 
 
 def _need(module: str):
@@ -270,7 +270,7 @@ def xmlcnn_case(batch=32, seq=500, emb=300, vocab=20000, labels=1000, widths=(2,
     return build
 
 
-# name -> builder. The LeNet and model cases wait for foveanet.nn/optim/models.
+# name -> builder (a builder that raises Skip leaves its case out of the table, listed as skipped)
 CASES = {
     "lenet5 train SGD b128": lenet_train_case("sgd"),
     "lenet5 train AdamW b128": lenet_train_case("adamw"),

@@ -209,7 +209,7 @@ def main(argv=None) -> None:
         try:
             fv_step = CASES[name]("fv", shared)
             torch_step = CASES[name]("torch", shared)
-        except (Skip, ImportError, AttributeError) as e:  # a foveanet piece not landed yet
+        except (Skip, ImportError, AttributeError) as e:  # a foveanet piece the case needs is missing
             print(f"{name}: skipped ({e})", flush=True)
             skipped.append((name, str(e)))
             continue

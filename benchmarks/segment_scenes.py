@@ -11,11 +11,11 @@ seconds and the load average (on a shared machine the wall clock also measures e
 jobs). Target (issue 8): test mIoU >= 0.75 within 20 minutes on 2 cores.
 
 Measured (default recipe: 5 pretraining passes, 14 epochs x 8,000 scenes, batch 16, width 16,
-2 threads, ``--tta shift``; 2-core machine, ``OPENBLAS_CORETYPE=SKYLAKEX``): test mIoU
-0.761 (seed 1; one view 0.750) in 943 s of training, 16:27 for the whole command (scene epochs
-53-55 s on a fast day; 59-71 s on a slow one, about 19 minutes); 0.756 for seed 0 (one view
-0.749; trained on one thread beside another run). ``--train-items 2,4`` (session 7's default):
-0.749 / 0.744 / 0.746 (seeds 0 / 1 / 2).
+2 threads, ``--tta shift``; 2-core AMD EPYC, ``OPENBLAS_CORETYPE=SKYLAKEX``; 2026-11-25): test
+mIoU 0.761 (seed 1; one view 0.750) in 943 s of training, 16:27 for the whole command (scene
+epochs of 53-55 s; at the 59-71 s the same machine gave in other runs, about 19 minutes); 0.756
+for seed 0 (one view 0.749; trained on one thread beside another run). ``--train-items 2,4``
+(2-4 items in the training scenes too): 0.749 / 0.744 / 0.746 (seeds 0 / 1 / 2).
 Every run and step timing is in benchmarks/results-segment.md.
 """
 from __future__ import annotations

@@ -10,8 +10,8 @@ scratch on CPU, printed beside the TF-IDF + linear baselines.
 
 Prints the validation and test metrics after every epoch; the epoch with the best
 validation P@1 (accuracy for single; validation = ``--val-split`` of the training split) is
-what counts, and its test metrics are printed.  The defaults are foveanet.text.run.DEFAULTS, chosen by the runs recorded in
-the final report of issue 7; ``--time-budget`` stops before an epoch that would overrun it.
+what counts, and its test metrics are printed.  The defaults are foveanet.text.run.DEFAULTS, chosen by the runs in
+benchmarks/results-text.md; ``--time-budget`` stops before an epoch that would overrun it.
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ def test_xmlcnn_default_recipe_holds_its_measured_level():
     # measured with the default recipe (word2vec vectors, then an ensemble of 2 XML-CNNs of 6
     # epochs, each member's epoch chosen on the validation hold-out, scored by the mean of the
     # members' softmax scores): test P@1 0.8788, P@3 0.6014, P@5 0.4468 for seed 0
-    # (benchmarks/results-text.md, session 6). Issue 7's bar is the TF-IDF + LinearSVC P@1
+    # (benchmarks/results-text.md, 2026-11-25, run E1). Issue 7's bar is the TF-IDF + LinearSVC P@1
     # of 0.8706 on the same split; the margins absorb a change of BLAS kernel (~0.005).
     m = train(make_config("xml-cnn", data=DEBTAGS), log=lambda s: None)
     assert m["selected_by"] == "validation p@1, per member" and m["data"]["n_val"] == 2428
