@@ -57,8 +57,14 @@ test: install data
 bench: install data
 	$(PY) -m benchmarks.run
 
+# the site in site/: the lecture and the API pages regenerated from the code, then mkdocs in
+# strict mode (a broken link, a stale page or a docstring griffe cannot read fails the build);
+# the notebooks are executed into the pages
 docs: install data
 	$(PY) -m foveanet.docs.build
+	$(PY) -m foveanet.docs.api
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+	@echo "open site/index.html"
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs build dist site *.egg-info
