@@ -265,7 +265,7 @@ def arange(start, end=None, step=1, dtype=None) -> Tensor:
 def linspace(start, end, steps, dtype=None) -> Tensor:
     """A 1-d tensor of ``steps`` values evenly spaced from ``start`` to ``end``, both included.
 
-    Value i is start + i * (end - start) / (steps - 1).
+    Value i is ``start + i * (end - start) / (steps - 1)``.
 
     Args:
         start: the first value.

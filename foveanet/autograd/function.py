@@ -72,9 +72,9 @@ class _GradMode:
 class no_grad(_GradMode):
     """``with foveanet.no_grad(): ...`` records no graph (inference, optimiser updates).
 
-    Results computed inside have ``requires_grad=False``, and ops skip saving what only a
-    backward would read. Also a decorator: ``@fn.no_grad()`` runs the whole function this
-    way. The previous mode comes back on exit, so it nests with ``enable_grad``.
+    Results computed inside have ``requires_grad=False``, and ops skip saving what only
+    a backward would read. Also a decorator: ``@fn.no_grad()`` runs the whole function
+    this way. The previous mode comes back on exit, so it nests with ``enable_grad``.
 
     Example::
 

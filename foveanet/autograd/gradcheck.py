@@ -33,7 +33,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
               seed: int = 0, raise_exception: bool = True) -> bool:
     """Compare the hand-written backward of ``fn`` with central differences.
 
-    The scalar probed is L = sum(fn(*inputs) * v) for a fixed random v, so every output
+    The scalar probed is ``L = sum(fn(*inputs) * v)`` for a fixed random v, so every output
     element takes part. For each input x that requires grad, and each element x_i,
 
         dL/dx_i  ~=  (L(x_i + eps) - L(x_i - eps)) / (2 eps)

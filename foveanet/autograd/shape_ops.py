@@ -207,7 +207,7 @@ def flatten(t: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
     Shape:
         - Input: (d_0, ..., d_{n-1}).
-        - Output: (d_0, ..., d_{s-1}, d_s * ... * d_e, d_{e+1}, ..., d_{n-1}) with
+        - Output: ``(d_0, ..., d_{s-1}, d_s * ... * d_e, d_{e+1}, ..., d_{n-1})`` with
           s = start_dim and e = end_dim.
 
     Example::

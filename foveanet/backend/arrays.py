@@ -58,10 +58,13 @@ def _nothing() -> None:
 class KernelSet:
     """What a backend brings beyond its array module.
 
-    ``conv``: an object with the four entry points of ``backend/cpu/conv`` (forward,
-    backward, transpose_forward, transpose_backward), or None for the reference im2col.
+    ``conv``: an object with the four entry points of ``backend/cpu/conv``
+    (forward, backward, transpose_forward, transpose_backward), or None for the reference
+    im2col.
+
     ``before_gemm()``: called before a Function that declares ``uses_blas`` runs (forward
     or backward), e.g. to give BLAS its threads back after a parallel region.
+
     ``each_channel_block(channels, size, job)``: calls ``job(slice)`` over blocks covering
     ``channels`` (batch norm's per-channel passes; ``size`` the elements in all), in
     parallel where the backend can; the reference makes one block.

@@ -30,12 +30,12 @@ class FCvsConv:
         inputs: ``n = H*W*C`` input values.
         output_shape: (H', W', F) of the conv layer's output, or (units,) without a conv.
         units: outputs of the FC layer.
-        fc_weights: n * units.
-        fc_params: (n + 1) * units, with the biases.
+        fc_weights: ``n * units``.
+        fc_params: ``(n + 1) * units``, with the biases.
         fc_connections: the FC layer's multiply-adds (= its weights).
         conv_weights: ``f*f*C*F`` (None without a conv layer, as the other conv fields).
         conv_params: ``(f*f*C + 1) * F``.
-        conv_params_ignoring_channels: (f*f + 1) * F, the course's count.
+        conv_params_ignoring_channels: ``(f*f + 1) * F``, the course's count.
         conv_connections: the conv layer's multiply-adds, ``H'*W'*F * f*f*C``.
         conv_formula: ``conv_params`` as the lecture writes it.
         param_ratio: fc_params / conv_params (a property).

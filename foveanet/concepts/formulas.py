@@ -127,7 +127,7 @@ def conv_output_size(n, f, padding=0, stride=1, dilation=1):
         n: input size.
         f: filter (kernel) size.
         padding: p, pixels added on each side: an int, ``'valid'`` (p = 0) or ``'same'``
-            (output = input, stride 1 only) (default 0).
+            (the output as large as the input, stride 1 only) (default 0).
         stride: s, the step between filter positions (default 1).
         dilation: d, the spacing between the filter's taps (default 1).
 
@@ -388,7 +388,7 @@ class Stage:
         shape: (h, w, c) of the volume after the layer.
         params: the layer's parameter count, ``conv_params``.
         formula: that count as ``conv_params_formula`` writes it.
-        size: h * w * c, the values in the volume (a property).
+        size: ``h * w * c``, the values in the volume (a property).
 
     Example::
 
@@ -416,8 +416,8 @@ class Stage:
 def example_network(input_shape=(39, 39, 3), layers=((3, 1, 0, 10), (5, 2, 0, 20), (5, 2, 0, 40))):
     """The lecture's example ConvNet, stage by stage: each volume's shape and parameter count.
 
-    39x39x3 -> conv 3x3 s1, 10 -> 37x37x10 -> conv 5x5 s2, 20 -> 17x17x20
-            -> conv 5x5 s2, 40 -> 7x7x40, flattened to ``7*7*40`` = 1,960 features.
+        39x39x3 -> conv 3x3 s1, 10 -> 37x37x10 -> conv 5x5 s2, 20 -> 17x17x20
+                -> conv 5x5 s2, 40 -> 7x7x40, flattened to 7*7*40 = 1,960 features
 
     Args:
         input_shape: (h, w, c) of the input volume (default (39, 39, 3)).

@@ -333,7 +333,7 @@ def receptive_field(model_or_layers, input_size=None) -> ReceptiveField:
     global layers and branching models).
 
     Args:
-        model_or_layers: a model (traced once on zeros of shape (1, *input_size)), or a list
+        model_or_layers: a model (traced once on zeros of shape ``(1, *input_size)``), or a list
             of layers: modules, (k, s, p[, d]) tuples or dicts with ``kernel_size``,
             ``stride``, ``padding``, ``dilation``.
         input_size: for a model, (C, H, W) or (C, L); for a list, the spatial size (an int,

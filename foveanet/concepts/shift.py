@@ -26,7 +26,7 @@ class ShiftResult:
     Attributes:
         shift: k, the pixels moved.
         axis: 1 (right) or 0 (down).
-        pixels: input values, H*W.
+        pixels: input values, ``H*W``.
         changed: input values that differ after the shift.
         threshold: the grey level that splits dark from light.
         dark_to_light: pixels below the threshold before and at or above it after.
@@ -86,12 +86,12 @@ class ShiftResult:
 def shift_image(image: np.ndarray, k: int, axis: int = 1, fill: float = 0.0) -> np.ndarray:
     """An image moved by k pixels along one axis, the uncovered border filled with a constant.
 
-        out[..., i + k, ...] = image[..., i, ...]     (along ``axis``; ``fill`` elsewhere)
+        out[..., i + k, ...] = image[..., i, ...]     (along axis; fill elsewhere)
 
     Args:
         image: the array (any number of dimensions).
         k: pixels to move: positive moves right (``axis=1``) or down (``axis=0``), negative
-            left or up; |k| >= the axis length leaves only ``fill``.
+            left or up; a move of at least the axis length leaves only ``fill``.
         axis: the axis to move along (default 1: columns of an (H, W) image).
         fill: the value of the uncovered pixels (default 0).
 

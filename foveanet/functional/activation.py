@@ -72,8 +72,8 @@ class _Threshold(Function):
 def relu(input, inplace: bool = False):
     """Rectified linear unit, elementwise: negative values become 0.
 
-    y = max(x, 0)
-    backward: dx = g·[x > 0]  (0 at x = 0, as PyTorch)
+        y = max(x, 0)
+        backward: dx = g·[x > 0]  (0 at x = 0, as PyTorch)
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -98,8 +98,8 @@ def relu(input, inplace: bool = False):
 def relu6(input, inplace: bool = False):
     """ReLU capped at 6, elementwise (MobileNet's activation).
 
-    y = min(max(x, 0), 6)
-    backward: dx = g·[0 < x < 6]  (0 at both kinks, as PyTorch)
+        y = min(max(x, 0), 6)
+        backward: dx = g·[0 < x < 6]  (0 at both kinks, as PyTorch)
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -124,8 +124,8 @@ def relu6(input, inplace: bool = False):
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """Leaky ReLU, elementwise: negative values are scaled by ``negative_slope`` instead of zeroed.
 
-    y = x for x > 0, a·x otherwise (a = negative_slope)
-    backward: dx = g for x > 0, a·g otherwise (a·g at x = 0, as PyTorch)
+        y = x for x > 0, a·x otherwise (a = negative_slope)
+        backward: dx = g for x > 0, a·g otherwise (a·g at x = 0, as PyTorch)
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -151,8 +151,8 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
     """Hard tanh, elementwise: x clamped to [min_val, max_val].
 
-    y = clamp(x, min_val, max_val)
-    backward: dx = g·[min_val < x < max_val]  (0 at both bounds, as PyTorch)
+        y = clamp(x, min_val, max_val)
+        backward: dx = g·[min_val < x < max_val]  (0 at both bounds, as PyTorch)
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -204,8 +204,8 @@ class _ELU(Function):
 def elu(input, alpha: float = 1.0, inplace: bool = False):
     """Exponential linear unit, elementwise (Clevert et al. 2015): smooth and negative below 0.
 
-    y = x for x > 0, α(eˣ - 1) otherwise
-    backward: dx = g for x > 0, g·α·eˣ otherwise (= g·(y + α))
+        y = x for x > 0, α(eˣ - 1) otherwise
+        backward: dx = g for x > 0, g·α·eˣ otherwise (= g·(y + α))
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -250,8 +250,8 @@ class _SiLU(Function):
 def silu(input, inplace: bool = False):
     """Sigmoid-weighted linear unit (SiLU, a.k.a. swish), elementwise: x times its sigmoid.
 
-    y = x·σ(x),  σ(x) = 1/(1 + e^-x)
-    backward: dx = g·σ(x)·(1 + x·(1 - σ(x)))
+        y = x·σ(x),  σ(x) = 1/(1 + e^-x)
+        backward: dx = g·σ(x)·(1 + x·(1 - σ(x)))
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -307,8 +307,8 @@ class _Softplus(Function):
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """Softplus, elementwise: a smooth ReLU, log(1 + e^(βx))/β.
 
-    y = log(1 + e^(βx))/β, and y = x where βx > threshold (as PyTorch, to stay linear)
-    backward: dx = g·σ(βx), and g where βx > threshold
+        y = log(1 + e^(βx))/β, and y = x where βx > threshold (as PyTorch, to stay linear)
+        backward: dx = g·σ(βx), and g where βx > threshold
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -352,8 +352,8 @@ class _Sigmoid(Function):
 def sigmoid(input):
     """Logistic sigmoid, elementwise: squashes x into (0, 1).
 
-    y = 1/(1 + e^-x)  (evaluated without overflow for any x)
-    backward: dx = g·y·(1 - y)
+        y = 1/(1 + e^-x)  (evaluated without overflow for any x)
+        backward: dx = g·y·(1 - y)
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -377,8 +377,8 @@ def sigmoid(input):
 def tanh(input):
     """Hyperbolic tangent, elementwise: squashes x into (-1, 1).
 
-    y = tanh(x)
-    backward: dx = g·(1 - y²)
+        y = tanh(x)
+        backward: dx = g·(1 - y²)
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -518,10 +518,11 @@ class _GELU(Function):
 def gelu(input, approximate: str = "none"):
     """Gaussian error linear unit, elementwise (Hendrycks & Gimpel 2016): x weighted by Φ(x).
 
-    exact ('none'):  y = x·Φ(x), Φ the standard normal CDF
-                     dx = g·(Φ(x) + x·φ(x)),  φ(x) = e^(-x²/2)/√(2π)
-    'tanh':          y = x/2·(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
-                     dx = g·(½(1 + tanh u) + ½x(1 - tanh² u)·√(2/π)(1 + 3·0.044715x²))
+        exact ('none'):  y = x·Φ(x), Φ the standard normal CDF
+                         dx = g·(Φ(x) + x·φ(x)),  φ(x) = e^(-x²/2)/√(2π)
+        'tanh':          y = x/2·(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
+                         dx = g·(½(1 + tanh u) + ½x(1 - tanh² u)·√(2/π)(1 + 3·0.044715x²))
+
     Φ comes from an erfc fitted to 4e-10 in float64 (NumPy has no erf); the tanh form is
     evaluated through σ(2u) so that 1 ± tanh u never cancels in float32.
 
@@ -613,8 +614,8 @@ def _normalise(fn, op, input, dim, dtype):
 def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
     """Softmax along ``dim``: exponentials normalised so that each slice sums to 1.
 
-    y_i = e^(x_i - m) / Σ_j e^(x_j - m) along ``dim``  (m = the max, so nothing overflows)
-    backward: dx = y·(g - Σ_j g_j·y_j)
+        y_i = e^(x_i - m) / Σ_j e^(x_j - m) along dim  (m = the max, so nothing overflows)
+        backward: dx = y·(g - Σ_j g_j·y_j)
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -644,8 +645,8 @@ def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
 def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
     """Log-softmax along ``dim``: log(softmax(x)), computed stably (no log of an underflowed 0).
 
-    y = x - m - log Σ_j e^(x_j - m) along ``dim``  (m = the max)
-    backward: dx = g - softmax(x)·Σ_j g_j
+        y = x - m - log Σ_j e^(x_j - m) along dim  (m = the max)
+        backward: dx = g - softmax(x)·Σ_j g_j
 
     Args:
         input: a float tensor (or array) of any shape.

@@ -142,13 +142,18 @@ def _adaptive_max(op, nd, input, output_size, return_indices):
 def adaptive_avg_pool2d(input, output_size):
     """Adaptive average pooling over 2-d maps: the output size is given, the windows follow.
 
-    y[i, j] = mean of x over rows [floor(i·H/out_h), ceil((i+1)·H/out_h)) and the columns
-    [floor(j·W/out_w), ceil((j+1)·W/out_w))  (PyTorch's windows; they overlap by a cell when
-    out does not divide the size). As matrices per plane: y = A_h x A_wᵀ, A[i] = 1/len_i on
-    window i.
-    backward: dx = A_hᵀ g A_w, i.e. g[i, j] / (window size) to each cell of the window,
-    summed over overlapping windows. When out divides the size it runs as ``avg_pool2d``
-    with kernel = stride = size / out.
+        y[i, j] = mean of x over rows [floor(i·H/out_h), ceil((i+1)·H/out_h))
+                                 and columns [floor(j·W/out_w), ceil((j+1)·W/out_w))
+
+    These are PyTorch's windows; they overlap by a cell when out does not divide the size.
+    As matrices per plane, with A[i] = 1/len_i on window i:
+
+        y = A_h x A_wᵀ
+        backward: dx = A_hᵀ g A_w
+
+    so each cell of a window receives g[i, j] / (window size), summed over overlapping
+    windows. When out divides the size it runs as ``avg_pool2d`` with
+    kernel = stride = size / out.
 
     Args:
         input: (N, C, H, W) or (C, H, W), float.
@@ -183,9 +188,10 @@ def adaptive_avg_pool2d(input, output_size):
 def adaptive_avg_pool1d(input, output_size):
     """Adaptive average pooling over 1-d sequences: the output length is given, the windows follow.
 
-    y[i] = mean of x[floor(i·L/out) : ceil((i+1)·L/out)]  (neighbouring windows overlap by a
-    cell when out does not divide L)
-    backward: g[i] / (window length) to each cell of window i, summed over overlaps.
+        y[i] = mean of x[floor(i·L/out) : ceil((i+1)·L/out)]
+        backward: g[i] / (window length) to each cell of window i, summed over overlaps
+
+    Neighbouring windows overlap by a cell when out does not divide L.
 
     Args:
         input: (N, C, L) or (C, L), float.
@@ -210,15 +216,17 @@ def adaptive_avg_pool1d(input, output_size):
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Adaptive max pooling over 2-d maps: the output size is given, the windows follow.
 
-    y[i, j] = max of x over rows [floor(i·H/out_h), ceil((i+1)·H/out_h)) and the columns
-    [floor(j·W/out_w), ceil((j+1)·W/out_w)), the windows of ``adaptive_avg_pool2d``
-    backward: g[i, j] is added at the window's argmax (its first maximum in row-major
-    order), summed where windows overlap.
+    Over the windows of ``adaptive_avg_pool2d``:
+
+        y[i, j] = max of x over rows [floor(i·H/out_h), ceil((i+1)·H/out_h))
+                                and columns [floor(j·W/out_w), ceil((j+1)·W/out_w))
+        backward: g[i, j] is added at the window's argmax (its first maximum in row-major
+                  order), summed where windows overlap
 
     Args:
         input: (N, C, H, W) or (C, H, W), float.
         output_size: (out_h, out_w), or an int for both; None in a pair keeps that size.
-        return_indices: also return the argmax as int64 flat indices into each H*W plane
+        return_indices: also return the argmax as int64 flat indices into each ``H*W`` plane
             (default False).
 
     Shape:
@@ -246,9 +254,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Adaptive max pooling over 1-d sequences: the output length is given, the windows follow.
 
-    y[i] = max of x[floor(i·L/out) : ceil((i+1)·L/out)]
-    backward: g[i] is added at the window's argmax (its first maximum), summed where windows
-    overlap.
+        y[i] = max of x[floor(i·L/out) : ceil((i+1)·L/out)]
+        backward: g[i] is added at the window's argmax (its first maximum), summed where
+                  windows overlap
 
     Args:
         input: (N, C, L) or (C, L), float.

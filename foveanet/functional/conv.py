@@ -278,13 +278,17 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Convolution over 2-d maps (a cross-correlation, as in every CNN framework).
 
-    y[n, o, i, j] = b[o] + Σ_{c, p, q} W[o, c, p, q]·xpad[n, g·C_in/G + c, s·i + d·p, s·j + d·q]
-    (g = the group of output channel o). Per group, as matrices: Y = W_mat @ cols, with
-    cols = im2col(padded X).
-    backward:
-        dW = dY @ colsᵀ             (the correlation of X with dY)
-        dX = col2im(W_matᵀ @ dY)    (the full correlation of dY with the flipped kernel)
-        db = Σ dY over N, H, W
+    With g the group of output channel o:
+
+        y[n, o, i, j] = b[o] + Σ_{c, p, q} W[o, c, p, q]·xpad[n, g·C_in/G + c, s·i + d·p, s·j + d·q]
+
+    Per group, as matrices, with cols = im2col(padded X):
+
+        Y = W_mat @ cols
+        backward:
+            dW = dY @ colsᵀ             (the correlation of X with dY)
+            dX = col2im(W_matᵀ @ dY)    (the full correlation of dY with the flipped kernel)
+            db = Σ dY over N, H, W
 
     Args:
         input: (N, C_in, H, W) or (C_in, H, W), float.
@@ -327,10 +331,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Convolution over 1-d sequences (a cross-correlation): text CNNs, C_in = embedding size.
 
-    y[n, o, i] = b[o] + Σ_{c, q} W[o, c, q]·xpad[n, g·C_in/G + c, s·i + d·q]  (g = the group of o)
+    With g the group of output channel o:
+
+        y[n, o, i] = b[o] + Σ_{c, q} W[o, c, q]·xpad[n, g·C_in/G + c, s·i + d·q]
+        backward (cols = im2col(padded X)):
+            dW = dY @ colsᵀ,   dX = col2im(W_matᵀ @ dY),   db = Σ dY over N and L
+
     It runs as ``conv2d`` with H = 1.
-    backward (cols = im2col(padded X)):
-        dW = dY @ colsᵀ,   dX = col2im(W_matᵀ @ dY),   db = Σ dY over N and L
 
     Args:
         input: (N, C_in, L) or (C_in, L), float.
@@ -364,11 +371,12 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     It is the adjoint (the input-gradient) of ``conv2d`` with the same weight and
     settings, the weight read as a direct conv mapping C_out -> C_in:
+
         y = col2im(W_matᵀ @ X), cropped by p on each side (+ b)
-    backward:
-        dX = conv2d(dY, W, stride, padding, dilation, groups)
-        dW = X @ im2col(padded dY)ᵀ    (the correlation of dY with X)
-        db = Σ dY over N, H, W
+        backward:
+            dX = conv2d(dY, W, stride, padding, dilation, groups)
+            dW = X @ im2col(padded dY)ᵀ    (the correlation of dY with X)
+            db = Σ dY over N, H, W
 
     Args:
         input: (N, C_in, H, W) or (C_in, H, W), float.
@@ -411,11 +419,12 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     """Transposed 1-d convolution: the adjoint (input-gradient) of ``conv1d``.
 
-    y = col2im(W_matᵀ @ X), cropped by p on each side (+ b); it runs as
-    ``conv_transpose2d`` with H = 1.
-    backward:
-        dX = conv1d(dY, W, stride, padding, dilation, groups)
-        dW = X @ im2col(padded dY)ᵀ,   db = Σ dY over N and L
+    It runs as ``conv_transpose2d`` with H = 1:
+
+        y = col2im(W_matᵀ @ X), cropped by p on each side (+ b)
+        backward:
+            dX = conv1d(dY, W, stride, padding, dilation, groups)
+            dW = X @ im2col(padded dY)ᵀ,   db = Σ dY over N and L
 
     Args:
         input: (N, C_in, L) or (C_in, L), float.

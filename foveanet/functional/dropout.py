@@ -52,9 +52,11 @@ def _check(op, input, p):
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Dropout: zero each element with probability p and scale the rest by 1/(1-p).
 
-    y = x·m/(1-p),  m ~ Bernoulli(1-p) per element, drawn from ``foveanet.backend.generator()``
-    backward: dx = g·m/(1-p)
-    The scaling keeps E[y] = x, so evaluation needs no rescaling.
+        y = x·m/(1-p),  m ~ Bernoulli(1-p) per element
+        backward: dx = g·m/(1-p)
+
+    m is drawn from ``foveanet.backend.generator()``. The scaling keeps E[y] = x, so
+    evaluation needs no rescaling.
 
     Args:
         input: a float tensor (or array) of any shape.
@@ -117,8 +119,8 @@ def _maybe_unbatched(op, input, p, training, batched_ndim, layout):
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Channel dropout for 1-d maps: each whole channel (N, C, L) is zeroed with probability p.
 
-    y[n, c, :] = x[n, c, :]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
-    backward: dx[n, c, :] = g[n, c, :]·m[n, c]/(1-p)
+        y[n, c, :] = x[n, c, :]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
+        backward: dx[n, c, :] = g[n, c, :]·m[n, c]/(1-p)
 
     Args:
         input: (N, C, L) or (C, L) float tensor.
@@ -145,8 +147,9 @@ def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Channel dropout for 2-d maps: each whole (H, W) map is zeroed with probability p.
 
-    y[n, c] = x[n, c]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
-    backward: dx[n, c] = g[n, c]·m[n, c]/(1-p)
+        y[n, c] = x[n, c]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
+        backward: dx[n, c] = g[n, c]·m[n, c]/(1-p)
+
     Like PyTorch, a 3-d input is read as (N, C, L) (1-d channel dropout), with a warning.
 
     Args:
@@ -178,8 +181,8 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Channel dropout for 3-d maps: each whole (D, H, W) volume is zeroed with probability p.
 
-    y[n, c] = x[n, c]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
-    backward: dx[n, c] = g[n, c]·m[n, c]/(1-p)
+        y[n, c] = x[n, c]·m[n, c]/(1-p),  m ~ Bernoulli(1-p) per (sample, channel)
+        backward: dx[n, c] = g[n, c]·m[n, c]/(1-p)
 
     Args:
         input: (N, C, D, H, W) or (C, D, H, W) float tensor.

@@ -47,19 +47,21 @@ class _Linear(Function):
 def linear(input, weight, bias=None):
     """Affine map of the last axis: y = x Wᵀ + b (a fully connected layer).
 
-    Y = X Wᵀ + b, with the leading axes of x flattened into M rows: X (M, in), W (out, in)
-    backward, with G = dL/dY (M, out):
-        dX = G W          (M, in)
-        dW = Gᵀ X         (out, in), one GEMM summing over every leading position
-        db = Σ_rows G     (out,)
+    With the leading axes of x flattened into M rows, X is (M, in) and W is (out, in):
+
+        Y = X Wᵀ + b
+        backward, with G = dL/dY (M, out):
+            dX = G W          (M, in)
+            dW = Gᵀ X         (out, in), one GEMM summing over every leading position
+            db = Σ_rows G     (out,)
 
     Args:
-        input: (*, in_features) float tensor; a 1-d (in,) input gives (out,).
+        input: ``(*, in_features)`` float tensor; a 1-d (in,) input gives (out,).
         weight: (out_features, in_features), the input's dtype.
         bias: (out_features,) or None.
 
     Shape:
-        - Output: (*, out_features).
+        - Output: ``(*, out_features)``.
 
     Example::
 

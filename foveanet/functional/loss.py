@@ -190,11 +190,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
 
     With ℓ = log_softmax(x) over the C classes at each position i, label smoothing ε and
     class weights w (1 when not given):
-      class-index target y:  loss_i = (1-ε)·w_y·(-ℓ_y) + (ε/C)·Σ_c w_c·(-ℓ_c)  (0 if ignored)
-          'mean' divides the sum by Σ_i w_{y_i} over the non-ignored positions
-      probability target q:  loss_i = -Σ_c w_c·q̃_c·ℓ_c,  q̃ = (1-ε)·q + ε/C
-          'mean' divides by the number of positions N·d1·...
+
+        class-index target y:  loss_i = (1-ε)·w_y·(-ℓ_y) + (ε/C)·Σ_c w_c·(-ℓ_c)  (0 if ignored)
+            'mean' divides the sum by Σ_i w_{y_i} over the non-ignored positions
+        probability target q:  loss_i = -Σ_c w_c·q̃_c·ℓ_c,  q̃ = (1-ε)·q + ε/C
+            'mean' divides by the number of positions N·d1·...
+
     backward, with a_c the coefficient of -ℓ_c in loss_i and D the 'mean' divisor (else 1):
+
         dx_i = g·(softmax(x_i)·Σ_c a_c - a)/D   (softmax minus the smoothed one-hot, weighted)
         dq_c = -g·(1-ε)·w_c·ℓ_c/D               (probability targets only)
 
@@ -271,9 +274,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
              reduce=None, reduction: str = "mean"):
     """Negative log likelihood: minus the log-probability each sample gives its target class.
 
-    loss_i = -w_{y_i}·x_{i, y_i}  (0 when y_i = ignore_index); 'mean' divides the sum by
-    D = Σ_i w_{y_i} over the non-ignored positions, 'sum' and 'none' by 1
-    backward: dx_{i, y_i} = -w_{y_i}·g/D, 0 at the other classes
+        loss_i = -w_{y_i}·x_{i, y_i}  (0 when y_i = ignore_index)
+        backward: dx_{i, y_i} = -w_{y_i}·g/D,  0 at the other classes
+
+    'mean' divides the sum by D, the sum of ``w_{y_i}`` over the non-ignored positions;
+    'sum' and 'none' by D = 1.
 
     Args:
         input: log-probabilities (e.g. ``log_softmax``'s), (C,), (N, C) or (N, C, d1, ...).

@@ -86,13 +86,15 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction: str = "mean", pos_weight=None):
     """Binary cross entropy of logits: a sigmoid and the binary cross entropy in one stable step.
 
-    ℓ = -w·[p·t·log σ(x) + (1-t)·log(1 - σ(x))]  (p = pos_weight, 1 if not given), computed as
-        ℓ = w·[(1-t)·x + (1 + (p-1)·t)·sp],   sp = -log σ(x) = log1p(e^-|x|) + max(-x, 0)
-    so that no x overflows. 'mean' averages over all elements.
-    backward: dx = w·g·((1 + (p-1)·t)·σ(x) - p·t),   dt = w·g·((p-1)·sp - x)
+        ℓ = -w·[p·t·log σ(x) + (1-t)·log(1 - σ(x))]      (p = pos_weight, 1 if not given)
+          = w·[(1-t)·x + (1 + (p-1)·t)·sp],   sp = -log σ(x) = log1p(e^-|x|) + max(-x, 0)
+        backward: dx = w·g·((1 + (p-1)·t)·σ(x) - p·t),   dt = w·g·((p-1)·sp - x)
+
+    The second form is the one computed, so that no x overflows. 'mean' averages over all
+    elements.
 
     Args:
-        input: logits x, any shape (*).
+        input: logits x, any shape ``(*)``.
         target: t, the input's shape; values in [0, 1] (integer 0/1 labels are cast).
         weight: w, broadcastable to the input, or None.
         size_average: PyTorch's deprecated argument; use reduction.
@@ -160,10 +162,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          reduction: str = "mean"):
     """Binary cross entropy of probabilities in [0, 1] (for logits: the stabler ``_with_logits``).
 
-    ℓ = -w·[t·log x + (1-t)·log(1 - x)], each log clamped at -100 (as PyTorch, so x = 0 or 1
-    gives a finite loss); 'mean' averages over all elements.
-    backward: dx = w·g·(x - t)/max(x·(1 - x), 1e-12),   dt = w·g·(log(1 - x) - log x)
-    (the clamped logs)
+        ℓ = -w·[t·log x + (1-t)·log(1 - x)]
+        backward: dx = w·g·(x - t)/max(x·(1 - x), 1e-12),   dt = w·g·(log(1 - x) - log x)
+
+    Each log, in ℓ and in dt, is clamped at -100 (as PyTorch, so x = 0 or 1 gives a finite
+    loss); 'mean' averages over all elements.
 
     Args:
         input: probabilities x in [0, 1], any shape (ValueError outside).
@@ -253,10 +256,11 @@ def _regression(op, kind, input, target, reduction, size_average, reduce, weight
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """Mean squared error between input and target.
 
-    ℓ = w·(x - t)², x and t broadcast; 'mean' divides the sum by the element count, or by
-    Σ w when weighted
-    backward: dx = w·g·2(x - t)/D,  dt = -dx  (D the 'mean' divisor, else 1), each summed
-    back over broadcast axes
+        ℓ = w·(x - t)²,  x and t broadcast
+        backward: dx = w·g·2(x - t)/D,  dt = -dx,  each summed back over broadcast axes
+
+    'mean' divides the sum by the element count, or by Σ w when weighted; D is that divisor
+    for 'mean', else 1.
 
     Args:
         input: x, any shape.
@@ -285,10 +289,12 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """Mean absolute error between input and target.
 
-    ℓ = w·|x - t|, x and t broadcast; 'mean' divides the sum by the element count, or by
-    Σ w when weighted
-    backward: dx = w·g·sign(x - t)/D (0 where x = t),  dt = -dx  (D the 'mean' divisor,
-    else 1), each summed back over broadcast axes
+        ℓ = w·|x - t|,  x and t broadcast
+        backward: dx = w·g·sign(x - t)/D  (0 where x = t),  dt = -dx,
+                  each summed back over broadcast axes
+
+    'mean' divides the sum by the element count, or by Σ w when weighted; D is that divisor
+    for 'mean', else 1.
 
     Args:
         input: x, any shape.
@@ -318,10 +324,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
                    beta: float = 1.0):
     """Smooth L1 loss: quadratic for |x - t| < β, linear beyond (Huber's loss divided by β).
 
-    ℓ = d²/(2β) if |d| < β else |d| - β/2,  d = x - t broadcast (β = 0: the L1 loss);
-    'mean' divides the sum by the element count
-    backward: dx = g·(d/β if |d| < β else sign d)/D,  dt = -dx  (D the 'mean' divisor,
-    else 1), each summed back over broadcast axes
+        ℓ = d²/(2β) if |d| < β else |d| - β/2,  d = x - t broadcast  (β = 0: the L1 loss)
+        backward: dx = g·(d/β if |d| < β else sign d)/D,  dt = -dx,
+                  each summed back over broadcast axes
+
+    'mean' divides the sum by the element count; D is that count for 'mean', else 1.
 
     Args:
         input: x, any shape.

@@ -130,19 +130,26 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                momentum=0.1, eps=1e-5):
     """Batch normalisation (Ioffe & Szegedy 2015): each channel standardised over the batch.
 
-    y = w·(x - μ)/σ + b per channel c, σ = sqrt(var + eps), over the M = N·prod(*) values
-    of the channel. training=True: μ and var (biased) are the batch's, and the running
-    statistics, when given, are updated in place,
+    Per channel c, over the ``M = N·prod(*)`` values of the channel:
+
+        y = w·(x - μ)/σ + b,   σ = sqrt(var + eps)
+
+    training=True: μ and var (biased) are the batch's, and the running statistics, when
+    given, are updated in place with the unbiased variance, as PyTorch:
+
         running_mean <- (1 - momentum)·running_mean + momentum·μ
         running_var  <- (1 - momentum)·running_var  + momentum·var·M/(M - 1)
-    (the unbiased variance, as PyTorch). training=False: μ, var = running_mean, running_var.
-    backward (x̂ = (x - μ)/σ, sums over (N, *)):
+
+    training=False: μ, var = running_mean, running_var.
+
+    backward (x̂ = (x - μ)/σ, sums over ``(N, *)``):
+
         training: dx = (w/σ)/M·(M·g - Σ g - x̂·Σ g x̂)
         eval:     dx = g·w/σ
         dw = Σ g x̂,   db = Σ g
 
     Args:
-        input: (N, C) or (N, C, *), e.g. (N, C, L) or (N, C, H, W); float.
+        input: (N, C) or ``(N, C, *)``, e.g. (N, C, L) or (N, C, H, W); float.
         running_mean: (C,) tensor or array updated in place when training, or None.
         running_var: (C,) likewise; both are required when not training.
         weight: w, (C,) or None (default: 1).
@@ -258,14 +265,17 @@ class _RowNorm(Function):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation (Ba et al. 2016): each sample standardised over its last dims.
 
-    Each row r (one index of the leading dims) is standardised over its D =
-    prod(normalized_shape) values, then an elementwise affine:
+    Each row r (one index of the leading dims) is standardised over its
+    D = prod(normalized_shape) values, then an elementwise affine:
+
         y = w·(x - μ_r)/σ_r + b,   σ_r = sqrt(var_r + eps)  (biased variance)
+
     backward (gw = g·w, x̂ = (x - μ_r)/σ_r, means over the D values of the row):
+
         dx = (1/σ_r)·(gw - mean(gw) - x̂·mean(gw·x̂)),   dw = Σ_rows g·x̂,   db = Σ_rows g
 
     Args:
-        input: (*, *normalized_shape), float.
+        input: ``(*, *normalized_shape)``, float.
         normalized_shape: the trailing shape to normalise over, an int or a tuple.
         weight: w, of shape normalized_shape, or None (default: 1).
         bias: b, of shape normalized_shape, or None (default: 0).
@@ -319,8 +329,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         dx = (1/σ_ng)·(gw - mean(gw) - x̂·mean(gw·x̂)),   dw_c = Σ_(N,*) g·x̂,   db_c = Σ_(N,*) g
 
     Args:
-        input: (N, C, *), float, C divisible by num_groups.
-        num_groups: G, the number of groups (1: layer norm over (C, *); C: instance norm).
+        input: ``(N, C, *)``, float, C divisible by num_groups.
+        num_groups: G, the number of groups (1: layer norm over ``(C, *)``; C: instance norm).
         weight: w, (C,) or None (default: 1).
         bias: b, (C,) or None (default: 0).
         eps: added to the variance (default 1e-5).

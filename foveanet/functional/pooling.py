@@ -287,10 +287,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """Max pooling over 2-d maps: each output is the largest input in its window.
 
-    y[n, c, i, j] = max over (p, q) < (kH, kW) of xpad[n, c, s·i + d·p, s·j + d·q]
-    (the padding is -inf, so it is never the maximum of a window that touches the input)
-    backward: the g of each window is added at its argmax, the first maximum in row-major
-    order (a NaN counts as the maximum), so an input that wins several windows gets the sum.
+        y[n, c, i, j] = max over (p, q) < (kH, kW) of xpad[n, c, s·i + d·p, s·j + d·q]
+        backward: the g of each window is added at its argmax
+
+    The padding is -inf, so it is never the maximum of a window that touches the input. The
+    argmax is the first maximum in row-major order (a NaN counts as the maximum), so an input
+    that wins several windows gets the sum.
 
     Args:
         input: (N, C, H, W) or (C, H, W), float.
@@ -299,7 +301,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         padding: p, an int or a pair, at most kernel_size // 2 (default 0).
         dilation: d, the spacing of the window's cells, an int or a pair (default 1).
         ceil_mode: round the output size up instead of down (default False).
-        return_indices: also return the argmax as int64 flat indices into each H*W plane,
+        return_indices: also return the argmax as int64 flat indices into each ``H*W`` plane,
             as PyTorch (default False).
 
     Shape:
@@ -334,9 +336,9 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """Max pooling over 1-d sequences: each output is the largest input in its window.
 
-    y[n, c, i] = max over q < k of xpad[n, c, s·i + d·q]  (the padding is -inf)
-    backward: the g of each window is added at its argmax (the first maximum), summed where
-    windows overlap.
+        y[n, c, i] = max over q < k of xpad[n, c, s·i + d·q]  (the padding is -inf)
+        backward: the g of each window is added at its argmax (the first maximum), summed
+                  where windows overlap
 
     Args:
         input: (N, C, L) or (C, L), float.
@@ -444,11 +446,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Average pooling over 2-d maps: each output is the mean of its window.
 
-    y[n, c, i, j] = Σ over (p, q) < (kH, kW) of xpad[n, c, s·i + p, s·j + q] / divisor
-    (zero padding); divisor = ``divisor_override`` if given, else the window's cells inside
-    input + padding (``count_include_pad=True``) or inside the input only.
-    backward: every cell of a window receives g / divisor, summed over the windows that
-    contain it.
+        y[n, c, i, j] = Σ over (p, q) < (kH, kW) of xpad[n, c, s·i + p, s·j + q] / divisor
+        backward: every cell of a window receives g / divisor, summed over the windows
+                  that contain it
+
+    The padding is zeros. The divisor is ``divisor_override`` if given, else the window's
+    cells inside input + padding (``count_include_pad=True``) or inside the input only.
 
     Args:
         input: (N, C, H, W) or (C, H, W), float.
@@ -488,10 +491,12 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """Average pooling over 1-d sequences: each output is the mean of its window.
 
-    y[n, c, i] = Σ over q < k of xpad[n, c, s·i + q] / divisor  (zero padding); divisor = k,
-    or the window's cells inside the input with ``count_include_pad=False``
-    backward: every cell of a window receives g / divisor, summed over the windows that
-    contain it.
+        y[n, c, i] = Σ over q < k of xpad[n, c, s·i + q] / divisor
+        backward: every cell of a window receives g / divisor, summed over the windows
+                  that contain it
+
+    The padding is zeros; the divisor is k, or the window's cells inside the input with
+    ``count_include_pad=False``.
 
     Args:
         input: (N, C, L) or (C, L), float.

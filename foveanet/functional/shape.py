@@ -143,15 +143,19 @@ def pad(input, pad, mode="constant", value=0.0):
     """Pad (or, with negative amounts, crop) the trailing dims of a tensor.
 
     ``pad`` = (left, right) pads the last dim, (left, right, top, bottom) the last two, and
-    so on (last dim first, as PyTorch).
-      'constant'   y = ``value`` outside, x inside; any number of dims; negative pads crop.
-      'reflect'    mirror without repeating the edge ([1 2 3] -> 3 2 [1 2 3] 2 1); pads < n.
-      'replicate'  repeat the edge value.
-      'circular'   wrap around; pads <= n.
+    so on (last dim first, as PyTorch):
+
+        'constant'   y = value outside, x inside; any number of dims; negative pads crop
+        'reflect'    mirror without repeating the edge ([1 2 3] -> 3 2 [1 2 3] 2 1); pads < n
+        'replicate'  repeat the edge value
+        'circular'   wrap around; pads <= n
+
     The last three gather y = x[..., i(o)] along each padded axis and pad 1, 2 or 3 trailing
-    dims of a (C, *) or (N, C, *) input.
-    backward: 'constant': dx = g over the window of x; the others: dx_j = Σ g_o over every
-    output position o that reads x_j (edge values collect their reflections and copies).
+    dims of a ``(C, *)`` or ``(N, C, *)`` input.
+
+        backward, 'constant':  dx = g over the window of x
+        backward, the others:  dx_j = Σ g_o over every output position o that reads x_j
+                               (edge values collect their reflections and copies)
 
     Args:
         input: a tensor of any dtype.
@@ -318,13 +322,19 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
     Per axis, the source coordinate of output position dst, with s = n_in/n_out (or
     1/scale_factor when one is given and ``recompute_scale_factor`` is not true, as PyTorch):
-      'nearest'        src = floor(dst·s)
-      'nearest-exact'  src = floor((dst + 0.5)·s)          (both clamped to n_in - 1)
-      'linear', 'bilinear': src = max((dst + 0.5)·s - 0.5, 0), or dst·(n_in - 1)/(n_out - 1)
-          with align_corners; y mixes floor(src) and the next index with weights 1 - λ, λ
-          (λ = src - floor(src)), separably: y = A_h x A_wᵀ
-    backward: the transpose of the resampling. Nearest: dx_j = Σ g_o over the outputs that
-    copied x_j. Linear: dx = A_hᵀ g A_w.
+
+        'nearest'              src = floor(dst·s)
+        'nearest-exact'        src = floor((dst + 0.5)·s)    (both clamped to n_in - 1)
+        'linear', 'bilinear'   src = max((dst + 0.5)·s - 0.5, 0),
+                               or dst·(n_in - 1)/(n_out - 1) with align_corners
+
+    The linear modes mix floor(src) and the next index with weights 1 - λ, λ
+    (λ = src - floor(src)), separably, as matrices per plane:
+
+        y = A_h x A_wᵀ
+        backward: the transpose of the resampling
+            nearest:  dx_j = Σ g_o over the outputs that copied x_j
+            linear:   dx = A_hᵀ g A_w
 
     Args:
         input: (N, C, L) or (N, C, H, W), float ('linear' takes 3-d, 'bilinear' 4-d).
@@ -338,7 +348,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             1/scale_factor.
 
     Shape:
-        - Output: (N, C, *size).
+        - Output: ``(N, C, *size)``.
 
     Example::
 

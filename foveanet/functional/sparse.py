@@ -51,13 +51,14 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
               scale_grad_by_freq: bool = False, sparse: bool = False):
     """Embedding lookup: the rows of a (V, D) table picked by integer ids.
 
-    Y[..., :] = W[idx[...], :]
-    backward: dW[v] = Σ over the positions p with idx[p] = v of G[p] (a scatter-add:
-    repeated ids accumulate), 0 for the padding row; with ``scale_grad_by_freq`` each
+        Y[..., :] = W[idx[...], :]
+        backward: dW[v] = Σ over the positions p with idx[p] = v of G[p],  0 for the padding row
+
+    The backward is a scatter-add: repeated ids accumulate. With ``scale_grad_by_freq`` each
     position's G is first divided by the count of its id in idx. The ids get no gradient.
 
     Args:
-        input: integer ids of any shape (*), each in [0, V).
+        input: integer ids of any shape ``(*)``, each in [0, V).
         weight: the (V, D) table, float.
         padding_idx: this row gets no gradient (negative counts from the end), or None.
         max_norm: rows used here whose ``norm_type``-norm exceeds it are rescaled to it in
@@ -68,7 +69,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
         sparse: accepted for PyTorch compatibility; the gradient is dense (the same numbers).
 
     Shape:
-        - Output: (*, D).
+        - Output: ``(*, D)``.
 
     Example::
 

@@ -53,10 +53,14 @@ C3_TABLE = (
 class LeNet5(nn.Module):
     """LeNet-5 (LeCun et al. 1998) in the modern form taught today: ReLU, max pooling.
 
-    conv(5x5, 6, pad 2) ReLU maxpool2 | conv(5x5, 16) ReLU maxpool2 | 400-120-84-classes,
-    the padding of the first conv letting 28x28 MNIST-sized images in without resizing.
-    ``image_size`` only sizes the first linear layer: 16·s·s inputs, s = (image_size // 2 - 4) // 2
-    (28 -> 400, 32 -> 576). The paper's own network is ``LeNet1998``.
+        conv(5x5, 6, pad 2) ReLU maxpool2 | conv(5x5, 16) ReLU maxpool2 | 400-120-84-classes
+
+    The padding of the first conv lets 28x28 MNIST-sized images in without resizing.
+    ``image_size`` only sizes the first linear layer, of 16·s·s inputs:
+
+        s = (image_size // 2 - 4) // 2        (28 -> 400, 32 -> 576)
+
+    The paper's own network is ``LeNet1998``.
 
     Args:
         in_channels: channels of the input images (default 1).
@@ -173,11 +177,17 @@ class SparseConv(nn.Module):
 class LeNet1998(nn.Module):
     """LeNet-5 as published (LeCun et al. 1998, section II-B), with a linear output layer.
 
-    C1 5x5 conv (6 maps) | S2 trainable subsampling | C3 5x5 conv, 16 maps on Table I's
-    sparse connections | S4 | C5 5x5 conv (120 maps) | F6 120 -> 84 | 84 -> num_classes, every
-    unit up to F6 squashed by f(a) = 1.7159·tanh(2a/3), weights and biases uniform in
-    ±2.4/fan_in (appendix C). The paper's RBF output units are replaced by a linear layer, so
-    the usual cross entropy trains it (see the module docstring).
+        C1  5x5 conv (6 maps)
+        S2  trainable subsampling
+        C3  5x5 conv, 16 maps on Table I's sparse connections
+        S4  as S2
+        C5  5x5 conv (120 maps)
+        F6  120 -> 84
+        out 84 -> num_classes
+
+    Every unit up to F6 is squashed by f(a) = 1.7159·tanh(2a/3); weights and biases are
+    uniform in ±2.4/fan_in (appendix C). The paper's RBF output units are replaced by a
+    linear layer, so the usual cross entropy trains it (see the module docstring).
 
     Args:
         in_channels: channels of the input images (default 1).

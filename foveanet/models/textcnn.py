@@ -98,10 +98,13 @@ def _embedding(vocab_size, embed_dim, pretrained, mode, rng_init=True):
 class TextCNN(nn.Module):
     """Kim's (2014) CNN for sentence classification: one layer of 1-d convs over word vectors.
 
-    ids (N, L) -> Embedding (N, L, E) -> for each width k: Conv1d(E, M, k) -> ReLU -> max over
-    time (N, M) -> concatenate (N, len(kernel_sizes)·M) -> Dropout -> Linear -> logits.
-    Parameters: V·E + Σ_k (k·E·M + M) + len(kernel_sizes)·M·C + C. Windows wholly in the
-    right padding (id 0, a zero row) are skipped, with the same result (``skip_padding``).
+        ids (N, L) -> Embedding (N, L, E)
+          -> for each width k: Conv1d(E, M, k) -> ReLU -> max over time (N, M)
+          -> concatenate (N, len(kernel_sizes)·M) -> Dropout -> Linear -> logits
+        parameters: V·E + Σ_k (k·E·M + M) + len(kernel_sizes)·M·C + C
+
+    Windows wholly in the right padding (id 0, a zero row) are skipped, with the same result
+    (``skip_padding``).
 
     Args:
         vocab_size: V, rows of the embedding table (id 0 is the padding).

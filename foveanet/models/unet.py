@@ -83,7 +83,7 @@ class UNet(nn.Module):
         widths: c_0..c_depth instead of base_width and depth (default None).
 
     Shape:
-        - Input: (N, in_channels, H, W), H and W multiples of 2**depth.
+        - Input: (N, in_channels, H, W), H and W multiples of ``2**depth``.
         - Output: (N, num_classes, H, W).
 
     Example::
@@ -167,10 +167,10 @@ def unet(in_channels: int = 1, num_classes: int = 11, base_width: int | None = N
     192): depth 4 at the cost of the default depth 3 on 64x64 inputs, since a slower growth
     makes the full- and half-resolution levels, where most of the multiplies are, cheaper.
     ``bottleneck_dilation``: dilation of the bottleneck's second 3x3 conv, which widens the
-    receptive field by 2 (d - 1) 2**depth pixels at no cost in parameters or multiplies
+    receptive field by ``2 (d - 1) 2**depth`` pixels at no cost in parameters or multiplies
     (d = 2, depth 3: 68 -> 84 pixels at the bottleneck).
 
-    Parameters, with c_i = base_width * 2**i (or widths[i]), DC(a, b) = 9b(a + b) + 4b for a
+    Parameters, with ``c_i = base_width * 2**i`` (or widths[i]), DC(a, b) = 9b(a + b) + 4b for a
     double conv with BN (two bias-free 3x3 convs + two BN layers' gamma and beta), 9b(a + b) + 2b
     without BN (the two convs' biases), and k = 4 for 2x2 transposed convs, 1 for bilinear + 1x1 conv:
 
@@ -178,9 +178,10 @@ def unet(in_channels: int = 1, num_classes: int = 11, base_width: int | None = N
           + sum_{i=0..depth-1} [k c_{i+1} c_i + c_i + DC(2 c_i, c_i)]             decoder
           + c_0 num_classes + num_classes                                          1x1 head
 
-    The defaults (1 -> 11 classes, width 16, depth 3, transposed, BN) give 482,619;
-    width 4, depth 1, 1 -> 3 classes: 196 + 896 + (132 + 448) + 15 = 1,687.
-    ``unet_parameter_count`` evaluates the formula.
+    ``unet_parameter_count`` evaluates the formula:
+
+        the defaults (1 -> 11 classes, width 16, depth 3, transposed, BN):   P = 482,619
+        width 4, depth 1, 1 -> 3 classes:   P = 196 + 896 + (132 + 448) + 15 = 1,687
 
     Args:
         in_channels: channels of the input images (default 1).

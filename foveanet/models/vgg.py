@@ -51,7 +51,7 @@ class VGG(nn.Module):
         dropout: p of the two dropout layers (default 0.5).
 
     Shape:
-        - Input: (N, C, H, W), each side at least 2**(number of pools in ``features``).
+        - Input: (N, C, H, W), each side at least ``2**p``, p the number of pools in ``features``.
         - Output: (N, num_classes).
 
     Example::

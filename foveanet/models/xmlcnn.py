@@ -43,11 +43,13 @@ __all__ = ["XMLCNN", "xmlcnn"]
 class XMLCNN(nn.Module):
     """XML-CNN (Liu et al., SIGIR 2017): a CNN for extreme multi-label text classification.
 
-    ids (N, L) -> Embedding (N, L, E) -> for each width k: Conv1d(E, M, k) -> ReLU -> dynamic
-    max pooling into p chunks (N, M·p) -> concatenate -> Linear(.., hidden) -> ReLU -> Dropout
-    -> Linear(hidden, num_labels): one logit per label, trained with binary cross entropy.
-    Parameters: V·E + Σ_k (k·E·M + M) + len(kernel_sizes)·M·p·H + H + H·L + L (see the
-    module docstring for the chunks and the padding skip).
+        ids (N, L) -> Embedding (N, L, E)
+          -> for each width k: Conv1d(E, M, k) -> ReLU -> max pooling into p chunks (N, M·p)
+          -> concatenate -> Linear(.., hidden) -> ReLU -> Dropout -> Linear(hidden, num_labels)
+        parameters: V·E + Σ_k (k·E·M + M) + len(kernel_sizes)·M·p·H + H + H·L + L
+
+    One logit per label, trained with binary cross entropy. The pooling is the paper's dynamic
+    max pooling; the module docstring explains its chunks and the padding skip.
 
     Args:
         vocab_size: V, rows of the embedding table (id 0 is the padding).

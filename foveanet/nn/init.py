@@ -260,10 +260,11 @@ def eye_(tensor):
 def xavier_uniform_(tensor, gain: float = 1.0):
     """Fill ``tensor`` in place with Glorot's uniform draws, scaled by fan_in + fan_out.
 
-    U(-b, b) with b = gain·sqrt(6/(fan_in + fan_out)), where
-    fan_in = shape[1]·prod(shape[2:]) and fan_out = shape[0]·prod(shape[2:]), so a
-    weight of shape (out, in, k...) keeps the variance of activations and of gradients
-    about constant through a linear (or tanh, with its gain) layer.
+        U(-b, b),   b = gain·sqrt(6/(fan_in + fan_out))
+        fan_in = shape[1]·prod(shape[2:]),   fan_out = shape[0]·prod(shape[2:])
+
+    Drawn so, a weight of shape (out, in, k...) keeps the variance of activations and of
+    gradients about constant through a linear (or tanh, with its gain) layer.
 
     Args:
         tensor: a Tensor (or ndarray) of 2 or more dims to fill.
@@ -289,8 +290,8 @@ def xavier_uniform_(tensor, gain: float = 1.0):
 def xavier_normal_(tensor, gain: float = 1.0):
     """Fill ``tensor`` in place with Glorot's normal draws, scaled by fan_in + fan_out.
 
-    N(0, std²) with std = gain·sqrt(2/(fan_in + fan_out)), where
-    fan_in = shape[1]·prod(shape[2:]) and fan_out = shape[0]·prod(shape[2:]).
+        N(0, std²),   std = gain·sqrt(2/(fan_in + fan_out))
+        fan_in = shape[1]·prod(shape[2:]),   fan_out = shape[0]·prod(shape[2:])
 
     Args:
         tensor: a Tensor (or ndarray) of 2 or more dims to fill.
@@ -320,15 +321,16 @@ def _kaiming_std(tensor, a, mode, nonlinearity) -> float:
 def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """Fill ``tensor`` in place with He's uniform draws, scaled by the fan of ``mode``.
 
-    U(-b, b) with b = gain·sqrt(3/fan); Conv/Linear defaults use a=sqrt(5), i.e.
-    b = 1/sqrt(fan_in). gain = calculate_gain(nonlinearity, a); fan_in = shape[1]·prod(shape[2:]),
-    fan_out = shape[0]·prod(shape[2:]).
+        U(-b, b),   b = gain·sqrt(3/fan),   gain = calculate_gain(nonlinearity, a)
+        fan_in = shape[1]·prod(shape[2:]),   fan_out = shape[0]·prod(shape[2:])
+
+    Conv/Linear defaults use a = sqrt(5), i.e. b = 1/sqrt(fan_in).
 
     Args:
         tensor: a Tensor (or ndarray) of 2 or more dims to fill.
         a: leaky_relu's negative slope (default 0).
-        mode: ``'fan_in'`` (keeps the forward variance, default) or ``'fan_out'`` (the
-            backward's).
+        mode: ``'fan_in'`` (keeps the forward variance, default) or ``'fan_out'``
+            (the backward's).
         nonlinearity: the activation after the layer, as ``calculate_gain`` names it
             (default ``'leaky_relu'``).
 
@@ -352,14 +354,14 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity:
 def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """Fill ``tensor`` in place with He's normal draws, scaled by the fan of ``mode``.
 
-    N(0, std²) with std = gain/sqrt(fan), gain = calculate_gain(nonlinearity, a);
-    fan_in = shape[1]·prod(shape[2:]), fan_out = shape[0]·prod(shape[2:]).
+        N(0, std²),   std = gain/sqrt(fan),   gain = calculate_gain(nonlinearity, a)
+        fan_in = shape[1]·prod(shape[2:]),   fan_out = shape[0]·prod(shape[2:])
 
     Args:
         tensor: a Tensor (or ndarray) of 2 or more dims to fill.
         a: leaky_relu's negative slope (default 0).
-        mode: ``'fan_in'`` (keeps the forward variance, default) or ``'fan_out'`` (the
-            backward's).
+        mode: ``'fan_in'`` (keeps the forward variance, default) or ``'fan_out'``
+            (the backward's).
         nonlinearity: the activation after the layer, as ``calculate_gain`` names it
             (default ``'leaky_relu'``).
 

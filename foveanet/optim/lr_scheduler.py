@@ -297,16 +297,16 @@ class OneCycleLR(LRScheduler):
     then falls to initial_lr/final_div_factor; momentum (or Adam's beta1) moves opposite,
     between max_momentum and base_momentum. Steps once per batch.
 
-    Phases end at step pct_start * total_steps - 1 and at total_steps - 1 (with
+    Phases end at step ``pct_start * total_steps - 1`` and at ``total_steps - 1`` (with
     three_phase, the lr first comes back down to the initial lr at step
-    2 * pct_start * total_steps - 2, then falls to the minimum); each phase anneals along
-    a half cosine (or a line) between its two ends.
+    ``2 * pct_start * total_steps - 2``, then falls to the minimum); each phase anneals
+    along a half cosine (or a line) between its two ends.
 
     Args:
         optimizer: the Optimizer whose groups' ``lr`` the schedule sets.
         max_lr: the peak lr, a float or one per param group.
-        total_steps: the number of steps in the cycle (default None: epochs *
-            steps_per_epoch).
+        total_steps: the number of steps in the cycle (default None:
+            ``epochs * steps_per_epoch``).
         epochs: the number of epochs, with ``steps_per_epoch`` (default None).
         steps_per_epoch: the number of steps per epoch (default None).
         pct_start: the fraction of the steps spent rising (default 0.3).
@@ -419,7 +419,7 @@ class ReduceLROnPlateau(LRScheduler):
     """Multiply lr by ``factor`` once the metric has not improved for ``patience`` epochs.
 
     ``step(metric)`` takes the epoch's metric (a validation loss, say). An epoch improves
-    on the best so far when metric < best * (1 - threshold) (mode ``'min'``,
+    on the best so far when ``metric < best * (1 - threshold)`` (mode ``'min'``,
     threshold_mode ``'rel'``; ``'abs'`` uses best - threshold, mode ``'max'`` the
     reverse). After ``patience + 1`` epochs without improvement the lr is cut, and
     ``cooldown`` epochs pass before bad epochs count again.

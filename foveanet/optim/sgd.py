@@ -41,7 +41,10 @@ class SGD(Optimizer):
         [0.8 1.6]
         [0.46 0.92]
 
-    The second step: b = 0.9 * [2, 4] + [1.6, 3.2] = [3.4, 6.8], and w = [0.8, 1.6] - 0.1 b.
+    The second step:
+
+        b = 0.9 * [2, 4] + [1.6, 3.2] = [3.4, 6.8]
+        w = [0.8, 1.6] - 0.1 b = [0.46, 0.92]
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,

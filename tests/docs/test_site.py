@@ -2,6 +2,7 @@
 --strict` passes (a broken link, a page missing from the nav or a docstring griffe cannot
 parse fails it), the README stays a short guide whose links resolve, and `python -m build`
 makes a wheel that carries the whole package and the right version."""
+import html
 import os
 import re
 import subprocess
@@ -54,6 +55,21 @@ def test_mkdocs_builds_strict(tmp_path):
                for m in re.findall(r"<em>(.*?)</em>", page.read_text(encoding="utf-8"), re.S)
                if m != "required" and not re.fullmatch(r"[A-Za-z][a-z]+( [a-z]+)*", m)]
     assert mangled == [], "wrap these formulas in double backticks: " + repr(mangled)
+    # formula lines written one under the other (or under a text line) with no blank line
+    # and no indent are one Markdown paragraph: the site runs them together on one line.
+    # Flagged: two lines in a row that each open with ``lhs = `` (or ->, <-), or a
+    # "backward:" label that is not the paragraph's first line
+    equation = re.compile(r"[^\s=\[{]{1,24}([\[{][^\]}]*[\]}])? (=|<-|->|→) ")
+    backward = re.compile(r"backward\b[^.]*[:=]")
+    merged = []
+    for page in (site / "api").glob("*/index.html"):
+        for para in re.findall(r"<p>(.*?)</p>", page.read_text(encoding="utf-8"), re.S):
+            text = html.unescape(re.sub(r"<[^>]+>", "", para))
+            lines = [line.strip() for line in text.split("\n")]
+            merged += [(page.parent.name, a, b) for a, b in zip(lines, lines[1:])
+                       if backward.match(b) or (equation.match(a) and equation.match(b))]
+    assert merged == [], ("indent these formulas 4 spaces deeper, with a blank line before and "
+                          "after, so that they render as a block: " + repr(merged))
 
 
 def test_readme_is_a_short_guide_whose_links_resolve():

@@ -17,8 +17,8 @@ class ReLU(Module):
             new tensor and the input is left unchanged (default False).
 
     Shape:
-        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
-        - Output: (*), the input's shape and dtype.
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
 
     Example::
 
@@ -46,8 +46,8 @@ class ReLU6(Module):
             new tensor and the input is left unchanged (default False).
 
     Shape:
-        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
-        - Output: (*), the input's shape and dtype.
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
 
     Attributes:
         min_val, max_val: the clamp bounds, 0.0 and 6.0 (plain floats, not parameters).
@@ -80,8 +80,8 @@ class LeakyReLU(Module):
             new tensor and the input is left unchanged (default False).
 
     Shape:
-        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
-        - Output: (*), the input's shape and dtype.
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
 
     Example::
 
@@ -110,8 +110,8 @@ class ELU(Module):
             new tensor and the input is left unchanged (default False).
 
     Shape:
-        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
-        - Output: (*), the input's shape and dtype.
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
 
     Example::
 
@@ -139,8 +139,8 @@ class SiLU(Module):
             new tensor and the input is left unchanged (default False).
 
     Shape:
-        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
-        - Output: (*), the input's shape and dtype.
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
 
     Example::
 
@@ -166,8 +166,8 @@ class Sigmoid(Module):
     Takes no arguments.
 
     Shape:
-        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
-        - Output: (*), the input's shape and dtype.
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
 
     Example::
 
@@ -186,8 +186,8 @@ class Tanh(Module):
     Takes no arguments.
 
     Shape:
-        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
-        - Output: (*), the input's shape and dtype.
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
 
     Example::
 
@@ -203,15 +203,17 @@ class Tanh(Module):
 class GELU(Module):
     """Gaussian error linear unit, elementwise: y = x * Phi(x), Phi the standard normal CDF.
 
-    With ``approximate='tanh'``: y = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))).
+    With ``approximate='tanh'``:
+
+        y = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))
 
     Args:
         approximate: ``'none'`` (exact, the default) or ``'tanh'``. Any other string is
             stored as given and raises ValueError on the first forward.
 
     Shape:
-        - Input: (*), any number of dims, a float dtype (integer tensors raise TypeError).
-        - Output: (*), the input's shape and dtype.
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
 
     Example::
 
@@ -243,8 +245,8 @@ class Softmax(Module):
             dim 0 for a 0-, 1- or 3-d input and dim 1 otherwise, with a UserWarning).
 
     Shape:
-        - Input: (*), a float dtype.
-        - Output: (*), the input's shape and dtype; values in [0, 1].
+        - Input: ``(*)``, a float dtype.
+        - Output: ``(*)``, the input's shape and dtype; values in [0, 1].
 
     Example::
 
@@ -273,8 +275,8 @@ class LogSoftmax(Module):
             dim 0 for a 0-, 1- or 3-d input and dim 1 otherwise, with a UserWarning).
 
     Shape:
-        - Input: (*), a float dtype.
-        - Output: (*), the input's shape and dtype; values in (-inf, 0].
+        - Input: ``(*)``, a float dtype.
+        - Output: ``(*)``, the input's shape and dtype; values in (-inf, 0].
 
     Example::
 

@@ -127,9 +127,9 @@ class Conv1d(_Conv):
         out_channels: C_out, the number of filters (channels of the output).
         kernel_size: k, the kernel length, an int (or a 1-tuple).
         stride: s, the step between kernel positions (default 1).
-        padding: p cells added on both sides, an int (or a 1-tuple); or ``'valid'`` (p = 0)
-            or ``'same'`` (L_out = L, stride 1 only; an odd total d(k-1) puts the extra cell
-            on the right) (default 0).
+        padding: p cells added on both sides, an int (or a 1-tuple); or ``'valid'``
+            (p = 0) or ``'same'`` (L_out = L, stride 1 only; an odd total d(k-1) puts the
+            extra cell on the right) (default 0).
         dilation: d, the spacing between the kernel's taps (default 1).
         groups: g; in_channels and out_channels must be divisible by it; g = C_in is a
             depthwise convolution (default 1).
@@ -144,8 +144,9 @@ class Conv1d(_Conv):
         - Output: (N, C_out, L_out) or (C_out, L_out), L_out = floor((L + 2p - d(k-1) - 1)/s) + 1.
 
     Attributes:
-        weight: Parameter of shape (C_out, C_in/groups, k), initialised U(-b, b) with
-            b = 1/sqrt(C_in/groups * k) (PyTorch's default: kaiming_uniform_ with a = sqrt(5)).
+        weight: Parameter of shape (C_out, C_in/groups, k), initialised U(-b, b),
+            ``b = 1/sqrt(C_in/groups * k)``, which is kaiming_uniform_ with a = sqrt(5),
+            PyTorch's default.
         bias: Parameter of shape (C_out,), initialised U(-b, b) with the same b (None
             with bias=False).
 
@@ -183,9 +184,9 @@ class Conv2d(_Conv):
         out_channels: C_out, the number of filters (channels of the output).
         kernel_size: k, an int or a pair (kH, kW).
         stride: s, the step between kernel positions, an int or a pair (default 1).
-        padding: p rows/columns added on each side, an int or a pair; or ``'valid'`` (p = 0)
-            or ``'same'`` (output size = input size, stride 1 only; an odd total d(k-1)
-            puts the extra row/column at the bottom/right) (default 0).
+        padding: p rows/columns added on each side, an int or a pair; or ``'valid'``
+            (p = 0) or ``'same'`` (output size = input size, stride 1 only; an odd total
+            d(k-1) puts the extra row/column at the bottom/right) (default 0).
         dilation: d, the spacing between the kernel's taps, an int or a pair (default 1).
         groups: g; in_channels and out_channels must be divisible by it; g = C_in is a
             depthwise convolution (default 1).
@@ -201,9 +202,9 @@ class Conv2d(_Conv):
           H_out = floor((H + 2p - d(k-1) - 1)/s) + 1 (H_out = H with ``padding='same'``).
 
     Attributes:
-        weight: Parameter of shape (C_out, C_in/groups, kH, kW), initialised U(-b, b) with
-            b = 1/sqrt(C_in/groups * kH * kW) (PyTorch's default: kaiming_uniform_ with
-            a = sqrt(5)).
+        weight: Parameter of shape (C_out, C_in/groups, kH, kW), initialised U(-b, b),
+            ``b = 1/sqrt(C_in/groups * kH * kW)``, which is kaiming_uniform_ with a = sqrt(5),
+            PyTorch's default.
         bias: Parameter of shape (C_out,), initialised U(-b, b) with the same b (None
             with bias=False).
 
@@ -304,7 +305,7 @@ class ConvTranspose1d(_ConvTranspose):
 
     Attributes:
         weight: Parameter of shape (C_in, C_out/groups, k), initialised U(-b, b) with
-            b = 1/sqrt(C_out/groups * k) (PyTorch's default, computed on this layout).
+            ``b = 1/sqrt(C_out/groups * k)`` (PyTorch's default, computed on this layout).
         bias: Parameter of shape (C_out,), initialised U(-b, b) with the same b (None
             with bias=False).
 
@@ -359,7 +360,7 @@ class ConvTranspose2d(_ConvTranspose):
 
     Attributes:
         weight: Parameter of shape (C_in, C_out/groups, kH, kW), initialised U(-b, b) with
-            b = 1/sqrt(C_out/groups * kH * kW) (PyTorch's default, computed on this layout).
+            ``b = 1/sqrt(C_out/groups * kH * kW)`` (PyTorch's default, computed on this layout).
         bias: Parameter of shape (C_out,), initialised U(-b, b) with the same b (None
             with bias=False).
 

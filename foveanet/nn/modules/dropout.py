@@ -34,7 +34,7 @@ class Dropout(_DropoutNd):
             new tensor and the input is left unchanged (default False).
 
     Shape:
-        - Input: (*), any number of dims, a float dtype.  Output: the input's shape.
+        - Input: ``(*)``, any number of dims, a float dtype.  Output: the input's shape.
 
     Example::
 

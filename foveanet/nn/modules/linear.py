@@ -13,8 +13,9 @@ from foveanet.nn.parameter import Parameter
 class Linear(Module):
     """Fully connected layer, an affine map of the last dim: y = x W^T + b.
 
-    It has (in_features + 1) * out_features learnable values (in_features * out_features
-    without bias); all leading dims are batch dims, each row mapped the same way.
+    It has ``(in_features + 1) * out_features`` learnable values
+    (``in_features * out_features`` without bias); all leading dims are batch dims, each row
+    mapped the same way.
 
     Args:
         in_features: H_in, the size of each input row (the input's last dim).
@@ -24,9 +25,9 @@ class Linear(Module):
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
-        - Input: (*, H_in), any number of leading dims, including none; a float dtype equal
+        - Input: ``(*, H_in)``, any number of leading dims, including none; a float dtype equal
           to the weight's.
-        - Output: (*, H_out).
+        - Output: ``(*, H_out)``.
 
     Attributes:
         weight: W, a Parameter of shape (out_features, in_features), initialised U(-b, b)

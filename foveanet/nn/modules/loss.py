@@ -28,11 +28,17 @@ class CrossEntropyLoss(_WeightedLoss):
 
         l_i = -w[y_i] * log(softmax(x_i)[y_i]) = w[y_i] * (log(sum_c exp(x[i, c])) - x[i, y_i])
 
-    ``'mean'`` divides the sum by sum_i w[y_i] over the non-ignored targets (their count
-    when unweighted). With label smoothing e the target is the mixture (1 - e) * one-hot(y_i)
-    + e/C of the class and the uniform distribution. The target may also hold class
-    probabilities q (a float tensor of the input's shape): l_i = -sum_c w[c] * q[i, c] *
-    log(softmax(x_i)[c]), and ``'mean'`` then divides by the number of positions N * d1 * ...
+    ``'mean'`` divides the sum by ``sum_i w[y_i]`` over the non-ignored targets (their count
+    when unweighted). With label smoothing e the target is the mixture of the class and the
+    uniform distribution:
+
+        (1 - e) * one-hot(y_i) + e/C
+
+    The target may also hold class probabilities q (a float tensor of the input's shape):
+
+        l_i = -sum_c w[c] * q[i, c] * log(softmax(x_i)[c])
+
+    and ``'mean'`` then divides by the number of positions ``N * d1 * ...``.
 
     It is LogSoftmax(dim=1) followed by NLLLoss, in one numerically stable step.
 
@@ -79,7 +85,7 @@ class CrossEntropyLoss(_WeightedLoss):
 class NLLLoss(_WeightedLoss):
     """Negative log likelihood of log-probabilities: l_i = -w[y_i] * x[i, y_i].
 
-    ``'mean'`` divides the sum by sum_i w[y_i] over the non-ignored targets (their count
+    ``'mean'`` divides the sum by ``sum_i w[y_i]`` over the non-ignored targets (their count
     when unweighted); a batch whose targets are all ignored gives NaN.
 
     Args:
@@ -127,7 +133,7 @@ class BCEWithLogitsLoss(_Loss):
 
     Shape:
         - Input: ``(*)``, logits; Target: ``(*)``, the same shape (probabilities, not range-checked).
-        - Output: a scalar, or (*) with ``reduction='none'``.
+        - Output: a scalar, or ``(*)`` with ``reduction='none'``.
 
     Example::
 
@@ -163,7 +169,7 @@ class BCELoss(_WeightedLoss):
 
     Shape:
         - Input: ``(*)``, probabilities; Target: ``(*)``, exactly the same shape.
-        - Output: a scalar, or (*) with ``reduction='none'``.
+        - Output: a scalar, or ``(*)`` with ``reduction='none'``.
 
     Example::
 

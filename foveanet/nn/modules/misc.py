@@ -16,7 +16,7 @@ class Identity(Module):
             layer in the same constructor call.
 
     Shape:
-        - Input: (*), anything.  Output: the input itself (the same object).
+        - Input: ``(*)``, anything.  Output: the input itself (the same object).
 
     Example::
 
@@ -36,7 +36,7 @@ class Identity(Module):
 class Flatten(Module):
     """Merges the dims start_dim..end_dim into one, whose size is their product.
 
-    With the defaults it keeps the batch dim and flattens the rest, (N, *dims) ->
+    With the defaults it keeps the batch dim and flattens the rest, ``(N, *dims)`` ->
     (N, prod(dims)), e.g. between convolutional features and a Linear classifier.
 
     Args:
@@ -44,8 +44,8 @@ class Flatten(Module):
         end_dim: the last dim to merge, included (default -1).
 
     Shape:
-        - Input: (*, S_start, ..., S_end, *).
-        - Output: (*, S_start * ... * S_end, *).
+        - Input: ``(*, S_start, ..., S_end, *)``.
+        - Output: ``(*, S_start * ... * S_end, *)``.
 
     Example::
 
@@ -72,12 +72,13 @@ class Unflatten(Module):
 
     Args:
         dim: the dim to split; negative values count from the end.
-        unflattened_size: the sizes (U_1, ..., U_m) it is split into, with U_1 * ... * U_m
-            equal to its size; one entry may be -1, inferred from the others.
+        unflattened_size: the sizes (U_1, ..., U_m) it is split into, with
+            ``U_1 * ... * U_m`` equal to its size; one entry may be -1, inferred from the
+            others.
 
     Shape:
-        - Input: (*, S_dim, *).
-        - Output: (*, U_1, ..., U_m, *).
+        - Input: ``(*, S_dim, *)``.
+        - Output: ``(*, U_1, ..., U_m, *)``.
 
     Example::
 

@@ -98,10 +98,12 @@ class BatchNorm1d(_BatchNorm):
 
     In training mode E[x] and the biased Var[x] are the statistics of the batch, per
     channel over N (and L), and the running statistics move towards them:
-    running = (1 - momentum) * running + momentum * batch_stat (the unbiased variance for
-    running_var). In eval mode the running statistics take their place, so one sample
-    gives the same result alone or in any batch. Without track_running_stats the batch
-    statistics are used in both modes.
+
+        running = (1 - momentum) * running + momentum * batch_stat
+
+    with the unbiased variance for running_var. In eval mode the running statistics take
+    their place, so one sample gives the same result alone or in any batch. Without
+    track_running_stats the batch statistics are used in both modes.
 
     Args:
         num_features: C, the number of channels of the input.
@@ -150,10 +152,12 @@ class BatchNorm2d(_BatchNorm):
 
     In training mode E[x] and the biased Var[x] are the statistics of the batch, per
     channel over N, H and W, and the running statistics move towards them:
-    running = (1 - momentum) * running + momentum * batch_stat (the unbiased variance for
-    running_var). In eval mode the running statistics take their place, so one sample
-    gives the same result alone or in any batch. Without track_running_stats the batch
-    statistics are used in both modes.
+
+        running = (1 - momentum) * running + momentum * batch_stat
+
+    with the unbiased variance for running_var. In eval mode the running statistics take
+    their place, so one sample gives the same result alone or in any batch. Without
+    track_running_stats the batch statistics are used in both modes.
 
     Args:
         num_features: C, the number of channels of the input.
@@ -208,7 +212,7 @@ class LayerNorm(Module):
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
-        - Input: (*, *normalized_shape).  Output: the input's shape.
+        - Input: ``(*, *normalized_shape)``.  Output: the input's shape.
 
     Attributes:
         weight: Parameter of shape D, initialised to 1 (None without elementwise_affine).
@@ -249,7 +253,8 @@ class GroupNorm(Module):
     """Group normalisation: y = (x - E[x]) / sqrt(Var[x] + eps) * weight_c + bias_c.
 
     The C channels split into num_groups groups; E and the biased Var are over the
-    (C / num_groups) * prod(*) values of one group of one sample, the affine is per channel.
+    ``(C / num_groups) * prod(*)`` values of one group of one sample, the affine is per
+    channel.
 
     Args:
         num_groups: the number of groups G; num_channels must be divisible by it.
@@ -261,7 +266,7 @@ class GroupNorm(Module):
         bias: keyword only; with affine, also learn the bias (default True).
 
     Shape:
-        - Input: (N, C, *).  Output: the input's shape.
+        - Input: ``(N, C, *)``.  Output: the input's shape.
 
     Attributes:
         weight: Parameter of shape (C,), initialised to 1 (None without affine).

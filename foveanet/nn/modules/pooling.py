@@ -67,7 +67,7 @@ class MaxPool2d(_MaxPoolNd):
         padding: p rows/columns of -inf on each side, int or pair, <= kernel_size // 2 (default 0).
         dilation: spacing d between the window's elements, int or pair (default 1).
         return_indices: also return each window's argmax (its first maximum in row-major
-            order) as int64 flat indices into the H*W plane, as PyTorch (default False).
+            order) as int64 flat indices into the ``H*W`` plane, as PyTorch (default False).
         ceil_mode: round the output size up instead of down, dropping a last window that
             would start in the right/bottom padding (default False).
 
@@ -289,7 +289,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
         output_size: (H_out, W_out), an int for both or a pair; a None entry keeps that
             input size.
         return_indices: also return each window's argmax (first maximum in row-major order)
-            as int64 flat indices into the H*W plane (default False).
+            as int64 flat indices into the ``H*W`` plane (default False).
 
     Shape:
         - Input: (N, C, H, W) or (C, H, W).

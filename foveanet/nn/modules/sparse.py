@@ -37,8 +37,8 @@ class Embedding(Module):
         dtype: the weight's dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
-        - Input: (*), integer ids of any shape, each in [0, V).
-        - Output: (*, D).
+        - Input: ``(*)``, integer ids of any shape, each in [0, V).
+        - Output: ``(*, D)``.
 
     Attributes:
         weight: Parameter of shape (V, D), initialised N(0, 1), its padding_idx row zero.

@@ -9,21 +9,28 @@ class Upsample(Module):
     """Resize the spatial dims of a batch: ``F.interpolate`` with the stored settings.
 
     Give exactly one of ``size`` and ``scale_factor``; with a scale factor the output size is
-    floor(n * scale_factor) and the source coordinates use 1/scale_factor, as PyTorch.
+    ``floor(n * scale_factor)``. Along each axis, output position dst reads the input at
+
+        'nearest'         src = floor(dst * n_in/n_out)
+        'nearest-exact'   src = floor((dst + 0.5) * n_in/n_out)
+
+    where a scale factor (without ``recompute_scale_factor``) puts 1/scale_factor in place of
+    n_in/n_out, as PyTorch; the linear modes are in ``F.interpolate``.
 
     Args:
         size: the output spatial size, an int or one per spatial dim (default None).
         scale_factor: a float, or one per spatial dim; stored as floats (default None).
-        mode: ``'nearest'`` (src = floor(dst * n_in/n_out), the default), ``'nearest-exact'``
-            (src = floor((dst + 0.5) * n_in/n_out)), ``'linear'`` (3-d) or ``'bilinear'`` (4-d);
-            PyTorch's 'bicubic', 'trilinear' and 'area' are not implemented (ValueError).
+        mode: ``'nearest'`` (the default), ``'nearest-exact'``, ``'linear'`` (3-d) or
+            ``'bilinear'`` (4-d); PyTorch's 'bicubic', 'trilinear' and 'area' are not
+            implemented (ValueError).
         align_corners: linear modes only: corner pixel centres map onto each other (default None: False).
         recompute_scale_factor: take the source coordinates from the output size, not from
             scale_factor (default None: no).
 
     Shape:
         - Input: (N, C, L) or (N, C, H, W) (no unbatched or 5-d input).
-        - Output: (N, C, L_out) or (N, C, H_out, W_out), H_out = size or floor(H * scale_factor).
+        - Output: (N, C, L_out) or (N, C, H_out, W_out), with H_out = size or
+          ``floor(H * scale_factor)``.
 
     Example::
 
