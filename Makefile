@@ -16,7 +16,7 @@ endif
 # training (OpenBLAS's idle threads, glibc's freed memory: foveanet/backend/cpu/process.py)
 export FOVEANET_TUNE_PROCESS := 1
 
-.PHONY: demo strong segment test install data bench docs clean
+.PHONY: demo strong segment test install mpi data bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) mpi
+
+# OpenMPI for `mpirun -n N foveanet train` and the MPI tests (tests/distributed), from Debian
+mpi:
+	@if command -v mpirun >/dev/null; then \
+	  true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q openmpi-bin libopenmpi-dev || \
+	   (apt-get update -q && apt-get install -y -q openmpi-bin libopenmpi-dev)) >/dev/null && \
+	  echo "OpenMPI installed: $$(mpirun --version | head -1)"; \
+	else \
+	  echo "No mpirun and not root: install OpenMPI to train on several processes (the MPI tests skip)"; \
+	fi
 
 # Fashion-MNIST from Debian's package when we are root with apt; otherwise the loader
 # looks in ~/.cache/foveanet and $$FOVEANET_DATA, then downloads, and says what to do.

@@ -37,7 +37,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "nn": "foveanet.nn", "optim": "foveanet.optim", "models": "foveanet.models",
     "data": "foveanet.data", "concepts": "foveanet.concepts", "vision": "foveanet.vision",
     "interop": "foveanet.interop", "onnx": "foveanet.interop.onnx", "train": "foveanet.train",
-    "backend": "foveanet.backend",
+    "backend": "foveanet.backend", "distributed": "foveanet.distributed",
 })
 
 __all__ = ["__version__", *_BACKEND, *_AUTOGRAD, *_CREATION, *_DTYPES, "save", "load", "summary"]

@@ -220,6 +220,30 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
+_final_callbacks: list = []
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the backward pass now running has finished, as torch's
+    ``Variable._execution_engine.queue_callback``.
+
+    A hook that starts work during backward (the data-parallel wrapper sending a bucket of
+    gradients) queues the call that completes it. Outside a backward pass the callback waits
+    for the end of the next one.
+
+    Example::
+
+        >>> from foveanet.autograd.function import queue_callback
+        >>> w = fn.tensor([3.], requires_grad=True)
+        >>> order = []
+        >>> _ = w.register_post_accumulate_grad_hook(
+        ...     lambda t: (order.append("grad"), queue_callback(lambda: order.append("end"))))
+        >>> (2 * w).sum().backward(); order
+        ['grad', 'end']
+    """
+    _final_callbacks.append(callback)
+
+
 def backward(root: "Tensor", grad_root: np.ndarray) -> None:
     """Reverse-mode sweep from ``root`` through the recorded graph (a DAG).
 
@@ -243,11 +267,16 @@ def backward(root: "Tensor", grad_root: np.ndarray) -> None:
         stack.append((node, True))
         ctx = node._ctx
         if ctx is not None:
-            for parent in ctx.inputs:
+            # the first input (the activations) is explored first, so each layer's own
+            # parameters finish last in the walk and come first in the sweep: their
+            # gradients are final right after the layer's backward, which is when the
+            # data-parallel wrapper can send them (tests/autograd/test_hooks.py)
+            for parent in reversed(ctx.inputs):
                 if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
                     stack.append((parent, False))
 
     grads = {id(root): grad_root}
+    _final_callbacks.clear()   # left by a backward that raised: never run them
     for node in reversed(order):
         g = grads.pop(id(node), None)
         if g is None:
@@ -256,6 +285,10 @@ def backward(root: "Tensor", grad_root: np.ndarray) -> None:
         if ctx is None or node._retain_grad:
             node._accumulate_grad(g)
         if ctx is None:
+            if node._post_hooks:
+                # every use of this leaf is behind us (reverse topological order): final
+                for hook in list(node._post_hooks.values()):
+                    hook(node)
             continue
         if ctx.uses_blas:
             kernels(g).before_gemm()
@@ -279,6 +312,8 @@ def backward(root: "Tensor", grad_root: np.ndarray) -> None:
             prev = grads.get(key)
             # out-of-place: a backward may hand the same array to several inputs
             grads[key] = pg if prev is None else prev + pg
+    while _final_callbacks:
+        _final_callbacks.pop(0)()
 
 
 from foveanet.autograd.tensor import Tensor  # noqa: E402  (Tensor imports this module)

@@ -65,7 +65,7 @@ class Tensor:
                 [6., 8.]])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad", "_post_hooks", "__weakref__")
     # NumPy ufuncs refuse Tensors: ``ndarray + Tensor`` then calls Tensor.__radd__ (recorded
     # in the graph), and ``p.data -= lr * p.grad`` raises instead of silently rebinding
     # ``p.data`` to a Tensor. Use ``.numpy()``/``.data`` to do raw array math.
@@ -76,6 +76,7 @@ class Tensor:
         self.grad = None
         self._ctx = None
         self._retain_grad = False
+        self._post_hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -88,6 +89,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t._ctx = ctx
         t._retain_grad = False
+        t._post_hooks = None
         return t
 
     # ----------------------------------------------------------------- properties
@@ -177,6 +179,37 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (e.g. feature-map gradients)."""
         self._retain_grad = True
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` once this leaf's gradient of a backward pass is in ``.grad``.
+
+        As torch's method of the same name: the hook runs the moment the gradient is final
+        for this pass (the data-parallel wrapper sends it to the other ranks then).
+
+        Returns:
+            RemovableHandle: ``handle.remove()`` unregisters the hook.
+
+        Example::
+
+            >>> w = fn.tensor([1., 2.], requires_grad=True)
+            >>> seen = []
+            >>> handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy()))
+            >>> (w * w).sum().backward()
+            >>> seen
+            [array([2., 4.], dtype=float32)]
+            >>> handle.remove(); (w * w).sum().backward(); len(seen)
+            1
+        """
+        if self._ctx is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor (a "
+                               "parameter, not the result of an operation) accumulates a gradient")
+        from foveanet.nn.modules._helpers import RemovableHandle
+
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        handle = RemovableHandle(self._post_hooks)
+        self._post_hooks[handle.id] = hook
+        return handle
 
     # ------------------------------------------------------------------ in place
     def zero_(self) -> "Tensor":

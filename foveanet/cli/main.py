@@ -53,10 +53,18 @@ def main(argv=None) -> int:
         return int(args.func(args) or 0)
     except UserError as e:  # the user's to fix: the message, no traceback
         print(f"foveanet {args.command}: error: {e}", file=sys.stderr)
+        _stop_other_ranks(e.exit_code)
         return e.exit_code
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+
+
+def _stop_other_ranks(exit_code: int) -> None:
+    # under mpirun the other ranks may be waiting for this one in a collective: end the job
+    group = sys.modules.get("foveanet.distributed.process_group")
+    if group is not None:
+        group.abort(exit_code)
 
 
 if __name__ == "__main__":

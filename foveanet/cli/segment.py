@@ -191,10 +191,14 @@ def run_train(args) -> int:
     if cfg["size"] % step:
         raise CLIError(f"--size {cfg['size']} must be a multiple of 2**depth = {step} (depth {depth})")
     out = Path(args.out)
-    if (out / "config.json").exists():
+    from foveanet.cli.train import _join_ranks
+
+    rank = _join_ranks()   # under mpirun: data-parallel, rank 0 writes and reports
+    if rank == 0 and (out / "config.json").exists():
         raise CLIError(f"{out} already holds a run (config.json): choose another --out or delete it")
     m = train(out, quiet=args.quiet, **settings)
-    _print_report(m, out)
+    if rank == 0:
+        _print_report(m, out)
     return 0
 
 

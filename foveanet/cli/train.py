@@ -161,6 +161,16 @@ def _prepare(cfg):
         raise
 
 
+def _join_ranks() -> int:
+    """Under mpirun/srun, join the process group and return this rank; else 0."""
+    import foveanet.distributed as dist
+
+    if not dist.is_mpi_launch():
+        return 0
+    dist.init_process_group()
+    return dist.get_rank()
+
+
 def _load_run(run_dir, weights: str):
     """(config, model with the weights, the weight file), and a line saying which file."""
     from foveanet.train.run import load_run
@@ -210,6 +220,7 @@ def run_train(args) -> int:
     from foveanet.train.run import read_config
 
     t0 = time.perf_counter()
+    rank = _join_ranks()
     if args.resume:
         if not args.out:
             raise CLIError("--resume needs --out RUN_DIR (the run to continue)")
@@ -222,7 +233,7 @@ def run_train(args) -> int:
     else:
         cfg = _settings(args)
         out = Path(args.out or f"runs/{cfg['model']}-{Path(str(cfg['dataset'])).name}")
-        if (out / "checkpoint.safetensors").exists() or (out / "config.json").exists():
+        if rank == 0 and ((out / "checkpoint.safetensors").exists() or (out / "config.json").exists()):
             raise CLIError(f"{out} already holds a run: add --resume to continue it, or pick another --out")
         if cfg.get("patience") and not cfg.get("val_split"):
             raise CLIError("--patience stops on the validation accuracy: it needs --val-split > 0")
@@ -235,21 +246,27 @@ def run_train(args) -> int:
     cfg, train_loader, val_loader, test_loader = _prepare(cfg)
     data_seconds = time.perf_counter() - t0
     net = build.model(cfg)
+    if foveanet.distributed.get_world_size() > 1:
+        net = foveanet.distributed.DistributedDataParallel(net)
     opt = build.optimizer(cfg, net.parameters())
     sched = build.scheduler(cfg, opt, len(train_loader))
     callbacks = [EarlyStopping("val_accuracy", patience=int(cfg["patience"]))] if cfg.get("patience") else []
+    # rank 0 alone prints and writes the run's files; every rank computes the same numbers
     trainer = Trainer(net, opt, build.loss(cfg), sched, train_loader, val_loader,
-                      max_epochs=int(cfg["epochs"]), run_dir=args.out, callbacks=callbacks,
-                      seed=int(cfg["seed"]), class_names=cfg["classes"], config=cfg,
-                      progress=not args.quiet, checkpoint_seconds=float(cfg["checkpoint_seconds"]),
+                      max_epochs=int(cfg["epochs"]), run_dir=args.out if rank == 0 else None,
+                      callbacks=callbacks, seed=int(cfg["seed"]), class_names=cfg["classes"],
+                      config=cfg, progress=not args.quiet and rank == 0,
+                      checkpoint_seconds=float(cfg["checkpoint_seconds"]),
                       tta=bool(cfg.get("tta")), test_loader=test_loader)
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
-    if args.resume:
+    quiet = args.quiet or rank != 0
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    if args.resume and rank == 0:
         # temporary files of a write the kill interrupted: never renamed, never read
         for stale in Path(args.out).glob(".*.safetensors.*.tmp"):
             stale.unlink(missing_ok=True)
         for stale in Path(args.out).glob(".*.json.*.tmp"):
             stale.unlink(missing_ok=True)
+    if args.resume:
         try:
             trainer.load_checkpoint(state=resume_state)
         except ValueError as e:
@@ -261,7 +278,12 @@ def run_train(args) -> int:
         f"{cfg['val_size']:,} validation / {cfg['test_size']:,} test images {tuple(cfg['input_shape'])}, "
         f"{cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['lr']:g}, "
         f"{cfg['schedule']}, augment {cfg['augment']} -> {args.out}")
+    world = foveanet.distributed.get_world_size()
+    if world > 1:
+        say(f"data-parallel on {world} ranks: {cfg['batch_size'] // world} images each per step")
     trainer.fit()
+    if rank != 0:
+        return 0
     m = trainer.write_metrics({**json.loads((Path(args.out) / "metrics.json").read_text()),
                                "data_seconds": data_seconds, "wall_seconds": time.perf_counter() - t0})
     if m["best_val_accuracy"] is not None:

@@ -90,6 +90,9 @@ class DataLoader:
         seed: base seed of shuffling and augmentation (default None: one number drawn from
             the global generator, so ``foveanet.manual_seed`` fixes it).
         collate_fn: turns a list of samples into a batch (default: ``default_collate``).
+        sampler: the sample order instead of ``shuffle``: an iterable of indices with
+            ``len()``, e.g. ``foveanet.distributed.DistributedSampler`` for this rank's share;
+            its ``set_epoch(e)`` is called before epoch e's order is read.
 
     Example::
 
@@ -112,9 +115,13 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 transform=None, seed: int | None = None, collate_fn=None):
+                 transform=None, seed: int | None = None, collate_fn=None, sampler=None):
         if int(batch_size) < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True are exclusive: the sampler "
+                             "chooses the order (DistributedSampler(shuffle=True) shuffles)")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -132,7 +139,7 @@ class DataLoader:
 
     # ---------------------------------------------------------------- sizes
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     # ---------------------------------------------------------------- state
@@ -154,6 +161,10 @@ class DataLoader:
 
     def order(self, epoch: int) -> np.ndarray:
         """The sample order of ``epoch``."""
+        if self.sampler is not None:
+            if hasattr(self.sampler, "set_epoch"):
+                self.sampler.set_epoch(epoch)
+            return np.asarray(list(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)

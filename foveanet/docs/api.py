@@ -50,6 +50,9 @@ PAGES = (
      "The text-classification pipeline (Kim CNN, XML-CNN)."),
     ("segmentation.md", "foveanet.segmentation", ("foveanet.segmentation",),
      "The segmentation pipeline (U-Net on composed scenes)."),
+    ("distributed.md", "foveanet.distributed", ("foveanet.distributed",),
+     "Data-parallel training on MPI: the process group, DistributedDataParallel, the sampler, "
+     "SyncBatchNorm."),
     ("backend.md", "foveanet.backend", ("foveanet.backend",),
      "The array module, the kernel set, default dtype, random state and threads."),
 )

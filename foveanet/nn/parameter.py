@@ -53,6 +53,7 @@ class Parameter(Tensor):
         self.grad = None
         self._ctx = None
         self._retain_grad = False
+        self._post_hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)

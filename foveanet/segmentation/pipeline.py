@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import foveanet
+from foveanet.distributed.process_group import get_rank, get_world_size
 from foveanet.segmentation.inference import predict_logits, tta_mode
 from foveanet.segmentation.losses import ce_dice
 from foveanet.segmentation.metrics import ConfusionMatrix
@@ -167,9 +168,16 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
         cfg["base_width"], cfg["depth"] = cfg["widths"][0], len(cfg["widths"]) - 1
     cfg["task"], cfg["model"], cfg["class_names"] = "segment", "unet", CLASS_NAMES
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     cfg["threads"] = _threads(cfg["threads"])
-    write_json(out / "config.json", cfg)
+    world = get_world_size()
+    if cfg["batch_size"] % world:
+        from foveanet.distributed import DistributedError
+
+        raise DistributedError(f"segment train: --batch-size {cfg['batch_size']} is the global batch: "
+                               f"it must divide evenly over the {world} ranks")
+    if get_rank() == 0:   # under mpirun, rank 0 alone writes the run directory
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "config.json", cfg)
 
     from foveanet.backend.cpu import threads
 
@@ -180,6 +188,8 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
     except TrainingDiverged as e:  # the history so far and the step, in strict JSON
         from foveanet.train.checkpoint import write_json
 
+        if get_rank() != 0:
+            raise
         path = out / "metrics.json"
         old = json.loads(path.read_text()) if path.is_file() else {}
         write_json(path, {**old, "diverged": e.where})
@@ -195,9 +205,14 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
 
 
 def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
-    from foveanet.train.checkpoint import load_weights, save_weights, write_json
+    from foveanet.train.checkpoint import save_weights, write_json
+    from foveanet.train.trainer import _global_step_stats
 
     t_start, cpu_start = time.perf_counter(), time.process_time()
+    # under mpirun: every rank builds, pretrains and validates the same net (same seeds), and
+    # takes rank `rank`'s slice of each global batch; rank 0 alone writes
+    rank, world = get_rank(), get_world_size()
+    writes, quiet = rank == 0, quiet or rank != 0
     foveanet.manual_seed(cfg["seed"])
     model = build_model(cfg)
     pretrain = []
@@ -208,6 +223,11 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
                                     log=lambda msg: _log(msg, quiet))
     ema = copy.deepcopy(model) if cfg["ema"] else None
     scored = ema if ema is not None else model  # the weights validated, tested and saved
+    net = model
+    if world > 1:
+        from foveanet.distributed import DistributedDataParallel
+
+        net = DistributedDataParallel(model)
     steps = -(-cfg["scenes"] // cfg["batch_size"])
     opt = foveanet.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     sched = foveanet.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], epochs=cfg["epochs"],
@@ -219,7 +239,7 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
     # the shift views cost 8 forward passes: validation, every epoch, scores the single view
     val_tta = cfg["tta"] if tta_mode(cfg["tta"]) == "flip" else False
     rng = np.random.default_rng(cfg["seed"])
-    history, best = [], -1.0
+    history, best, best_state = [], -1.0, None
     named = list(model.named_parameters())
     for epoch in range(cfg["epochs"]):
         t0 = time.perf_counter()
@@ -230,24 +250,31 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
         cm = ConfusionMatrix(len(CLASS_NAMES))
         loss_sum = 0.0
         for b in range(steps):
-            idx = order[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]]
+            idx = order[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]][rank::world]
             x, y = foveanet.tensor(data.images[idx]), data.masks[idx]
             with float_errors_quiet():
-                logits = model(x)
+                logits = net(x)
                 loss = ce_dice(logits, y, weight=weight, dice_weight=cfg["dice_weight"])
                 opt.zero_grad()
                 loss.backward()
-                check_step(float(loss.item()), named, epoch=epoch + 1, step=b + 1, steps_per_epoch=steps,
+                lv = float(loss.item())
+                if world > 1:   # the global batch's loss: every rank stops together
+                    lv = _global_step_stats(lv, 0, len(idx))[0]
+                check_step(lv, named, epoch=epoch + 1, step=b + 1, steps_per_epoch=steps,
                            lr=opt.param_groups[0]["lr"])
             opt.step()
             sched.step()
             if ema is not None:
                 ema_update(ema, model, cfg["ema"], epoch * steps + b)
-            loss_sum += float(loss.item()) * len(idx)
+            loss_sum += lv * len(order[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]])
             cm.update(logits.data, y)
             if not quiet and sys.stderr.isatty():
                 print(f"\repoch {epoch + 1}/{cfg['epochs']} batch {b + 1}/{steps} loss {loss_sum / ((b * cfg['batch_size']) + len(idx)):.4f}",
                       end="", file=sys.stderr, flush=True)
+        if world > 1:   # the train mIoU of the whole epoch, not of this rank's share
+            from foveanet.distributed import all_reduce
+
+            all_reduce(cm.matrix)
         vcm, _ = score(scored, val, tta=val_tta)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / len(data), "train_miou": cm.miou(),
                "val_miou": vcm.miou(), "val_pixel_accuracy": vcm.pixel_accuracy(),
@@ -261,15 +288,21 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
         _log(f"epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} train mIoU {row['train_miou']:.3f} "
              f"| val mIoU {row['val_miou']:.3f}{plain} pixel acc {100 * row['val_pixel_accuracy']:.2f}% "
              f"| {row['seconds']:.0f}s", quiet)
-        save_weights(scored.state_dict(), out / "last.safetensors")
-        if row["val_miou"] > best:
+        improved = row["val_miou"] > best
+        if improved:   # kept in memory too: the other ranks never read rank 0's files
             best = row["val_miou"]
-            save_weights(scored.state_dict(), out / "best.safetensors")
-        write_json(out / "metrics.json", {"history": history, "seconds": time.perf_counter() - t_start})
+            best_state = {k: v.numpy().copy() for k, v in scored.state_dict().items()}
+        if writes:
+            save_weights(scored.state_dict(), out / "last.safetensors")
+            if improved:
+                save_weights(scored.state_dict(), out / "best.safetensors")
+            write_json(out / "metrics.json", {"history": history, "seconds": time.perf_counter() - t_start})
     train_seconds = time.perf_counter() - t_start
     cpu_seconds = time.process_time() - cpu_start
+    if not writes:
+        return {}   # rank 0 scores the test scenes and reports
 
-    model.load_state_dict(load_weights(out / "best.safetensors"))
+    model.load_state_dict({k: foveanet.tensor(v) for k, v in best_state.items()})
     metrics, draw = _evaluate(model, cfg, out)
     # CPU seconds beside wall seconds: on a shared machine the wall clock measures the others' load
     metrics.update(history=history, pretrain=pretrain, seconds=train_seconds, cpu_seconds=cpu_seconds,

@@ -148,11 +148,28 @@ def transforms(cfg: dict, train: bool):
 
 
 def loaders(cfg: dict, train_ds, val_ds, test_ds):
-    """(train, val, test) loaders; val is None without a validation set."""
-    from foveanet.data import DataLoader
+    """(train, val, test) loaders; val is None without a validation set.
 
-    tr = DataLoader(train_ds, batch_size=int(cfg["batch_size"]), shuffle=True,
-                    transform=transforms(cfg, True), seed=int(cfg["seed"]))
+    Under a process group of p ranks, ``batch_size`` is the global batch: each rank's train
+    loader yields its B/p share (a ``DistributedSampler``), and global step b covers the same
+    images for every p, which is what lets a run resume at another world size."""
+    from foveanet.data import DataLoader
+    from foveanet.distributed.process_group import get_world_size
+
+    world, batch = get_world_size(), int(cfg["batch_size"])
+    if world > 1:
+        from foveanet.distributed import DistributedError, DistributedSampler
+
+        if batch % world:
+            raise DistributedError(f"--batch-size {batch} is the global batch: it must divide "
+                                   f"evenly over the {world} ranks (say {batch // world * world} "
+                                   f"or {(batch // world + 1) * world})")
+        sampler = DistributedSampler(train_ds, shuffle=True, seed=int(cfg["seed"]))
+        tr = DataLoader(train_ds, batch_size=batch // world, sampler=sampler,
+                        transform=transforms(cfg, True), seed=int(cfg["seed"]))
+    else:
+        tr = DataLoader(train_ds, batch_size=batch, shuffle=True,
+                        transform=transforms(cfg, True), seed=int(cfg["seed"]))
     ev = transforms(cfg, False)
     va = DataLoader(val_ds, batch_size=512, shuffle=False, transform=ev) if val_ds is not None else None
     te = DataLoader(test_ds, batch_size=512, shuffle=False, transform=ev)

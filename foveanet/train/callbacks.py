@@ -182,8 +182,8 @@ class ModelCheckpoint(Callback):
         value = logs.get(self.monitor)
         if value is None or _better(self.mode, value, self.best, 0.0):
             self.best = value
-            save_weights(trainer.model.state_dict(), self.run_dir / "best.safetensors")
-        save_weights(trainer.model.state_dict(), self.run_dir / "last.safetensors")
+            save_weights(trainer.net.state_dict(), self.run_dir / "best.safetensors")
+        save_weights(trainer.net.state_dict(), self.run_dir / "last.safetensors")
         # written last: a checkpoint that says "epoch done" implies the weight files are too
         trainer.save_checkpoint(self.run_dir / "checkpoint.safetensors")
         self._last = time.monotonic()

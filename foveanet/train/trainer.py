@@ -37,6 +37,15 @@ __all__ = ["Trainer", "scheduler_interval"]
 _PER_BATCH = ("OneCycleLR", "CyclicLR")
 
 
+def _global_step_stats(loss: float, correct: int, n: int) -> tuple:
+    """(mean loss, correct, samples) of one step over all ranks: one all-reduce of 3 numbers."""
+    from foveanet.distributed import all_reduce
+
+    stats = np.array([loss * n, correct, n], np.float64)
+    all_reduce(stats)
+    return float(stats[0] / stats[2]), int(stats[1]), int(stats[2])
+
+
 def scheduler_interval(scheduler) -> str | None:
     if scheduler is None:
         return None
@@ -146,6 +155,13 @@ class Trainer:
         # fit, the final epoch's evaluation only
         self.tta = bool(tta)
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        # a data-parallel model (foveanet.distributed.DistributedDataParallel) trains wrapped;
+        # weights and checkpoints hold the model inside, so that a run resumes at any world
+        # size and its files load into the plain model
+        self.net = model.module if getattr(model, "wraps_module", False) else model
+        from foveanet.distributed.process_group import get_world_size
+
+        self.world_size = get_world_size()
         self.loss_fn = loss_fn if loss_fn is not None else F.cross_entropy
         # test loss without label smoothing etc., so runs with different recipes compare
         self.eval_loss_fn = eval_loss_fn if eval_loss_fn is not None else F.cross_entropy
@@ -221,7 +237,7 @@ class Trainer:
         self.model.train()
         t_resume, cpu_resume = time.perf_counter(), time.process_time()
         base_seconds, base_cpu = p["seconds"], p.get("cpu_seconds", 0.0)
-        named = list(self.model.named_parameters())
+        named = list(self.net.named_parameters())
         for x, y in loader:
             lr = self.optimizer.param_groups[0]["lr"]
             with float_errors_quiet():
@@ -230,14 +246,18 @@ class Trainer:
                 self.optimizer.zero_grad()
                 loss.backward()
                 lv = float(loss.item())
+                n = len(_np(y))
+                correct = int((_np(out).argmax(axis=1) == _np(y)).sum())
+                if self.world_size > 1:
+                    lv, correct, n = _global_step_stats(lv, correct, n)
+                # on every rank the same global loss and averaged gradients: all ranks stop
+                # together if the run diverges
                 check_step(lv, named, epoch=self.epoch + 1, step=loader.state_dict()["batch"],
                            steps_per_epoch=len(loader), lr=lr)
             self.optimizer.step()
             if self.interval == "batch":
                 self.scheduler.step()
             self.global_step += 1
-            n = len(_np(y))
-            correct = int((_np(out).argmax(axis=1) == _np(y)).sum())
             p["loss_sum"] += lv * n
             p["correct"] += correct
             p["seen"] += n
@@ -363,7 +383,7 @@ class Trainer:
     def state_dict(self) -> dict:
         return {
             "version": 1,
-            "model": self.model.state_dict(),
+            "model": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "loader": self.train_loader.state_dict(),
@@ -389,7 +409,7 @@ class Trainer:
             path = Path(path) if path is not None else self.run_dir / "checkpoint.safetensors"
             state = ckpt.load_checkpoint(path)
         st = state
-        self.model.load_state_dict(st["model"])
+        self.net.load_state_dict(st["model"])
         self.optimizer.load_state_dict(st["optimizer"])
         if self.scheduler is not None and st["scheduler"] is not None:
             self.scheduler.load_state_dict(st["scheduler"])

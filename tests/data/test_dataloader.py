@@ -153,3 +153,19 @@ def test_dataset_with_sample_transform_uses_per_sample_path():
     loader = DataLoader(WithTransform(4), batch_size=4)
     assert not loader.fast
     assert len(list(loader)) == 1
+
+
+def test_sampler_gives_the_order_and_the_length():
+    fn = foveanet
+    from foveanet.distributed import DistributedSampler
+
+    ds = fn.data.TensorDataset(np.arange(10, dtype=np.float32), np.arange(10))
+    loaders = [fn.data.DataLoader(ds, batch_size=2, sampler=DistributedSampler(ds, 2, r, seed=1))
+               for r in (0, 1)]
+    for epoch in range(2):
+        got = [np.concatenate([x.numpy() for x, _ in loader]) for loader in loaders]
+        assert len(loaders[0]) == 3 and all(len(g) == 5 for g in got)
+        assert sorted(np.concatenate(got).tolist()) == list(range(10))
+        assert loaders[0].sampler.epoch == epoch     # set_epoch called by the loader
+    with pytest.raises(ValueError, match="sampler and shuffle=True are exclusive"):
+        fn.data.DataLoader(ds, sampler=loaders[0].sampler, shuffle=True)
