@@ -22,6 +22,9 @@ TRAIN_EXAMPLES = textwrap.dedent(f"""\
     The run directory holds config.json, metrics.json, model.safetensors, vocab.json, labels.json;
     an ensemble (--ensemble N, XML-CNN's default 2) adds model-2.safetensors ... model-N.safetensors
     and scores with the mean of its members' scores.
+    Data-parallel: `mpirun -n P foveanet text train ...` trains on P processes, each taking its
+    share of every batch; --batch-size is the global batch (P must divide it), rank 0 writes
+    the run, and `text evaluate` / `text predict` read it in one process.
     """)
 PREDICT_EXAMPLES = textwrap.dedent("""\
     examples:
@@ -173,10 +176,23 @@ def register(sub) -> None:
     b.set_defaults(func=run_baseline)
 
 
+def _join_ranks() -> int:
+    """Under mpirun/srun, join the process group and return this rank; else 0."""
+    import foveanet.distributed as dist
+
+    if not dist.is_mpi_launch():
+        return 0
+    dist.init_process_group()
+    return dist.get_rank()
+
+
 def run_train(args) -> int:
     from foveanet.cli.main import CLIError
     from foveanet.text import load_documents, make_config, train
 
+    # every rank checks the arguments alike, so a mistake stops them all with the same message
+    rank = _join_ranks()
+    say = (lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None)
     if args.vectors and args.word2vec_epochs:
         raise CLIError("give --vectors FILE or --word2vec-epochs N, not both")
     if args.model == "xml-cnn" and args.task == "single":
@@ -192,7 +208,7 @@ def run_train(args) -> int:
                  f"{stats['dropped_no_labels']:,} without labels")
     if args.limit:
         line += f"; using the first {stats['used']:,}"
-    print(line, flush=True)
+    say(line)
     cfg = make_config(args.model, data=args.data, task=args.task, seed=args.seed, limit=args.limit,
                       split=args.split, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       max_len=args.max_len, embed_dim=args.embed_dim, pool_chunks=args.pool_chunks,
@@ -200,17 +216,16 @@ def run_train(args) -> int:
                       schedule=args.schedule, val_split=args.val_split, loss=args.loss,
                       ema=args.ema, embed_dropout=args.embed_dropout, vectors=args.vectors,
                       word2vec_epochs=args.word2vec_epochs, ensemble=args.ensemble)
-    m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget,
-              log=lambda s: print(s, flush=True))
+    m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget, log=say)
     d = m["data"]
     if d.get("test_unseen"):
-        print(f"note: {d['test_unseen']:,} test label occurrences were never seen in training and "
-              f"cannot be predicted (left out of the test truth)")
+        say(f"note: {d['test_unseen']:,} test label occurrences were never seen in training and "
+            f"cannot be predicted (left out of the test truth)")
     if isinstance(m["best_epoch"], list):
         kept = ", ".join(f"{b} of {r}" for b, r in zip(m["best_epoch"], m["epochs_run"]))
-        print(f"ensemble of {len(m['best_epoch'])}: best epochs {kept}, {m['seconds']:.0f} s; run in {args.out}")
+        say(f"ensemble of {len(m['best_epoch'])}: best epochs {kept}, {m['seconds']:.0f} s; run in {args.out}")
     else:
-        print(f"best epoch {m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.0f} s; run in {args.out}")
+        say(f"best epoch {m['best_epoch']} of {m['epochs_run']}, {m['seconds']:.0f} s; run in {args.out}")
     return 0
 
 

@@ -4,6 +4,12 @@ choice of the epoch by validation; plus the scores and metrics every epoch is ju
 ``foveanet.text.run`` builds the data and the models and calls ``fit`` once per member
 of the run (``ensemble``); this module knows nothing of run directories beyond writing the
 kept weights to the file it is given.
+
+Under a process group of p ranks (``mpirun -n p``) ``fit`` trains data-parallel: every rank
+draws the same batch order, takes every p-th document of each batch, and trains the model
+inside ``DistributedDataParallel``, which averages the gradients over the ranks; the logged
+loss is the batch's over all ranks. Every rank scores the validation and test parts itself
+with the same weights, so all keep the same epoch; rank 0 alone logs and writes the weights.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import numpy as np
 
 import foveanet
 import foveanet.functional as F
+from foveanet import backend
 from foveanet.text.pipeline import DataError, TextData
 from foveanet.train.checkpoint import save_weights
 from foveanet.train.guards import check_step, float_errors_quiet
@@ -37,6 +44,58 @@ def _bucketed_batches(lengths: np.ndarray, size: int, rng, spread: float):
     chunks = [order[s:s + size] for s in range(0, len(order), size)]
     for i in rng.permutation(len(chunks)):
         yield chunks[i]
+
+
+def _ranks() -> tuple:
+    """(rank, world size): (0, 1) without a process group."""
+    from foveanet.distributed.process_group import get_rank, get_world_size
+
+    return get_rank(), get_world_size()
+
+
+def check_global_batch(batch_size: int) -> None:
+    """Under p ranks, ``batch_size`` is the global batch and each rank takes batch_size / p of
+    it: raise ``DistributedError`` unless p divides it."""
+    world = _ranks()[1]
+    if world > 1 and batch_size % world:
+        from foveanet.distributed import DistributedError
+
+        near = [b for b in (batch_size // world * world, (batch_size // world + 1) * world) if b > 0]
+        raise DistributedError(f"--batch-size {batch_size} is the global batch: it must divide evenly "
+                               f"over the {world} ranks (say {' or '.join(map(str, near))})")
+
+
+def rank_share(idx: np.ndarray, rank: int, world: int) -> np.ndarray:
+    """Rank ``rank``'s documents of the global batch ``idx``: every ``world``-th from position
+    ``rank``. A batch that does not divide (an epoch's last) is first padded by repeating its
+    first documents, as ``DistributedSampler`` pads a data set: every rank then holds as many
+    documents, and DDP's mean of the ranks' gradients is the mean over the (padded) batch.
+
+    Example::
+
+        >>> from foveanet.text.fit import rank_share
+        >>> [rank_share(np.arange(10, 15), r, 2).tolist() for r in (0, 1)]
+        [[10, 12, 14], [11, 13, 10]]
+    """
+    if world == 1:
+        return idx
+    padded = -(-len(idx) // world) * world
+    if padded != len(idx):
+        idx = np.resize(idx, padded)
+    return idx[rank::world]
+
+
+def _any_rank(flag: bool, world: int) -> bool:
+    """Whether ``flag`` holds on any rank. A decision read off the clock (the time budget)
+    differs between ranks; taken alone, one rank would stop while the others wait for it in
+    the next step's all-reduce."""
+    if world == 1:
+        return bool(flag)
+    from foveanet.distributed import all_reduce
+
+    votes = np.array([1.0 if flag else 0.0])
+    all_reduce(votes, "max")
+    return bool(votes[0])
 
 
 def scores(model, x: np.ndarray, batch_size: int = 512, softmax: bool | None = None) -> np.ndarray:
@@ -174,9 +233,26 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
     kept weights are written there as they are chosen. ``max_seconds`` stops after the epoch
     that would make the next one overrun it.
 
+    Under a process group of several ranks (see the module docstring) ``cfg['batch_size']`` is
+    the global batch, which the world size must divide (``DistributedError`` otherwise), and
+    only rank 0 logs and writes ``weights_path``; ``model`` stays the plain model.
+
     Returns {"best": the kept epoch's row, "history": every row, "state": the kept weights,
     "n_parameters"}; a row holds the test metrics, ``val`` the validation ones."""
     t_start, cpu_start = time.perf_counter(), time.process_time()
+    rank, world = _ranks()
+    check_global_batch(cfg["batch_size"])
+    net = model
+    if world > 1:
+        from foveanet.distributed import DistributedDataParallel
+        from foveanet.train.trainer import _global_step_stats
+
+        net = DistributedDataParallel(model)      # every rank starts from rank 0's weights
+        # dropout masks of each rank's own (the batch order is the separate generator below,
+        # the same on every rank); one seed per (seed, rank) keeps the run reproducible
+        backend.manual_seed(int(np.random.SeedSequence([seed, rank]).generate_state(1)[0]))
+        if rank != 0:
+            log, weights_path = (lambda line: None), None
     has_val = data.x_val is not None and len(data.x_val) > 0
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(cfg, params)
@@ -195,23 +271,29 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     for epoch in range(cfg["epochs"]):
         t0 = time.perf_counter()
-        model.train()
+        net.train()
         loss_sum, seen = 0.0, 0
         batches = (_bucketed_batches(lengths, cfg["batch_size"], rng, cfg["bucket"]) if cfg.get("bucket")
                    else _batches(len(data.x_train), cfg["batch_size"], rng))
-        for step, idx in enumerate(batches, 1):
+        for step, batch in enumerate(batches, 1):
+            idx = rank_share(batch, rank, world)
             with float_errors_quiet():
-                logits = model(data.x_train[idx])
+                logits = net(data.x_train[idx])
                 loss = loss_fn(logits, data.y_train[idx])
                 opt.zero_grad()
                 loss.backward()
-                check_step(float(loss.data), named, epoch=epoch + 1, step=step, lr=opt.param_groups[0]["lr"])
+                lv, n = float(loss.data), len(idx)
+                if world > 1:
+                    # the global batch's loss, and gradients averaged by DDP: the same on every
+                    # rank, so all ranks stop together if the run diverges
+                    lv, _, n = _global_step_stats(lv, 0, n)
+                check_step(lv, named, epoch=epoch + 1, step=step, lr=opt.param_groups[0]["lr"])
             opt.step()
             model.apply_max_norm()
             if ema is not None:
                 ema.update()
-            loss_sum += float(loss.data) * len(idx)
-            seen += len(idx)
+            loss_sum += lv * n
+            seen += n
         t_train = time.perf_counter() - t0
         if sched is not None:
             sched.step()
@@ -238,8 +320,8 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
         log(f"{prefix}epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} | {val_txt}test "
             f"{_headline(m)} | {row['seconds']:.0f}s (total {row['elapsed']:.0f}s wall, "
             f"{row['cpu_elapsed']:.0f}s CPU){' *' if improved and has_val else ''}")
-        if max_seconds is not None and epoch + 1 < cfg["epochs"] and \
-                time.perf_counter() - t_start + row["seconds"] > max_seconds:
+        if _any_rank(max_seconds is not None and epoch + 1 < cfg["epochs"]
+                     and time.perf_counter() - t_start + row["seconds"] > max_seconds, world):
             log(f"{prefix}stopping: another epoch would pass the {max_seconds:.0f}s budget")
             break
     n_params = sum(int(p.data.size) for p in model.parameters())

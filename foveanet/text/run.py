@@ -32,6 +32,12 @@ metrics.json records either.
 
 Reproducibility: ``seed`` fixes the initial weights and dropout (the global generator) and
 the batch order (a NumPy generator of its own), so the same command gives the same numbers.
+
+Data-parallel: launched by ``mpirun -n p`` (after ``foveanet.distributed.init_process_group``)
+every rank reads and prepares the same data, builds the same model and trains each member
+on its share of every batch (``foveanet.text.fit``); ``batch_size`` is the global batch.
+Rank 0 alone logs and writes the run directory, from the plain model, so ``evaluate`` and
+``predict`` read it in one process.
 """
 from __future__ import annotations
 
@@ -47,7 +53,9 @@ from foveanet.errors import RunError
 from foveanet.train.checkpoint import write_json
 from foveanet.train.run import read_weights
 from foveanet.train.ranking import propensities
-from foveanet.text.fit import ROW_KEYS, _headline, _softmax_scores, fit, metrics_for, scores
+from foveanet.text.fit import (
+    ROW_KEYS, _any_rank, _headline, _ranks, _softmax_scores, check_global_batch, fit, metrics_for, scores,
+)
 from foveanet.text.pipeline import DataError, TextData, document_parts, load_documents, prepare
 from foveanet.text.word_vectors import vectors_from_file, vectors_from_training_split
 
@@ -209,10 +217,23 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
         max_seconds: a time budget shared out among the members still to train; an epoch
             that would pass it is not started (default None: no budget).
 
+    Under a process group of several ranks, every rank calls ``train`` alike and trains
+    data-parallel; rank 0 alone calls ``log`` and writes ``out``; every rank returns the
+    metrics (the same numbers, but for the timings).
+
     Returns:
         dict: the metrics, as metrics.json holds them (the module docstring lists them).
+
+    Raises:
+        DataError: settings that cannot work together.
+        DistributedError: under p ranks, a ``batch_size`` that p does not divide.
     """
     t_start, cpu_start = time.perf_counter(), time.process_time()
+    rank, world = _ranks()
+    check_global_batch(cfg["batch_size"])
+    keep_models = out is None
+    if rank != 0:
+        out, log = None, (lambda line: None)
     if cfg.get("vectors") and cfg.get("word2vec_epochs"):
         raise DataError("give either vectors (a file) or word2vec_epochs (learn them here), not both")
     members = int(1 if cfg.get("ensemble") is None else cfg["ensemble"])
@@ -242,6 +263,8 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
     if cfg.get("vectors"):
         stats["vectors"] = vectors_from_file(model, data.vocab, cfg, log)
     elif cfg.get("word2vec_epochs"):
+        # not parallelised: every rank runs the same word2vec pass with the same seed (and DDP
+        # then copies rank 0's embedding to all ranks anyway)
         train_docs = None
         if docs is not None:             # whole documents, not the rows cut at max_len
             train_docs = document_parts(docs, task=cfg["task"], split_rule=cfg["split"], seed=cfg["seed"],
@@ -257,10 +280,13 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
         data.vocab.save(out / "vocab.json")
         write_json(out / "labels.json", data.labels.to_dict())
     key = "accuracy" if data.task == "single" else "p@1"
+    parallel = (f", data-parallel on {world} ranks: {cfg['batch_size'] // world} documents each per step"
+                if world > 1 else "")
     log(f"model: {cfg['model']} ({sum(int(p.data.size) for p in model.parameters()):,} parameters)"
         f"{f' x {members} (an ensemble: the mean of their scores)' if members > 1 else ''}, "
         f"{cfg['epochs']} epochs of {-(-len(data.x_train) // cfg['batch_size'])} batches of "
-        f"{cfg['batch_size']}{', best epoch by validation ' + key if has_val else ', no validation: the last epoch is kept'}")
+        f"{cfg['batch_size']}{', best epoch by validation ' + key if has_val else ', no validation: the last epoch is kept'}"
+        f"{parallel}")
     fits, models = [], []
     for m in range(members):
         if m:
@@ -274,7 +300,7 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
         if max_seconds is not None:
             budget = (max_seconds - (time.perf_counter() - t_start)) / (members - m)
             # a member trains at least one epoch: one that cannot fit it is not started
-            if fits and budget < fits[-1]["history"][0]["seconds"]:
+            if fits and _any_rank(budget < fits[-1]["history"][0]["seconds"], world):
                 log(f"stopping after {m} of {members} members: the next would pass the "
                     f"{max_seconds:.0f}s budget")
                 break
@@ -293,7 +319,7 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
                    data=stats)
     if out is not None:
         write_json(out / "metrics.json", metrics)
-    else:
+    if keep_models:
         metrics["model"] = models[0] if len(models) == 1 else models
     return metrics
 
