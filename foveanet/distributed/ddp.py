@@ -15,10 +15,13 @@ from foveanet.nn.modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
 
-# torch's default. Buckets are filled in the order gradients become final (the reverse of the
-# parameters' order) and each is sent as soon as it is full, so the early buckets travel while
-# backward still computes the first layers' gradients.
-DEFAULT_BUCKET_CAP_MB = 25.0
+# Buckets are filled in the order gradients become final (the reverse of the parameters'
+# order) and each is sent as soon as it is full, so the early buckets travel while backward
+# still computes the first layers' gradients. 1 MB, not torch's 25: the wait at the end of
+# backward on vgg_small at 2 ranks was 2.66 ms at 1 MB against 8.01 ms at 25 MB (min;
+# benchmarks/results-distributed.md), and under 25 MB a model of that size sends nothing
+# before backward ends.
+DEFAULT_BUCKET_CAP_MB = 1.0
 
 
 class _Bucket:
@@ -57,7 +60,7 @@ class DistributedDataParallel(Module):
 
     Args:
         module: the model; its parameters are overwritten with rank 0's.
-        bucket_cap_mb: the largest bucket, in MB (default 25, as torch).
+        bucket_cap_mb: the largest bucket, in MB (default 1; torch's is 25).
         broadcast_buffers: copy rank 0's buffers (batch norm's running statistics) to every
             rank before each forward in training mode (default True, as torch).
 

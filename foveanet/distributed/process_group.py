@@ -27,6 +27,7 @@ __all__ = ["DistributedError", "Work", "init_process_group", "destroy_process_gr
            "barrier", "all_reduce", "broadcast", "all_gather_object"]
 
 DEFAULT_TIMEOUT = 300.0
+SPIN_SECONDS = 0.5   # how long Work.wait polls without a pause before it polls every 1 ms
 _OPS = ("sum", "mean", "max", "min")
 # the variables a launcher sets in every rank: OpenMPI's mpirun, MPICH/Hydra, Slurm's srun
 _LAUNCH_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS")
@@ -269,18 +270,23 @@ class Work:
     def wait(self) -> None:
         if self._done:
             return
-        deadline = time.monotonic() + self._timeout
-        pause = 0.0
-        # MPI progresses a non-blocking collective only inside MPI calls, so poll it; the
-        # pause grows to 1 ms so a long wait does not hold a core
+        start = time.monotonic()
+        deadline = start + self._timeout
+        # MPI advances a non-blocking collective only inside MPI calls, so it is polled. For
+        # the first SPIN_SECONDS without a pause: sleeping between polls made a 4 KB
+        # all-reduce take 341 us instead of 8 us, and 64 MB 1.5 s instead of 79 ms
+        # (benchmarks/results-distributed.md). A longer wait (another rank still computing)
+        # polls every millisecond so that it does not hold a core.
+        spin_until = start + SPIN_SECONDS
         while not self._request.Test():
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise DistributedError(
                     f"{self._what}: rank {get_rank()} waited {self._timeout:.0f} s for the other "
                     f"{get_world_size() - 1} rank(s): one has died or is stuck (the timeout is "
                     "init_process_group's timeout, or FOVEANET_DIST_TIMEOUT)")
-            time.sleep(pause)
-            pause = min(1e-3, pause + 1e-5)
+            if now > spin_until:
+                time.sleep(1e-3)
         self._complete()
 
     def _complete(self):
