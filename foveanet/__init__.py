@@ -36,7 +36,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 }, modules={
     "nn": "foveanet.nn", "optim": "foveanet.optim", "models": "foveanet.models",
     "data": "foveanet.data", "concepts": "foveanet.concepts", "vision": "foveanet.vision",
-    "interop": "foveanet.interop", "onnx": "foveanet.interop.onnx", "train": "foveanet.train",
+    "interop": "foveanet.interop", "onnx": "foveanet.onnx", "train": "foveanet.train",
     "backend": "foveanet.backend", "distributed": "foveanet.distributed",
 })
 

@@ -81,12 +81,8 @@ class Entry:
 
 
 def _module(namespace: str):
-    """The module a user reaches as ``namespace``: imported, or (``fn.onnx``) an attribute."""
-    try:
-        return importlib.import_module(namespace)
-    except ModuleNotFoundError:
-        parent, _, name = namespace.rpartition(".")
-        return getattr(_module(parent), name)
+    """The module a user imports as ``namespace``."""
+    return importlib.import_module(namespace)
 
 
 def public_names(namespace: str) -> list:
