@@ -17,7 +17,11 @@ TRAIN_EXAMPLES = textwrap.dedent("""\
       foveanet train --recipe quick --out runs/quick             # 5 epochs, about 35 s
       foveanet train --dataset photos/ --image-size 64 --test-split 0.2 --out runs/photos
       foveanet train --out runs/lenet --resume           # continue a killed run exactly
+      mpirun -n 2 foveanet train --out runs/dp           # data-parallel on 2 processes (MPI)
 
+    Under mpirun (or srun) every process trains on its share of each batch and the gradients
+    are averaged: --batch-size is the global batch, rank 0 writes the run, and --resume works
+    with any number of processes.
     A run directory holds config.json, metrics.json (validation and test numbers of every
     epoch), best.safetensors (the epoch with the best validation accuracy), last.safetensors,
     checkpoint.safetensors (for --resume) and learning_curves/confusion_matrix/predictions.png.
