@@ -22,8 +22,9 @@ import numpy as np
 import safetensors.numpy
 
 from foveanet.autograd import Tensor
+from foveanet.errors import UserError
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "SafetensorsError"]
 
 _STRUCTURE_KEY = "foveanet.structure"
 _VERSION_KEY = "foveanet.version"
@@ -34,7 +35,33 @@ _ITEMSIZE = {"F16": 2, "F32": 4, "F64": 8, "I8": 1, "I16": 2, "I32": 4, "I64": 8
              "U16": 2, "U32": 4, "U64": 8, "BOOL": 1}
 # safetensors' own ceiling: a larger header is a corrupt length field, not a real header
 _MAX_HEADER = 100_000_000
+_MAX_DIMS = 64  # NumPy's limit
 _TAGS = ("__tensor__", "__tuple__", "__dict__", "__float__", "__numpy__")
+_NUMPY_NAMES = {t.name for t in _SUPPORTED}
+
+
+class SafetensorsError(UserError, ValueError):
+    """A file that ``foveanet.load`` or ``foveanet.interop.load_safetensors`` cannot read: no
+    safetensors file (a pickle, a zip, a .npy), truncated, or a header that does not describe
+    the data after it; the message names the file and what is wrong.
+
+    A ``ValueError`` too, so that code catching that keeps working.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from foveanet.serialization import SafetensorsError
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "w.safetensors")
+        ...     with open(path, "wb") as f:
+        ...         _ = f.write((1 << 60).to_bytes(8, "little") + b"{}")
+        ...     try:
+        ...         fn.load(path)
+        ...     except SafetensorsError as e:
+        ...         print(str(e).split(": ", 1)[1])
+        header length 1152921504606846976 out of range for a 10-byte file (truncated or not a
+        safetensors file)
+    """
 
 
 # ---------------------------------------------------------------------- encoding
@@ -96,9 +123,9 @@ def _decode(node, tensors, where):
         return node
     if len(node) == 1 and "__tensor__" in node:
         name = node["__tensor__"]
-        if name not in tensors:
-            raise ValueError(f"{where}: the structure refers to tensor {name!r}, which the "
-                             "file does not contain")
+        if not isinstance(name, str) or name not in tensors:
+            raise SafetensorsError(f"{where}: the structure refers to tensor {name!r:.80}, which "
+                                   "the file does not contain")
         return Tensor._wrap(tensors[name], False, None)
     if "__tuple__" in node:
         return tuple(_decode(v, tensors, where) for v in node["__tuple__"])
@@ -108,6 +135,9 @@ def _decode(node, tensors, where):
     if "__float__" in node:
         return float(node["__float__"])
     if "__numpy__" in node:
+        if node["__numpy__"] not in _NUMPY_NAMES:
+            raise SafetensorsError(f"{where}: the structure names NumPy type {node['__numpy__']!r:.80}; "
+                                   f"expected one of {', '.join(sorted(_NUMPY_NAMES))}")
         return np.dtype(node["__numpy__"]).type(_decode(node["value"], tensors, where))
     return {k: _decode(v, tensors, where) for k, v in node.items()}
 
@@ -231,7 +261,9 @@ def load(path):
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is not a readable safetensors file.
+        SafetensorsError: (a ``ValueError``) naming the file, when it is not a readable
+            safetensors file: a pickle or zip, truncated, a header that does not match the
+            data, or a foveanet structure that does not match the tensors.
 
     Example::
 
@@ -257,32 +289,45 @@ def load(path):
     try:
         tensors = safetensors.numpy.load(data)
     except Exception as e:  # the library's own checks, phrased for the user
-        raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
+        raise SafetensorsError(f"{path}: not a readable safetensors file ({e})") from None
     text = metadata.get(_STRUCTURE_KEY)
     if text is None:
         return {name: Tensor._wrap(tensors[name], False, None) for name in header}
+    if not isinstance(text, str):
+        raise SafetensorsError(f"{path}: the foveanet structure in the metadata is a "
+                               f"{type(text).__name__}, not a JSON string")
     try:
         structure = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: the foveanet structure in the metadata is bad JSON ({e})") from None
-    return _decode(structure, tensors, path)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, an int of 5,000 digits, nesting
+        raise SafetensorsError(f"{path}: the foveanet structure in the metadata is bad JSON "
+                               f"({type(e).__name__}: {e})") from None
+    try:
+        return _decode(structure, tensors, path)
+    except SafetensorsError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError, RecursionError) as e:
+        # a node of the wrong shape ({"__tuple__": 3}, a list as dict key, ...): the JSON
+        # parsed, but save() never writes it
+        raise SafetensorsError(f"{path}: malformed foveanet structure in the metadata "
+                               f"({type(e).__name__}: {e})") from None
 
 
 def _refuse_foreign(data: bytes, path: str) -> None:
     """Recognise formats that must not (pickle) or cannot be read here, from magic bytes
     alone: nothing of them is parsed."""
     if data[:1] == b"\x80":
-        raise ValueError(f"{path}: this is a Python pickle (protocol {data[1] if len(data) > 1 else '?'}),"
-                         " not a safetensors file; foveanet.load never unpickles, since unpickling "
-                         "can run arbitrary code. For a PyTorch checkpoint use "
-                         "foveanet.interop.load_torch.")
+        protocol = data[1] if len(data) > 1 else "?"
+        raise SafetensorsError(f"{path}: this is a Python pickle (protocol {protocol}), not a "
+                               "safetensors file; foveanet.load never unpickles, since unpickling "
+                               "can run arbitrary code. For a PyTorch checkpoint use "
+                               "foveanet.interop.load_torch.")
     if data[:4] == b"PK\x03\x04":
-        raise ValueError(f"{path}: this is a zip archive (PyTorch's torch.save .pt/.pth format), not a "
-                         "safetensors file; foveanet.load never unpickles. Read PyTorch .pt files "
-                         "with foveanet.interop.load_torch.")
+        raise SafetensorsError(f"{path}: this is a zip archive (PyTorch's torch.save .pt/.pth format), "
+                               "not a safetensors file; foveanet.load never unpickles. Read PyTorch "
+                               ".pt files with foveanet.interop.load_torch.")
     if data[:6] == b"\x93NUMPY":
-        raise ValueError(f"{path}: this is a NumPy .npy file, not a safetensors file; "
-                         "use numpy.load(path, allow_pickle=False)")
+        raise SafetensorsError(f"{path}: this is a NumPy .npy file, not a safetensors file; "
+                               "use numpy.load(path, allow_pickle=False)")
 
 
 def parse_header(data: bytes, path: str, itemsizes: dict | None = None):
@@ -290,41 +335,63 @@ def parse_header(data: bytes, path: str, itemsizes: dict | None = None):
     or corrupt file gives a message saying what is wrong rather than a library error.
     ``itemsizes`` maps the dtype codes the caller can hold to their byte sizes (default: the
     ones NumPy holds natively). Returns ``(header, metadata)``; every tensor's offsets are
-    then known to lie inside the file's data buffer."""
+    then known to lie inside the file's data buffer, and the tensors tile that buffer without
+    gaps or overlaps (as the reference library requires), so reading them all takes no more
+    memory than the file. Raises ``SafetensorsError``."""
     itemsizes = _ITEMSIZE if itemsizes is None else itemsizes
     size = len(data)
     if size < 8:
-        raise ValueError(f"{path}: file is {size} bytes, too short for a safetensors header "
-                         "(truncated or not a safetensors file)")
+        raise SafetensorsError(f"{path}: file is {size} bytes, too short for a safetensors header "
+                               "(truncated or not a safetensors file)")
     n = int.from_bytes(data[:8], "little")
     if n < 2 or n > _MAX_HEADER or 8 + n > size:
-        raise ValueError(f"{path}: header length {n} out of range for a {size}-byte file "
-                         "(truncated or not a safetensors file)")
+        raise SafetensorsError(f"{path}: header length {n} out of range for a {size}-byte file "
+                               "(truncated or not a safetensors file)")
     try:
         header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: safetensors header is bad JSON ({e})") from None
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError, JSONDecodeError, nesting
+        raise SafetensorsError(f"{path}: safetensors header is bad JSON ({type(e).__name__}: {e})") from None
     if not isinstance(header, dict):
-        raise ValueError(f"{path}: safetensors header is a {type(header).__name__}, not an object")
+        raise SafetensorsError(f"{path}: safetensors header is a {type(header).__name__}, not an object")
     metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict):
-        raise ValueError(f"{path}: safetensors __metadata__ is not an object")
-    end = 0
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise SafetensorsError(f"{path}: safetensors __metadata__ is not an object of strings")
+    spans = []
     for name, info in header.items():
-        try:
-            dtype, shape, (begin, stop) = info["dtype"], info["shape"], info["data_offsets"]
-            count = math.prod(int(d) for d in shape)
-        except (TypeError, KeyError, ValueError):
-            raise ValueError(f"{path}: malformed header entry for tensor {name!r}: {info!r}") from None
+        shape = info.get("shape") if isinstance(info, dict) else None
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(shape, list) and all(_is_count(d) for d in shape)
+                and isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))
+                and isinstance(info.get("dtype"), str)):
+            raise SafetensorsError(f"{path}: malformed header entry for tensor {name!r}: {info!r:.200} "
+                                   "(expected dtype: a string, shape: a list of sizes >= 0, "
+                                   "data_offsets: [begin, end])")
+        dtype, (begin, stop) = info["dtype"], offsets
+        if len(shape) > _MAX_DIMS:
+            raise SafetensorsError(f"{path}: tensor {name!r} has {len(shape)} dimensions; NumPy "
+                                   f"holds at most {_MAX_DIMS}")
         if dtype not in itemsizes:
-            raise ValueError(f"{path}: tensor {name!r} has dtype {dtype}, which NumPy/foveanet "
-                             "cannot hold")
-        if not 0 <= begin <= stop or stop - begin != count * itemsizes[dtype]:
-            raise ValueError(f"{path}: data size mismatch for tensor {name!r}: offsets "
-                             f"[{begin}, {stop}) for shape {shape} of {dtype}")
-        end = max(end, stop)
+            raise SafetensorsError(f"{path}: tensor {name!r} has dtype {dtype:.20}, which NumPy/foveanet "
+                                   f"cannot hold (expected one of {', '.join(itemsizes)})")
+        count = math.prod(shape)
+        if not begin <= stop or stop - begin != count * itemsizes[dtype]:
+            raise SafetensorsError(f"{path}: data size mismatch for tensor {name!r}: offsets "
+                                   f"[{begin}, {stop}) for shape {shape} of {dtype}")
+        spans.append((begin, stop, name))
     body = size - 8 - n
+    end = max((stop for _, stop, _ in spans), default=0)
     if end != body:
-        raise ValueError(f"{path}: data size mismatch: the header describes {end} bytes of "
-                         f"tensor data, the file holds {body} (truncated?)")
+        raise SafetensorsError(f"{path}: data size mismatch: the header describes {end} bytes of "
+                               f"tensor data, the file holds {body} (truncated?)")
+    at = 0
+    for begin, stop, name in sorted(spans):
+        if begin != at:
+            what = "overlaps the tensor before it" if begin < at else f"leaves bytes [{at}, {begin}) unused"
+            raise SafetensorsError(f"{path}: tensor {name!r} at offsets [{begin}, {stop}) {what}; "
+                                   "the tensors of a safetensors file fill its data buffer in turn")
+        at = stop
     return header, metadata
+
+
+def _is_count(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0

@@ -9,6 +9,8 @@ serve them already decompressed).
 from __future__ import annotations
 
 import gzip
+import math
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -30,6 +32,10 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _CODE_OF = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
+# deflate's ceiling: one 258-byte match per 2 bits, so a gzip stream of n bytes never holds
+# more than 1032 n bytes; a header declaring more is corrupt, whatever the stream says
+_DEFLATE_MAX_RATIO = 1032
+_MAX_DIMS = 64  # NumPy's limit
 
 
 class IDXError(UserError, ValueError):
@@ -89,7 +95,25 @@ def _parse_header(f, path):
         )
     ndim = magic[3]
     shape = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, f"header ({ndim} dimension sizes)"))
+    if ndim > _MAX_DIMS:
+        raise IDXError(f"{path}: the header declares {ndim} dimensions; NumPy holds at most {_MAX_DIMS}")
     return IDX_DTYPES[magic[2]], tuple(int(s) for s in shape)
+
+
+def _check_size(path, gz: bool, dtype, shape) -> int:
+    """The byte count of the values the header declares, checked against the file's size
+    before anything that large is allocated."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    size, head = os.path.getsize(path), 4 + 4 * len(shape)
+    what = f"shape {shape} of {dtype.newbyteorder('=')} needs {nbytes} bytes of values"
+    if not gz and head + nbytes > size:
+        raise IDXError(f"{path}: truncated data: {what}, file has {size - head}")
+    if not gz and head + nbytes < size:
+        raise IDXError(f"{path}: trailing bytes after the {nbytes} bytes of values for shape {shape}")
+    if gz and head + nbytes > _DEFLATE_MAX_RATIO * size:
+        raise IDXError(f"{path}: truncated or corrupt: {what}, more than a {size}-byte gzip "
+                       f"file can hold ({_DEFLATE_MAX_RATIO} times its size)")
+    return nbytes
 
 
 def read_idx(path) -> np.ndarray:
@@ -107,7 +131,9 @@ def read_idx(path) -> np.ndarray:
 
     Raises:
         IDXError: (a ``ValueError``) naming the file, on a bad magic number, a truncated
-            header or data (with expected vs actual byte counts), or trailing bytes.
+            header or data (with expected vs actual byte counts), or trailing bytes. The
+            declared shape is checked against the file's size before the array is
+            allocated, so a damaged header cannot ask for more memory than the file holds.
 
     Example::
 
@@ -120,11 +146,11 @@ def read_idx(path) -> np.ndarray:
                [3, 4, 5]], dtype=uint8)
     """
     path = Path(path)
-    with _open(path) as f:
+    gz = is_gzip(path)
+    with gzip.open(path, "rb") if gz else open(path, "rb") as f:
         dtype, shape = _parse_header(f, path)
-        count = int(np.prod(shape, dtype=np.int64))
-        nbytes = count * dtype.itemsize
-        out = np.empty(count, dtype=dtype)
+        nbytes = _check_size(path, gz, dtype, shape)
+        out = np.empty(nbytes // dtype.itemsize, dtype=dtype)
         # readinto avoids holding the file twice in memory (once as bytes, once as array)
         view = memoryview(out).cast("B")
         got = 0

@@ -15,9 +15,42 @@ from pathlib import Path
 import numpy as np
 
 from foveanet.data.dataset import _UInt8ImageDataset
+from foveanet.errors import UserError
 
 IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
+# what Pillow raises on damaged files, as its own fuzz tests list them (Tests/oss-fuzz), and
+# Image.DecompressionBombError beyond twice Image.MAX_IMAGE_PIXELS
+_PIL_ERRORS = (OSError, SyntaxError, ValueError, NotImplementedError, OverflowError)
+# A header may declare this many pixels whatever the file's size (a 2048x2048 image)...
+_PIXELS_FREE = 1 << 22
+# ...and more only with a byte per this many: deflate (PNG) and LZW (GIF) stop near 1,000 to
+# 3,000 pixels a byte and JPEG far below; only a blank image made to be tiny gets past it
+_PIXELS_PER_BYTE = 1 << 14
+
+
+class ImageFileError(UserError, ValueError):
+    """A file ``load_image`` cannot read as an image: no format Pillow knows, damaged or
+    truncated data, or more pixels than the file could hold; the message names the file.
+
+    A ``ValueError`` too, so that code catching that keeps working.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from foveanet.data.image_folder import ImageFileError
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "cat.png")
+        ...     with open(path, "wb") as f:
+        ...         _ = f.write(b"not a picture")
+        ...     try:
+        ...         fn.data.load_image(path)
+        ...     except ImageFileError as e:
+        ...         print(str(e)[:18], os.path.basename(str(e).split(": ")[0]))
+        cannot read image  cat.png
+    """
 
 
 def _pil():
@@ -119,7 +152,10 @@ def load_image(path, mode: str | None = None, size=None, fit: str = "stretch") -
         ndarray: float32 (C, H, W), values in [0, 1].
 
     Raises:
-        ValueError: the file cannot be read as an image.
+        ImageFileError: (a ``ValueError``) naming the file, when Pillow cannot read it, or
+            when its header declares more pixels than the file's size allows (more than 4
+            megapixels and more than 16,384 pixels per byte of file, which only a blank
+            image made to be tiny reaches) or than Pillow's decompression-bomb limit.
 
     Example::
 
@@ -141,12 +177,25 @@ def load_image(path, mode: str | None = None, size=None, fit: str = "stretch") -
     path = Path(path)
     try:
         with Image.open(path) as im:
+            _check_pixels(im, path)
             if mode is None:
                 mode = "RGB" if _is_colour(im) else "L"
             a = _decode(im, mode, _size_pair(size), fit)
-    except (OSError, ValueError, SyntaxError) as e:  # Pillow's decoders raise all three
-        raise ValueError(f"cannot read image {path}: {e}") from None
+    except (*_PIL_ERRORS, Image.DecompressionBombError) as e:
+        raise ImageFileError(f"cannot read image {path}: {e}") from None
     return a.astype(np.float32) * np.float32(1 / 255)
+
+
+def _check_pixels(im, path) -> None:
+    """Refuse a header that declares far more pixels than the file could encode, before
+    Pillow allocates them: a 1 KB file must not decode into gigabytes. (A ValueError that
+    load_image words as an ImageFileError.)"""
+    w, h = im.size
+    size = os.path.getsize(path)
+    limit = max(_PIXELS_FREE, _PIXELS_PER_BYTE * size)
+    if w * h > limit:
+        raise ValueError(f"its header declares {w}x{h} = {w * h} pixels, more than a {size}-byte "
+                         f"file holds (at most {limit}); the file is damaged or crafted")
 
 
 class ImageFolder(_UInt8ImageDataset):

@@ -43,6 +43,12 @@ def load_safetensors(path, with_metadata: bool = False):
     Returns:
         ``OrderedDict`` name -> array, or ``(tensors, metadata)`` with ``with_metadata``.
 
+    Raises:
+        SafetensorsError: (``foveanet.serialization``; a ``ValueError``) naming the file,
+            when its header is not one safetensors writes: a length out of range, bad
+            JSON, a dtype NumPy cannot hold, offsets that do not match the shapes or do not
+            fill the data buffer in turn (checked before any tensor is read).
+
     Example::
 
         >>> import os, tempfile

@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import _compat_pickle
 import collections
+import io
+import math
 import os
 import pickle
+import pickletools
 import zipfile
+import zlib
 
 import numpy as np
 
+from foveanet.errors import UserError
 from foveanet.serialization import atomic_write
 
-__all__ = ["load_torch", "save_torch"]
+__all__ = ["load_torch", "save_torch", "TorchCheckpointError"]
 
 # storage class -> dtype of its elements ("bf16": no numpy dtype, widened to float32 on load)
 _STORAGE_DTYPES = {
@@ -34,81 +39,150 @@ _TORCH_DTYPES = {
     "int8": "i1", "uint8": "u1", "bool": "?",
 }
 _LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+# What one load may build (storages read, tensors and containers made), in bytes: a few
+# times the file, plus room for small expanded (stride-0) tensors.  A 1 KB file cannot ask
+# for gigabytes through a declared size, shared storages read N times or a memoised list
+# passed to tuple() N times.
+_BUDGET_PER_BYTE, _BUDGET_FLOOR = 8, 16 << 20
+_MAX_DIMS = 64  # NumPy's limit
+# pickle errors on bad bytes: the C unpickler and the whitelisted callables raise these when a
+# crafted or damaged pickle gives them arguments of the wrong kind
+_PICKLE_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+                  AttributeError, OverflowError, RecursionError)
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
+               OverflowError, NotImplementedError, RuntimeError)
+
+
+class TorchCheckpointError(UserError, ValueError):
+    """A file ``foveanet.interop.load_torch`` refuses or cannot read: a pickled class or
+    function outside the whitelist (named), a legacy or TorchScript file, a damaged zip or
+    pickle, or tensors that do not fit their storages; the message names the file.
+
+    A ``ValueError`` too, so that code catching that keeps working.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from foveanet.interop.torch_pt import TorchCheckpointError
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "model.pt")
+        ...     with open(path, "wb") as f:
+        ...         _ = f.write(b"PK\x03\x04 not really a zip")
+        ...     try:
+        ...         fn.interop.load_torch(path)
+        ...     except TorchCheckpointError as e:
+        ...         print(str(e).split(" ", 1)[1][:35])
+        is not a PyTorch checkpoint (no zip
+    """
 
 
 class _StorageType:
     """Stands in for ``torch.FloatStorage`` & co.: only its element type is needed."""
 
+    __slots__ = ("name", "dtype")
+
     def __init__(self, name: str):
         self.name, self.dtype = name, _STORAGE_DTYPES[name]
 
+    def __setstate__(self, state):  # a BUILD opcode aimed at a global
+        raise TorchCheckpointError(f"the pickle sets the state of torch.{self.name}")
 
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+
+class _Callable:
+    """A whitelisted global as the pickle sees it: calls are charged to the load's budget,
+    and a BUILD opcode cannot change it (a bare function's ``__defaults__`` could be set)."""
+
+    __slots__ = ("name", "fn", "unpickler")
+
+    def __init__(self, name: str, fn, unpickler):
+        self.name, self.fn, self.unpickler = name, fn, unpickler
+
+    def __call__(self, *args, **kwargs):
+        # tuple(x), set(x), x.encode()... copy their arguments: charge the copy first
+        self.unpickler._charge(sum(map(_cost, args)), f"a call of {self.name}")
+        return self.fn(self.unpickler, *args, **kwargs)
+
+    def __setstate__(self, state):
+        raise TorchCheckpointError(f"the pickle sets the state of {self.name}")
+
+
+def _cost(arg) -> int:
+    """Bytes a copy of ``arg`` takes, roughly: a pointer per item of a container."""
+    if isinstance(arg, (str, bytes, bytearray)):
+        return len(arg)
+    return 8 * len(arg) if isinstance(arg, (tuple, list, dict, set, frozenset)) else 0
+
+
+def _rebuild_tensor_v2(up, storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
-    return _from_storage(storage, storage_offset, size, stride)
+    return _from_storage(up, storage, storage_offset, size, stride)
 
 
-def _rebuild_tensor(storage, storage_offset, size, stride):
-    return _from_storage(storage, storage_offset, size, stride)
+def _rebuild_tensor(up, storage, storage_offset, size, stride):
+    return _from_storage(up, storage, storage_offset, size, stride)
 
 
-def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):
+def _rebuild_parameter(up, data, requires_grad=False, backward_hooks=None, state=None):
     return data
 
 
-def _codecs_encode(text, encoding="latin1"):
+def _codecs_encode(up, text, encoding="latin1"):
     # protocol-2 pickles spell bytes objects as _codecs.encode(str, 'latin1')
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise ValueError("_codecs.encode: only the latin1 spelling of bytes is accepted")
+        raise TorchCheckpointError("_codecs.encode: only the latin1 spelling of bytes is accepted")
     return text.encode("latin1")
 
 
-def _device(*args):
-    return str(args[0]) if args else "cpu"
+def _device(up, *args):
+    return str(args[0]) if args and isinstance(args[0], (str, int)) else "cpu"
 
 
 _ALLOWED = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("collections", "OrderedDict"): lambda up, *a, **k: collections.OrderedDict(*a, **k),
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-    ("torch", "Size"): tuple,
+    ("torch", "Size"): lambda up, *a: tuple(*a),
     ("torch", "device"): _device,
     ("_codecs", "encode"): _codecs_encode,
-    ("builtins", "set"): set,
-    ("builtins", "frozenset"): frozenset,
+    ("builtins", "set"): lambda up, *a: set(*a),
+    ("builtins", "frozenset"): lambda up, *a: frozenset(*a),
 }
 
 
 class _Storage:
     """A storage read from the archive: a flat little-endian buffer and its element type."""
 
-    def __init__(self, raw: bytes, dtype: str, numel: int, where: str, big_endian: bool):
+    def __init__(self, raw: bytes, dtype: str, numel: int, big_endian: bool):
         self.dtype = dtype
-        if dtype == "bf16":
-            np_dtype = np.dtype(">u2" if big_endian else "<u2")
-        else:
-            np_dtype = np.dtype(dtype).newbyteorder(">" if big_endian else "<")
-        if len(raw) < numel * np_dtype.itemsize:
-            raise ValueError(f"{where}: storage holds {len(raw)} bytes, {numel} elements of "
-                             f"{np_dtype} need {numel * np_dtype.itemsize}")
-        self.array = np.frombuffer(raw, dtype=np_dtype, count=numel)
+        self.array = np.frombuffer(raw, dtype=_np_dtype(dtype, big_endian), count=numel)
 
 
-def _from_storage(storage, offset, size, stride) -> np.ndarray:
+def _np_dtype(dtype: str, big_endian: bool) -> np.dtype:
+    if dtype == "bf16":
+        return np.dtype(">u2" if big_endian else "<u2")
+    return np.dtype(dtype).newbyteorder(">" if big_endian else "<")
+
+
+def _from_storage(up, storage, offset, size, stride) -> np.ndarray:
     if not isinstance(storage, _Storage):
-        raise ValueError("tensor rebuilt from something that is not a storage of the archive")
+        raise TorchCheckpointError("tensor rebuilt from something that is not a storage of the archive")
+    if not all(isinstance(v, (tuple, list)) and len(v) <= _MAX_DIMS for v in (size, stride)):
+        raise TorchCheckpointError(f"bad tensor layout: size {size!r:.100}, stride {stride!r:.100} "
+                                   f"(expected tuples of at most {_MAX_DIMS} ints)")
     size, stride, offset = tuple(int(s) for s in size), tuple(int(s) for s in stride), int(offset)
     if len(size) != len(stride) or offset < 0 or any(n < 0 for n in size) or any(s < 0 for s in stride):
-        raise ValueError(f"bad tensor layout: size {size}, stride {stride}, offset {offset}")
+        raise TorchCheckpointError(f"bad tensor layout: size {size}, stride {stride}, offset {offset}")
     flat = storage.array
+    itemsize = 4 if storage.dtype == "bf16" else flat.itemsize
+    up._charge(math.prod(size) * itemsize, f"a tensor of size {size}")
     if 0 not in size:
         # as_strided does no bounds checks: a crafted stride must not read past the buffer
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         if last >= flat.size:
-            raise ValueError(f"tensor of size {size}, stride {stride}, offset {offset} reaches "
-                             f"element {last} of a storage of {flat.size}")
+            raise TorchCheckpointError(f"tensor of size {size}, stride {stride}, offset {offset} "
+                                       f"reaches element {last} of a storage of {flat.size}")
         view = np.lib.stride_tricks.as_strided(
             flat[offset:], shape=size, strides=tuple(s * flat.itemsize for s in stride), writeable=False)
     else:
@@ -120,40 +194,86 @@ def _from_storage(storage, offset, size, stride) -> np.ndarray:
 
 
 class _SafeUnpickler(pickle.Unpickler):
-    def __init__(self, fh, archive: zipfile.ZipFile, prefix: str, path: str, big_endian: bool):
+    def __init__(self, fh, archive: zipfile.ZipFile, prefix: str, path: str, big_endian: bool,
+                 budget: int):
         super().__init__(fh)
         self._zip, self._prefix, self._path, self._big = archive, prefix, path, big_endian
         self._storages: dict = {}
+        self._left = self._budget = budget
+
+    def _charge(self, nbytes: int, what: str) -> None:
+        self._left -= nbytes
+        if self._left < 0:
+            raise TorchCheckpointError(
+                f"{what} would take the load past {self._budget} bytes, {_BUDGET_PER_BYTE} times "
+                f"the file and {_BUDGET_FLOOR >> 20} MiB more (sizes that do not fit the file)")
 
     def find_class(self, module, name):
         # protocol-2 pickles spell Python 3 names the Python 2 way (__builtin__, copy_reg)
         module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         if (module, name) in _ALLOWED:
-            return _ALLOWED[(module, name)]
+            return _Callable(f"{module}.{name}", _ALLOWED[(module, name)], self)
         if module == "torch" and name in _STORAGE_DTYPES:
             return _StorageType(name)
         if module == "torch.storage" and name == "UntypedStorage":
             return _StorageType(name)
         if module == "torch" and name in _TORCH_DTYPES:
             return np.dtype(_TORCH_DTYPES[name])
-        raise ValueError(f"refusing to load '{module}.{name}' from {os.path.basename(self._path)}: "
-                         "only tensors and plain containers are allowed")
+        raise TorchCheckpointError(f"refusing to load '{module}.{name}' from "
+                                   f"{os.path.basename(self._path)}: only tensors and plain "
+                                   "containers are allowed")
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
-                and isinstance(pid[1], _StorageType)):
-            raise ValueError(f"{self._path}: unexpected persistent id {pid!r}")
+                and isinstance(pid[1], _StorageType) and isinstance(pid[2], (str, int))
+                and isinstance(pid[4], int) and pid[4] >= 0):
+            raise TorchCheckpointError(f"unexpected persistent id {pid!r:.200}")
         _, stype, key, _location, numel = pid
         key = str(key)
         if key not in self._storages:
             entry = f"{self._prefix}data/{key}"
+            need = numel * _np_dtype(stype.dtype, self._big).itemsize
             try:
-                raw = self._zip.read(entry)
-            except KeyError:
-                raise ValueError(f"{self._path}: storage {entry!r} is missing from the archive") from None
-            self._storages[key] = _Storage(raw, stype.dtype, int(numel), f"{self._path}:{entry}", self._big)
+                raw = _read_member(self._zip, entry, self._left, need, self)
+            except TorchCheckpointError as e:
+                raise TorchCheckpointError(f"storage of {numel} elements of {stype.name}: {e}") from None
+            self._storages[key] = _Storage(raw, stype.dtype, numel, self._big)
         return self._storages[key]
+
+
+def _read_member(archive, name, most, least=0, up=None) -> bytes:
+    """One member of the zip, refused when it is missing, encrypted, compressed in a way
+    torch never writes, or when its declared size is outside [least, most] bytes; what it
+    holds is charged to the load's budget (``up``) before it is read."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise TorchCheckpointError(f"{name!r} is missing from the archive") from None
+    if info.flag_bits & 1:
+        raise TorchCheckpointError(f"{name!r} is encrypted")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise TorchCheckpointError(f"{name!r} uses zip compression method {info.compress_type} "
+                                   "(torch.save stores members uncompressed)")
+    if info.file_size < least:
+        raise TorchCheckpointError(f"{name!r} holds {info.file_size} bytes, {least} are needed")
+    if info.file_size > most:
+        raise TorchCheckpointError(f"{name!r} declares {info.file_size} bytes, more than the "
+                                   f"{most} it may hold")
+    if up is not None:
+        up._charge(info.file_size, f"{name!r} ({info.file_size} bytes)")
+    try:
+        return archive.read(info)
+    except _ZIP_ERRORS as e:
+        raise TorchCheckpointError(f"{name!r} cannot be read ({type(e).__name__}: {e})") from None
+
+
+def _check_pickle(data: bytes) -> None:
+    """Walk the opcodes without running them: every length the pickle declares (BINBYTES,
+    BINUNICODE8, LONG4, ...) must fit in the bytes that follow, since the C unpickler
+    allocates a declared length before it reads. Raises ValueError."""
+    for _op, _arg, _pos in pickletools.genops(io.BytesIO(data)):
+        pass
 
 
 def load_torch(path):
@@ -161,7 +281,9 @@ def load_torch(path):
 
     Every global the pickle names is looked up in a whitelist (tensors, plain containers);
     anything else stops the load before it is called. Tensors become numpy arrays; bfloat16
-    tensors become float32 (numpy has no bfloat16).
+    tensors become float32 (numpy has no bfloat16). Sizes the file declares are checked
+    against the file before memory is taken: one load builds at most 8 times the file's
+    size plus 16 MiB.
 
     Args:
         path: the ``.pt``/``.pth`` file (a zip archive).
@@ -171,8 +293,9 @@ def load_torch(path):
         ``{'state_dict': ..., 'epoch': 3}``) with its nesting, tensors replaced by arrays.
 
     Raises:
-        ValueError: a pickled module, optimizer or any other class (naming the global), a
-            legacy (pre-1.6) file, a TorchScript archive, or a file that is no checkpoint.
+        TorchCheckpointError: (a ``ValueError``) naming the file: a pickled module,
+            optimizer or any other class (naming the global), a legacy (pre-1.6) file, a
+            TorchScript archive, a damaged zip or pickle, or a file that is no checkpoint.
 
     Example::
 
@@ -191,27 +314,49 @@ def load_torch(path):
     path = os.fspath(path)
     with open(path, "rb") as fh:
         head = fh.read(16)
+        size = os.fstat(fh.fileno()).st_size
     if head.startswith(_LEGACY_MAGIC) or (head[:1] == b"\x80" and not zipfile.is_zipfile(path)):
-        raise ValueError(f"{path} is in PyTorch's legacy (pre-1.6) format, a bare pickle that "
-                         "foveanet never unpickles (unpickling can run any code). Re-save it with "
-                         "torch >= 1.6 on any machine that has torch, where loading is your own "
-                         "decision: python -c \"import torch, sys; p = sys.argv[1]; "
-                         "torch.save(torch.load(p, weights_only=True), p)\" FILE (or ask its "
-                         "author for a safetensors file, which needs no torch)")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not a PyTorch checkpoint (no zip archive)")
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        pkl = [n for n in names if n.endswith("data.pkl") and n.count("/") == 1]
-        if not pkl:
-            if any(n.endswith("constants.pkl") for n in names):
-                raise ValueError(f"{path} is a TorchScript archive; save model.state_dict() with "
-                                 "torch.save instead")
-            raise ValueError(f"{path}: zip archive without data.pkl, not a torch.save checkpoint")
-        prefix = pkl[0][: -len("data.pkl")]
-        big = prefix + "byteorder" in names and archive.read(prefix + "byteorder").strip() == b"big"
-        with archive.open(pkl[0]) as fh:
-            return _SafeUnpickler(fh, archive, prefix, path, big).load()
+        raise TorchCheckpointError(
+            f"{path} is in PyTorch's legacy (pre-1.6) format, a bare pickle that "
+            "foveanet never unpickles (unpickling can run any code). Re-save it with "
+            "torch >= 1.6 on any machine that has torch, where loading is your own "
+            "decision: python -c \"import torch, sys; p = sys.argv[1]; "
+            "torch.save(torch.load(p, weights_only=True), p)\" FILE (or ask its "
+            "author for a safetensors file, which needs no torch)")
+    try:
+        archive = zipfile.ZipFile(path)
+    except _ZIP_ERRORS as e:
+        raise TorchCheckpointError(f"{path} is not a PyTorch checkpoint (no zip archive: "
+                                   f"{type(e).__name__}: {e})") from None
+    budget = _BUDGET_PER_BYTE * size + _BUDGET_FLOOR
+    with archive:
+        try:
+            names = archive.namelist()
+            pkl = [n for n in names if n.endswith("data.pkl") and n.count("/") == 1]
+            if not pkl:
+                if any(n.endswith("constants.pkl") for n in names):
+                    raise TorchCheckpointError("a TorchScript archive; save model.state_dict() "
+                                               "with torch.save instead")
+                raise TorchCheckpointError("zip archive without data.pkl, not a torch.save checkpoint")
+            prefix = pkl[0][: -len("data.pkl")]
+            big = (prefix + "byteorder" in names
+                   and _read_member(archive, prefix + "byteorder", 64).strip() == b"big")
+            data = _read_member(archive, pkl[0], budget)
+            try:
+                _check_pickle(data)
+            except ValueError as e:
+                raise TorchCheckpointError(f"{pkl[0]} is not a readable pickle ({e})") from None
+            unpickler = _SafeUnpickler(io.BytesIO(data), archive, prefix, path, big, budget)
+            unpickler._charge(len(data), pkl[0])
+            try:
+                return unpickler.load()
+            except TorchCheckpointError:
+                raise
+            except _PICKLE_ERRORS as e:
+                raise TorchCheckpointError(f"{pkl[0]} is damaged or not a torch.save pickle "
+                                           f"({type(e).__name__}: {e})") from None
+        except TorchCheckpointError as e:  # worded without the file: name it here
+            raise TorchCheckpointError(f"{path}: {e}") from None
 
 
 # ------------------------------------------------------------------------------ writing

@@ -16,9 +16,37 @@ import io
 import json
 import os
 import warnings
+import zlib
 from typing import NamedTuple
 
+from foveanet.errors import UserError
+
 _GZIP_MAGIC = b"\x1f\x8b"
+
+
+class TextFileError(UserError, ValueError):
+    """A documents file ``read_documents`` cannot read: a malformed record (with its line),
+    text that is not UTF-8, a damaged gzip stream, or no records at all; the message names
+    the file.
+
+    A ``ValueError`` too, so that code catching that keeps working.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from foveanet.data.text import read_documents
+        >>> from foveanet.data.text.reader import TextFileError
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "docs.jsonl")
+        ...     with open(path, "wb") as f:
+        ...         _ = f.write(b'{"text": "caf\\xe9", "labels": ["x"]}\\n')
+        ...     try:
+        ...         read_documents(path)
+        ...     except TextFileError as e:
+        ...         print(e)
+        docs.jsonl: not UTF-8 text (at or after line 1: 'utf-8' codec can't decode byte 0xe9
+        in position 13: invalid continuation byte)
+    """
 
 
 class Document(NamedTuple):
@@ -119,21 +147,40 @@ def _clean_labels(labels) -> tuple:
     return tuple(seen)
 
 
+def _lines(f, name):
+    """The file's lines; a decoding or decompression error becomes a ``TextFileError``."""
+    lineno, it = 0, iter(f)
+    while True:
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as e:
+            raise TextFileError(f"{name}: not UTF-8 text (at or after line {lineno + 1}: {e})") from None
+        except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+            raise TextFileError(f"{name}: truncated or corrupt gzip data (at or after line {lineno + 1}: "
+                                f"{type(e).__name__}: {e})") from None
+        lineno += 1
+        yield line
+
+
 def _jsonl_records(f, name, text_field, labels_field, id_field):
-    for lineno, line in enumerate(f, 1):
+    for lineno, line in enumerate(_lines(f, name), 1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise ValueError(f"{name}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
+            raise TextFileError(f"{name}:{lineno}: malformed JSON ({e.msg} at column {e.colno})") from None
+        except (ValueError, RecursionError) as e:  # an int of 5,000 digits, nesting too deep
+            raise TextFileError(f"{name}:{lineno}: malformed JSON ({type(e).__name__}: {e})") from None
         if not isinstance(obj, dict):
-            raise ValueError(f"{name}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            raise TextFileError(f"{name}:{lineno}: expected a JSON object, got {type(obj).__name__}")
         text = obj.get(text_field)
         if text is None:
             text = ""
         if not isinstance(text, str):
-            raise ValueError(f"{name}:{lineno}: field {text_field!r} must be a string, "
+            raise TextFileError(f"{name}:{lineno}: field {text_field!r} must be a string, "
                              f"got {type(text).__name__}")
         if labels_field in obj:
             labels = obj[labels_field]
@@ -141,12 +188,12 @@ def _jsonl_records(f, name, text_field, labels_field, id_field):
                 labels = []
             if isinstance(labels, str) or not isinstance(labels, list) \
                     or not all(isinstance(x, str) for x in labels):
-                raise ValueError(f"{name}:{lineno}: field {labels_field!r} must be a list of "
+                raise TextFileError(f"{name}:{lineno}: field {labels_field!r} must be a list of "
                                  f"strings, got {labels!r:.80}")
         elif "label" in obj:
             lab = obj["label"]
             if lab is not None and not isinstance(lab, (str, int)):
-                raise ValueError(f"{name}:{lineno}: field 'label' must be a string, got {lab!r:.80}")
+                raise TextFileError(f"{name}:{lineno}: field 'label' must be a string, got {lab!r:.80}")
             labels = [] if lab is None else [str(lab)]
         else:
             labels = []
@@ -155,22 +202,22 @@ def _jsonl_records(f, name, text_field, labels_field, id_field):
 
 
 def _csv_records(f, name, text_field, labels_field, id_field, delimiter, label_sep):
-    reader = csv.reader(f, delimiter=delimiter)
+    reader = csv.reader(_lines(f, name), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
         return
     except csv.Error as e:
-        raise ValueError(f"{name}:1: malformed CSV header ({e})") from None
+        raise TextFileError(f"{name}:1: malformed CSV header ({e})") from None
     header = [h.strip() for h in header]
     if text_field not in header:
-        raise ValueError(f"{name}:1: CSV header {header} has no {text_field!r} column")
+        raise TextFileError(f"{name}:1: CSV header {header!r:.200} has no {text_field!r} column")
     if labels_field in header:
         lab_col, single = header.index(labels_field), False
     elif "label" in header:
         lab_col, single = header.index("label"), True
     else:
-        raise ValueError(f"{name}:1: CSV header {header} has no {labels_field!r} or 'label' column")
+        raise TextFileError(f"{name}:1: CSV header {header!r:.200} has no {labels_field!r} or 'label' column")
     text_col = header.index(text_field)
     id_col = header.index(id_field) if id_field in header else None
     while True:
@@ -179,11 +226,11 @@ def _csv_records(f, name, text_field, labels_field, id_field, delimiter, label_s
         except StopIteration:
             return
         except csv.Error as e:
-            raise ValueError(f"{name}:{reader.line_num}: malformed CSV ({e})") from None
+            raise TextFileError(f"{name}:{reader.line_num}: malformed CSV ({e})") from None
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
-            raise ValueError(f"{name}:{reader.line_num}: expected {len(header)} fields as in the "
+            raise TextFileError(f"{name}:{reader.line_num}: expected {len(header)} fields as in the "
                              f"header, got {len(row)}")
         raw = row[lab_col]
         labels = [raw] if single else raw.split(label_sep)
@@ -215,8 +262,9 @@ def read_documents(path, format: str | None = None, *, text_field="text", labels
         Documents: a list of ``Document`` with ``.stats``.
 
     Raises:
-        ValueError: naming the file and line, for a malformed record, and for a file with
-            no records at all.
+        TextFileError: (a ``ValueError``) naming the file and line, for a malformed record,
+            text that is not UTF-8, a damaged gzip stream, and a file with no records at all.
+        ValueError: a format that is not given and cannot be told from the name.
 
     Example::
 
@@ -256,7 +304,7 @@ def read_documents(path, format: str | None = None, *, text_field="text", labels
                 continue
             docs.append(Document(doc_id if doc_id is not None else str(n_read), text, labels))
     if n_read == 0:
-        raise ValueError(f"read_documents: {name} is empty (no {fmt.upper()} records)")
+        raise TextFileError(f"read_documents: {name} is empty (no {fmt.upper()} records)")
     stats = {"read": n_read, "kept": len(docs), "dropped_empty_text": no_text,
              "dropped_no_labels": no_labels}
     if (no_text or no_labels) and warn:
