@@ -169,6 +169,7 @@ def _check_run(run, weights: str) -> None:
 
 def run_train(args) -> int:
     from foveanet.cli.main import CLIError
+    from foveanet.cli.ranks import join_ranks
     from foveanet.segmentation import DEFAULTS, train
 
     keys = ("epochs", "size", "scenes", "batch_size", "lr", "base_width", "depth", "bottleneck_dilation",
@@ -191,9 +192,7 @@ def run_train(args) -> int:
     if cfg["size"] % step:
         raise CLIError(f"--size {cfg['size']} must be a multiple of 2**depth = {step} (depth {depth})")
     out = Path(args.out)
-    from foveanet.cli.train import _join_ranks
-
-    rank = _join_ranks()   # under mpirun: data-parallel, rank 0 writes and reports
+    rank = join_ranks()   # under mpirun: data-parallel, rank 0 writes and reports
     if rank == 0 and (out / "config.json").exists():
         raise CLIError(f"{out} already holds a run (config.json): choose another --out or delete it")
     m = train(out, quiet=args.quiet, **settings)

@@ -176,22 +176,13 @@ def register(sub) -> None:
     b.set_defaults(func=run_baseline)
 
 
-def _join_ranks() -> int:
-    """Under mpirun/srun, join the process group and return this rank; else 0."""
-    import foveanet.distributed as dist
-
-    if not dist.is_mpi_launch():
-        return 0
-    dist.init_process_group()
-    return dist.get_rank()
-
-
 def run_train(args) -> int:
     from foveanet.cli.main import CLIError
+    from foveanet.cli.ranks import join_ranks
     from foveanet.text import load_documents, make_config, train
 
     # every rank checks the arguments alike, so a mistake stops them all with the same message
-    rank = _join_ranks()
+    rank = join_ranks()
     say = (lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None)
     if args.vectors and args.word2vec_epochs:
         raise CLIError("give --vectors FILE or --word2vec-epochs N, not both")

@@ -165,16 +165,6 @@ def _prepare(cfg):
         raise
 
 
-def _join_ranks() -> int:
-    """Under mpirun/srun, join the process group and return this rank; else 0."""
-    import foveanet.distributed as dist
-
-    if not dist.is_mpi_launch():
-        return 0
-    dist.init_process_group()
-    return dist.get_rank()
-
-
 def _load_run(run_dir, weights: str):
     """(config, model with the weights, the weight file), and a line saying which file."""
     from foveanet.train.run import load_run
@@ -221,10 +211,11 @@ def run_train(args) -> int:
     import foveanet
     from foveanet.errors import CLIError
     from foveanet.train import EarlyStopping, Trainer, build
+    from foveanet.cli.ranks import join_ranks
     from foveanet.train.run import read_config
 
     t0 = time.perf_counter()
-    rank = _join_ranks()
+    rank = join_ranks()
     if args.resume:
         if not args.out:
             raise CLIError("--resume needs --out RUN_DIR (the run to continue)")
