@@ -80,14 +80,9 @@ class Entry:
         return f"{module}.{self.obj.__qualname__}"
 
 
-def _module(namespace: str):
-    """The module a user imports as ``namespace``."""
-    return importlib.import_module(namespace)
-
-
 def public_names(namespace: str) -> list:
     """The names a user imports from ``namespace``, in its ``__all__`` order."""
-    module = _module(namespace)
+    module = importlib.import_module(namespace)
     names = getattr(module, "__all__", None)
     if names is None:
         names = sorted(n for n, o in vars(module).items()
@@ -97,7 +92,7 @@ def public_names(namespace: str) -> list:
 
 
 def entries(namespace: str) -> list:
-    module = _module(namespace)
+    module = importlib.import_module(namespace)
     out = []
     for name in public_names(namespace):
         obj = getattr(module, name)
