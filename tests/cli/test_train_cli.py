@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from foveanet.cli.main import main
+from tests.shared_data import fashion_mnist_on_disk
 
 ROOT = Path(__file__).resolve().parents[2]
 # small and fast, but long enough (4000 images, batch 32: 125 batches an epoch) to be killed mid-epoch
@@ -18,17 +19,7 @@ QUICK = ["--limit", "4000", "--test-limit", "500", "--epochs", "2", "--batch-siz
          "--quiet"]
 
 
-def _fashion_available():
-    try:
-        from foveanet.data import FashionMNIST
-
-        FashionMNIST(train=False, download=False)
-        return True
-    except Exception:
-        return False
-
-
-needs_data = pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST files not on this machine")
+needs_data = pytest.mark.skipif(not fashion_mnist_on_disk(), reason="Fashion-MNIST files not on this machine")
 
 
 def _cmd(*args):

@@ -11,21 +11,12 @@ import time
 import pytest
 
 from tests.distributed.mpi import ROOT, mpirun_command
+from tests.shared_data import fashion_mnist_on_disk
 
 QUICK = ["--limit", "1200", "--test-limit", "500", "--epochs", "2", "--batch-size", "100"]
 
 
-def _fashion_available():
-    try:
-        from foveanet.data import FashionMNIST
-
-        FashionMNIST(train=False, download=False)
-        return True
-    except Exception:
-        return False
-
-
-needs_data = pytest.mark.skipif(not _fashion_available(), reason="Fashion-MNIST files not on this machine")
+needs_data = pytest.mark.skipif(not fashion_mnist_on_disk(), reason="Fashion-MNIST files not on this machine")
 
 
 def _env():

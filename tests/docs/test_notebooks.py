@@ -13,6 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.shared_data import fashion_mnist_on_disk
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "docs" / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -28,17 +30,6 @@ NEEDS_FASHION_MNIST = {"06_training_lenet5.ipynb"}
 # seconds per cell: the slowest cell (two epochs of LeNet-5) takes about 10 s alone on 2 cores;
 # the margin is for a loaded machine, the limit for a cell that hangs
 CELL_TIMEOUT = 180
-
-
-def _fashion_mnist_on_disk() -> bool:
-    from foveanet.data import DatasetNotFoundError, FashionMNIST
-
-    try:
-        for train in (True, False):
-            FashionMNIST(train=train, download=False)
-    except DatasetNotFoundError:
-        return False
-    return True
 
 
 def _kernel_env(tmp_path: Path) -> dict:
@@ -70,7 +61,7 @@ def test_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, tmp_path):
-    if path.name in NEEDS_FASHION_MNIST and not _fashion_mnist_on_disk():
+    if path.name in NEEDS_FASHION_MNIST and not fashion_mnist_on_disk():
         pytest.skip("Fashion-MNIST is not on disk (sudo apt-get install dataset-fashion-mnist)")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
