@@ -29,7 +29,7 @@ from foveanet.segmentation.inference import predict_logits, tta_mode
 from foveanet.segmentation.losses import ce_dice
 from foveanet.segmentation.metrics import ConfusionMatrix
 from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes, item_range
-from foveanet.train.guards import TrainingDiverged, check_step, float_errors_quiet
+from foveanet.train.guards import TrainingDiverged, check_step, float_errors_quiet, global_step_stats
 
 __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model", "ema_update"]
 
@@ -206,7 +206,6 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
 
 def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
     from foveanet.train.checkpoint import save_weights, write_json
-    from foveanet.train.trainer import _global_step_stats
 
     t_start, cpu_start = time.perf_counter(), time.process_time()
     # under mpirun: every rank builds, pretrains and validates the same net (same seeds), and
@@ -259,7 +258,7 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
                 loss.backward()
                 lv = float(loss.item())
                 if world > 1:   # the global batch's loss: every rank stops together
-                    lv = _global_step_stats(lv, 0, len(idx))[0]
+                    lv = global_step_stats(lv, 0, len(idx))[0]
                 check_step(lv, named, epoch=epoch + 1, step=b + 1, steps_per_epoch=steps,
                            lr=opt.param_groups[0]["lr"])
             opt.step()

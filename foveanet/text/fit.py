@@ -22,7 +22,7 @@ import foveanet.functional as F
 from foveanet import backend
 from foveanet.text.pipeline import DataError, TextData
 from foveanet.train.checkpoint import save_weights
-from foveanet.train.guards import check_step, float_errors_quiet
+from foveanet.train.guards import check_step, float_errors_quiet, global_step_stats
 from foveanet.train.ranking import accuracy, f1_scores, propensities, ranking_report
 
 # the per-epoch row keys that are bookkeeping, not metrics
@@ -245,7 +245,6 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
     net = model
     if world > 1:
         from foveanet.distributed import DistributedDataParallel
-        from foveanet.train.trainer import _global_step_stats
 
         net = DistributedDataParallel(model)      # every rank starts from rank 0's weights
         # dropout masks of each rank's own (the batch order is the separate generator below,
@@ -286,7 +285,7 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
                 if world > 1:
                     # the global batch's loss, and gradients averaged by DDP: the same on every
                     # rank, so all ranks stop together if the run diverges
-                    lv, _, n = _global_step_stats(lv, 0, n)
+                    lv, _, n = global_step_stats(lv, 0, n)
                 check_step(lv, named, epoch=epoch + 1, step=step, lr=opt.param_groups[0]["lr"])
             opt.step()
             model.apply_max_norm()

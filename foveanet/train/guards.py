@@ -17,7 +17,7 @@ import numpy as np
 
 from foveanet.errors import TrainingDiverged
 
-__all__ = ["check_step", "float_errors_quiet", "TrainingDiverged"]
+__all__ = ["check_step", "float_errors_quiet", "global_step_stats", "TrainingDiverged"]
 
 
 def float_errors_quiet():
@@ -61,3 +61,14 @@ def check_step(loss: float, named_params=(), *, epoch: int, step: int, lr: float
                f"or NaN.")
     raise TrainingDiverged(message, {"epoch": epoch, "step": step, "loss": loss if math.isfinite(loss)
                                      else repr(loss), "lr": lr, "reason": bad})
+
+
+def global_step_stats(loss: float, correct: int, n: int) -> tuple:
+    """(mean loss, correct, samples) of one step over all data-parallel ranks, from each rank's
+    own: one all-reduce of 3 numbers. Every rank then checks the same loss with ``check_step``
+    (its gradients are the same too), so all ranks stop together if the run diverges."""
+    from foveanet.distributed import all_reduce
+
+    stats = np.array([loss * n, correct, n], np.float64)
+    all_reduce(stats)
+    return float(stats[0] / stats[2]), int(stats[1]), int(stats[2])

@@ -27,7 +27,7 @@ import foveanet
 from foveanet import backend
 from foveanet.train import checkpoint as ckpt
 from foveanet.train.callbacks import ModelCheckpoint
-from foveanet.train.guards import TrainingDiverged, check_step, float_errors_quiet
+from foveanet.train.guards import TrainingDiverged, check_step, float_errors_quiet, global_step_stats
 from foveanet.train.metrics import MetricAccumulator, precision_recall_f1
 from foveanet.train.progress import ProgressBar
 
@@ -35,15 +35,6 @@ __all__ = ["Trainer", "scheduler_interval"]
 
 # schedules whose period is counted in optimizer steps rather than epochs
 _PER_BATCH = ("OneCycleLR", "CyclicLR")
-
-
-def _global_step_stats(loss: float, correct: int, n: int) -> tuple:
-    """(mean loss, correct, samples) of one step over all ranks: one all-reduce of 3 numbers."""
-    from foveanet.distributed import all_reduce
-
-    stats = np.array([loss * n, correct, n], np.float64)
-    all_reduce(stats)
-    return float(stats[0] / stats[2]), int(stats[1]), int(stats[2])
 
 
 def scheduler_interval(scheduler) -> str | None:
@@ -249,7 +240,7 @@ class Trainer:
                 n = len(_np(y))
                 correct = int((_np(out).argmax(axis=1) == _np(y)).sum())
                 if self.world_size > 1:
-                    lv, correct, n = _global_step_stats(lv, correct, n)
+                    lv, correct, n = global_step_stats(lv, correct, n)
                 # on every rank the same global loss and averaged gradients: all ranks stop
                 # together if the run diverges
                 check_step(lv, named, epoch=self.epoch + 1, step=loader.state_dict()["batch"],
