@@ -15,6 +15,7 @@ from foveanet.autograd.function import Function
 from foveanet.backend import kernels
 from foveanet.distributed.process_group import DistributedError, all_reduce, is_initialized
 from foveanet.functional._utils import as_tensor, check_float
+from foveanet.functional.normalization import _scale_shift
 from foveanet.nn.modules.normalization import _BatchNorm
 
 __all__ = ["SyncBatchNorm"]
@@ -82,12 +83,7 @@ class _SyncBatchNorm(Function):
         def normalise(sl):
             xc = np.subtract(x3[:, sl], mean[sl, None], out=xhat[:, sl])
             xc *= inv_std[sl, None]
-            if weight is not None:
-                np.multiply(xc, weight[sl, None], out=y[:, sl])
-            else:
-                y[:, sl] = xc
-            if bias is not None:
-                y[:, sl] += bias[sl, None]
+            _scale_shift(xc, weight, bias, sl, y)
 
         kernels(x).each_channel_block(c, x3.size, normalise)
         if running_mean is not None:

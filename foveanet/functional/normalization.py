@@ -23,6 +23,17 @@ from foveanet.functional._utils import as_optional, as_tensor, check_float
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
 
 
+def _scale_shift(xhat: np.ndarray, weight, bias, sl, y: np.ndarray) -> None:
+    """``y[:, sl] = weight[sl] * xhat + bias[sl]`` per channel of the block ``sl`` (either
+    may be None): batch norm's affine step, shared with SyncBatchNorm."""
+    if weight is not None:
+        np.multiply(xhat, weight[sl, None], out=y[:, sl])
+    else:
+        y[:, sl] = xhat
+    if bias is not None:
+        y[:, sl] += bias[sl, None]
+
+
 def _chan_sum(a3: np.ndarray) -> np.ndarray:
     """Σ over axes 0 and 2 of an (N, C, L) array -> (C,).
 
@@ -67,12 +78,7 @@ class _BatchNorm(Function):
                 var[sl] = _chan_sum(xc * xc) / m
             inv_std[sl] = 1 / np.sqrt(var[sl] + eps)
             xc *= inv_std[sl, None]  # xhat
-            if weight is not None:
-                np.multiply(xc, weight[sl, None], out=y[:, sl])
-            else:
-                y[:, sl] = xc
-            if bias is not None:
-                y[:, sl] += bias[sl, None]
+            _scale_shift(xc, weight, bias, sl, y)
 
         kernels(x).each_channel_block(c, x3.size, job)  # blocks of channels, in parallel on the CPU
         if training:
