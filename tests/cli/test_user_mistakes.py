@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from foveanet.cli.main import main
-from tests.cli.test_train_cli import ROOT, _fashion_available, needs_data
+from tests.cli.test_train_cli import ROOT, needs_data
+from tests.shared_data import fashion_mnist_on_disk
 
 
 def run_cli(*args, cwd=ROOT):
@@ -28,7 +29,7 @@ def snapshot(d: Path) -> dict:
 def run_dir(tmp_path_factory):
     """A finished tiny classification run (the files the mistakes below must not touch)."""
     out = tmp_path_factory.mktemp("mistakes") / "run"
-    if _fashion_available():
+    if fashion_mnist_on_disk():
         assert main(["train", "--limit", "600", "--test-limit", "200", "--epochs", "1", "--quiet",
                      "--out", str(out)]) == 0
     else:  # the option checks below need no data: a run directory of the right shape will do
