@@ -111,8 +111,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         >>> x = fn.tensor([0., 2., -1.], requires_grad=True)
         >>> t = fn.tensor([1., 1., 0.])
         >>> loss = F.binary_cross_entropy_with_logits(x, t)
-        >>> loss.numpy()
-        array(0.37777898, dtype=float32)
+        >>> round(loss.item(), 6)  # the last float32 digit depends on the CPU's exp/log1p
+        0.377779
         >>> loss.backward()
         >>> x.grad.numpy()  # (σ(x) - t) / 3
         array([-0.16666667, -0.03973433,  0.08964714], dtype=float32)
