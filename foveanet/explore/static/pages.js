@@ -1,0 +1,283 @@
+// The pages of a run: model graph, image through the network, filters, training.
+"use strict";
+
+const PAGES = {};
+
+// ------------------------------------------------------------------ Model
+PAGES.model = async (root) => {
+  const m = await api("/api/model");
+  root.append(X.el("h2", { text: `${m.model}: ${X.int(m.total_params)} parameters, ${X.int(m.total_mult_adds)} mult-adds per image` }));
+  const details = X.el("div", { class: "card details", id: "layer-details" },
+    X.el("p", { class: "muted", text: "Click a layer for its numbers." }));
+  const W = 330, H = 30, GAP = 12, TOP = 40;
+  const y = (i) => TOP + i * (H + GAP);
+  const svg = X.svg("svg", { width: W + 220, height: y(m.nodes.length) + 10, id: "graph" });
+  // the input
+  const inp = X.svg("g", { class: "node" });
+  inp.append(X.svg("rect", { x: 10, y: 4, width: W, height: H, rx: 5 }));
+  inp.append(Object.assign(X.svg("text", { x: 20, y: 23 }), { textContent: `input ${m.input_shape.join("x")}` }));
+  svg.append(inp);
+  const cy = (id) => (id === "input" ? 4 + H / 2 : y(id) + H / 2);
+  const ey = (id) => (id === "input" ? 4 + H : y(id) + H);
+  // edges: neighbours straight down the left side; skips as arcs on the right
+  const skips = {};
+  for (const e of m.edges) {
+    const from = e.from === "input" ? -1 : e.from;
+    if (e.to - from === 1) {
+      svg.append(X.svg("line", { x1: 40, y1: ey(e.from), x2: 40, y2: y(e.to), stroke: "#9aa3b5", "stroke-width": 1.5 }));
+    } else {
+      const depth = (skips[e.to] = (skips[e.to] || 0) + 1);
+      const x0 = W + 10, bend = W + 10 + 18 + 14 * ((e.to + depth) % 5);
+      svg.append(X.svg("path", { d: `M${x0},${cy(e.from)} C${bend},${cy(e.from)} ${bend},${cy(e.to)} ${x0},${cy(e.to)}`,
+        fill: "none", stroke: "#e0562b", "stroke-width": 1.5, class: "skip" }));
+    }
+  }
+  const select = (n, g) => {
+    svg.querySelectorAll(".node").forEach((q) => q.classList.remove("sel"));
+    g.classList.add("sel");
+    const rows = [
+      ["layer", n.name], ["type", n.type], ["input", n.input_shape && n.input_shape.join(" x ")],
+      ["output", n.output_shape && n.output_shape.join(" x ")],
+      ["k / s / p", n.kernel === null ? "" : `${n.kernel} / ${n.stride} / ${n.padding}` + (n.groups > 1 ? ` groups ${n.groups}` : "")],
+      ["parameters", X.int(n.params) + (n.shared ? " (shared)" : "")], ["formula", n.formula],
+      ["mult-adds", X.int(n.mult_adds)], ["receptive field", n.rf === null ? "" : `${n.rf}` + (n.rf_note ? ` (${n.rf_note})` : "")],
+      ["jump", n.jump === null ? "(flattened)" : n.jump], ["merge", n.merge ? `${n.merge} of ${m.edges.filter((e) => e.to === n.id).length} branches` : ""],
+    ];
+    const t = X.el("table");
+    for (const [k, v] of rows) if (v !== "" && v !== null && v !== undefined) t.append(X.el("tr", {}, X.el("td", { class: "muted", text: k }), X.el("td", { class: "mono", text: String(v), id: `d-${k.replace(/\W+/g, "-")}` })));
+    const link = X.el("a", { href: `#image/${encodeURIComponent(n.name)}`, text: "see this layer's feature maps →" });
+    details.replaceChildren(X.el("h3", { text: n.name }), t, X.el("p", {}, link));
+    S.layer = n.name;
+  };
+  m.nodes.forEach((n) => {
+    const conv = n.type.startsWith("Conv");
+    const g = X.svg("g", { class: `node${conv ? " conv" : ""}${n.merge ? " merge" : ""}`, "data-name": n.name });
+    g.append(X.svg("rect", { x: 10, y: y(n.id), width: W, height: H, rx: 5 }));
+    const label = `${n.merge ? (n.merge === "add" ? "⊕ add → " : "⧺ concat → ") : ""}${n.name} ${n.type}`;
+    g.append(Object.assign(X.svg("text", { x: 20, y: y(n.id) + 13 }), { textContent: label }));
+    const sub = `${(n.output_shape || []).slice(1).join("x")}  ${n.params ? X.int(n.params) + " params" : ""}  rf ${n.rf ?? ""}`;
+    g.append(Object.assign(X.svg("text", { x: 20, y: y(n.id) + 26, fill: "#6b7385" }), { textContent: sub }));
+    g.addEventListener("click", () => select(n, g));
+    svg.append(g);
+  });
+  const legend = X.el("p", { class: "legend muted" }, X.el("span", { text: "blue: convolutions" }),
+    X.el("span", { text: "orange arcs: skip connections (residual add / concat)" }));
+  root.append(legend, X.el("div", { class: "row" }, X.el("div", { class: "card" }, svg),
+    X.el("div", { style: "position: sticky; top: 60px; min-width: 320px" }, details)));
+};
+
+// ------------------------------------------------------------------ Image
+const scaleFor = (h, target) => Math.max(1, Math.floor(target / h));
+
+PAGES.image = async (root, [layerArg]) => {
+  const run = S.run;
+  const left = X.el("div", { class: "card", style: "max-width: 420px" });
+  const main = X.el("div", { style: "flex: 1; min-width: 520px" });
+  root.append(X.el("h2", { text: "An image through the network" }), X.el("div", { class: "row" }, left, main));
+  // test images and upload
+  const thumbs = X.el("div", { class: "thumbs", id: "thumbs" });
+  left.append(X.el("h3", { text: "Test images" }), thumbs);
+  const file = X.el("input", { type: "file", id: "upload", accept: "image/png,image/jpeg" });
+  left.append(X.el("h3", { text: "Or upload your own" }), file,
+    X.el("p", { class: "muted", text: "PNG or JPEG, up to 10 MB; converted the way `foveanet predict` converts it." }));
+  file.addEventListener("change", async () => {
+    if (!file.files.length) return;
+    const f = file.files[0];
+    try {
+      const ov = await api("/api/images", { method: "POST", body: f, headers: { "Content-Type": f.type || "application/octet-stream" } });
+      showError("");
+      await showImage(ov);
+    } catch (e) { showError(`upload: ${e.message}`); }
+  });
+  try {
+    const t = await api("/api/images?count=32");
+    t.images.forEach((im) => {
+      const c = X.image(im.image, 1, { label: im.class });
+      c.title = `${im.id}: ${im.class}`; c.dataset.id = im.id;
+      c.addEventListener("click", async () => { await select(im.id); });
+      thumbs.append(c);
+    });
+  } catch (e) { thumbs.append(X.el("p", { class: "muted", text: e.message })); }
+
+  const select = async (id) => {
+    thumbs.querySelectorAll("canvas").forEach((c) => c.classList.toggle("sel", c.dataset.id === id));
+    await showImage(await api(`/api/images/${id}`));
+  };
+
+  const showImage = async (ov) => {
+    S.image = ov.id;
+    const [ch, h, w] = ov.image.shape;
+    const sc = scaleFor(h, 168);
+    const input = X.image(ov.image, sc, { label: "input" });
+    input.id = "input-canvas";
+    const top = X.el("table", { class: "topk", id: "topk" });
+    for (const t of ov.topk) {
+      top.append(X.el("tr", {}, X.el("td", { text: t.name }), X.el("td", {}, X.el("span", { class: "bar", style: `width:${Math.round(120 * t.p)}px` })),
+        X.el("td", { class: "num", text: (100 * t.p).toFixed(1) + "%" })));
+    }
+    const sal = X.decode(ov.saliency);
+    const salC = X.canvas(sal.data, h, w, sc, { cmap: X.heat, label: "|dscore/dx|" });
+    const parts = [X.el("figure", {}, input, X.el("figcaption", { text: ov.label_name ? `input (true: ${ov.label_name})` : "input (converted)" })),
+      X.el("div", {}, X.el("h3", { text: "Top classes" }), top),
+      X.el("figure", {}, salC, X.el("figcaption", { text: "saliency |d score / d input|" }))];
+    if (ov.grad_cam) {
+      const cam = X.decode(ov.grad_cam);
+      parts.push(X.el("figure", {}, X.canvas(cam.data, h, w, sc, { cmap: X.heat, label: "Grad-CAM" }),
+        X.el("figcaption", { text: `Grad-CAM on ${ov.cam_layer}` })));
+    }
+    const notes = ov.notes.map((n) => X.el("p", { class: "muted", text: n }));
+    const layers = X.el("div", { class: "layers", id: "layers" });
+    ov.layers.forEach((l) => {
+      const b = X.el("button", { text: `${l.name} ${l.type} ${l.shape.join("x")}`, "data-layer": l.name });
+      b.addEventListener("click", () => showLayer(l.name));
+      layers.append(b);
+    });
+    const mapsBox = X.el("div", { id: "maps-box" });
+    const dotBox = X.el("div", { id: "dot-box" });
+    main.replaceChildren(X.el("div", { class: "card row" }, ...parts), ...notes,
+      X.el("div", { class: "card" }, X.el("h3", { text: "Layers (click one for its feature maps)" }), layers, mapsBox, dotBox));
+    const showLayer = async (name) => {
+      layers.querySelectorAll("button").forEach((b) => b.classList.toggle("sel", b.dataset.layer === name));
+      S.layer = name;
+      const r = await api(`/api/images/${ov.id}/layers/${encodeURIComponent(name)}?count=16`);
+      const a = X.decode(r.maps);
+      const grid = X.el("div", { class: "maps", id: "maps" });
+      if (r.shape.length === 3) {
+        const [c, hh, ww] = r.shape, n = a.shape[0];
+        const s = scaleFor(hh, 84);
+        for (let k = 0; k < n; k++) {
+          const chan = r.start + k;
+          const cv = X.canvas(a.data, hh, ww, s, { offset: k * hh * ww, label: `ch ${chan}`, symmetric: false,
+            onclick: r.conv ? (yy, xx) => showDot(name, chan, yy, xx) : null });
+          cv.dataset.channel = chan;
+          grid.append(X.el("figure", {}, cv, X.el("figcaption", { text: `${chan}` })));
+        }
+        mapsBox.replaceChildren(X.el("h3", { text: `${name} (${r.type}) output ${r.shape.join(" x ")}${c > n ? `, first ${n} channels` : ""}` }),
+          r.conv ? X.el("p", { class: "muted", text: "Click a pixel of a map: its receptive field and the dot product that made it." }) : null, grid);
+      } else {
+        const v = a.data, n = v.length;
+        const cv = X.canvas(v, 1, n, Math.max(2, Math.floor(600 / n)), { cmap: X.heat, label: name });
+        cv.style.height = "24px";
+        mapsBox.replaceChildren(X.el("h3", { text: `${name} (${r.type}) output ${r.shape.join(" x ")}` }), cv);
+      }
+      dotBox.replaceChildren();
+    };
+    const showDot = async (name, c, yy, xx) => {
+      const d = await api(`/api/images/${ov.id}/layers/${encodeURIComponent(name)}/pixel?c=${c}&y=${yy}&x=${xx}`);
+      // redraw the input with the receptive field
+      const fresh = X.image(ov.image, sc, { label: "input" });
+      fresh.id = "input-canvas";
+      input.replaceWith(fresh);
+      if (d.receptive_field) { const b = d.receptive_field; X.box(fresh, b.top, b.left, b.bottom, b.right); }
+      const win = [], filt = [];
+      d.window.forEach((plane, k) => { win.push(X.el("div", {}, X.el("span", { class: "muted", text: `in ch ${k}` }), X.table(plane))); filt.push(X.el("div", {}, X.el("span", { class: "muted", text: `in ch ${k}` }), X.table(plane.map((row, i) => row.map((_, j) => d.filter[k][i][j]))))); });
+      const rf = d.receptive_field;
+      const act = d.activation ? `${d.activation.type}(z) = ${X.fmt(d.activation.value)}  (${d.activation.layer})` : "no activation right after this layer";
+      dotBox.replaceChildren(X.el("h3", { text: `${name}, channel ${c}, output pixel (y=${yy}, x=${xx})` }),
+        X.el("p", { class: "mono", id: "rf-text", text: rf ? `receptive field: input rows ${rf.top}..${rf.bottom}, columns ${rf.left}..${rf.right}` : "" }),
+        X.el("div", { class: "row" },
+          X.el("div", {}, X.el("b", { text: `window (input rows ${d.input_rows[0]}..${d.input_rows[d.input_rows.length - 1]}, zero outside)` }), ...win),
+          X.el("div", {}, X.el("b", { text: "filter" }), ...filt)),
+        d.shown_channels < d.in_channels ? X.el("p", { class: "muted", text: `first ${d.shown_channels} of ${d.in_channels} input channels shown; the sum uses all` }) : null,
+        X.el("p", { class: "mono" }, "sum(window × filter) = ", X.el("span", { id: "dot-sum", text: X.fmt(d.sum_products, 6) }),
+          "   + bias ", X.el("span", { id: "dot-bias", text: X.fmt(d.bias, 6) }), "   = z = ", X.el("b", { id: "dot-z", text: X.fmt(d.z, 6) })),
+        X.el("p", { class: "mono" }, "the layer's output there: ", X.el("span", { id: "dot-output", text: X.fmt(d.output, 6) }),
+          "   ·   ", X.el("span", { id: "dot-activation", text: act })));
+    };
+    if (layerArg) await showLayer(layerArg);
+  };
+  const first = layerArg ? (S.image || "test-0") : (S.image || "test-0");
+  try { await select(first); } catch (e) {
+    main.append(X.el("p", { class: "muted", text: `${e.message}` }));
+  }
+};
+
+// ------------------------------------------------------------------ Filters
+PAGES.filters = async (root) => {
+  const f = await api("/api/filters");
+  root.append(X.el("h2", { text: "Filters: learned and classic" }));
+  const learned = X.el("div", { class: "card", id: "learned" });
+  for (const l of f.layers) {
+    const a = X.decode(l.weights);
+    const [o, i, kh, kw] = a.shape;
+    const grid = X.el("div", { class: "maps" });
+    const s = Math.max(3, Math.floor(40 / kh));
+    for (let k = 0; k < o; k++) {
+      const cv = X.canvas(a.data, kh, kw, s, { offset: k * i * kh * kw, symmetric: true, cmap: X.diverge,
+        label: `${l.name} filter ${k}${i > 1 ? ", in ch 0" : ""}`, rgb: false });
+      grid.append(X.el("figure", {}, cv, X.el("figcaption", { text: `${k}` })));
+    }
+    learned.append(X.el("h3", { text: `${l.name}: ${l.shape.join(" x ")} (out x in x k x k)${l.shape[0] > o ? `, first ${o}` : ""}; input channel 0, blue negative, red positive` }), grid);
+  }
+  const classic = X.el("div", { class: "card", id: "classic" });
+  root.append(X.el("div", { class: "row" }, learned, classic));
+  const img = S.image || "test-0";
+  try {
+    const c = await api(`/api/filters/classic/${img}`);
+    const [ch, h, w] = c.image.shape;
+    const sc = scaleFor(h, 96);
+    const grid = X.el("div", { class: "maps" });
+    grid.append(X.el("figure", {}, X.image(c.image, sc), X.el("figcaption", { text: "image" })));
+    for (const q of c.filters) {
+      const r = X.decode(q.response);
+      const d = q.display === "abs" ? Array.from(r.data, Math.abs) : r.data;
+      const cv = X.canvas(d, h, w, sc, q.display === "abs" ? { label: q.name } : { lo: 0, hi: 1, label: q.name });
+      cv.title = q.kernel.map((row) => row.map((v) => X.fmt(v, 3)).join(" ")).join("\n");
+      grid.append(X.el("figure", {}, cv, X.el("figcaption", { text: q.name })));
+    }
+    classic.append(X.el("h3", { text: `Classic 3x3 filters (foveanet.vision.filters) on ${img}` }), grid,
+      X.el("p", { class: "muted", text: "Hover a picture for the response values, or its name for the kernel." }));
+  } catch (e) { classic.append(X.el("p", { class: "muted", text: e.message })); }
+};
+
+// ------------------------------------------------------------------ Training
+PAGES.training = async (root) => {
+  const t = await api("/api/training");
+  const h = t.history;
+  const col = (k) => h.map((e) => (e[k] === undefined ? null : e[k]));
+  root.append(X.el("h2", { text: `Training: test accuracy ${t.test_accuracy === null || t.test_accuracy === undefined ? "?" : (100 * t.test_accuracy).toFixed(2) + "%"}, best epoch ${t.best_epoch ?? "?"} (by ${t.selected_by || "?"})` }));
+  const charts = X.el("div", { class: "card row", id: "curves" },
+    X.chart("loss", [{ name: "train", values: col("train_loss"), colour: "#2f6fde" }, { name: "val", values: col("val_loss"), colour: "#e0562b" }, { name: "test", values: col("test_loss"), colour: "#3a9a4a" }]),
+    X.chart("accuracy", [{ name: "train", values: col("train_accuracy"), colour: "#2f6fde" }, { name: "val", values: col("val_accuracy"), colour: "#e0562b" }, { name: "test", values: col("test_accuracy"), colour: "#3a9a4a" }]));
+  root.append(charts);
+  const classes = t.classes || [];
+  const per = X.el("div", { class: "card", id: "per-class" }, X.el("h3", { text: "Per-class accuracy (test recall)" }));
+  (t.per_class_accuracy || []).forEach((v, i) => per.append(X.el("div", {}, X.el("span", { class: "mono", style: "display:inline-block;width:110px", text: classes[i] || i }),
+    X.el("span", { class: "bar", style: `width:${Math.round(160 * v)}px` }), X.el("span", { class: "num", text: ` ${(100 * v).toFixed(1)}%` }))));
+  const cmBox = X.el("div", { class: "card", id: "confusion" }, X.el("h3", { text: "Confusion matrix (rows: true, columns: predicted)" }));
+  const base = X.el("div", { class: "card" }, X.el("h3", { text: "Baseline" }));
+  if (t.baseline) {
+    const rows = Array.isArray(t.baseline) ? t.baseline : [t.baseline];
+    for (const b of rows) base.append(X.el("p", { class: "mono", text: `${b.name || b.model}: ${(100 * b.test_accuracy).toFixed(2)}%` }));
+  } else base.append(X.el("p", { class: "muted", text: "none in this run (foveanet baseline --out RUN/baseline.json adds one)" }));
+  root.append(X.el("div", { class: "row" }, cmBox, per, base));
+  const conf = X.el("div", { class: "card", id: "confused" }, X.el("h3", { text: "Most confused test images" }), X.el("p", { class: "muted", text: "computing…" }));
+  root.append(conf);
+  const c = await api("/api/training/confused");
+  const cm = c.confusion, mx = Math.max(...cm.flat());
+  const tab = X.el("table", { class: "cm" });
+  tab.append(X.el("tr", {}, X.el("th"), ...classes.map((_, j) => X.el("th", { text: j }))));
+  cm.forEach((row, i) => {
+    const tr = X.el("tr", {}, X.el("th", { text: `${classes[i] || i} ${i}` }));
+    row.forEach((v, j) => {
+      const a = mx ? v / mx : 0;
+      const td = X.el("td", { text: v, style: `background: rgba(${i === j ? "47,111,222" : "224,86,43"}, ${0.08 + 0.8 * a}); color: ${a > 0.6 ? "#fff" : "#1d2330"}` });
+      td.addEventListener("mousemove", (ev) => X.showTip(ev, `true ${classes[i]}, predicted ${classes[j]}: ${v}`));
+      td.addEventListener("mouseleave", X.hideTip);
+      tr.append(td);
+    });
+    tab.append(tr);
+  });
+  cmBox.append(tab, X.el("p", { class: "muted", id: "cm-accuracy", text: `accuracy of these weights on the test split: ${(100 * c.accuracy).toFixed(2)}%` }));
+  conf.replaceChildren(conf.firstChild);
+  for (const p of c.pairs) {
+    const row = X.el("div", { class: "maps" });
+    for (const e of p.examples) {
+      const cv = X.image(e.image, 2, { label: e.id });
+      cv.title = `${e.id}: p(${classes[p.pred]}) = ${e.p.toFixed(3)}`;
+      cv.addEventListener("click", () => { S.image = e.id; location.hash = "#image"; });
+      row.append(X.el("figure", {}, cv, X.el("figcaption", { text: e.p.toFixed(2) })));
+    }
+    conf.append(X.el("p", { text: `${classes[p.true]} taken for ${classes[p.pred]}: ${p.count} images` }), row);
+  }
+};
