@@ -8,6 +8,9 @@ score (logit) of the top class ``c``, ``x`` the input and ``A`` the last conv la
     alpha_k        = mean over (i, j) of d s_c / d A_k[i, j]
     grad_cam       = relu(sum_k alpha_k * A_k), upsampled to the input size
 
+For a segmentation network (per-pixel scores) ``s_c`` is the sum over pixels of each
+pixel's winning score, and the "probabilities" are the share of the pixels each class gets.
+
 The backward pass runs with the parameters' requires_grad switched off (only the input
 and the retained conv output need gradients), so no weight gradient is computed or kept.
 """
@@ -100,17 +103,22 @@ def analyse(run, img: np.ndarray, label=None, notes=()) -> Analysis:
         with fn.enable_grad():
             scores = net(x)
             z = _np(scores)[0].astype(np.float64)
-            top = int(np.argmax(z))
             onehot = np.zeros(scores.shape, dtype=np.float32)
-            onehot[0, top] = 1
+            if z.ndim == 1:
+                onehot[0, int(np.argmax(z))] = 1
+            else:   # per-pixel scores (segmentation): the sum of each pixel's winning score
+                np.put_along_axis(onehot[0], z.argmax(axis=0)[None], 1, axis=0)
             (scores * fn.tensor(onehot)).sum().backward()
     finally:
         for h in handles:
             h.remove()
         for p, f in zip(params, flags):
             p.requires_grad = f
-    e = np.exp(z - z.max())
-    probs = (e / e.sum()).astype(np.float32)
+    if z.ndim == 1:
+        e = np.exp(z - z.max())
+        probs = (e / e.sum()).astype(np.float32)
+    else:   # the share of the pixels given to each class
+        probs = (np.bincount(z.argmax(axis=0).ravel(), minlength=z.shape[0]) / z[0].size).astype(np.float32)
     grad = _np(x.grad)[0]
     saliency = np.abs(grad).max(axis=0).astype(np.float32)
     cam = None

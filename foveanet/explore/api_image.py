@@ -19,8 +19,10 @@ def test_images(run, count: int = TEST_LISTED) -> dict:
     """The first ``count`` test images with their labels, as thumbnails."""
     x, y = run.test_set()
     n = min(count, len(x))
+    labels = np.ndim(y) == 1      # a segmentation run's targets are masks
     return {"count": int(len(x)), "images": [
-        {"id": f"test-{i}", "label": int(y[i]), "class": _name(run, int(y[i])), "image": array_json(x[i])}
+        {"id": f"test-{i}", "label": int(y[i]) if labels else None,
+         "class": _name(run, int(y[i])) if labels else f"scene {i}", "image": array_json(x[i])}
         for i in range(n)]}
 
 

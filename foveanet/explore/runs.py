@@ -73,7 +73,7 @@ def run_kind(run_dir) -> str:
     task = cfg.get("task")
     if task == "segment":
         return "segment"
-    if (Path(run_dir) / "vocab.json").is_file() or task in ("multi", "single"):
+    if cfg.get("family") == "text":
         return "text"
     return "classify"
 
@@ -107,16 +107,20 @@ class ClassifierRun:
     pages = ("model", "image", "filters", "training", "playground")
 
     def __init__(self, run_dir, weights: str = "best"):
-        from foveanet.train.run import load_run
-
         self.dir = Path(run_dir).resolve()
-        self.cfg, self.net, self.weights = load_run(self.dir, weights)
-        self.input_shape = tuple(int(v) for v in self.cfg["input_shape"])
-        self.classes = list(self.cfg.get("classes") or [])
+        self._load(weights)
         self.lock = threading.RLock()
         self.analyses = Cache(CACHE_IMAGES)
         self.uploads = Cache(32)
         self._once = Cache(16)   # summary, graph, receptive fields, the test set: computed once
+
+    def _load(self, weights: str) -> None:
+        """Sets cfg, net, weights (the file read), input_shape and classes."""
+        from foveanet.train.run import load_run
+
+        self.cfg, self.net, self.weights = load_run(self.dir, weights)
+        self.input_shape = tuple(int(v) for v in self.cfg["input_shape"])
+        self.classes = list(self.cfg.get("classes") or [])
 
     # ------------------------------------------------------------------ model facts
     def once(self, key, make):
@@ -178,7 +182,7 @@ class ClassifierRun:
                 i = -1
             if not 0 <= i < len(x):
                 raise not_found(f"no image {image_id!r}: the test set has images test-0 .. test-{len(x) - 1}")
-            return np.ascontiguousarray(x[i]), int(y[i]), []
+            return np.ascontiguousarray(x[i]), (int(y[i]) if np.ndim(y[i]) == 0 else None), []
         up = self.uploads.peek(image_id)
         if up is None:
             raise not_found(f"no image {image_id!r}: upload it again (the server keeps the last 32)")

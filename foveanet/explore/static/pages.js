@@ -281,3 +281,90 @@ PAGES.training = async (root) => {
     conf.append(X.el("p", { text: `${classes[p.true]} taken for ${classes[p.pred]}: ${p.count} images` }), row);
   }
 };
+
+// ------------------------------------------------------------------ Segmentation
+const CLASS_COLOURS = ["#000000", "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c", "#fabebe"];
+const rgbOf = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+
+function maskCanvas(mask, image, scale, classes) {
+  const h = mask.length, w = mask[0].length;
+  const c = X.el("canvas", { width: w * scale, height: h * scale });
+  const g = c.getContext("2d"), img = g.createImageData(w, h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = y * w + x, k = mask[y][x], col = rgbOf(CLASS_COLOURS[k % CLASS_COLOURS.length]), v = 255 * image[i];
+    const a = k === 0 ? 0 : 0.55;
+    for (let j = 0; j < 3; j++) img.data[4 * i + j] = (1 - a) * v + a * col[j];
+    img.data[4 * i + 3] = 255;
+  }
+  const tmp = X.el("canvas", { width: w, height: h });
+  tmp.getContext("2d").putImageData(img, 0, 0);
+  g.imageSmoothingEnabled = false; g.drawImage(tmp, 0, 0, w * scale, h * scale);
+  c.addEventListener("mousemove", (ev) => {
+    const r = c.getBoundingClientRect();
+    const x = Math.min(w - 1, Math.floor((ev.clientX - r.left) / r.width * w)), y = Math.min(h - 1, Math.floor((ev.clientY - r.top) / r.height * h));
+    X.showTip(ev, `(y=${y}, x=${x}) ${classes[mask[y][x]]}`);
+  });
+  c.addEventListener("mouseleave", X.hideTip);
+  return c;
+}
+
+PAGES.segment = async (root) => {
+  root.append(X.el("h2", { text: "Segmentation: predicted against true masks" }));
+  const thumbs = X.el("div", { class: "thumbs", id: "thumbs" });
+  const main = X.el("div", { class: "card", id: "seg", style: "flex: 1" });
+  root.append(X.el("div", { class: "row" }, X.el("div", { class: "card" }, X.el("h3", { text: "Test scenes" }), thumbs), main));
+  const t = await api("/api/images?count=24");
+  const show = async (id) => {
+    thumbs.querySelectorAll("canvas").forEach((c) => c.classList.toggle("sel", c.dataset.id === id));
+    const r = await api(`/api/segment/${id}`);
+    const im = X.decode(r.image), h = r.pred.length, sc = scaleFor(h, 256);
+    const figs = [X.el("figure", {}, X.image(r.image, sc), X.el("figcaption", { text: "scene" })),
+      X.el("figure", {}, maskCanvas(r.pred, im.data, sc, r.classes), X.el("figcaption", { text: "predicted (one view)" }))];
+    if (r.true) figs.push(X.el("figure", {}, maskCanvas(r.true, im.data, sc, r.classes), X.el("figcaption", { text: "true" })));
+    const tab = X.el("table", { class: "details", id: "iou" }, X.el("tr", {}, X.el("th", { text: "class" }), X.el("th", { text: "IoU here" }), X.el("th", { text: "IoU (run, test)" })));
+    const runIou = (r.run_metrics || {}).per_class_iou || [];
+    r.classes.forEach((name, k) => tab.append(X.el("tr", {},
+      X.el("td", {}, X.el("span", { style: `display:inline-block;width:10px;height:10px;background:${CLASS_COLOURS[k]}` }), ` ${name}`),
+      X.el("td", { class: "num", text: r.iou && r.iou[k] !== null ? r.iou[k].toFixed(3) : "–" }),
+      X.el("td", { class: "num", text: runIou[k] !== undefined && runIou[k] !== null ? (+runIou[k]).toFixed(3) : "–" }))));
+    const miou = r.run_metrics && r.run_metrics.miou !== undefined && r.run_metrics.miou !== null ? `run test mIoU ${(+r.run_metrics.miou).toFixed(3)} (views: ${r.run_metrics.tta})` : "";
+    main.replaceChildren(X.el("div", { class: "row" }, ...figs, tab), X.el("p", { class: "muted", text: miou }));
+  };
+  t.images.forEach((im) => {
+    const c = X.image(im.image, 1, { label: im.id });
+    c.dataset.id = im.id; c.addEventListener("click", () => show(im.id));
+    thumbs.append(c);
+  });
+  if (t.images.length) await show(t.images[0].id);
+};
+
+// ------------------------------------------------------------------ Text
+PAGES.text = async (root) => {
+  root.append(X.el("h2", { text: "Text: labels and the words each filter fired on" }));
+  const box = X.el("textarea", { id: "doc", rows: 6, style: "width: 100%" });
+  const go = X.el("button", { id: "analyse", text: "Analyse" });
+  const list = X.el("div", { id: "examples" });
+  const out = X.el("div", { id: "text-out" });
+  root.append(X.el("div", { class: "row" }, X.el("div", { class: "card", style: "flex: 1; min-width: 480px" }, box, go, out),
+    X.el("div", { class: "card", style: "max-width: 420px" }, X.el("h3", { text: "Test documents" }), list)));
+  const run = async () => {
+    const r = await api(`/api/text/analyse?q=${encodeURIComponent(box.value)}`);
+    const labels = X.el("table", { class: "topk", id: "labels" });
+    r.labels.forEach((l) => labels.append(X.el("tr", {}, X.el("td", { text: l.label }), X.el("td", {}, X.el("span", { class: "bar", style: `width:${Math.round(120 * l.p)}px` })), X.el("td", { class: "num", text: l.p.toFixed(3) }))));
+    const filters = X.el("div", { id: "filters" });
+    r.filters.forEach((f, i) => {
+      const on = new Set(f.span);
+      const words = X.el("p", { class: "words" });
+      r.tokens.forEach((w, j) => { words.append(X.el("span", { class: on.has(j) ? `hit f${i % 3}` : "", text: w }), " "); });
+      filters.append(X.el("h3", { text: `filter ${f.filter} (width ${f.width}): max ${X.fmt(f.value)} at word ${f.position}: “${f.words.join(" ")}”` }), words);
+    });
+    out.replaceChildren(X.el("h3", { text: "Predicted labels" }), labels, X.el("p", { class: "muted", text: `filters ranked by ${r.ranked_by}` }), filters);
+  };
+  go.addEventListener("click", () => run().catch((e) => showError(e.message)));
+  try {
+    const ex = await api("/api/text/examples");
+    ex.documents.forEach((d) => list.append(X.el("p", {}, X.el("a", { href: "javascript:void 0", text: d.text.slice(0, 80) + "…", onclick: () => { box.value = d.text; run().catch((e) => showError(e.message)); } }),
+      X.el("br"), X.el("span", { class: "muted", text: d.labels.join(", ") }))));
+    if (ex.documents.length) { box.value = ex.documents[0].text; await run(); }
+  } catch (e) { list.append(X.el("p", { class: "muted", text: e.message })); }
+};
