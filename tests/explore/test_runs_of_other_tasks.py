@@ -39,6 +39,7 @@ def test_segmentation_run(segment_run):
     present = ~np.isnan(got)
     np.testing.assert_allclose(got[present], iou[present])
     assert present[0]                                           # the background is in every scene
+    assert r["run_metrics"] == {}                               # an untrained run: no metrics.json
     # the classifier pages work over the U-Net too: a conv layer's dot product
     ov = c.get("/api/images/test-2").json()
     assert abs(sum(t["p"] for t in c.get("/api/images/test-2?k=11").json()["topk"]) - 1) < 1e-5

@@ -24,15 +24,15 @@ async function route() {
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === page));
   const root = document.getElementById("page");
   showError("");
-  root.replaceChildren(X.el("p", { class: "muted", text: "loading…" }));
+  X.put(root, X.el("p", { class: "muted", text: "loading…" }));
   try {
     const draw = PAGES[page];
     if (!draw) throw new Error(`no page ${page}`);
-    root.replaceChildren();
+    X.put(root);
     await draw(root, rest.map(decodeURIComponent));
     root.dataset.ready = page;
   } catch (e) {
-    root.replaceChildren(X.el("p", { class: "muted", text: "This page could not be shown." }));
+    X.put(root, X.el("p", { class: "muted", text: "This page could not be shown." }));
     showError(e.message);
     root.dataset.ready = page;
   }

@@ -22,6 +22,9 @@ X.svg = (tag, attrs = {}) => {
   return e;
 };
 
+// replace an element's children, leaving out null/undefined (replaceChildren would write "null")
+X.put = (e, ...kids) => e.replaceChildren(...kids.filter((k) => k != null));
+
 // {shape, min, max, b64} -> {shape, min, max, data: Float32Array}
 X.decode = (a) => {
   const bin = atob(a.b64);
@@ -131,7 +134,7 @@ X.chart = (title, series, w = 360, h = 200) => {
   const L = 44, R = 10, T = 20, B = 24;
   const px = (i) => L + (n > 1 ? i / (n - 1) : 0.5) * (w - L - R);
   const py = (v) => T + (1 - (v - lo) / (hi - lo)) * (h - T - B);
-  s.append(Object.assign(X.svg("text", { x: L, y: 13 }), { textContent: title }));
+  s.append(Object.assign(X.svg("text", { x: L, y: 13, "font-weight": "bold" }), { textContent: title }));
   s.append(X.svg("line", { x1: L, y1: h - B, x2: w - R, y2: h - B, stroke: "#999" }));
   s.append(X.svg("line", { x1: L, y1: T, x2: L, y2: h - B, stroke: "#999" }));
   for (const v of [lo, hi]) s.append(Object.assign(X.svg("text", { x: 2, y: py(v) + 4 }), { textContent: X.fmt(v, 3) }));
@@ -146,7 +149,7 @@ X.chart = (title, series, w = 360, h = 200) => {
       dot.addEventListener("mouseleave", X.hideTip);
       s.append(dot);
     });
-    s.append(Object.assign(X.svg("text", { x: L + 8 + 90 * k, y: T + 12, fill: q.colour }), { textContent: q.name }));
+    s.append(Object.assign(X.svg("text", { x: L + 90 + 50 * k, y: 13, fill: q.colour }), { textContent: q.name }));
   });
   return s;
 };

@@ -46,7 +46,7 @@ PAGES.model = async (root) => {
     const t = X.el("table");
     for (const [k, v] of rows) if (v !== "" && v !== null && v !== undefined) t.append(X.el("tr", {}, X.el("td", { class: "muted", text: k }), X.el("td", { class: "mono", text: String(v), id: `d-${k.replace(/\W+/g, "-")}` })));
     const link = X.el("a", { href: `#image/${encodeURIComponent(n.name)}`, text: "see this layer's feature maps →" });
-    details.replaceChildren(X.el("h3", { text: n.name }), t, X.el("p", {}, link));
+    X.put(details, X.el("h3", { text: n.name }), t, X.el("p", {}, link));
     S.layer = n.name;
   };
   m.nodes.forEach((n) => {
@@ -134,7 +134,7 @@ PAGES.image = async (root, [layerArg]) => {
     });
     const mapsBox = X.el("div", { id: "maps-box" });
     const dotBox = X.el("div", { id: "dot-box" });
-    main.replaceChildren(X.el("div", { class: "card row" }, ...parts), ...notes,
+    X.put(main, X.el("div", { class: "card row" }, ...parts), ...notes,
       X.el("div", { class: "card" }, X.el("h3", { text: "Layers (click one for its feature maps)" }), layers, mapsBox, dotBox));
     const showLayer = async (name) => {
       layers.querySelectorAll("button").forEach((b) => b.classList.toggle("sel", b.dataset.layer === name));
@@ -152,15 +152,15 @@ PAGES.image = async (root, [layerArg]) => {
           cv.dataset.channel = chan;
           grid.append(X.el("figure", {}, cv, X.el("figcaption", { text: `${chan}` })));
         }
-        mapsBox.replaceChildren(X.el("h3", { text: `${name} (${r.type}) output ${r.shape.join(" x ")}${c > n ? `, first ${n} channels` : ""}` }),
+        X.put(mapsBox, X.el("h3", { text: `${name} (${r.type}) output ${r.shape.join(" x ")}${c > n ? `, first ${n} channels` : ""}` }),
           r.conv ? X.el("p", { class: "muted", text: "Click a pixel of a map: its receptive field and the dot product that made it." }) : null, grid);
       } else {
         const v = a.data, n = v.length;
         const cv = X.canvas(v, 1, n, Math.max(2, Math.floor(600 / n)), { cmap: X.heat, label: name });
         cv.style.height = "24px";
-        mapsBox.replaceChildren(X.el("h3", { text: `${name} (${r.type}) output ${r.shape.join(" x ")}` }), cv);
+        X.put(mapsBox, X.el("h3", { text: `${name} (${r.type}) output ${r.shape.join(" x ")}` }), cv);
       }
-      dotBox.replaceChildren();
+      X.put(dotBox);
     };
     const showDot = async (name, c, yy, xx) => {
       const d = await api(`/api/images/${ov.id}/layers/${encodeURIComponent(name)}/pixel?c=${c}&y=${yy}&x=${xx}`);
@@ -173,7 +173,7 @@ PAGES.image = async (root, [layerArg]) => {
       d.window.forEach((plane, k) => { win.push(X.el("div", {}, X.el("span", { class: "muted", text: `in ch ${k}` }), X.table(plane))); filt.push(X.el("div", {}, X.el("span", { class: "muted", text: `in ch ${k}` }), X.table(plane.map((row, i) => row.map((_, j) => d.filter[k][i][j]))))); });
       const rf = d.receptive_field;
       const act = d.activation ? `${d.activation.type}(z) = ${X.fmt(d.activation.value)}  (${d.activation.layer})` : "no activation right after this layer";
-      dotBox.replaceChildren(X.el("h3", { text: `${name}, channel ${c}, output pixel (y=${yy}, x=${xx})` }),
+      X.put(dotBox, X.el("h3", { text: `${name}, channel ${c}, output pixel (y=${yy}, x=${xx})` }),
         X.el("p", { class: "mono", id: "rf-text", text: rf ? `receptive field: input rows ${rf.top}..${rf.bottom}, columns ${rf.left}..${rf.right}` : "" }),
         X.el("div", { class: "row" },
           X.el("div", {}, X.el("b", { text: `window (input rows ${d.input_rows[0]}..${d.input_rows[d.input_rows.length - 1]}, zero outside)` }), ...win),
@@ -269,7 +269,7 @@ PAGES.training = async (root) => {
     tab.append(tr);
   });
   cmBox.append(tab, X.el("p", { class: "muted", id: "cm-accuracy", text: `accuracy of these weights on the test split: ${(100 * c.accuracy).toFixed(2)}%` }));
-  conf.replaceChildren(conf.firstChild);
+  X.put(conf, conf.firstChild);
   for (const p of c.pairs) {
     const row = X.el("div", { class: "maps" });
     for (const e of p.examples) {
@@ -322,13 +322,14 @@ PAGES.segment = async (root) => {
       X.el("figure", {}, maskCanvas(r.pred, im.data, sc, r.classes), X.el("figcaption", { text: "predicted (one view)" }))];
     if (r.true) figs.push(X.el("figure", {}, maskCanvas(r.true, im.data, sc, r.classes), X.el("figcaption", { text: "true" })));
     const tab = X.el("table", { class: "details", id: "iou" }, X.el("tr", {}, X.el("th", { text: "class" }), X.el("th", { text: "IoU here" }), X.el("th", { text: "IoU (run, test)" })));
-    const runIou = (r.run_metrics || {}).per_class_iou || [];
+    const runPer = (r.run_metrics || {}).per_class_iou || [];
+    const runIou = Array.isArray(runPer) ? runPer : r.classes.map((name) => runPer[name]);
     r.classes.forEach((name, k) => tab.append(X.el("tr", {},
       X.el("td", {}, X.el("span", { style: `display:inline-block;width:10px;height:10px;background:${CLASS_COLOURS[k]}` }), ` ${name}`),
       X.el("td", { class: "num", text: r.iou && r.iou[k] !== null ? r.iou[k].toFixed(3) : "–" }),
       X.el("td", { class: "num", text: runIou[k] !== undefined && runIou[k] !== null ? (+runIou[k]).toFixed(3) : "–" }))));
     const miou = r.run_metrics && r.run_metrics.miou !== undefined && r.run_metrics.miou !== null ? `run test mIoU ${(+r.run_metrics.miou).toFixed(3)} (views: ${r.run_metrics.tta})` : "";
-    main.replaceChildren(X.el("div", { class: "row" }, ...figs, tab), X.el("p", { class: "muted", text: miou }));
+    X.put(main, X.el("div", { class: "row" }, ...figs, tab), X.el("p", { class: "muted", text: miou }));
   };
   t.images.forEach((im) => {
     const c = X.image(im.image, 1, { label: im.id });
@@ -358,7 +359,7 @@ PAGES.text = async (root) => {
       r.tokens.forEach((w, j) => { words.append(X.el("span", { class: on.has(j) ? `hit f${i % 3}` : "", text: w }), " "); });
       filters.append(X.el("h3", { text: `filter ${f.filter} (width ${f.width}): max ${X.fmt(f.value)} at word ${f.position}: “${f.words.join(" ")}”` }), words);
     });
-    out.replaceChildren(X.el("h3", { text: "Predicted labels" }), labels, X.el("p", { class: "muted", text: `filters ranked by ${r.ranked_by}` }), filters);
+    X.put(out, X.el("h3", { text: "Predicted labels" }), labels, X.el("p", { class: "muted", text: `filters ranked by ${r.ranked_by}` }), filters);
   };
   go.addEventListener("click", () => run().catch((e) => showError(e.message)));
   try {

@@ -45,7 +45,7 @@ PAGES.playground = async (root) => {
     } catch (e) {
       if (mine !== seq) return;
       showError(e.message);
-      out.replaceChildren(X.el("p", { class: "muted", id: "pg-size", text: e.message }));
+      X.put(out, X.el("p", { class: "muted", id: "pg-size", text: e.message }));
     }
   };
   const draw = () => {
@@ -74,7 +74,7 @@ PAGES.playground = async (root) => {
       sum = `output[0][${oy}][${ox}] = max of the window = ${X.fmt(r.output[0][oy][ox])}`;
     }
     const filt = r.filters ? X.el("div", {}, X.el("b", { text: "filter 0 (channel 0)" }), X.table(r.filters[0][0], () => "", 2)) : null;
-    out.replaceChildren(
+    X.put(out, 
       X.el("p", { class: "mono" }, "output size: ", X.el("b", { id: "pg-size", text: `${r.output_size} x ${r.output_size}` }), ` (x ${r.cout} channels)`),
       X.el("p", { class: "mono", id: "pg-formula", text: r.formula }),
       X.el("p", { class: "mono" }, "parameters: ", X.el("span", { id: "pg-params", text: r.params })),
