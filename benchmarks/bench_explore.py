@@ -30,7 +30,7 @@ import numpy as np
 
 def client(run_dir):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")       # Starlette's note that it prefers httpx2
         from starlette.testclient import TestClient
     from foveanet.explore import create_app, open_run
 
@@ -54,6 +54,27 @@ def first_page(run_dir) -> float:
         r = c.get(path)
         assert r.status_code == 200, (path, r.text)
     return time.perf_counter() - t
+
+
+def first_page_http(run_dir) -> float:
+    """The same requests over HTTP to `foveanet explore RUN` started in a child process,
+    once it answers (the server's start is not counted: it happens once)."""
+    import sys
+    import urllib.request
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.explore.test_browser import free_port, start_server
+
+    proc, url = start_server(run_dir, free_port())
+    try:
+        t = time.perf_counter()
+        for path in ("/", "/static/style.css", "/static/draw.js", "/static/pages.js", "/static/playground.js",
+                     "/static/app.js", "/api/run", "/api/model"):
+            urllib.request.urlopen(url + path, timeout=30).read()
+        return time.perf_counter() - t
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def lenet_maps(run_dir, repeats: int):
@@ -111,6 +132,7 @@ def main() -> None:
     args = ap.parse_args()
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     fp = [first_page(args.run) for _ in range(args.repeats)]
+    fh = [first_page_http(args.run) for _ in range(max(2, args.repeats // 2))]
     cold, warm = lenet_maps(args.run, args.repeats)
     rn = resnet(max(2, args.repeats // 2))
 
@@ -118,6 +140,7 @@ def main() -> None:
         return f"{1000 * statistics.median(xs):.0f} ms (min {1000 * min(xs):.0f})"
 
     rows = [("first page (HTML, scripts, /api/run, /api/model; run opened cold)", cell(fp), "< 1 s"),
+            ("first page over HTTP from `foveanet explore RUN` (a fresh server each time)", cell(fh), "< 1 s"),
             ("LeNet-5 28x28: one layer's maps, new image (forward + backward)", cell(cold), "< 200 ms"),
             ("LeNet-5 28x28: another layer's maps, same image (cached)", cell(warm), ""),
             ("ResNet-18 224x224: upload a JPEG + one layer's maps", cell(rn), "< 2 s")]

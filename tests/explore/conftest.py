@@ -14,7 +14,7 @@ needs_data = pytest.mark.skipif(not fashion_mnist_on_disk(), reason="Fashion-MNI
 pytest.importorskip("starlette")
 with warnings.catch_warnings():
     # Starlette 1.x suggests httpx2 for its test client; httpx is what it runs on today
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     import starlette.testclient  # noqa: F401
 
 

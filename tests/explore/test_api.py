@@ -282,3 +282,18 @@ def test_newest_run_and_cli_help(tmp_path, lenet_run):
     bad = subprocess.run([sys.executable, "-m", "foveanet", "explore", str(tmp_path / "nope")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "no such run directory" in bad.stderr
+
+
+@pytest.mark.slow
+def test_demo_run_when_there_is_none(tmp_path):
+    from tests.shared_data import fashion_mnist_on_disk
+
+    if not fashion_mnist_on_disk():
+        pytest.skip("Fashion-MNIST files not on this machine")
+    from foveanet.explore.runs import ClassifierRun
+    from foveanet.explore.server import demo_run, newest_run
+
+    out = demo_run(tmp_path / "runs" / "explore-demo", log=lambda *a, **k: None)
+    assert newest_run(tmp_path / "runs") == out
+    run = ClassifierRun(out)
+    assert run.cfg["limit"] == 2000 and run.cfg["epochs"] == 1 and len(run.test_set()[0]) == 1000
