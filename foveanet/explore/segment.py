@@ -82,7 +82,7 @@ def segmentation(run: SegmentRun, image_id: str) -> dict:
     path = run.dir / "metrics.json"
     if path.is_file():
         m = json.loads(path.read_text())
-        metrics = {k: m.get(k) for k in ("miou", "pixel_accuracy", "per_class_iou", "tta", "test_scenes")}
+        metrics = {k: m.get(k) for k in ("miou", "pixel_accuracy", "per_class_iou", "tta", "test_scenes", "history")}
     return {"id": image_id, "image": array_json(an.image), "pred": pred.astype(np.int32).tolist(),
             "true": None if true is None else np.asarray(true).astype(np.int32).tolist(),
             "iou": iou, "classes": run.classes, "run_metrics": metrics}

@@ -118,7 +118,7 @@ PAGES.image = async (root, [layerArg]) => {
     const sal = X.decode(ov.saliency);
     const salC = X.canvas(sal.data, h, w, sc, { cmap: X.heat, label: "|dscore/dx|" });
     const parts = [X.el("figure", {}, input, X.el("figcaption", { text: ov.label_name ? `input (true: ${ov.label_name})` : "input (converted)" })),
-      X.el("div", {}, X.el("h3", { text: "Top classes" }), top),
+      X.el("div", {}, X.el("h3", { text: S.run && S.run.kind === "segment" ? "Share of the pixels" : "Top classes" }), top),
       X.el("figure", {}, salC, X.el("figcaption", { text: "saliency |d score / d input|" }))];
     if (ov.grad_cam) {
       const cam = X.decode(ov.grad_cam);
@@ -329,7 +329,12 @@ PAGES.segment = async (root) => {
       X.el("td", { class: "num", text: r.iou && r.iou[k] !== null ? r.iou[k].toFixed(3) : "–" }),
       X.el("td", { class: "num", text: runIou[k] !== undefined && runIou[k] !== null ? (+runIou[k]).toFixed(3) : "–" }))));
     const miou = r.run_metrics && r.run_metrics.miou !== undefined && r.run_metrics.miou !== null ? `run test mIoU ${(+r.run_metrics.miou).toFixed(3)} (views: ${r.run_metrics.tta})` : "";
-    X.put(main, X.el("div", { class: "row" }, ...figs, tab), X.el("p", { class: "muted", text: miou }));
+    const hist = (r.run_metrics || {}).history || [];
+    const col = (k) => hist.map((e) => (e[k] === undefined ? null : e[k]));
+    const curves = hist.length ? X.el("div", { class: "row", id: "seg-curves" },
+      X.chart("loss", [{ name: "train", values: col("train_loss"), colour: "#2f6fde" }]),
+      X.chart("mIoU", [{ name: "train", values: col("train_miou"), colour: "#2f6fde" }, { name: "val", values: col("val_miou"), colour: "#e0562b" }])) : null;
+    X.put(main, X.el("div", { class: "row" }, ...figs, tab), X.el("p", { class: "muted", text: miou }), curves);
   };
   t.images.forEach((im) => {
     const c = X.image(im.image, 1, { label: im.id });
