@@ -1,6 +1,5 @@
 """End-to-end: `foveanet explore RUN` started as a user would, driven in Debian's chromium by
 Playwright (no browser download: the executable is /usr/bin/chromium, `make chromium`)."""
-import io
 import os
 import re
 import socket
@@ -8,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,8 +69,18 @@ def number(text: str) -> float:
 
 
 def test_the_server_binds_loopback(browser_page):
+    from foveanet.cli.main import build_parser
+
     _, url, _ = browser_page
-    assert url.startswith("http://127.0.0.1:")
+    assert build_parser().parse_args(["explore", "RUN"]).host == "127.0.0.1"
+    port = int(url.rsplit(":", 1)[1])
+    tcp = Path("/proc/net/tcp")
+    if not tcp.is_file():
+        pytest.skip("no /proc/net/tcp to read the listening address from")
+    # listening sockets (state 0A) on our port: local address 0100007F is 127.0.0.1
+    listening = [line.split()[1] for line in tcp.read_text().splitlines()[1:]
+                 if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port]
+    assert listening == ["0100007F:%04X" % port]
 
 
 def test_model_page(browser_page):
