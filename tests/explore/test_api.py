@@ -297,3 +297,18 @@ def test_demo_run_when_there_is_none(tmp_path):
     assert newest_run(tmp_path / "runs") == out
     run = ClassifierRun(out)
     assert run.cfg["limit"] == 2000 and run.cfg["epochs"] == 1 and len(run.test_set()[0]) == 1000
+
+
+def test_training_page_shows_a_baseline_file(lenet_run, tmp_path):
+    import shutil
+
+    from starlette.testclient import TestClient
+
+    from foveanet.explore import create_app, open_run
+
+    run = tmp_path / "run"
+    shutil.copytree(lenet_run, run)
+    rows = [{"name": "hog + linear SVM", "test_accuracy": 0.889, "seconds": 61.0, "kind": "hand-crafted"}]
+    (run / "baseline.json").write_text(json.dumps(rows))     # as `foveanet baseline --out` writes it
+    t = TestClient(create_app(open_run(run))).get("/api/training").json()
+    assert t["baseline"] == rows

@@ -202,12 +202,15 @@ PAGES.filters = async (root) => {
     const [o, i, kh, kw] = a.shape;
     const grid = X.el("div", { class: "maps" });
     const s = Math.max(3, Math.floor(40 / kh));
+    // a first layer on RGB images: each filter as a colour picture (its own min..max)
+    const rgb = l.shape[1] === 3;
     for (let k = 0; k < o; k++) {
-      const cv = X.canvas(a.data, kh, kw, s, { offset: k * i * kh * kw, symmetric: true, cmap: X.diverge,
-        label: `${l.name} filter ${k}${i > 1 ? ", in ch 0" : ""}`, rgb: false });
+      const cv = X.canvas(a.data, kh, kw, s, { offset: k * i * kh * kw, symmetric: !rgb, cmap: X.diverge,
+        label: `${l.name} filter ${k}${i > 1 && !rgb ? ", in ch 0" : ""}`, rgb });
       grid.append(X.el("figure", {}, cv, X.el("figcaption", { text: `${k}` })));
     }
-    learned.append(X.el("h3", { text: `${l.name}: ${l.shape.join(" x ")} (out x in x k x k)${l.shape[0] > o ? `, first ${o}` : ""}; input channel 0, blue negative, red positive` }), grid);
+    const how = rgb ? "as RGB, each scaled to its own range" : `input channel 0, blue negative, red positive`;
+    learned.append(X.el("h3", { text: `${l.name}: ${l.shape.join(" x ")} (out x in x k x k)${l.shape[0] > o ? `, first ${o}` : ""}; ${how}` }), grid);
   }
   const classic = X.el("div", { class: "card", id: "classic" });
   root.append(X.el("div", { class: "row" }, learned, classic));
