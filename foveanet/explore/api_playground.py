@@ -62,13 +62,20 @@ def playground(preset: str = "", n: int = 6, f: int = 3, p: int = 0, s: int = 1,
         y = max_pool2d(x, f, stride=s, padding=p, dilation=d).numpy()[0]
         params = "0 (pooling has no parameters)"
         cout = cin
-    padded = np.pad(x[0], ((0, 0), (p, p), (p, p)))
+    padded = np.pad(x[0], ((0, 0), (p, p), (p, p))).tolist()
+    if op == "pool" and p:
+        # max pooling pads with -inf (a padded pixel never wins); JSON has no -inf: null
+        for plane in padded:
+            for i, row in enumerate(plane):
+                for j in range(len(row)):
+                    if not (p <= i < p + n and p <= j < p + n):
+                        row[j] = None
     return {
         "op": op, "preset": preset or None, "n": n, "f": f, "p": p, "s": s, "d": d, "cin": cin, "cout": cout,
         "f_eff": f_eff, "output_size": int(size),
         "formula": f"floor((n + 2p - d(f-1) - 1)/s) + 1 = floor(({n} + 2*{p} - {d}*({f}-1) - 1)/{s}) + 1 = {size}",
         "params": params,
-        "input": padded[:SHOWN_IN].tolist(),
+        "input": padded[:SHOWN_IN],
         "filters": None if w is None else w[:SHOWN_OUT, :SHOWN_IN].tolist(),
         "output": np.round(y[:SHOWN_OUT], 6).tolist(),
         "output_shape": [int(cout), int(size), int(size)],

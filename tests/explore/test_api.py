@@ -219,6 +219,11 @@ def test_playground_lecture_presets_and_torch(client):
     want = torch.nn.functional.conv2d(x, w, stride=2, dilation=2).numpy()[0]
     np.testing.assert_allclose(np.array(r["output"]), want, atol=1e-9)
     assert r["params"] == "(3*3*2+1)*3 = 57"
+    m = client.get("/api/playground?op=pool&n=5&f=2&p=1&s=2&seed=1").json()
+    grid = np.array([[-np.inf if v is None else v for v in row] for row in m["input"][0]])
+    assert np.isinf(grid[0]).all() and np.isfinite(grid[1:-1, 1:-1]).all()   # the padding: -inf
+    want = torch.nn.functional.max_pool2d(torch.tensor(grid)[None, None], 2, 2).numpy()[0, 0]
+    assert m["output_size"] == 3 and np.array(m["output"][0]).tolist() == want.tolist()
 
 
 def test_training_page(client, lenet_run):

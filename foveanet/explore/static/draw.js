@@ -117,7 +117,7 @@ X.table = (rows, cls = () => "", digits = 3) => {
   const t = X.el("table", { class: "grid" });
   rows.forEach((r, i) => {
     const tr = X.el("tr");
-    r.forEach((v, j) => tr.append(X.el("td", { class: cls(i, j), text: X.fmt(v, digits) })));
+    r.forEach((v, j) => tr.append(X.el("td", { class: cls(i, j), text: v === null ? "-∞" : X.fmt(v, digits) })));
     t.append(tr);
   });
   return t;
