@@ -91,6 +91,9 @@ def test_model_page(browser_page):
     page.locator("#graph .node[data-name='features.3']").click()
     assert page.locator("#d-formula").inner_text() == "(5*5*6+1)*16 = 2416"
     assert page.locator("#d-receptive-field").inner_text() == "14"
+    page.locator("#layer-details a").click()                # open the layer: its maps for an image
+    page.wait_for_selector("#page[data-ready='image'] #maps canvas")
+    assert page.locator("#maps canvas").count() == 16
     assert errors == []
 
 
