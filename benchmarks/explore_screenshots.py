@@ -3,6 +3,13 @@ Debian's chromium by Playwright from servers started with the real `foveanet exp
 
     python -m benchmarks.explore_screenshots --classify runs/lenet [--segment runs/unet] [--text runs/text]
 
+The pictures in docs/images came from short runs (made in a few minutes on 2 busy cores):
+    foveanet train --limit 12000 --epochs 4 --out runs/lenet                     (82% test)
+    foveanet segment train --epochs 4 --scenes 1500 --base-width 8 --test-scenes 200 \
+        --pretrain-epochs 1 --out runs/unet                                       (mIoU 0.27)
+    foveanet text train --model textcnn --data debtags-bookworm.jsonl.gz --limit 5000 \
+        --epochs 3 --word2vec-epochs 0 --out runs/text
+
 Each page is driven the way the browser tests drive it (a layer and an output pixel
 clicked on the image page, the lecture's preset in the playground), so the pictures show
 the numbers a reader will see.
@@ -78,7 +85,7 @@ def main():
     shoot(args.classify, [("model", model_click), ("image", image_click), ("filters", None),
                           ("training", training_wait), ("playground", playground_slide)], out)
     if args.segment:
-        shoot(args.segment, [("segment", None)], out)
+        shoot(args.segment, [("segment", lambda p: p.locator("#thumbs canvas").nth(2).click() or p.wait_for_timeout(800))], out)
     if args.text:
         shoot(args.text, [("text", lambda p: p.wait_for_selector("#filters h3"))], out)
 
