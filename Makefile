@@ -16,7 +16,7 @@ endif
 # training (OpenBLAS's idle threads, glibc's freed memory: foveanet/backend/cpu/process.py)
 export FOVEANET_TUNE_PROCESS := 1
 
-.PHONY: demo strong segment test install mpi data bench docs clean
+.PHONY: demo strong segment test install mpi data bench docs clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) mpi
+install: $(STAMP) mpi chromium
 
 # OpenMPI for `mpirun -n N foveanet train` and the MPI tests (tests/distributed), from Debian
 mpi:
@@ -36,6 +36,19 @@ mpi:
 	  echo "OpenMPI installed: $$(mpirun --version | head -1)"; \
 	else \
 	  echo "No mpirun and not root: install OpenMPI to train on several processes (the MPI tests skip)"; \
+	fi
+
+# Debian's chromium for the explorer's browser tests (tests/explore: Playwright drives it;
+# Playwright's own browser download is not needed), as root with apt; they skip without it
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+	  true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q chromium || \
+	   (apt-get update -q && apt-get install -y -q chromium)) >/dev/null && \
+	  echo "chromium installed: $$(/usr/bin/chromium --version)"; \
+	else \
+	  echo "No /usr/bin/chromium and not root: install Debian's chromium for the explorer's browser tests (they skip)"; \
 	fi
 
 # Fashion-MNIST from Debian's package when we are root with apt; otherwise the loader

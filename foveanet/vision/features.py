@@ -142,15 +142,18 @@ def feature_maps(model, image, out="features.png", transform=None, max_maps: int
     return _save(fig, out)
 
 
-def receptive_field_box(model, input_shape, layer_name: str, unit=(0, 0)):
+def receptive_field_box(model, input_shape, layer_name: str, unit=(0, 0), rows=None):
     """Input pixels that unit (y, x) of layer ``layer_name``'s output sees.
+
+    ``rows``: the model's ``receptive_field`` table when the caller already has it (the
+    explorer asks for many units of one model), else it is computed.
 
     Returns (top, left, bottom, right), inclusive pixel indices; they may fall outside the
     image (in the padding). From foveanet.concepts.receptive_field: with r the field size,
     j the jump and start the centre of unit 0 (per axis), unit u is centred on start + u*j
     and covers centre +- (r - 1)/2.
     """
-    row = _rf_row(model, input_shape, layer_name)
+    row = _rf_row(model, input_shape, layer_name, rows)
     y, x = _unit(unit, row, layer_name)
     lo, hi = [], []
     for u, r, j, st in zip((y, x), row.r, row.j, row.start):
@@ -161,10 +164,10 @@ def receptive_field_box(model, input_shape, layer_name: str, unit=(0, 0)):
     return box
 
 
-def _rf_row(model, input_shape, layer_name):
+def _rf_row(model, input_shape, layer_name, rows=None):
     from foveanet.concepts import receptive_field
 
-    rows = receptive_field(model, tuple(input_shape))
+    rows = receptive_field(model, tuple(input_shape)) if rows is None else rows
     try:
         return rows[layer_name]
     except KeyError:

@@ -114,6 +114,8 @@ def test_wheel_carries_the_package(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "foveanet").rglob("*.py")}
     assert package - names == set()
+    # the explorer's page (package data) travels too
+    assert {p.relative_to(ROOT).as_posix() for p in (ROOT / "foveanet/explore/static").iterdir()} - names == set()
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
     meta = zipfile.ZipFile(wheel).read(f"foveanet-{foveanet.__version__}.dist-info/METADATA").decode()
     assert "License-Expression: MIT" in meta and "Provides-Extra: docs" in meta
