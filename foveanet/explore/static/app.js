@@ -23,6 +23,7 @@ async function route() {
   const [page, ...rest] = (location.hash.slice(1) || (S.run && S.run.pages[0]) || "playground").split("/");
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === page));
   const root = document.getElementById("page");
+  X.hideTip();  // a hover value of the page being left would stay on screen
   showError("");
   X.put(root, X.el("p", { class: "muted", text: "loading…" }));
   try {
