@@ -486,3 +486,13 @@ class Tensor:
 
 from foveanet.autograd import function as _function  # noqa: E402
 from foveanet.autograd import ops as _ops  # noqa: E402
+from foveanet.autograd import tracing as _tracing  # noqa: E402
+
+# the operators and methods an exporter maps (foveanet.interop._export_tensor_ops.TENSOR),
+# made visible to a tracer (foveanet.autograd.tracing)
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+              "__rtruediv__", "__pow__", "__matmul__", "__rmatmul__", "__neg__", "exp", "log", "sqrt",
+              "abs", "tanh", "sigmoid", "clamp", "clip", "reshape", "view", "flatten", "permute",
+              "transpose", "unsqueeze", "squeeze", "__getitem__", "sum", "mean", "amax", "max", "to"):
+    setattr(Tensor, _name, _tracing.traceable(Tensor.__dict__[_name], f"Tensor.{_name}"))
+del _name

@@ -99,7 +99,7 @@ class _Norm(nn.Module):
         return self.norm(self.conv(x))
 
 
-def test_unknown_op_is_named_and_patches_are_undone(tmp_path):
+def test_unknown_op_is_named_and_nothing_is_patched(tmp_path):
     conv2d, apply = F.conv2d, foveanet.Function.apply
     with pytest.raises(ValueError, match=r"no ONNX mapping for layer_norm .* in module 'norm' \(LayerNorm\)"):
         foveanet.onnx.export(_Norm(), np.zeros((1, 1, 6, 6), np.float32), tmp_path / "n.onnx")
@@ -141,3 +141,67 @@ assert foveanet.cat is cat, foveanet.cat
     import sys
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+class _Meet(nn.Module):
+    """Waits mid-forward until every other thread of the test is mid-forward too, so that the
+    exports overlap op for op."""
+
+    def __init__(self, barrier):
+        super().__init__()
+        self.barrier = barrier
+
+    def forward(self, x):
+        if self.barrier is not None:
+            self.barrier.wait(timeout=60)
+        return x
+
+
+def test_two_threads_export_different_models_at_once(tmp_path):
+    import threading
+
+    barrier = threading.Barrier(3)
+    foveanet.manual_seed(4)
+    models = {
+        "a": nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), _Meet(barrier), nn.MaxPool2d(2), nn.Flatten(),
+                           nn.Linear(4 * 3 * 3, 5)),
+        "b": nn.Sequential(nn.Conv2d(3, 2, 1), nn.Sigmoid(), _Meet(barrier), nn.AvgPool2d(2), nn.Tanh()),
+    }
+    x = np.random.default_rng(5).standard_normal((2, 3, 8, 8), dtype=np.float32)
+    errors, grads = [], []
+
+    def export(key):
+        try:
+            foveanet.onnx.export(models[key], x, tmp_path / f"{key}.onnx")
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+
+    def train():  # a thread that records graphs while the exporters run under no_grad
+        w = foveanet.tensor(np.ones(3, np.float32), requires_grad=True)
+        barrier.wait(timeout=60)
+        grads.append((w * 2).requires_grad)
+
+    threads = [threading.Thread(target=export, args=(k,)) for k in models] + [threading.Thread(target=train)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert grads == [True]
+    ops = {k: [n.op_type for n in onnx.load(tmp_path / f"{k}.onnx").graph.node] for k in models}
+    assert ops == {"a": ["Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Identity"],
+                   "b": ["Conv", "Sigmoid", "AveragePool", "Tanh", "Identity"]}
+    for key, model in models.items():
+        model[2].barrier = None
+        np.testing.assert_allclose(_ort(tmp_path / f"{key}.onnx", x), model(foveanet.tensor(x)).numpy(),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_every_export_rule_is_reachable_by_the_tracer():
+    # a rule whose op is not traceable would never run: the export would refuse the op instead
+    from foveanet.interop.onnx_export import _handlers
+
+    for key in _handlers():
+        owner, _, name = key.rpartition(".")
+        op = getattr(foveanet.Tensor, name) if owner else getattr(F, name, None) or getattr(foveanet, name)
+        assert getattr(op, "trace_name", None) == key, key
