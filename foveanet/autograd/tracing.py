@@ -8,6 +8,11 @@ the op directly, at the cost of one ``ContextVar.get`` (about 50 ns against an o
 microseconds). ``Function.apply`` asks too, so that a tracer can refuse a differentiable op it
 would miss. Nothing is patched: two threads can trace two models at the same time, and a
 thread that traces nothing never sees a tracer.
+
+While a tracer is active, ``Tensor.shape``/``size()`` at the top level (outside a recorded op)
+return ``Dim`` ints that remember which tensor and axis they were read from, so that a size
+passed on as it is (``x.view(x.size(0), -1)``, ``fn.zeros(x.shape[0], 4)``) can be exported
+as an op computing it from the input rather than as the number it had once.
 """
 from __future__ import annotations
 
@@ -16,6 +21,16 @@ import contextvars
 import functools
 
 _CURRENT = contextvars.ContextVar("foveanet_tracer", default=None)
+
+
+class Dim(int):
+    """A size read from a traced tensor: the int, plus the tensor (``source``) and ``axis``
+    it came from. Arithmetic on it gives plain ints."""
+
+    def __new__(cls, value: int, source, axis: int):
+        dim = super().__new__(cls, value)
+        dim.source, dim.axis = source, axis
+        return dim
 
 
 def current():

@@ -22,7 +22,7 @@ import inspect
 import numpy as np
 
 from foveanet.autograd import Tensor, no_grad
-from foveanet.autograd.tracing import tracing
+from foveanet.autograd.tracing import Dim, tracing
 from foveanet.serialization import atomic_write
 
 __all__ = ["export"]
@@ -63,6 +63,41 @@ class _Tracer:
 
     def ints(self, values) -> str:
         return self.const(np.asarray(values, dtype=np.int64).reshape(-1), "shape")
+
+    # ---------------------------------------------------------------- sizes as ops
+    def shape_of(self, tensor, shape: tuple) -> tuple:
+        """``Tensor.shape`` while tracing: at the top level, the sizes of a graph value are
+        ``Dim`` ints that remember where they came from (see ``shape_value``)."""
+        if self.depth or id(tensor) not in self.names:
+            return shape
+        return tuple(Dim(n, tensor, i) for i, n in enumerate(shape))
+
+    def is_dim(self, d) -> bool:
+        return isinstance(d, Dim) and id(d.source) in self.names
+
+    def shape_value(self, dims) -> str:
+        """A 1-d int64 ONNX value holding ``dims``: each ``Dim`` read from a graph value as
+        ``Shape`` of that value at run time (so a batch size follows the input), the other
+        sizes as constants, joined by ``Concat``."""
+        parts, run = [], []
+        for d in dims:
+            if not self.is_dim(d):
+                run.append(int(d))
+                continue
+            if run:
+                parts.append(self.ints(run))
+                run = []
+            src, axis = self.names[id(d.source)], d.axis
+            if self.opset >= 15:
+                parts += self.node("Shape", [src], start=axis, end=axis + 1)
+            else:
+                (whole,) = self.node("Shape", [src])
+                parts += self.node("Slice", [whole, self.ints([axis]), self.ints([axis + 1])])
+        if run:
+            parts.append(self.ints(run))
+        if len(parts) == 1:
+            return parts[0]
+        return self.node("Concat", parts, axis=0)[0]
 
     def name(self, x, like=None) -> str:
         """The ONNX value for an op's operand: a traced tensor, a parameter or a constant."""
@@ -162,15 +197,35 @@ def _handlers() -> dict:
             **{f"Tensor.{name}": h for name, h in tensor_ops.TENSOR.items()}}
 
 
-def _value_info(helper, name, arr, dynamic):
+def _value_info(helper, name, arr, axes: dict):
     dims = list(arr.shape)
-    if dynamic and dims:
-        dims[0] = "batch"
+    for axis, symbol in axes.get(name, {}).items():
+        if not -len(dims) <= axis < len(dims):
+            raise ValueError(f"onnx.export: dynamic_axes names axis {axis} of {name!r}, which has "
+                             f"{len(dims)} axes")
+        dims[axis] = symbol
     return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(arr.dtype), dims)
 
 
+def _dynamic_axes(dynamic_axes, dynamic_batch, names) -> dict:
+    """torch.onnx.export's ``dynamic_axes`` ({name: {axis: symbol}} or {name: [axes]}) as
+    {name: {axis: symbol}}; None: axis 0 of every input and output is ``batch`` when
+    ``dynamic_batch``."""
+    if dynamic_axes is None:
+        return {n: {0: "batch"} for n in names} if dynamic_batch else {}
+    out = {}
+    for name, axes in dict(dynamic_axes).items():
+        if name not in names:
+            raise ValueError(f"onnx.export: dynamic_axes names {name!r}, which is not an input or "
+                             f"output (those are {', '.join(map(repr, names))})")
+        if not isinstance(axes, dict):
+            axes = {int(a): f"{name}_dynamic_axes_{int(a)}" for a in axes}
+        out[name] = {int(a): str(s) for a, s in axes.items()}
+    return out
+
+
 def export(model, example_input, path, opset: int = 17, input_names=("input",),
-           output_names=("output",), dynamic_batch: bool = True):
+           output_names=("output",), dynamic_batch: bool = True, dynamic_axes=None):
     """Trace a model on an example input and write it as an ONNX file.
 
     The model runs once (eval mode, no grad) while foveanet's ops emit ONNX nodes; parameters
@@ -185,10 +240,14 @@ def export(model, example_input, path, opset: int = 17, input_names=("input",),
         input_names: names of the graph inputs (default ``("input",)``; extra inputs get
             ``input_1``...).
         output_names: names of the graph outputs (default ``("output",)``).
-        dynamic_batch: make the first axis of inputs and outputs symbolic (``batch``); the
-            graph must then not bake the batch size into a constant shape
-            (``x.view(x.size(0), -1)`` is recognised and written as Reshape with 0)
-            (default True).
+        dynamic_batch: make the first axis of inputs and outputs symbolic (``batch``)
+            (default True). Sizes the model reads from tensors and passes on unchanged
+            (``x.view(x.size(0), -1)``, ``fn.zeros(x.shape[0], 4)``, ``x.expand(n, -1)``,
+            ``zeros_like``) are exported as ``Shape`` ops, so the file runs at any batch size;
+            a size computed from them (``x.size(0) * 2``) is a constant.
+        dynamic_axes: as in ``torch.onnx.export``: ``{name: {axis: symbol}}`` or
+            ``{name: [axes]}`` for inputs and outputs; replaces ``dynamic_batch``'s choice
+            (default None).
 
     Returns:
         onnx.ModelProto: the graph, checked with ``onnx.checker``.
@@ -215,7 +274,8 @@ def export(model, example_input, path, opset: int = 17, input_names=("input",),
     inputs = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
     inputs = [x if isinstance(x, Tensor) else Tensor(np.asarray(x)) for x in inputs]
     in_names = list(input_names) + [f"input_{i}" for i in range(len(input_names), len(inputs))]
-    tracer = _Tracer(model, opset, dynamic_batch)
+    tracer = _Tracer(model, opset, dynamic_batch if dynamic_axes is None
+                     else 0 in dict(dynamic_axes).get(in_names[0], ()))
     for x, name in zip(inputs, in_names):
         tracer.bind(x, name)
     modes = [(m, m.training) for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
@@ -233,10 +293,11 @@ def export(model, example_input, path, opset: int = 17, input_names=("input",),
         if not isinstance(t, Tensor):
             raise TypeError(f"onnx.export: the model returned {type(t).__name__}, expected Tensors")
         tracer.nodes.append(helper.make_node("Identity", [tracer.name(t)], [name], name=f"out_{name}"))
+    axes = _dynamic_axes(dynamic_axes, dynamic_batch, in_names + out_names[:len(outs)])
     graph = helper.make_graph(
         tracer.nodes, type(model).__name__,
-        [_value_info(helper, n, x.data, dynamic_batch) for x, n in zip(inputs, in_names)],
-        [_value_info(helper, n, t.data, dynamic_batch) for t, n in zip(outs, out_names)],
+        [_value_info(helper, n, x.data, axes) for x, n in zip(inputs, in_names)],
+        [_value_info(helper, n, t.data, axes) for t, n in zip(outs, out_names)],
         initializer=[numpy_helper.from_array(a, n) for n, a in tracer.inits.items()])
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="foveanet",

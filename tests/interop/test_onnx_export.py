@@ -205,3 +205,62 @@ def test_every_export_rule_is_reachable_by_the_tracer():
         owner, _, name = key.rpartition(".")
         op = getattr(foveanet.Tensor, name) if owner else getattr(F, name, None) or getattr(foveanet, name)
         assert getattr(op, "trace_name", None) == key, key
+
+
+class _SizesFromInput(nn.Module):
+    """Tensors built in forward from the input's sizes: a zero plane and a ones mask of the
+    batch's size, an expanded per-sample bias, a channel shuffle by view(b, ...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(6 * 4 * 4, 5)
+        self.bias = nn.Parameter(foveanet.tensor(np.linspace(-1, 1, 5, dtype=np.float32)))
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        y = self.conv(x)
+        y = y.view(b, 2, 2, h, w).transpose(1, 2).reshape(b, 4, h, w)       # channel shuffle
+        y = foveanet.cat([y, foveanet.zeros(b, 1, h, w), foveanet.ones_like(x[:, :1])], 1)
+        y = F.max_pool2d(y, 2).view(x.size(0), -1)
+        return self.fc(y) + self.bias.unsqueeze(0).expand(b, -1) * foveanet.full((b, 1), 0.5)
+
+
+def test_exported_at_batch_1_runs_at_batch_7(tmp_path):
+    foveanet.manual_seed(6)
+    model = _SizesFromInput().eval()
+    proto = foveanet.onnx.export(model, np.zeros((1, 3, 8, 8), np.float32), tmp_path / "s.onnx")
+    assert {"Shape", "ConstantOfShape", "Expand"} <= {n.op_type for n in proto.graph.node}
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    x = np.random.default_rng(7).standard_normal((7, 3, 8, 8), dtype=np.float32)
+    want = model(foveanet.tensor(x)).numpy()
+    np.testing.assert_allclose(_ort(tmp_path / "s.onnx", x), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(foveanet.onnx.load(tmp_path / "s.onnx")(x).numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_dynamic_axes_as_in_torch(tmp_path):
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU())
+    x = np.zeros((1, 2, 6, 6), np.float32)
+    proto = foveanet.onnx.export(model, x, tmp_path / "d.onnx",
+                                 dynamic_axes={"input": {0: "n", 2: "h"}, "output": [0, 3]})
+    dims = [[d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in (proto.graph.input[0], proto.graph.output[0])]
+    assert dims == [["n", 2, "h", 6], ["output_dynamic_axes_0", 3, 6, "output_dynamic_axes_3"]]
+    x = np.random.default_rng(8).standard_normal((3, 2, 9, 6), dtype=np.float32)
+    np.testing.assert_allclose(_ort(tmp_path / "d.onnx", x), model(foveanet.tensor(x)).numpy(), atol=1e-6)
+    static = foveanet.onnx.export(model, x, tmp_path / "f.onnx", dynamic_batch=False)
+    assert static.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 3
+    with pytest.raises(ValueError, match="dynamic_axes names 'image'"):
+        foveanet.onnx.export(model, x, tmp_path / "e.onnx", dynamic_axes={"image": [0]})
+
+
+class _Assign(nn.Module):
+    def forward(self, x):
+        y = x * 2
+        y[:, 0] = 0.0
+        return y
+
+
+def test_assignment_into_a_graph_value_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"__setitem__.*assigning into a tensor computed from the input"):
+        foveanet.onnx.export(_Assign(), np.ones((1, 3), np.float32), tmp_path / "a.onnx")
