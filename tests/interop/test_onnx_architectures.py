@@ -7,7 +7,7 @@ torchvision's published parameter counts. Each is built at full width with seede
 non-trivial batch-norm statistics, exported at opset 17 and loaded with ``foveanet.onnx.load``;
 most run at a reduced input size to keep the suite fast (the weights do not depend on it).
 
-AlexNet, VGG(+BN), ResNeXt, DenseNet and GoogLeNet (``torchvision_zoo.py``, torchvision's names) also
+AlexNet, VGG(+BN), ResNeXt, DenseNet and GoogLeNet (tests/models' references, torchvision's names) also
 go the other way: their weights load into ``foveanet.models``, whose export runs in onnxruntime.
 
 foveanet vs onnxruntime inference time per model, batch 1, 3x224x224::
