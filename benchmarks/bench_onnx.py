@@ -34,6 +34,11 @@ def _timed(fn, clock) -> float:
     return clock() - t
 
 
+def _threads(options, n: int):
+    options.intra_op_num_threads = n
+    return options
+
+
 def bench(name: str, threads: int, rounds: int, tmp: Path) -> dict:
     import onnxruntime as ort
 
@@ -45,9 +50,7 @@ def bench(name: str, threads: int, rounds: int, tmp: Path) -> dict:
     x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
     foveanet.set_num_threads(threads)
     model = foveanet.onnx.load(path).eval()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(path), _threads(ort.SessionOptions(), threads), providers=["CPUExecutionProvider"])
 
     def fv():
         with foveanet.no_grad():
