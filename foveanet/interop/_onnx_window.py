@@ -161,12 +161,17 @@ def _max_pool_indices(x, kernel, strides, dilations, begins, found, storage_orde
     return (flat + base.reshape((n, c) + (1,) * nd)).astype(np.int64)
 
 
-def _max_pool(ctx, node, ins):
+def _pool_window(node, ins):
+    """(x, kernel, strides, dilations, begins, ends, ceil_mode) of a MaxPool/AveragePool node."""
     x = _t(ins[0])
     kernel = list(node.attrs["kernel_shape"])
     strides, dilations, begins, ends = _window(node, x, kernel)
+    return x, kernel, strides, dilations, begins, ends, bool(node.attrs.get("ceil_mode", 0))
+
+
+def _max_pool(ctx, node, ins):
+    x, kernel, strides, dilations, begins, ends, ceil = _pool_window(node, ins)
     nd = len(kernel)
-    ceil = bool(node.attrs.get("ceil_mode", 0))
     indices = len(node.outputs) > 1 and node.outputs[1]
     if indices or nd > 2 or x.dtype.kind != "f":
         y, found = _pool_nd(x, kernel, strides, dilations, begins, ends, ceil, "max")
@@ -177,18 +182,13 @@ def _max_pool(ctx, node, ins):
     if begins != ends or any(2 * p > k for p, k in zip(begins, kernel)):
         x, begins = F.pad(x, _torch_pads(begins, ends), value=-math.inf), [0] * nd
     fn = {1: F.max_pool1d, 2: F.max_pool2d}[nd]
-    return [fn(x, kernel, stride=strides, padding=begins, dilation=dilations,
-               ceil_mode=bool(node.attrs.get("ceil_mode", 0)))]
+    return [fn(x, kernel, stride=strides, padding=begins, dilation=dilations, ceil_mode=ceil)]
 
 
 def _avg_pool(ctx, node, ins):
-    x = _t(ins[0])
-    kernel = list(node.attrs["kernel_shape"])
-    strides, _, begins, ends = _window(node, x, kernel)
+    x, kernel, strides, dilations, begins, ends, ceil = _pool_window(node, ins)
     nd = len(kernel)
     include = bool(node.attrs.get("count_include_pad", 0))
-    ceil = bool(node.attrs.get("ceil_mode", 0))
-    dilations = list(node.attrs.get("dilations", [1] * nd))
     if nd > 2 or any(d != 1 for d in dilations):
         return [_pool_nd(x, kernel, strides, dilations, begins, ends, ceil, "avg", include)[0]]
     fn = {1: F.avg_pool1d, 2: F.avg_pool2d}[nd]
