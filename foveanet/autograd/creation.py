@@ -5,6 +5,7 @@ import numpy as np
 
 from foveanet import backend
 from foveanet.autograd.tensor import Tensor
+from foveanet.autograd.tracing import traceable
 
 
 def _shape(size):
@@ -69,6 +70,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array, False, None)
 
 
+@traceable
 def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of the given shape filled with 0.
 
@@ -93,6 +95,7 @@ def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
     return _make(np.zeros(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad)
 
 
+@traceable
 def ones(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of the given shape filled with 1.
 
@@ -115,6 +118,7 @@ def ones(*size, dtype=None, requires_grad=False) -> Tensor:
     return _make(np.ones(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad)
 
 
+@traceable
 def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of shape ``size`` filled with ``fill_value``.
 
@@ -136,6 +140,7 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
     return _make(np.full(tuple(size), fill_value, dtype=dtype or backend.get_default_dtype()), requires_grad)
 
 
+@traceable
 def empty(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of the given shape whose values are not initialised (whatever memory held).
 
@@ -159,6 +164,7 @@ def empty(*size, dtype=None, requires_grad=False) -> Tensor:
     return _make(np.empty(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad)
 
 
+@traceable
 def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of zeros with the shape (and, by default, the dtype) of ``t``.
 
@@ -181,6 +187,7 @@ def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
     return _make(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad)
 
 
+@traceable
 def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of ones with the shape (and, by default, the dtype) of ``t``.
 

@@ -17,18 +17,30 @@ remember it, and no op file touches the thread pool.
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
+from foveanet.autograd import tracing as _tracing
 from foveanet.backend.arrays import kernels
 
-_grad_enabled = True
+
+
+class _GradState(threading.local):
+    """The grad mode, one per thread as in PyTorch: a thread running ``no_grad`` (an export,
+    an evaluation) leaves another thread's training recording its graph."""
+
+    enabled = True
+
+
+_grad = _GradState()
 
 
 def is_grad_enabled() -> bool:
     """Whether operations on tensors that require grad are recorded for backward now.
 
-    True unless inside ``no_grad`` or ``set_grad_enabled(False)``.
+    True unless inside ``no_grad`` or ``set_grad_enabled(False)``; one mode per thread, as in
+    PyTorch.
 
     Returns:
         bool: the current grad mode.
@@ -41,7 +53,7 @@ def is_grad_enabled() -> bool:
         ...     print(fn.is_grad_enabled())
         False
     """
-    return _grad_enabled
+    return _grad.enabled
 
 
 class _GradMode:
@@ -50,14 +62,12 @@ class _GradMode:
     enabled: bool
 
     def __enter__(self):
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = self.enabled
+        self._prev = _grad.enabled
+        _grad.enabled = self.enabled
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
+        _grad.enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -172,6 +182,9 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **settings):
+        tracer = _tracing.current()
+        if tracer is not None:  # an exporter refuses the ops it has no mapping for
+            tracer.applying(cls)
         ctx = cls.__new__(cls)
         arrays = []
         needs = []
@@ -182,7 +195,7 @@ class Function:
             else:
                 arrays.append(x)
                 needs.append(False)
-        requires_grad = _grad_enabled and any(needs)
+        requires_grad = _grad.enabled and any(needs)
         ctx.requires_grad = requires_grad
         ctx.needs_input_grad = tuple(needs) if requires_grad else (False,) * len(needs)
         if cls.uses_blas:

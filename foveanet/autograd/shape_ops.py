@@ -5,6 +5,7 @@ import numpy as np
 
 from foveanet.autograd.function import Function, unbroadcast
 from foveanet.autograd.tensor import Tensor
+from foveanet.autograd.tracing import traceable
 
 # --------------------------------------------------------------- argument helpers
 
@@ -145,6 +146,7 @@ def _check_join(name, tensors, dim, stacking):
     return ts, d
 
 
+@traceable
 def cat(tensors, dim: int = 0) -> Tensor:
     """Concatenate along an existing axis (``torch.cat``).
 
@@ -172,6 +174,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     return Cat.apply(*ts, dim=d)
 
 
+@traceable
 def stack(tensors, dim: int = 0) -> Tensor:
     """Stack along a new axis (``torch.stack``).
 
@@ -195,6 +198,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return Stack.apply(*ts, dim=d)
 
 
+@traceable
 def flatten(t: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge the dims ``start_dim`` to ``end_dim`` (both included) into one (``torch.flatten``).
 

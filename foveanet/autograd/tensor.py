@@ -95,7 +95,9 @@ class Tensor:
     # ----------------------------------------------------------------- properties
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        shape = self.data.shape
+        tracer = _tracing.current()  # an exporter may hand out sizes that remember their axis
+        return shape if tracer is None else tracer.shape_of(self, shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -118,7 +120,7 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.shape if dim is None else self.shape[dim]
 
     def dim(self) -> int:
         return self.data.ndim
@@ -486,3 +488,14 @@ class Tensor:
 
 from foveanet.autograd import function as _function  # noqa: E402
 from foveanet.autograd import ops as _ops  # noqa: E402
+from foveanet.autograd import tracing as _tracing  # noqa: E402
+
+# the operators and methods an exporter maps (foveanet.interop._export_tensor_ops.TENSOR),
+# made visible to a tracer (foveanet.autograd.tracing)
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+              "__rtruediv__", "__pow__", "__matmul__", "__rmatmul__", "__neg__", "exp", "log", "sqrt",
+              "abs", "tanh", "sigmoid", "clamp", "clip", "reshape", "view", "expand", "flatten",
+              "permute", "transpose", "unsqueeze", "squeeze", "__getitem__", "__setitem__", "sum",
+              "mean", "amax", "max", "to"):
+    setattr(Tensor, _name, _tracing.traceable(Tensor.__dict__[_name], f"Tensor.{_name}"))
+del _name

@@ -47,3 +47,10 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "l1_loss",
     "mse_loss", "nll_loss", "smooth_l1_loss", "embedding", "interpolate", "pad",
 ]
+
+# every op visible to a tracer (foveanet.autograd.tracing: ONNX export), under its name here
+from foveanet.autograd.tracing import traceable as _traceable  # noqa: E402
+
+for _name in __all__:
+    globals()[_name] = _traceable(globals()[_name])
+del _name

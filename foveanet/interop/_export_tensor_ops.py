@@ -17,8 +17,55 @@ def _reshape_to(tr, x, out):
     tr.emit("Reshape", [tr.name(x), tr.ints(shape)], out)
 
 
+def _sizes(args) -> tuple:
+    """A ``*size`` argument as one tuple: ``view(2, 3)`` and ``view((2, 3))`` alike."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+
+
 def _reshape(tr, a, out):
-    _reshape_to(tr, a["self"], out)
+    shape = _sizes(a["shape"])
+    if any(tr.is_dim(d) for d in shape):  # sizes read from the input: computed at run time
+        tr.emit("Reshape", [tr.name(a["self"]), tr.shape_value(shape)], out)
+    else:
+        _reshape_to(tr, a["self"], out)
+
+
+def _expand(tr, a, out):
+    # Expand broadcasts like numpy: 1 keeps the input's size where torch writes -1
+    shape = [1 if not tr.is_dim(d) and d == -1 else d for d in _sizes(a["shape"])]
+    tr.emit("Expand", [tr.name(a["self"]), tr.shape_value(shape)], out)
+
+
+def _filled(fill_key=None, fill=0.0):
+    """zeros/ones/full/empty with a size read from the input: ConstantOfShape of that size.
+    With constant sizes nothing is emitted: the tensor becomes an initializer where it is used."""
+    def handler(tr, a, out):
+        size = _sizes(a["size"])
+        if any(tr.is_dim(d) for d in size):
+            value = fill if fill_key is None else a[fill_key]
+            tr.emit("ConstantOfShape", [tr.shape_value(size)], out, value=_scalar(np.asarray([value], out.dtype)))
+    return handler
+
+
+def _filled_like(fill):
+    def handler(tr, a, out):
+        t = a["t"]
+        if id(t) in tr.names:
+            (shape,) = tr.node("Shape", [tr.name(t)])
+            tr.emit("ConstantOfShape", [shape], out, value=_scalar(np.asarray([fill], out.dtype)))
+    return handler
+
+
+def _setitem(tr, a, out):
+    if id(a["self"]) in tr.names:  # the graph value would keep the values it had before
+        raise ValueError("assigning into a tensor computed from the input (x[...] = v) has no "
+                         "export; build it with cat or where")
+
+
+def _scalar(arr):
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(arr)
 
 
 def _flatten(tr, a, out):
@@ -133,7 +180,9 @@ def _cast(tr, a, out):
     tr.emit("Cast", [tr.name(a["self"])], out, to=helper.np_dtype_to_tensor_dtype(out.dtype))
 
 
-AUTOGRAD = {"cat": _cat, "stack": _stack, "flatten": _flatten}
+AUTOGRAD = {"cat": _cat, "stack": _stack, "flatten": _flatten,
+            "zeros": _filled(fill=0.0), "ones": _filled(fill=1.0), "empty": _filled(fill=0.0),
+            "full": _filled("fill_value"), "zeros_like": _filled_like(0.0), "ones_like": _filled_like(1.0)}
 TENSOR = {
     "__add__": _binary("Add"), "__radd__": _binary("Add", True), "__sub__": _binary("Sub"),
     "__rsub__": _binary("Sub", True), "__mul__": _binary("Mul"), "__rmul__": _binary("Mul", True),
@@ -142,8 +191,8 @@ TENSOR = {
     "__neg__": _simple("Neg"), "exp": _simple("Exp"), "log": _simple("Log"), "sqrt": _simple("Sqrt"),
     "abs": _simple("Abs"), "tanh": _simple("Tanh"), "sigmoid": _simple("Sigmoid"),
     "clamp": _clip("min", "max"), "clip": _clip("min", "max"),
-    "reshape": _reshape, "view": _reshape, "flatten": _flatten, "permute": _permute,
-    "transpose": _transpose, "unsqueeze": _unsqueeze, "squeeze": _squeeze, "__getitem__": _getitem,
+    "reshape": _reshape, "view": _reshape, "expand": _expand, "flatten": _flatten, "permute": _permute,
+    "transpose": _transpose, "unsqueeze": _unsqueeze, "squeeze": _squeeze, "__getitem__": _getitem, "__setitem__": _setitem,
     "sum": _reduce("ReduceSum", 13), "mean": _reduce("ReduceMean", 18), "amax": _reduce("ReduceMax", 18),
     "max": _max, "to": _cast,
 }

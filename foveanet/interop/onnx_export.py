@@ -1,33 +1,31 @@
 """``foveanet.onnx.export``: trace a model on an example input and write it as ONNX.
 
-Tracing: while the model runs once (eval mode, no grad), the public ops it can reach — the
-functions of ``foveanet.functional`` (wherever they were imported: ``F.conv2d``,
-``foveanet.flatten``...) and the Tensor operators (``+``, ``*``, ``@``, ``reshape``...) — are
-temporarily replaced by wrappers that run the op and then emit ONNX nodes for it, mapping every
-produced Tensor (by identity) to an ONNX value name. Ops called from inside a wrapped op are
-not recorded (``log_softmax`` using ``exp`` internally emits one node). Any other differentiable
-op reached at the top level would be missing from the graph, so ``Function.apply`` is guarded
-too: it raises a ``ValueError`` naming the op and the module it was called from.
+Tracing: the model runs once (eval mode, no grad) with a tracer made active for the calling
+thread only (``foveanet.autograd.tracing``, a context variable). The public ops — the functions
+of ``foveanet.functional``, ``foveanet.cat``/``stack``/``flatten`` and the Tensor operators
+(``+``, ``*``, ``@``, ``reshape``...) — hand their calls to it: it runs the op, then emits ONNX
+nodes for it, mapping every produced Tensor (by identity) to an ONNX value name. Ops called
+from inside a recorded op are not recorded (``log_softmax`` using ``exp`` internally emits one
+node). Any other differentiable op reached at the top level would be missing from the graph, so
+``Function.apply`` asks the tracer too: it raises a ``ValueError`` naming the op and the module
+it was called from.
 
 Module forward hooks are not needed: every layer of ``foveanet.nn`` is a wrapper over these
 functions, so Conv2d, BatchNorm2d, residual ``+`` and ``cat`` in a DenseNet all show up the
 same way. Parameters and buffers become initializers under their ``state_dict`` names.
-Not thread-safe: the patching is process-wide for the duration of the export.
+Nothing is patched, so threads can export different models at the same time.
 """
 from __future__ import annotations
 
-import functools
 import inspect
-import sys
 
 import numpy as np
 
-from foveanet.autograd import Function, Tensor, no_grad
+from foveanet.autograd import Tensor, no_grad
+from foveanet.autograd.tracing import Dim, tracing
 from foveanet.serialization import atomic_write
 
 __all__ = ["export"]
-
-_ACTIVE = []
 
 
 class _Tracer:
@@ -37,6 +35,7 @@ class _Tracer:
         self.helper, self.opset, self.dynamic_batch = helper, opset, dynamic_batch
         self.nodes, self.inits, self.names, self.keep = [], {}, {}, []
         self.depth, self.count = 0, 0
+        self.handlers = _handlers()
         self.param_names, self.module_names = {}, {}
         if hasattr(model, "named_modules"):
             for name, mod in model.named_modules():
@@ -64,6 +63,41 @@ class _Tracer:
 
     def ints(self, values) -> str:
         return self.const(np.asarray(values, dtype=np.int64).reshape(-1), "shape")
+
+    # ---------------------------------------------------------------- sizes as ops
+    def shape_of(self, tensor, shape: tuple) -> tuple:
+        """``Tensor.shape`` while tracing: at the top level, the sizes of a graph value are
+        ``Dim`` ints that remember where they came from (see ``shape_value``)."""
+        if self.depth or id(tensor) not in self.names:
+            return shape
+        return tuple(Dim(n, tensor, i) for i, n in enumerate(shape))
+
+    def is_dim(self, d) -> bool:
+        return isinstance(d, Dim) and id(d.source) in self.names
+
+    def shape_value(self, dims) -> str:
+        """A 1-d int64 ONNX value holding ``dims``: each ``Dim`` read from a graph value as
+        ``Shape`` of that value at run time (so a batch size follows the input), the other
+        sizes as constants, joined by ``Concat``."""
+        parts, run = [], []
+        for d in dims:
+            if not self.is_dim(d):
+                run.append(int(d))
+                continue
+            if run:
+                parts.append(self.ints(run))
+                run = []
+            src, axis = self.names[id(d.source)], d.axis
+            if self.opset >= 15:
+                parts += self.node("Shape", [src], start=axis, end=axis + 1)
+            else:
+                (whole,) = self.node("Shape", [src])
+                parts += self.node("Slice", [whole, self.ints([axis]), self.ints([axis + 1])])
+        if run:
+            parts.append(self.ints(run))
+        if len(parts) == 1:
+            return parts[0]
+        return self.node("Concat", parts, axis=0)[0]
 
     def name(self, x, like=None) -> str:
         """The ONNX value for an op's operand: a traced tensor, a parameter or a constant."""
@@ -98,6 +132,33 @@ class _Tracer:
         (name,) = self.node(op, inputs, **attrs)
         self.bind(out, name)
 
+    # ------------------------------------------------------------- tracing hooks
+    def record(self, key: str, fn, args, kwargs):
+        """A traceable op called in this thread: run it, then emit its nodes (top level only)."""
+        handler = self.handlers.get(key)
+        if self.depth or handler is None:
+            # an op without a mapping runs as it is: a Function it applies is refused below
+            return fn(*args, **kwargs)
+        self.depth += 1
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            self.depth -= 1
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        try:
+            handler(self, bound.arguments, out)
+        except (ValueError, TypeError, NotImplementedError) as e:
+            raise type(e)(f"onnx.export: {fn.__name__}{self.module_context()}: {e}") from None
+        return out
+
+    def applying(self, cls) -> None:
+        """``Function.apply`` of ``cls``: outside a recorded op, its output would be missing."""
+        if self.depth == 0:
+            frame = inspect.currentframe().f_back.f_back  # the caller of Function.apply
+            raise ValueError(f"onnx.export: no ONNX mapping for {_public_name(frame)} "
+                             f"({cls.__name__}){self.module_context()}")
+
     def module_context(self) -> str:
         frame = inspect.currentframe()
         while frame is not None:
@@ -114,7 +175,9 @@ def _public_name(frame) -> str:
     found = None
     while frame is not None:
         mod = frame.f_globals.get("__name__", "")
-        if mod.startswith(("foveanet.functional", "foveanet.autograd")):
+        if mod == "foveanet.autograd.tracing":
+            pass
+        elif mod.startswith(("foveanet.functional", "foveanet.autograd")):
             found = frame
         elif found is not None:
             break
@@ -125,95 +188,44 @@ def _public_name(frame) -> str:
     return owner + found.f_code.co_name
 
 
-class _Patches:
-    """Install the wrappers, the Function.apply guard, and put everything back afterwards."""
+def _handlers() -> dict:
+    """trace name (``relu``, ``cat``, ``Tensor.__add__``) -> the handler emitting its nodes."""
+    from foveanet.interop import _export_ops as ops
+    from foveanet.interop import _export_tensor_ops as tensor_ops
 
-    def __init__(self, tracer: _Tracer):
-        from foveanet.interop import _export_ops as ops
-        from foveanet.interop import _export_tensor_ops as tensor_ops
-
-        self.tracer, self.undo = tracer, []
-        self.wrappers = {}   # id(wrapper) -> (wrapper, original): see restore()
-        originals = {}
-        import foveanet.functional as F
-        from foveanet.autograd import ops as autograd_ops
-
-        for name, handler in ops.FUNCTIONAL.items():
-            fn = getattr(F, name, None)
-            if fn is not None:
-                originals[id(fn)] = (fn, self._wrap(fn, handler))
-        for name, handler in tensor_ops.AUTOGRAD.items():
-            fn = getattr(autograd_ops, name)
-            originals[id(fn)] = (fn, self._wrap(fn, handler))
-        for mod_name, mod in list(sys.modules.items()):
-            if mod is None or not mod_name.startswith("foveanet") or mod_name.startswith("foveanet.interop"):
-                continue
-            for attr, value in list(vars(mod).items()):
-                hit = originals.get(id(value))
-                if hit is not None and hit[0] is value:
-                    self.undo.append((mod, attr, value))
-                    setattr(mod, attr, hit[1])
-        for name, handler in tensor_ops.TENSOR.items():
-            fn = Tensor.__dict__[name]
-            self.undo.append((Tensor, name, fn))
-            setattr(Tensor, name, self._wrap(fn, handler))
-        apply = Function.__dict__["apply"]
-        self.undo.append((Function, "apply", apply))
-
-        def guarded(cls, *inputs, **settings):
-            if tracer.depth == 0:
-                raise ValueError(
-                    f"onnx.export: no ONNX mapping for {_public_name(inspect.currentframe().f_back)} "
-                    f"({cls.__name__}){tracer.module_context()}")
-            return apply.__func__(cls, *inputs, **settings)
-
-        Function.apply = classmethod(guarded)
-
-    def _wrap(self, fn, handler):
-        sig, tracer = inspect.signature(fn), self.tracer
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            if tracer.depth:
-                return fn(*args, **kwargs)
-            tracer.depth += 1
-            try:
-                out = fn(*args, **kwargs)
-            finally:
-                tracer.depth -= 1
-            bound = sig.bind(*args, **kwargs)
-            bound.apply_defaults()
-            try:
-                handler(tracer, bound.arguments, out)
-            except (ValueError, TypeError, NotImplementedError) as e:
-                raise type(e)(f"onnx.export: {fn.__name__}{tracer.module_context()}: {e}") from None
-            return out
-        self.wrappers[id(wrapper)] = (wrapper, fn)
-        return wrapper
-
-    def restore(self):
-        for owner, attr, value in reversed(self.undo):
-            setattr(owner, attr, value)
-        # a lazily exported name (``foveanet.cat``) first touched during the export was
-        # cached on its package as the wrapper it resolved to: put the original there too
-        for mod_name, mod in list(sys.modules.items()):
-            if mod is None or not mod_name.startswith("foveanet"):
-                continue
-            for attr, value in list(vars(mod).items()):
-                hit = self.wrappers.get(id(value))
-                if hit is not None and hit[0] is value:
-                    setattr(mod, attr, hit[1])
+    return {**ops.FUNCTIONAL, **tensor_ops.AUTOGRAD,
+            **{f"Tensor.{name}": h for name, h in tensor_ops.TENSOR.items()}}
 
 
-def _value_info(helper, name, arr, dynamic):
+def _value_info(helper, name, arr, axes: dict):
     dims = list(arr.shape)
-    if dynamic and dims:
-        dims[0] = "batch"
+    for axis, symbol in axes.get(name, {}).items():
+        if not -len(dims) <= axis < len(dims):
+            raise ValueError(f"onnx.export: dynamic_axes names axis {axis} of {name!r}, which has "
+                             f"{len(dims)} axes")
+        dims[axis] = symbol
     return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(arr.dtype), dims)
 
 
+def _dynamic_axes(dynamic_axes, dynamic_batch, names) -> dict:
+    """torch.onnx.export's ``dynamic_axes`` ({name: {axis: symbol}} or {name: [axes]}) as
+    {name: {axis: symbol}}; None: axis 0 of every input and output is ``batch`` when
+    ``dynamic_batch``."""
+    if dynamic_axes is None:
+        return {n: {0: "batch"} for n in names} if dynamic_batch else {}
+    out = {}
+    for name, axes in dict(dynamic_axes).items():
+        if name not in names:
+            raise ValueError(f"onnx.export: dynamic_axes names {name!r}, which is not an input or "
+                             f"output (those are {', '.join(map(repr, names))})")
+        if not isinstance(axes, dict):
+            axes = {int(a): f"{name}_dynamic_axes_{int(a)}" for a in axes}
+        out[name] = {int(a): str(s) for a, s in axes.items()}
+    return out
+
+
 def export(model, example_input, path, opset: int = 17, input_names=("input",),
-           output_names=("output",), dynamic_batch: bool = True):
+           output_names=("output",), dynamic_batch: bool = True, dynamic_axes=None):
     """Trace a model on an example input and write it as an ONNX file.
 
     The model runs once (eval mode, no grad) while foveanet's ops emit ONNX nodes; parameters
@@ -228,10 +240,14 @@ def export(model, example_input, path, opset: int = 17, input_names=("input",),
         input_names: names of the graph inputs (default ``("input",)``; extra inputs get
             ``input_1``...).
         output_names: names of the graph outputs (default ``("output",)``).
-        dynamic_batch: make the first axis of inputs and outputs symbolic (``batch``); the
-            graph must then not bake the batch size into a constant shape
-            (``x.view(x.size(0), -1)`` is recognised and written as Reshape with 0)
-            (default True).
+        dynamic_batch: make the first axis of inputs and outputs symbolic (``batch``)
+            (default True). Sizes the model reads from tensors and passes on unchanged
+            (``x.view(x.size(0), -1)``, ``fn.zeros(x.shape[0], 4)``, ``x.expand(n, -1)``,
+            ``zeros_like``) are exported as ``Shape`` ops, so the file runs at any batch size;
+            a size computed from them (``x.size(0) * 2``) is a constant.
+        dynamic_axes: as in ``torch.onnx.export``: ``{name: {axis: symbol}}`` or
+            ``{name: [axes]}`` for inputs and outputs; replaces ``dynamic_batch``'s choice
+            (default None).
 
     Returns:
         onnx.ModelProto: the graph, checked with ``onnx.checker``.
@@ -255,25 +271,20 @@ def export(model, example_input, path, opset: int = 17, input_names=("input",),
 
     if not 13 <= opset <= 20:
         raise ValueError(f"onnx.export: opset {opset} is not supported (13 to 20 are)")
-    if _ACTIVE:
-        raise RuntimeError("onnx.export: another export is running in this process")
     inputs = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
     inputs = [x if isinstance(x, Tensor) else Tensor(np.asarray(x)) for x in inputs]
     in_names = list(input_names) + [f"input_{i}" for i in range(len(input_names), len(inputs))]
-    tracer = _Tracer(model, opset, dynamic_batch)
+    tracer = _Tracer(model, opset, dynamic_batch if dynamic_axes is None
+                     else 0 in dict(dynamic_axes).get(in_names[0], ()))
     for x, name in zip(inputs, in_names):
         tracer.bind(x, name)
     modes = [(m, m.training) for _, m in model.named_modules()] if hasattr(model, "named_modules") else []
     if hasattr(model, "eval"):
         model.eval()
-    _ACTIVE.append(tracer)
-    patches = _Patches(tracer)
     try:
-        with no_grad():
+        with no_grad(), tracing(tracer):
             result = model(*inputs)
     finally:
-        patches.restore()
-        _ACTIVE.clear()
         for m, was_training in modes:
             m.training = was_training
     outs = list(result) if isinstance(result, (tuple, list)) else [result]
@@ -282,10 +293,11 @@ def export(model, example_input, path, opset: int = 17, input_names=("input",),
         if not isinstance(t, Tensor):
             raise TypeError(f"onnx.export: the model returned {type(t).__name__}, expected Tensors")
         tracer.nodes.append(helper.make_node("Identity", [tracer.name(t)], [name], name=f"out_{name}"))
+    axes = _dynamic_axes(dynamic_axes, dynamic_batch, in_names + out_names[:len(outs)])
     graph = helper.make_graph(
         tracer.nodes, type(model).__name__,
-        [_value_info(helper, n, x.data, dynamic_batch) for x, n in zip(inputs, in_names)],
-        [_value_info(helper, n, t.data, dynamic_batch) for t, n in zip(outs, out_names)],
+        [_value_info(helper, n, x.data, axes) for x, n in zip(inputs, in_names)],
+        [_value_info(helper, n, t.data, axes) for t, n in zip(outs, out_names)],
         initializer=[numpy_helper.from_array(a, n) for n, a in tracer.inits.items()])
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="foveanet",

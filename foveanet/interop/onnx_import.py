@@ -17,11 +17,13 @@ import numpy as np
 from foveanet.autograd import Tensor
 from foveanet.errors import UserError
 from foveanet.interop._onnx_ops import OPS as _CORE_OPS
+from foveanet.interop._onnx_resize import RESIZE_OPS as _RESIZE_OPS
 from foveanet.interop._onnx_shape import SHAPE_OPS as _SHAPE_OPS
+from foveanet.interop._onnx_window import WINDOW_OPS as _WINDOW_OPS
 
 __all__ = ["load", "OnnxModule", "SUPPORTED_OPS", "OnnxLoadError"]
 
-OPS = {**_CORE_OPS, **_SHAPE_OPS}
+OPS = {**_CORE_OPS, **_WINDOW_OPS, **_SHAPE_OPS, **_RESIZE_OPS}
 SUPPORTED_OPS = frozenset(OPS) | {"Constant"}
 _MAX_DIMS = 64  # NumPy's limit
 # UINT4, INT4, FLOAT4E2M1, UINT2, INT2, FLOAT6E2M3, FLOAT6E3M2: several elements a byte

@@ -15,7 +15,8 @@ from foveanet.functional.conv import conv2d
 def _route_all(monkeypatch):
     """Send every 3x3 stride-1 conv down the Winograd path, however small."""
     for name, value in (("MIN_CHANNELS", 1), ("MIN_WIDE_CHANNELS", 1), ("MIN_SIDE", 1),
-                        ("MIN_TILES", 1), ("MIN_GEMM_MACS", 1), ("MAX_IMAGE_BYTES", 1 << 40)):
+                        ("MIN_TILES", 1), ("MIN_GEMM_MACS", 1), ("MAX_IMAGE_BYTES", 1 << 40),
+                        ("INFERENCE_MIN_TILES", 1)):
         monkeypatch.setattr(route, "WINOGRAD_" + name, value)
 
 
@@ -131,3 +132,20 @@ def test_routing(shape, path):
     assert route.path(g) == path
     strided = Geom(N, C, H, W, Co, 1, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1))
     assert route.path(strided) != "winograd"
+
+
+@pytest.mark.parametrize("shape, one_thread", [
+    ((1, 64, 64, 56, 56), "winograd"),    # ResNet-18's layer1 at batch 1, forward only: 1.60x
+    ((1, 128, 128, 28, 28), "winograd"),  # layer2: 196 tiles, 1.54x
+    ((1, 256, 256, 14, 14), "gemm"),      # 49 tiles: 0.94x
+    ((2, 256, 256, 14, 14), "winograd"),  # 98 tiles: 1.28x
+    ((1, 16, 16, 56, 56), "gemm"),        # too few channels for its GEMMs
+])
+def test_inference_on_one_thread_routes_small_batches_to_winograd(monkeypatch, shape, one_thread):
+    N, C, Co, H, W = shape
+    g = Geom(N, C, H, W, Co, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
+    monkeypatch.setattr(route.threads, "workers", lambda: 1)
+    assert route.path(g, inference=True) == one_thread
+    trained = route.path(g)  # a forward that keeps what backward needs routes as measured for training
+    monkeypatch.setattr(route.threads, "workers", lambda: 2)
+    assert route.path(g, inference=True) == trained

@@ -7,6 +7,9 @@ torchvision's published parameter counts. Each is built at full width with seede
 non-trivial batch-norm statistics, exported at opset 17 and loaded with ``foveanet.onnx.load``;
 most run at a reduced input size to keep the suite fast (the weights do not depend on it).
 
+AlexNet, VGG(+BN), ResNeXt, DenseNet and GoogLeNet (tests/models' references, torchvision's names) also
+go the other way: their weights load into ``foveanet.models``, whose export runs in onnxruntime.
+
 foveanet vs onnxruntime inference time per model, batch 1, 3x224x224::
 
     .venv/bin/python tests/interop/test_onnx_architectures.py [model ...]
@@ -23,6 +26,7 @@ import torch.nn.functional as TF
 from torch import nn
 
 import foveanet
+from tests.interop.torchvision_zoo import ZOO
 
 onnx = pytest.importorskip("onnx")
 
@@ -456,7 +460,7 @@ MODELS = {
 def build(name):
     """The seeded eval-mode torch model, with batch-norm statistics and layer scales drawn at random."""
     torch.manual_seed(0)
-    model = MODELS[name][0]()
+    model = {**MODELS, **ZOO}[name][0]()
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for m in model.modules():
@@ -491,6 +495,28 @@ def test_torchvision_architecture_gives_torch_outputs(tmp_path, name):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if m[3] else []) for n, m in ZOO.items()])
+def test_torchvision_classifier_goes_both_ways(tmp_path, name):
+    """torch -> torch.onnx -> foveanet, and the same weights in foveanet's zoo -> foveanet.onnx ->
+    onnxruntime, both give torch's outputs."""
+    ort = pytest.importorskip("onnxruntime")
+    model, side = build(name), ZOO[name][2]
+    assert sum(p.numel() for p in model.parameters()) == ZOO[name][1]
+    x = torch.randn(1, 3, side, side, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        want = model(x).numpy()
+    tol = dict(rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    fv = foveanet.onnx.load(export(model, side, tmp_path / "torch.onnx")).eval()
+    with foveanet.no_grad():
+        np.testing.assert_allclose(fv(foveanet.tensor(x.numpy())).numpy(), want, **tol)
+    zoo = foveanet.models.get_model(name)
+    zoo.load_state_dict({k: v.numpy() for k, v in model.state_dict().items()})
+    foveanet.onnx.export(zoo.eval(), x.numpy(), tmp_path / "foveanet.onnx")
+    got = ort.InferenceSession(str(tmp_path / "foveanet.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, want, **tol)
+
+
 def _time(fn, runs=5):
     import time
     fn()  # warm-up
@@ -511,7 +537,7 @@ if __name__ == "__main__":
 
     print(f"{'model':20s} {'foveanet ms':>12s} {'onnxruntime ms':>15s} {'fv speed / ort':>15s}")
     with tempfile.TemporaryDirectory() as tmp:
-        for name in sys.argv[1:] or MODELS:
+        for name in sys.argv[1:] or {**MODELS, **ZOO}:
             path = export(build(name), 224, Path(tmp) / f"{name}.onnx")
             x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
             fv = foveanet.onnx.load(path).eval()

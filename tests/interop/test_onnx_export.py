@@ -99,7 +99,7 @@ class _Norm(nn.Module):
         return self.norm(self.conv(x))
 
 
-def test_unknown_op_is_named_and_patches_are_undone(tmp_path):
+def test_unknown_op_is_named_and_nothing_is_patched(tmp_path):
     conv2d, apply = F.conv2d, foveanet.Function.apply
     with pytest.raises(ValueError, match=r"no ONNX mapping for layer_norm .* in module 'norm' \(LayerNorm\)"):
         foveanet.onnx.export(_Norm(), np.zeros((1, 1, 6, 6), np.float32), tmp_path / "n.onnx")
@@ -141,3 +141,126 @@ assert foveanet.cat is cat, foveanet.cat
     import sys
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+class _Meet(nn.Module):
+    """Waits mid-forward until every other thread of the test is mid-forward too, so that the
+    exports overlap op for op."""
+
+    def __init__(self, barrier):
+        super().__init__()
+        self.barrier = barrier
+
+    def forward(self, x):
+        if self.barrier is not None:
+            self.barrier.wait(timeout=60)
+        return x
+
+
+def test_two_threads_export_different_models_at_once(tmp_path):
+    import threading
+
+    barrier = threading.Barrier(3)
+    foveanet.manual_seed(4)
+    models = {
+        "a": nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), _Meet(barrier), nn.MaxPool2d(2), nn.Flatten(),
+                           nn.Linear(4 * 3 * 3, 5)),
+        "b": nn.Sequential(nn.Conv2d(3, 2, 1), nn.Sigmoid(), _Meet(barrier), nn.AvgPool2d(2), nn.Tanh()),
+    }
+    x = np.random.default_rng(5).standard_normal((2, 3, 8, 8), dtype=np.float32)
+    errors, grads = [], []
+
+    def export(key):
+        try:
+            foveanet.onnx.export(models[key], x, tmp_path / f"{key}.onnx")
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+
+    def train():  # a thread that records graphs while the exporters run under no_grad
+        w = foveanet.tensor(np.ones(3, np.float32), requires_grad=True)
+        barrier.wait(timeout=60)
+        grads.append((w * 2).requires_grad)
+
+    threads = [threading.Thread(target=export, args=(k,)) for k in models] + [threading.Thread(target=train)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert grads == [True]
+    ops = {k: [n.op_type for n in onnx.load(tmp_path / f"{k}.onnx").graph.node] for k in models}
+    assert ops == {"a": ["Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Identity"],
+                   "b": ["Conv", "Sigmoid", "AveragePool", "Tanh", "Identity"]}
+    for key, model in models.items():
+        model[2].barrier = None
+        np.testing.assert_allclose(_ort(tmp_path / f"{key}.onnx", x), model(foveanet.tensor(x)).numpy(),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_every_export_rule_is_reachable_by_the_tracer():
+    # a rule whose op is not traceable would never run: the export would refuse the op instead
+    from foveanet.interop.onnx_export import _handlers
+
+    for key in _handlers():
+        owner, _, name = key.rpartition(".")
+        op = getattr(foveanet.Tensor, name) if owner else getattr(F, name, None) or getattr(foveanet, name)
+        assert getattr(op, "trace_name", None) == key, key
+
+
+class _SizesFromInput(nn.Module):
+    """Tensors built in forward from the input's sizes: a zero plane and a ones mask of the
+    batch's size, an expanded per-sample bias, a channel shuffle by view(b, ...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(6 * 4 * 4, 5)
+        self.bias = nn.Parameter(foveanet.tensor(np.linspace(-1, 1, 5, dtype=np.float32)))
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        y = self.conv(x)
+        y = y.view(b, 2, 2, h, w).transpose(1, 2).reshape(b, 4, h, w)       # channel shuffle
+        y = foveanet.cat([y, foveanet.zeros(b, 1, h, w), foveanet.ones_like(x[:, :1])], 1)
+        y = F.max_pool2d(y, 2).view(x.size(0), -1)
+        return self.fc(y) + self.bias.unsqueeze(0).expand(b, -1) * foveanet.full((b, 1), 0.5)
+
+
+def test_exported_at_batch_1_runs_at_batch_7(tmp_path):
+    foveanet.manual_seed(6)
+    model = _SizesFromInput().eval()
+    proto = foveanet.onnx.export(model, np.zeros((1, 3, 8, 8), np.float32), tmp_path / "s.onnx")
+    assert {"Shape", "ConstantOfShape", "Expand"} <= {n.op_type for n in proto.graph.node}
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    x = np.random.default_rng(7).standard_normal((7, 3, 8, 8), dtype=np.float32)
+    want = model(foveanet.tensor(x)).numpy()
+    np.testing.assert_allclose(_ort(tmp_path / "s.onnx", x), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(foveanet.onnx.load(tmp_path / "s.onnx")(x).numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_dynamic_axes_as_in_torch(tmp_path):
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU())
+    x = np.zeros((1, 2, 6, 6), np.float32)
+    proto = foveanet.onnx.export(model, x, tmp_path / "d.onnx",
+                                 dynamic_axes={"input": {0: "n", 2: "h"}, "output": [0, 3]})
+    dims = [[d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in (proto.graph.input[0], proto.graph.output[0])]
+    assert dims == [["n", 2, "h", 6], ["output_dynamic_axes_0", 3, 6, "output_dynamic_axes_3"]]
+    x = np.random.default_rng(8).standard_normal((3, 2, 9, 6), dtype=np.float32)
+    np.testing.assert_allclose(_ort(tmp_path / "d.onnx", x), model(foveanet.tensor(x)).numpy(), atol=1e-6)
+    static = foveanet.onnx.export(model, x, tmp_path / "f.onnx", dynamic_batch=False)
+    assert static.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 3
+    with pytest.raises(ValueError, match="dynamic_axes names 'image'"):
+        foveanet.onnx.export(model, x, tmp_path / "e.onnx", dynamic_axes={"image": [0]})
+
+
+class _Assign(nn.Module):
+    def forward(self, x):
+        y = x * 2
+        y[:, 0] = 0.0
+        return y
+
+
+def test_assignment_into_a_graph_value_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"__setitem__.*assigning into a tensor computed from the input"):
+        foveanet.onnx.export(_Assign(), np.ones((1, 3), np.float32), tmp_path / "a.onnx")

@@ -29,7 +29,7 @@ class State(NamedTuple):
 
 
 def forward(x, w, bias, g, need_x: bool, need_w: bool):
-    path = route.path(g)
+    path = route.path(g, inference=not (need_x or need_w))
     if path == "depthwise":
         y = depthwise.depthwise(x, w, g, bias)
         saved = (x if need_w else None, w if need_x else None)

@@ -10,18 +10,20 @@ All predicates take the ``foveanet.geometry.ConvGeom`` of the convolution.
 """
 from __future__ import annotations
 
+from foveanet.backend.cpu import threads
 from foveanet.geometry import ConvGeom
 
 PATHS = ("depthwise", "rows", "winograd", "patches", "gemm")
 
 
-def path(g: ConvGeom) -> str:
-    """The engine for a direct convolution: the first of PATHS that applies."""
+def path(g: ConvGeom, inference: bool = False) -> str:
+    """The engine for a direct convolution: the first of PATHS that applies. ``inference``:
+    no gradient will be asked for (nothing is kept for a backward pass)."""
     if g.G > 1 and g.G == g.C == g.Co:
         return "depthwise"
     if rows(g):
         return "rows"
-    if winograd(g):
+    if winograd(g, inference):
         return "winograd"
     # small feature maps with enough channels: patch-major cols, unless few output channels
     # make the padded-grid cols cheaper still
@@ -85,16 +87,27 @@ def winograd_image_bytes(g: ConvGeom, itemsize: int) -> int:
     return 16 * max(g.C, g.Co) * th * (tw + 1) * itemsize
 
 
-def winograd(g: ConvGeom) -> bool:
+# Inference on one thread: no second core for the GEMMs to use while the transforms run on
+# one, nothing kept for backward, so it wins down to small batches. Forward only, batch 1 but
+# the last, one thread, process CPU time, min of 11, the route above / winograd (ms):
+# 32->32 @56 0.84 / 0.64, 64->64 @56 3.39 / 2.12, 64->64 @28 0.73 / 0.54, 128->128 @28
+# 3.02 / 1.95, 256->256 @28 11.59 / 7.65, 96->96 @28 1.53 / 1.09, batch 2 256->256 @14 (98
+# tiles) 6.22 / 4.85; at 49 tiles even or worse: 256->256 @14 2.77 / 2.94, 128->128 @14
+# 0.74 / 0.68 (ResNet-18 imported from ONNX, batch 1: 59 -> 53 ms; benchmarks/bench_onnx.py).
+WINOGRAD_INFERENCE_MIN_TILES = 96
+
+
+def winograd(g: ConvGeom, inference: bool = False) -> bool:
     """3x3, stride 1, no dilation, one group, and a layer shape where it measured faster."""
     th, tw = winograd_tiles(g)
     tiles = g.N * th * tw
-    return (g.kh == g.kw == 3 and g.sh == g.sw == 1 and g.dh == g.dw == 1 and g.G == 1
-            and min(g.C, g.Co) >= WINOGRAD_MIN_CHANNELS
-            and max(g.C, g.Co) >= WINOGRAD_MIN_WIDE_CHANNELS
-            and min(g.Ho, g.Wo) >= WINOGRAD_MIN_SIDE and tiles >= WINOGRAD_MIN_TILES
-            and tiles * g.C * g.Co >= WINOGRAD_MIN_GEMM_MACS
-            and winograd_image_bytes(g, 4) <= WINOGRAD_MAX_IMAGE_BYTES)
+    shape = (g.kh == g.kw == 3 and g.sh == g.sw == 1 and g.dh == g.dw == 1 and g.G == 1
+             and min(g.C, g.Co) >= WINOGRAD_MIN_CHANNELS and min(g.Ho, g.Wo) >= WINOGRAD_MIN_SIDE
+             and winograd_image_bytes(g, 4) <= WINOGRAD_MAX_IMAGE_BYTES)
+    if inference and threads.workers() == 1:
+        return shape and tiles >= WINOGRAD_INFERENCE_MIN_TILES
+    return (shape and max(g.C, g.Co) >= WINOGRAD_MIN_WIDE_CHANNELS
+            and tiles >= WINOGRAD_MIN_TILES and tiles * g.C * g.Co >= WINOGRAD_MIN_GEMM_MACS)
 
 
 # -------------------------------------------------------------------------------- patches
