@@ -266,7 +266,7 @@ def hardswish(input, inplace: bool = False):
         array([-0.   , -0.375,  0.   ,  1.125,  4.   ], dtype=float32)
         >>> y.sum().backward()
         >>> x.grad.numpy()
-        array([0., 0., 0.5, 1., 1.], dtype=float32)
+        array([0. , 0. , 0.5, 1. , 1. ], dtype=float32)
     """
     return _Hardswish.apply(_float_input(input, "hardswish"))
 

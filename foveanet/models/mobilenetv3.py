@@ -99,8 +99,8 @@ class MobileNetV3(nn.Module):
         >>> net = fn.models.mobilenet_v3_small(num_classes=10)
         >>> type(net).__name__, net.classifier[0].out_features
         ('MobileNetV3', 1024)
-        >>> net(fn.ones(1, 3, 32, 32)).shape
-        (1, 10)
+        >>> net(fn.ones(2, 3, 32, 32)).shape
+        (2, 10)
     """
 
     def __init__(self, inverted_residual_setting, last_channel, num_classes=1000, block=None,

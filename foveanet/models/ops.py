@@ -168,7 +168,7 @@ def stochastic_depth(input, p: float, mode: str, training: bool = True):
         >>> _ = fn.manual_seed(0)
         >>> y = stochastic_depth(x, 0.5, "row")
         >>> y.numpy()[:, 0]                               # whole rows kept (x2) or dropped
-        array([2., 2., 2., 0., 0., 0.], dtype=float32)
+        array([0., 0., 0., 2., 2., 2.], dtype=float32)
         >>> y.sum().backward()
         >>> bool((x.grad.numpy() == y.numpy()).all())
         True
