@@ -13,7 +13,8 @@ from functools import partial
 
 import foveanet
 from foveanet import nn
-from foveanet.models.ops import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, make_divisible
+from foveanet.models.ops import (Conv2dNormActivation, SqueezeExcitation, StochasticDepth, init_mobile_,
+                                 make_divisible)
 
 __all__ = ["EfficientNet", "MBConvConfig", "MBConv", "efficientnet_b0"]
 
@@ -65,6 +66,11 @@ class MBConv(nn.Module):
         if self.use_res_connect:
             result = self.stochastic_depth(result) + x
         return result
+
+
+def _uniform_by_outputs_(linear) -> None:
+    r = 1.0 / math.sqrt(linear.out_features)
+    nn.init.uniform_(linear.weight, -r, r)
 
 
 class EfficientNet(nn.Module):
@@ -130,19 +136,7 @@ class EfficientNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
                                         nn.Linear(lastconv_out, num_classes))
-
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                r = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -r, r)
-                nn.init.zeros_(m.bias)
+        init_mobile_(self, _uniform_by_outputs_)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))

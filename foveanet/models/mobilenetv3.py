@@ -11,7 +11,8 @@ from functools import partial
 
 import foveanet
 from foveanet import nn
-from foveanet.models.ops import Conv2dNormActivation, SqueezeExcitation, make_divisible
+from foveanet.models.ops import (Conv2dNormActivation, SqueezeExcitation, init_mobile_, make_divisible,
+                                 small_normal_)
 
 __all__ = ["MobileNetV3", "InvertedResidualConfig", "mobilenet_v3_large", "mobilenet_v3_small"]
 
@@ -125,18 +126,7 @@ class MobileNetV3(nn.Module):
         self.classifier = nn.Sequential(nn.Linear(lastconv_out, last_channel), nn.Hardswish(inplace=True),
                                         nn.Dropout(p=dropout, inplace=True),
                                         nn.Linear(last_channel, num_classes))
-
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_mobile_(self, small_normal_)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))

@@ -15,6 +15,27 @@ __all__ = ["Conv2dNormActivation", "SqueezeExcitation", "StochasticDepth", "stoc
            "make_divisible"]
 
 
+def init_mobile_(model, linear_init_) -> None:
+    """torchvision's init of its mobile networks: convs He-normal (fan_out) with zero bias,
+    norms weight 1 bias 0, linears by ``linear_init_(module)`` with zero bias."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            linear_init_(m)
+            nn.init.zeros_(m.bias)
+
+
+def small_normal_(linear) -> None:
+    """MobileNets' classifier init: N(0, 0.01)."""
+    nn.init.normal_(linear.weight, 0, 0.01)
+
+
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
     """``v`` rounded to the nearest multiple of ``divisor``, never more than 10% below ``v``.
 

@@ -63,17 +63,21 @@ def test_options_as_torchvision():
         models.get_model("mobilenet_v2", image_size=28)
 
 
+def _train_step_both(fm, tm, x, rtol):
+    """Training-mode forward of both, loss = sum of squared logits, backward; outputs agree."""
+    tout = tm(torch.from_numpy(x))
+    tout.square().sum().backward()
+    fout = fm(foveanet.tensor(x))
+    (fout * fout).sum().backward()
+    np.testing.assert_allclose(fout.numpy(), tout.detach().numpy(), rtol=rtol, atol=1e-4)
+
+
 def test_mobilenet_v2_train_step_gradients_match_torch():
     # training mode (batch statistics) at width 0.5; 64x64 batch 4 leaves 16 values per channel
     # for the last BN (fewer make float32 batch statistics too ill-conditioned to compare)
     tm = randomize_(TMobileNetV2(num_classes=5, width_mult=0.5, dropout=0.0))
     fm = load_from_torch(models.mobilenet_v2(num_classes=5, width_mult=0.5, dropout=0.0), tm)
-    x = image(4, 3, 64)
-    tout = tm(torch.from_numpy(x))
-    tout.square().sum().backward()
-    fout = fm(foveanet.tensor(x))
-    (fout * fout).sum().backward()
-    np.testing.assert_allclose(fout.numpy(), tout.detach().numpy(), rtol=1e-3, atol=1e-4)
+    _train_step_both(fm, tm, image(4, 3, 64), rtol=1e-3)
     tparams = dict(tm.named_parameters())
     # a BN shift whose output feeds conv + BN (no residual) has an exactly zero gradient (the
     # next BN subtracts the batch mean): both sides hold rounding noise there, so every
@@ -94,12 +98,7 @@ def test_v3_and_efficientnet_train_step_through_se_and_stochastic_depth():
         tm = randomize_(torch_ref(name, num_classes=3, dropout=0.0, **extra))
         kw = {"stochastic_depth_prob": 0.0} if name == "efficientnet_b0" else {}
         fm = load_from_torch(models.get_model(name, num_classes=3, dropout=0.0, **kw), tm)
-        x = image(4, 3, 64)
-        tout = tm(torch.from_numpy(x))
-        tout.square().sum().backward()
-        fout = fm(foveanet.tensor(x))
-        (fout * fout).sum().backward()
-        np.testing.assert_allclose(fout.numpy(), tout.detach().numpy(), rtol=2e-3, atol=1e-4)
+        _train_step_both(fm, tm, image(4, 3, 64), rtol=2e-3)
         tparams = dict(tm.named_parameters())
         names = (("features.0.0.weight", "features.4.block.2.fc1.weight", "classifier.3.bias")
                  if name != "efficientnet_b0" else
@@ -166,3 +165,16 @@ def test_outputs_match_torch_224(name):
     tm = randomize_(torch_ref(name))
     fm = load_from_torch(models.get_model(name), tm)
     assert_outputs_match(fm, tm, image(1, 3, 224))
+
+
+def test_init_as_torchvision():
+    v2 = models.mobilenet_v2()
+    # depthwise 3x3 over 32 channels, (32, 1, 3, 3): torch's fan_out ignores groups, 32 * 9
+    w = v2.features[1].conv[0][0].weight.numpy()
+    assert abs(w.std() / (2 / (32 * 9)) ** 0.5 - 1) < 0.1
+    assert abs(v2.classifier[1].weight.numpy().std() / 0.01 - 1) < 0.02
+    assert (v2.features[0][1].weight.numpy() == 1).all() and not v2.classifier[1].bias.numpy().any()
+    fc = models.efficientnet_b0().classifier[1].weight.numpy()   # U(-1/sqrt(1000), 1/sqrt(1000))
+    assert np.abs(fc).max() <= 1000 ** -0.5 and abs(fc.std() / (1000 ** -0.5 / 3 ** 0.5) - 1) < 0.02
+    se = models.efficientnet_b0().features[1][0].block[1].fc1
+    assert not se.bias.numpy().any()
