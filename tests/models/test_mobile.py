@@ -57,7 +57,8 @@ def test_options_as_torchvision():
     assert models.mobilenet_v3_small(dropout=0.1).classifier[2].p == 0.1
     assert models.efficientnet_b0(dropout=0.4).classifier[0].p == 0.4
     # stochastic depth grows linearly with the block index, 0 .. 0.2 * 15/16
-    probs = [m.stochastic_depth.p for m in models.efficientnet_b0().modules() if hasattr(m, "stochastic_depth")]
+    probs = [m.stochastic_depth.p for m in models.efficientnet_b0().modules()
+             if hasattr(m, "stochastic_depth")]
     np.testing.assert_allclose(probs, 0.2 * np.arange(16) / 16)
     with pytest.raises(TypeError, match="image_size"):     # what the trainer's fallback relies on
         models.get_model("mobilenet_v2", image_size=28)

@@ -1,5 +1,6 @@
 """The depthwise family in the tools: ``summary`` (parameters, mult-adds against torchvision's
-published figures, receptive fields worked by hand) and ONNX export run in onnxruntime."""
+published figures, receptive fields worked by hand) and ONNX export run in onnxruntime and
+imported back."""
 import numpy as np
 import pytest
 
@@ -74,6 +75,10 @@ def test_onnx_export_agrees_with_onnxruntime(name, tmp_path):
         exact = tm.double()(torch.from_numpy(x).double()).numpy()   # rounding to ~6e-5 of scale
     tol = 2e-4 * np.abs(exact).max()
     assert np.abs(got - exact).max() <= tol and np.abs(ours - exact).max() <= tol
+    back = foveanet.onnx.load(tmp_path / "m.onnx").eval()    # and back into foveanet
+    with foveanet.no_grad():
+        np.testing.assert_allclose(back(foveanet.tensor(x)).numpy(), ours, rtol=1e-5,
+                                   atol=1e-5 * np.abs(ours).max())
 
 
 def test_onnx_hard_activations_at_opset_13(tmp_path):

@@ -163,7 +163,8 @@ class TEfficientNetB0(nn.Module):
         for t, k, s, cin, cout, n in B0:
             stage = []
             for j in range(n):
-                stage.append(TMBConv(t, k, s if j == 0 else 1, cin if j == 0 else cout, cout, sd_prob * i / total))
+                first = j == 0
+                stage.append(TMBConv(t, k, s if first else 1, cin if first else cout, cout, sd_prob * i / total))
                 i += 1
             layers.append(nn.Sequential(*stage))
         layers.append(CNA(320, 1280, 1, act=nn.SiLU))
