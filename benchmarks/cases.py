@@ -223,6 +223,45 @@ def inference_case(arch, batch, size=224):
     return build
 
 
+def image_train_case(arch, batch, size, classes=10):
+    """foveanet.models.<arch> + SGD against its torch reference: one training step (batch
+    statistics, dropout) on a 3 x size x size batch."""
+    def build(side, shared):
+        rng = np.random.default_rng(SEED)
+        x = rng.standard_normal((batch, 3, size, size)).astype(np.float32)
+        y = rng.integers(0, classes, batch)
+        if side == "fv":
+            models = _need("foveanet.models")
+            optim = _need("foveanet.optim")
+            import foveanet
+            import foveanet.functional as F
+            if arch not in models.list_models():
+                raise Skip(f"foveanet.models.{arch} not available")
+            foveanet.manual_seed(SEED)
+            model = models.get_model(arch, num_classes=classes)
+            if shared is not None:
+                shared["model"] = model
+            opt = _optimizer(optim, "sgd", model.parameters())
+            loss_fn = F.cross_entropy
+        else:
+            import torch
+            from benchmarks import torch_models
+            model = getattr(torch_models, arch)(num_classes=classes)
+            if shared is not None:
+                torch_models.copy_weights(shared["model"], model)
+            opt = _optimizer(torch.optim, "sgd", model.parameters())
+            loss_fn = torch.nn.functional.cross_entropy
+            x, y = torch.from_numpy(x), torch.from_numpy(y)
+        model.train()
+
+        def step():
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+        return step
+    return build
+
+
 # ------------------------------------------------------------------ XML-CNN (conv1d text)
 
 
@@ -270,6 +309,14 @@ def xmlcnn_case(batch=32, seq=500, emb=300, vocab=20000, labels=1000, widths=(2,
     return build
 
 
+def _flops(build, flops):
+    """Set a case's FLOPs by hand: torch's counter ignores groups, so depthwise convs count
+    x channels. The mult-adds are ``foveanet.summary``'s (= torchvision's 0.301 G for
+    MobileNetV2 at 224, tests/models/test_mobile_tools.py); a training step counts 3x."""
+    build.flops = flops
+    return build
+
+
 # name -> builder (a builder that raises Skip leaves its case out of the table, listed as skipped)
 CASES = {
     "lenet5 train SGD b128": lenet_train_case("sgd"),
@@ -289,6 +336,10 @@ CASES = {
     "resnet18 infer b16 @224": inference_case("resnet18", 16),
     "vgg16 infer b1 @224": inference_case("vgg16", 1),
     "xmlcnn conv1d train b32 L500": xmlcnn_case(),
+    "mobilenet_v2 infer b1 @224": _flops(inference_case("mobilenet_v2", 1), 2 * 300_774_272),
+    # 64 px: a 224 px step at b32 takes seconds per run on two cores, too slow to repeat
+    "mobilenet_v2 train SGD b32 @64": _flops(image_train_case("mobilenet_v2", 32, 64),
+                                             3 * 2 * 32 * 24_461_312),
 }
 QUICK = ["lenet5 train SGD b128", "lenet5 functional step b128", "conv 3x3 64->64 @56 b8 fwd+bwd",
          "conv 3x3 64->128 @32 b32 fwd+bwd", "resnet18 infer b1 @224"]

@@ -119,6 +119,12 @@ def vgg16():
     return VGG16()
 
 
+def mobilenet_v2(num_classes: int = 1000):
+    # torchvision's MobileNetV2 as the model tests write it (torchvision is not installable here)
+    from tests.models.torch_mobile import TMobileNetV2
+    return TMobileNetV2(num_classes=num_classes)
+
+
 def _array(v):
     return np.asarray(getattr(v, "data", v))
 

@@ -263,6 +263,18 @@ def _spatial(shape, nd):
     return None if len(shape) == 2 else tuple(shape[-nd:])
 
 
+def _drop_gates(cands: list, n) -> tuple:
+    """Leaves out a branch whose 1x1 output is broadcast over a larger map (a squeeze-excitation
+    gate): it scales each channel by a function of the whole map, so following it would make
+    every later field the whole image. The table follows the spatial path, as for residuals."""
+    if n is None or all(v == 1 for v in n):
+        return cands, ""
+    kept = [s for s in cands if s.size is None or not all(v == 1 for v in s.size)]
+    if kept and len(kept) < len(cands):
+        return kept, "global gate branch left out"
+    return cands, ""
+
+
 def propagate(tr, nd: int, containers: bool = False) -> dict:
     """Receptive field after every leaf call of a trace: {call index: RFRow}.
 
@@ -287,10 +299,11 @@ def propagate(tr, nd: int, containers: bool = False) -> dict:
         if not c.leaf:
             n_out = _spatial(c.out_shape, nd)
             cands = candidates(c, n_out) if containers else []
+            cands, gate = _drop_gates(cands, n_out)
             if cands:
                 state, _ = _meet(max(cands, key=lambda s: (sum(s.r), sum(s.j))), n_out)
                 rows[c.index] = _row(c.name, type(c.module).__name__, None, state,
-                                     f"max of {len(cands)} branches" if len(cands) > 1 else "")
+                                     gate or (f"max of {len(cands)} branches" if len(cands) > 1 else ""))
             continue
         if not c.in_shapes:
             continue
@@ -298,13 +311,14 @@ def propagate(tr, nd: int, containers: bool = False) -> dict:
         cands = candidates(c, n_in)
         if not cands:
             cands = [last] if last is not None else [_State((1,) * nd, (1,) * nd, (0,) * nd, n_in)]
+        cands, gate = _drop_gates(cands, n_in)
         state = max(cands, key=lambda s: (sum(s.r), sum(s.j)))
         state, pre = _meet(state, n_in)
         row, out = _apply(state, c.module, c.name, n_in, _spatial(c.out_shape, nd), nd)
         if pre:
             row.note = pre + ("; " + row.note if row.note else "")
-        if len(cands) > 1:
-            row.note = (row.note + "; " if row.note else "") + f"max of {len(cands)} branches"
+        if len(cands) > 1 or gate:
+            row.note = (row.note + "; " if row.note else "") + (gate or f"max of {len(cands)} branches")
         states[c.index], rows[c.index], last = out, row, out
     return rows
 

@@ -138,7 +138,9 @@ def vgg() -> dict:
 
 MORE = (("resnet18", "ResNet-18"), ("resnet50", "ResNet-50"), ("googlenet", "GoogLeNet (Inception v1)"),
         ("densenet121", "DenseNet-121"), ("resnext50_32x4d", "ResNeXt-50 32x4d"),
-        ("resnext101_32x8d", "ResNeXt-101 32x8d"))
+        ("resnext101_32x8d", "ResNeXt-101 32x8d"), ("mobilenet_v2", "MobileNetV2"),
+        ("mobilenet_v3_large", "MobileNetV3-Large"), ("mobilenet_v3_small", "MobileNetV3-Small"),
+        ("efficientnet_b0", "EfficientNet-B0"))
 
 
 def _weighted_layers(model) -> int:
@@ -175,6 +177,9 @@ def many_more() -> dict:
     dense3 = C.conv_params(3, 128, 128, bias=False)
     out.update(rb_plain=num(plain), rb_block=num(block), rx_dense=num(dense3),
                rx_formula=C.conv_params_formula(3, 128, 128, bias=False, groups=32))
+    # depthwise separable: a 3x3 conv per channel, then a 1x1 conv mixing them (MobileNets)
+    out.update(dw_formula=C.conv_params_formula(3, 128, 128, bias=False, groups=128),
+               pw_formula=C.conv_params_formula(1, 128, 128, bias=False))
     return out
 
 

@@ -124,7 +124,7 @@ weights load), counted for 1000 classes:
 ${mm_table}
 
 "conv + linear layers" counts the layers with weights (ResNet shortcut projections left out); it
-reproduces the depth in the names, except GoogLeNet, whose count includes parallel branches
+reproduces the depth in the names that give one, except GoogLeNet, whose count includes parallel branches
 (the paper's 22 is its longest path). GoogLeNet's two auxiliary classifiers
 (`aux_logits=True`) bring it to ${mm_googlenet_aux}.
 
@@ -141,6 +141,9 @@ reproduces the depth in the names, except GoogLeNet, whose count includes parall
 - **DenseNet** concatenates every earlier map of a block to each layer's input.
 - **ResNeXt** splits the 3x3 conv of a bottleneck into 32 groups: at 128 channels
   `${rx_formula}` weights instead of ${rx_dense}.
+- **MobileNets and EfficientNet** take groups to the end: a depthwise 3x3 conv (one filter per
+  channel, `${dw_formula}`) then a 1x1 conv mixing the channels (`${pw_formula}`), inside
+  inverted residual blocks with squeeze-excitation gates.
 """
 
 S15 = """\

@@ -10,6 +10,7 @@ from foveanet.functional.activation import (  # noqa: F401
     elu, gelu, hardtanh, leaky_relu, log_softmax, relu, relu6, sigmoid, silu, softmax,
     softplus, tanh,
 )
+from foveanet.functional.activation import hardsigmoid, hardswish  # noqa: F401
 from foveanet.functional.conv import (  # noqa: F401
     conv1d, conv2d, conv_transpose1d, conv_transpose2d,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "group_norm", "layer_norm", "dropout", "dropout1d", "dropout2d", "dropout3d",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "l1_loss",
     "mse_loss", "nll_loss", "smooth_l1_loss", "embedding", "interpolate", "pad",
+    "hardsigmoid", "hardswish",
 ]
 
 # every op visible to a tracer (foveanet.autograd.tracing: ONNX export), under its name here

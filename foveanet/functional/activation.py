@@ -1,5 +1,5 @@
 """Activations: relu, relu6, leaky_relu, elu, silu, softplus, hardtanh, sigmoid, tanh, gelu,
-softmax, log_softmax.
+softmax, log_softmax, hardsigmoid, hardswish.
 
 Every op maps an input of any shape to an output of the same shape (softmax and log_softmax
 normalise along ``dim``). Results keep the input's float dtype: constants are Python floats,
@@ -20,7 +20,7 @@ from foveanet.autograd.ops import Tanh, stable_sigmoid
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "sigmoid",
-           "tanh", "gelu", "softmax", "log_softmax"]
+           "tanh", "gelu", "softmax", "log_softmax", "hardsigmoid", "hardswish"]
 
 _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -177,6 +177,98 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
         raise ValueError(f"hardtanh: min_val {min_val} is greater than max_val {max_val}")
     return _Threshold.apply(_float_input(input, "hardtanh"), lo=float(min_val), hi=float(max_val),
                             clamp_lo=True)
+
+
+class _Hardsigmoid(Function):
+    """y = relu6(x + 3)/6;  dx = g/6 on (-3, 3), 0 elsewhere (PyTorch's kinks)."""
+
+    def forward(self, x):
+        y = x + 3.0
+        np.clip(y, 0.0, 6.0, out=y)
+        y /= 6.0
+        if self.requires_grad:
+            self.inside = (x > -3.0) & (x < 3.0)
+        return y
+
+    def backward(self, g):
+        d = g * self.inside
+        d /= 6.0
+        return d
+
+
+def hardsigmoid(input, inplace: bool = False):
+    """Hard sigmoid, elementwise: a piecewise-linear sigmoid (MobileNetV3's gate).
+
+        y = relu6(x + 3)/6 = 0 for x <= -3, 1 for x >= 3, x/6 + 1/2 between
+        backward: dx = g/6 for -3 < x < 3, 0 elsewhere (0 at both kinks, as PyTorch)
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-4., -3., 0., 1.5, 3.], requires_grad=True)
+        >>> y = F.hardsigmoid(x)
+        >>> y.numpy()
+        array([0.  , 0.  , 0.5 , 0.75, 1.  ], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy().round(4)
+        array([0.    , 0.    , 0.1667, 0.1667, 0.    ], dtype=float32)
+    """
+    return _Hardsigmoid.apply(_float_input(input, "hardsigmoid"))
+
+
+class _Hardswish(Function):
+    """y = x·relu6(x + 3)/6;  dx = 0 for x <= -3, g·(x/3 + 1/2) for -3 < x < 3, g for x >= 3."""
+
+    def forward(self, x):
+        s = x + 3.0
+        np.clip(s, 0.0, 6.0, out=s)
+        s /= 6.0
+        if self.requires_grad:
+            self.x = x
+        return x * s
+
+    def backward(self, g):
+        x = self.x
+        d = x / 3.0
+        d += 0.5
+        d[x <= -3.0] = 0.0
+        d[x >= 3.0] = 1.0
+        d *= g
+        return d
+
+
+def hardswish(input, inplace: bool = False):
+    """Hard swish, elementwise: x times its hard sigmoid (MobileNetV3's activation).
+
+        y = x·relu6(x + 3)/6 = 0 for x <= -3, x for x >= 3, x(x + 3)/6 between
+        backward: dx = 0 for x <= -3, g·(x/3 + 1/2) for -3 < x < 3, g for x >= 3
+
+    At the kinks the gradient is the outer piece's, as PyTorch: 0 at x = -3, g at x = 3.
+
+    Args:
+        input: a float tensor (or array) of any shape.
+        inplace: accepted for PyTorch compatibility; the result is always a new tensor.
+
+    Shape:
+        - Output: the input's shape.
+
+    Example::
+
+        >>> x = fn.tensor([-4., -1.5, 0., 1.5, 4.], requires_grad=True)
+        >>> y = F.hardswish(x)
+        >>> y.numpy()
+        array([-0.   , -0.375,  0.   ,  1.125,  4.   ], dtype=float32)
+        >>> y.sum().backward()
+        >>> x.grad.numpy()
+        array([0. , 0. , 0.5, 1. , 1. ], dtype=float32)
+    """
+    return _Hardswish.apply(_float_input(input, "hardswish"))
 
 
 # ------------------------------------------------------------------------- smooth

@@ -108,6 +108,15 @@ def _silu(tr, a, out):
     tr.emit("Mul", [x, s], out)
 
 
+def _hardswish(tr, a, out):
+    x = tr.name(a["input"])
+    if tr.opset >= 14:
+        tr.emit("HardSwish", [x], out)
+        return
+    (s,) = tr.node("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
+    tr.emit("Mul", [x, s], out)
+
+
 def _gelu(tr, a, out):
     xt = a["input"]
     x, dt = tr.name(xt), xt.dtype
@@ -266,4 +275,5 @@ FUNCTIONAL = {
     "adaptive_max_pool1d": _adaptive("max"), "adaptive_max_pool2d": _adaptive("max"),
     "dropout": _dropout, "dropout1d": _dropout, "dropout2d": _dropout, "dropout3d": _dropout,
     "pad": _pad, "interpolate": _interpolate,
+    "hardsigmoid": _simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5), "hardswish": _hardswish,
 }

@@ -19,11 +19,17 @@ from foveanet.models.densenet import DenseNet, densenet121, densenet161, densene
 from foveanet.models.unet import UNet, unet
 from foveanet.models.textcnn import TextCNN, textcnn
 from foveanet.models.xmlcnn import XMLCNN, xmlcnn
+from foveanet.models.ops import (Conv2dNormActivation, SqueezeExcitation, StochasticDepth,
+                                 make_divisible, stochastic_depth)
+from foveanet.models.mobilenetv2 import MobileNetV2, mobilenet_v2
+from foveanet.models.mobilenetv3 import MobileNetV3, mobilenet_v3_large, mobilenet_v3_small
+from foveanet.models.efficientnet import EfficientNet, efficientnet_b0
 
 _REGISTRY = {f.__name__: f for f in (
     lenet5, alexnet, vgg_small, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
     resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d,
-    googlenet, densenet121, densenet161, densenet169, densenet201, unet, textcnn, xmlcnn)}
+    googlenet, densenet121, densenet161, densenet169, densenet201, unet, textcnn, xmlcnn,
+    mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, efficientnet_b0)}
 
 
 def list_models() -> list:
@@ -33,7 +39,7 @@ def list_models() -> list:
 
         >>> names = fn.models.list_models()
         >>> len(names), names[:3]
-        (26, ['alexnet', 'densenet121', 'densenet161'])
+        (30, ['alexnet', 'densenet121', 'densenet161'])
         >>> "resnet18" in names and "unet" in names
         True
     """
@@ -66,4 +72,6 @@ def get_model(name: str, **kwargs):
 
 
 __all__ = ["get_model", "list_models", "LeNet5", "LeNet1998", "AlexNet", "VGG", "SmallVGG", "ResNet",
-           "GoogLeNet", "DenseNet", "UNet", "TextCNN", "XMLCNN", *_REGISTRY]
+           "GoogLeNet", "DenseNet", "UNet", "TextCNN", "XMLCNN", "MobileNetV2", "MobileNetV3",
+           "EfficientNet", "Conv2dNormActivation", "SqueezeExcitation", "StochasticDepth",
+           "stochastic_depth", "make_divisible", *_REGISTRY]

@@ -14,6 +14,7 @@ from foveanet.nn.modules.pooling import (
 from foveanet.nn.modules.activation import (
     ELU, GELU, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh,
 )
+from foveanet.nn.modules.activation import Hardsigmoid, Hardswish
 from foveanet.nn.modules.linear import Linear
 from foveanet.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from foveanet.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
@@ -32,5 +33,5 @@ __all__ = [
     "Linear", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout", "Dropout1d", "Dropout2d",
     "Embedding", "Flatten", "Unflatten", "Identity", "Upsample",
     "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss", "L1Loss",
-    "functional", "init",
+    "functional", "init", "Hardsigmoid", "Hardswish",
 ]

@@ -296,3 +296,61 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Hardsigmoid(Module):
+    """Hard sigmoid, elementwise: y = relu6(x + 3) / 6 (MobileNetV3's squeeze-excitation gate).
+
+    Args:
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.Hardsigmoid()
+        >>> m(fn.tensor([-4., 0., 1.5, 4.])).numpy()
+        array([0.  , 0.5 , 0.75, 1.  ], dtype=float32)
+    """
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardsigmoid(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace(self.inplace)
+
+
+class Hardswish(Module):
+    """Hard swish, elementwise: y = x * relu6(x + 3) / 6 (MobileNetV3's activation).
+
+    Args:
+        inplace: accepted for PyTorch compatibility and ignored: the result is always a
+            new tensor and the input is left unchanged (default False).
+
+    Shape:
+        - Input: ``(*)``, any number of dims, a float dtype (integer tensors raise TypeError).
+        - Output: ``(*)``, the input's shape and dtype.
+
+    Example::
+
+        >>> m = nn.Hardswish()
+        >>> m(fn.tensor([-4., -1.5, 1.5, 4.])).numpy()
+        array([-0.   , -0.375,  1.125,  4.   ], dtype=float32)
+    """
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardswish(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace(self.inplace)
