@@ -28,10 +28,10 @@ class State(NamedTuple):
     saved: tuple   # (what dW needs, what dX needs), None where that gradient is not wanted
 
 
-def forward(x, w, bias, g, need_x: bool, need_w: bool):
+def forward(x, w, bias, g, need_x: bool, need_w: bool, compiled=None):
     path = route.path(g)
     if path == "depthwise":
-        y = depthwise.depthwise(x, w, g, bias)
+        y = depthwise.depthwise(x, w, g, bias, compiled)
         saved = (x if need_w else None, w if need_x else None)
     elif path == "rows":
         xr = rows.to_rows(x, g)
@@ -50,13 +50,15 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool):
     return y, State(path, saved)
 
 
-_BACKWARD = {"depthwise": depthwise.depthwise_grads, "rows": rows.rows_backward,
+_BACKWARD = {"rows": rows.rows_backward,
              "winograd": winograd.conv_backward, "patches": patches.conv_backward,
              "gemm": gemm.conv_backward}
 
 
-def backward(gy, state, g, need_x: bool, need_w: bool):
+def backward(gy, state, g, need_x: bool, need_w: bool, compiled=None):
     x_saved, w_saved = state.saved
+    if state.path == "depthwise":
+        return depthwise.depthwise_grads(gy, x_saved, w_saved, g, need_x, need_w, compiled)
     return _BACKWARD[state.path](gy, x_saved, w_saved, g, need_x, need_w)
 
 
@@ -74,3 +76,20 @@ def transpose_backward(gy, state, g, need_x: bool, need_w: bool):
     dx = gemm.from_cn(gemm.gemm_forward(cols, wm), g) if need_x else None
     dw = gemm.gemm_weight(xm, cols, g.G) if need_w else None
     return dx, dw
+
+
+class WithCompiled:
+    """The four entry points, with the engines that have compiled kernels running them
+    (``compiled``: the namespace of ``foveanet.kernels``)."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+
+    def forward(self, x, w, bias, g, need_x: bool, need_w: bool):
+        return forward(x, w, bias, g, need_x, need_w, self.compiled)
+
+    def backward(self, gy, state, g, need_x: bool, need_w: bool):
+        return backward(gy, state, g, need_x, need_w, self.compiled)
+
+    transpose_forward = staticmethod(transpose_forward)
+    transpose_backward = staticmethod(transpose_backward)
