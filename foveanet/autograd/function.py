@@ -17,18 +17,23 @@ remember it, and no op file touches the thread pool.
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
 from foveanet.backend.arrays import kernels
 
-_grad_enabled = True
+# per thread, as in PyTorch: one user thread's ``no_grad`` (inference) must not switch off
+# recording in another thread that trains, nor leave it off when several threads exit
+# their blocks out of order
+_mode = threading.local()
 
 
 def is_grad_enabled() -> bool:
     """Whether operations on tensors that require grad are recorded for backward now.
 
-    True unless inside ``no_grad`` or ``set_grad_enabled(False)``.
+    True unless inside ``no_grad`` or ``set_grad_enabled(False)``; the mode belongs to
+    the calling thread, as in PyTorch (a new thread starts with recording on).
 
     Returns:
         bool: the current grad mode.
@@ -41,7 +46,7 @@ def is_grad_enabled() -> bool:
         ...     print(fn.is_grad_enabled())
         False
     """
-    return _grad_enabled
+    return getattr(_mode, "enabled", True)
 
 
 class _GradMode:
@@ -50,14 +55,12 @@ class _GradMode:
     enabled: bool
 
     def __enter__(self):
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = self.enabled
+        self._prev = is_grad_enabled()
+        _mode.enabled = self.enabled
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
+        _mode.enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -182,7 +185,7 @@ class Function:
             else:
                 arrays.append(x)
                 needs.append(False)
-        requires_grad = _grad_enabled and any(needs)
+        requires_grad = any(needs) and is_grad_enabled()
         ctx.requires_grad = requires_grad
         ctx.needs_input_grad = tuple(needs) if requires_grad else (False,) * len(needs)
         if cls.uses_blas:

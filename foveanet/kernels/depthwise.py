@@ -4,11 +4,14 @@
     dX[n, c, r, q] = sum of w[c, t] * dY[n, c, h, w] over the taps t that read (r, q)
     dW[c, t]       = sum_{n,h,w} dY[n, c, h, w] * xpad_tap(t)[n, c, h, w]
 
-Stride 1 runs on the padded grid: one channel's padded plane is copied into a buffer with
-rows of Wp numbers, and each tap is then one contiguous multiply-add over Ho*Wp numbers
-(the Wp - Wo last of each row are junk, dropped), a loop long enough for the vector units;
-per output row, a 28-wide row left most of it to the scalar remainder loop (3x3 128 @28
-b16 forward, one thread: 26 ms per row, 4.0 ms on the grid). Other strides walk the rows.
+Each channel's padded plane is split into its sh*sw stride phases (rows r = hq*sh + ph,
+columns q = wq*sw + pw; one phase for stride 1), each a flat buffer with rows of Wq
+numbers. Tap (i, j) then reads one phase at a fixed offset, so every tap is one
+contiguous multiply-add over Ho*Wq numbers (the Wq - Wo last of each row are junk,
+dropped): a loop long enough for the vector units, where a loop per output row left a
+28-wide row mostly to the scalar remainder (3x3 128 @28 b16 forward, one thread: 26 ms
+per row, 4 ms on the grid) and a strided one did not vectorise at all (stride 2: 3x3 96
+@56 b8 fwd+bwd 17.6 ms on strided rows).
 
 The sums run tap by tap in the order of the NumPy engine (``backend/cpu/conv/depthwise.py``),
 so forward and dX are the same numbers as NumPy's in float64 (the padding adds zeros).
@@ -25,14 +28,6 @@ __all__ = ["depthwise_forward", "depthwise_backward"]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _span(n: int, out: int, s: int, off: int):
-    """Outputs o in [lo, hi) whose input o*s + off lies in [0, n)."""
-    lo = max(0, -(off // s))
-    hi = min(out, (n - 1 - off) // s + 1)
-    return lo, max(lo, hi)
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _axpy(dst, a, src):
     """dst += a * src. The loops index from 0 over slices: an index like ``k + off`` could
     be negative as far as Numba knows, and its wraparound check stops vectorisation
@@ -42,19 +37,78 @@ def _axpy(dst, a, src):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _axpy3(dst, a, x, b, y, c, z):
+    """dst = ((dst + a*x) + b*y) + c*z: three taps in one pass, in the order of three."""
+    for k in range(dst.shape[0]):
+        dst[k] = ((dst[k] + a * x[k]) + b * y[k]) + c * z[k]
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _fma(dst, a, b):
     """dst += a * b, elementwise."""
     for k in range(dst.shape[0]):
         dst[k] = dst[k] + a[k] * b[k]
 
 
+@njit(cache=True, nogil=True)
+def _grid(H, W, Ho, Wo, kh, kw, sh, sw, dh, dw):
+    """(Hq, Wq, size): the rows and the width of one phase, and its buffer size with the
+    slack that the last tap's offset reads past the end."""
+    Hq = Ho + ((kh - 1) * dh) // sh
+    Wq = Wo + ((kw - 1) * dw) // sw
+    return Hq, Wq, Hq * Wq + ((kw - 1) * dw) // sw
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _pad_plane(src, buf, pt, pl, Wp):
-    """The plane ``src`` (H, W) into the flat zeroed-border buffer ``buf`` of rows Wp."""
+def _tap(t, kw, sh, sw, dh, dw, Wq):
+    """Tap t's phase and its offset in that phase's flat buffer."""
+    i, j = t // kw, t % kw
+    return ((i * dh) % sh) * sw + (j * dw) % sw, ((i * dh) // sh) * Wq + (j * dw) // sw
+
+
+@njit(cache=True, nogil=True)
+def _split(src, phases, pt, pl, sh, sw, Hq, Wq):
+    """The plane ``src`` (H, W), padded by pt/pl, into its zero-bordered phase buffers."""
     H, W = src.shape
     for r in range(H):
-        base = (r + pt) * Wp + pl
-        buf[base:base + W] = src[r]
+        hq, ph = divmod(r + pt, sh)
+        if hq >= Hq:
+            break
+        for pw in range(sw):
+            q0 = (pw - pl) % sw         # the first input column of phase pw
+            wq0 = (q0 + pl) // sw
+            m = min((W - q0 + sw - 1) // sw, Wq - wq0)
+            if m <= 0:
+                continue
+            base = hq * Wq + wq0
+            dst = phases[ph * sw + pw, base:base + m]
+            cells = src[r, q0::sw]
+            for k in range(m):
+                dst[k] = cells[k]
+
+
+@njit(cache=True, nogil=True)
+def _merge(phases, dst, pt, pl, sh, sw, Hq, Wq):
+    """Inverse of _split for gradients: the input's cells, padding dropped; cells that no
+    window reads get 0."""
+    H, W = dst.shape
+    for r in range(H):
+        hq, ph = divmod(r + pt, sh)
+        if hq >= Hq:
+            dst[r] = 0
+            continue
+        for pw in range(sw):
+            q0 = (pw - pl) % sw
+            wq0 = (q0 + pl) // sw
+            n = (W - q0 + sw - 1) // sw
+            m = max(0, min(n, Wq - wq0))
+            cells = dst[r, q0::sw]
+            base = hq * Wq + wq0
+            src = phases[ph * sw + pw, base:base + m]
+            for k in range(m):
+                cells[k] = src[k]
+            for k in range(m, n):
+                cells[k] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -63,57 +117,44 @@ def depthwise_forward(x, w, bias, y, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl):
     ``bias`` (C,) or empty; ``pt``/``pl`` the top/left padding."""
     N, _, H, W = x.shape
     Ho, Wo = y.shape[2], y.shape[3]
-    has_bias = bias.shape[0] > 0
-    if sh == 1 and sw == 1:
-        Wp = max(W + pl, Wo + (kw - 1) * dw)
-        Hp = max(H + pt, Ho + (kh - 1) * dh)
-        xp = np.zeros(Hp * Wp + (kw - 1) * dw, x.dtype)
-        acc = np.empty(Ho * Wp, x.dtype)
-        L = Ho * Wp
-        for n in range(N):
-            for c in range(c0, c1):
-                _pad_plane(x[n, c], xp, pt, pl, Wp)
-                acc[:] = 0
-                for t in range(kh * kw):
-                    off = (t // kw) * dh * Wp + (t % kw) * dw
-                    _axpy(acc, w[c, t], xp[off:off + L])
-                out = y[n, c]
-                for oh in range(Ho):
-                    out[oh] = acc[oh * Wp:oh * Wp + Wo]
-                if has_bias:
-                    out += bias[c]
-        return
+    Hq, Wq, size = _grid(H, W, Ho, Wo, kh, kw, sh, sw, dh, dw)
+    phases = np.zeros((sh * sw, size), x.dtype)
+    L = Ho * Wq
+    acc = np.empty(L, x.dtype)
     for n in range(N):
         for c in range(c0, c1):
+            _split(x[n, c], phases, pt, pl, sh, sw, Hq, Wq)
+            acc[:] = 0
+            if kw == 3:  # one pass per kernel row: acc read and written a third as often
+                for i in range(kh):
+                    t = i * 3
+                    p0, o0 = _tap(t, kw, sh, sw, dh, dw, Wq)
+                    p1, o1 = _tap(t + 1, kw, sh, sw, dh, dw, Wq)
+                    p2, o2 = _tap(t + 2, kw, sh, sw, dh, dw, Wq)
+                    _axpy3(acc, w[c, t], phases[p0, o0:o0 + L], w[c, t + 1],
+                           phases[p1, o1:o1 + L], w[c, t + 2], phases[p2, o2:o2 + L])
+            else:
+                for t in range(kh * kw):
+                    p, off = _tap(t, kw, sh, sw, dh, dw, Wq)
+                    _axpy(acc, w[c, t], phases[p, off:off + L])
             out = y[n, c]
-            src = x[n, c]
-            out[:, :] = 0
-            for i in range(kh):
-                h_lo, h_hi = _span(H, Ho, sh, i * dh - pt)
-                for j in range(kw):
-                    w_lo, w_hi = _span(W, Wo, sw, j * dw - pl)
-                    wt = w[c, i * kw + j]
-                    q0 = j * dw - pl
-                    if w_hi == w_lo:
-                        continue
-                    for oh in range(h_lo, h_hi):
-                        row = src[oh * sh + i * dh - pt, w_lo * sw + q0::sw]
-                        _axpy(out[oh, w_lo:w_hi], wt, row[:w_hi - w_lo])
-            if has_bias:
+            for oh in range(Ho):
+                out[oh] = acc[oh * Wq:oh * Wq + Wo]
+            if bias.shape[0] > 0:
                 out += bias[c]
 
 
 @njit(cache=True, nogil=True)
-def _grid_backward(gy, x, w, dx, dwt, c0, c1, kh, kw, dh, dw, pt, pl):
+def depthwise_backward(gy, x, w, dx, dwt, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl):
+    """dx[:, c0:c1] (when dx is not empty) and dwt[c0:c1] (C, kh*kw; when dwt is not
+    empty) of the depthwise conv, from dY ``gy`` (N, C, Ho, Wo)."""
     N, Ho, Wo = gy.shape[0], gy.shape[2], gy.shape[3]
     need_x, need_w = dx.shape[0] > 0, dwt.shape[0] > 0
     H, W = (dx.shape[2], dx.shape[3]) if need_x else (x.shape[2], x.shape[3])
-    Wp = max(W + pl, Wo + (kw - 1) * dw)
-    Hp = max(H + pt, Ho + (kh - 1) * dh)
-    T, L = kh * kw, Ho * Wp
-    size = Hp * Wp + (kw - 1) * dw
-    xp = np.zeros(size, gy.dtype)
-    dxp = np.empty(size, gy.dtype)
+    Hq, Wq, size = _grid(H, W, Ho, Wo, kh, kw, sh, sw, dh, dw)
+    T, L = kh * kw, Ho * Wq
+    phases = np.zeros((sh * sw, size), gy.dtype)
+    dphases = np.empty((sh * sw, size), gy.dtype)
     gg = np.zeros(L, gy.dtype)      # dY on the grid: the junk columns stay 0
     lanes = np.empty((T, L), gy.dtype)
     for c in range(c0, c1):
@@ -121,72 +162,22 @@ def _grid_backward(gy, x, w, dx, dwt, c0, c1, kh, kw, dh, dw, pt, pl):
         for n in range(N):
             g = gy[n, c]
             for oh in range(Ho):
-                gg[oh * Wp:oh * Wp + Wo] = g[oh]
+                gg[oh * Wq:oh * Wq + Wo] = g[oh]
             if need_w:
-                _pad_plane(x[n, c], xp, pt, pl, Wp)
+                _split(x[n, c], phases, pt, pl, sh, sw, Hq, Wq)
             if need_x:
-                dxp[:] = 0
+                dphases[:, :] = 0
             for t in range(T):
-                off = (t // kw) * dh * Wp + (t % kw) * dw
+                p, off = _tap(t, kw, sh, sw, dh, dw, Wq)
                 if need_x:
-                    _axpy(dxp[off:off + L], w[c, t], gg)
+                    _axpy(dphases[p, off:off + L], w[c, t], gg)
                 if need_w:
-                    _fma(lanes[t], gg, xp[off:off + L])
+                    _fma(lanes[t], gg, phases[p, off:off + L])
             if need_x:
-                dst = dx[n, c]
-                for r in range(H):
-                    base = (r + pt) * Wp + pl
-                    dst[r] = dxp[base:base + W]
+                _merge(dphases, dx[n, c], pt, pl, sh, sw, Hq, Wq)
         if need_w:
             for t in range(T):
                 total = 0.0
                 for k in range(L):
                     total += lanes[t, k]
                 dwt[c, t] = total
-
-
-@njit(cache=True, nogil=True)
-def _rows_backward(gy, x, w, dx, dwt, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl):
-    N, Ho, Wo = gy.shape[0], gy.shape[2], gy.shape[3]
-    need_x, need_w = dx.shape[0] > 0, dwt.shape[0] > 0
-    H, W = (dx.shape[2], dx.shape[3]) if need_x else (x.shape[2], x.shape[3])
-    lanes = np.zeros((kh * kw, Wo), gy.dtype)
-    for c in range(c0, c1):
-        lanes[:, :] = 0
-        for n in range(N):
-            g = gy[n, c]
-            if need_x:
-                dst = dx[n, c]
-                dst[:, :] = 0
-            for i in range(kh):
-                h_lo, h_hi = _span(H, Ho, sh, i * dh - pt)
-                for j in range(kw):
-                    w_lo, w_hi = _span(W, Wo, sw, j * dw - pl)
-                    t = i * kw + j
-                    q0 = j * dw - pl
-                    m = w_hi - w_lo
-                    if m == 0:
-                        continue
-                    for oh in range(h_lo, h_hi):
-                        r = oh * sh + i * dh - pt
-                        if need_x:
-                            _axpy(dst[r, w_lo * sw + q0::sw][:m], w[c, t], g[oh, w_lo:w_hi])
-                        if need_w:
-                            _fma(lanes[t, w_lo:w_hi], g[oh, w_lo:w_hi],
-                                 x[n, c, r, w_lo * sw + q0::sw][:m])
-        if need_w:
-            for t in range(kh * kw):
-                total = 0.0
-                for ow in range(Wo):
-                    total += lanes[t, ow]
-                dwt[c, t] = total
-
-
-@njit(cache=True, nogil=True)
-def depthwise_backward(gy, x, w, dx, dwt, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl):
-    """dx[:, c0:c1] (when dx is not empty) and dwt[c0:c1] (C, kh*kw; when dwt is not
-    empty) of the depthwise conv, from dY ``gy`` (N, C, Ho, Wo)."""
-    if sh == 1 and sw == 1:
-        _grid_backward(gy, x, w, dx, dwt, c0, c1, kh, kw, dh, dw, pt, pl)
-    else:
-        _rows_backward(gy, x, w, dx, dwt, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl)

@@ -57,3 +57,26 @@ def test_user_threads_get_the_one_thread_results(choice, workers):
     assert not errors
     for a, b in zip(alone, got):
         np.testing.assert_array_equal(b, a)
+
+
+def test_no_grad_belongs_to_its_thread():
+    """Inference threads entering and leaving no_grad out of order leave recording on in
+    every other thread (as PyTorch's grad mode, which is thread-local)."""
+    inside, leave = threading.Event(), threading.Event()
+    seen = {}
+
+    def infer():
+        with foveanet.no_grad():
+            seen["inside"] = foveanet.is_grad_enabled()
+            inside.set()
+            leave.wait(5)
+
+    t = threading.Thread(target=infer)
+    t.start()
+    inside.wait(5)
+    x = foveanet.tensor([1.0, 2.0], requires_grad=True)
+    seen["main"] = foveanet.is_grad_enabled() and (x * 2).requires_grad
+    leave.set()
+    t.join()
+    assert seen == {"inside": False, "main": True}
+    assert foveanet.is_grad_enabled()
