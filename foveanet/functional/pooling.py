@@ -29,6 +29,7 @@ from foveanet.autograd.tensor import Tensor
 from foveanet.backend import kernels
 from foveanet.functional._utils import as_tensor, check_float, check_ndim, ntuple
 from foveanet.geometry import pool_output
+from foveanet.kernels import route as compiled_route
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
 
@@ -251,7 +252,8 @@ class _MaxPool(Function):
         h, w = geo.h, geo.w
         x4 = x.reshape(geo.shape4)
         ks = kernels(x)
-        if ks.compiled is not None and x.dtype in _COMPILED_DTYPES:
+        if (ks.compiled is not None and x.dtype in _COMPILED_DTYPES
+                and compiled_route.max_pool(is_tiling(h, w))):
             return self._forward_compiled(ks, x4, geo, index_box, x.shape)
         phases = split_phases(x4, h, w, -np.inf)
         if not (self.requires_grad or index_box is not None):

@@ -75,3 +75,12 @@ def test_float16_stays_on_the_numpy_views():
         y = F.max_pool2d(x, 2).numpy()
     assert y.dtype == np.float16
     np.testing.assert_array_equal(y, TF.max_pool2d(torch.from_numpy(x).float(), 2).half().numpy())
+
+
+def test_exact_tilings_stay_on_the_numpy_views():
+    """foveanet/kernels/route.py: 2x2/2 on an even map runs NumPy's running maximum, an
+    overlapping 3x3/2 the compiled kernel."""
+    x = foveanet.tensor(_input((2, 3, 8, 8), np.float32, 4, specials=False), requires_grad=True)
+    with use_kernels("numba"):
+        assert F.max_pool2d(x, 2).grad_fn.compiled is None
+        assert F.max_pool2d(x, 3, 2, 1).grad_fn.compiled is not None

@@ -53,9 +53,11 @@ def test_numba_loads_only_when_a_compiled_kernel_runs():
             "a = 'numba' in sys.modules\n"
             "F.relu(F.linear(fn.randn(2, 3), fn.randn(4, 3)))\n"
             "b = 'numba' in sys.modules\n"
-            "F.max_pool2d(fn.randn(1, 1, 4, 4), 2)\n"
-            "print(a, b, 'numba' in sys.modules)")
-    assert _python(code) == "False False True"
+            "F.max_pool2d(fn.randn(1, 1, 4, 4), 2)\n"      # a tiling: NumPy's views
+            "c = 'numba' in sys.modules\n"
+            "F.max_pool2d(fn.randn(1, 1, 5, 5), 3, 2, 1)\n"
+            "print(a, b, c, 'numba' in sys.modules)")
+    assert _python(code) == "False False False True"
 
 
 def test_without_numba_the_numpy_path_runs_and_says_so_once(monkeypatch):
@@ -63,15 +65,17 @@ def test_without_numba_the_numpy_path_runs_and_says_so_once(monkeypatch):
     monkeypatch.setattr(compiled_kernels, "_warned", False)
     monkeypatch.setattr(cpu_kernels, "_with_compiled", None)
     monkeypatch.setattr(arrays, "_cpu", {})
-    x = np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((1, 2, 7, 7)).astype(np.float32)
     with use_kernels("default"):
         with pytest.warns(RuntimeWarning, match="Numba is not installed"):
-            y = F.max_pool2d(x, 2)
+            y = F.max_pool2d(x, 3, 2)
         assert kernels(x).compiled is None
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # the second op says nothing
-            y2 = F.max_pool2d(x, 2)
-    expected = x.reshape(1, 2, 3, 2, 3, 2).max(axis=(3, 5))
+            y2 = F.max_pool2d(x, 3, 2)
+    # windows at rows/cols 0, 2, 4
+    expected = np.stack([np.stack([x[:, :, 2 * i:2 * i + 3, 2 * j:2 * j + 3].max(axis=(2, 3))
+                                   for j in range(3)], -1) for i in range(3)], -2)
     np.testing.assert_array_equal(y.numpy(), expected)
     np.testing.assert_array_equal(y2.numpy(), expected)
 
