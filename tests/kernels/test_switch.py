@@ -57,7 +57,7 @@ def test_numba_loads_only_when_a_compiled_kernel_runs():
             "c = 'numba' in sys.modules\n"
             "F.max_pool2d(fn.randn(1, 1, 5, 5), 3, 2, 1)\n"
             "print(a, b, c, 'numba' in sys.modules)")
-    assert _python(code) == "False False False True"
+    assert _python(code, FOVEANET_KERNELS="default") == "False False False True"
 
 
 def test_without_numba_the_numpy_path_runs_and_says_so_once(monkeypatch):
