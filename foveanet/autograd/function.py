@@ -23,17 +23,23 @@ import numpy as np
 
 from foveanet.backend.arrays import kernels
 
-# per thread, as in PyTorch: one user thread's ``no_grad`` (inference) must not switch off
-# recording in another thread that trains, nor leave it off when several threads exit
-# their blocks out of order
-_mode = threading.local()
+
+
+class _GradState(threading.local):
+    """The grad mode, one per thread as in PyTorch: a thread running ``no_grad`` (an export,
+    an evaluation) leaves another thread's training recording its graph."""
+
+    enabled = True
+
+
+_grad = _GradState()
 
 
 def is_grad_enabled() -> bool:
     """Whether operations on tensors that require grad are recorded for backward now.
 
-    True unless inside ``no_grad`` or ``set_grad_enabled(False)``; the mode belongs to
-    the calling thread, as in PyTorch (a new thread starts with recording on).
+    True unless inside ``no_grad`` or ``set_grad_enabled(False)``; one mode per thread, as in
+    PyTorch.
 
     Returns:
         bool: the current grad mode.
@@ -46,7 +52,7 @@ def is_grad_enabled() -> bool:
         ...     print(fn.is_grad_enabled())
         False
     """
-    return getattr(_mode, "enabled", True)
+    return _grad.enabled
 
 
 class _GradMode:
@@ -55,12 +61,12 @@ class _GradMode:
     enabled: bool
 
     def __enter__(self):
-        self._prev = is_grad_enabled()
-        _mode.enabled = self.enabled
+        self._prev = _grad.enabled
+        _grad.enabled = self.enabled
         return self
 
     def __exit__(self, *exc):
-        _mode.enabled = self._prev
+        _grad.enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -185,7 +191,7 @@ class Function:
             else:
                 arrays.append(x)
                 needs.append(False)
-        requires_grad = any(needs) and is_grad_enabled()
+        requires_grad = _grad.enabled and any(needs)
         ctx.requires_grad = requires_grad
         ctx.needs_input_grad = tuple(needs) if requires_grad else (False,) * len(needs)
         if cls.uses_blas:
