@@ -28,10 +28,10 @@ class State(NamedTuple):
     saved: tuple   # (what dW needs, what dX needs), None where that gradient is not wanted
 
 
-def forward(x, w, bias, g, need_x: bool, need_w: bool, compiled=None):
+def forward(x, w, bias, g, need_x: bool, need_w: bool):
     path = route.path(g)
     if path == "depthwise":
-        y = depthwise.depthwise(x, w, g, bias, compiled)
+        y = depthwise.depthwise(x, w, g, bias)
         saved = (x if need_w else None, w if need_x else None)
     elif path == "rows":
         xr = rows.to_rows(x, g)
@@ -50,15 +50,13 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool, compiled=None):
     return y, State(path, saved)
 
 
-_BACKWARD = {"rows": rows.rows_backward,
+_BACKWARD = {"depthwise": depthwise.depthwise_grads, "rows": rows.rows_backward,
              "winograd": winograd.conv_backward, "patches": patches.conv_backward,
              "gemm": gemm.conv_backward}
 
 
-def backward(gy, state, g, need_x: bool, need_w: bool, compiled=None):
+def backward(gy, state, g, need_x: bool, need_w: bool):
     x_saved, w_saved = state.saved
-    if state.path == "depthwise":
-        return depthwise.depthwise_grads(gy, x_saved, w_saved, g, need_x, need_w, compiled)
     return _BACKWARD[state.path](gy, x_saved, w_saved, g, need_x, need_w)
 
 
@@ -79,17 +77,23 @@ def transpose_backward(gy, state, g, need_x: bool, need_w: bool):
 
 
 class WithCompiled:
-    """The four entry points, with the engines that have compiled kernels running them
-    (``compiled``: the namespace of ``foveanet.kernels``)."""
+    """The four entry points, with the depthwise engine on the compiled kernels
+    (``compiled``: the namespace of ``foveanet.kernels``); every other path as above."""
 
     def __init__(self, compiled):
         self.compiled = compiled
 
     def forward(self, x, w, bias, g, need_x: bool, need_w: bool):
-        return forward(x, w, bias, g, need_x, need_w, self.compiled)
+        if route.path(g) != "depthwise":
+            return forward(x, w, bias, g, need_x, need_w)
+        y = depthwise.depthwise(x, w, g, bias, self.compiled)
+        return y, State("depthwise", (x if need_w else None, w if need_x else None))
 
     def backward(self, gy, state, g, need_x: bool, need_w: bool):
-        return backward(gy, state, g, need_x, need_w, self.compiled)
+        if state.path != "depthwise":
+            return backward(gy, state, g, need_x, need_w)
+        x_saved, w_saved = state.saved
+        return depthwise.depthwise_grads(gy, x_saved, w_saved, g, need_x, need_w, self.compiled)
 
     transpose_forward = staticmethod(transpose_forward)
     transpose_backward = staticmethod(transpose_backward)
