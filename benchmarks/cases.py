@@ -33,7 +33,7 @@ def _arrays(*shapes, scale=1.0):
 # ------------------------------------------------------------------ single ops
 
 
-def conv_case(N, C, H, W, Co, k, p, groups=1, backward=True):
+def conv_case(N, C, H, W, Co, k, p, groups=1, backward=True, stride=1):
     """conv2d on random data; with ``backward`` the step also computes dX, dW and db."""
     def build(side, shared):
         x, w, b = _arrays((N, C, H, W), (Co, C // groups, k, k), (Co,), scale=0.1)
@@ -44,30 +44,30 @@ def conv_case(N, C, H, W, Co, k, p, groups=1, backward=True):
             if not backward:
                 def step():
                     with foveanet.no_grad():
-                        return conv2d(tx, tw, tb, padding=p, groups=groups)
+                        return conv2d(tx, tw, tb, stride=stride, padding=p, groups=groups)
                 return step
-            gy = np.ones(conv2d(tx, tw, tb, padding=p, groups=groups).shape, np.float32)
+            gy = np.ones(conv2d(tx, tw, tb, stride=stride, padding=p, groups=groups).shape, np.float32)
 
             def step():
                 tx.grad = tw.grad = tb.grad = None
-                conv2d(tx, tw, tb, padding=p, groups=groups).backward(gy)
+                conv2d(tx, tw, tb, stride=stride, padding=p, groups=groups).backward(gy)
             return step
         import torch
         tx, tw, tb = (torch.tensor(a, requires_grad=backward) for a in (x, w, b))
         if not backward:
             def step():
                 with torch.no_grad():
-                    return torch.nn.functional.conv2d(tx, tw, tb, padding=p, groups=groups)
+                    return torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=p, groups=groups)
             return step
         with torch.no_grad():
-            gy = torch.ones_like(torch.nn.functional.conv2d(tx, tw, tb, padding=p, groups=groups))
+            gy = torch.ones_like(torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=p, groups=groups))
 
         def step():
             tx.grad = tw.grad = tb.grad = None
-            torch.nn.functional.conv2d(tx, tw, tb, padding=p, groups=groups).backward(gy)
+            torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=p, groups=groups).backward(gy)
         return step
     # counted by hand: torch's FLOP counter ignores groups (depthwise came out 128x too high)
-    Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
+    Ho, Wo = (H + 2 * p - k) // stride + 1, (W + 2 * p - k) // stride + 1
     build.flops = 2 * N * Co * Ho * Wo * (C // groups) * k * k * (3 if backward else 1)
     return build
 
@@ -330,6 +330,7 @@ CASES = {
     "conv 3x3 64->128 @32 b32 fwd+bwd": conv_case(32, 64, 32, 32, 128, 3, 1),
     "conv 1x1 256->64 @28 b16 fwd+bwd": conv_case(16, 256, 28, 28, 64, 1, 0),
     "depthwise 3x3 128 @28 b16 fwd+bwd": conv_case(16, 128, 28, 28, 128, 3, 1, groups=128),
+    "depthwise 3x3 s2 96 @56 b8 fwd+bwd": conv_case(8, 96, 56, 56, 96, 3, 1, groups=96, stride=2),
     "max_pool2d 2/2 (128,6,28,28) fwd+bwd": pool_case((128, 6, 28, 28), 2, 2, 0),
     "max_pool2d 3/2 p1 (8,64,112,112) fwd+bwd": pool_case((8, 64, 112, 112), 3, 2, 1),
     "resnet18 infer b1 @224": inference_case("resnet18", 1),

@@ -3,8 +3,10 @@
 An op asks ``array_module(x)`` for the module to create arrays with (``xp``, as Chainer's
 ``get_array_module``) and ``kernels(x)`` for the fast paths its backend brings. A kernel
 that is None means "run the reference": the op's own formulas, written with ``xp``, which
-is also what every fast path is tested against. ``FOVEANET_KERNELS=reference`` (or
-``set_kernels("reference")``) runs the whole library on the references.
+is also what every fast path is tested against. ``FOVEANET_KERNELS`` (or ``set_kernels``)
+chooses: 'default' (the compiled Numba kernels where foveanet has them, else the NumPy
+engines), 'numba' (the same, said explicitly), 'numpy' (the NumPy engines only) or
+'reference' (the op's formulas only).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-KERNEL_CHOICES = ("default", "reference")
+KERNEL_CHOICES = ("default", "numba", "numpy", "reference")
 
 
 def array_module(*arrays):
@@ -69,11 +71,15 @@ class KernelSet:
     ``channels`` (batch norm's per-channel passes; ``size`` the elements in all), in
     parallel where the backend can; the reference makes one block.
 
+    ``compiled``: the namespace of compiled kernels (``foveanet.kernels.load()``), or None
+    where the op's NumPy code runs.
+
     Args:
         name: the name the set goes by (``'cpu'``, ``'reference'``).
         conv: the convolution engines (default None: the reference im2col).
         before_gemm: the hook run before a GEMM (default: does nothing).
         each_channel_block: the channel-block runner (default: one block, in this thread).
+        compiled: the compiled kernels (default None: none).
 
     Example::
 
@@ -88,6 +94,7 @@ class KernelSet:
     conv: object = None
     before_gemm: Callable[[], None] = _nothing
     each_channel_block: Callable = _run_whole
+    compiled: object = None
 
 
 REFERENCE = KernelSet("reference")
@@ -96,23 +103,25 @@ _choice = os.environ.get("FOVEANET_KERNELS", "default") or "default"
 if _choice not in KERNEL_CHOICES:
     raise ValueError(f"FOVEANET_KERNELS: expected one of {', '.join(KERNEL_CHOICES)}, "
                      f"got {_choice!r}")
-_cpu: KernelSet | None = None
+_cpu: dict = {}  # choice -> the CPU's set for it
 
 
 def _cpu_kernels() -> KernelSet:
-    global _cpu
-    if _cpu is None:
-        from foveanet.backend.cpu.kernels import KERNELS
+    from foveanet.backend.cpu import kernels as cpu
 
-        _cpu = KERNELS
-    return _cpu
+    if _choice == "numpy":
+        _cpu["numpy"] = cpu.KERNELS
+    else:  # compiling is lazy: each kernel on its first call, or from Numba's cache
+        _cpu[_choice] = cpu.with_compiled()
+    return _cpu[_choice]
 
 
 def kernels(a=None) -> KernelSet:
     """The kernel set for the backend that holds ``a`` (the CPU's for NumPy arrays).
 
     Under ``set_kernels('reference')`` (or ``FOVEANET_KERNELS=reference``) it is the
-    reference set, whose kernels are all None.
+    reference set, whose kernels are all None; under 'numpy' the CPU's set without the
+    compiled kernels (``compiled`` None).
 
     Args:
         a: an array of the op (default None: the CPU's set).
@@ -135,17 +144,18 @@ def kernels(a=None) -> KernelSet:
         return REFERENCE
     if a is not None and array_module(a) is not np:
         return REFERENCE  # a GPU backend brings its own kernels; until then, the references
-    return _cpu if _cpu is not None else _cpu_kernels()
+    ks = _cpu.get(_choice)
+    return ks if ks is not None else _cpu_kernels()
 
 
 def get_kernels() -> str:
-    """The kernels in use: 'default' (each backend's fast paths) or 'reference' (the formulas).
+    """The kernels in use: 'default', 'numba', 'numpy' or 'reference' (see ``set_kernels``).
 
     The choice starts as ``FOVEANET_KERNELS`` (default ``'default'``) and changes with
     ``set_kernels`` or inside ``use_kernels``.
 
     Returns:
-        str: ``'default'`` or ``'reference'``.
+        str: ``'default'``, ``'numba'``, ``'numpy'`` or ``'reference'``.
 
     Example::
 
@@ -157,13 +167,17 @@ def get_kernels() -> str:
 
 
 def set_kernels(choice: str) -> None:
-    """Run the fast paths ('default') or only the reference formulas ('reference').
+    """Run the fast paths ('default'), or only NumPy's ('numpy'), or only the formulas.
 
-    The choice holds for the whole process until set again; ``use_kernels`` sets it
+    'default' runs the compiled kernels (``foveanet.kernels``, Numba) where foveanet has
+    them and the NumPy engines elsewhere; without Numba it warns once, at the first op,
+    and runs NumPy's. 'numba' is the same choice said explicitly. 'numpy' runs the NumPy
+    engines only, 'reference' the op's formulas only (what every fast path is tested
+    against). The choice holds for the whole process until set again; ``use_kernels`` sets it
     for one block.
 
     Args:
-        choice: ``'default'`` or ``'reference'``.
+        choice: ``'default'``, ``'numba'``, ``'numpy'`` or ``'reference'``.
 
     Raises:
         ValueError: another ``choice``.
@@ -178,7 +192,7 @@ def set_kernels(choice: str) -> None:
         >>> fn.backend.set_kernels("fast")
         Traceback (most recent call last):
             ...
-        ValueError: set_kernels: expected one of default, reference, got 'fast'
+        ValueError: set_kernels: expected one of default, numba, numpy, reference, got 'fast'
     """
     global _choice
     if choice not in KERNEL_CHOICES:
@@ -194,7 +208,7 @@ def use_kernels(choice: str):
     The previous choice comes back on exit, also after an exception.
 
     Args:
-        choice: ``'default'`` or ``'reference'``.
+        choice: ``'default'``, ``'numba'``, ``'numpy'`` or ``'reference'``.
 
     Example::
 

@@ -26,8 +26,10 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
+from foveanet.backend import kernels
 from foveanet.functional._utils import as_tensor, check_float, check_ndim, ntuple
 from foveanet.geometry import pool_output
+from foveanet.kernels import route as compiled_route
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
 
@@ -236,13 +238,23 @@ def _reach_inside(m, arg, first):
         np.copyto(arg, np.broadcast_to(first, arg.shape), where=lost, casting="unsafe")
 
 
+# the dtypes the compiled kernels are built for (others run the NumPy views)
+_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 class _MaxPool(Function):
     """y[window] = max over the window (padding counts as -inf);
     dx[argmax of window] += g[window]."""
 
+    compiled = None  # the compiled kernels that ran forward (None: the NumPy views)
+
     def forward(self, x, *, geo: Geometry, index_box=None):
         h, w = geo.h, geo.w
         x4 = x.reshape(geo.shape4)
+        ks = kernels(x)
+        if (ks.compiled is not None and x.dtype in _COMPILED_DTYPES
+                and compiled_route.max_pool(is_tiling(h, w))):
+            return self._forward_compiled(ks, x4, geo, index_box, x.shape)
         phases = split_phases(x4, h, w, -np.inf)
         if not (self.requires_grad or index_box is not None):
             out = _running_max(row_views(_running_max(column_views(phases, w)), h))
@@ -265,8 +277,31 @@ class _MaxPool(Function):
             self.widths = {r: b.shape[3] for r, b in phases.items()}
         return _own(out, x, geo.out_shape)
 
+    def _forward_compiled(self, ks, x4, geo: Geometry, index_box, in_shape):
+        """One scan per window (``foveanet.kernels.pooling``), keeping the flat argmax."""
+        h, w = geo.h, geo.w
+        N, C = geo.shape4[:2]
+        x4 = np.ascontiguousarray(x4)
+        y = np.empty((N, C, h.out, w.out), x4.dtype)
+        keep = self.requires_grad or index_box is not None
+        idx = np.empty(y.shape if keep else (0, 0, 0, 0), np.int32)
+        ks.each_channel_block(C, x4.size, lambda sl: ks.compiled.max_pool_forward(
+            x4, y, idx, sl.start, sl.stop, h.k, w.k, h.s, w.s, h.d, w.d, h.p, w.p))
+        if index_box is not None:
+            index_box.append(idx.astype(np.int64).reshape(geo.out_shape))
+        if self.requires_grad:
+            self.compiled, self.geo, self.idx, self.in_shape = ks, geo, idx, in_shape
+        return y.reshape(geo.out_shape)
+
     def backward(self, g):
         geo, h, w = self.geo, self.geo.h, self.geo.w
+        if self.compiled is not None:
+            ks, idx = self.compiled, self.idx
+            g4 = np.ascontiguousarray(g.reshape(idx.shape))
+            dx = np.empty(geo.shape4, g.dtype)
+            ks.each_channel_block(idx.shape[1], dx.size, lambda sl: ks.compiled.max_pool_backward(
+                g4, idx, dx, sl.start, sl.stop))
+            return dx.reshape(self.in_shape)
         g4 = g.reshape(self.row_arg.shape)
         g_rows = np.zeros(self.col_arg.shape, g.dtype)
         route(row_views(g_rows, h), self.row_arg, g4)

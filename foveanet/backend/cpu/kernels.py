@@ -1,5 +1,8 @@
-"""The CPU's kernel set: the convolution engines, the BLAS hold, and channel blocks."""
+"""The CPU's kernel sets: the convolution engines, the BLAS hold, and channel blocks; with
+Numba, also the compiled kernels of ``foveanet.kernels`` (a leaf package)."""
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -21,3 +24,19 @@ def each_channel_block(channels: int, size: int, job) -> None:
 
 KERNELS = KernelSet("cpu", conv=conv, before_gemm=threads.release_blas,
                     each_channel_block=each_channel_block)
+
+
+_with_compiled: KernelSet | None = None
+
+
+def with_compiled() -> KernelSet:
+    """KERNELS plus the compiled kernels, or KERNELS itself when Numba is missing (then
+    ``foveanet.kernels.load`` has warned once)."""
+    global _with_compiled
+    if _with_compiled is None:
+        from foveanet import kernels as compiled_kernels
+
+        ks = compiled_kernels.load()
+        _with_compiled = KERNELS if ks is None else dataclasses.replace(
+            KERNELS, conv=conv.WithCompiled(ks), compiled=ks)
+    return _with_compiled

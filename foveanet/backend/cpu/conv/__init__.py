@@ -74,3 +74,26 @@ def transpose_backward(gy, state, g, need_x: bool, need_w: bool):
     dx = gemm.from_cn(gemm.gemm_forward(cols, wm), g) if need_x else None
     dw = gemm.gemm_weight(xm, cols, g.G) if need_w else None
     return dx, dw
+
+
+class WithCompiled:
+    """The four entry points, with the depthwise engine on the compiled kernels
+    (``compiled``: the namespace of ``foveanet.kernels``); every other path as above."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+
+    def forward(self, x, w, bias, g, need_x: bool, need_w: bool):
+        if route.path(g) != "depthwise":
+            return forward(x, w, bias, g, need_x, need_w)
+        y = depthwise.depthwise(x, w, g, bias, self.compiled)
+        return y, State("depthwise", (x if need_w else None, w if need_x else None))
+
+    def backward(self, gy, state, g, need_x: bool, need_w: bool):
+        if state.path != "depthwise":
+            return backward(gy, state, g, need_x, need_w)
+        x_saved, w_saved = state.saved
+        return depthwise.depthwise_grads(gy, x_saved, w_saved, g, need_x, need_w, self.compiled)
+
+    transpose_forward = staticmethod(transpose_forward)
+    transpose_backward = staticmethod(transpose_backward)

@@ -6,7 +6,8 @@ of per-channel scaled, shifted views of the padded input, with no cols buffer.
     dXpad[tap(i, j)] += w[c, i, j] * dY
 
 The taps run on blocks of channels that stay in cache (route.DEPTHWISE_BLOCK_BYTES), and
-the blocks are parallel tasks.
+the blocks are parallel tasks. With the compiled kernels (``foveanet.kernels.depthwise``)
+each block is one loop nest over its channels' planes instead (route.py says why).
 """
 from __future__ import annotations
 
@@ -76,9 +77,25 @@ def _block_geom(g: ConvGeom, c: int) -> ConvGeom:
                 g.Ho, g.Wo)
 
 
-def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None) -> np.ndarray:
-    """Depthwise conv of NCHW ``x`` in channel blocks (backward needs ``x`` and ``w``)."""
+def _compiled_args(g: ConvGeom) -> tuple:
+    return g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pads[0], g.pads[2]
+
+
+def _compiled_blocks(g: ConvGeom) -> list:
+    n = -(-g.C // threads.workers())
+    return [(c0, min(c0 + n, g.C)) for c0 in range(0, g.C, n)]
+
+
+def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=None) -> np.ndarray:
+    """Depthwise conv of NCHW ``x`` in channel blocks (backward needs ``x`` and ``w``);
+    ``compiled``: the namespace of ``foveanet.kernels`` (None: the NumPy taps)."""
     y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=x.dtype)
+    if compiled is not None:
+        x, wt = np.ascontiguousarray(x), np.ascontiguousarray(w).reshape(g.C, g.kh * g.kw)
+        b = np.empty(0, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
+        threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_forward(
+            x, wt, b, y, blk[0], blk[1], *_compiled_args(g)))
+        return y
 
     def job(block):
         c0, c1 = block
@@ -90,10 +107,21 @@ def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None) -> np.ndarra
     return y
 
 
-def depthwise_grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: bool):
+def depthwise_grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: bool,
+                    compiled=None):
     """(dX, dW) of ``depthwise`` in the same channel blocks."""
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     dw = np.empty((g.C, 1, g.kh, g.kw), dtype=gy.dtype) if need_w else None
+    if compiled is not None:
+        none4, none2 = np.empty((0, 0, 0, 0), gy.dtype), np.empty((0, 0), gy.dtype)
+        gy = np.ascontiguousarray(gy)
+        xs = np.ascontiguousarray(x) if need_w else none4
+        wt = np.ascontiguousarray(w).reshape(g.C, -1) if need_x else none2
+        dxs = dx if need_x else none4
+        dws = dw.reshape(g.C, g.kh * g.kw) if need_w else none2
+        threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_backward(
+            gy, xs, wt, dxs, dws, blk[0], blk[1], *_compiled_args(g)))
+        return dx, dw
 
     def job(block):
         c0, c1 = block

@@ -40,6 +40,8 @@ def path(g: ConvGeom, inference: bool = False) -> str:
 # and the blocks are parallel tasks: 3x3, 128 channels @28 b16 fwd+bwd, min of 7, one
 # thread: whole 26.5 ms -> blocks 19.2 ms.
 DEPTHWISE_BLOCK_BYTES = 1 << 20
+# With Numba, the depthwise engine runs the compiled kernels instead, on every geometry:
+# foveanet/kernels/route.py holds the measurements.
 
 
 # ----------------------------------------------------------------------------------- rows

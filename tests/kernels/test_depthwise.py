@@ -1,0 +1,98 @@
+"""The compiled depthwise kernels (foveanet/kernels/depthwise.py) against the NumPy engine
+(float64: forward and dX the same numbers, dW to round-off) and against PyTorch (float32),
+over a seeded sweep of odd sizes, paddings, strides, dilations and kernel shapes."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import foveanet
+import foveanet.nn.functional as F
+from foveanet.backend import use_kernels
+from tests.torch_ref import close
+
+pytest.importorskip("numba")
+
+# (N, C, H, W, kh, kw, stride, padding, dilation, bias)
+CASES = [
+    (2, 6, 9, 8, 3, 3, 1, 1, 1, True),
+    (3, 5, 7, 11, 3, 3, 2, 1, 1, False),
+    (1, 4, 10, 9, 5, 5, 1, 2, 1, True),
+    (2, 3, 12, 13, 3, 3, 1, 2, 2, True),
+    (2, 4, 9, 10, 3, 5, (2, 1), (1, 0), (1, 2), False),
+    (1, 8, 6, 6, 1, 1, 1, 0, 1, True),
+    (2, 3, 8, 7, 3, 3, 3, 0, 1, True),
+    (1, 2, 5, 5, 3, 3, 1, 0, 1, False),
+]
+
+
+def _run(choice, x, w, b, gy, stride, padding, dilation):
+    with use_kernels(choice):
+        xt, wt = foveanet.tensor(x, requires_grad=True), foveanet.tensor(w, requires_grad=True)
+        bt = None if b is None else foveanet.tensor(b, requires_grad=True)
+        y = F.conv2d(xt, wt, bt, stride=stride, padding=padding, dilation=dilation,
+                     groups=x.shape[1])
+        (y * foveanet.tensor(gy)).sum().backward()
+        return y.numpy(), xt.grad.numpy(), wt.grad.numpy(), None if b is None else bt.grad.numpy()
+
+
+def _arrays(case, dtype, seed):
+    N, C, H, W, kh, kw, stride, padding, dilation, bias = case
+    r = np.random.default_rng(seed)
+    x = r.standard_normal((N, C, H, W)).astype(dtype)
+    w = r.standard_normal((C, 1, kh, kw)).astype(dtype)
+    b = r.standard_normal(C).astype(dtype) if bias else None
+    y = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), None, stride, padding, dilation, C)
+    gy = r.standard_normal(tuple(y.shape)).astype(dtype)
+    return x, w, b, gy
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_compiled_equals_numpy_in_float64(case):
+    stride, padding, dilation = case[6:9]
+    x, w, b, gy = _arrays(case, np.float64, 0)
+    numpy_path = _run("numpy", x, w, b, gy, stride, padding, dilation)
+    compiled = _run("numba", x, w, b, gy, stride, padding, dilation)
+    np.testing.assert_array_equal(compiled[0], numpy_path[0])  # same sums, same order
+    np.testing.assert_array_equal(compiled[1], numpy_path[1])
+    np.testing.assert_allclose(compiled[2], numpy_path[2], rtol=1e-12, atol=1e-12)
+    if b is not None:
+        np.testing.assert_array_equal(compiled[3], numpy_path[3])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_compiled_matches_torch_in_float32(case):
+    stride, padding, dilation = case[6:9]
+    x, w, b, gy = _arrays(case, np.float32, 1)
+    y, dx, dw, db = _run("numba", x, w, b, gy, stride, padding, dilation)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, requires_grad=True)
+    ty = TF.conv2d(xt, wt, bt, stride, padding, dilation, x.shape[1])
+    (ty * torch.from_numpy(gy)).sum().backward()
+    close(y, ty, what="y")
+    close(dx, xt.grad, what="dx")
+    close(dw, wt.grad, rtol=1e-4, atol=1e-4, what="dw")
+    if b is not None:
+        close(db, bt.grad, what="db")
+
+
+def test_inference_keeps_nothing_and_matches():
+    x, w, b, _ = _arrays(CASES[0], np.float32, 2)
+    with use_kernels("numba"), foveanet.no_grad():
+        y = F.conv2d(x, w, b, padding=1, groups=x.shape[1]).numpy()
+    ty = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), padding=1,
+                   groups=x.shape[1])
+    close(y, ty)
+
+
+def test_only_the_input_gradient_of_a_frozen_weight():
+    x, w, _, gy = _arrays(CASES[1], np.float64, 3)
+    with use_kernels("numba"):
+        xt = foveanet.tensor(x, requires_grad=True)
+        y = F.conv2d(xt, foveanet.tensor(w), stride=2, padding=1, groups=x.shape[1])
+        (y * foveanet.tensor(gy)).sum().backward()
+    with use_kernels("numpy"):
+        xr = foveanet.tensor(x, requires_grad=True)
+        yr = F.conv2d(xr, foveanet.tensor(w), stride=2, padding=1, groups=x.shape[1])
+        (yr * foveanet.tensor(gy)).sum().backward()
+    np.testing.assert_array_equal(xt.grad.numpy(), xr.grad.numpy())

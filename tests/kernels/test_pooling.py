@@ -1,0 +1,86 @@
+"""The compiled max pooling (foveanet/kernels/pooling.py) against the NumPy views (values
+and indices the same; dX to round-off, as overlapping windows add in another order) and
+against PyTorch, incl. padding, stride, dilation, ceil_mode, -inf windows and NaN."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import foveanet
+import foveanet.nn.functional as F
+from foveanet.backend import use_kernels
+from tests.torch_ref import close
+
+pytest.importorskip("numba")
+
+# (shape, kernel, stride, padding, dilation, ceil_mode)
+CASES = [
+    ((2, 3, 9, 8), 3, 2, 1, 1, False),
+    ((2, 3, 10, 11), 3, 2, 1, 2, True),
+    ((1, 2, 7, 7), 2, 2, 0, 1, False),
+    ((2, 2, 6, 5), (2, 3), (1, 2), (1, 1), 1, True),
+    ((3, 4, 13, 12), 3, 1, 1, 1, False),
+    ((4, 9, 10), 3, 2, 1, 1, False),   # unbatched (C, H, W)
+]
+
+
+def _input(shape, dtype, seed, specials=True):
+    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    if specials:  # a window of -inf only, and a NaN (PyTorch reports the last NaN)
+        x.reshape(-1, *shape[-2:])[0, 0, :4] = -np.inf
+        x.reshape(-1, *shape[-2:])[0, 1, :4] = -np.inf
+        x.reshape(-1, *shape[-2:])[-1, 2, 2] = np.nan
+    return x
+
+
+def _run(choice, x, gy, k, s, p, d, ceil):
+    with use_kernels(choice):
+        xt = foveanet.tensor(x, requires_grad=True)
+        y, ind = F.max_pool2d(xt, k, s, p, d, ceil_mode=ceil, return_indices=True)
+        (y * foveanet.tensor(gy)).sum().backward()
+        return y.numpy(), ind.numpy(), xt.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_compiled_equals_numpy_and_torch(case, dtype):
+    shape, k, s, p, d, ceil = case
+    x = _input(shape, dtype, 0)
+    ty, ti = TF.max_pool2d(torch.from_numpy(x), k, s, p, d, ceil_mode=ceil, return_indices=True)
+    gy = np.random.default_rng(1).standard_normal(tuple(ty.shape)).astype(dtype)
+    y, ind, dx = _run("numba", x, gy, k, s, p, d, ceil)
+    ry, rind, rdx = _run("numpy", x, gy, k, s, p, d, ceil)
+    np.testing.assert_array_equal(y, ry)
+    np.testing.assert_array_equal(ind, rind)
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
+    xt = torch.tensor(x, requires_grad=True)
+    ty = TF.max_pool2d(xt, k, s, p, d, ceil_mode=ceil)
+    (ty * torch.from_numpy(gy)).sum().backward()
+    np.testing.assert_array_equal(y, ty.detach().numpy())
+    np.testing.assert_array_equal(ind, ti.numpy())
+    close(dx, xt.grad, what="dx")
+
+
+def test_max_pool1d_and_inference_run_compiled():
+    x = _input((2, 3, 17), np.float32, 2, specials=False)
+    with use_kernels("numba"), foveanet.no_grad():
+        y = F.max_pool1d(x, 3, 2, 1).numpy()
+    close(y, TF.max_pool1d(torch.from_numpy(x), 3, 2, 1))
+
+
+def test_float16_stays_on_the_numpy_views():
+    x = _input((1, 2, 6, 6), np.float16, 3, specials=False)
+    with use_kernels("numba"):
+        y = F.max_pool2d(x, 2).numpy()
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, TF.max_pool2d(torch.from_numpy(x).float(), 2).half().numpy())
+
+
+def test_exact_tilings_stay_on_the_numpy_views():
+    """foveanet/kernels/route.py: 2x2/2 on an even map runs NumPy's running maximum, an
+    overlapping 3x3/2 the compiled kernel."""
+    x = foveanet.tensor(_input((2, 3, 8, 8), np.float32, 4, specials=False), requires_grad=True)
+    with use_kernels("numba"):
+        assert F.max_pool2d(x, 2).grad_fn.compiled is None
+        assert F.max_pool2d(x, 3, 2, 1).grad_fn.compiled is not None
