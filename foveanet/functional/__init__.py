@@ -31,6 +31,9 @@ from foveanet.functional.loss import (  # noqa: F401
 from foveanet.functional.loss_regression import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, mse_loss, smooth_l1_loss,
 )
+from foveanet.functional.metric_loss import (  # noqa: F401
+    arc_margin, batch_hard_triplet_loss, contrastive_loss, normalize, triplet_margin_loss,
+)
 from foveanet.functional.sparse import (  # noqa: F401
     embedding,
 )
@@ -46,4 +49,5 @@ __all__ = [
     "group_norm", "layer_norm", "dropout", "dropout1d", "dropout2d", "dropout3d",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "l1_loss",
     "mse_loss", "nll_loss", "smooth_l1_loss", "embedding", "interpolate", "pad",
+    "arc_margin", "batch_hard_triplet_loss", "contrastive_loss", "normalize", "triplet_margin_loss",
 ]
