@@ -24,13 +24,13 @@ from foveanet.faces.verification import equal_error_rate, pair_scores, rank1, ro
 from foveanet.train.guards import check_step, float_errors_quiet
 
 __all__ = ["LOSSES", "SEEN", "UNSEEN", "DEFAULTS", "EmbeddingNet", "train_embedding",
-           "load_embedding_run", "embed", "evaluate_embedding", "verify_pair"]
+           "load_embedding_run", "embed", "evaluate_embedding", "evaluate_pairs", "verify_pair"]
 
 LOSSES = ("arcface", "triplet", "semi-hard", "contrastive", "softmax")
 SEEN, UNSEEN = (0, 1, 2, 3, 4, 5), (6, 7, 8, 9)
 DEFAULTS = {"data": "builtin", "loss": "arcface", "size": 28, "dim": 64, "width": 16,
             "steps": 600, "batch_size": 60, "lr": 2e-3, "per_identity": 2000, "val_fraction": 0.1,
-            "test_images": 2000, "margin": None, "scale": 16.0, "seed": 0, "test_identities": 0.3}
+            "test_images": 2000, "margin": None, "scale": 16.0, "seed": 0, "test_identities": 0.3, "crop": 1.0}
 # each loss's margin: ArcFace's angle in radians (0.5 as in the paper; its scale s=16 rather
 # than 64 because 6 classes' softmax saturates at 64), the triplet and contrastive losses'
 # distance between unit embeddings (in [0, 2])
@@ -71,7 +71,7 @@ def _builtin(cfg: dict, rng: np.random.Generator):
 def _folder(cfg: dict, rng: np.random.Generator):
     from foveanet.faces.lfw import LFWFolder
 
-    people = LFWFolder(cfg["data"], size=cfg["size"])
+    people = LFWFolder(cfg["data"], size=cfg["size"], crop=cfg["crop"])
     ids = [p for p in people.identities if len(people.images_of(p)) >= 2]
     if len(ids) < 4:
         raise UserError(f"{cfg['data']}: need >= 4 people with >= 2 images each for disjoint train and "
@@ -88,9 +88,19 @@ def _folder(cfg: dict, rng: np.random.Generator):
 
 
 def _split_val(x, y, fraction, rng):
-    idx = rng.permutation(len(x))
-    n_val = max(2, int(round(fraction * len(x))))
-    return x[idx[n_val:]], y[idx[n_val:]], x[idx[:n_val]], y[idx[:n_val]]
+    """Per identity, ``fraction`` of its images (at least 2, so the validation has same
+    pairs; none from an identity with under 4) held back for validation."""
+    val = []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        if len(idx) >= 4:
+            val.append(idx[:max(2, int(round(fraction * len(idx))))])
+    val = np.concatenate(val) if val else np.zeros(0, np.int64)
+    if len(np.unique(y[val])) < 2:
+        raise UserError(f"too few images for a validation split: need >= 2 training identities with >= 4 "
+                        f"images each, got {len(np.unique(y[val]))}")
+    train = np.setdiff1d(np.arange(len(x)), val)
+    return x[train], y[train], x[val], y[val]
 
 
 def embed(model, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
@@ -258,27 +268,50 @@ def evaluate_embedding(run_dir, pictures: bool = True) -> dict:
     return {"test": test}
 
 
+def evaluate_pairs(run_dir, pairs_path, root=None, pictures: bool = True) -> dict:
+    """Verification scores of a run on an LFW ``pairs.txt``: ROC, EER, TAR@FAR=1e-2 and the
+    accuracy at the run's threshold; the ROC is drawn into the run as roc_pairs.png."""
+    from foveanet.faces.lfw import LFWFolder, read_pairs
+
+    model, cfg, metrics = load_embedding_run(run_dir)
+    pairs = read_pairs(pairs_path, root)
+    folder = LFWFolder.__new__(LFWFolder)
+    folder.size, folder.crop = cfg["size"], cfg.get("crop", 1.0)
+    files = sorted({p for a, b, _ in pairs for p in (a, b)})
+    where = {f: i for i, f in enumerate(files)}
+    u = embed(model, np.stack([folder.load(f) for f in files]))
+    u = u / np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-12)
+    a = np.array([where[p[0]] for p in pairs])
+    b = np.array([where[p[1]] for p in pairs])
+    same = np.array([p[2] for p in pairs])
+    s = (u[a] * u[b]).sum(1)
+    far, tar, th = roc_curve(s, same)
+    eer, _ = equal_error_rate(far, tar, th)
+    res = {"pairs": len(pairs), "eer": eer, "tar_at_far_1e-2": tar_at_far(far, tar, th, 1e-2)[0],
+           "accuracy_at_threshold": float(((s >= metrics["threshold"]) == same).mean())}
+    if pictures:
+        from foveanet.train.plots import pictures_available
+
+        if pictures_available(["roc_pairs.png"]):
+            from foveanet.faces.pictures import roc_picture
+
+            roc_picture({Path(pairs_path).name: (far, tar)}, Path(run_dir) / "roc_pairs.png",
+                        title=f"{Path(pairs_path).name}: EER {100 * eer:.1f}%")
+    return res
+
+
 def verify_pair(run_dir, path_a, path_b) -> dict:
     """Cosine similarity of two image files' embeddings and the decision at the run's
     threshold (the validation EER's)."""
-    from foveanet.faces.image import read_photo
+    from foveanet.faces.image import fit_square, read_photo
 
     model, cfg, metrics = load_embedding_run(run_dir)
     imgs = []
     for p in (path_a, path_b):
         g = read_photo(p)
         side = cfg["size"]
-        imgs.append(_fit(g, side) if g.shape != (side, side) else g)
+        imgs.append(fit_square(g, side) if g.shape != (side, side) else g)
     e = embed(model, np.stack(imgs))
     u = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     sim = float(u[0] @ u[1])
     return {"similarity": sim, "threshold": metrics["threshold"], "same": sim >= metrics["threshold"]}
-
-
-def _fit(g: np.ndarray, side: int) -> np.ndarray:
-    from foveanet.faces.image import resize
-
-    h, w = g.shape
-    out = resize(g, side / min(h, w))
-    y0, x0 = (out.shape[0] - side) // 2, (out.shape[1] - side) // 2
-    return out[y0:y0 + side, x0:x0 + side]

@@ -7,7 +7,7 @@ import numpy as np
 
 from foveanet.data.image_folder import ImageFileError
 
-__all__ = ["read_photo", "to_grey", "resize"]
+__all__ = ["read_photo", "to_grey", "resize", "fit_square"]
 
 
 def to_grey(img: np.ndarray) -> np.ndarray:
@@ -71,3 +71,15 @@ def read_photo(path) -> np.ndarray:
             return to_grey(np.asarray(im.convert("RGB") if mode not in ("L", "RGB") else im))
     except (OSError, UnidentifiedImageError, ValueError) as e:
         raise ImageFileError(f"cannot read image {path}: {e}") from None
+
+
+def fit_square(img: np.ndarray, side: int) -> np.ndarray:
+    """The grey image scaled so its shorter side is ``side``, then its centre ``side`` x
+    ``side`` cut out."""
+    h, w = img.shape
+    out = resize(img, side / min(h, w))
+    y0, x0 = max(0, (out.shape[0] - side) // 2), max(0, (out.shape[1] - side) // 2)
+    out = out[y0:y0 + side, x0:x0 + side]
+    if out.shape != (side, side):   # rounding left a row or column short
+        out = np.pad(out, ((0, side - out.shape[0]), (0, side - out.shape[1])), mode="edge")
+    return out

@@ -64,8 +64,9 @@ def equal_error_rate(far: np.ndarray, tar: np.ndarray, thresholds: np.ndarray) -
         0.5
     """
     frr = 1 - tar
-    k = int(np.flatnonzero(far >= frr)[0])
-    if k == 0 or far[k] == frr[k]:
+    tie = 1e-12   # 1 - 2/3 is not 1/3 in floating point
+    k = int(np.flatnonzero(far >= frr - tie)[0])
+    if k == 0 or abs(far[k] - frr[k]) <= tie:
         return float(far[k]), float(thresholds[k])
     # the segment from k-1 (far < frr) to k: far + t dfar = frr + t dfrr
     t = (frr[k - 1] - far[k - 1]) / ((far[k] - far[k - 1]) - (frr[k] - frr[k - 1]))
