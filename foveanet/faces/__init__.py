@@ -17,7 +17,6 @@ from foveanet.faces.embedding import (
 )
 from foveanet.faces.lfw import LFWFolder, read_pairs
 
-__all__ = ["CROP", "kfold", "load_crops", "read_photo", "detect", "draw_boxes", "face_net", "nms",
-           "train_classifier", "train_detector", "equal_error_rate", "pair_scores", "rank1",
-           "roc_curve", "tar_at_far", "LOSSES", "EmbeddingNet", "evaluate_embedding",
-           "load_embedding_run", "train_embedding", "verify_pair", "LFWFolder", "read_pairs"]
+__all__ = ["load_crops", "kfold", "face_net", "nms", "detect", "read_photo", "LFWFolder", "read_pairs",
+           "pair_scores", "roc_curve", "equal_error_rate", "tar_at_far", "rank1", "EmbeddingNet",
+           "train_embedding", "evaluate_embedding", "verify_pair"]

@@ -33,7 +33,16 @@ def _skimage_data():
 
 
 def load_crops() -> tuple[np.ndarray, np.ndarray]:
-    """(images (200, 25, 25) float32 in [0, 1], labels (200,) int64: 1 face, 0 non-face)."""
+    """The 200 crops of scikit-image's ``lfw_subset``: (images (200, 25, 25) float32 in
+    [0, 1], labels (200,) int64: 1 face, 0 non-face); the first 100 are the faces.
+
+    Example::
+
+        >>> from foveanet.faces import load_crops
+        >>> x, y = load_crops()
+        >>> x.shape, int(y.sum()), y[:2].tolist(), y[-2:].tolist()
+        ((200, 25, 25), 100, [1, 1], [0, 0])
+    """
     x = _skimage_data().lfw_subset().astype(np.float32)
     y = np.r_[np.ones(N_FACES, np.int64), np.zeros(len(x) - N_FACES, np.int64)]
     return x, y
@@ -41,7 +50,15 @@ def load_crops() -> tuple[np.ndarray, np.ndarray]:
 
 def kfold(labels: np.ndarray, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified folds: (train indices, test indices) per fold, each class dealt round-robin
-    after one seeded shuffle, so every test fold holds the same share of faces."""
+    after one seeded shuffle, so every test fold holds the same share of faces.
+
+    Example::
+
+        >>> from foveanet.faces import kfold
+        >>> folds = kfold(np.array([1, 1, 1, 1, 0, 0, 0, 0]), k=2)
+        >>> [len(test) for _, test in folds], sorted(np.concatenate([t for _, t in folds]).tolist())
+        ([4, 4], [0, 1, 2, 3, 4, 5, 6, 7])
+    """
     if k < 2:
         raise ValueError(f"kfold: k must be >= 2, got {k}")
     rng = np.random.default_rng(seed)

@@ -26,7 +26,16 @@ STRIDE = 4
 
 
 def face_net(width: int = 8) -> nn.Sequential:
-    """The fully convolutional face/non-face network (``width`` channels in the first conv)."""
+    """The fully convolutional face/non-face network (``width`` channels in the first conv):
+    one logit for a 25x25 crop, a map of logits (one per window, stride 4) for a photo.
+
+    Example::
+
+        >>> from foveanet.faces import face_net
+        >>> net = face_net(4)
+        >>> net(fn.zeros((1, 1, 25, 25))).shape, net(fn.zeros((1, 1, 33, 41))).shape
+        ((1, 1, 1, 1), (1, 1, 3, 5))
+    """
     return nn.Sequential(
         nn.Conv2d(1, width, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(width, 2 * width, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -107,6 +116,13 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.3) -> np.ndarray:
         boxes: (K, 4) as (x0, y0, x1, y1).
         scores: (K,).
         iou: the overlap above which the weaker box goes (default 0.3).
+
+    Example::
+
+        >>> from foveanet.faces import nms
+        >>> boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], float)
+        >>> nms(boxes, np.array([0.9, 0.95, 0.5])).tolist()        # box 0 overlaps box 1 by 0.68
+        [1, 2]
     """
     order = np.argsort(-scores, kind="stable")
     keep = []
@@ -174,6 +190,15 @@ def detect(model, image: np.ndarray, threshold: float = 0.95, min_face: int = 24
 
     Returns:
         (boxes (K, 4) as (x0, y0, x1, y1) floats, scores (K,)), best first; K may be 0.
+
+    Example::
+
+        >>> from foveanet.faces import detect, face_net
+        >>> net = face_net(4)
+        >>> _ = nn.init.constant_(net[-1].bias, -50.)    # a net that never says "face"
+        >>> boxes, scores = detect(net, np.zeros((60, 80), np.float32))
+        >>> boxes.shape, scores.shape
+        ((0, 4), (0,))
     """
     max_face = min(image.shape) if max_face is None else max_face
     boxes, scores = [], []

@@ -39,7 +39,14 @@ MARGINS = {"arcface": 0.5, "triplet": 0.2, "semi-hard": 0.2, "contrastive": 1.0,
 
 class EmbeddingNet(nn.Module):
     """Three 3x3 conv blocks (conv, batch norm, ReLU, 2x2 max pool after the first two), global
-    average pooling and a linear layer to a ``dim``-vector: the face descriptor."""
+    average pooling and a linear layer to a ``dim``-vector: the face descriptor.
+
+    Example::
+
+        >>> from foveanet.faces import EmbeddingNet
+        >>> EmbeddingNet(dim=32, width=4)(fn.zeros((2, 1, 28, 28))).shape
+        (2, 32)
+    """
 
     def __init__(self, dim: int = 64, width: int = 16):
         super().__init__()

@@ -51,6 +51,18 @@ def read_photo(path) -> np.ndarray:
 
     Raises:
         ImageFileError: a missing or unreadable file, naming it.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> from foveanet.faces import read_photo
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "sixteen.png")
+        ...     Image.fromarray(np.full((4, 6), 65535, np.uint16)).save(path)   # 16-bit white
+        ...     g = read_photo(path)
+        >>> g.shape, g.dtype, float(g.max())
+        ((4, 6), dtype('float32'), 1.0)
     """
     from PIL import Image, UnidentifiedImageError
 

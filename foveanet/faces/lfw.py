@@ -42,6 +42,20 @@ class LFWFolder:
 
     Raises:
         UserError: a missing folder, or one with no person sub-folder holding an image.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> from foveanet.faces import LFWFolder
+        >>> with tempfile.TemporaryDirectory() as root:
+        ...     for person in ("Ann", "Bob"):
+        ...         os.mkdir(os.path.join(root, person))
+        ...         for k in (1, 2):
+        ...             Image.new("L", (50, 40)).save(os.path.join(root, person, f"{person}_{k:04d}.jpg"))
+        ...     x, y = LFWFolder(root, size=16).load_all()
+        >>> x.shape, y.tolist()
+        ((4, 16, 16), [0, 0, 1, 1])
     """
 
     def __init__(self, root, size: int = 28, crop: float = 1.0):

@@ -38,8 +38,16 @@ def pair_scores(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray,
 
 
 def roc_curve(scores: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(FAR, TAR, threshold) for every distinct threshold, from accepting nothing to
-    accepting everything; a pair is accepted when its score >= threshold."""
+    """The verification ROC: (FAR, TAR, threshold) for every distinct threshold, from accepting nothing to
+    accepting everything; a pair is accepted when its score >= threshold.
+
+    Example::
+
+        >>> from foveanet.faces import roc_curve
+        >>> far, tar, th = roc_curve(np.array([0.9, 0.8, 0.7]), np.array([1, 0, 1]))
+        >>> far.tolist(), tar.tolist()
+        ([0.0, 0.0, 1.0, 1.0], [0.0, 0.5, 0.5, 1.0])
+    """
     scores, same = np.asarray(scores, np.float64), np.asarray(same, bool)
     n_same, n_diff = same.sum(), (~same).sum()
     if n_same == 0 or n_diff == 0:
@@ -53,7 +61,7 @@ def roc_curve(scores: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def equal_error_rate(far: np.ndarray, tar: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:
-    """(EER, its threshold): where the false accept rate meets the false reject rate
+    """The equal error rate and its threshold: where the false accept rate meets the false reject rate
     ``1 - TAR``, linearly interpolated between the two ROC points that straddle it.
 
     Example::
@@ -74,7 +82,16 @@ def equal_error_rate(far: np.ndarray, tar: np.ndarray, thresholds: np.ndarray) -
 
 
 def tar_at_far(far: np.ndarray, tar: np.ndarray, thresholds: np.ndarray, target: float = 1e-2):
-    """(TAR, threshold) of the most accepting threshold whose FAR is still <= ``target``."""
+    """The TAR at a FAR: (TAR, threshold) of the most accepting threshold whose FAR is still
+    <= ``target``.
+
+    Example::
+
+        >>> from foveanet.faces import roc_curve, tar_at_far
+        >>> far, tar, th = roc_curve(np.array([0.9, 0.8, 0.7]), np.array([1, 0, 1]))
+        >>> tar_at_far(far, tar, th, 1e-2)          # accept >= 0.9: half the same pairs, no impostor
+        (0.5, 0.9)
+    """
     k = int(np.flatnonzero(far <= target)[-1])
     return float(tar[k]), float(thresholds[k])
 
