@@ -189,7 +189,7 @@ def report(args) -> None:
         for name, p in r["photos"].items():
             lines.append(f"| {name} {p['shape'][1]}x{p['shape'][0]} | {truth.get(name, '?')} | {len(p['boxes'])} | "
                          f"{', '.join(f'{s:.3f}' for s in p['scores'][:4])} | {p['seconds']:.1f} |")
-        lines += ["", "![detections on astronaut.png](../docs/images/faces_astronaut.png)", "",
+        lines += ["", "The picture: `docs/images/faces_astronaut.png`.", "",
                   f"Load: {r['uptime_start']} (start); {r['uptime_end']} (end).", ""]
     e = OUT / "embedding.json"
     if e.is_file():
@@ -212,8 +212,8 @@ def report(args) -> None:
                          f"{100 * t['rank1']:.1f} ± {100 * t['rank1_std']:.1f} | "
                          f"{100 * t['tar_at_val_threshold']:.1f} / {100 * t['far_at_val_threshold']:.2f} | "
                          f"{m['train_seconds']:.0f} | {m['steps']} | {m['uptime'].split('load average:')[-1].strip()} |")
-        lines += ["", "![ROC per loss](../docs/images/faces_roc.png)",
-                  "![softmax vs ArcFace features](../docs/images/faces_features.png)", ""]
+        lines += ["", "Pictures: `docs/images/faces_roc.png` (ROC per loss), `docs/images/faces_features.png` "
+                  "(softmax vs ArcFace embeddings of the unseen identities).", ""]
     from foveanet.serialization import atomic_write
 
     path = ROOT / "benchmarks" / "results-faces.md"

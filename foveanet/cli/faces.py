@@ -42,6 +42,8 @@ def register(sub) -> None:
                                  "or builtin:NAME for a scikit-image photo")
     d.add_argument("-o", "--out", default=None, help="PNG with the boxes drawn (default IMAGE_faces.png)")
     d.add_argument("--threshold", type=fraction, default=0.95, help="P(face) a window needs [0.95]")
+    d.add_argument("--min-neighbors", type=positive_int, default=2,
+                   help="overlapping windows a box needs, itself included [2]")
     d.add_argument("--min-face", type=positive_int, default=24, help="smallest face side in pixels [24]")
     d.add_argument("--model", default=None, help="detector weights: read, or trained and written when "
                                                  "missing [~/.cache/foveanet/faces/detector.safetensors]")
@@ -127,7 +129,8 @@ def run_detect(args) -> int:
 
     grey, shown, name = _photo(args.image)
     model = _detector(args.model)
-    boxes, scores = detect(model, grey, threshold=args.threshold, min_face=args.min_face)
+    boxes, scores = detect(model, grey, threshold=args.threshold, min_face=args.min_face,
+                           min_neighbors=args.min_neighbors)
     out = Path(args.out) if args.out else Path(f"{name}_faces.png")
     draw_boxes(shown, boxes, scores, out)
     if len(boxes) == 0:

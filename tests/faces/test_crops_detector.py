@@ -35,6 +35,14 @@ def test_nms_hand_worked():
     assert nms(boxes, scores, 0.5).tolist() == [1, 3, 2]
 
 
+def test_support_counts_overlapping_windows():
+    from foveanet.faces.detector import _support
+
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [2, 0, 12, 10], [40, 40, 50, 50]], float)
+    # box 0 overlaps 1 (IoU 0.68) and 2 (0.67) and itself; box 3 only itself
+    assert _support(boxes, np.array([0, 3]), 0.3).tolist() == [3, 1]
+
+
 def test_face_net_is_one_logit_per_window_at_stride_4(rng):
     """The fully convolutional pass over a wide image equals the crop classifier on each
     25x25 window cut at multiples of the stride (so the sliding window is exact)."""
@@ -73,7 +81,8 @@ def test_detect_finds_a_pasted_face_and_nothing_on_a_blank_photo():
     face = x[0]
     big = np.kron(face, np.ones((2, 2), np.float32))                # a 50x50 face
     photo[12:62, 32:82] = big
-    boxes, scores = detect(model, photo, threshold=0.5, min_face=40, max_face=60, step=1.1)
+    boxes, scores = detect(model, photo, threshold=0.5, min_face=40, max_face=60, step=1.1,
+                           min_neighbors=1)
     assert len(boxes)
     x0, y0, x1, y1 = boxes[0]
     assert abs((x0 + x1) / 2 - 57) < 12 and abs((y0 + y1) / 2 - 37) < 12
