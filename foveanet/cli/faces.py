@@ -134,8 +134,8 @@ def run_detect(args) -> int:
     out = Path(args.out) if args.out else Path(f"{name}_faces.png")
     draw_boxes(shown, boxes, scores, out)
     if len(boxes) == 0:
-        print(f"no face found in {args.image} (no window reached P(face) >= {args.threshold}); "
-              f"the photo is written unmarked to {out}")
+        print(f"no face found in {args.image} (no window reached P(face) >= {args.threshold} with "
+              f"{args.min_neighbors} overlapping window(s)); the photo is written unmarked to {out}")
         return 0
     for (x0, y0, x1, y1), s in zip(boxes, scores):
         print(f"face at x {x0:.0f}-{x1:.0f}, y {y0:.0f}-{y1:.0f}  P(face) {s:.3f}")
