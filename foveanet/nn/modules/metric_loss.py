@@ -125,6 +125,7 @@ class ArcFace(Module):
         num_classes: C, the training identities.
         margin: m in radians (default 0.5).
         scale: s (default 64; smaller, e.g. 16, for few classes).
+        dtype: the weight's dtype (default: the default dtype).
 
     Attributes:
         weight: (C, D) class centres, initialised Xavier-uniform.
