@@ -16,7 +16,8 @@ from foveanet.errors import CLIError, UserError
 __all__ = ["CLIError", "build_parser", "main"]
 
 # the families, in the order `foveanet --help` lists them
-FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data", "explore")
+FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data", "explore",
+            "faces")
 
 
 def help_formatter(prog):

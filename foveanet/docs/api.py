@@ -50,6 +50,8 @@ PAGES = (
      "The text-classification pipeline (Kim CNN, XML-CNN)."),
     ("segmentation.md", "foveanet.segmentation", ("foveanet.segmentation",),
      "The segmentation pipeline (U-Net on composed scenes)."),
+    ("faces.md", "foveanet.faces", ("foveanet.faces",),
+     "Face detection on LFW crops and open-set verification with metric-learning losses."),
     ("distributed.md", "foveanet.distributed", ("foveanet.distributed",),
      "Data-parallel training on MPI: the process group, DistributedDataParallel, the sampler, "
      "SyncBatchNorm."),

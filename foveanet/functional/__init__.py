@@ -32,6 +32,9 @@ from foveanet.functional.loss import (  # noqa: F401
 from foveanet.functional.loss_regression import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, mse_loss, smooth_l1_loss,
 )
+from foveanet.functional.metric_loss import (  # noqa: F401
+    arc_margin, batch_hard_triplet_loss, contrastive_loss, normalize, triplet_margin_loss,
+)
 from foveanet.functional.sparse import (  # noqa: F401
     embedding,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "l1_loss",
     "mse_loss", "nll_loss", "smooth_l1_loss", "embedding", "interpolate", "pad",
     "hardsigmoid", "hardswish",
+    "arc_margin", "batch_hard_triplet_loss", "contrastive_loss", "normalize", "triplet_margin_loss",
 ]
 
 # every op visible to a tracer (foveanet.autograd.tracing: ONNX export), under its name here

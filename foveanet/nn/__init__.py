@@ -22,6 +22,7 @@ from foveanet.nn.modules.sparse import Embedding
 from foveanet.nn.modules.misc import Flatten, Identity, Unflatten
 from foveanet.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from foveanet.nn.modules.upsampling import Upsample
+from foveanet.nn.modules.metric_loss import ArcFace, BatchHardTripletLoss, ContrastiveLoss, TripletMarginLoss
 from foveanet.nn import functional, init
 
 __all__ = [
@@ -34,4 +35,6 @@ __all__ = [
     "Embedding", "Flatten", "Unflatten", "Identity", "Upsample",
     "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss", "L1Loss",
     "functional", "init", "Hardsigmoid", "Hardswish",
+    "functional", "init",
+    "ContrastiveLoss", "TripletMarginLoss", "BatchHardTripletLoss", "ArcFace",
 ]

@@ -18,6 +18,9 @@ from foveanet.docs import api
 EXEMPT = {
     "foveanet.text.train": "trains XML-CNN on a data file for minutes: the text guide shows it",
     "foveanet.segmentation.train": "trains a U-Net for minutes: the segmentation guide shows it",
+    "foveanet.faces.train_embedding": "trains an embedding CNN for minutes: the faces guide shows it",
+    "foveanet.faces.evaluate_embedding": "needs a trained run directory: the faces guide shows it",
+    "foveanet.faces.verify_pair": "needs a trained run directory: the faces guide shows it",
 }
 
 # NumPy's default print options, pinned: expected outputs are pasted from runs under them,

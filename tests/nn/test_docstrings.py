@@ -36,6 +36,7 @@ DOCUMENTED = {
     "Sequential",
     "ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Softmax", "Tanh",
     "Hardsigmoid", "Hardswish",
+    "ContrastiveLoss", "TripletMarginLoss", "BatchHardTripletLoss", "ArcFace",
 }
 
 # NumPy's default print options, pinned: the expected outputs were pasted from runs under
