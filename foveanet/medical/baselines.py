@@ -43,6 +43,8 @@ def otsu_threshold(values, bins: int = 256) -> float:
         0.01953125
     """
     v = np.asarray(values, np.float64).ravel()
+    if v.size == 0 or v.min() == v.max():   # one level: nothing to separate
+        return float(v.min()) if v.size else 0.0
     hist, edges = np.histogram(v, bins=bins)
     centres = (edges[:-1] + edges[1:]) / 2
     w0 = np.cumsum(hist)

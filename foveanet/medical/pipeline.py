@@ -25,19 +25,24 @@ import numpy as np
 
 import foveanet
 
-__all__ = ["DEFAULTS", "TASK_DEFAULTS", "train", "evaluate", "load_run", "predict_volume", "build_model"]
+__all__ = ["DEFAULTS", "TASK_DEFAULTS", "train", "evaluate", "load_run", "predict_volume", "predict_probabilities",
+           "build_model"]
 
 # the recipes of benchmarks/bench_medical.py (benchmarks/results-medical.md)
 DEFAULTS = {
     "task": "brain", "epochs": 30, "batch_size": 8, "lr": 3e-3, "weight_decay": 1e-4, "base_width": 16,
     "depth": 3, "mm": 2.0, "slab": 16, "gap": 4, "dice_weight": 1.0, "flip": True, "scale": 0.1,
-    "threads": 2, "seed": 0,
+    "threads": 2, "seed": 0, "views": "axial",
 }
 # mm: the net's pixel side; slab/gap: slices per slab and unused slices between slabs
 # (the CT has 108 slices of 1.5 mm against the MRI's 181 of 1 mm: shorter slabs keep two
 # test slabs).  scale: training intensities times a random factor in [1 - scale, 1 + scale]
-# (MRI has no absolute unit; other scanners' contrasts differ).
-TASK_DEFAULTS = {"brain": {}, "regions": {"epochs": 40}, "bone": {"mm": 1.0, "slab": 10, "gap": 3, "scale": 0.0}}
+# (MRI has no absolute unit; other scanners' contrasts differ).  views: "axial", or "all": one
+# net trained on axial, coronal and sagittal slices (every 2nd of the last two; their labels
+# outside the training slabs ignored, so the net sees the other slabs' intensities but never
+# their labels, as when a few slices of a scan are annotated) whose three predictions are
+# averaged.
+TASK_DEFAULTS = {"brain": {}, "regions": {"epochs": 40}, "bone": {"mm": 1.5, "slab": 10, "gap": 3, "scale": 0.0}}
 
 
 def build_model(cfg: dict):
@@ -54,28 +59,70 @@ def _log(msg: str, quiet: bool):
 
 def _axial(vol: np.ndarray) -> np.ndarray:
     """(X, Y, Z) -> (Z, X, Y): the axial slices."""
-    return np.ascontiguousarray(np.moveaxis(vol, 2, 0))
+    from foveanet.medical.slices import to_view
+
+    return to_view(vol, "axial")
 
 
-def _grid(cfg: dict, shape, affine):
-    from foveanet.medical.slices import NetGrid
+def _views(cfg: dict) -> tuple:
+    from foveanet.medical.slices import VIEWS
 
-    spacing = np.linalg.norm(np.asarray(affine)[:3, :2], axis=0)
-    return NetGrid(shape[:2], spacing, cfg["mm"], 2 ** cfg["depth"])
+    if cfg["views"] not in ("axial", "all"):
+        raise ValueError(f"medical: views must be 'axial' or 'all', got {cfg['views']!r}")
+    return VIEWS if cfg["views"] == "all" else ("axial",)
 
 
-def predict_slices(model, slices: np.ndarray, grid, batch_size: int = 16) -> np.ndarray:
-    """(N, H, W) slices -> (N, H, W) classes: the net's softmax on its grid, resampled to the
-    slices' own grid (linear), then the argmax."""
+def _grid(cfg: dict, vol_shape, affine, view: str = "axial"):
+    from foveanet.medical.slices import NetGrid, to_view, view_spacing
+
+    shape = to_view(np.empty(vol_shape, np.bool_), view).shape[1:]
+    return NetGrid(shape, view_spacing(affine, view), cfg["mm"], 2 ** cfg["depth"])
+
+
+def predict_probabilities(model, vol: np.ndarray, affine, cfg: dict, batch_size: int = 16) -> np.ndarray:
+    """(X, Y, Z) RAS+ volume -> (C, X, Y, Z) class probabilities: per view of ``cfg['views']``,
+    the net's softmax on its grid resampled (linear) to the slices' own grid; the views'
+    probabilities averaged."""
+    from foveanet.medical.slices import from_view, to_view
     from foveanet.segmentation.inference import softmax
 
     model.eval()
-    out = np.zeros(slices.shape, np.int64)
+    views = _views(cfg)
+    total = None
     with foveanet.no_grad():
-        for i in range(0, len(slices), batch_size):
-            x = grid.to_net(slices[i:i + batch_size])[:, None]
-            p = softmax(model(foveanet.tensor(np.ascontiguousarray(x, np.float32))).data)
-            out[i:i + batch_size] = grid.from_net(p).argmax(axis=1)
+        for view in views:
+            grid = _grid(cfg, vol.shape, affine, view)
+            slices = to_view(vol, view)
+            probs = np.zeros((len(slices), len(cfg["class_names"])) + slices.shape[1:], np.float32)
+            for i in range(0, len(slices), batch_size):
+                x = grid.to_net(slices[i:i + batch_size])[:, None]
+                p = softmax(model(foveanet.tensor(np.ascontiguousarray(x, np.float32))).data)
+                probs[i:i + batch_size] = grid.from_net(p)
+            p = np.moveaxis(from_view(probs.transpose(0, 2, 3, 1), view), 3, 0)   # (N, H, W, C) -> (C, X, Y, Z)
+            total = p if total is None else total + p
+    return total / np.float32(len(views))
+
+
+def _training_sets(cfg: dict, tv, split: dict) -> dict:
+    """split name -> [(view, x (N, 1, h, w), y (N, h, w)), ...] on the net's grids.  Axial
+    slices of the split's slabs; with views 'all', also every 2nd coronal and sagittal slice
+    with labels outside the split's slabs set to -100 (ignored)."""
+    from foveanet.medical.slices import to_view
+
+    out = {}
+    for s in ("train", "val"):
+        groups = []
+        for view in _views(cfg) if s == "train" else ("axial",):
+            grid = _grid(cfg, tv.image.shape, tv.affine, view)
+            if view == "axial":
+                img, lab = _axial(tv.image)[split[s]], _axial(tv.labels)[split[s]]
+            else:
+                masked = np.full(tv.labels.shape, -100, np.int64)
+                masked[:, :, split[s]] = tv.labels[:, :, split[s]]
+                img, lab = to_view(tv.image, view)[::2], to_view(masked, view)[::2]
+            groups.append((view, grid.to_net(img)[:, None],
+                           grid.to_net(lab.astype(np.float32), order=0).astype(np.int64)))
+        out[s] = groups
     return out
 
 
@@ -154,14 +201,13 @@ def train(out, quiet: bool = False, pictures: bool = True, task_volume=None, **o
     foveanet.set_num_threads(cfg["threads"])
     foveanet.manual_seed(cfg["seed"])
     rng = np.random.default_rng(cfg["seed"])
-    images, labels = _axial(tv.image), _axial(tv.labels)
-    split = slab_split(len(images), cfg["slab"], cfg["gap"])
-    grid = _grid(cfg, images.shape[1:], tv.affine)
-    xs = {s: grid.to_net(images[split[s]])[:, None] for s in ("train", "val")}
-    ys = {s: grid.to_net(labels[split[s]].astype(np.float32), order=0).astype(np.int64) for s in ("train", "val")}
+    split = slab_split(tv.image.shape[2], cfg["slab"], cfg["gap"])
+    sets = _training_sets(cfg, tv, split)
     names, c = cfg["class_names"], len(cfg["class_names"])
     model = build_model(cfg)
-    steps = -(-len(xs["train"]) // cfg["batch_size"])
+    bs = cfg["batch_size"]
+    steps = sum(-(-len(x) // bs) for _, x, _ in sets["train"])
+    n_train = sum(len(x) for _, x, _ in sets["train"])
     opt = foveanet.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     sched = foveanet.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], epochs=cfg["epochs"],
                                                    steps_per_epoch=steps, pct_start=0.2)
@@ -170,13 +216,18 @@ def train(out, quiet: bool = False, pictures: bool = True, task_volume=None, **o
     try:
         for epoch in range(cfg["epochs"]):
             t0 = time.perf_counter()
-            order = rng.permutation(len(xs["train"]))
+            # batches within one view (their grids differ), in a random order across views
+            batches = [(g, o[i:i + bs]) for g, (_, x, _) in enumerate(sets["train"])
+                       for o in [rng.permutation(len(x))] for i in range(0, len(x), bs)]
             model.train()
             cm, loss_sum = ConfusionMatrix(c), 0.0
-            for b in range(steps):
-                idx = order[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]]
-                x, y = xs["train"][idx].copy(), ys["train"][idx].copy()
-                if cfg["flip"]:   # mirror left-right (axis 1 of an axial slice is x, the patient's left-right)
+            for b, k in enumerate(rng.permutation(len(batches))):
+                g, idx = batches[k]
+                view, xs, ys = sets["train"][g]
+                x, y = xs[idx].copy(), ys[idx].copy()
+                # mirror left-right: an axial or coronal slice's first axis is x, the patient's
+                # left-right; sagittal slices have no such symmetry
+                if cfg["flip"] and view != "sagittal":
                     m = rng.random(len(idx)) < 0.5
                     x[m], y[m] = x[m][:, :, ::-1], y[m][:, ::-1]
                 if cfg["scale"]:
@@ -193,10 +244,9 @@ def train(out, quiet: bool = False, pictures: bool = True, task_volume=None, **o
                 sched.step()
                 loss_sum += lv * len(idx)
                 cm.update(logits.data.argmax(axis=1), y)
-            val = _net_dice(model, xs["val"], ys["val"], c)
-            row = {"epoch": epoch + 1, "train_loss": loss_sum / len(order), "train_miou": cm.miou(),
-                   "train_dice": float(np.nanmean(cm.dice()[1:])), "val_dice": val,
-                   "val_miou": val, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+            val = _net_dice(model, sets["val"][0][1], sets["val"][0][2], c)   # axial validation slices
+            row = {"epoch": epoch + 1, "train_loss": loss_sum / n_train,
+                   "train_dice": float(np.nanmean(cm.dice()[1:])), "val_dice": val, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
             history.append(row)
             _log(f"epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} train Dice {row['train_dice']:.4f} "
                  f"| val Dice {val:.4f} | {row['seconds']:.1f}s", quiet)
@@ -221,13 +271,13 @@ def _evaluate(model, cfg: dict, tv, out: Path, pictures: bool, history=None) -> 
     """Test-slab report of the CNN and the baseline at full resolution; the pictures."""
     from foveanet.medical.slices import slab_split
 
-    images, labels = _axial(tv.image), _axial(tv.labels)
-    split = slab_split(len(images), cfg["slab"], cfg["gap"])
-    grid = _grid(cfg, images.shape[1:], tv.affine)
+    labels = _axial(tv.labels)
+    split = slab_split(len(labels), cfg["slab"], cfg["gap"])
     t0 = time.perf_counter()
-    pred = predict_slices(model, images, grid)   # every slice: the pictures show the whole volume
+    # every slice: the pictures show the whole volume
+    pred = predict_probabilities(model, tv.image, tv.affine, cfg).argmax(axis=0)
     test = split["test"]
-    rep = _report(pred[test], labels[test], cfg["class_names"])
+    rep = _report(_axial(pred)[test], labels[test], cfg["class_names"])
     rep.update(task=cfg["task"], test_slices=len(test), val_slices=len(split["val"]),
                train_slices=len(split["train"]), eval_seconds=time.perf_counter() - t0)
     base = _baseline(cfg["task"], tv)
@@ -238,10 +288,9 @@ def _evaluate(model, cfg: dict, tv, out: Path, pictures: bool, history=None) -> 
 
         names = ["test_views.png", "dice_per_class.png"] + (["learning_curves.png"] if history else [])
         if pictures_available(names):
-            from foveanet.medical.pictures import dice_bars, test_views
-            from foveanet.segmentation.pictures import learning_curves
+            from foveanet.medical.pictures import dice_bars, learning_curves, test_views
 
-            test_views(tv.image, tv.labels, np.moveaxis(pred, 0, 2), base, tv.affine, test, cfg["class_names"],
+            test_views(tv.image, tv.labels, pred, base, tv.affine, test, cfg["class_names"],
                        out / "test_views.png", title=f"{cfg['task']}: test slabs (dashed), Dice {rep['dice']:.3f}")
             dice_bars(rep, out / "dice_per_class.png", title=f"{cfg['task']}: Dice per class on the test slabs")
             if history:
@@ -314,6 +363,28 @@ def evaluate(run_dir, which: str = "best", pictures: bool = True, task_volume=No
 
     Returns:
         dict: the test report (``dice``, ``iou``, per class, ``baseline``).
+
+    Example::
+
+        >>> import json, os, tempfile
+        >>> from foveanet.medical import DEFAULTS, evaluate
+        >>> from foveanet.medical.data import TaskVolume
+        >>> from foveanet.medical.pipeline import build_model
+        >>> from foveanet.train.checkpoint import save_weights
+        >>> cfg = {**DEFAULTS, "command": "medical", "base_width": 2, "depth": 1, "mm": 1.0, "slab": 4,
+        ...        "gap": 1, "class_names": ["background", "brain"]}     # a tiny, untrained net
+        >>> t1 = np.zeros((16, 16, 20), np.float32)
+        >>> t1[1:15, 1:15] = 0.5; t1[3:13, 3:13] = 1.0                 # "scalp" around a "brain"
+        >>> tv = TaskVolume(t1, (t1 == 1).astype(np.int64), cfg["class_names"], np.eye(4), t1 * 100)
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     with open(os.path.join(run, "config.json"), "w") as f:
+        ...         json.dump(cfg, f)
+        ...     save_weights(build_model(cfg).state_dict(), os.path.join(run, "best.safetensors"))
+        ...     rep = evaluate(run, pictures=False, task_volume=tv)
+        >>> rep["test_slices"], rep["train_slices"]        # 20 slices: slabs of 4, gaps of 1
+        (4, 8)
+        >>> round(rep["baseline"]["dice"], 3)   # Otsu + an opening that rounds the block's edges
+        0.895
     """
     from foveanet.medical.data import load_task
     from foveanet.train.checkpoint import write_json
@@ -350,6 +421,24 @@ def predict_volume(run_dir, volume, out_dir=None, which: str = "best", pictures:
 
     Raises:
         VolumeFileError: a file that is not a 3-D volume; RunError: a bad run directory.
+
+    Example::
+
+        >>> import json, os, tempfile
+        >>> from foveanet.medical import DEFAULTS, Volume, predict_volume, read_nifti
+        >>> from foveanet.medical.pipeline import build_model
+        >>> from foveanet.train.checkpoint import save_weights
+        >>> cfg = {**DEFAULTS, "command": "medical", "base_width": 2, "depth": 1,
+        ...        "class_names": ["background", "brain"]}               # a tiny, untrained net
+        >>> scan = Volume(np.ones((10, 12, 6), np.float32), np.diag([-1.0, 1.0, 2.0, 1.0]), "MR")
+        >>> with tempfile.TemporaryDirectory() as run:
+        ...     with open(os.path.join(run, "config.json"), "w") as f:
+        ...         json.dump(cfg, f)
+        ...     save_weights(build_model(cfg).state_dict(), os.path.join(run, "best.safetensors"))
+        ...     mask = predict_volume(run, scan, os.path.join(run, "out"), pictures=False)
+        ...     written = read_nifti(os.path.join(run, "out", "mask.nii.gz"))
+        >>> mask.shape, mask.dtype, written.affine[0, 0], bool((written.data == mask).all())
+        ((10, 12, 6), dtype('uint8'), np.float64(-1.0), True)
     """
     from foveanet.medical.data import normalise_mri, window_ct
     from foveanet.medical.slices import canonical, from_canonical
@@ -360,7 +449,7 @@ def predict_volume(run_dir, volume, out_dir=None, which: str = "best", pictures:
     data = np.asarray(vol.data, np.float32)
     x = window_ct(data) if cfg["task"] == "bone" else normalise_mri(data)
     ras, aff, ornt = canonical(x, vol.affine)
-    pred = np.moveaxis(predict_slices(model, _axial(ras), _grid(cfg, ras.shape, aff)), 0, 2)
+    pred = predict_probabilities(model, ras, aff, cfg).argmax(axis=0)
     mask = from_canonical(pred, ornt).astype(np.uint8)
     if out_dir is not None:
         out_dir = Path(out_dir)

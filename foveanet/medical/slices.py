@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["slab_split", "canonical", "from_canonical", "NetGrid"]
+__all__ = ["slab_split", "canonical", "from_canonical", "NetGrid", "VIEWS", "to_view", "from_view", "view_spacing"]
 
 SPLITS = ("train", "val", "test")
 
@@ -121,3 +121,34 @@ class NetGrid:
     def from_net(self, maps: np.ndarray) -> np.ndarray:
         """(N, C, h, w) maps on the net's grid -> (N, C, H, W) on the slices' own grid."""
         return self._zoom(maps[..., :self.inner[0], :self.inner[1]], self.shape, 1)
+
+
+VIEWS = ("axial", "coronal", "sagittal")
+_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}   # the RAS+ axis each view slices across
+
+
+def to_view(vol: np.ndarray, view: str) -> np.ndarray:
+    """An (X, Y, Z) RAS+ volume as the stack of its ``view`` slices: axial (Z, X, Y),
+    coronal (Y, X, Z), sagittal (X, Y, Z).
+
+    Example::
+
+        >>> from foveanet.medical.slices import from_view, to_view
+        >>> v = np.zeros((2, 3, 4))
+        >>> [to_view(v, w).shape for w in ("axial", "coronal", "sagittal")]
+        [(4, 2, 3), (3, 2, 4), (2, 3, 4)]
+        >>> from_view(to_view(v, "coronal"), "coronal").shape
+        (2, 3, 4)
+    """
+    return np.ascontiguousarray(np.moveaxis(vol, _AXIS[view], 0))
+
+
+def from_view(slices: np.ndarray, view: str) -> np.ndarray:
+    """Undo ``to_view`` (on the first three axes)."""
+    return np.moveaxis(slices, 0, _AXIS[view])
+
+
+def view_spacing(affine, view: str) -> tuple:
+    """The in-plane spacing (mm) of a view's slices."""
+    s = np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)
+    return tuple(float(v) for i, v in enumerate(s) if i != _AXIS[view])

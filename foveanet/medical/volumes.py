@@ -41,7 +41,17 @@ __all__ = ["VolumeFileError", "Volume", "read_volume", "read_nifti", "read_dicom
 
 class VolumeFileError(UserError, ValueError):
     """A file or folder that is not a readable 3-D medical volume; the text names what was
-    expected and what came."""
+    expected and what came.
+
+    Example::
+
+        >>> from foveanet.medical import VolumeFileError, read_volume
+        >>> try:
+        ...     read_volume("notes.txt")
+        ... except VolumeFileError as e:
+        ...     print(e)
+        notes.txt: no such file or folder (expected a .nii/.nii.gz file, a DICOM folder or an .inv3 project)
+    """
 
 
 @dataclass

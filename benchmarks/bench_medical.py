@@ -1,0 +1,109 @@
+"""Medical image computing on Debian's real scans: every task's default recipe, measured.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_medical.py                  # all three tasks
+    nice -n 10 .venv/bin/python benchmarks/bench_medical.py --tasks brain    # one
+
+Trains ``foveanet medical train --task T`` for each task into ``--out/T`` (U-Net width 16 /
+depth 3 on axial slices resampled to the recipe's pixel size; train / validation / test slabs
+with unused gaps; best epoch by validation Dice), scores the test slabs at full resolution
+beside the hand-crafted baseline, and for the brain task applies the human-trained net to the
+rhesus macaque template (``inia19-t1-brain``, already brain-only: its mask is the non-zero
+voxels) as an out-of-distribution check.  Prints a markdown table with the machine, the load
+average and wall / CPU seconds (on a shared machine the wall clock measures everyone's jobs)
+and appends it to benchmarks/results-medical.md with ``--write``.
+
+One subject per modality: the numbers show the method on real anatomy, not a clinically
+validated model.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _cpu() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except Exception:
+        model = platform.processor() or "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def macaque_check(run) -> dict:
+    """Dice of the human brain U-Net and of the baseline on the macaque template (mask = voxels > 0)."""
+    import numpy as np
+
+    from foveanet.medical import predict_volume, read_nifti
+    from foveanet.medical.baselines import brain_mask_baseline
+    from foveanet.medical.data import template_path
+
+    vol = read_nifti(template_path("inia19-t1-brain.nii.gz"))
+    truth = vol.data > 0
+    pred = predict_volume(run, vol, Path(run) / "macaque") > 0
+    base = brain_mask_baseline(vol.data.astype(np.float32))
+
+    def dice(a):
+        return float(2 * (a & truth).sum() / (a.sum() + truth.sum()))
+    return {"dice": dice(pred), "baseline_dice": dice(base), "predicted_fraction": float(pred.mean()),
+            "true_fraction": float(truth.mean())}
+
+
+def main(argv=None) -> int:
+    from foveanet.medical import train
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="runs/medical")
+    p.add_argument("--tasks", default="brain,regions,bone")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--mm", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--write", action="store_true", help="append the table to benchmarks/results-medical.md")
+    args = p.parse_args(argv)
+    rows, notes = [], []
+    for task in args.tasks.split(","):
+        load0 = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        m = train(Path(args.out) / task, task=task, epochs=args.epochs, mm=args.mm, seed=args.seed)
+        wall = time.perf_counter() - t0
+        base = m.get("baseline")
+        rows.append(f"| {task} | {m['dice']:.4f} | {m['iou']:.4f} | "
+                    f"{base['dice']:.4f} | {base['iou']:.4f} | " if base else
+                    f"| {task} | {m['dice']:.4f} | {m['iou']:.4f} | - | - | ")
+        rows[-1] += (f"{m['best_epoch']}/{len(m['history'])} | {m['seconds']:.0f} / {m['cpu_seconds']:.0f} | "
+                     f"{load0:.1f}-{os.getloadavg()[0]:.1f} |")
+        if len(m["per_class_dice"]) > 1:
+            per = ", ".join(f"{k} {v:.3f}" for k, v in m["per_class_dice"].items())
+            notes.append(f"- {task}: Dice per class {per}")
+        if task == "brain":
+            mc = macaque_check(Path(args.out) / task)
+            notes.append(f"- brain net on the macaque template (out of distribution): Dice {mc['dice']:.3f} "
+                         f"(predicted {100 * mc['predicted_fraction']:.1f}% of voxels as brain, truth "
+                         f"{100 * mc['true_fraction']:.1f}%); the baseline on it: Dice {mc['baseline_dice']:.3f}")
+        print(f"{task}: {wall:.0f} s for the whole command", file=sys.stderr)
+    head = (f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
+            f"Machine: {_cpu()}; command: `nice -n 10 python benchmarks/bench_medical.py "
+            f"{' '.join(argv if argv is not None else sys.argv[1:])}`\n\n"
+            "| task | U-Net Dice | U-Net IoU | baseline Dice | baseline IoU | best epoch | train s wall / CPU | load avg |\n"
+            "|---|---|---|---|---|---|---|---|\n")
+    text = head + "\n".join(rows) + "\n\n" + "\n".join(notes) + "\n"
+    print(text)
+    if args.write:
+        path = Path(__file__).with_name("results-medical.md")
+        old = path.read_text() if path.is_file() else ""
+        from foveanet.serialization import atomic_write
+
+        atomic_write(path, (old + "\n" + text).encode() if old else text.encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
