@@ -10,6 +10,7 @@ EXAMPLES = textwrap.dedent("""\
       foveanet medical train --task brain --out runs/brain      # skull stripping on Colin27's T1 MRI
       foveanet medical train --task regions --out runs/lobes    # 8 AAL lobes on the same MRI
       foveanet medical train --task bone --out runs/bone        # bone on InVesalius's head CT
+      foveanet medical train --views all --out runs/brain3      # axial + coronal + sagittal slices
       foveanet medical evaluate runs/brain                      # Dice / IoU on the held-out slabs, beside the baseline
       foveanet medical predict runs/brain scan.nii.gz -o out/   # mask.nii.gz + overlays in three orientations
       foveanet medical predict runs/bone dicom_folder/ -o out/
@@ -56,6 +57,9 @@ def register(sub) -> None:
                            ("seed", int, "seed of the weights and the batches")):
         key = flag.replace("-", "_")
         t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} [{DEFAULTS[key]}]")
+    t.add_argument("--views", choices=("axial", "all"), default=None,
+                   help="train on axial slices, or on axial, coronal and sagittal ones (averaged at "
+                        "prediction) [axial]")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     t.set_defaults(func=run_train)
 
@@ -113,7 +117,7 @@ def run_train(args) -> int:
     from foveanet.errors import CLIError
     from foveanet.medical import train
 
-    keys = ("epochs", "batch_size", "lr", "base_width", "depth", "mm", "slab", "gap", "threads", "seed")
+    keys = ("epochs", "batch_size", "lr", "base_width", "depth", "mm", "slab", "gap", "threads", "seed", "views")
     settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     out = Path(args.out)
     if (out / "config.json").exists():

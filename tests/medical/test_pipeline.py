@@ -149,3 +149,24 @@ def test_three_views_train_on_every_orientation_and_average_them(tmp_path):
     assert not np.allclose(p, axial)          # the coronal and sagittal passes count
     with pytest.raises(ValueError, match="views must be 'axial' or 'all'"):
         predict_probabilities(net, head.image, head.affine, {**cfg, "views": "two"})
+
+
+@pytest.mark.slow
+def test_cli_train_and_evaluate_on_the_real_mri(tmp_path, capsys):
+    from foveanet.data.datasets import DatasetNotFoundError
+    from foveanet.medical.data import template_path
+
+    try:
+        template_path("ch2bet.nii.gz")
+    except DatasetNotFoundError as e:
+        pytest.skip(f"needs Debian's mricron-data (`make medical-data`): {e}")
+    run = tmp_path / "brain"
+    # one epoch of a narrow net on 4 mm pixels: the command's plumbing, not the recipe
+    assert main(["medical", "train", "--out", str(run), "--epochs", "1", "--base-width", "4", "--depth", "2",
+                 "--mm", "4", "--threads", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "task brain: test slabs 32 slices" in out and "baseline (threshold + morphology): Dice 0.9465" in out
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["train_slices"] == 80 and m["val_slices"] == 33 and 0 <= m["dice"] <= 1
+    assert main(["medical", "evaluate", str(run)]) == 0
+    assert f"Dice {m['dice']:.4f}" in capsys.readouterr().out
