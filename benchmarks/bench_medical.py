@@ -18,6 +18,7 @@ validated model.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -72,44 +73,50 @@ def main(argv=None) -> int:
     p.add_argument("--mm", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--write", action="store_true", help="append the table to benchmarks/results-medical.md")
+    p.add_argument("--from-runs", default=None, metavar="DIR",
+                   help="tabulate finished runs DIR/TASK/metrics.json instead of training")
     p.add_argument("--macaque", default=None, metavar="RUN",
                    help="only the out-of-distribution check of a trained brain run, at two scales")
     args = p.parse_args(argv)
     if args.macaque:
         text = f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: macaque check of {args.macaque}\n\n"
-        for scale in (1.0, 2.5):
-            mc = macaque_check(args.macaque, scale)
-            text += (f"- voxels x{scale:g}: U-Net Dice {mc['dice']:.3f} (predicted "
-                     f"{100 * mc['predicted_fraction']:.1f}% of voxels as brain, truth {100 * mc['true_fraction']:.1f}%); "
-                     f"baseline Dice {mc['baseline_dice']:.3f}\n")
-        return _emit(text, args.write)
+        return _emit(text + "\n".join(_macaque_notes(args.macaque)) + "\n", args.write)
     rows, notes = [], []
     for task in args.tasks.split(","):
-        load0 = os.getloadavg()[0]
-        t0 = time.perf_counter()
-        m = train(Path(args.out) / task, task=task, epochs=args.epochs, mm=args.mm, seed=args.seed)
-        wall = time.perf_counter() - t0
+        if args.from_runs:   # a finished run's metrics.json (its load average was not recorded)
+            m = json.loads((Path(args.from_runs) / task / "metrics.json").read_text())
+            load = "-"
+        else:
+            load0 = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            m = train(Path(args.out) / task, task=task, epochs=args.epochs, mm=args.mm, seed=args.seed)
+            load = f"{load0:.1f}-{os.getloadavg()[0]:.1f}"
+            print(f"{task}: {time.perf_counter() - t0:.0f} s for the whole command", file=sys.stderr)
         base = m.get("baseline")
-        rows.append(f"| {task} | {m['dice']:.4f} | {m['iou']:.4f} | "
-                    f"{base['dice']:.4f} | {base['iou']:.4f} | " if base else
-                    f"| {task} | {m['dice']:.4f} | {m['iou']:.4f} | - | - | ")
-        rows[-1] += (f"{m['best_epoch']}/{len(m['history'])} | {m['seconds']:.0f} / {m['cpu_seconds']:.0f} | "
-                     f"{load0:.1f}-{os.getloadavg()[0]:.1f} |")
+        cells = [task, f"{m['dice']:.4f}", f"{m['iou']:.4f}", f"{base['dice']:.4f}" if base else "-",
+                 f"{base['iou']:.4f}" if base else "-", f"{m['best_epoch']}/{len(m['history'])}",
+                 f"{m['seconds']:.0f} / {m['cpu_seconds']:.0f}", load]
+        rows.append("| " + " | ".join(cells) + " |")
         if len(m["per_class_dice"]) > 1:
-            per = ", ".join(f"{k} {v:.3f}" for k, v in m["per_class_dice"].items())
-            notes.append(f"- {task}: Dice per class {per}")
-        if task == "brain":
-            mc = macaque_check(Path(args.out) / task)
-            notes.append(f"- brain net on the macaque template (out of distribution): Dice {mc['dice']:.3f} "
-                         f"(predicted {100 * mc['predicted_fraction']:.1f}% of voxels as brain, truth "
-                         f"{100 * mc['true_fraction']:.1f}%); the baseline on it: Dice {mc['baseline_dice']:.3f}")
-        print(f"{task}: {wall:.0f} s for the whole command", file=sys.stderr)
+            notes.append(f"- {task}: Dice per class " + ", ".join(f"{k} {v:.3f}" for k, v in m["per_class_dice"].items()))
+        if task == "brain" and not args.from_runs:
+            notes += _macaque_notes(Path(args.out) / task)
     head = (f"## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
             f"Machine: {_cpu()}; command: `nice -n 10 python benchmarks/bench_medical.py "
             f"{' '.join(argv if argv is not None else sys.argv[1:])}`\n\n"
             "| task | U-Net Dice | U-Net IoU | baseline Dice | baseline IoU | best epoch | train s wall / CPU | load avg |\n"
             "|---|---|---|---|---|---|---|---|\n")
     return _emit(head + "\n".join(rows) + "\n\n" + "\n".join(notes) + "\n", args.write)
+
+
+def _macaque_notes(run) -> list:
+    out = []
+    for scale in (1.0, 2.5):
+        mc = macaque_check(run, scale)
+        out.append(f"- brain net on the macaque template (out of distribution), voxels x{scale:g}: U-Net Dice "
+                   f"{mc['dice']:.3f} (predicted {100 * mc['predicted_fraction']:.1f}% of voxels as brain, truth "
+                   f"{100 * mc['true_fraction']:.1f}%); baseline Dice {mc['baseline_dice']:.3f}")
+    return out
 
 
 def _emit(text: str, write: bool) -> int:

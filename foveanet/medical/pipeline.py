@@ -42,7 +42,7 @@ DEFAULTS = {
 # outside the training slabs ignored, so the net sees the other slabs' intensities but never
 # their labels, as when a few slices of a scan are annotated) whose three predictions are
 # averaged.
-TASK_DEFAULTS = {"brain": {}, "regions": {"epochs": 40}, "bone": {"mm": 1.5, "slab": 10, "gap": 3, "scale": 0.0}}
+TASK_DEFAULTS = {"brain": {}, "regions": {}, "bone": {"epochs": 15, "mm": 1.5, "slab": 10, "gap": 3, "scale": 0.0}}
 
 
 def build_model(cfg: dict):
