@@ -155,5 +155,9 @@ def run_predict(args) -> int:
     counts = np.bincount(mask.ravel(), minlength=len(names))
     found = [f"{names[c]} {100 * counts[c] / mask.size:.1f}%" for c in range(1, len(names)) if counts[c]]
     print(f"{args.volume}: {mask.shape} voxels, {', '.join(found) or 'only background'}")
-    print(f"mask written to {out / 'mask.nii.gz'} (overlays: {out}/overlay_{{axial,coronal,sagittal}}.png)")
+    import importlib.util
+
+    drawn = importlib.util.find_spec("matplotlib") is not None   # else predict_volume said it skipped them
+    print(f"mask written to {out / 'mask.nii.gz'}" +
+          (f" (overlays: {out}/overlay_{{axial,coronal,sagittal}}.png)" if drawn else ""))
     return 0

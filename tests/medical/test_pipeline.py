@@ -170,3 +170,17 @@ def test_cli_train_and_evaluate_on_the_real_mri(tmp_path, capsys):
     assert m["train_slices"] == 80 and m["val_slices"] == 33 and 0 <= m["dice"] <= 1
     assert main(["medical", "evaluate", str(run)]) == 0
     assert f"Dice {m['dice']:.4f}" in capsys.readouterr().out
+
+
+def test_predict_without_matplotlib_writes_the_mask_and_names_the_skipped_pictures(run, tmp_path, capsys,
+                                                                                     monkeypatch):
+    import sys
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # `import matplotlib` raises ImportError
+    head = tiny_head()
+    write_nifti(tmp_path / "head.nii.gz", head.raw, head.affine)
+    assert main(["medical", "predict", str(run), str(tmp_path / "head.nii.gz"), "-o", str(tmp_path / "o")]) == 0
+    assert "overlay_axial.png, overlay_coronal.png, overlay_sagittal.png were not drawn" in capsys.readouterr().err
+    assert (tmp_path / "o" / "mask.nii.gz").is_file() and not list((tmp_path / "o").glob("*.png"))
