@@ -73,6 +73,7 @@ def main(argv=None) -> int:
     p.add_argument("--mm", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
     p.add_argument("--write", action="store_true", help="append the table to benchmarks/results-medical.md")
     p.add_argument("--from-runs", default=None, metavar="DIR",
                    help="tabulate finished runs DIR/TASK/metrics.json instead of training")
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
             load0 = os.getloadavg()[0]
             t0 = time.perf_counter()
             m = train(Path(args.out) / task, task=task, epochs=args.epochs, mm=args.mm, seed=args.seed,
-                      batch_size=args.batch_size)
+                      batch_size=args.batch_size, lr=args.lr)
             load = f"{load0:.1f}-{os.getloadavg()[0]:.1f}"
             print(f"{task}: {time.perf_counter() - t0:.0f} s for the whole command", file=sys.stderr)
         base = m.get("baseline")
