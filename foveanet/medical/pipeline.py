@@ -213,8 +213,10 @@ def train(out, quiet: bool = False, pictures: bool = True, task_volume=None, **o
     steps = sum(-(-len(x) // bs) for _, x, _ in sets["train"])
     n_train = sum(len(x) for _, x, _ in sets["train"])
     opt = foveanet.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    # the warm-up needs 2 steps or more: OneCycleLR (as torch's) divides by its length - 1
     sched = foveanet.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], epochs=cfg["epochs"],
-                                                   steps_per_epoch=steps, pct_start=0.2)
+                                                   steps_per_epoch=steps,
+                                                   pct_start=min(0.5, max(0.2, 2 / (steps * cfg["epochs"]))))
     named = list(model.named_parameters())
     history, best, best_state = [], -1.0, None
     try:

@@ -184,3 +184,9 @@ def test_predict_without_matplotlib_writes_the_mask_and_names_the_skipped_pictur
     assert main(["medical", "predict", str(run), str(tmp_path / "head.nii.gz"), "-o", str(tmp_path / "o")]) == 0
     assert "overlay_axial.png, overlay_coronal.png, overlay_sagittal.png were not drawn" in capsys.readouterr().err
     assert (tmp_path / "o" / "mask.nii.gz").is_file() and not list((tmp_path / "o").glob("*.png"))
+
+
+def test_one_epoch_of_few_steps_trains(tmp_path):
+    # 18 slices in batches of 4: 5 steps, where a 20% warm-up would last under one step
+    m = train(tmp_path / "r", quiet=True, pictures=False, task_volume=tiny_head(), **{**TINY, "epochs": 1})
+    assert len(m["history"]) == 1 and m["history"][0]["lr"] < TINY["lr"]
