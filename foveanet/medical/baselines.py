@@ -10,9 +10,9 @@ Brain extraction (``brain_mask_baseline``) on a T1 MRI of the head:
     b = fill holes, in 3-D and then in every axial slice   (ventricles, dark nuclei)
 
 r = 2 voxels (1 mm each on Colin27): r = 2 / 3 / 4 / 6 gave Dice 0.944 / 0.928 / 0.887 /
-0.738 against ch2bet on the whole volume, and 1.2 x Otsu's threshold lost 0.2 (2026-12-06,
-benchmarks/results-medical.md): the baseline's two settings were chosen on the very volume
-it is scored on, which favours it.
+0.738 against ch2bet on the whole volume, and 1.2 x Otsu's threshold lost 0.2 (measured on
+Colin27 when the baseline was written, 2026-12-06): its two settings were chosen on the very
+volume it is scored on, which favours it.
 
 Bone on CT (``bone_mask``): HU in [226, 3071], InVesalius's "Bone" preset (the threshold
 range stored with the example project's first mask), then 26-connected components smaller

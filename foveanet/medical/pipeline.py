@@ -43,9 +43,10 @@ DEFAULTS = {
 # their labels, as when a few slices of a scan are annotated) whose three predictions are
 # averaged.
 # The CT's bone: 1.5 mm pixels, finer than the MRI's 2 mm for the thin bones of the face (not
-# compared with 2 mm), and 15 epochs, which kept it inside the 15-minute budget on the shared machine (its validation Dice
-# was 0.936 at epoch 13, results-medical.md).  regions: the brain's recipe; it learns far more
-# slowly than the brain (train Dice 0.32 after 21 of 30 epochs) and is under-trained at 30.
+# compared with 2 mm), and 15 epochs (930 s wall under a load of 15-18, 137 s of CPU; its
+# validation Dice was 0.936 from epoch 13 on: results-medical.md).  regions: the brain's
+# recipe; it learns far more slowly than the brain (train Dice 0.39 after 30 epochs, still
+# rising; test Dice 0.297) and is under-trained at 30.
 TASK_DEFAULTS = {"brain": {}, "regions": {}, "bone": {"epochs": 15, "mm": 1.5, "slab": 10, "gap": 3, "scale": 0.0}}
 
 
