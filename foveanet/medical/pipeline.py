@@ -44,7 +44,7 @@ DEFAULTS = {
 # averaged.
 # The CT's bone: 1.5 mm pixels, finer than the MRI's 2 mm for the thin bones of the face (not
 # compared with 2 mm), and 15 epochs (930 s wall under a load of 15-18, 137 s of CPU; its
-# validation Dice was 0.936 from epoch 13 on: results-medical.md).  regions: the brain's
+# best epoch 13 of 15: results-medical.md).  regions: the brain's
 # recipe; it learns far more slowly than the brain (train Dice 0.39 after 30 epochs, still
 # rising; test Dice 0.297) and is under-trained at 30.
 TASK_DEFAULTS = {"brain": {}, "regions": {}, "bone": {"epochs": 15, "mm": 1.5, "slab": 10, "gap": 3, "scale": 0.0}}
@@ -427,7 +427,8 @@ def predict_volume(run_dir, volume, out_dir=None, which: str = "best", pictures:
         ndarray: uint8 classes, the volume's shape.
 
     Raises:
-        VolumeFileError: a file that is not a 3-D volume; RunError: a bad run directory.
+        VolumeFileError: a file that is not a 3-D volume.
+        RunError: a bad run directory.
 
     Example::
 

@@ -196,8 +196,8 @@ def read_dicom_folder(folder) -> Volume:
         slope/intercept, and the affine.
 
     Raises:
-        VolumeFileError: no DICOM files, DICOM files without pixel data, one slice only (a
-        2-D image), slices of different sizes or orientations.
+        VolumeFileError: no DICOM files, DICOM files without pixel data, one slice only
+            (a 2-D image), slices of different sizes or orientations.
 
     Example::
 
