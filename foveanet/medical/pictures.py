@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["VIEWS", "view_slice", "test_views", "view_overlays", "dice_bars", "learning_curves"]
+__all__ = ["VIEWS", "view_slice", "test_views", "view_overlays", "dice_bars"]
 
 VIEWS = ("axial", "coronal", "sagittal")
 
@@ -139,20 +139,3 @@ def dice_bars(report: dict, path, title=None) -> None:
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
-
-def learning_curves(history, path) -> None:
-    """Training loss, and mean foreground Dice on the training batches and the validation slices."""
-    plt = _plt()
-    ep = [h["epoch"] for h in history]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    a1.plot(ep, [h["train_loss"] for h in history], "o-", label="train")
-    a1.set(xlabel="epoch", ylabel="cross-entropy + Dice", title="loss")
-    a2.plot(ep, [h["train_dice"] for h in history], "o-", label="train (augmented batches)")
-    a2.plot(ep, [h["val_dice"] for h in history], "s-", label="validation slabs (net's grid)")
-    a2.set(xlabel="epoch", ylabel="mean Dice over the foreground classes", title="Dice", ylim=(0, 1.02))
-    for a in (a1, a2):
-        a.grid(alpha=0.3)
-        a.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)

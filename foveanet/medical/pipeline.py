@@ -295,13 +295,14 @@ def _evaluate(model, cfg: dict, tv, out: Path, pictures: bool, history=None) -> 
 
         names = ["test_views.png", "dice_per_class.png"] + (["learning_curves.png"] if history else [])
         if pictures_available(names):
-            from foveanet.medical.pictures import dice_bars, learning_curves, test_views
+            from foveanet.medical.pictures import dice_bars, test_views
+            from foveanet.segmentation.pictures import learning_curves
 
             test_views(tv.image, tv.labels, pred, base, tv.affine, test, cfg["class_names"],
                        out / "test_views.png", title=f"{cfg['task']}: test slabs (dashed), Dice {rep['dice']:.3f}")
             dice_bars(rep, out / "dice_per_class.png", title=f"{cfg['task']}: Dice per class on the test slabs")
             if history:
-                learning_curves(history, out / "learning_curves.png")
+                learning_curves(history, out / "learning_curves.png", "dice", "mean Dice over the foreground classes")
     return rep
 
 
