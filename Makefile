@@ -16,7 +16,7 @@ endif
 # training (OpenBLAS's idle threads, glibc's freed memory: foveanet/backend/cpu/process.py)
 export FOVEANET_TUNE_PROCESS := 1
 
-.PHONY: demo strong segment test install mpi data bench docs clean chromium
+.PHONY: demo strong segment test install mpi data bench docs clean chromium medical-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,19 @@ data:
 	  echo "Not root: Fashion-MNIST will be downloaded to ~/.cache/foveanet on first use"; \
 	fi
 
+# one real MRI head (Colin27), its brain mask, atlases and a macaque template (mricron-data),
+# and one real head CT (invesalius-examples): `foveanet medical` and tests/medical
+medical-data:
+	@if [ -f /usr/share/mricron/templates/ch2bet.nii.gz ] && [ -f /usr/share/doc/invesalius-examples/examples/Cranium.inv3 ]; then \
+	  echo "Medical volumes: /usr/share/mricron/templates, /usr/share/doc/invesalius-examples/examples"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q mricron-data invesalius-examples || \
+	   (apt-get update -q && apt-get install -y -q mricron-data invesalius-examples)) >/dev/null && \
+	  echo "Medical volumes installed (mricron-data, invesalius-examples)"; \
+	else \
+	  echo "Not root: apt-get install mricron-data invesalius-examples for \`foveanet medical\` (its tests skip)"; \
+	fi
+
 # each demo is a fresh run directory, so `make demo` can be run again
 demo: install data
 	$(VENV)/bin/foveanet train --model lenet5 --dataset fashion-mnist --out runs/demo-lenet5-$$(date +%Y%m%d-%H%M%S)
@@ -76,7 +89,7 @@ strong: install data
 segment: install data
 	$(VENV)/bin/foveanet segment train --out runs/segment-unet-$$(date +%Y%m%d-%H%M%S)
 
-test: install data
+test: install data medical-data
 	$(PY) -m pytest -n $(JOBS) -q
 
 bench: install data

@@ -57,6 +57,8 @@ PAGES = (
      "SyncBatchNorm."),
     ("backend.md", "foveanet.backend", ("foveanet.backend",),
      "The array module, the kernel set, default dtype, random state and threads."),
+    ("medical.md", "foveanet.medical", ("foveanet.medical",),
+     "Medical volumes (NIfTI, DICOM, InVesalius) and the slice U-Net pipeline on one MRI and one CT."),
 )
 
 

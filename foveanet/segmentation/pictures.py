@@ -103,15 +103,16 @@ def overlay_figure(image, pred_mask, class_names, path, title=None) -> None:
     plt.close(fig)
 
 
-def learning_curves(history, path) -> None:
+def learning_curves(history, path, metric: str = "miou", name: str = "mean IoU") -> None:
+    """Loss, and ``train_<metric>`` / ``val_<metric>`` of the history's rows, per epoch."""
     plt = _plt()
     ep = [h["epoch"] for h in history]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     a1.plot(ep, [h["train_loss"] for h in history], "o-", label="train")
     a1.set(xlabel="epoch", ylabel="cross-entropy + Dice", title="loss")
-    a2.plot(ep, [h["train_miou"] for h in history], "o-", label="train")
-    a2.plot(ep, [h["val_miou"] for h in history], "s-", label="validation")
-    a2.set(xlabel="epoch", ylabel="mean IoU", title="mean IoU")
+    a2.plot(ep, [h[f"train_{metric}"] for h in history], "o-", label="train")
+    a2.plot(ep, [h[f"val_{metric}"] for h in history], "s-", label="validation")
+    a2.set(xlabel="epoch", ylabel=name, title=name)
     for a in (a1, a2):
         a.grid(alpha=0.3)
         a.legend()

@@ -21,6 +21,7 @@ EXEMPT = {
     "foveanet.faces.train_embedding": "trains an embedding CNN for minutes: the faces guide shows it",
     "foveanet.faces.evaluate_embedding": "needs a trained run directory: the faces guide shows it",
     "foveanet.faces.verify_pair": "needs a trained run directory: the faces guide shows it",
+    "foveanet.medical.train": "trains a U-Net on a real volume for minutes: the medical guide shows it",
 }
 
 # NumPy's default print options, pinned: expected outputs are pasted from runs under them,
