@@ -37,6 +37,9 @@ from foveanet.functional.sparse import (  # noqa: F401
 from foveanet.functional.shape import (  # noqa: F401
     interpolate, pad,
 )
+from foveanet.functional.ctc import (  # noqa: F401
+    ctc_loss,
+)
 
 __all__ = [
     "linear", "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "relu", "relu6",
@@ -46,4 +49,5 @@ __all__ = [
     "group_norm", "layer_norm", "dropout", "dropout1d", "dropout2d", "dropout3d",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "l1_loss",
     "mse_loss", "nll_loss", "smooth_l1_loss", "embedding", "interpolate", "pad",
+    "ctc_loss",
 ]

@@ -20,6 +20,8 @@ from foveanet.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
 from foveanet.nn.modules.sparse import Embedding
 from foveanet.nn.modules.misc import Flatten, Identity, Unflatten
 from foveanet.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from foveanet.nn.modules.loss import CTCLoss
+from foveanet.nn.modules.rnn import GRU, LSTM
 from foveanet.nn.modules.upsampling import Upsample
 from foveanet.nn import functional, init
 
@@ -33,4 +35,5 @@ __all__ = [
     "Embedding", "Flatten", "Unflatten", "Identity", "Upsample",
     "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss", "L1Loss",
     "functional", "init",
+    "CTCLoss", "LSTM", "GRU",
 ]

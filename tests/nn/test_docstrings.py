@@ -35,6 +35,7 @@ DOCUMENTED = {
     "Dropout", "Dropout1d", "Dropout2d", "Flatten", "Identity", "Unflatten", "Upsample",
     "Sequential",
     "ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Softmax", "Tanh",
+    "CTCLoss", "LSTM", "GRU",
 }
 
 # NumPy's default print options, pinned: the expected outputs were pasted from runs under
