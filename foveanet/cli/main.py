@@ -16,7 +16,7 @@ from foveanet.errors import CLIError, UserError
 __all__ = ["CLIError", "build_parser", "main"]
 
 # the families, in the order `foveanet --help` lists them
-FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data")
+FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data", "ocr")
 
 
 def help_formatter(prog):
