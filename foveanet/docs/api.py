@@ -50,6 +50,8 @@ PAGES = (
      "The text-classification pipeline (Kim CNN, XML-CNN)."),
     ("segmentation.md", "foveanet.segmentation", ("foveanet.segmentation",),
      "The segmentation pipeline (U-Net on composed scenes)."),
+    ("ocr.md", "foveanet.ocr", ("foveanet.ocr",),
+     "Optical character recognition: CRNN + CTC line reader, decoding and error rates."),
     ("distributed.md", "foveanet.distributed", ("foveanet.distributed",),
      "Data-parallel training on MPI: the process group, DistributedDataParallel, the sampler, "
      "SyncBatchNorm."),

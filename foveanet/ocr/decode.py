@@ -96,13 +96,27 @@ def edit_distance(a, b) -> int:
 
 
 def cer(predictions, truths) -> float:
-    """Character error rate: total edit distance over total reference characters."""
+    """Character error rate: total edit distance over total reference characters.
+
+    Example::
+
+        >>> from foveanet.ocr import cer
+        >>> cer(["helo", "world"], ["hello", "world"])    # 1 missing character of 10
+        0.1
+    """
     errors = sum(edit_distance(p, t) for p, t in zip(predictions, truths))
     return errors / max(1, sum(len(t) for t in truths))
 
 
 def wer(predictions, truths) -> float:
-    """Word error rate: edit distance over words (whitespace-split) over reference words."""
+    """Word error rate: edit distance over words (whitespace-split) over reference words.
+
+    Example::
+
+        >>> from foveanet.ocr import wer
+        >>> wer(["the cat sat", "a dog"], ["the cat sat", "the dog"])   # 1 wrong word of 5
+        0.2
+    """
     errors = sum(edit_distance(p.split(), t.split()) for p, t in zip(predictions, truths))
     return errors / max(1, sum(len(t.split()) for t in truths))
 

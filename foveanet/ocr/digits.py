@@ -3,7 +3,7 @@
 Sources (all offline, all real handwriting):
 
 - ``sklearn``: scikit-learn's ``load_digits``, the UCI optical-recognition digits (1,797
-  images of 8x8, 17 grey levels, 43 writers). Test: within each digit, in file order, every 5th image, 359.
+  images of 8x8, 17 grey levels, 43 writers). Test: within each digit, in file order, every 5th image, 355.
 - ``opencv``: OpenCV's ``samples/data/digits.png`` (5,000 images of 20x20, 500 per digit,
   from Debian's ``opencv-doc``, possibly gzipped). Test: the right half of the sheet
   (columns 50-99), as OpenCV's own digit tutorials split it, 2,500.

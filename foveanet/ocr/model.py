@@ -27,6 +27,13 @@ class CRNN(nn.Module):
         head: ``'lstm'`` or ``'conv'``.
         width: channels of the first conv block.
         hidden: units of the sequence head.
+
+    Example::
+
+        >>> from foveanet.ocr import CRNN
+        >>> m = CRNN(96, head="lstm", width=4, hidden=8)
+        >>> m(fn.zeros(2, 1, 32, 100)).shape       # 100 / 4 = 25 frames
+        (25, 2, 96)
     """
 
     def __init__(self, num_classes: int, head: str = "lstm", width: int = 16, hidden: int = 96):

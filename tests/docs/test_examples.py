@@ -18,6 +18,7 @@ from foveanet.docs import api
 EXEMPT = {
     "foveanet.text.train": "trains XML-CNN on a data file for minutes: the text guide shows it",
     "foveanet.segmentation.train": "trains a U-Net for minutes: the segmentation guide shows it",
+    "foveanet.ocr.train": "renders lines and trains a CRNN for minutes: the OCR guide shows it",
 }
 
 # NumPy's default print options, pinned: expected outputs are pasted from runs under them,
