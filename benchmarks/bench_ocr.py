@@ -74,7 +74,8 @@ def lines(args) -> dict:
         m = evaluate(args.run)
         run = args.run
     else:
-        settings = {k: v for k, v in (("head", args.head), ("minutes", args.minutes), ("seed", args.seed))
+        settings = {k: v for k, v in (("head", args.head), ("minutes", args.minutes), ("seed", args.seed),
+                                      ("batch_size", args.batch_size), ("lr", args.lr), ("epochs", args.epochs))
                     if v is not None}
         m = train(args.out, **settings)
         run = args.out
@@ -158,6 +159,9 @@ def main(argv=None):
     ln.add_argument("--head", default=None)
     ln.add_argument("--minutes", type=float, default=None)
     ln.add_argument("--seed", type=int, default=None)
+    ln.add_argument("--batch-size", type=int, default=None)
+    ln.add_argument("--lr", type=float, default=None)
+    ln.add_argument("--epochs", type=int, default=None)
     ln.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")

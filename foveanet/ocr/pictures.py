@@ -22,15 +22,13 @@ def lines_figure(images, predictions, truths, path) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"true: {true}", fontsize=8, loc="left", family="monospace", pad=2)
-        x = 0.0
-        ax.text(0, -0.28, "read: ", transform=ax.transAxes, fontsize=8, family="monospace", va="top")
-        x = 6
-        for t, p in _alignment(true, pred):
-            ch = p if p else "_"
-            colour = "black" if t == p else "red"
-            ax.text(x * 0.0115, -0.28, ch, transform=ax.transAxes, fontsize=8, family="monospace",
-                    va="top", color=colour)
-            x += 1
+        # characters placed in points from the left edge: monospace at 8 pt is 4.8 pt wide
+        ax.annotate("read: ", (0, 0), xycoords="axes fraction", xytext=(0, -3), textcoords="offset points",
+                    fontsize=8, family="monospace", va="top")
+        for x, (t, p) in enumerate(_alignment(true, pred), start=6):
+            ax.annotate(p or "_", (0, 0), xycoords="axes fraction", xytext=(x * 4.8, -3),
+                        textcoords="offset points", fontsize=8, family="monospace", va="top",
+                        color="black" if t == p else "red")
     fig.tight_layout(h_pad=1.6)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -50,7 +48,7 @@ def alignment_figure(image, log_probs, alphabet, path) -> None:
            color=["0.7" if k == 0 else "tab:blue" for k in best])
     a0.set_ylabel("p(best)", fontsize=7)
     a0.set_ylim(0, 1)
-    a1.imshow(image, cmap="gray", vmin=0, vmax=255, extent=(0, w, h, 0))
+    a1.imshow(image, cmap="gray", vmin=0, vmax=255, extent=(0, w, h, 0), aspect="auto")
     for t, k in enumerate(best):
         a1.text((t + 0.5) * step, h + 6, "." if k == 0 else alphabet.decode([k]), ha="center",
                 va="top", fontsize=7, family="monospace", color="0.5" if k == 0 else "tab:blue")
