@@ -7,7 +7,7 @@ from pathlib import Path
 
 EXAMPLES = textwrap.dedent("""\
     examples:
-      foveanet ocr train --script latin --out runs/ocr          # default recipe (<= 18 min budget)
+      foveanet ocr train --script latin --out runs/ocr          # default recipe (19 min budget)
       foveanet ocr train --script latin --train-lines 500 --epochs 1 --out runs/quick
       foveanet ocr train --script latin --head conv --out runs/ocr-conv
       foveanet ocr train --data my_lines/ --out runs/mine       # your lines: images + labels.tsv
