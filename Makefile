@@ -16,7 +16,7 @@ endif
 # training (OpenBLAS's idle threads, glibc's freed memory: foveanet/backend/cpu/process.py)
 export FOVEANET_TUNE_PROCESS := 1
 
-.PHONY: demo strong segment test install mpi data bench docs clean chromium medical-data
+.PHONY: demo strong segment test install mpi data bench docs clean chromium medical-data ocr-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) mpi chromium
+install: $(STAMP) mpi chromium ocr-data
 
 # OpenMPI for `mpirun -n N foveanet train` and the MPI tests (tests/distributed), from Debian
 mpi:
@@ -62,6 +62,21 @@ data:
 	  echo "Fashion-MNIST installed in $(FMNIST)"; \
 	else \
 	  echo "Not root: Fashion-MNIST will be downloaded to ~/.cache/foveanet on first use"; \
+	fi
+
+# OCR (foveanet ocr): fonts to render lines from, Tesseract (eng + ori) as the anchor, and
+# OpenCV's digits.png (opencv-doc), from Debian; the OCR tests skip what is missing
+OCR_DEBS := fonts-dejavu fonts-liberation fonts-noto-core tesseract-ocr tesseract-ocr-ori opencv-doc
+ocr-data:
+	@if [ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] && command -v tesseract >/dev/null \
+	    && [ -f /usr/share/doc/opencv-doc/examples/data/digits.png ] && tesseract --list-langs 2>/dev/null | grep -qx ori; then \
+	  true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q $(OCR_DEBS) || \
+	   (apt-get update -q && apt-get install -y -q $(OCR_DEBS))) >/dev/null && \
+	  echo "OCR fonts, Tesseract and OpenCV's digits installed"; \
+	else \
+	  echo "Not root: install $(OCR_DEBS) for foveanet ocr (its tests skip without them)"; \
 	fi
 
 # one real MRI head (Colin27), its brain mask, atlases and a macaque template (mricron-data),

@@ -17,7 +17,7 @@ __all__ = ["CLIError", "build_parser", "main"]
 
 # the families, in the order `foveanet --help` lists them
 FAMILIES = ("train", "summary", "filter", "show", "baseline", "text", "segment", "data", "explore",
-            "faces", "medical")
+            "faces", "medical", "ocr")
 
 
 def help_formatter(prog):

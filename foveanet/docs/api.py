@@ -52,6 +52,8 @@ PAGES = (
      "The segmentation pipeline (U-Net on composed scenes)."),
     ("faces.md", "foveanet.faces", ("foveanet.faces",),
      "Face detection on LFW crops and open-set verification with metric-learning losses."),
+    ("ocr.md", "foveanet.ocr", ("foveanet.ocr",),
+     "Optical character recognition: CRNN + CTC line reader, decoding and error rates."),
     ("distributed.md", "foveanet.distributed", ("foveanet.distributed",),
      "Data-parallel training on MPI: the process group, DistributedDataParallel, the sampler, "
      "SyncBatchNorm."),

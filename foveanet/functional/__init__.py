@@ -41,6 +41,9 @@ from foveanet.functional.sparse import (  # noqa: F401
 from foveanet.functional.shape import (  # noqa: F401
     interpolate, pad,
 )
+from foveanet.functional.ctc import (  # noqa: F401
+    ctc_loss,
+)
 
 __all__ = [
     "linear", "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "relu", "relu6",
@@ -52,6 +55,7 @@ __all__ = [
     "mse_loss", "nll_loss", "smooth_l1_loss", "embedding", "interpolate", "pad",
     "hardsigmoid", "hardswish",
     "arc_margin", "batch_hard_triplet_loss", "contrastive_loss", "normalize", "triplet_margin_loss",
+    "ctc_loss",
 ]
 
 # every op visible to a tracer (foveanet.autograd.tracing: ONNX export), under its name here

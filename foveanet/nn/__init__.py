@@ -21,6 +21,8 @@ from foveanet.nn.modules.dropout import Dropout, Dropout1d, Dropout2d
 from foveanet.nn.modules.sparse import Embedding
 from foveanet.nn.modules.misc import Flatten, Identity, Unflatten
 from foveanet.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from foveanet.nn.modules.loss import CTCLoss
+from foveanet.nn.modules.rnn import GRU, LSTM
 from foveanet.nn.modules.upsampling import Upsample
 from foveanet.nn.modules.metric_loss import ArcFace, BatchHardTripletLoss, ContrastiveLoss, TripletMarginLoss
 from foveanet.nn import functional, init
@@ -37,4 +39,5 @@ __all__ = [
     "functional", "init", "Hardsigmoid", "Hardswish",
     "functional", "init",
     "ContrastiveLoss", "TripletMarginLoss", "BatchHardTripletLoss", "ArcFace",
+    "CTCLoss", "LSTM", "GRU",
 ]

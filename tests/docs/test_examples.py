@@ -22,6 +22,7 @@ EXEMPT = {
     "foveanet.faces.evaluate_embedding": "needs a trained run directory: the faces guide shows it",
     "foveanet.faces.verify_pair": "needs a trained run directory: the faces guide shows it",
     "foveanet.medical.train": "trains a U-Net on a real volume for minutes: the medical guide shows it",
+    "foveanet.ocr.train": "renders lines and trains a CRNN for minutes: the OCR guide shows it",
 }
 
 # NumPy's default print options, pinned: expected outputs are pasted from runs under them,

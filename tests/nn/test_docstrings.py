@@ -37,6 +37,7 @@ DOCUMENTED = {
     "ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Softmax", "Tanh",
     "Hardsigmoid", "Hardswish",
     "ContrastiveLoss", "TripletMarginLoss", "BatchHardTripletLoss", "ArcFace",
+    "CTCLoss", "LSTM", "GRU",
 }
 
 # NumPy's default print options, pinned: the expected outputs were pasted from runs under

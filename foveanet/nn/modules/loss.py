@@ -236,3 +236,38 @@ class L1Loss(_Loss):
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss (``foveanet.functional.ctc_loss``).
+
+    The loss of one sample is ``-log p(l | x)``, the probability of its label sequence l
+    summed over every frame-wise alignment that collapses to l (merge repeats, drop blanks),
+    computed by the forward-backward recursion in log space.
+
+    Args:
+        blank: the blank class id (default 0).
+        reduction: ``'mean'`` (default: each loss divided by its target length, then the
+            batch mean), ``'sum'`` or ``'none'``.
+        zero_infinity: set infinite losses and their gradients to zero (default False).
+
+    Shape:
+        - Log_probs: (T, N, C) or (T, C); targets: (N, S) padded or 1-d concatenated;
+          input_lengths, target_lengths: (N,).
+        - Output: a scalar, or (N,) with ``reduction='none'``.
+
+    Example::
+
+        >>> ctc = nn.CTCLoss(reduction='none')
+        >>> lp = nn.functional.log_softmax(fn.zeros(4, 2, 3), dim=2)
+        >>> ctc(lp, np.array([[1, 2], [1, 1]]), [4, 4], [2, 2]).numpy().round(4)  # -log(15/81), -log(5/81)
+        array([1.6864, 2.785 ], dtype=float32)
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = int(blank), bool(zero_infinity)
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)

@@ -1,0 +1,179 @@
+"""OCR benchmarks: handwritten digits across three real sources (LeNet-5 beside HOG + linear
+SVM), and printed Latin lines on held-out fonts (CRNN + CTC beside Tesseract, same lines,
+same run).
+
+    nice -n 10 env PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py digits --json d.json
+    nice -n 10 env PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py lines --out runs/ocr --json l.json
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py report d.json l.json > benchmarks/results-ocr.md
+
+``digits``: one LeNet-5 per source trained on its training split, scored on every source's
+test split (the off-diagonal is the shift in writers and scanning), one trained on all three
+training splits, and HOG + linear SVM trained the same ways. ``lines``: trains
+``foveanet ocr train``'s default recipe (or evaluates ``--run``), then runs Tesseract on the
+same held-out test lines and prints both CERs; ``report`` writes the markdown.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _machine() -> dict:
+    model = ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")), "")
+    except OSError:
+        pass
+    return {"cpu": model or platform.processor(), "cores": os.cpu_count(),
+            "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def digits(args) -> dict:
+    import foveanet
+    from foveanet.baselines.image import run_image_baseline
+    from foveanet.ocr.digits import SOURCES, accuracy, load_source, train_digit_cnn
+
+    foveanet.set_num_threads(args.threads)
+    data = {s: load_source(s) for s in SOURCES}
+    res = {"machine_start": _machine(), "cnn": {}, "hog": {}, "seconds": {}}
+    train_sets = {s: (d[0], d[1]) for s, d in data.items()}
+    train_sets["all"] = (np.concatenate([d[0] for d in data.values()]),
+                         np.concatenate([d[1] for d in data.values()]))
+    for name, (x, y) in train_sets.items():
+        t0 = time.perf_counter()
+        model, _ = train_digit_cnn(x, y, epochs=args.epochs if name != "all" else args.epochs_all, seed=args.seed)
+        res["seconds"][name] = time.perf_counter() - t0
+        res["cnn"][name] = {s: accuracy(model, d[2], d[3]) for s, d in data.items()}
+        res["hog"][name] = {}
+        for s, d in data.items():
+            r = run_image_baseline(x, y, d[2], d[3], features="hog")
+            res["hog"][name][s] = r["test_accuracy"]
+        print(name, "CNN", res["cnn"][name], "HOG", res["hog"][name], f"{res['seconds'][name]:.0f}s", flush=True)
+    res["machine_end"] = _machine()
+    return res
+
+
+def lines(args) -> dict:
+    from foveanet.ocr import evaluate, train
+    from foveanet.ocr.decode import cer, wer
+    from foveanet.ocr.pipeline import _norm, load_run, test_set
+    from foveanet.ocr.tesseract import tesseract_lines
+
+    start = _machine()
+    if args.run:
+        m = evaluate(args.run)
+        run = args.run
+    else:
+        settings = {k: v for k, v in (("head", args.head), ("minutes", args.minutes), ("seed", args.seed),
+                                      ("batch_size", args.batch_size), ("lr", args.lr), ("epochs", args.epochs))
+                    if v is not None}
+        m = train(args.out, **settings)
+        run = args.out
+    cfg, _ = load_run(run)
+    _, texts, fonts, raw = test_set(cfg)
+    t0 = time.perf_counter()
+    tess = _norm(tesseract_lines(raw, cfg["script"]))
+    tess_seconds = time.perf_counter() - t0
+    truth = _norm(texts)
+    per_font = {f: cer([tess[i] for i, n in enumerate(fonts) if n == f], [truth[i] for i, n in enumerate(fonts) if n == f])
+                for f in sorted(set(fonts))}
+    out = {"machine_start": start, "machine_end": _machine(), "run": str(run), "config": cfg,
+           "ours": {k: m[k] for k in ("cer", "wer", "cer_beam", "wer_beam", "cer_per_font", "confusions", "eval_seconds")},
+           "training": {k: m.get(k) for k in ("seconds", "cpu_seconds", "render_seconds", "best_epoch",
+                                              "stopped_by_budget", "history")},
+           "tesseract": {"cer": cer(tess, truth), "wer": wer(tess, truth), "cer_per_font": per_font,
+                         "seconds": tess_seconds}}
+    print(f"test lines: {m['test_lines']}  foveanet CER {100 * m['cer']:.2f}% (beam {100 * m['cer_beam']:.2f}%)  "
+          f"Tesseract CER {100 * out['tesseract']['cer']:.2f}%", flush=True)
+    return out
+
+
+def report(args) -> None:
+    parts = [json.loads(Path(p).read_text()) for p in args.files]
+    print("# OCR benchmarks (issue 24)\n")
+    print("Produced by `benchmarks/bench_ocr.py` (commands in its docstring); every number below is from "
+          "the runs recorded here. The machine is shared by several jobs: wall times are provisional, "
+          "the load average is printed beside each.\n")
+    for p in parts:
+        ms, me = p["machine_start"], p["machine_end"]
+        if "cnn" in p:
+            src = list(next(iter(p["cnn"].values())))
+            print(f"## Handwritten digits ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
+            print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
+            print("Test accuracy of LeNet-5 (HOG + linear SVM in brackets); rows: training split, "
+                  "columns: test split (splits in `foveanet/ocr/digits.py`).\n")
+            print("| trained on | " + " | ".join(src) + " | training s |")
+            print("|---|" + "---|" * (len(src) + 1))
+            for name, row in p["cnn"].items():
+                cells = [f"{100 * row[s]:.2f}% ({100 * p['hog'][name][s]:.2f}%)" for s in src]
+                print(f"| {name} | " + " | ".join(cells) + f" | {p['seconds'][name]:.0f} |")
+            print()
+        else:
+            o, t, tr = p["ours"], p["tesseract"], p["training"]
+            c = p["config"]
+            print(f"## Printed Latin lines, held-out fonts ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
+            print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
+            print(f"Recipe: head {c['head']}, width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
+                  f"training lines x {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}, "
+                  f"{c['threads']} threads, budget {c['minutes']} min; {c['test_lines']} test lines "
+                  f"(seed {c['test_seed']}). Training took {tr['seconds']:.0f} s wall "
+                  f"({tr['cpu_seconds']:.0f} s CPU; rendering {tr['render_seconds']:.0f} s), best epoch "
+                  f"{tr['best_epoch']}{', stopped by the time budget' if tr['stopped_by_budget'] else ''}.\n")
+            print("| reader | CER | WER |")
+            print("|---|---|---|")
+            print(f"| foveanet CRNN + CTC, greedy | {100 * o['cer']:.2f}% | {100 * o['wer']:.2f}% |")
+            print(f"| foveanet CRNN + CTC, beam {c['beam']} | {100 * o['cer_beam']:.2f}% | {100 * o['wer_beam']:.2f}% |")
+            print(f"| Tesseract 5 (`eng`, psm 7, line x2) | {100 * t['cer']:.2f}% | {100 * t['wer']:.2f}% |\n")
+            print("| test font | foveanet CER | Tesseract CER |")
+            print("|---|---|---|")
+            for f in o["cer_per_font"]:
+                print(f"| {f} | {100 * o['cer_per_font'][f]:.2f}% | {100 * t['cer_per_font'][f]:.2f}% |")
+            print("\nMost frequent foveanet errors (true -> read, count): "
+                  + ", ".join(f"{a!r}->{b!r} {n}" for a, b, n in o["confusions"]) + "\n")
+            print("Validation CER per epoch: "
+                  + ", ".join(f"{100 * h['val_cer']:.2f}%" for h in tr["history"]) + "\n")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="what", required=True)
+    d = sub.add_parser("digits")
+    d.add_argument("--epochs", type=int, default=15)
+    d.add_argument("--epochs-all", type=int, default=8)
+    d.add_argument("--threads", type=int, default=2)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--json", default=None)
+    ln = sub.add_parser("lines")
+    ln.add_argument("--out", default="runs/ocr-latin")
+    ln.add_argument("--run", default=None, help="evaluate this run instead of training one")
+    ln.add_argument("--head", default=None)
+    ln.add_argument("--minutes", type=float, default=None)
+    ln.add_argument("--seed", type=int, default=None)
+    ln.add_argument("--batch-size", type=int, default=None)
+    ln.add_argument("--lr", type=float, default=None)
+    ln.add_argument("--epochs", type=int, default=None)
+    ln.add_argument("--json", default=None)
+    r = sub.add_parser("report")
+    r.add_argument("files", nargs="+")
+    a = ap.parse_args(argv)
+    if a.what == "report":
+        report(a)
+        return
+    res = digits(a) if a.what == "digits" else lines(a)
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    main()

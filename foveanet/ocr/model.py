@@ -1,0 +1,72 @@
+"""CRNN line recognizer (Shi, Bai & Yao 2015): convolutional features over the line image,
+its columns read as time steps by a sequence head, one class distribution per column."""
+from __future__ import annotations
+
+import foveanet.nn as nn
+import foveanet.nn.functional as F
+
+__all__ = ["CRNN", "HEADS"]
+
+HEADS = ("lstm", "conv")
+
+
+class CRNN(nn.Module):
+    """Line image (N, 1, 32, W) -> log-probabilities (W/4, N, C) for CTC.
+
+    Features: four 3x3 conv + batch norm + ReLU blocks of ``width``, 2``*width``,
+    4``*width``, 4``*width`` channels; 2x2 max pools after the first two and a (2, 1) pool
+    after the third, so the 32-pixel height becomes 4 and a frame is 4 pixels of width. The
+    4 rows of each column are flattened into one feature vector per frame (16``*width``).
+
+    Heads: ``'lstm'``, a bidirectional LSTM of ``hidden`` units each way then a linear
+    layer; ``'conv'``, two 1-d convolutions of kernel 5 (``hidden`` channels, ReLU) then a
+    1x1 convolution, a purely convolutional sequence model with a receptive field of 9 frames.
+
+    Args:
+        num_classes: C, classes including CTC's blank (``len(alphabet)``).
+        head: ``'lstm'`` or ``'conv'``.
+        width: channels of the first conv block.
+        hidden: units of the sequence head.
+
+    Example::
+
+        >>> from foveanet.ocr import CRNN
+        >>> m = CRNN(96, head="lstm", width=4, hidden=8)
+        >>> m(fn.zeros(2, 1, 32, 100)).shape       # 100 / 4 = 25 frames
+        (25, 2, 96)
+    """
+
+    def __init__(self, num_classes: int, head: str = "lstm", width: int = 16, hidden: int = 96):
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"CRNN: head must be one of {HEADS}, got {head!r}")
+        self.head_kind = head
+        chans = [1, width, 2 * width, 4 * width, 4 * width]
+        layers = []
+        for i in range(4):
+            layers += [nn.Conv2d(chans[i], chans[i + 1], 3, padding=1, bias=False),
+                       nn.BatchNorm2d(chans[i + 1]), nn.ReLU()]
+            if i < 2:
+                layers.append(nn.MaxPool2d(2))
+            elif i == 2:
+                layers.append(nn.MaxPool2d((2, 1)))
+        self.features = nn.Sequential(*layers)
+        feat = 4 * chans[-1]
+        if head == "lstm":
+            self.rnn = nn.LSTM(feat, hidden, bidirectional=True)
+            self.classifier = nn.Linear(2 * hidden, num_classes)
+        else:
+            self.seq = nn.Sequential(nn.Conv1d(feat, hidden, 5, padding=2), nn.ReLU(),
+                                     nn.Conv1d(hidden, hidden, 5, padding=2), nn.ReLU(),
+                                     nn.Conv1d(hidden, num_classes, 1))
+
+    def forward(self, x):
+        f = self.features(x)                       # (N, C, 4, W/4)
+        n, c, h, w = f.shape
+        f = f.reshape(n, c * h, w)                 # (N, 4C, T)
+        if self.head_kind == "lstm":
+            seq, _ = self.rnn(f.permute(2, 0, 1))  # (T, N, 2H)
+            logits = self.classifier(seq)
+        else:
+            logits = self.seq(f).permute(2, 0, 1)  # (T, N, C)
+        return F.log_softmax(logits, dim=2)

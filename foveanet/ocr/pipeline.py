@@ -1,0 +1,293 @@
+"""Train, evaluate and run the CRNN line recognizer with the CTC loss.
+
+Data. Training lines are rendered once (``train_lines`` of them, training fonts and
+training text, seeded distortions) and passed over ``epochs`` times in batches of similar
+width (less padding); validation lines come from the same fonts and text with another
+seed and choose the best epoch; the test lines (test fonts, test text, ``test_seed``) are
+scored once, at the end, and by ``evaluate``.
+
+Run directory: config.json, metrics.json (``cer``, ``wer``, ``cer_beam``, ``confusions``,
+``history``, ``seconds``), best/last.safetensors, test_lines.png (predicted vs true text,
+errors in red) and alignment.png (the best class per frame under a line).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import foveanet
+import foveanet.nn.functional as F
+from foveanet.errors import RunError
+from foveanet.ocr.alphabet import alphabet_for
+from foveanet.ocr.decode import beam_decode, cer, confusions, greedy_decode, wer
+from foveanet.ocr.lines import batch_lines, normalise_line, read_gray, split_lines
+from foveanet.ocr.model import CRNN
+from foveanet.ocr.render import HEIGHT, render_set
+from foveanet.train.guards import check_step, float_errors_quiet
+
+__all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "recognize", "test_set"]
+
+# the default recipe (benchmarks/bench_ocr.py, every run in benchmarks/results-ocr.md):
+# batch 16 at lr 5e-3 left CTC's all-blank plateau within its first epoch (val CER 27.8%
+# after 313 steps) where batch 32 at 3e-3 was still all blank after 300 (loss 3.78); 6 epochs
+# of 5,000 lines are ~1,900 steps. ``minutes`` stops a slower machine's run at that budget
+# (after the step that crossed it; the schedule is fitted to the steps the budget leaves) and
+# keeps the best epoch
+DEFAULTS = {
+    "script": "latin", "head": "lstm", "width": 12, "hidden": 64, "train_lines": 5000,
+    "val_lines": 200, "test_lines": 300, "epochs": 6, "batch_size": 16, "lr": 5e-3,
+    "weight_decay": 1e-4, "threads": 2, "seed": 0, "test_seed": 12345, "minutes": 19.0,
+    "beam": 8, "data": None,
+}
+# data: a folder of the user's line images with labels.tsv (lines.read_folder) to train on
+# instead of rendered lines; every 10th line validates, and the test lines stay the rendered
+# held-out fonts
+
+
+def _log(msg: str, quiet: bool):
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def build_model(cfg: dict) -> CRNN:
+    return CRNN(len(alphabet_for(cfg["script"])), cfg["head"], cfg["width"], cfg["hidden"])
+
+
+def _lines_set(cfg, split, count, seed):
+    images, texts, fonts = render_set(alphabet_for(cfg["script"]), cfg["script"], split, count, seed)
+    return [normalise_line(x) for x in images], texts, fonts, images
+
+
+def test_set(cfg: dict):
+    """(normalised lines, texts, font names, raw uint8 images) of the run's test lines."""
+    return _lines_set(cfg, "test", cfg["test_lines"], cfg["test_seed"])
+
+
+def recognize(model, lines: list, alphabet, beam: int = 0, batch_size: int = 64):
+    """Texts read from normalised lines (greedy, or beam search of width ``beam``) and the
+    per-frame log-probabilities of each line."""
+    texts, outs = [], []
+    model.eval()
+    with foveanet.no_grad():
+        for s in range(0, len(lines), batch_size):
+            x, frames = batch_lines(lines[s:s + batch_size])
+            lp = model(foveanet.tensor(x)).numpy()
+            for i, n in enumerate(frames):
+                outs.append(lp[:n, i])
+    for lp in outs:
+        ids = beam_decode(lp, beam=beam) if beam else greedy_decode(lp)
+        texts.append(alphabet.decode(ids))
+    return texts, outs
+
+
+def _norm(texts):
+    return [" ".join(t.split()) for t in texts]
+
+
+def score(model, lines, texts, alphabet, beam: int = 0) -> dict:
+    pred, _ = recognize(model, lines, alphabet, beam)
+    pred, texts = _norm(pred), _norm(texts)
+    return {"cer": cer(pred, texts), "wer": wer(pred, texts), "predictions": pred}
+
+
+def _lr(step: int, total: int, peak: float) -> float:
+    """One cycle: linear warm-up from peak/25 over the first 10% of the steps, then a
+    cosine down to peak/100 at ``total``."""
+    warm = max(1, total // 10)
+    if step < warm:
+        return float(peak * (0.04 + 0.96 * step / warm))
+    frac = min(1.0, (step - warm) / max(1, total - warm))
+    return float(peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * frac))))
+
+
+def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
+    """Train a line recognizer into the run directory ``out``; returns its metrics."""
+    from foveanet.train.checkpoint import save_weights, write_json
+
+    unknown = set(overrides) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"ocr.train: unknown settings {sorted(unknown)}")
+    cfg = {**DEFAULTS, **overrides}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", {"command": "ocr", **cfg})
+    t_start, cpu_start = time.perf_counter(), time.process_time()
+    prev_threads = foveanet.get_num_threads()
+    foveanet.set_num_threads(min(cfg["threads"], __import__("os").cpu_count() or 1))
+    try:
+        foveanet.manual_seed(cfg["seed"])
+        alphabet = alphabet_for(cfg["script"])
+        model = build_model(cfg)
+        t0 = time.perf_counter()
+        if cfg["data"]:
+            from foveanet.ocr.lines import read_folder
+
+            images, all_texts = read_folder(cfg["data"], alphabet)
+            all_lines = [normalise_line(x, where=f"{cfg['data']} line {i + 1}") for i, x in enumerate(images)]
+            held = np.arange(len(all_lines)) % 10 == 9
+            lines = [x for x, h in zip(all_lines, held) if not h]
+            texts = [t for t, h in zip(all_texts, held) if not h]
+            val_lines = [x for x, h in zip(all_lines, held) if h] or lines[:1]
+            val_texts = [t for t, h in zip(all_texts, held) if h] or texts[:1]
+        else:
+            lines, texts, _, _ = _lines_set(cfg, "train", cfg["train_lines"], cfg["seed"])
+            val_lines, val_texts, _, _ = _lines_set(cfg, "val", cfg["val_lines"], cfg["seed"] + 1_000_003)
+        render_seconds = time.perf_counter() - t0
+        _log(f"rendered {len(lines)} training and {len(val_lines)} validation lines in {render_seconds:.0f}s", quiet)
+        targets = [alphabet.encode(t) for t in texts]
+        bs = cfg["batch_size"]
+        steps = -(-len(lines) // bs)
+        opt = foveanet.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+        planned = cfg["epochs"] * steps
+        rng = np.random.default_rng(cfg["seed"])
+        for g in opt.param_groups:
+            g["lr"] = _lr(0, planned, cfg["lr"])
+        t_train = time.perf_counter()
+        widths = np.array([x.shape[1] for x in lines])
+        history, best, best_state, stopped = [], np.inf, None, False
+        named = list(model.named_parameters())
+        budget = cfg["minutes"] * 60
+        for epoch in range(cfg["epochs"]):
+            te = time.perf_counter()
+            # batches of similar width: shuffle, sort chunks of 16 batches by width, shuffle batches
+            order = rng.permutation(len(lines))
+            chunks = [order[i:i + 16 * bs] for i in range(0, len(order), 16 * bs)]
+            batches = [c[np.argsort(widths[c])][j:j + bs] for c in chunks for j in range(0, len(c), bs)]
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+            model.train()
+            loss_sum = 0.0
+            for b, idx in enumerate(batches):
+                x, frames = batch_lines([lines[i] for i in idx])
+                tl = np.array([len(targets[i]) for i in idx])
+                tg = np.zeros((len(idx), max(tl.max(), 1)), np.int64)
+                for r, i in enumerate(idx):
+                    tg[r, :tl[r]] = targets[i]
+                with float_errors_quiet():
+                    lp = model(foveanet.tensor(x))
+                    loss = F.ctc_loss(lp, tg, frames, tl, zero_infinity=True)
+                    opt.zero_grad()
+                    loss.backward()
+                    lv = float(loss.item())
+                    check_step(lv, named, epoch=epoch + 1, step=b + 1, steps_per_epoch=len(batches),
+                               lr=opt.param_groups[0]["lr"])
+                opt.step()
+                done = epoch * steps + b + 1
+                if done == 20:
+                    # the budget, not the epoch count, may end the run: once 20 steps have
+                    # timed a step, the schedule is fitted to the steps the budget leaves
+                    per_step = (time.perf_counter() - t_train) / 20
+                    left = (budget - (time.perf_counter() - t_start)) / per_step
+                    planned = int(min(planned, done + max(left, 0)))
+                for g in opt.param_groups:
+                    g["lr"] = _lr(done, planned, cfg["lr"])
+                loss_sum += lv
+                if not quiet and sys.stderr.isatty():
+                    print(f"\repoch {epoch + 1}/{cfg['epochs']} batch {b + 1}/{len(batches)} loss {loss_sum / (b + 1):.4f}",
+                          end="", file=sys.stderr, flush=True)
+                if time.perf_counter() - t_start > budget:
+                    stopped = True
+                    break
+            if not quiet and sys.stderr.isatty():
+                print("\r", end="", file=sys.stderr)
+            v = score(model, val_lines, val_texts, alphabet)
+            row = {"epoch": epoch + 1, "steps": b + 1, "train_loss": loss_sum / (b + 1), "val_cer": v["cer"],
+                   "val_wer": v["wer"], "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - te}
+            history.append(row)
+            _log(f"epoch {epoch + 1}/{cfg['epochs']} loss {row['train_loss']:.4f} | val CER "
+                 f"{100 * row['val_cer']:.2f}% WER {100 * row['val_wer']:.2f}% | {row['seconds']:.0f}s"
+                 + (" (time budget reached)" if stopped else ""), quiet)
+            save_weights(model.state_dict(), out / "last.safetensors")
+            if row["val_cer"] < best:
+                best = row["val_cer"]
+                best_state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+                save_weights(model.state_dict(), out / "best.safetensors")
+            write_json(out / "metrics.json", {"history": history, "seconds": time.perf_counter() - t_start})
+            if stopped:
+                break
+        train_seconds = time.perf_counter() - t_start
+        cpu_seconds = time.process_time() - cpu_start
+        model.load_state_dict({k: foveanet.tensor(v) for k, v in best_state.items()})
+        metrics = _evaluate(model, cfg, out, pictures)
+        metrics.update(history=history, seconds=train_seconds, cpu_seconds=cpu_seconds,
+                       render_seconds=render_seconds, stopped_by_budget=stopped,
+                       best_epoch=min(history, key=lambda r: r["val_cer"])["epoch"])
+        write_json(out / "metrics.json", metrics)
+        return metrics
+    finally:
+        foveanet.set_num_threads(prev_threads)
+
+
+def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
+    lines, texts, fonts, raw = test_set(cfg)
+    alphabet = alphabet_for(cfg["script"])
+    t0 = time.perf_counter()
+    g = score(model, lines, texts, alphabet)
+    eval_seconds = time.perf_counter() - t0
+    b = score(model, lines, texts, alphabet, beam=cfg["beam"])
+    truth = _norm(texts)
+    per_font = {}
+    for f in sorted(set(fonts)):
+        sel = [i for i, n in enumerate(fonts) if n == f]
+        per_font[f] = cer([g["predictions"][i] for i in sel], [truth[i] for i in sel])
+    m = {"test_lines": len(lines), "cer": g["cer"], "wer": g["wer"], "cer_beam": b["cer"], "wer_beam": b["wer"],
+         "cer_per_font": per_font, "confusions": confusions(g["predictions"], truth),
+         "eval_seconds": eval_seconds}
+    if pictures:
+        from foveanet.train.plots import pictures_available
+
+        if pictures_available(["test_lines.png", "alignment.png"]):
+            from foveanet.ocr.pictures import alignment_figure, lines_figure
+
+            lines_figure(raw[:12], g["predictions"][:12], truth[:12], out / "test_lines.png")
+            _, lps = recognize(model, lines[:1], alphabet)
+            alignment_figure(raw[0], lps[0], alphabet, out / "alignment.png")
+    return m
+
+
+def load_run(run_dir, which: str = "best"):
+    """(config, model with the weights ``which`` names, in eval mode) of an OCR run."""
+    from foveanet.train.run import read_config, read_weights, weights_file
+
+    cfg = read_config(run_dir)
+    if cfg.get("command") != "ocr":
+        raise RunError(f"{run_dir} is not a run of `foveanet ocr train` (its config.json has command "
+                       f"{cfg.get('command')!r})")
+    cfg = {**DEFAULTS, **{k: v for k, v in cfg.items() if k in DEFAULTS}}
+    model = build_model(cfg)
+    path = weights_file(run_dir, which)
+    try:
+        model.load_state_dict(read_weights(path))
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise RunError(f"{path}: weights do not fit the model in config.json ({e})") from None
+    model.eval()
+    return cfg, model
+
+
+def evaluate(run_dir, which: str = "best", pictures: bool = True, tesseract: bool = False) -> dict:
+    """Re-score a run on its test lines (same seed and fonts as in training); with
+    ``tesseract``, Tesseract reads the same lines and its CER/WER are added."""
+    cfg, model = load_run(run_dir, which)
+    m = _evaluate(model, cfg, Path(run_dir), pictures)
+    if tesseract:
+        from foveanet.ocr.tesseract import tesseract_lines
+
+        _, texts, _, raw = test_set(cfg)
+        tess, truth = _norm(tesseract_lines(raw, cfg["script"])), _norm(texts)
+        m.update(tesseract_cer=cer(tess, truth), tesseract_wer=wer(tess, truth))
+    return m
+
+
+def predict_image(run_dir, image_path, which: str = "best", beam: int | None = None) -> list:
+    """The text of every line of an image file, top to bottom (a page is split into lines
+    by its projection profile; a single line stays one)."""
+    cfg, model = load_run(run_dir, which)
+    img = read_gray(image_path)
+    parts = split_lines(img)
+    if not parts:
+        parts = [img]
+    lines = [normalise_line(p, HEIGHT, where=f"{image_path} line {i + 1}") for i, p in enumerate(parts)]
+    texts, _ = recognize(model, lines, alphabet_for(cfg["script"]), cfg["beam"] if beam is None else beam)
+    return texts

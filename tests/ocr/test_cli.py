@@ -1,0 +1,106 @@
+"""`foveanet ocr train|evaluate|predict` end to end on a tiny recipe, the errors a user
+sees, and a CRNN + CTC that learns to read a few lines."""
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import foveanet
+import foveanet.nn.functional as F
+from foveanet.cli.main import main
+from foveanet.ocr.alphabet import LATIN
+from foveanet.ocr.decode import greedy_decode
+from foveanet.ocr.lines import batch_lines, normalise_line
+from foveanet.ocr.model import CRNN
+from foveanet.ocr.render import fonts_for, render_line
+
+pytestmark = pytest.mark.skipif(not fonts_for("latin", "test")[0].is_file(),
+                                reason="fonts not installed (make ocr-data)")
+TINY = ["--train-lines", "24", "--val-lines", "4", "--test-lines", "6", "--epochs", "1",
+        "--batch-size", "12", "--width", "4", "--hidden", "8", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "ocr"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["ocr", "train", "--script", "latin", "--out", str(out), *TINY])
+    assert rc == 0, buf.getvalue()
+    return out, buf.getvalue()
+
+
+def test_train_writes_a_run_and_evaluate_reproduces_it(run, capsys):
+    out, text = run
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["test_lines"] == 6 and 0 <= m["cer"] and len(m["history"]) == 1
+    assert set(m["cer_per_font"]) == {p.stem for p in fonts_for("latin", "test")}
+    assert f"CER {100 * m['cer']:.2f}%" in text
+    assert main(["ocr", "evaluate", str(out)]) == 0
+    assert f"CER {100 * m['cer']:.2f}%" in capsys.readouterr().out
+
+
+def test_predict_reads_each_line_of_a_page(run, tmp_path, capsys):
+    out, _ = run
+    f = fonts_for("latin", "test")[0]
+    lines = [render_line(t, f, distort=False) for t in ("one", "two words", "three")]
+    w = max(x.shape[1] for x in lines)
+    page = np.full((3 * 50, w + 20), 255, np.uint8)
+    for i, x in enumerate(lines):
+        page[10 + 50 * i:10 + 50 * i + 32, 10:10 + x.shape[1]] = x
+    Image.fromarray(page).save(tmp_path / "page.png")
+    assert main(["ocr", "predict", str(out), str(tmp_path / "page.png"), "--beam", "0"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+@pytest.mark.parametrize("make,expect", [
+    (lambda p: Image.new("L", (50, 1), 255).save(p), "pixel(s) high"),
+    (lambda p: Image.new("CMYK", (50, 30)).save(p.with_suffix(".tif")), "unsupported image mode"),
+    (lambda p: p.write_bytes(b""), "not an image"),
+])
+def test_bad_images_give_one_line_errors(run, tmp_path, capsys, make, expect):
+    out, _ = run
+    path = tmp_path / "x.png"
+    make(path)
+    if not path.exists():
+        path = path.with_suffix(".tif")
+    if expect == "pixel(s) high":
+        img = Image.open(path)
+        img.putpixel((2, 0), 0)
+        img.save(path)
+    assert main(["ocr", "predict", str(out), str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expect in err and len(err.splitlines()) == 1
+
+
+def test_unknown_character_in_user_labels_is_a_one_line_error(tmp_path, capsys):
+    f = fonts_for("latin", "test")[0]
+    Image.fromarray(render_line("abc", f, distort=False)).save(tmp_path / "a.png")
+    (tmp_path / "labels.tsv").write_text("a.png\tab\u00df\n")
+    assert main(["ocr", "train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not in the latin alphabet" in err and len(err.splitlines()) == 1
+
+
+def test_crnn_with_ctc_learns_to_read_a_few_lines():
+    f = fonts_for("latin", "train")[0]
+    texts = ["abc", "cab", "bca a", "ccc"]
+    lines = [normalise_line(render_line(t, f, distort=False)) for t in texts]
+    x, frames = batch_lines(lines)
+    tg = np.array([LATIN.encode(t.ljust(5, "a")) for t in texts])
+    tl = np.array([len(t) for t in texts])
+    foveanet.manual_seed(0)
+    model = CRNN(len(LATIN), "conv", width=4, hidden=32)
+    opt = foveanet.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(150):
+        loss = F.ctc_loss(model(foveanet.tensor(x)), tg, frames, tl)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    lp = model(foveanet.tensor(x)).numpy()
+    read = [LATIN.decode(greedy_decode(lp[:n, i])) for i, n in enumerate(frames)]
+    assert read == texts
