@@ -142,7 +142,7 @@ def run_predict(args) -> int:
     import numpy as np
 
     from foveanet.medical import predict_volume
-    from foveanet.medical.pipeline import load_run
+    from foveanet.medical.inference import load_run
 
     _check_run(args.run)
     name = Path(args.volume).name

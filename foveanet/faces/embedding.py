@@ -85,7 +85,7 @@ def _folder(cfg: dict, rng: np.random.Generator):
                         f"test identities, found {len(ids)}")
     ids = list(rng.permutation(ids))
     n_test = max(2, round(cfg["test_identities"] * len(ids)))
-    test_ids, train_ids = set(ids[:n_test]), ids[n_test:]
+    test_ids = set(ids[:n_test])   # the rest are the training identities
     x, y = people.load_all()
     names = np.array(people.identities)[y]
     tr, te = ~np.isin(names, list(test_ids)), np.isin(names, list(test_ids))

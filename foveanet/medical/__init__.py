@@ -10,7 +10,8 @@ One subject per modality: this shows the method, not a clinically validated mode
 """
 from foveanet.medical.volumes import (Volume, VolumeFileError, read_dicom_folder, read_inv3, read_nifti,
                                       read_volume, write_nifti)
-from foveanet.medical.pipeline import DEFAULTS, evaluate, load_run, predict_volume, train
+from foveanet.medical.pipeline import DEFAULTS, evaluate, train
+from foveanet.medical.inference import load_run, predict_volume
 
 __all__ = ["Volume", "VolumeFileError", "read_dicom_folder", "read_inv3", "read_nifti", "read_volume",
            "write_nifti", "DEFAULTS", "evaluate", "load_run", "predict_volume", "train"]
