@@ -2,7 +2,6 @@
 of any volume ``read_volume`` reads, on the scan's own grid (``foveanet medical predict``)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -42,26 +41,14 @@ def load_run(run_dir, which: str = "best"):
         ('UNet', 'brain', (1, 2, 8, 8))
     """
     from foveanet.errors import RunError
-    from foveanet.train.run import read_weights, weights_file
+    from foveanet.train.run import load_weights_into, read_config
 
-    run_dir = Path(run_dir)
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise RunError(f"{run_dir}: no config.json (is it a `foveanet medical train` run directory?)")
-    try:
-        cfg = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise RunError(f"{path}: unreadable ({e})") from None
+    cfg = read_config(run_dir, "medical train")
     if cfg.get("command") != "medical":
         raise RunError(f"{run_dir}: config.json is not from `foveanet medical train`")
     cfg = {**DEFAULTS, **cfg}
     model = build_model(cfg)
-    wpath = weights_file(run_dir, which)
-    try:
-        model.load_state_dict(read_weights(wpath))
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise RunError(f"{wpath}: weights do not fit the model in config.json ({e})") from None
-    model.eval()
+    load_weights_into(model, run_dir, which)
     return model, cfg
 
 

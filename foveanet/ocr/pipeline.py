@@ -249,20 +249,15 @@ def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
 
 def load_run(run_dir, which: str = "best"):
     """(config, model with the weights ``which`` names, in eval mode) of an OCR run."""
-    from foveanet.train.run import read_config, read_weights, weights_file
+    from foveanet.train.run import load_weights_into, read_config
 
-    cfg = read_config(run_dir)
+    cfg = read_config(run_dir, "ocr train")
     if cfg.get("command") != "ocr":
         raise RunError(f"{run_dir} is not a run of `foveanet ocr train` (its config.json has command "
                        f"{cfg.get('command')!r})")
     cfg = {**DEFAULTS, **{k: v for k, v in cfg.items() if k in DEFAULTS}}
     model = build_model(cfg)
-    path = weights_file(run_dir, which)
-    try:
-        model.load_state_dict(read_weights(path))
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise RunError(f"{path}: weights do not fit the model in config.json ({e})") from None
-    model.eval()
+    load_weights_into(model, run_dir, which)
     return cfg, model
 
 

@@ -374,29 +374,17 @@ def load_run(run_dir, which: str = "best"):
         (1, 11, 16, 16)
     """
     from foveanet.errors import RunError
-    from foveanet.train.run import read_weights, weights_file
+    from foveanet.train.run import load_weights_into, read_config, weights_file
 
-    run_dir = Path(run_dir)
-    cfg_path = run_dir / "config.json"
-    if not cfg_path.is_file():
-        raise RunError(f"{run_dir}: no config.json (is it a `foveanet segment train` run directory?)")
-    try:
-        cfg = json.loads(cfg_path.read_text())
-    except json.JSONDecodeError as e:
-        raise RunError(f"{cfg_path}: unreadable ({e})") from None
+    cfg = read_config(run_dir, "segment train")
     if cfg.get("task") != "segment":
         raise RunError(f"{run_dir}: config.json is not from `foveanet segment train` (task {cfg.get('task')!r})")
-    wpath = weights_file(run_dir, which)
+    weights_file(run_dir, which)  # a missing weight file is named before the model is built
     cfg.setdefault("tta", False)  # a config.json without tta was scored on one view
     cfg.setdefault("train_items", None)  # and one without train_items trained on scenes like its test scenes
     cfg = {**DEFAULTS, **cfg}
     model = build_model(cfg)
-    state = read_weights(wpath)
-    try:
-        model.load_state_dict(state)
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise RunError(f"{wpath}: weights do not fit the model in config.json ({e})") from None
-    model.eval()
+    load_weights_into(model, run_dir, which)
     return model, cfg
 
 

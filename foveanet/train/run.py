@@ -9,19 +9,33 @@ from foveanet.errors import RunError
 __all__ = ["RunError", "read_config", "load_run"]
 
 
-def read_config(run_dir) -> dict:
-    """``config.json`` of a run written by ``foveanet train``."""
+def read_config(run_dir, command: str = "train") -> dict:
+    """``config.json`` of a run written by ``foveanet COMMAND --out RUN`` (``train``,
+    ``segment train``, ``medical train``, ``ocr train``...), which the messages name."""
     d = Path(run_dir)
     if not d.is_dir():
-        raise RunError(f"{run_dir}: no such directory (train one with `foveanet train --out {run_dir}`)")
+        raise RunError(f"{run_dir}: no such directory (train one with `foveanet {command} --out {run_dir}`)")
     path = d / "config.json"
     if not path.is_file():
         raise RunError(f"{run_dir} has no config.json: is it a run directory written by "
-                       f"`foveanet train --out {run_dir}`?")
+                       f"`foveanet {command} --out {run_dir}`?")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise RunError(f"{path}: unreadable ({e})") from None
+
+
+def load_weights_into(model, run_dir, which: str = "best") -> Path:
+    """Load the weights ``which`` names (see ``weights_file``) into ``model`` and put it in eval
+    mode; weights of another architecture are a RunError naming the file.  Returns their path."""
+    wpath = weights_file(run_dir, which)
+    state = read_weights(wpath)
+    try:
+        model.load_state_dict(state)
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise RunError(f"{wpath}: weights do not fit the model in config.json ({e})") from None
+    model.eval()
+    return wpath
 
 
 WEIGHTS_HELP = ("which weights: best (the epoch chosen on the validation set), last (the final "
@@ -64,15 +78,9 @@ def load_run(run_dir, which: str = "best"):
     from foveanet.train import build
 
     cfg = read_config(run_dir)
-    wpath = weights_file(run_dir, which)
+    weights_file(run_dir, which)  # a missing weight file is named before the model is built
     try:
         net = build.model(cfg)
     except (KeyError, build.ConfigError) as e:
         raise RunError(f"{Path(run_dir) / 'config.json'}: cannot rebuild the model ({e})") from None
-    state = read_weights(wpath)
-    try:
-        net.load_state_dict(state)
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise RunError(f"{wpath}: weights do not fit the model in config.json ({e})") from None
-    net.eval()
-    return cfg, net, wpath
+    return cfg, net, load_weights_into(net, run_dir, which)
