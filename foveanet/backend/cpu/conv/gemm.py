@@ -310,8 +310,8 @@ def w_matrix(w: np.ndarray, G: int) -> np.ndarray:
 def gemm_forward(cols: np.ndarray, wm: np.ndarray) -> np.ndarray:
     """y = W @ cols per group -> ``(Co, N*P)``; one GEMM when G = 1, else a batched one."""
     G = wm.shape[0]
-    if G == 1:
-        return wm[0] @ cols
+    if G == 1:  # on the pool's threads, not BLAS's (threads.matmul says why)
+        return threads.matmul(wm[0], cols)
     return np.matmul(wm, _grouped(cols, G)).reshape(-1, cols.shape[1])
 
 
