@@ -9,6 +9,9 @@ holds every engine to it in float64).
                                                               state.path the engine that ran
     backward(gy, state, g, need_x, need_w) -> (dX, dW)
     transpose_forward(x, w, g, need_w)    -> (y, state)      the adjoint of forward
+
+``forward``'s ``clamp=(lo, hi)`` clamps y (an inference block's ReLU6), inside the compiled
+depthwise kernel's last pass where that runs.
     transpose_backward(gy, state, g, need_x, need_w) -> (dX, dW)
 
 ``need_x``/``need_w`` say which gradients will be asked for, so that inference and first
@@ -17,6 +20,8 @@ layers keep nothing they will not read.
 from __future__ import annotations
 
 from typing import NamedTuple
+
+import numpy as np
 
 from foveanet.backend.cpu.conv import depthwise, gemm, patches, route, rows, winograd
 
@@ -28,10 +33,10 @@ class State(NamedTuple):
     saved: tuple   # (what dW needs, what dX needs), None where that gradient is not wanted
 
 
-def forward(x, w, bias, g, need_x: bool, need_w: bool):
+def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None):
     path = route.path(g, inference=not (need_x or need_w))
     if path == "depthwise":
-        y = depthwise.depthwise(x, w, g, bias)
+        y = depthwise.depthwise(x, w, g, bias, clamp=clamp)
         saved = (x if need_w else None, w if need_x else None)
     elif path == "rows":
         xr = rows.to_rows(x, g)
@@ -47,6 +52,8 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool):
         wm = gemm.w_matrix(w, g.G)
         y, kept = gemm.conv_forward(x, wm, g, bias)
         saved = (kept if need_w else None, wm if need_x else None)
+    if clamp is not None and path != "depthwise":
+        np.clip(y, *clamp, out=y)
     return y, State(path, saved)
 
 
@@ -83,10 +90,10 @@ class WithCompiled:
     def __init__(self, compiled):
         self.compiled = compiled
 
-    def forward(self, x, w, bias, g, need_x: bool, need_w: bool):
+    def forward(self, x, w, bias, g, need_x: bool, need_w: bool, clamp=None):
         if route.path(g) != "depthwise":
-            return forward(x, w, bias, g, need_x, need_w)
-        y = depthwise.depthwise(x, w, g, bias, self.compiled)
+            return forward(x, w, bias, g, need_x, need_w, clamp)
+        y = depthwise.depthwise(x, w, g, bias, self.compiled, clamp)
         return y, State("depthwise", (x if need_w else None, w if need_x else None))
 
     def backward(self, gy, state, g, need_x: bool, need_w: bool):
