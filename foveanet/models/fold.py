@@ -1,17 +1,27 @@
 """Batch norm folded into the convolution before it, for inference.
 
-In eval mode batch norm is a per-channel affine map with fixed numbers, so conv then BN is
-one conv with scaled weights and a new bias (PyTorch's ``fuse_conv_bn_weights``):
+In eval mode batch norm is a per-channel affine map with fixed numbers, so conv then BN
+(then ReLU6) is the conv with an epilogue (PyTorch's ``fuse_conv_bn_weights`` puts the same
+s into the weights):
 
     s  = gamma / sqrt(running_var + eps)
-    W' = W * s[o]                      (every weight of output channel o)
-    b' = (b - running_mean) * s + beta (b = 0 without a conv bias)
+    b' = (b - running_mean) * s + beta          (b = 0 without a conv bias)
+    y  = clamp(conv(x, W) * s[o] + b'[o], lo, hi)
 
-Why: at batch 1 the weights are smaller than the feature maps they make (MobileNetV2 @224:
-2.2 M conv weights, about 6.7 M BN'd activations), so scaling the weights on every call
-costs less than BN's pass over the output, and nothing cached can go stale when the
-weights or running statistics change in place. MobileNetV2 b1 @224 forward, one thread,
-CPU time min of 7 (/tmp script, load 3.5): 29.1 -> 22.5 ms; with 2 threads 34.5 -> 27.4 ms.
+``conv2d_clamp`` runs it as one pass the engine makes anyway: the compiled depthwise
+kernel's copy-out, or one compiled pass after a GEMM (``kernels/epilogue.py``). Nothing is
+cached, so nothing goes stale when weights or running statistics change in place.
+
+A depthwise (grouped) conv gets s in its weights instead (W' = W s, 9 numbers per channel,
+0.2 ms per MobileNetV2 forward): in float32 that order stays nearer float64. MobileNetV3-
+large @64 with test_mobile's far-from-identity BN statistics, max error / output scale
+against torch's float64: torch float32 3.4e-5; BN as its own pass 6.2e-5; s in every
+epilogue 7.2e-5 (1.06e-4 against torch float32, over the test's 1e-4); s in the depthwise
+weights, epilogue elsewhere 4.8e-5 (5.1e-5 against torch float32).
+MobileNetV2 b1 @224 forward, one thread, CPU time min of 15 interleaved with torch (load
+2-4): BN as its own pass 29.1 ms; weights scaled per call (W' = W s) 22.5 ms (of which
+1.2 ms the scaling); plus the clamp in the conv 20.5 ms; the epilogue as here 18.6 ms
+(torch 15.8 ms).
 
 It applies only where nothing can tell the difference but round-off: no autograd
 (``foveanet.no_grad``), BN in eval mode with running statistics, plain zero-padded Conv2d
@@ -25,7 +35,6 @@ import foveanet
 from foveanet import nn
 from foveanet.autograd import tracing as _tracing
 from foveanet.functional.conv import conv2d_clamp
-from foveanet.nn import functional as F
 
 
 def foldable(conv, bn) -> bool:
@@ -38,10 +47,10 @@ def foldable(conv, bn) -> bool:
                      or bn._forward_hooks or bn._forward_pre_hooks))
 
 
-def fold_weights(conv, bn):
-    """(W', b') as NumPy arrays in the conv's dtype: the formula of the module docstring."""
-    w = conv.weight.data
-    dt = w.dtype
+def bn_affine(conv, bn):
+    """(s, b') of the module docstring as NumPy arrays in the conv's dtype: the conv times
+    s plus b' is bn(conv)."""
+    dt = conv.weight.data.dtype
     s = bn.running_var.data.astype(dt, copy=False) + dt.type(bn.eps)
     np.sqrt(s, out=s)
     s = np.divide(1, s, dtype=dt) if bn.weight is None else bn.weight.data / s
@@ -51,7 +60,7 @@ def fold_weights(conv, bn):
     b *= s
     if bn.bias is not None:
         b += bn.bias.data
-    return w * s.reshape(-1, *([1] * (w.ndim - 1))), b
+    return s, b
 
 
 def _clamp(act):
@@ -70,14 +79,13 @@ def run_folded(modules, x):
     while i < len(mods):
         m = mods[i]
         if i + 1 < len(mods) and foldable(m, mods[i + 1]):
-            w, b = fold_weights(m, mods[i + 1])
+            scale, b = bn_affine(m, mods[i + 1])
             clamp = _clamp(mods[i + 2]) if i + 2 < len(mods) else None
-            if clamp is None:
-                x = F.conv2d(x, w, b, m.stride, m.padding, m.dilation, m.groups)
-                i += 2
-            else:
-                x = conv2d_clamp(x, w, b, m.stride, m.padding, m.dilation, m.groups, clamp)
-                i += 3
+            w = m.weight
+            if m.groups > 1:  # few weights per output: W' = W s (see the module docstring)
+                w, scale = w.data * scale.reshape(-1, 1, 1, 1), None
+            x = conv2d_clamp(x, w, b, m.stride, m.padding, m.dilation, m.groups, clamp, scale)
+            i += 2 if clamp is None else 3
         else:
             x = m(x)
             i += 1

@@ -103,16 +103,25 @@ def test_only_the_input_gradient_of_a_frozen_weight():
 def test_conv2d_clamp_equals_the_clipped_conv(choice, clamp):
     """conv2d_clamp (inference: ReLU6 in the compiled kernel's last pass) is np.clip of
     the plain conv on every path: the same bits in float64, for depthwise and 1x1 (b1:
-    the GEMM result used as NCHW in place) and 3x3 dense convs; torch's clamp in float32."""
+    the GEMM result used as NCHW in place) and 3x3 dense convs, and with a scale (eval batch
+    norm) the scaled conv plus bias, clipped; torch's clamp in float32."""
     from foveanet.functional.conv import conv2d_clamp
     for case in CASES[:3] + CASES[5:6]:
         stride, padding, dilation = case[6:9]
         x, w, b, _ = _arrays(case, np.float64, 4)
         for xs, ws, groups in ((x, w, x.shape[1]), (x[:1], np.repeat(w, x.shape[1], 1), 1)):
+            scale = np.random.default_rng(6).uniform(0.5, 2, ws.shape[0])
             with use_kernels(choice), foveanet.no_grad():
                 plain = F.conv2d(xs, ws, b, stride, padding, dilation, groups).numpy()
                 got = conv2d_clamp(xs, ws, b, stride, padding, dilation, groups, clamp).numpy()
+                bare = F.conv2d(xs, ws, None, stride, padding, dilation, groups).numpy()
+                scaled = conv2d_clamp(xs, ws, b, stride, padding, dilation, groups, clamp,
+                                      scale).numpy()
             np.testing.assert_array_equal(got, np.clip(plain, *clamp))
+            want = bare * scale.reshape(1, -1, 1, 1)   # the scale before the bias
+            if b is not None:
+                want += b.reshape(1, -1, 1, 1)
+            np.testing.assert_allclose(scaled, np.clip(want, *clamp), rtol=1e-14, atol=1e-14)
     x, w, b, _ = _arrays(CASES[0], np.float32, 5)
     with use_kernels(choice), foveanet.no_grad():
         got = conv2d_clamp(x, w, b, 1, 1, 1, x.shape[1], clamp).numpy()

@@ -181,7 +181,8 @@ def test_init_as_torchvision():
 
 
 def test_eval_under_no_grad_folds_bn_into_the_conv_and_matches_the_unfolded_net():
-    """Under no_grad in eval mode conv + BN run as one conv (foveanet/models/fold.py): the
+    """Under no_grad in eval mode conv + BN (+ ReLU6) run as one conv with a scale, shift
+    and clamp epilogue (foveanet/models/fold.py): the
     same numbers as conv then BN (the path with autograd on) up to round-off, and torch's.
     A hook on a BN turns the fold off for that pair, and the hook sees BN's output."""
     from foveanet.models import fold
@@ -194,9 +195,9 @@ def test_eval_under_no_grad_folds_bn_into_the_conv_and_matches_the_unfolded_net(
     np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
     assert_outputs_match(fm, tm, x)
     conv, bn = fm.features[1].conv[0][0], fm.features[1].conv[0][1]
-    w, b = fold.fold_weights(conv, bn)
+    scale, b = fold.bn_affine(conv, bn)
     s = bn.weight.numpy() / np.sqrt(bn.running_var.numpy() + bn.eps)
-    np.testing.assert_allclose(w, conv.weight.numpy() * s[:, None, None, None], rtol=1e-6)
+    np.testing.assert_allclose(scale, s, rtol=1e-6)
     np.testing.assert_allclose(b, bn.bias.numpy() - bn.running_mean.numpy() * s, rtol=1e-5,
                                atol=1e-6)
     seen = []
