@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from foveanet.backend.cpu.conv import depthwise, gemm, patches, route, rows, winograd
+from foveanet.backend.cpu.conv import depthwise, epilogue, gemm, patches, route, rows, winograd
 
 __all__ = ["forward", "backward", "transpose_forward", "transpose_backward"]
 
@@ -39,8 +39,8 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, c
         return y, State(path, (x if need_w else None, w if need_x else None))
     if scale is not None or clamp is not None:  # inference: the conv, then one epilogue pass
         y, state = forward(x, w, None if scale is not None else bias, g, need_x, need_w)
-        return depthwise.epilogue(y, scale, bias if scale is not None else None, clamp,
-                                  compiled), state
+        return epilogue.epilogue(y, scale, bias if scale is not None else None, clamp,
+                                 compiled), state
     if path == "rows":
         xr = rows.to_rows(x, g)
         y = rows.rows_forward(xr, w, g, bias)

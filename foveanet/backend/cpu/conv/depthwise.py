@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.backend.cpu import threads
-from foveanet.backend.cpu.conv import route
+from foveanet.backend.cpu.conv import epilogue, route
 from foveanet.geometry import ConvGeom
 
 
@@ -102,7 +102,7 @@ def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=Non
             x, wt, s, b, y, blk[0], blk[1], *_compiled_args(g), lo, hi))
         return y
     if scale is not None:
-        return epilogue(depthwise(x, w, g), scale, bias, clamp)
+        return epilogue.epilogue(depthwise(x, w, g), scale, bias, clamp)
 
     def job(block):
         c0, c1 = block
@@ -113,39 +113,6 @@ def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=Non
     threads.each(_channel_blocks(g, x.dtype.itemsize), job)
     if clamp is not None:
         np.clip(y, *clamp, out=y)
-    return y
-
-
-EPILOGUE_PARALLEL_MIN = 1 << 18
-
-
-def epilogue(y: np.ndarray, scale, bias, clamp, compiled=None) -> np.ndarray:
-    """NCHW ``y`` in place: ``y * scale[c] + bias[c]`` (either may be None), then clamped
-    to ``clamp`` = (lo, hi) (None: not): one compiled pass over each image's (C, H*W)
-    rows, in channel blocks on the threads, or NumPy's passes without ``compiled``."""
-    C = y.shape[1]
-    if compiled is None:
-        if scale is not None:
-            y *= scale.reshape(1, -1, 1, 1)
-        if bias is not None:
-            y += bias.reshape(1, -1, 1, 1)
-        if clamp is not None:
-            np.clip(y, *clamp, out=y)
-        return y
-    y = np.ascontiguousarray(y)  # an engine may return a transposed view (patches)
-    dt = y.dtype
-    s = np.ones(C, dt) if scale is None else np.ascontiguousarray(scale, dt)
-    b = np.zeros(C, dt) if bias is None else np.ascontiguousarray(bias, dt)
-    lo, hi = (dt.type(v) for v in ((-np.inf, np.inf) if clamp is None else clamp))
-    planes = y.reshape(y.shape[0], C, -1)
-    # blocks on the threads only where a pass is long enough to pay for the hand-over
-    # (MobileNetV2 b1 @224, 2 threads: every 1x1 conv's epilogue in 4 blocks cost 39.9 ms
-    # CPU against 18.6 with one thread)
-    parts = threads.workers() if y.size >= EPILOGUE_PARALLEL_MIN else 1
-    n = -(-C // (2 * parts)) if parts > 1 else C
-    blocks = [(i, c0, min(c0 + n, C)) for i in range(y.shape[0]) for c0 in range(0, C, n)]
-    threads.each(blocks, lambda blk: compiled.affine_clamp(planes[blk[0]], s, b, lo, hi,
-                                                           blk[1], blk[2]))
     return y
 
 
