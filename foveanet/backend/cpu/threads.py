@@ -133,6 +133,11 @@ def each(items, fn, fold=None):
 # Rows of the left operand per task of ``matmul``: a multiple of OpenBLAS's sgemm panel (16
 # on SkylakeX), and enough blocks that the caller can take a late worker's share.
 MATMUL_BLOCK_ROWS = 64
+# Below this many multiply-adds (20-40 us on one thread) a product stays one task: a
+# parallel region's hand-over costs about as much (MobileNetV2 b1 @224, 2 threads: ~4 ms
+# CPU over ~100 regions), and an RNN step's or a small Linear's GEMM is far smaller. For
+# MobileNetV2 itself 2^22 measured the same as no threshold (22.7-22.9 vs 22.8-23.5 ms).
+MATMUL_PARALLEL_MIN = 1 << 20
 
 
 def matmul(a, b, out=None):
@@ -152,7 +157,8 @@ def matmul(a, b, out=None):
     n = workers()
     if n < 2 or getattr(_inside, "active", False):
         return np.matmul(a, b, out=out)
-    if M < 2 * 16:  # too few rows to share: one task, still with BLAS at one thread
+    if M < 2 * 16 or M * a.shape[1] * b.shape[1] < MATMUL_PARALLEL_MIN:
+        # one task, still with BLAS at one thread
         return _with_blas_held(lambda: np.matmul(a, b, out=out))
     rows = max(16, min(MATMUL_BLOCK_ROWS, -(-M // (2 * n)) // 16 * 16 or 16))
     blocks = [(r, min(r + rows, M)) for r in range(0, M, rows)]
