@@ -56,6 +56,10 @@ def _nothing() -> None:
     return None
 
 
+def _matmul(a, b):
+    return a @ b
+
+
 @dataclass(frozen=True)
 class KernelSet:
     """What a backend brings beyond its array module.
@@ -71,6 +75,9 @@ class KernelSet:
     ``channels`` (batch norm's per-channel passes; ``size`` the elements in all), in
     parallel where the backend can; the reference makes one block.
 
+    ``matmul(a, b)``: the 2-d product ``a @ b`` for a layer's GEMM (the CPU's runs the rows
+    of ``a`` on its own threads).
+
     ``compiled``: the namespace of compiled kernels (``foveanet.kernels.load()``), or None
     where the op's NumPy code runs.
 
@@ -80,6 +87,7 @@ class KernelSet:
         before_gemm: the hook run before a GEMM (default: does nothing).
         each_channel_block: the channel-block runner (default: one block, in this thread).
         compiled: the compiled kernels (default None: none).
+        matmul: the layer GEMM (default: ``a @ b``).
 
     Example::
 
@@ -95,6 +103,7 @@ class KernelSet:
     before_gemm: Callable[[], None] = _nothing
     each_channel_block: Callable = _run_whole
     compiled: object = None
+    matmul: Callable = _matmul
 
 
 REFERENCE = KernelSet("reference")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numbers
 
-from foveanet.autograd.function import Function
+import numpy as np
+
+from foveanet.autograd.function import Function, is_grad_enabled
 from foveanet.backend import kernels
 from foveanet.functional import im2col as ref
 from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
@@ -49,7 +51,7 @@ class _Conv(_ConvFunction):
       db = sum of dY over N, H, W
     """
 
-    def forward(self, x, w, *bias, geom, lift):
+    def forward(self, x, w, *bias, geom, lift, clamp=None, scale=None):
         g = geom
         x4 = x.reshape(g.N, g.C, g.H, g.W)
         w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
@@ -57,8 +59,18 @@ class _Conv(_ConvFunction):
         need_x, need_w = self.needs_input_grad[:2]
         self.kernel = kernels(x).conv
         if self.kernel is None:
-            y = ref.conv(x4, w4, b, g)
+            if scale is None:
+                y = ref.conv(x4, w4, b, g)
+            else:
+                y = ref.conv(x4, w4, None, g) * scale.reshape(1, -1, 1, 1)
+                if b is not None:
+                    y += b.reshape(1, -1, 1, 1)
             state = (x4 if need_w else None, w4 if need_x else None)
+            if clamp is not None:
+                np.clip(y, *clamp, out=y)
+        elif clamp is not None or scale is not None:  # inference only (conv2d_clamp)
+            y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w, clamp=clamp,
+                                           scale=scale)
         else:  # inference and first layers keep nothing they will not read
             y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w)
         if self.requires_grad:
@@ -182,7 +194,7 @@ def _kernel(w, nd):
     return (1, w.shape[2]) if nd == 1 else tuple(w.shape[2:])
 
 
-def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
+def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups, **inference):
     x, w, b = _tensors(op, nd, input, weight, bias)
     stride = _positive(stride, nd, "stride", op)
     dilation = _positive(dilation, nd, "dilation", op)
@@ -228,7 +240,20 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
                          f"input {padded[sl]} (input shape {tuple(x.shape)})")
     geom = ConvGeom(N, C, H, W, Co, G, kh, kw, stride, dilation, pads)
     args = (x, w) if b is None else (x, w, b)
-    return _Conv.apply(*args, geom=geom, lift=_lifter(nd, unbatched))
+    return _Conv.apply(*args, geom=geom, lift=_lifter(nd, unbatched), **inference)
+
+
+def conv2d_clamp(input, weight, bias, stride, padding, dilation, groups, clamp, scale=None):
+    """``clamp(conv2d(input, weight) * scale[o] + bias[o], lo, hi)`` for inference:
+    ``clamp = (lo, hi)`` (ReLU6: (0, 6); None: no clamp), ``scale`` a (C_out,) array or
+    None (eval batch norm folded in, ``models/fold.py``). The engine does it in a pass it
+    makes anyway (the compiled depthwise kernel's last) or in one compiled epilogue pass.
+    No gradient: under ``no_grad`` or on inputs that need none (a clear error otherwise)."""
+    if is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in (input, weight, bias)):
+        raise RuntimeError("conv2d_clamp: an inference op, it has no backward; "
+                           "call it under foveanet.no_grad()")
+    inference = {k: v for k, v in (("clamp", clamp), ("scale", scale)) if v is not None}
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups, **inference)
 
 
 def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding, groups,

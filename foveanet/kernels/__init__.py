@@ -10,6 +10,7 @@ that the compile cost is paid once per machine.
 
     depthwise.py   depthwise conv forward, dX and dW
     pooling.py     max pooling forward (with the argmax) and backward
+    epilogue.py    an inference conv's per-channel scale, shift and clamp in one pass
 
 ``load()`` returns the kernels, each loaded on first access and compiled on first call (or
 read from Numba's cache), or None when Numba is not installed (then foveanet runs its NumPy
@@ -30,6 +31,7 @@ __all__ = ["available", "load"]
 _WHERE = {
     "depthwise_forward": "depthwise", "depthwise_backward": "depthwise",
     "max_pool_forward": "pooling", "max_pool_backward": "pooling",
+    "affine_clamp": "epilogue",
 }
 _lock = threading.Lock()
 _warned = False

@@ -112,9 +112,12 @@ def _merge(phases, dst, pt, pl, sh, sw, Hq, Wq):
 
 
 @njit(cache=True, nogil=True)
-def depthwise_forward(x, w, bias, y, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl):
-    """y[:, c0:c1] of the depthwise conv of ``x`` (N, C, H, W); ``w`` (C, kh*kw);
-    ``bias`` (C,) or empty; ``pt``/``pl`` the top/left padding."""
+def depthwise_forward(x, w, scale, bias, y, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl, lo, hi):
+    """y[:, c0:c1] of the depthwise conv of ``x`` (N, C, H, W); ``w`` (C, kh*kw); times
+    ``scale`` (C,) (ones for none) plus ``bias`` (C,) (zeros for none); ``pt``/``pl`` the
+    top/left padding; then clamped to [lo, hi]
+    (+-inf: no clamp) in the pass that copies the rows out: ReLU6 of an inference
+    block costs no pass of its own."""
     N, _, H, W = x.shape
     Ho, Wo = y.shape[2], y.shape[3]
     Hq, Wq, size = _grid(H, W, Ho, Wo, kh, kw, sh, sw, dh, dw)
@@ -138,10 +141,11 @@ def depthwise_forward(x, w, bias, y, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl):
                     p, off = _tap(t, kw, sh, sw, dh, dw, Wq)
                     _axpy(acc, w[c, t], phases[p, off:off + L])
             out = y[n, c]
+            s, b = scale[c], bias[c]
             for oh in range(Ho):
-                out[oh] = acc[oh * Wq:oh * Wq + Wo]
-            if bias.shape[0] > 0:
-                out += bias[c]
+                row, src = out[oh], acc[oh * Wq:oh * Wq + Wo]
+                for k in range(Wo):
+                    row[k] = min(max(src[k] * s + b, lo), hi)
 
 
 @njit(cache=True, nogil=True)

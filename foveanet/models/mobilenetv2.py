@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import foveanet
 from foveanet import nn
+from foveanet.models.fold import run_folded
 from foveanet.models.ops import Conv2dNormActivation, init_mobile_, make_divisible, small_normal_
 
 __all__ = ["MobileNetV2", "InvertedResidual", "mobilenet_v2"]
@@ -46,7 +47,9 @@ class InvertedResidual(nn.Module):
         self._is_cn = stride > 1
 
     def forward(self, x):
-        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+        seq = self.conv  # its children, with conv + BN pairs folded (fold.py), unless it has hooks
+        y = seq(x) if seq._forward_hooks or seq._forward_pre_hooks else run_folded(seq, x)
+        return x + y if self.use_res_connect else y
 
 
 class MobileNetV2(nn.Module):

@@ -10,6 +10,7 @@ import numpy as np
 from foveanet import backend, nn
 from foveanet.functional._utils import as_tensor, check_float
 from foveanet.functional.dropout import _Dropout
+from foveanet.models.fold import run_folded
 
 __all__ = ["Conv2dNormActivation", "SqueezeExcitation", "StochasticDepth", "stochastic_depth",
            "make_divisible"]
@@ -113,6 +114,9 @@ class Conv2dNormActivation(nn.Sequential):
             layers.append(activation_layer(**({} if inplace is None else {"inplace": inplace})))
         super().__init__(*layers)
         self.out_channels = out_channels
+
+    def forward(self, input):
+        return run_folded(self, input)  # conv + BN as one conv under no_grad in eval (fold.py)
 
 
 class SqueezeExcitation(nn.Module):

@@ -86,7 +86,7 @@ def test_blas_is_held_at_one_thread_inside_and_given_back_by_the_next_gemm(two_w
         assert inside == [[1] * len(libs)] * 2
         assert [c.num_threads for c in libs] == [1] * len(libs)  # still held
         assert foveanet.get_num_threads() == 2
-        x = foveanet.ones(4, 3)
+        x = foveanet.ones(64, 3)  # more rows than threads.matmul takes on (LINEAR_SPLIT_MAX_ROWS)
         F.linear(x, foveanet.ones(5, 3))  # a GEMM outside tasks takes the threads back
         assert [c.num_threads for c in libs] == [2] * len(libs)
         parallel.run([lambda: None] * 2)
@@ -142,3 +142,17 @@ def test_conv_over_two_workers_is_repeatable_and_matches_one(two_workers, monkey
     parallel.set_workers(1)
     for a, b in zip(first, grads()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("rows", [8, 40, 200])
+def test_matmul_in_row_blocks_equals_the_product(two_workers, rows):
+    """threads.matmul cuts the rows of ``a`` into tasks (few rows: one task), BLAS held at
+    one thread inside; the result is the product, computed in float64 here."""
+    rng = np.random.default_rng(rows)
+    a = rng.standard_normal((rows, 48)).astype(np.float32)
+    b = rng.standard_normal((48, 300)).astype(np.float32)
+    got = parallel.matmul(a, b)
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+    assert parallel.held_blas_threads() is not None or not parallel._blas_controller()
+    col = parallel.matmul(a, b[:, :1])  # a matrix-vector product (the classifier at batch 1)
+    np.testing.assert_allclose(col, a.astype(np.float64) @ b[:, :1], rtol=1e-5, atol=1e-5)

@@ -96,3 +96,37 @@ def test_only_the_input_gradient_of_a_frozen_weight():
         yr = F.conv2d(xr, foveanet.tensor(w), stride=2, padding=1, groups=x.shape[1])
         (yr * foveanet.tensor(gy)).sum().backward()
     np.testing.assert_array_equal(xt.grad.numpy(), xr.grad.numpy())
+
+
+@pytest.mark.parametrize("clamp", [(0.0, 6.0), (0.0, np.inf), (-0.5, 0.25)])
+@pytest.mark.parametrize("choice", ["numba", "numpy", "reference"])
+def test_conv2d_clamp_equals_the_clipped_conv(choice, clamp):
+    """conv2d_clamp (inference: ReLU6 in the compiled kernel's last pass) is np.clip of
+    the plain conv on every path: the same bits in float64, for depthwise and 1x1 (b1:
+    the GEMM result used as NCHW in place) and 3x3 dense convs, and with a scale (eval batch
+    norm) the scaled conv plus bias, clipped; torch's clamp in float32."""
+    from foveanet.functional.conv import conv2d_clamp
+    for case in CASES[:3] + CASES[5:6]:
+        stride, padding, dilation = case[6:9]
+        x, w, b, _ = _arrays(case, np.float64, 4)
+        for xs, ws, groups in ((x, w, x.shape[1]), (x[:1], np.repeat(w, x.shape[1], 1), 1)):
+            scale = np.random.default_rng(6).uniform(0.5, 2, ws.shape[0])
+            with use_kernels(choice), foveanet.no_grad():
+                plain = F.conv2d(xs, ws, b, stride, padding, dilation, groups).numpy()
+                got = conv2d_clamp(xs, ws, b, stride, padding, dilation, groups, clamp).numpy()
+                bare = F.conv2d(xs, ws, None, stride, padding, dilation, groups).numpy()
+                scaled = conv2d_clamp(xs, ws, b, stride, padding, dilation, groups, clamp,
+                                      scale).numpy()
+            np.testing.assert_array_equal(got, np.clip(plain, *clamp))
+            want = bare * scale.reshape(1, -1, 1, 1)   # the scale before the bias
+            if b is not None:
+                want += b.reshape(1, -1, 1, 1)
+            np.testing.assert_allclose(scaled, np.clip(want, *clamp), rtol=1e-14, atol=1e-14)
+    x, w, b, _ = _arrays(CASES[0], np.float32, 5)
+    with use_kernels(choice), foveanet.no_grad():
+        got = conv2d_clamp(x, w, b, 1, 1, 1, x.shape[1], clamp).numpy()
+    ty = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), 1, 1, 1,
+                   x.shape[1]).clamp(*clamp)
+    close(got, ty)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        conv2d_clamp(x, foveanet.tensor(w, requires_grad=True), b, 1, 1, 1, x.shape[1], clamp)

@@ -178,3 +178,35 @@ def test_init_as_torchvision():
     assert np.abs(fc).max() <= 1000 ** -0.5 and abs(fc.std() / (1000 ** -0.5 / 3 ** 0.5) - 1) < 0.02
     se = models.efficientnet_b0().features[1][0].block[1].fc1
     assert not se.bias.numpy().any()
+
+
+def test_eval_under_no_grad_folds_bn_into_the_conv_and_matches_the_unfolded_net():
+    """Under no_grad in eval mode conv + BN (+ ReLU6) run as one conv with a scale, shift
+    and clamp epilogue (foveanet/models/fold.py): the
+    same numbers as conv then BN (the path with autograd on) up to round-off, and torch's.
+    A hook on a BN turns the fold off for that pair, and the hook sees BN's output."""
+    from foveanet.models import fold
+    tm = randomize_(torch_ref("mobilenet_v2", num_classes=10))
+    fm = load_from_torch(models.mobilenet_v2(num_classes=10), tm).eval()
+    x = image(2, 3, 64)
+    plain = fm(foveanet.tensor(x)).numpy()           # autograd on: conv, then BN
+    with foveanet.no_grad():
+        folded = fm(foveanet.tensor(x)).numpy()
+    np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
+    assert_outputs_match(fm, tm, x)
+    conv, bn = fm.features[1].conv[0][0], fm.features[1].conv[0][1]
+    scale, b = fold.bn_affine(conv, bn)
+    s = bn.weight.numpy() / np.sqrt(bn.running_var.numpy() + bn.eps)
+    np.testing.assert_allclose(scale, s, rtol=1e-6)
+    np.testing.assert_allclose(b, bn.bias.numpy() - bn.running_mean.numpy() * s, rtol=1e-5,
+                               atol=1e-6)
+    seen = []
+    bn.register_forward_hook(lambda m, args, out: seen.append(out.numpy().copy()))
+    with foveanet.no_grad():
+        hooked = fm(foveanet.tensor(x)).numpy()
+        assert not fold.foldable(conv, bn)
+    assert len(seen) == 1 and seen[0].shape == (2, 32, 32, 32)
+    np.testing.assert_allclose(hooked, folded, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
+    fm.train()
+    with foveanet.no_grad():
+        assert not fold.foldable(fm.features[2].conv[2], fm.features[2].conv[3])

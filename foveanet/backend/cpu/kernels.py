@@ -23,7 +23,7 @@ def each_channel_block(channels: int, size: int, job) -> None:
 
 
 KERNELS = KernelSet("cpu", conv=conv, before_gemm=threads.release_blas,
-                    each_channel_block=each_channel_block)
+                    each_channel_block=each_channel_block, matmul=threads.matmul)
 
 
 _with_compiled: KernelSet | None = None

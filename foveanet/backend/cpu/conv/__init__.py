@@ -9,6 +9,10 @@ holds every engine to it in float64).
                                                               state.path the engine that ran
     backward(gy, state, g, need_x, need_w) -> (dX, dW)
     transpose_forward(x, w, g, need_w)    -> (y, state)      the adjoint of forward
+
+For inference, ``forward(..., clamp=(lo, hi), scale=s)`` returns ``clamp(conv * s[o] +
+b[o])`` (eval batch norm and ReLU6 of a block, ``models/fold.py``): inside the compiled
+depthwise kernel's last pass, or as one compiled epilogue pass after the other engines.
     transpose_backward(gy, state, g, need_x, need_w) -> (dX, dW)
 
 ``need_x``/``need_w`` say which gradients will be asked for, so that inference and first
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from foveanet.backend.cpu.conv import depthwise, gemm, patches, route, rows, winograd
+from foveanet.backend.cpu.conv import depthwise, epilogue, gemm, patches, route, rows, winograd
 
 __all__ = ["forward", "backward", "transpose_forward", "transpose_backward"]
 
@@ -28,12 +32,16 @@ class State(NamedTuple):
     saved: tuple   # (what dW needs, what dX needs), None where that gradient is not wanted
 
 
-def forward(x, w, bias, g, need_x: bool, need_w: bool):
+def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, compiled=None):
     path = route.path(g, inference=not (need_x or need_w))
     if path == "depthwise":
-        y = depthwise.depthwise(x, w, g, bias)
-        saved = (x if need_w else None, w if need_x else None)
-    elif path == "rows":
+        y = depthwise.depthwise(x, w, g, bias, compiled, clamp, scale)
+        return y, State(path, (x if need_w else None, w if need_x else None))
+    if scale is not None or clamp is not None:  # inference: the conv, then one epilogue pass
+        y, state = forward(x, w, None if scale is not None else bias, g, need_x, need_w)
+        return epilogue.epilogue(y, scale, bias if scale is not None else None, clamp,
+                                 compiled), state
+    if path == "rows":
         xr = rows.to_rows(x, g)
         y = rows.rows_forward(xr, w, g, bias)
         saved = (xr if need_w else None, w if need_x else None)
@@ -83,10 +91,10 @@ class WithCompiled:
     def __init__(self, compiled):
         self.compiled = compiled
 
-    def forward(self, x, w, bias, g, need_x: bool, need_w: bool):
+    def forward(self, x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None):
         if route.path(g) != "depthwise":
-            return forward(x, w, bias, g, need_x, need_w)
-        y = depthwise.depthwise(x, w, g, bias, self.compiled)
+            return forward(x, w, bias, g, need_x, need_w, clamp, scale, self.compiled)
+        y = depthwise.depthwise(x, w, g, bias, self.compiled, clamp, scale)
         return y, State("depthwise", (x if need_w else None, w if need_x else None))
 
     def backward(self, gy, state, g, need_x: bool, need_w: bool):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.backend.cpu import threads
-from foveanet.backend.cpu.conv import route
+from foveanet.backend.cpu.conv import epilogue, route
 from foveanet.geometry import ConvGeom
 
 
@@ -86,16 +86,23 @@ def _compiled_blocks(g: ConvGeom) -> list:
     return [(c0, min(c0 + n, g.C)) for c0 in range(0, g.C, n)]
 
 
-def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=None) -> np.ndarray:
+def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=None,
+              clamp=None, scale=None) -> np.ndarray:
     """Depthwise conv of NCHW ``x`` in channel blocks (backward needs ``x`` and ``w``);
-    ``compiled``: the namespace of ``foveanet.kernels`` (None: the NumPy taps)."""
+    ``compiled``: the namespace of ``foveanet.kernels`` (None: the NumPy taps). For
+    inference ``scale`` (C,) multiplies the conv before the bias is added, and ``clamp``
+    (lo, hi) clamps the output (None: neither)."""
     y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=x.dtype)
     if compiled is not None:
         x, wt = np.ascontiguousarray(x), np.ascontiguousarray(w).reshape(g.C, g.kh * g.kw)
-        b = np.empty(0, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
+        b = np.zeros(g.C, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
+        s = np.ones(g.C, x.dtype) if scale is None else np.ascontiguousarray(scale, x.dtype)
+        lo, hi = (x.dtype.type(v) for v in ((-np.inf, np.inf) if clamp is None else clamp))
         threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_forward(
-            x, wt, b, y, blk[0], blk[1], *_compiled_args(g)))
+            x, wt, s, b, y, blk[0], blk[1], *_compiled_args(g), lo, hi))
         return y
+    if scale is not None:
+        return epilogue.epilogue(depthwise(x, w, g), scale, bias, clamp)
 
     def job(block):
         c0, c1 = block
@@ -104,6 +111,8 @@ def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=Non
         y[:, c0:c1] = depthwise_forward(pad_nchw(x[:, c0:c1], gc), w[c0:c1], gc, b)
 
     threads.each(_channel_blocks(g, x.dtype.itemsize), job)
+    if clamp is not None:
+        np.clip(y, *clamp, out=y)
     return y
 
 

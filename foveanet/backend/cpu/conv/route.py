@@ -43,6 +43,12 @@ DEPTHWISE_BLOCK_BYTES = 1 << 20
 # With Numba, the depthwise engine runs the compiled kernels instead, on every geometry:
 # foveanet/kernels/route.py holds the measurements.
 
+# An inference conv's epilogue (conv/epilogue.py: BN scale, shift, ReLU6 in one compiled
+# pass) runs on the threads in channel blocks only from this many output elements: below,
+# the hand-over costs more than the pass (MobileNetV2 b1 @224, 2 threads, CPU time min of
+# 15: every 1x1 conv's epilogue in 4 blocks 39.9 ms per forward, only from 2^18 on 25.3 ms).
+EPILOGUE_PARALLEL_MIN = 1 << 18
+
 
 # ----------------------------------------------------------------------------------- rows
 # 1-d convs with this many input channels take the row-GEMM path. At text-CNN sizes it
