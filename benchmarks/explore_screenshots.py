@@ -3,8 +3,8 @@ Debian's chromium by Playwright from servers started with the real `foveanet exp
 
     python -m benchmarks.explore_screenshots --classify runs/lenet [--segment runs/unet] [--text runs/text]
 
-The pictures in docs/images came from short runs (made in a few minutes on 2 busy cores):
-    foveanet train --limit 12000 --epochs 4 --out runs/lenet                     (82% test)
+The pictures in docs/images came from these runs (the last two short, made in minutes on 2 cores):
+    foveanet train --model lenet5 --dataset fashion-mnist --out runs/lenet    (`make demo`: 91.0% test)
     foveanet segment train --epochs 4 --scenes 1500 --base-width 8 --test-scenes 200 \
         --pretrain-epochs 1 --out runs/unet                                       (mIoU 0.27)
     foveanet text train --model textcnn --data debtags-bookworm.jsonl.gz --limit 5000 \
