@@ -124,7 +124,8 @@ def report(args) -> None:
             c = p["config"]
             print(f"## Printed Latin lines, held-out fonts ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
-            print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
+            print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, stretch {c.get('stretch', 0.0)}, "
+                  f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
                   f"training lines x {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}, "
                   f"{c['threads']} threads, budget {c['minutes']} min; {c['test_lines']} test lines "
                   f"(seed {c['test_seed']}). Training took {tr['seconds']:.0f} s wall "

@@ -1,10 +1,10 @@
 """Train, evaluate and run the CRNN line recognizer with the CTC loss.
 
 Data. Training lines are rendered once (``train_lines`` of them, training fonts and
-training text, seeded distortions) and passed over ``epochs`` times in batches of similar
-width (less padding); validation lines come from the same fonts and text with another
-seed and choose the best epoch; the test lines (test fonts, test text, ``test_seed``) are
-scored once, at the end, and by ``evaluate``.
+training text, seeded distortions, each stretched in width by up to ``stretch``) and passed
+over ``epochs`` times in batches of similar width (less padding); validation lines come
+from the same fonts and text with another seed and choose the best epoch; the test lines
+(test fonts, test text, ``test_seed``) are scored once, at the end, and by ``evaluate``.
 
 Run directory: config.json, metrics.json (``cer``, ``wer``, ``cer_beam``, ``confusions``,
 ``history``, ``seconds``), best/last.safetensors, test_lines.png (predicted vs true text,
