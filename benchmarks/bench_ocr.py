@@ -75,7 +75,8 @@ def lines(args) -> dict:
         run = args.run
     else:
         settings = {k: v for k, v in (("head", args.head), ("minutes", args.minutes), ("seed", args.seed),
-                                      ("batch_size", args.batch_size), ("lr", args.lr), ("epochs", args.epochs))
+                                      ("batch_size", args.batch_size), ("lr", args.lr), ("epochs", args.epochs),
+                                      ("frame", args.frame))
                     if v is not None}
         m = train(args.out, **settings)
         run = args.out
@@ -123,7 +124,8 @@ def report(args) -> None:
             c = p["config"]
             print(f"## Printed Latin lines, held-out fonts ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
-            print(f"Recipe: head {c['head']}, width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
+            print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, stretch {c.get('stretch', 0.0)}, "
+                  f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
                   f"training lines x {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}, "
                   f"{c['threads']} threads, budget {c['minutes']} min; {c['test_lines']} test lines "
                   f"(seed {c['test_seed']}). Training took {tr['seconds']:.0f} s wall "
@@ -162,6 +164,7 @@ def main(argv=None):
     ln.add_argument("--batch-size", type=int, default=None)
     ln.add_argument("--lr", type=float, default=None)
     ln.add_argument("--epochs", type=int, default=None)
+    ln.add_argument("--frame", type=int, default=None, choices=(2, 4))
     ln.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")

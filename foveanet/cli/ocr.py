@@ -43,6 +43,10 @@ def register(sub) -> None:
     t.add_argument("--out", required=True, help="run directory to create")
     t.add_argument("--script", choices=("latin", "odia"), default="latin", help="alphabet and fonts [latin]")
     t.add_argument("--head", choices=("lstm", "conv"), default=None, help=f"sequence head [{DEFAULTS['head']}]")
+    t.add_argument("--frame", type=int, choices=(2, 4), default=None,
+                   help=f"pixels of line width per CTC time step [{DEFAULTS['frame']}]")
+    t.add_argument("--stretch", type=float, default=None,
+                   help=f"training lines resized in width by a factor in [1-S, 1+S] (0: off) [{DEFAULTS['stretch']}]")
     for flag, typ, hlp in (("epochs", positive_int, "passes over the training lines"),
                            ("train-lines", positive_int, "training lines rendered"),
                            ("val-lines", positive_int, "validation lines (training fonts, other seed)"),
@@ -82,8 +86,10 @@ def run_train(args) -> int:
     from foveanet.ocr import train
 
     keys = ("head", "epochs", "train_lines", "val_lines", "test_lines", "batch_size", "lr", "width",
-            "hidden", "minutes", "threads", "seed")
+            "hidden", "minutes", "threads", "seed", "frame", "stretch")
     settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    if not 0 <= settings.get("stretch", 0) < 1:
+        raise CLIError(f"--stretch must be in [0, 1) (a width factor of 1 - S to 1 + S), got {args.stretch}")
     out = Path(args.out)
     if (out / "config.json").exists():
         raise CLIError(f"{out} already holds a run (config.json): choose another --out or delete it")

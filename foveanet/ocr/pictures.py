@@ -35,7 +35,7 @@ def lines_figure(images, predictions, truths, path) -> None:
 
 
 def alignment_figure(image, log_probs, alphabet, path) -> None:
-    """The line, and under it the most likely class of each frame (4 pixels of width):
+    """The line, and under it the most likely class of each frame (the model's ``frame`` pixels of width):
     blanks as '.', labels as their character; above, the probability of the best class."""
     plt = _plt()
     lp = np.asarray(log_probs)

@@ -28,7 +28,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "ocr"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        rc = main(["ocr", "train", "--script", "latin", "--out", str(out), *TINY])
+        rc = main(["ocr", "train", "--script", "latin", "--out", str(out), "--frame", "2", *TINY])
     assert rc == 0, buf.getvalue()
     return out, buf.getvalue()
 
@@ -104,3 +104,40 @@ def test_crnn_with_ctc_learns_to_read_a_few_lines():
     lp = model(foveanet.tensor(x)).numpy()
     read = [LATIN.decode(greedy_decode(lp[:n, i])) for i, n in enumerate(frames)]
     assert read == texts
+
+
+@pytest.mark.parametrize("frame", [2, 4])
+def test_crnn_frame_count_matches_batch_lines(frame):
+    # a line of width W gives ceil(W / frame) frames, alone or padded in a batch with a wider one
+    f = fonts_for("latin", "train")[0]
+    lines = [normalise_line(render_line(t, f, distort=False)) for t in ("ab", "a wider line")]
+    x, frames = batch_lines(lines, frame)
+    assert frames.tolist() == [-(-w.shape[1] // frame) for w in lines]
+    model = CRNN(len(LATIN), "lstm", width=4, hidden=8, frame=frame)
+    model.eval()
+    assert model(foveanet.tensor(x)).shape == (frames.max(), 2, len(LATIN))
+    alone, n = batch_lines(lines[:1], frame)
+    assert model(foveanet.tensor(alone)).shape[0] == n[0] == frames[0]
+    with pytest.raises(ValueError, match="frame must be 2 or 4"):
+        CRNN(len(LATIN), frame=3)
+
+
+def test_a_run_without_frame_in_its_config_loads_with_4_pixel_frames(run, tmp_path):
+    import shutil
+
+    from foveanet.ocr.pipeline import load_run
+
+    old = tmp_path / "old"
+    shutil.copytree(run[0], old)
+    cfg = json.loads((old / "config.json").read_text())
+    cfg.pop("frame")
+    (old / "config.json").write_text(json.dumps(cfg))
+    assert load_run(old)[1].frame == 4
+    assert load_run(run[0])[1].frame == 2
+
+
+def test_stretch_out_of_range_is_a_one_line_error(tmp_path, capsys):
+    assert main(["ocr", "train", "--out", str(tmp_path / "run"), "--stretch", "1.5", *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--stretch must be in [0, 1)" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "run").exists()

@@ -110,3 +110,17 @@ def test_user_folder_reader_and_its_errors(tmp_path):
     (tmp_path / "labels.tsv").write_text("a.png\tab\u00e9\n")
     with pytest.raises(UnknownCharacter, match=r"'\u00e9' \(U\+00E9\) not in the latin alphabet"):
         read_folder(tmp_path, LATIN)
+
+
+def test_stretch_lines_scales_width_only_within_the_range():
+    from foveanet.ocr.pipeline import stretch_lines
+
+    lines = [np.full((32, 100), 255, np.uint8) for _ in range(50)]
+    lines[0][:, 40:60] = 0
+    out = stretch_lines(lines, 0.3, seed=1)
+    widths = np.array([x.shape[1] for x in out])
+    assert all(x.shape[0] == 32 and x.dtype == np.uint8 for x in out)
+    assert widths.min() >= 70 and widths.max() <= 130 and len(set(widths.tolist())) > 10
+    ink = (out[0] < 128).any(axis=0).sum()      # the 20-column bar scales with the line
+    assert abs(ink - 20 * widths[0] / 100) <= 2
+    assert [x.shape for x in stretch_lines(lines, 0.3, seed=1)] == [x.shape for x in out]
