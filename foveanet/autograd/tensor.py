@@ -496,6 +496,9 @@ for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
               "__rtruediv__", "__pow__", "__matmul__", "__rmatmul__", "__neg__", "exp", "log", "sqrt",
               "abs", "tanh", "sigmoid", "clamp", "clip", "reshape", "view", "expand", "flatten",
               "permute", "transpose", "unsqueeze", "squeeze", "__getitem__", "__setitem__", "sum",
-              "mean", "amax", "max", "to"):
+              "mean", "amax", "max", "to",
+              # no Function records these: unseen by the tracer, a result computed from the
+              # input would be saved as a constant of the example input
+              "detach", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "argmax", "argmin"):
     setattr(Tensor, _name, _tracing.traceable(Tensor.__dict__[_name], f"Tensor.{_name}"))
 del _name

@@ -32,11 +32,12 @@ _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
 def _inside(root: Path, rel: str) -> Path:
     """``root / rel`` when that is a file inside ``root`` (no ``..``, no link out), else 404."""
     root = root.resolve()
-    try:
+    try:  # is_file() too: a name past the file system's limit raises ENAMETOOLONG there
         path = (root / rel).resolve()
+        inside = ".." not in Path(rel).parts and path.is_relative_to(root) and path.is_file()
     except (OSError, ValueError):
-        raise not_found(f"no file {rel!r}") from None
-    if ".." in Path(rel).parts or not path.is_relative_to(root) or not path.is_file():
+        inside = False
+    if not inside:
         raise not_found(f"no file {rel!r}")
     return path
 

@@ -81,7 +81,7 @@ def read_photo(path) -> np.ndarray:
                 a = np.asarray(im, np.float32)
                 return np.clip(a / max(float(a.max()), 1.0), 0, 1)
             return to_grey(np.asarray(im.convert("RGB") if mode not in ("L", "RGB") else im))
-    except (OSError, UnidentifiedImageError, ValueError) as e:
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
         raise ImageFileError(f"cannot read image {path}: {e}") from None
 
 

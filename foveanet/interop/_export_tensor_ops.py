@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from foveanet.autograd import Tensor
 from foveanet.interop._export_ops import _clip, _simple
 
 
@@ -183,6 +184,21 @@ def _cast(tr, a, out):
 AUTOGRAD = {"cat": _cat, "stack": _stack, "flatten": _flatten,
             "zeros": _filled(fill=0.0), "ones": _filled(fill=1.0), "empty": _filled(fill=0.0),
             "full": _filled("fill_value"), "zeros_like": _filled_like(0.0), "ones_like": _filled_like(1.0)}
+def _detach(tr, a, out):
+    """The same value without its graph: the same ONNX value."""
+    tr.bind(out, tr.name(a["self"]))
+
+
+def _unmapped(what):
+    """An op with no ONNX mapping here: on a value computed from the input its result would be
+    saved as a constant of the example input, so the export is refused; on parameters and
+    constants the result is a constant, which it is."""
+    def handler(tr, a, out):
+        if any(isinstance(v, Tensor) and id(v) in tr.names for v in a.values()):
+            raise NotImplementedError(f"{what} of a value computed from the input has no ONNX mapping")
+    return handler
+
+
 TENSOR = {
     "__add__": _binary("Add"), "__radd__": _binary("Add", True), "__sub__": _binary("Sub"),
     "__rsub__": _binary("Sub", True), "__mul__": _binary("Mul"), "__rmul__": _binary("Mul", True),
@@ -194,5 +210,8 @@ TENSOR = {
     "reshape": _reshape, "view": _reshape, "expand": _expand, "flatten": _flatten, "permute": _permute,
     "transpose": _transpose, "unsqueeze": _unsqueeze, "squeeze": _squeeze, "__getitem__": _getitem, "__setitem__": _setitem,
     "sum": _reduce("ReduceSum", 13), "mean": _reduce("ReduceMean", 18), "amax": _reduce("ReduceMax", 18),
-    "max": _max, "to": _cast,
+    "max": _max, "to": _cast, "detach": _detach,
+    "__eq__": _binary("Equal"), "__lt__": _binary("Less"), "__le__": _binary("LessOrEqual"),
+    "__gt__": _binary("Greater"), "__ge__": _binary("GreaterOrEqual"), "__ne__": _unmapped("!="),
+    "argmax": _unmapped("argmax"), "argmin": _unmapped("argmin"),
 }

@@ -26,6 +26,7 @@ holds no patient position, so the affine is the diagonal of the spacings.
 """
 from __future__ import annotations
 
+import math
 import plistlib
 import tarfile
 from dataclasses import dataclass, field
@@ -277,7 +278,11 @@ def _raw(tar: tarfile.TarFile, name: str, dtype, shape, where: str) -> np.ndarra
     member = next((m for m in tar.getmembers() if m.isfile() and Path(m.name).name == name), None)
     if member is None:
         raise VolumeFileError(f"{where}: no {name} inside, which main.plist names")
-    need = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biuf" or len(shape) == 0 or min(shape) < 1:
+        raise VolumeFileError(f"{where}: main.plist describes {name} as shape {tuple(shape)} of "
+                              f"{dtype}, expected positive sizes of a numeric type")
+    need = math.prod(shape) * dtype.itemsize   # Python integers: a crafted shape cannot wrap
     if member.size != need:   # checked before reading: the plist's sizes against the bytes
         raise VolumeFileError(f"{where}: {name} holds {member.size} bytes, its shape {tuple(shape)} "
                               f"of {np.dtype(dtype).name} needs {need}")
@@ -329,20 +334,24 @@ def read_inv3(path, masks: bool = True) -> Volume:
         main = _plist(tar, "main.plist", where)
         try:
             m = main["matrix"]
-            dtype, shape = np.dtype(m["dtype"]), tuple(int(s) for s in m["shape"])
+            filename, dtype, shape = m["filename"], np.dtype(m["dtype"]), tuple(int(s) for s in m["shape"])
             spacing = [float(s) for s in main["spacing"]]
         except (KeyError, TypeError, ValueError) as e:
             raise VolumeFileError(f"{where}: main.plist lacks the volume's description ({e})") from None
         if len(shape) != 3 or len(spacing) != 3:
             raise VolumeFileError(f"{where}: expected a 3-D volume, main.plist gives shape {shape}")
-        data = _raw(tar, m["filename"], dtype.newbyteorder("<"), shape, where)
+        data = _raw(tar, filename, dtype.newbyteorder("<"), shape, where)
         vol = Volume(data.transpose(2, 1, 0).astype(dtype), np.diag(spacing + [1.0]),
                      str(main.get("modality", "")), where)
         for key in sorted(main.get("masks", {}), key=str) if masks else []:
             info = _plist(tar, main["masks"][key], where)
-            raw = _raw(tar, info["mask_file"], np.uint8, tuple(int(s) for s in info["mask_shape"]), where)
+            try:
+                mask_file, mask_shape = info["mask_file"], tuple(int(s) for s in info["mask_shape"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise VolumeFileError(f"{where}: mask {key!r} lacks its file or shape ({e})") from None
+            raw = _raw(tar, mask_file, np.uint8, mask_shape, where)
             if raw.shape != tuple(s + 1 for s in shape):
-                raise VolumeFileError(f"{where}: mask {info['mask_file']} is {raw.shape}, expected {shape} + 1")
+                raise VolumeFileError(f"{where}: mask {mask_file} is {raw.shape}, expected {shape} + 1")
             name = str(info.get("name", key))
             vol.masks[name] = (raw[1:, 1:, 1:] > 127).transpose(2, 1, 0)
             vol.masks[name + " range"] = tuple(info.get("threshold_range", ()))

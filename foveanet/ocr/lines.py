@@ -29,7 +29,7 @@ def read_gray(path) -> np.ndarray:
     try:
         img = Image.open(p)
         img.load()
-    except (UnidentifiedImageError, OSError) as e:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
         raise ImageError(f"{p}: not an image Pillow can read ({e})") from None
     if img.mode not in MODES:
         raise ImageError(f"{p}: unsupported image mode {img.mode!r}; expected one of {', '.join(MODES)} "
@@ -127,8 +127,13 @@ def read_folder(folder, alphabet) -> tuple:
     tsv = d / "labels.tsv"
     if not tsv.is_file():
         raise UserError(f"{d}: no labels.tsv (expected rows of file<TAB>text beside the line images)")
+    try:  # utf-8-sig: a byte-order mark (as spreadsheets write it) is not part of the header
+        rows = tsv.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        line = tsv.read_bytes()[:e.start].count(b"\n") + 1
+        raise UserError(f"{tsv}:{line}: not UTF-8 text ({e.reason}); save labels.tsv as UTF-8") from None
     images, texts = [], []
-    for n, row in enumerate(tsv.read_text(encoding="utf-8").splitlines(), 1):
+    for n, row in enumerate(rows, 1):
         if not row.strip() or (n == 1 and row.lower().startswith("file\ttext")):
             continue
         if "\t" not in row:

@@ -164,6 +164,8 @@ def test_upload_converted_like_predict(client, lenet_run):
     ("/static/..%2fapp.py", 404, "no file"),
     ("/static/../../runs.py", 404, ""),
     ("/api/run/files/%2e%2e/%2e%2e/etc/passwd", 404, "no file"),
+    ("/static/" + "a" * 300 + ".js", 404, "no file"),   # past the file system's name limit
+    ("/api/run/files/" + "a/" * 3000 + "x.png", 404, "no file"),
     ("/api/run/files/best.safetensors", 404, "serves only"),
 ])
 def test_errors_are_4xx_json(client, path, status, words):

@@ -264,3 +264,29 @@ class _Assign(nn.Module):
 def test_assignment_into_a_graph_value_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"__setitem__.*assigning into a tensor computed from the input"):
         foveanet.onnx.export(_Assign(), np.ones((1, 3), np.float32), tmp_path / "a.onnx")
+
+
+class _Mask(nn.Module):
+    """Comparisons and detach on values computed from the input: no Function records them."""
+
+    def forward(self, x):
+        y = x * 3 - 1
+        return y * (y > 0).to(np.float32) + (y <= -2).to(np.float32) + x.detach() * (x == x).to(np.float32)
+
+
+def test_comparisons_and_detach_are_exported_as_ops_not_constants(tmp_path):
+    model = _Mask()
+    proto = foveanet.onnx.export(model, np.zeros((1, 4), np.float32), tmp_path / "m.onnx")
+    assert {"Greater", "LessOrEqual", "Equal"} <= {n.op_type for n in proto.graph.node}
+    x = np.random.default_rng(9).standard_normal((5, 4), dtype=np.float32)
+    np.testing.assert_allclose(_ort(tmp_path / "m.onnx", x), model(foveanet.tensor(x)).numpy(), atol=1e-6)
+
+
+class _ArgMax(nn.Module):
+    def forward(self, x):
+        return x + x.argmax(dim=1, keepdim=True).to(np.float32)
+
+
+def test_an_op_without_mapping_on_a_graph_value_is_refused(tmp_path):
+    with pytest.raises(NotImplementedError, match="argmax of a value computed from the input"):
+        foveanet.onnx.export(_ArgMax(), np.ones((1, 3), np.float32), tmp_path / "a.onnx")

@@ -136,6 +136,20 @@ def test_inv3_errors(tmp_path):
     _inv3(tmp_path / "short.inv3", vol, [1, 1, 1], matrix_bytes=b"\0" * 10)
     with pytest.raises(VolumeFileError, match="holds 10 bytes, its shape \\(2, 3, 4\\) of int16 needs 48"):
         read_inv3(tmp_path / "short.inv3")
+    for shape, dtype in [([-2, -3, 4], "int16"), ([2**32, 2**32, 1], "int16"), ([2, 3, 4], "O")]:
+        _inv3(tmp_path / "crafted.inv3", vol, [1, 1, 1])   # a main.plist rewritten by hand
+        with tarfile.open(tmp_path / "crafted.inv3") as tar:
+            blobs = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+        main = plistlib.loads(blobs["tmpdir/main.plist"])
+        main["matrix"].update(shape=shape, dtype=dtype)
+        blobs["tmpdir/main.plist"] = plistlib.dumps(main)
+        with tarfile.open(tmp_path / "crafted.inv3", "w:gz") as tar:
+            for name, blob in blobs.items():
+                ti = tarfile.TarInfo(name)
+                ti.size = len(blob)
+                tar.addfile(ti, io.BytesIO(blob))
+        with pytest.raises(VolumeFileError, match="expected positive sizes of a numeric type|needs"):
+            read_inv3(tmp_path / "crafted.inv3")
     (tmp_path / "x.inv3").write_bytes(b"not a tar")
     with pytest.raises(VolumeFileError, match="not an InVesalius project"):
         read_inv3(tmp_path / "x.inv3")

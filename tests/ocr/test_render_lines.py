@@ -104,6 +104,11 @@ def test_user_folder_reader_and_its_errors(tmp_path):
     (tmp_path / "labels.tsv").write_text("file\ttext\na.png\tabc\n")
     images, texts = read_folder(tmp_path, LATIN)
     assert texts == ["abc"] and images[0].shape[0] == 32
+    (tmp_path / "labels.tsv").write_bytes("\ufefffile\ttext\na.png\tabc\n".encode("utf-8"))  # as spreadsheets save it
+    assert read_folder(tmp_path, LATIN)[1] == ["abc"]
+    (tmp_path / "labels.tsv").write_bytes("a.png\tabc\na.png\tcaf\u00e9\n".encode("cp1252"))
+    with pytest.raises(Exception, match=r"labels.tsv:2: not UTF-8 text"):
+        read_folder(tmp_path, LATIN)
     (tmp_path / "labels.tsv").write_text("a.png\tabc\nb.png\tdef\n")
     with pytest.raises(Exception, match=r"labels.tsv:2: image b.png not found"):
         read_folder(tmp_path, LATIN)
