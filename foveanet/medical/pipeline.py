@@ -45,10 +45,11 @@ DEFAULTS = {
 # averaged.
 # The CT's bone: 1.5 mm pixels, finer than the MRI's 2 mm for the thin bones of the face (not
 # compared with 2 mm), and 15 epochs (930 s wall under a load of 15-18, 137 s of CPU; its
-# best epoch 13 of 15: results-medical.md).  regions: the brain's
-# recipe; it learns far more slowly than the brain (train Dice 0.39 after 30 epochs, still
-# rising; test Dice 0.297) and is under-trained at 30.
-TASK_DEFAULTS = {"brain": {}, "regions": {}, "bone": {"epochs": 15, "mm": 1.5, "slab": 10, "gap": 3, "scale": 0.0}}
+# best epoch 13 of 15: results-medical.md).  regions: the brain's recipe for 120 epochs, not
+# 30: the lobes are learned far more slowly than the brain (test Dice 0.297 after 30 epochs,
+# 0.380 after 120, 333 s on 2 quiet cores: results-medical.md).
+TASK_DEFAULTS = {"brain": {}, "regions": {"epochs": 120},
+                 "bone": {"epochs": 15, "mm": 1.5, "slab": 10, "gap": 3, "scale": 0.0}}
 
 
 def build_model(cfg: dict):
