@@ -145,18 +145,18 @@ def lenet_functional_case(batch=128):
     return build
 
 
-def lenet_train_case(optimizer, batch=128, arch="lenet5", torch_arch="LeNet5"):
-    """foveanet.models.<arch> + foveanet.optim against its torch reference, one training
-    step on a 1x28x28 batch (LeNet-5, or the strong recipe's vgg_small)."""
+def _train_step(data, optimizer, fv_model, torch_model):
+    """One training step of a foveanet model and its torch reference (weights copied from
+    the foveanet side) on the same batch: ``data()`` gives (x, y), ``fv_model()`` builds the
+    foveanet model (after the seed is set), ``torch_model()`` its torch twin."""
     def build(side, shared):
-        x, y = _lenet_data(batch)
+        x, y = data()
         if side == "fv":
-            models = _need("foveanet.models")
             optim = _need("foveanet.optim")
             import foveanet
             import foveanet.functional as F
             foveanet.manual_seed(SEED)
-            model = models.get_model(arch, num_classes=10, in_channels=1)
+            model = fv_model()
             if shared is not None:
                 shared["model"] = model
             opt = _optimizer(optim, optimizer, model.parameters())
@@ -164,7 +164,7 @@ def lenet_train_case(optimizer, batch=128, arch="lenet5", torch_arch="LeNet5"):
         else:
             import torch
             from benchmarks import torch_models
-            model = getattr(torch_models, torch_arch)()
+            model = torch_model()
             if shared is not None:
                 torch_models.copy_weights(shared["model"], model)
             opt = _optimizer(torch.optim, optimizer, model.parameters())
@@ -178,6 +178,21 @@ def lenet_train_case(optimizer, batch=128, arch="lenet5", torch_arch="LeNet5"):
             opt.step()
         return step
     return build
+
+
+def _torch_model(name, **kwargs):
+    def make():
+        from benchmarks import torch_models
+        return getattr(torch_models, name)(**kwargs)
+    return make
+
+
+def lenet_train_case(optimizer, batch=128, arch="lenet5", torch_arch="LeNet5"):
+    """foveanet.models.<arch> + foveanet.optim against its torch reference, one training
+    step on a 1x28x28 batch (LeNet-5, or the strong recipe's vgg_small)."""
+    return _train_step(lambda: _lenet_data(batch), optimizer,
+                       lambda: _need("foveanet.models").get_model(arch, num_classes=10, in_channels=1),
+                       _torch_model(torch_arch))
 
 
 def _optimizer(optim, name, params):
@@ -226,40 +241,17 @@ def inference_case(arch, batch, size=224):
 def image_train_case(arch, batch, size, classes=10):
     """foveanet.models.<arch> + SGD against its torch reference: one training step (batch
     statistics, dropout) on a 3 x size x size batch."""
-    def build(side, shared):
+    def data():
         rng = np.random.default_rng(SEED)
         x = rng.standard_normal((batch, 3, size, size)).astype(np.float32)
-        y = rng.integers(0, classes, batch)
-        if side == "fv":
-            models = _need("foveanet.models")
-            optim = _need("foveanet.optim")
-            import foveanet
-            import foveanet.functional as F
-            if arch not in models.list_models():
-                raise Skip(f"foveanet.models.{arch} not available")
-            foveanet.manual_seed(SEED)
-            model = models.get_model(arch, num_classes=classes)
-            if shared is not None:
-                shared["model"] = model
-            opt = _optimizer(optim, "sgd", model.parameters())
-            loss_fn = F.cross_entropy
-        else:
-            import torch
-            from benchmarks import torch_models
-            model = getattr(torch_models, arch)(num_classes=classes)
-            if shared is not None:
-                torch_models.copy_weights(shared["model"], model)
-            opt = _optimizer(torch.optim, "sgd", model.parameters())
-            loss_fn = torch.nn.functional.cross_entropy
-            x, y = torch.from_numpy(x), torch.from_numpy(y)
-        model.train()
+        return x, rng.integers(0, classes, batch)
 
-        def step():
-            opt.zero_grad()
-            loss_fn(model(x), y).backward()
-            opt.step()
-        return step
-    return build
+    def fv_model():
+        models = _need("foveanet.models")
+        if arch not in models.list_models():
+            raise Skip(f"foveanet.models.{arch} not available")
+        return models.get_model(arch, num_classes=classes)
+    return _train_step(data, "sgd", fv_model, _torch_model(arch, num_classes=classes))
 
 
 # ------------------------------------------------------------------ XML-CNN (conv1d text)
