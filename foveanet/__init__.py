@@ -33,14 +33,16 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     **dict.fromkeys(_DTYPES, "numpy"),
     "save": "foveanet.serialization", "load": "foveanet.serialization",
     "summary": "foveanet.concepts.summary",
+    "device": "foveanet.backend.devices", "Device": "foveanet.backend.devices",
 }, modules={
     "nn": "foveanet.nn", "optim": "foveanet.optim", "models": "foveanet.models",
     "data": "foveanet.data", "concepts": "foveanet.concepts", "vision": "foveanet.vision",
     "interop": "foveanet.interop", "onnx": "foveanet.onnx", "train": "foveanet.train",
-    "backend": "foveanet.backend", "distributed": "foveanet.distributed",
+    "backend": "foveanet.backend", "cuda": "foveanet.cuda", "distributed": "foveanet.distributed",
 })
 
-__all__ = ["__version__", *_BACKEND, *_AUTOGRAD, *_CREATION, *_DTYPES, "save", "load", "summary"]
+__all__ = ["__version__", *_BACKEND, *_AUTOGRAD, *_CREATION, *_DTYPES, "save", "load", "summary",
+           "device", "Device"]
 
 if TYPE_CHECKING:  # what the names above are, for type checkers and editors
     from numpy import bool_, float16, float32, float64, int32, int64  # noqa: F401
@@ -53,6 +55,7 @@ if TYPE_CHECKING:  # what the names above are, for type checkers and editors
         arange, empty, eye, from_numpy, full, linspace, ones, ones_like, rand, randint, randn,
         randperm, tensor, zeros, zeros_like,
     )
+    from foveanet.backend.devices import Device, device  # noqa: F401
     from foveanet.backend import (  # noqa: F401
         get_default_dtype, get_num_threads, get_rng_state, initial_seed, manual_seed,
         set_default_dtype, set_num_threads, set_rng_state,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet import backend
+from foveanet.backend import devices as _devices
 from foveanet.autograd.tensor import Tensor
 from foveanet.autograd.tracing import traceable
 
@@ -14,12 +15,28 @@ def _shape(size):
     return tuple(size)
 
 
-def _make(array, requires_grad):
+def _xp(device):
+    return np if device is None else _devices.module_for(device)
+
+
+def _make(array, requires_grad, device=None):
+    if device is not None:
+        array = _devices.to_device(array, device)
     t = Tensor._wrap(array, False, None)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def _like(t, dtype, requires_grad, device, value):
+    a = t.data if isinstance(t, Tensor) else t
+    if not hasattr(a, "shape"):
+        a = np.asarray(a)
+    if device is None:
+        device = _devices.device_of(a)
+    xp = _devices.module_for(device)
+    return _make(xp.full(a.shape, value, dtype=a.dtype if dtype is None else dtype), requires_grad)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """A new tensor holding a copy of ``data`` (list, scalar, ndarray or Tensor).
 
     Python floats become the default float dtype (float32), Python ints int64, and a NumPy
@@ -29,6 +46,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
         data: the values: a nested list, a scalar, an ndarray or a Tensor (copied).
         requires_grad: record operations on the result for autograd (default False).
         dtype: NumPy dtype of the result (default None: inferred from ``data`` as above).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a leaf tensor that owns its memory.
@@ -43,7 +61,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
         >>> fn.tensor(2.0, dtype=fn.float64).item()
         2.0
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -71,13 +89,14 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 @traceable
-def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of the given shape filled with 0.
 
     Args:
         *size: the shape, as ints or one tuple.
         dtype: NumPy dtype (default None: ``fn.get_default_dtype()``, float32).
         requires_grad: record operations on the result for autograd (default False).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -92,17 +111,18 @@ def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
         >>> fn.zeros(2, dtype=fn.int64)
         tensor([0, 0])
     """
-    return _make(np.zeros(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad)
+    return _make(_xp(device).zeros(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad, device)
 
 
 @traceable
-def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of the given shape filled with 1.
 
     Args:
         *size: the shape, as ints or one tuple.
         dtype: NumPy dtype (default None: ``fn.get_default_dtype()``, float32).
         requires_grad: record operations on the result for autograd (default False).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -115,11 +135,11 @@ def ones(*size, dtype=None, requires_grad=False) -> Tensor:
         >>> fn.ones(3, requires_grad=True).requires_grad
         True
     """
-    return _make(np.ones(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad)
+    return _make(_xp(device).ones(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad, device)
 
 
 @traceable
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of shape ``size`` filled with ``fill_value``.
 
     Args:
@@ -127,6 +147,7 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
         fill_value: the value of every element.
         dtype: NumPy dtype (default None: ``fn.get_default_dtype()``, float32).
         requires_grad: record operations on the result for autograd (default False).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -137,11 +158,11 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
         tensor([[7.5, 7.5, 7.5],
                 [7.5, 7.5, 7.5]])
     """
-    return _make(np.full(tuple(size), fill_value, dtype=dtype or backend.get_default_dtype()), requires_grad)
+    return _make(_xp(device).full(tuple(size), fill_value, dtype=dtype or backend.get_default_dtype()), requires_grad, device)
 
 
 @traceable
-def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+def empty(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of the given shape whose values are not initialised (whatever memory held).
 
     Use it for buffers that are written before they are read, such as a weight about to
@@ -151,6 +172,7 @@ def empty(*size, dtype=None, requires_grad=False) -> Tensor:
         *size: the shape, as ints or one tuple.
         dtype: NumPy dtype (default None: ``fn.get_default_dtype()``, float32).
         requires_grad: record operations on the result for autograd (default False).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -161,17 +183,18 @@ def empty(*size, dtype=None, requires_grad=False) -> Tensor:
         >>> x.shape, x.dtype
         ((2, 3), dtype('float32'))
     """
-    return _make(np.empty(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad)
+    return _make(_xp(device).empty(_shape(size), dtype=dtype or backend.get_default_dtype()), requires_grad, device)
 
 
 @traceable
-def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+def zeros_like(t, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of zeros with the shape (and, by default, the dtype) of ``t``.
 
     Args:
         t: a Tensor or array-like whose shape is copied.
         dtype: NumPy dtype (default None: ``t``'s dtype).
         requires_grad: record operations on the result for autograd (default False).
+        device: where the result lives (default None: ``t``'s device).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -184,17 +207,18 @@ def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
         >>> fn.zeros_like(x, dtype=fn.float32)
         tensor([[0., 0., 0.]])
     """
-    return _make(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad)
+    return _like(t, dtype, requires_grad, device, 0)
 
 
 @traceable
-def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+def ones_like(t, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of ones with the shape (and, by default, the dtype) of ``t``.
 
     Args:
         t: a Tensor or array-like whose shape is copied.
         dtype: NumPy dtype (default None: ``t``'s dtype).
         requires_grad: record operations on the result for autograd (default False).
+        device: where the result lives (default None: ``t``'s device).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -205,16 +229,17 @@ def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
         tensor([[1., 1.],
                 [1., 1.]])
     """
-    return _make(np.ones_like(np.asarray(t), dtype=dtype), requires_grad)
+    return _like(t, dtype, requires_grad, device, 1)
 
 
-def eye(n, m=None, dtype=None) -> Tensor:
+def eye(n, m=None, dtype=None, device=None) -> Tensor:
     """A 2-d tensor with ones on the diagonal and zeros elsewhere.
 
     Args:
         n: the number of rows.
         m: the number of columns (default None: ``n``).
         dtype: NumPy dtype (default None: ``fn.get_default_dtype()``, float32).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor of shape (n, m).
@@ -229,10 +254,10 @@ def eye(n, m=None, dtype=None) -> Tensor:
         tensor([[1., 0., 0.],
                 [0., 1., 0.]])
     """
-    return _make(np.eye(n, m, dtype=dtype or backend.get_default_dtype()), False)
+    return _make(_xp(device).eye(n, m, dtype=dtype or backend.get_default_dtype()), False, device)
 
 
-def arange(start, end=None, step=1, dtype=None) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device=None) -> Tensor:
     """A 1-d tensor of the values start, start + step, ... up to but excluding ``end``.
 
     With one argument, ``arange(n)`` counts 0, 1, ..., n - 1. Integer arguments give int64,
@@ -246,6 +271,7 @@ def arange(start, end=None, step=1, dtype=None) -> Tensor:
 
     Shape:
         - Output: (ceil((end - start) / step),).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -266,10 +292,10 @@ def arange(start, end=None, step=1, dtype=None) -> Tensor:
         arr = arr.astype(dtype)
     elif arr.dtype.kind == "f":
         arr = arr.astype(backend.get_default_dtype())
-    return _make(arr, False)
+    return _make(arr, False, device)
 
 
-def linspace(start, end, steps, dtype=None) -> Tensor:
+def linspace(start, end, steps, dtype=None, device=None) -> Tensor:
     """A 1-d tensor of ``steps`` values evenly spaced from ``start`` to ``end``, both included.
 
     Value i is ``start + i * (end - start) / (steps - 1)``.
@@ -279,6 +305,7 @@ def linspace(start, end, steps, dtype=None) -> Tensor:
         end: the last value.
         steps: how many values.
         dtype: NumPy dtype (default None: ``fn.get_default_dtype()``, float32).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor of shape (steps,).
@@ -288,10 +315,10 @@ def linspace(start, end, steps, dtype=None) -> Tensor:
         >>> fn.linspace(0, 1, 5)
         tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
     """
-    return _make(np.linspace(start, end, steps).astype(dtype or backend.get_default_dtype()), False)
+    return _make(np.linspace(start, end, steps).astype(dtype or backend.get_default_dtype()), False, device)
 
 
-def randn(*size, dtype=None, requires_grad=False) -> Tensor:
+def randn(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of the given shape drawn from the standard normal distribution N(0, 1).
 
     Draws from the global generator, so ``fn.manual_seed`` makes the values reproducible.
@@ -300,6 +327,7 @@ def randn(*size, dtype=None, requires_grad=False) -> Tensor:
         *size: the shape, as ints or one tuple.
         dtype: NumPy dtype (default None: ``fn.get_default_dtype()``, float32).
         requires_grad: record operations on the result for autograd (default False).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -317,10 +345,10 @@ def randn(*size, dtype=None, requires_grad=False) -> Tensor:
         True
     """
     dt = np.dtype(dtype or backend.get_default_dtype())
-    return _make(backend.generator().standard_normal(_shape(size), dtype=np.float64).astype(dt), requires_grad)
+    return _make(backend.generator().standard_normal(_shape(size), dtype=np.float64).astype(dt), requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False) -> Tensor:
+def rand(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of the given shape drawn uniformly from [0, 1).
 
     Draws from the global generator, so ``fn.manual_seed`` makes the values reproducible.
@@ -329,6 +357,7 @@ def rand(*size, dtype=None, requires_grad=False) -> Tensor:
         *size: the shape, as ints or one tuple.
         dtype: NumPy dtype (default None: ``fn.get_default_dtype()``, float32).
         requires_grad: record operations on the result for autograd (default False).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -344,10 +373,10 @@ def rand(*size, dtype=None, requires_grad=False) -> Tensor:
         (True, True, 0.5)
     """
     dt = np.dtype(dtype or backend.get_default_dtype())
-    return _make(backend.generator().random(_shape(size)).astype(dt), requires_grad)
+    return _make(backend.generator().random(_shape(size)).astype(dt), requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=np.int64) -> Tensor:
+def randint(low, high=None, size=(), dtype=np.int64, device=None) -> Tensor:
     """A tensor of shape ``size`` of integers drawn uniformly from [low, high).
 
     With one bound, ``randint(high, size=...)`` draws from [0, high). Draws from the global
@@ -358,6 +387,7 @@ def randint(low, high=None, size=(), dtype=np.int64) -> Tensor:
         high: one past the largest value (default None: see above).
         size: the shape, a tuple of ints (default (): a 0-d tensor).
         dtype: NumPy dtype (default int64).
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor.
@@ -373,16 +403,17 @@ def randint(low, high=None, size=(), dtype=np.int64) -> Tensor:
     """
     if high is None:
         low, high = 0, low
-    return _make(backend.generator().integers(low, high, size=size).astype(dtype), False)
+    return _make(backend.generator().integers(low, high, size=size).astype(dtype), False, device)
 
 
-def randperm(n: int) -> Tensor:
+def randperm(n: int, device=None) -> Tensor:
     """A random permutation of 0, 1, ..., n - 1, as an int64 tensor.
 
     Draws from the global generator (see ``fn.manual_seed``).
 
     Args:
         n: how many values.
+        device: where the result lives: ``'cpu'`` or ``'cuda'`` (default None: the CPU).
 
     Returns:
         Tensor: a new leaf tensor of shape (n,).
@@ -396,4 +427,4 @@ def randperm(n: int) -> Tensor:
         >>> sorted(p.tolist())
         [0, 1, 2, 3, 4, 5]
     """
-    return _make(backend.generator().permutation(n).astype(np.int64), False)
+    return _make(backend.generator().permutation(n).astype(np.int64), False, device)

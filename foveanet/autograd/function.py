@@ -188,13 +188,20 @@ class Function:
         ctx = cls.__new__(cls)
         arrays = []
         needs = []
+        on_host = on_device = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
+                if x.data.__class__ is np.ndarray:
+                    on_host = True
+                else:
+                    on_device = True
             else:
                 arrays.append(x)
                 needs.append(False)
+        if on_host and on_device:
+            _refuse_mixed_devices(cls, inputs)
         requires_grad = _grad.enabled and any(needs)
         ctx.requires_grad = requires_grad
         ctx.needs_input_grad = tuple(needs) if requires_grad else (False,) * len(needs)
@@ -214,6 +221,15 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
+
+
+def _refuse_mixed_devices(cls, inputs) -> None:
+    """Tensors on two devices met in one op: say which, as PyTorch does, instead of failing
+    inside the op (NumPy would try to read GPU memory)."""
+    devices = sorted({str(x.device) for x in inputs if isinstance(x, Tensor)})
+    if len(devices) > 1:
+        raise RuntimeError(f"{cls.__name__}: expected all tensors to be on the same device, but "
+                           f"found {' and '.join(devices)}; move them with .to(device) first")
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from foveanet.backend import devices as _device
 from foveanet.autograd.function import Function, unbroadcast
 from foveanet.autograd.tensor import Tensor
 
@@ -145,6 +146,17 @@ class Cast(Function):
 
     def backward(self, g):
         return g.astype(self.src) if self.src.kind == "f" else None
+
+
+class ToDevice(Function):
+    """y = a on another device (a copy); the gradient is copied back to a's device."""
+
+    def forward(self, a, device):
+        self.src = _device.device_of(a)
+        return _device.to_device(a, device)
+
+    def backward(self, g):
+        return _device.to_device(g, self.src)
 
 
 # ------------------------------------------------------------------ elementwise

@@ -10,13 +10,26 @@ import numbers
 import numpy as np
 
 from foveanet import backend
+from foveanet.backend import devices as _device
 
 
-def _to_array(data, dtype=None) -> np.ndarray:
+def _to_array(data, dtype=None, device=None):
     """Convert ``data`` the way ``torch.tensor`` does: Python floats become the default
-    float dtype, NumPy arrays keep theirs, Python ints become int64."""
+    float dtype, arrays keep theirs, Python ints become int64; the result lives on
+    ``device`` (default: where ``data`` lives, the CPU for host data)."""
     if isinstance(data, Tensor):
         data = data.data
+    if device is None:
+        device = _device.device_of(data)
+    elif not isinstance(device, _device.Device):
+        device = _device.Device(device)
+    if device.type != "cpu" or _device.device_array_module(data) is not None:
+        xp = _device.module_for(device)
+        if _device.device_array_module(data) is None:  # host data: convert here, copy over once
+            return _device.to_device(_to_array(data, dtype), device)
+        moved = _device.to_device(data, device)
+        arr = xp.array(moved, dtype=None if dtype is None else np.dtype(dtype), copy=moved is data)
+        return arr
     if dtype is not None:
         return np.array(data, dtype=np.dtype(dtype), copy=True)
     if isinstance(data, np.ndarray):
@@ -71,8 +84,8 @@ class Tensor:
     # ``p.data`` to a Tensor. Use ``.numpy()``/``.data`` to do raw array math.
     __array_ufunc__ = None
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
-        self.data = _to_array(data, dtype)
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+        self.data = _to_array(data, dtype, device)
         self.grad = None
         self._ctx = None
         self._retain_grad = False
@@ -84,7 +97,9 @@ class Tensor:
     @classmethod
     def _wrap(cls, array, requires_grad: bool, ctx) -> "Tensor":
         t = Tensor.__new__(Tensor)
-        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        if not isinstance(array, np.ndarray) and _device.device_array_module(array) is None:
+            array = np.asarray(array)
+        t.data = array
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = ctx
@@ -106,6 +121,15 @@ class Tensor:
     @property
     def ndim(self) -> int:
         return self.data.ndim
+
+    @property
+    def device(self) -> "_device.Device":
+        """Where the values live: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return _device.device_of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     @property
     def is_leaf(self) -> bool:
@@ -135,7 +159,12 @@ class Tensor:
 
     # ----------------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied), also for tensors that require grad."""
+        """The underlying array (shared, not copied), also for tensors that require grad.
+
+        Raises TypeError for a tensor on a GPU, as PyTorch does: ``.cpu().numpy()`` copies it."""
+        if not isinstance(self.data, np.ndarray):
+            raise TypeError(f"numpy(): the tensor is on {self.device}; use .cpu().numpy() to "
+                            f"copy it to the host first")
         return self.data
 
     def item(self):
@@ -152,13 +181,36 @@ class Tensor:
     def clone(self) -> "Tensor":
         return _ops.Clone.apply(self)
 
-    def to(self, dtype) -> "Tensor":
-        dtype = np.dtype(dtype)
-        if dtype == self.dtype:
-            return self
-        return _ops.Cast.apply(self, dtype=dtype)
+    def to(self, *args, **kwargs) -> "Tensor":
+        """This tensor on another device and/or in another dtype, as ``torch.Tensor.to``.
 
-    astype = to
+        ``t.to('cuda')``, ``t.to(fn.float64)``, ``t.to('cuda', fn.float16)``, ``t.to(other)``
+        (other's device and dtype), or ``device=``/``dtype=`` by keyword. Returns ``self``
+        when nothing changes; otherwise a new tensor recorded in the graph (the gradient
+        goes back to the source device and dtype).
+        """
+        dev, dtype = _parse_to(args, kwargs)
+        out = self
+        if dev is not None and dev != self.device:
+            out = _ops.ToDevice.apply(out, device=dev)
+        if dtype is not None and np.dtype(dtype) != out.dtype:
+            out = _ops.Cast.apply(out, dtype=np.dtype(dtype))
+        return out
+
+    def cuda(self, device=None) -> "Tensor":
+        """This tensor on the GPU (``'cuda'``, or ``'cuda:N'`` for ``device=N``)."""
+        return self.to(_device.Device("cuda", device if isinstance(device, int) else None)
+                       if not isinstance(device, (str, _device.Device)) else device)
+
+    def cpu(self) -> "Tensor":
+        """This tensor on the CPU (itself when it is there already)."""
+        return self.to("cpu")
+
+    def type_as(self, other) -> "Tensor":
+        return self.to(dtype=other.dtype)
+
+    def astype(self, dtype) -> "Tensor":
+        return self.to(dtype=dtype)
 
     def float(self) -> "Tensor":
         return self.to(np.float32)
@@ -223,7 +275,10 @@ class Tensor:
         return self
 
     def copy_(self, src) -> "Tensor":
-        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        src = src.data if isinstance(src, Tensor) else src
+        src = _device.to_device(src, self.device)  # torch's copy_ crosses devices too
+        if not hasattr(src, "shape"):
+            src = backend.array_module(self.data).asarray(src)
         if src.shape != self.data.shape:
             raise ValueError(f"copy_: shape {src.shape} does not match {self.data.shape}")
         self.data[...] = src
@@ -239,9 +294,11 @@ class Tensor:
                 raise RuntimeError(
                     f"backward(): grad can be implicitly created only for scalar outputs, got shape {self.shape}"
                 )
-            g = np.ones_like(self.data)
+            g = backend.array_module(self.data).ones_like(self.data)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            g = gradient.data if isinstance(gradient, Tensor) else gradient
+            if _device.device_of(g) != self.device or not hasattr(g, "shape"):
+                g = backend.array_module(self.data).asarray(_device.to_host(g), dtype=self.dtype)
             if g.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {g.shape}, tensor has {self.shape}")
         _function.backward(self, g)
@@ -249,16 +306,19 @@ class Tensor:
     def _accumulate_grad(self, g: np.ndarray) -> None:
         if self.grad is None:
             # copy: the array may be shared with other gradients or a saved buffer
-            self.grad = Tensor._wrap(np.array(g, dtype=self.data.dtype, copy=True), False, None)
+            xp = backend.array_module(self.data)
+            self.grad = Tensor._wrap(xp.array(g, dtype=self.data.dtype, copy=True), False, None)
         else:
             self.grad.data += g
 
     # ------------------------------------------------------------------ printing
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(_device.to_host(self.data), separator=", ", precision=4, prefix="tensor(")
         extra = ""
         if self.dtype != backend.get_default_dtype() and self.dtype != np.int64:
             extra += f", dtype={self.dtype}"
+        if self.data.__class__ is not np.ndarray and _device.device_array_module(self.data):
+            extra += f", device='{self.device}'"
         if self._ctx is not None:
             extra += f", grad_fn={self._ctx!r}"
         elif self.requires_grad:
@@ -292,10 +352,13 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, numbers.Number) or (isinstance(other, np.ndarray) and other.ndim == 0):
+            xp = backend.array_module(self.data)
             if self.data.dtype.kind == "f" or not isinstance(other, float):
-                return np.asarray(other, dtype=self.data.dtype)
-            return np.asarray(other, dtype=backend.get_default_dtype())
-        return np.asarray(other)
+                return xp.asarray(other, dtype=self.data.dtype)
+            return xp.asarray(other, dtype=backend.get_default_dtype())
+        if _device.device_array_module(other) is not None:
+            return other
+        return backend.array_module(self.data).asarray(other)
 
     def __add__(self, other):
         return _ops.Add.apply(self, self._operand(other))
@@ -328,10 +391,10 @@ class Tensor:
         return _ops.Pow.apply(self._operand(other), self)
 
     def __matmul__(self, other):
-        return _ops.MatMul.apply(self, other if isinstance(other, Tensor) else np.asarray(other))
+        return _ops.MatMul.apply(self, self._operand(other))
 
     def __rmatmul__(self, other):
-        return _ops.MatMul.apply(np.asarray(other), self)
+        return _ops.MatMul.apply(self._operand(other), self)
 
     def __neg__(self):
         return _ops.Neg.apply(self)
@@ -484,6 +547,26 @@ class Tensor:
 
     def split(self, split_size, dim: int = 0):
         return _ops.split(self, split_size, dim)
+
+
+def _parse_to(args, kwargs):
+    """(device, dtype) from the arguments of ``Tensor.to``/``Module.to``; None where not given."""
+    dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to(): unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dtype = a.device, a.dtype
+        elif isinstance(a, _device.Device) or (isinstance(a, str) and a.partition(":")[0] in ("cpu", "cuda")):
+            dev = a
+        elif a is not None:
+            dtype = a
+    if dev is not None:
+        dev = _device.Device(dev)
+        if dev.type == "cuda":
+            _device.module_for(dev)  # the clear error when CuPy or the GPU is missing
+    return dev, dtype
 
 
 from foveanet.autograd import function as _function  # noqa: E402

@@ -9,6 +9,9 @@
     manual_seed, generator, get/set_rng_state
                            the global random generator
     set/get_num_threads    threads inside one op (BLAS and the CPU's task pool)
+    device, Device, device_of, to_device, to_host, module_for
+                           where arrays live (``'cpu'``: NumPy, ``'cuda'``: CuPy); ``standin``
+                           plays CuPy on the CPU so that tests can check the seam
 
 The CPU's speed machinery (threads, memory, process tuning, the convolution engines and the
 table that routes between them) lives in ``backend/cpu``. Names load on first use, so that
@@ -20,11 +23,13 @@ from foveanet._lazy import lazy_exports
 _ARRAYS = "foveanet.backend.arrays"
 _DEFAULTS = "foveanet.backend.defaults"
 _THREADS = "foveanet.backend.cpu.threads"
+_DEVICES = "foveanet.backend.devices"
 
 __all__ = ["array_module", "kernels", "set_kernels", "get_kernels", "use_kernels", "KernelSet",
            "get_default_dtype", "set_default_dtype", "is_float", "FLOAT_DTYPES", "manual_seed",
            "initial_seed", "generator", "get_rng_state", "set_rng_state", "set_num_threads",
-           "get_num_threads"]
+           "get_num_threads", "device", "device_of", "to_device", "to_host", "module_for",
+           "register_array_type", "cuda_is_available"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     **dict.fromkeys(("array_module", "kernels", "set_kernels", "get_kernels", "use_kernels",
@@ -33,4 +38,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
                      "manual_seed", "initial_seed", "generator", "get_rng_state",
                      "set_rng_state"), _DEFAULTS),
     **dict.fromkeys(("set_num_threads", "get_num_threads"), _THREADS),
+    **dict.fromkeys(("device", "Device", "device_of", "to_device", "to_host", "module_for",
+                     "register_array_type", "cuda_is_available"), _DEVICES),
 })

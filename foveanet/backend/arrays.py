@@ -17,11 +17,13 @@ from typing import Callable
 
 import numpy as np
 
+from foveanet.backend.devices import device_array_module
+
 KERNEL_CHOICES = ("default", "numba", "numpy", "reference")
 
 
 def array_module(*arrays):
-    """The array module (``numpy``, later ``cupy``) that ``arrays`` live in; NumPy for
+    """The array module (``numpy`` or ``cupy``) that ``arrays`` live in; NumPy for
     anything that is not a device array (lists, scalars, NumPy arrays).
 
     An op calls it once at the top (``xp = array_module(x)``) and creates its arrays with
@@ -31,7 +33,8 @@ def array_module(*arrays):
         *arrays: the op's inputs (arrays, lists, scalars).
 
     Returns:
-        module: ``numpy``, or ``cupy`` when one of them is a CuPy array.
+        module: ``numpy``, or ``cupy`` when one of them is a CuPy array (the stand-in's
+        module for its arrays, see ``backend.standin``).
 
     Example::
 
@@ -41,10 +44,10 @@ def array_module(*arrays):
         'numpy'
     """
     for a in arrays:
-        if hasattr(a, "__cuda_array_interface__"):  # a CuPy array
-            import cupy
-
-            return cupy
+        if not isinstance(a, np.ndarray):
+            found = device_array_module(a)
+            if found is not None:
+                return found[0]
     return np
 
 
