@@ -11,8 +11,8 @@ thread that traces nothing never sees a tracer.
 
 While a tracer is active, ``Tensor.shape``/``size()`` at the top level (outside a recorded op)
 return ``Dim`` ints that remember which tensor and axis they were read from, so that a size
-passed on as it is (``x.view(x.size(0), -1)``, ``fn.zeros(x.shape[0], 4)``) can be exported
-as an op computing it from the input rather than as the number it had once.
+passed on as it is or computed with ints (``x.view(x.size(0), -1)``, ``fn.zeros(x.shape[0] * 2, 4)``)
+can be exported as ops computing it from the input rather than as the number it had once.
 """
 from __future__ import annotations
 
@@ -25,12 +25,37 @@ _CURRENT = contextvars.ContextVar("foveanet_tracer", default=None)
 
 class Dim(int):
     """A size read from a traced tensor: the int, plus the tensor (``source``) and ``axis``
-    it came from. Arithmetic on it gives plain ints."""
+    it came from. ``+ - * //`` with ints give Dims that keep the expression (``expr``: the
+    ONNX op and its two operands), so that ``x.size(0) * 2`` is exported as Shape -> Mul
+    and follows the batch, rather than as the number it was when traced."""
 
-    def __new__(cls, value: int, source, axis: int):
+    def __new__(cls, value: int, source=None, axis: int | None = None, expr=None):
         dim = super().__new__(cls, value)
-        dim.source, dim.axis = source, axis
+        dim.source, dim.axis, dim.expr = source, axis, expr
         return dim
+
+    def leaves(self):
+        """The Dims read straight from tensors that this one is computed from."""
+        if self.expr is None:
+            return [self]
+        return [leaf for x in self.expr[1:] if isinstance(x, Dim) for leaf in x.leaves()]
+
+
+def _arith(op: str, compute, swap: bool = False):
+    def method(self, other):
+        if not isinstance(other, int) or isinstance(other, bool):
+            return NotImplemented  # floats and the rest: plain arithmetic, as before
+        a, b = (other, self) if swap else (self, other)
+        return Dim(compute(int(a), int(b)), expr=(op, a, b))
+
+    return method
+
+
+for _name, _op, _f in (("add", "Add", int.__add__), ("sub", "Sub", int.__sub__),
+                       ("mul", "Mul", int.__mul__), ("floordiv", "Div", int.__floordiv__)):
+    # ONNX's integer Div truncates where // floors: the same for the sizes (>= 0) it sees
+    setattr(Dim, f"__{_name}__", _arith(_op, _f))
+    setattr(Dim, f"__r{_name}__", _arith(_op, _f, swap=True))
 
 
 def current():

@@ -73,11 +73,25 @@ class _Tracer:
         return tuple(Dim(n, tensor, i) for i, n in enumerate(shape))
 
     def is_dim(self, d) -> bool:
-        return isinstance(d, Dim) and id(d.source) in self.names
+        return isinstance(d, Dim) and all(id(leaf.source) in self.names for leaf in d.leaves())
+
+    def dim_value(self, d) -> str:
+        """A 1-element int64 ONNX value computing the ``Dim`` ``d`` at run time: ``Shape`` of
+        the value it was read from, then the ``Add``/``Sub``/``Mul``/``Div`` it went through."""
+        if not isinstance(d, Dim):
+            return self.ints([int(d)])
+        if d.expr is not None:
+            op, a, b = d.expr
+            return self.node(op, [self.dim_value(a), self.dim_value(b)])[0]
+        src, axis = self.names[id(d.source)], d.axis
+        if self.opset >= 15:
+            return self.node("Shape", [src], start=axis, end=axis + 1)[0]
+        (whole,) = self.node("Shape", [src])
+        return self.node("Slice", [whole, self.ints([axis]), self.ints([axis + 1])])[0]
 
     def shape_value(self, dims) -> str:
-        """A 1-d int64 ONNX value holding ``dims``: each ``Dim`` read from a graph value as
-        ``Shape`` of that value at run time (so a batch size follows the input), the other
+        """A 1-d int64 ONNX value holding ``dims``: each ``Dim`` computed at run time from the
+        values it was read from (``dim_value``, so a batch size follows the input), the other
         sizes as constants, joined by ``Concat``."""
         parts, run = [], []
         for d in dims:
@@ -87,12 +101,7 @@ class _Tracer:
             if run:
                 parts.append(self.ints(run))
                 run = []
-            src, axis = self.names[id(d.source)], d.axis
-            if self.opset >= 15:
-                parts += self.node("Shape", [src], start=axis, end=axis + 1)
-            else:
-                (whole,) = self.node("Shape", [src])
-                parts += self.node("Slice", [whole, self.ints([axis]), self.ints([axis + 1])])
+            parts.append(self.dim_value(d))
         if run:
             parts.append(self.ints(run))
         if len(parts) == 1:

@@ -290,3 +290,30 @@ class _ArgMax(nn.Module):
 def test_an_op_without_mapping_on_a_graph_value_is_refused(tmp_path):
     with pytest.raises(NotImplementedError, match="argmax of a value computed from the input"):
         foveanet.onnx.export(_ArgMax(), np.ones((1, 3), np.float32), tmp_path / "a.onnx")
+
+
+class _SizeArithmetic(nn.Module):
+    """Sizes computed from the input's: b * 2 rows, h * w columns, b // 2 pairs, b + 1 rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        b, _, h, w = x.shape
+        y = self.conv(x).view(x.size(0) * 2, 2, h * w)             # two half-channel groups
+        pairs = y.reshape(b // 2, 2 * 2, -1).sum(2)                  # samples paired up
+        pad = foveanet.zeros(b + 1 - b, pairs.shape[1])              # one row, from sizes
+        return foveanet.cat([pairs, pad], 0)
+
+
+def test_sizes_computed_from_the_input_follow_the_batch(tmp_path):
+    foveanet.manual_seed(8)
+    model = _SizeArithmetic().eval()
+    proto = foveanet.onnx.export(model, np.zeros((2, 3, 5, 5), np.float32), tmp_path / "a.onnx")
+    assert {"Mul", "Div", "Add", "Sub"} <= {n.op_type for n in proto.graph.node}
+    x = np.random.default_rng(9).standard_normal((6, 3, 5, 5), dtype=np.float32)
+    want = model(foveanet.tensor(x)).numpy()
+    assert want.shape == (4, 4)
+    np.testing.assert_allclose(_ort(tmp_path / "a.onnx", x), want, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(foveanet.onnx.load(tmp_path / "a.onnx")(x).numpy(), want, rtol=1e-5, atol=1e-4)
