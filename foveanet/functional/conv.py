@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from foveanet.autograd.function import Function, is_grad_enabled
 from foveanet.backend import kernels
 from foveanet.functional import im2col as ref
@@ -67,7 +65,7 @@ class _Conv(_ConvFunction):
                     y += b.reshape(1, -1, 1, 1)
             state = (x4 if need_w else None, w4 if need_x else None)
             if clamp is not None:
-                np.clip(y, *clamp, out=y)
+                y.clip(*clamp, out=y)
         elif clamp is not None or scale is not None:  # inference only (conv2d_clamp)
             y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w, clamp=clamp,
                                            scale=scale)
