@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 
 from foveanet.autograd.function import Function
-from foveanet.backend import array_module, kernels
+from foveanet.backend import array_module, device_of, kernels
 from foveanet.autograd.tensor import Tensor
 from foveanet.functional._utils import as_optional, as_tensor, check_float
 
@@ -226,6 +226,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, arr in (("running_mean", rm), ("running_var", rv)):
         if arr is not None and not _is_array(arr):
             raise TypeError(f"{op}: {name} must be a Tensor or ndarray (it is updated in place), got {type(arr).__name__}")
+        if arr is not None and array_module(arr) is not array_module(x.data):
+            raise RuntimeError(f"{op}: expected {name} on the same device, but found "
+                               f"{device_of(arr)} and {x.device}")
     return _BatchNorm.apply(
         x, w, b,
         running_mean=None if rm is None else rm.reshape(-1),
