@@ -250,11 +250,19 @@ class _MaxPool(Function):
     dx[argmax of window] += g[window]."""
 
     compiled = None  # the compiled kernels that ran forward (None: the NumPy views)
+    device_kernel = None  # a device's max-pool kernels that ran forward (backend/cuda)
 
     def forward(self, x, *, geo: Geometry, index_box=None):
         h, w = geo.h, geo.w
         x4 = x.reshape(geo.shape4)
         ks = kernels(x)
+        if ks.max_pool is not None and ks.max_pool.handles(x.dtype):
+            y, idx = ks.max_pool.forward(x4, geo, self.requires_grad or index_box is not None)
+            if index_box is not None:
+                index_box.append(idx.astype(np.int64).reshape(geo.out_shape))
+            if self.requires_grad:
+                self.device_kernel, self.geo, self.idx, self.in_shape = ks.max_pool, geo, idx, x.shape
+            return y.reshape(geo.out_shape)
         if (ks.compiled is not None and x.dtype in _COMPILED_DTYPES
                 and compiled_route.max_pool(is_tiling(h, w))):
             return self._forward_compiled(ks, x4, geo, index_box, x.shape)
@@ -299,6 +307,8 @@ class _MaxPool(Function):
 
     def backward(self, g):
         geo, h, w = self.geo, self.geo.h, self.geo.w
+        if self.device_kernel is not None:
+            return self.device_kernel.backward(g, self.idx, geo).reshape(self.in_shape)
         if self.compiled is not None:
             ks, idx = self.compiled, self.idx
             g4 = np.ascontiguousarray(g.reshape(idx.shape))

@@ -229,3 +229,20 @@ def test_dropout_on_a_real_gpu_keeps_about_1_minus_p():
     y = FF.dropout(fn.ones(1000, 1000, device="cuda"), 0.3)
     kept = float((y.cpu().numpy() != 0).mean())
     assert abs(kept - 0.7) < 0.005 and y.is_cuda
+
+
+def test_cupy_arrays_get_the_gpu_kernel_set_and_the_standin_the_references():
+    from foveanet.backend import kernels
+
+    class FakeCupyArray:
+        pass
+
+    devices.register_array_type(FakeCupyArray, type(devices)("cupy"), "cuda")
+    try:
+        ks = kernels(FakeCupyArray())
+        assert ks.name == "cuda" and ks.cols is not None and ks.max_pool.handles(np.float32)
+        assert not ks.max_pool.handles(np.float16)
+    finally:
+        devices.unregister_array_type(FakeCupyArray)
+    with standin.cuda():
+        assert kernels(fn.zeros(2, device="cuda").data).name == "reference"
