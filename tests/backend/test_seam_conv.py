@@ -232,14 +232,15 @@ def test_dropout_on_a_real_gpu_keeps_about_1_minus_p():
 
 
 def test_cupy_arrays_get_the_gpu_kernel_set_and_the_standin_the_references():
-    from foveanet.backend import kernels
+    from foveanet.backend import kernels, use_kernels
 
     class FakeCupyArray:
         pass
 
     devices.register_array_type(FakeCupyArray, type(devices)("cupy"), "cuda")
     try:
-        ks = kernels(FakeCupyArray())
+        with use_kernels("default"):  # FOVEANET_KERNELS=reference would hand out the references
+            ks = kernels(FakeCupyArray())
         assert ks.name == "cuda" and ks.cols is not None and ks.max_pool.handles(np.float32)
         assert not ks.max_pool.handles(np.float16)
     finally:
