@@ -81,6 +81,9 @@ def conv_weight_grad(gy, x, g: ConvGeom, cols=None):
     """dW = sum over the batch of dY @ cols^T: (Co, C/G, kh, kw)."""
     xp = array_module(gy)
     unfold = im2col if cols is None else cols.im2col
-    dw = xp.matmul(gy.reshape(g.N, g.G, g.Co // g.G, g.Ho * g.Wo),
-                   unfold(x, g).transpose(0, 1, 3, 2)).sum(axis=0)
+    if g.G == 1:  # one GEMM over (N, P): a per-sample product would hold N copies of dW
+        dw = xp.tensordot(gy.reshape(g.N, g.Co, g.Ho * g.Wo), unfold(x, g)[:, 0], axes=([0, 2], [0, 2]))
+    else:
+        dw = xp.matmul(gy.reshape(g.N, g.G, g.Co // g.G, g.Ho * g.Wo),
+                       unfold(x, g).transpose(0, 1, 3, 2)).sum(axis=0)
     return dw.reshape(g.Co, g.C // g.G, g.kh, g.kw)
