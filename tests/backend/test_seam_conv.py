@@ -247,3 +247,13 @@ def test_cupy_arrays_get_the_gpu_kernel_set_and_the_standin_the_references():
         devices.unregister_array_type(FakeCupyArray)
     with standin.cuda():
         assert kernels(fn.zeros(2, device="cuda").data).name == "reference"
+
+
+@pytest.mark.gpu
+def test_the_gpu_kernels_run_on_cupy_arrays_unless_the_references_are_asked_for():
+    if not _real_gpu():
+        pytest.skip("no CUDA GPU with CuPy here (pip install cupy-cuda12x on a GPU machine)")
+    x = fn.randn(1, 2, 6, 6, device="cuda", requires_grad=True)
+    kernels_on = fn.backend.get_kernels() != "reference"
+    assert (FF.max_pool2d(x, 3, 2, 1).grad_fn.device_kernel is not None) == kernels_on
+    assert (FF.conv2d(x, fn.randn(3, 2, 3, 3, device="cuda")).grad_fn.cols is not None) == kernels_on
