@@ -50,6 +50,13 @@ def _bounds(n: int, out: int) -> tuple:
     return (i * n) // out, -((-(i + 1) * n) // out)
 
 
+def _windows(n: int, out: int) -> np.ndarray:
+    """(out, longest window) host table of each window's cells; a shorter window repeats its
+    last cell, which never beats the earlier original, so argmax and NaNs are unaffected."""
+    start, end = _bounds(n, out)
+    return np.minimum(start[:, None] + np.arange((end - start).max()), end[:, None] - 1)
+
+
 def _setup(op, input, nd, output_size):
     x = as_tensor(input, op=op)
     shape4, lead = spatial_view(x, nd, op)
@@ -99,11 +106,7 @@ class _AdaptiveMax(Function):
 
     def forward(self, x, *, shape4, out_shape, out4, index_box=None):
         (H, W), (OH, OW) = shape4[2:], out4
-        (hs, he), (ws, we) = _bounds(H, OH), _bounds(W, OW)
-        # windows of unequal length: index each with the longest length and repeat its last
-        # cell; a repeat never beats the earlier original, so argmax and NaNs are unaffected
-        rows = np.minimum(hs[:, None] + np.arange((he - hs).max()), he[:, None] - 1)
-        cols = np.minimum(ws[:, None] + np.arange((we - ws).max()), we[:, None] - 1)
+        rows, cols = _windows(H, OH), _windows(W, OW)  # windows of unequal length, padded
         x4 = x.reshape(shape4)
         xp = array_module(x)
         if xp is not np:  # the window tables are small: built on the host, moved once
@@ -122,7 +125,7 @@ class _AdaptiveMax(Function):
 
     def backward(self, g):
         xp = array_module(g)
-        planes = int(np.prod(self.index.shape[:2]))
+        planes = self.index.shape[0] * self.index.shape[1]
         flat = (xp.arange(planes)[:, None] * self.plane + self.index.reshape(planes, -1)).ravel()
         # bincount sums repeated targets (overlapping windows) in one pass, in float64
         gx = xp.bincount(flat, weights=g.ravel(), minlength=planes * self.plane)

@@ -11,6 +11,7 @@ which is the chain rule through μ and σ folded into one pass (no graph of smal
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -51,7 +52,7 @@ def _data(x):
 def _size(arr) -> int:
     """Elements of an array of any module (or of a list), read from its shape."""
     shape = getattr(arr, "shape", None)
-    return int(np.prod(shape)) if shape is not None else np.size(arr)
+    return math.prod(shape) if shape is not None else np.size(arr)
 
 
 def _is_array(arr) -> bool:
@@ -336,7 +337,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, p in (("weight", w), ("bias", b)):
         if p is not None and tuple(p.shape) != shape:
             raise ValueError(f"{op}: {name} has shape {tuple(p.shape)}, expected normalized_shape {shape}")
-    d = int(np.prod(shape))
+    d = math.prod(shape)
     return _RowNorm.apply(x, w, b, stat_shape=(-1, d), affine_shape=(-1, d), w_shape=(1, d), eps=float(eps))
 
 

@@ -310,12 +310,7 @@ class _MaxPool(Function):
         if self.device_kernel is not None:
             return self.device_kernel.backward(g, self.idx, geo).reshape(self.in_shape)
         if self.compiled is not None:
-            ks, idx = self.compiled, self.idx
-            g4 = np.ascontiguousarray(g.reshape(idx.shape))
-            dx = np.empty(geo.shape4, g.dtype)
-            ks.each_channel_block(idx.shape[1], dx.size, lambda sl: ks.compiled.max_pool_backward(
-                g4, idx, dx, sl.start, sl.stop))
-            return dx.reshape(self.in_shape)
+            return self._backward_compiled(g)
         xp = array_module(g)
         g4 = g.reshape(self.row_arg.shape)
         g_rows = xp.zeros(self.col_arg.shape, g.dtype)
@@ -323,6 +318,15 @@ class _MaxPool(Function):
         phases = {r: xp.zeros(geo.shape4[:2] + (h.span, n), g.dtype) for r, n in self.widths.items()}
         route(column_views(phases, w), self.col_arg, g_rows, xp)
         return merge_phases(phases, h, w, geo.shape4, xp).reshape(self.in_shape)
+
+    def _backward_compiled(self, g):
+        """Each window's g added at its flat argmax (``foveanet.kernels.pooling``, the CPU's)."""
+        ks, idx = self.compiled, self.idx
+        g4 = np.ascontiguousarray(g.reshape(idx.shape))
+        dx = np.empty(self.geo.shape4, g.dtype)
+        ks.each_channel_block(idx.shape[1], dx.size, lambda sl: ks.compiled.max_pool_backward(
+            g4, idx, dx, sl.start, sl.stop))
+        return dx.reshape(self.in_shape)
 
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
