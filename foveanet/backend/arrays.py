@@ -84,6 +84,13 @@ class KernelSet:
     ``compiled``: the namespace of compiled kernels (``foveanet.kernels.load()``), or None
     where the op's NumPy code runs.
 
+    ``cols``: ``im2col(x, g)`` and ``col2im(cols, g)`` for the reference convolution, or
+    None for ``functional/im2col.py``'s (a GPU's: one kernel each, ``backend/cuda``).
+
+    ``max_pool``: ``forward(x4, geo, keep) -> (y, flat argmax or None)``,
+    ``backward(g, argmax, geo) -> dx`` and ``handles(dtype)``, or None for the op's own
+    formulas.
+
     Args:
         name: the name the set goes by (``'cpu'``, ``'reference'``).
         conv: the convolution engines (default None: the reference im2col).
@@ -91,6 +98,8 @@ class KernelSet:
         each_channel_block: the channel-block runner (default: one block, in this thread).
         compiled: the compiled kernels (default None: none).
         matmul: the layer GEMM (default: ``a @ b``).
+        cols: the reference convolution's im2col/col2im (default None: its own).
+        max_pool: the max-pooling kernels (default None: the op's formulas).
 
     Example::
 
@@ -107,6 +116,8 @@ class KernelSet:
     each_channel_block: Callable = _run_whole
     compiled: object = None
     matmul: Callable = _matmul
+    cols: object = None
+    max_pool: object = None
 
 
 REFERENCE = KernelSet("reference")
@@ -154,10 +165,18 @@ def kernels(a=None) -> KernelSet:
     """
     if _choice == "reference":
         return REFERENCE
-    if a is not None and array_module(a) is not np:
-        return REFERENCE  # a GPU backend brings its own kernels; until then, the references
+    if a is not None:
+        xp = array_module(a)
+        if xp is not np:  # CuPy's kernels (backend/cuda); the stand-in runs the references
+            return _cuda_kernels() if xp.__name__ == "cupy" else REFERENCE
     ks = _cpu.get(_choice)
     return ks if ks is not None else _cpu_kernels()
+
+
+def _cuda_kernels() -> KernelSet:
+    from foveanet.backend.cuda.kernels import KERNELS
+
+    return KERNELS
 
 
 def get_kernels() -> str:

@@ -20,6 +20,7 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
+from foveanet.backend import array_module
 from foveanet.functional._utils import as_tensor
 from foveanet.functional.pooling import Axis, Geometry, _AvgPool, _MaxPool, running_argmax, spatial_view
 
@@ -49,6 +50,13 @@ def _bounds(n: int, out: int) -> tuple:
     return (i * n) // out, -((-(i + 1) * n) // out)
 
 
+def _windows(n: int, out: int) -> np.ndarray:
+    """(out, longest window) host table of each window's cells; a shorter window repeats its
+    last cell, which never beats the earlier original, so argmax and NaNs are unaffected."""
+    start, end = _bounds(n, out)
+    return np.minimum(start[:, None] + np.arange((end - start).max()), end[:, None] - 1)
+
+
 def _setup(op, input, nd, output_size):
     x = as_tensor(input, op=op)
     shape4, lead = spatial_view(x, nd, op)
@@ -72,21 +80,25 @@ class _AdaptiveAvg(Function):
     uses_blas = True
 
     def forward(self, x, *, shape4, out_shape, out4):
-        Ah, Aw = (_averaging_matrix(n, o, x.dtype) for n, o in zip(shape4[2:], out4))
-        y = np.matmul(Ah, np.matmul(x.reshape(shape4), Aw.T))
+        xp = array_module(x)
+        Ah, Aw = (_averaging_matrix(n, o, x.dtype, xp) for n, o in zip(shape4[2:], out4))
+        y = xp.matmul(Ah, xp.matmul(x.reshape(shape4), Aw.T))
         if self.requires_grad:
             self.Ah, self.Aw, self.in_shape, self.g_shape = Ah, Aw, x.shape, y.shape
         return y.reshape(out_shape)
 
     def backward(self, g):
-        return np.matmul(self.Ah.T, np.matmul(g.reshape(self.g_shape), self.Aw)).reshape(self.in_shape)
+        xp = array_module(g)
+        return xp.matmul(self.Ah.T, xp.matmul(g.reshape(self.g_shape), self.Aw)).reshape(self.in_shape)
 
 
-def _averaging_matrix(n: int, out: int, dtype) -> np.ndarray:
+def _averaging_matrix(n: int, out: int, dtype, xp=np):
+    """(out, n), row i = 1/len_i on window i; built on the host (it is small) and moved."""
     start, end = _bounds(n, out)
     cols = np.arange(n)
     inside = (cols >= start[:, None]) & (cols < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
+    a = (inside / (end - start)[:, None]).astype(dtype)
+    return a if xp is np else xp.asarray(a)
 
 
 class _AdaptiveMax(Function):
@@ -94,17 +106,16 @@ class _AdaptiveMax(Function):
 
     def forward(self, x, *, shape4, out_shape, out4, index_box=None):
         (H, W), (OH, OW) = shape4[2:], out4
-        (hs, he), (ws, we) = _bounds(H, OH), _bounds(W, OW)
-        # windows of unequal length: index each with the longest length and repeat its last
-        # cell; a repeat never beats the earlier original, so argmax and NaNs are unaffected
-        rows = np.minimum(hs[:, None] + np.arange((he - hs).max()), he[:, None] - 1)
-        cols = np.minimum(ws[:, None] + np.arange((we - ws).max()), we[:, None] - 1)
+        rows, cols = _windows(H, OH), _windows(W, OW)  # windows of unequal length, padded
         x4 = x.reshape(shape4)
+        xp = array_module(x)
+        if xp is not np:  # the window tables are small: built on the host, moved once
+            rows, cols = xp.asarray(rows), xp.asarray(cols)
         views = [x4[:, :, rows[:, i, None], cols[None, :, j]]
                  for i in range(rows.shape[1]) for j in range(cols.shape[1])]
-        out, arg = running_argmax(views)
-        kh, kw = np.divmod(arg.astype(np.int64), cols.shape[1])
-        index = rows[np.arange(OH)[:, None], kh] * W + cols[np.arange(OW), kw]
+        out, arg = running_argmax(views, xp)
+        kh, kw = xp.divmod(arg.astype(np.int64), cols.shape[1])
+        index = rows[xp.arange(OH)[:, None], kh] * W + cols[xp.arange(OW), kw]
         if index_box is not None:
             index_box.append(index.reshape(out_shape))
         if self.requires_grad:
@@ -113,10 +124,11 @@ class _AdaptiveMax(Function):
         return out.reshape(out_shape)
 
     def backward(self, g):
-        planes = int(np.prod(self.index.shape[:2]))
-        flat = (np.arange(planes)[:, None] * self.plane + self.index.reshape(planes, -1)).ravel()
+        xp = array_module(g)
+        planes = self.index.shape[0] * self.index.shape[1]
+        flat = (xp.arange(planes)[:, None] * self.plane + self.index.reshape(planes, -1)).ravel()
         # bincount sums repeated targets (overlapping windows) in one pass, in float64
-        gx = np.bincount(flat, weights=g.ravel(), minlength=planes * self.plane)
+        gx = xp.bincount(flat, weights=g.ravel(), minlength=planes * self.plane)
         return gx.astype(g.dtype).reshape(self.in_shape)
 
 

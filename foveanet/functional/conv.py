@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from foveanet.autograd.function import Function, is_grad_enabled
 from foveanet.backend import kernels
 from foveanet.functional import im2col as ref
@@ -34,6 +32,7 @@ class _ConvFunction(Function):
     uses_blas = True
     kernel = None  # the backend's conv kernels (None: functional/im2col.py)
     state = None   # what backward reads, as the kernel or the reference saved it
+    cols = None    # the backend's im2col/col2im for the reference (None: im2col.py's)
 
     @property
     def path(self) -> str:
@@ -57,17 +56,18 @@ class _Conv(_ConvFunction):
         w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
         b = bias[0] if bias else None
         need_x, need_w = self.needs_input_grad[:2]
-        self.kernel = kernels(x).conv
+        ks = kernels(x)
+        self.kernel, self.cols = ks.conv, ks.cols
         if self.kernel is None:
             if scale is None:
-                y = ref.conv(x4, w4, b, g)
+                y = ref.conv(x4, w4, b, g, self.cols)
             else:
-                y = ref.conv(x4, w4, None, g) * scale.reshape(1, -1, 1, 1)
+                y = ref.conv(x4, w4, None, g, self.cols) * scale.reshape(1, -1, 1, 1)
                 if b is not None:
                     y += b.reshape(1, -1, 1, 1)
             state = (x4 if need_w else None, w4 if need_x else None)
             if clamp is not None:
-                np.clip(y, *clamp, out=y)
+                y.clip(*clamp, out=y)
         elif clamp is not None or scale is not None:  # inference only (conv2d_clamp)
             y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w, clamp=clamp,
                                            scale=scale)
@@ -84,8 +84,8 @@ class _Conv(_ConvFunction):
         db = g4.sum(axis=(0, 2, 3)) if self.nbias and self.needs_input_grad[2] else None
         if self.kernel is None:
             x4, w4 = self.state
-            dx = ref.conv_input_grad(g4, w4, g) if need_x else None
-            dw = ref.conv_weight_grad(g4, x4, g) if need_w else None
+            dx = ref.conv_input_grad(g4, w4, g, self.cols) if need_x else None
+            dw = ref.conv_weight_grad(g4, x4, g, self.cols) if need_w else None
         else:
             dx, dw = self.kernel.backward(g4, self.state, g, need_x, need_w)
         dx = None if dx is None else dx.reshape(self.shapes[0])
@@ -109,9 +109,10 @@ class _ConvTranspose(_ConvFunction):
         x4 = x.reshape(g.N, g.Co, g.Ho, g.Wo)
         w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
         need_w = self.needs_input_grad[1]
-        self.kernel = kernels(x).conv
+        ks = kernels(x)
+        self.kernel, self.cols = ks.conv, ks.cols
         if self.kernel is None:
-            y = ref.conv_input_grad(x4, w4, g)
+            y = ref.conv_input_grad(x4, w4, g, self.cols)
             state = (x4 if need_w else None, w4)
         else:
             y, state = self.kernel.transpose_forward(x4, w4, g, need_w)
@@ -128,8 +129,8 @@ class _ConvTranspose(_ConvFunction):
         db = g4.sum(axis=(0, 2, 3)) if self.nbias and self.needs_input_grad[2] else None
         if self.kernel is None:
             x4, w4 = self.state
-            dx = ref.conv(g4, w4, None, g) if need_x else None
-            dw = ref.conv_weight_grad(x4, g4, g) if need_w else None
+            dx = ref.conv(g4, w4, None, g, self.cols) if need_x else None
+            dw = ref.conv_weight_grad(x4, g4, g, self.cols) if need_w else None
         else:
             dx, dw = self.kernel.transpose_backward(g4, self.state, g, need_x, need_w)
         dx = None if dx is None else dx.reshape(self.shapes[0])

@@ -2,7 +2,8 @@
 
 Inverted dropout: each kept value is multiplied by 1/(1-p), so evaluation is the identity
 and no rescaling is needed at test time. Masks come from ``foveanet.backend.generator()``,
-so ``foveanet.manual_seed`` makes them reproducible.
+so ``foveanet.manual_seed`` makes them reproducible; on a GPU they are drawn there, from the
+device's generator that ``manual_seed`` seeds too (``backend/cuda/random.py``).
 
 ``inplace=True`` is accepted for PyTorch compatibility, but the result is always a new
 array: overwriting the input would corrupt buffers saved by earlier ops for backward.
@@ -13,7 +14,8 @@ import warnings
 
 import numpy as np
 
-from foveanet import backend
+from foveanet.backend import array_module
+from foveanet.backend.cuda.random import generator
 from foveanet.autograd.function import Function
 from foveanet.functional._utils import as_tensor, check_float
 
@@ -26,7 +28,7 @@ class _Dropout(Function):
 
     def forward(self, x, mask, scale):
         if mask.dtype == np.bool_:  # elementwise: keep 1 byte per element, scale after
-            y = np.multiply(x, mask)
+            y = array_module(x).multiply(x, mask)
             y *= scale
         else:                       # per channel: the mask is tiny, already scaled
             y = x * mask
@@ -85,10 +87,11 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     x = _check("dropout", input, p)
     if not training or p == 0.0:
         return x
+    xp = array_module(x.data)
     if p == 1.0:
-        return _Dropout.apply(x, mask=np.zeros(x.shape, dtype=x.dtype), scale=0.0)
+        return _Dropout.apply(x, mask=xp.zeros(x.shape, dtype=x.dtype), scale=0.0)
     # float32 uniforms are half the cost of float64 and ample for a keep/drop decision
-    keep = backend.generator().random(x.shape, dtype=np.float32) >= p
+    keep = generator(xp).random(x.shape, dtype=np.float32) >= p
     return _Dropout.apply(x, mask=keep, scale=1.0 / (1.0 - p))
 
 
@@ -97,10 +100,11 @@ def _feature_dropout(x, p, training):
     if not training or p == 0.0:
         return x
     shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    xp = array_module(x.data)
     if p == 1.0:
-        mask = np.zeros(shape, dtype=x.dtype)
+        mask = xp.zeros(shape, dtype=x.dtype)
     else:
-        keep = backend.generator().random(shape, dtype=np.float32) >= p
+        keep = generator(xp).random(shape, dtype=np.float32) >= p
         mask = keep.astype(x.dtype)
         mask *= 1.0 / (1.0 - p)
     return _Dropout.apply(x, mask=mask, scale=1.0)

@@ -11,6 +11,9 @@ y (N, Co, Ho, Wo), with K = C/G * kh * kw rows of cols per group and P = Ho * Wo
     Y  = W_mat @ cols  (+ b)           W_mat[o, (c, i, j)] = W[o, c, i, j]   per group
     dW = sum_n dY @ cols^T
     dX = col2im(W_mat^T @ dY)          col2im adds each entry back where im2col read it
+
+``cols`` (the backend's ``KernelSet.cols``, or None) swaps in a device's own im2col and col2im:
+here they copy one kernel tap per slice, kh*kw launches on a GPU where one kernel does.
 """
 from __future__ import annotations
 
@@ -58,24 +61,29 @@ def _w_mat(w, g: ConvGeom):
     return w.reshape(1, g.G, g.Co // g.G, -1)
 
 
-def conv(x, w, b, g: ConvGeom):
+def conv(x, w, b, g: ConvGeom, cols=None):
     """Y = W_mat @ im2col(x) (+ b): (N, Co, Ho, Wo)."""
     xp = array_module(x)
-    y = xp.matmul(_w_mat(w, g), im2col(x, g)).reshape(g.N, g.Co, g.Ho, g.Wo)
+    unfold = im2col if cols is None else cols.im2col
+    y = xp.matmul(_w_mat(w, g), unfold(x, g)).reshape(g.N, g.Co, g.Ho, g.Wo)
     return y if b is None else y + b.reshape(1, -1, 1, 1)
 
 
-def conv_input_grad(gy, w, g: ConvGeom):
+def conv_input_grad(gy, w, g: ConvGeom, cols=None):
     """dX = col2im(W_mat^T @ dY): (N, C, H, W)."""
     xp = array_module(gy)
     dcols = xp.matmul(_w_mat(w, g).transpose(0, 1, 3, 2),
                       gy.reshape(g.N, g.G, g.Co // g.G, g.Ho * g.Wo))
-    return col2im(dcols, g)
+    return col2im(dcols, g) if cols is None else cols.col2im(dcols, g)
 
 
-def conv_weight_grad(gy, x, g: ConvGeom):
+def conv_weight_grad(gy, x, g: ConvGeom, cols=None):
     """dW = sum over the batch of dY @ cols^T: (Co, C/G, kh, kw)."""
     xp = array_module(gy)
-    dw = xp.matmul(gy.reshape(g.N, g.G, g.Co // g.G, g.Ho * g.Wo),
-                   im2col(x, g).transpose(0, 1, 3, 2)).sum(axis=0)
+    unfold = im2col if cols is None else cols.im2col
+    if g.G == 1:  # one GEMM over (N, P): a per-sample product would hold N copies of dW
+        dw = xp.tensordot(gy.reshape(g.N, g.Co, g.Ho * g.Wo), unfold(x, g)[:, 0], axes=([0, 2], [0, 2]))
+    else:
+        dw = xp.matmul(gy.reshape(g.N, g.G, g.Co // g.G, g.Ho * g.Wo),
+                       unfold(x, g).transpose(0, 1, 3, 2)).sum(axis=0)
     return dw.reshape(g.Co, g.C // g.G, g.kh, g.kw)

@@ -11,23 +11,25 @@ which is the chain rule through μ and σ folded into one pass (no graph of smal
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from foveanet.autograd.function import Function
-from foveanet.backend import kernels
+from foveanet.backend import array_module, device_of, kernels
 from foveanet.autograd.tensor import Tensor
 from foveanet.functional._utils import as_optional, as_tensor, check_float
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
 
 
-def _scale_shift(xhat: np.ndarray, weight, bias, sl, y: np.ndarray) -> None:
+def _scale_shift(xhat, weight, bias, sl, y, xp=np) -> None:
     """``y[:, sl] = weight[sl] * xhat + bias[sl]`` per channel of the block ``sl`` (either
-    may be None): batch norm's affine step, shared with SyncBatchNorm."""
+    may be None): batch norm's affine step, shared with SyncBatchNorm (``xp``: the array
+    module of the arrays)."""
     if weight is not None:
-        np.multiply(xhat, weight[sl, None], out=y[:, sl])
+        xp.multiply(xhat, weight[sl, None], out=y[:, sl])
     else:
         y[:, sl] = xhat
     if bias is not None:
@@ -47,10 +49,21 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _size(arr) -> int:
+    """Elements of an array of any module (or of a list), read from its shape."""
+    shape = getattr(arr, "shape", None)
+    return math.prod(shape) if shape is not None else np.size(arr)
+
+
+def _is_array(arr) -> bool:
+    """A NumPy array or a device one: something ``+=`` updates in place."""
+    return isinstance(arr, np.ndarray) or array_module(arr) is not np
+
+
 def _check_per_channel(op: str, name: str, arr, c: int, shape) -> None:
-    if arr is not None and np.size(arr) != c:
+    if arr is not None and _size(arr) != c:
         raise ValueError(
-            f"{op}: {name} has {np.size(arr)} elements, expected {c} "
+            f"{op}: {name} has {_size(arr)} elements, expected {c} "
             f"(one per channel of input of shape {tuple(shape)})"
         )
 
@@ -63,22 +76,23 @@ class _BatchNorm(Function):
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, -1)  # a view: (N, C, L) covers (N, C), (N, C, L) and (N, C, H, W)
         m = n * x3.shape[2]
-        xhat = np.empty_like(x3)
-        y = np.empty_like(x3)
-        mean = np.empty(c, x.dtype) if training else running_mean.astype(x.dtype, copy=False)
-        var = np.empty(c, x.dtype) if training else running_var.astype(x.dtype, copy=False)
-        inv_std = np.empty(c, x.dtype)
+        xp = array_module(x)
+        xhat = xp.empty_like(x3)
+        y = xp.empty_like(x3)
+        mean = xp.empty(c, x.dtype) if training else running_mean.astype(x.dtype, copy=False)
+        var = xp.empty(c, x.dtype) if training else running_var.astype(x.dtype, copy=False)
+        inv_std = xp.empty(c, x.dtype)
 
         def job(sl):
             xs = x3[:, sl]
             if training:
                 mean[sl] = _chan_sum(xs) / m
-            xc = np.subtract(xs, mean[sl, None], out=xhat[:, sl])
+            xc = xp.subtract(xs, mean[sl, None], out=xhat[:, sl])
             if training:
                 var[sl] = _chan_sum(xc * xc) / m
-            inv_std[sl] = 1 / np.sqrt(var[sl] + eps)
+            inv_std[sl] = 1 / xp.sqrt(var[sl] + eps)
             xc *= inv_std[sl, None]  # xhat
-            _scale_shift(xc, weight, bias, sl, y)
+            _scale_shift(xc, weight, bias, sl, y, xp)
 
         kernels(x).each_channel_block(c, x3.size, job)  # blocks of channels, in parallel on the CPU
         if training:
@@ -103,9 +117,10 @@ class _BatchNorm(Function):
         scale = self.inv_std if w is None else w * self.inv_std
         want_g = need_b or (need_x and self.training)
         want_gx = need_w or (need_x and self.training)
-        sum_g = np.empty(c, g.dtype) if want_g else None
-        sum_gx = np.empty(c, g.dtype) if want_gx else None
-        dx = np.empty(g3.shape, g.dtype) if need_x else None
+        xp = array_module(g)
+        sum_g = xp.empty(c, g.dtype) if want_g else None
+        sum_gx = xp.empty(c, g.dtype) if want_gx else None
+        dx = xp.empty(g3.shape, g.dtype) if need_x else None
         xhat, m = self.xhat, self.m
 
         def job(sl):
@@ -119,16 +134,16 @@ class _BatchNorm(Function):
             d = dx[:, sl]
             if self.training:
                 # (w/σ)/M · (M g - Σg - x̂ Σ g x̂), with the 1/M moved inside the sums
-                np.multiply(xhat[:, sl], (sum_gx[sl] / m)[:, None], out=d)
-                np.subtract(gs, d, out=d)
+                xp.multiply(xhat[:, sl], (sum_gx[sl] / m)[:, None], out=d)
+                xp.subtract(gs, d, out=d)
                 d -= (sum_g[sl] / m)[:, None]
                 d *= scale[sl, None]
             else:
-                np.multiply(gs, scale[sl, None], out=d)
+                xp.multiply(gs, scale[sl, None], out=d)
 
         kernels(g).each_channel_block(c, g3.size, job)
         dw = sum_gx.reshape(w.shape) if need_w else None
-        db = sum_g.reshape(np.shape(self.inputs[2].data)) if need_b else None
+        db = sum_g.reshape(self.inputs[2].data.shape) if need_b else None
         return (dx.reshape(self.shape) if need_x else None), dw, db
 
 
@@ -210,8 +225,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             "(the BatchNorm module turns momentum=None into a cumulative average)"
         )
     for name, arr in (("running_mean", rm), ("running_var", rv)):
-        if arr is not None and not isinstance(arr, np.ndarray):
+        if arr is not None and not _is_array(arr):
             raise TypeError(f"{op}: {name} must be a Tensor or ndarray (it is updated in place), got {type(arr).__name__}")
+        if arr is not None and array_module(arr) is not array_module(x.data):
+            raise RuntimeError(f"{op}: expected {name} on the same device, but found "
+                               f"{device_of(arr)} and {x.device}")
     return _BatchNorm.apply(
         x, w, b,
         running_mean=None if rm is None else rm.reshape(-1),
@@ -233,7 +251,7 @@ class _RowNorm(Function):
         mean = x2.mean(axis=-1, keepdims=True)
         xc = x2 - mean
         var = (xc * xc).mean(axis=-1, keepdims=True)
-        inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        inv_std = (1 / array_module(x).sqrt(var + eps)).astype(x.dtype, copy=False)
         xc *= inv_std
         xhat = xc.reshape(affine_shape)
         y = xhat * weight.reshape(w_shape) if weight is not None else xhat.copy()
@@ -319,7 +337,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, p in (("weight", w), ("bias", b)):
         if p is not None and tuple(p.shape) != shape:
             raise ValueError(f"{op}: {name} has shape {tuple(p.shape)}, expected normalized_shape {shape}")
-    d = int(np.prod(shape))
+    d = math.prod(shape)
     return _RowNorm.apply(x, w, b, stat_shape=(-1, d), affine_shape=(-1, d), w_shape=(1, d), eps=float(eps))
 
 

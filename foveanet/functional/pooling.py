@@ -26,7 +26,7 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
-from foveanet.backend import kernels
+from foveanet.backend import array_module, kernels
 from foveanet.functional._utils import as_tensor, check_float, check_ndim, ntuple
 from foveanet.geometry import pool_output
 from foveanet.kernels import route as compiled_route
@@ -129,8 +129,9 @@ def _phase_range(w: Axis, r: int, width: int) -> tuple:
     return lo, max(lo, hi), r + lo * w.s - w.p
 
 
-def split_phases(x4: np.ndarray, h: Axis, w: Axis, value) -> dict:
-    """{phase r: (N, C, rows, width) buffer}, padding filled with ``value``."""
+def split_phases(x4, h: Axis, w: Axis, value, xp=np) -> dict:
+    """{phase r: (N, C, rows, width) buffer}, padding filled with ``value``; ``xp`` the
+    array module of ``x4``."""
     if w.s == 1 and h.p == w.p == 0 and (h.span, w.span) == x4.shape[2:]:
         return {0: x4}  # the input is its own (only) phase
     widths = {}
@@ -138,7 +139,7 @@ def split_phases(x4: np.ndarray, h: Axis, w: Axis, value) -> dict:
         widths[r] = max(widths.get(r, 0), q + w.out)
     phases = {}
     for r, width in widths.items():
-        buf = np.empty(x4.shape[:2] + (h.span, width), x4.dtype)
+        buf = xp.empty(x4.shape[:2] + (h.span, width), x4.dtype)
         lo, hi, first = _phase_range(w, r, width)
         buf[:, :, :h.p] = value
         buf[:, :, h.p + h.n:] = value
@@ -149,10 +150,10 @@ def split_phases(x4: np.ndarray, h: Axis, w: Axis, value) -> dict:
     return phases
 
 
-def merge_phases(phases: dict, h: Axis, w: Axis, shape4: tuple) -> np.ndarray:
+def merge_phases(phases: dict, h: Axis, w: Axis, shape4: tuple, xp=np):
     """Inverse of split_phases for gradients: the input's columns, padding dropped."""
     dtype = next(iter(phases.values())).dtype
-    gx = np.zeros(shape4, dtype)  # columns no window reads keep a zero gradient
+    gx = xp.zeros(shape4, dtype)  # columns no window reads keep a zero gradient
     for r, buf in phases.items():
         lo, hi, first = _phase_range(w, r, buf.shape[3])
         gx[:, :, :, first::w.s][..., :hi - lo] = buf[:, :, h.p:h.p + h.n, lo:hi]
@@ -177,65 +178,67 @@ def is_tiling(h: Axis, w: Axis) -> bool:
 # ------------------------------------------------------------------------ max pooling
 
 
-def running_argmax(views: list) -> tuple:
-    """Max over the views and the position (index into ``views``) of the first maximum."""
-    arg = np.zeros(views[0].shape, np.uint8 if len(views) <= 256 else np.int32)
+def running_argmax(views: list, xp=np) -> tuple:
+    """Max over the views and the position (index into ``views``) of the first maximum
+    (``xp``: the array module of the views)."""
+    arg = xp.zeros(views[0].shape, np.uint8 if len(views) <= 256 else np.int32)
     if len(views) == 1:
         return views[0], arg
-    m = np.array(views[0])
-    better = np.empty(m.shape, bool)
-    step = np.empty(m.shape, arg.dtype)
+    m = views[0].copy()
+    better = xp.empty(m.shape, bool)
+    step = xp.empty(m.shape, arg.dtype)
     for k, v in enumerate(views[1:], 1):
-        np.greater(v, m, out=better)
-        np.maximum(m, v, out=m)  # maximum (not a masked copy) so that a NaN sticks
+        xp.greater(v, m, out=better)
+        xp.maximum(m, v, out=m)  # maximum (not a masked copy) so that a NaN sticks
         # arg < k so far, so max(arg, better*k) sets k exactly where v won; masked writes
         # (copyto/where=) are many times slower on the random masks pooling produces
-        np.multiply(better, arg.dtype.type(k), out=step)
-        np.maximum(arg, step, out=arg)
-    nan = np.isnan(m)
+        xp.multiply(better, arg.dtype.type(k), out=step)
+        xp.maximum(arg, step, out=arg)
+    nan = xp.isnan(m)
     if nan.any():  # PyTorch takes a NaN as the max and reports the last NaN of the window
         for k, v in enumerate(views):
-            np.copyto(arg, k, where=nan & np.isnan(v))
+            xp.copyto(arg, arg.dtype.type(k), where=nan & xp.isnan(v))
     return m, arg
 
 
-def route(views: list, arg: np.ndarray, g: np.ndarray) -> None:
+def route(views: list, arg, g, xp=np) -> None:
     """views[k] += g where arg == k (add, not assign: overlapping windows share cells)."""
-    hit = np.empty(arg.shape, bool)
-    part = np.empty(g.shape, g.dtype)
+    hit = xp.empty(arg.shape, bool)
+    part = xp.empty(g.shape, g.dtype)
     for k, v in enumerate(views):
-        np.equal(arg, k, out=hit)
-        np.multiply(g, hit, out=part)
+        xp.equal(arg, arg.dtype.type(k), out=hit)
+        xp.multiply(g, hit, out=part)
         v += part
 
 
-def _running_max(views: list) -> np.ndarray:
+def _running_max(views: list, xp=np):
     if len(views) == 1:
         return views[0]
-    m = np.maximum(views[0], views[1])
+    m = xp.maximum(views[0], views[1])
     for v in views[2:]:
-        np.maximum(m, v, out=m)
+        xp.maximum(m, v, out=m)
     return m
 
 
-def _own(out: np.ndarray, x: np.ndarray, shape: tuple) -> np.ndarray:
+def _own(out, x, shape: tuple, xp=np):
     # a 1x1 kernel reduces nothing and would hand back a view of the input
-    out = np.ascontiguousarray(out)
-    return (out.copy() if np.may_share_memory(out, x) else out).reshape(shape)
+    out = xp.ascontiguousarray(out)
+    return (out.copy() if xp.may_share_memory(out, x) else out).reshape(shape)
 
 
 def _first_inside(a: Axis) -> np.ndarray:
-    """Per output position, the first kernel index whose cell is inside the input."""
+    """Per output position, the first kernel index whose cell is inside the input (host)."""
     start = np.arange(a.out) * a.s - a.p
     return np.where(start < 0, (-start + a.d - 1) // a.d, 0).astype(np.uint8)
 
 
-def _reach_inside(m, arg, first):
+def _reach_inside(m, arg, first, xp=np):
     """A window of -inf only has padding as its first max; PyTorch reports the first cell
     of the window inside the input instead."""
     lost = m == -np.inf
     if lost.any():
-        np.copyto(arg, np.broadcast_to(first, arg.shape), where=lost, casting="unsafe")
+        first = first if xp is np else xp.asarray(first)
+        xp.copyto(arg, xp.broadcast_to(first, arg.shape), where=lost, casting="unsafe")
 
 
 # the dtypes the compiled kernels are built for (others run the NumPy views)
@@ -247,35 +250,44 @@ class _MaxPool(Function):
     dx[argmax of window] += g[window]."""
 
     compiled = None  # the compiled kernels that ran forward (None: the NumPy views)
+    device_kernel = None  # a device's max-pool kernels that ran forward (backend/cuda)
 
     def forward(self, x, *, geo: Geometry, index_box=None):
         h, w = geo.h, geo.w
         x4 = x.reshape(geo.shape4)
         ks = kernels(x)
+        if ks.max_pool is not None and ks.max_pool.handles(x.dtype):
+            y, idx = ks.max_pool.forward(x4, geo, self.requires_grad or index_box is not None)
+            if index_box is not None:
+                index_box.append(idx.astype(np.int64).reshape(geo.out_shape))
+            if self.requires_grad:
+                self.device_kernel, self.geo, self.idx, self.in_shape = ks.max_pool, geo, idx, x.shape
+            return y.reshape(geo.out_shape)
         if (ks.compiled is not None and x.dtype in _COMPILED_DTYPES
                 and compiled_route.max_pool(is_tiling(h, w))):
             return self._forward_compiled(ks, x4, geo, index_box, x.shape)
-        phases = split_phases(x4, h, w, -np.inf)
+        xp = array_module(x)
+        phases = split_phases(x4, h, w, -np.inf, xp)
         if not (self.requires_grad or index_box is not None):
-            out = _running_max(row_views(_running_max(column_views(phases, w)), h))
-            return _own(out, x, geo.out_shape)
+            out = _running_max(row_views(_running_max(column_views(phases, w), xp), h), xp)
+            return _own(out, x, geo.out_shape, xp)
 
-        rowmax, col_arg = running_argmax(column_views(phases, w))
+        rowmax, col_arg = running_argmax(column_views(phases, w), xp)
         if w.p:
-            _reach_inside(rowmax, col_arg, _first_inside(w))
-        out, row_arg = running_argmax(row_views(rowmax, h))
+            _reach_inside(rowmax, col_arg, _first_inside(w), xp)
+        out, row_arg = running_argmax(row_views(rowmax, h), xp)
         if h.p:
-            _reach_inside(out, row_arg, _first_inside(h)[:, None])
+            _reach_inside(out, row_arg, _first_inside(h)[:, None], xp)
         if index_box is not None:
-            oh = np.arange(h.out)[:, None]
+            oh = xp.arange(h.out)[:, None]
             rows = oh * h.s + row_arg.astype(np.int64) * h.d  # buffer rows of the argmax
-            kw = np.take_along_axis(col_arg, rows, axis=2).astype(np.int64)
-            cols = np.arange(w.out) * w.s + kw * w.d
+            kw = xp.take_along_axis(col_arg, rows, axis=2).astype(np.int64)
+            cols = xp.arange(w.out) * w.s + kw * w.d
             index_box.append(((rows - h.p) * w.n + cols - w.p).reshape(geo.out_shape))
         if self.requires_grad:
             self.geo, self.col_arg, self.row_arg, self.in_shape = geo, col_arg, row_arg, x.shape
             self.widths = {r: b.shape[3] for r, b in phases.items()}
-        return _own(out, x, geo.out_shape)
+        return _own(out, x, geo.out_shape, xp)
 
     def _forward_compiled(self, ks, x4, geo: Geometry, index_box, in_shape):
         """One scan per window (``foveanet.kernels.pooling``), keeping the flat argmax."""
@@ -295,19 +307,26 @@ class _MaxPool(Function):
 
     def backward(self, g):
         geo, h, w = self.geo, self.geo.h, self.geo.w
+        if self.device_kernel is not None:
+            return self.device_kernel.backward(g, self.idx, geo).reshape(self.in_shape)
         if self.compiled is not None:
-            ks, idx = self.compiled, self.idx
-            g4 = np.ascontiguousarray(g.reshape(idx.shape))
-            dx = np.empty(geo.shape4, g.dtype)
-            ks.each_channel_block(idx.shape[1], dx.size, lambda sl: ks.compiled.max_pool_backward(
-                g4, idx, dx, sl.start, sl.stop))
-            return dx.reshape(self.in_shape)
+            return self._backward_compiled(g)
+        xp = array_module(g)
         g4 = g.reshape(self.row_arg.shape)
-        g_rows = np.zeros(self.col_arg.shape, g.dtype)
-        route(row_views(g_rows, h), self.row_arg, g4)
-        phases = {r: np.zeros(geo.shape4[:2] + (h.span, n), g.dtype) for r, n in self.widths.items()}
-        route(column_views(phases, w), self.col_arg, g_rows)
-        return merge_phases(phases, h, w, geo.shape4).reshape(self.in_shape)
+        g_rows = xp.zeros(self.col_arg.shape, g.dtype)
+        route(row_views(g_rows, h), self.row_arg, g4, xp)
+        phases = {r: xp.zeros(geo.shape4[:2] + (h.span, n), g.dtype) for r, n in self.widths.items()}
+        route(column_views(phases, w), self.col_arg, g_rows, xp)
+        return merge_phases(phases, h, w, geo.shape4, xp).reshape(self.in_shape)
+
+    def _backward_compiled(self, g):
+        """Each window's g added at its flat argmax (``foveanet.kernels.pooling``, the CPU's)."""
+        ks, idx = self.compiled, self.idx
+        g4 = np.ascontiguousarray(g.reshape(idx.shape))
+        dx = np.empty(self.geo.shape4, g.dtype)
+        ks.each_channel_block(idx.shape[1], dx.size, lambda sl: ks.compiled.max_pool_backward(
+            g4, idx, dx, sl.start, sl.stop))
+        return dx.reshape(self.in_shape)
 
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -407,11 +426,13 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 # ------------------------------------------------------------------------ avg pooling
 
 
-def divisor(h: Axis, w: Axis, count_include_pad: bool, divisor_override, dtype):
+def divisor(h: Axis, w: Axis, count_include_pad: bool, divisor_override, dtype, xp=np):
     """Per window: the cells inside input+padding (count_include_pad) or inside the input
-    only. A ceil_mode window that hangs past the right padding never counts the overhang."""
+    only. A ceil_mode window that hangs past the right padding never counts the overhang.
+    A scalar where every window has the same count (a Python float when ``xp`` is a
+    device's module, so that no host array meets a device one), else an ``xp`` array."""
     if divisor_override is not None:
-        return np.asarray(divisor_override, dtype)
+        return np.asarray(divisor_override, dtype) if xp is np else float(divisor_override)
     sizes = []
     for a in (h, w):
         start = np.arange(a.out) * a.s - a.p
@@ -419,7 +440,9 @@ def divisor(h: Axis, w: Axis, count_include_pad: bool, divisor_override, dtype):
         sizes.append(end - start if count_include_pad
                      else np.minimum(end, a.n) - np.maximum(start, 0))
     div = np.outer(*sizes)
-    return np.asarray(div[0, 0] if (div == div[0, 0]).all() else div, dtype)
+    if (div == div[0, 0]).all():
+        return np.asarray(div[0, 0], dtype) if xp is np else float(div[0, 0])
+    return xp.asarray(div.astype(dtype))
 
 
 class _AvgPool(Function):
@@ -429,12 +452,13 @@ class _AvgPool(Function):
     def forward(self, x, *, geo: Geometry, count_include_pad=True, divisor_override=None):
         h, w = geo.h, geo.w
         x4 = x.reshape(geo.shape4)
-        div = divisor(h, w, count_include_pad, divisor_override, x.dtype)
+        xp = array_module(x)
+        div = divisor(h, w, count_include_pad, divisor_override, x.dtype, xp)
         if is_tiling(h, w):  # each window as two axes of a reshape: one reduction
             N, C = geo.shape4[:2]
             out = x4.reshape(N, C, h.out, h.k, w.out, w.k).sum(axis=(3, 5))
         else:
-            phases = split_phases(x4, h, w, 0)
+            phases = split_phases(x4, h, w, 0, xp)
             out = _sum(row_views(_sum(column_views(phases, w)), h))
             if self.requires_grad:
                 self.widths = {r: b.shape[3] for r, b in phases.items()}
@@ -447,20 +471,21 @@ class _AvgPool(Function):
         geo, h, w = self.geo, self.geo.h, self.geo.w
         N, C = geo.shape4[:2]
         share = g.reshape(N, C, h.out, w.out) / self.div
+        xp = array_module(g)
         if is_tiling(h, w):  # every cell in exactly one window: one broadcast copy
-            blocks = np.broadcast_to(share[:, :, :, None, :, None], (N, C, h.out, h.k, w.out, w.k))
+            blocks = xp.broadcast_to(share[:, :, :, None, :, None], (N, C, h.out, h.k, w.out, w.k))
             return blocks.reshape(self.in_shape)
-        g_rows = np.zeros((N, C, h.span, w.out), g.dtype)
+        g_rows = xp.zeros((N, C, h.span, w.out), g.dtype)
         for v in row_views(g_rows, h):
             v += share
-        phases = {r: np.zeros((N, C, h.span, n), g.dtype) for r, n in self.widths.items()}
+        phases = {r: xp.zeros((N, C, h.span, n), g.dtype) for r, n in self.widths.items()}
         for v in column_views(phases, w):
             v += g_rows
-        return merge_phases(phases, h, w, geo.shape4).reshape(self.in_shape)
+        return merge_phases(phases, h, w, geo.shape4, xp).reshape(self.in_shape)
 
 
-def _sum(views: list) -> np.ndarray:
-    acc = np.array(views[0])
+def _sum(views: list):
+    acc = views[0].copy()
     for v in views[1:]:
         acc += v
     return acc

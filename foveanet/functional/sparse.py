@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.autograd.function import Function
+from foveanet.backend import array_module
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["embedding"]
@@ -16,31 +17,33 @@ class _Embedding(Function):
 
     def forward(self, weight, idx, padding_idx, scale_grad_by_freq):
         # take() on a contiguous table beats fancy indexing and never copies the index
-        y = np.take(weight, idx, axis=0)
+        y = array_module(weight).take(weight, idx, axis=0)
         if self.requires_grad:
             self.idx, self.rows, self.padding_idx = idx, weight.shape[0], padding_idx
             self.scale_grad_by_freq = scale_grad_by_freq
         return y
 
     def backward(self, g):
+        xp = array_module(g)
         flat = self.idx.reshape(-1)
         g2 = g.reshape(flat.size, g.shape[-1])
         if self.scale_grad_by_freq:
-            counts = np.bincount(flat, minlength=self.rows)
+            counts = xp.bincount(flat, minlength=self.rows)
             g2 = g2 / counts[flat, None].astype(g.dtype)
-        dw = np.zeros((self.rows, g.shape[-1]), dtype=g.dtype)
-        np.add.at(dw, flat, g2)
+        dw = xp.zeros((self.rows, g.shape[-1]), dtype=g.dtype)
+        xp.add.at(dw, flat, g2)
         if self.padding_idx is not None:
             dw[self.padding_idx] = 0
         return dw, None
 
 
-def _renorm_(weight: np.ndarray, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
+def _renorm_(weight, idx, max_norm: float, norm_type: float) -> None:
     """Rows used by ``idx`` whose p-norm exceeds max_norm are scaled down to it, in place
     (PyTorch's embedding_renorm_; the 1e-7 keeps the new norm just under max_norm)."""
-    rows = np.unique(idx)
+    xp = array_module(weight)
+    rows = xp.unique(idx)
     sub = weight[rows]
-    norms = np.linalg.norm(sub, ord=norm_type, axis=1) if norm_type != np.inf else np.abs(sub).max(axis=1)
+    norms = xp.linalg.norm(sub, ord=norm_type, axis=1) if norm_type != np.inf else xp.abs(sub).max(axis=1)
     big = norms > max_norm
     if big.any():
         scale = (max_norm / (norms[big] + 1e-7)).astype(weight.dtype, copy=False)
@@ -98,7 +101,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
         raise TypeError(f"{op}: indices must be an integer tensor (int64), got {ids.dtype}")
     v = w.shape[0]
     idx = ids.data
-    if idx.size:
+    if array_module(idx) is not array_module(w.data):
+        raise RuntimeError(f"{op}: expected the indices and the weight on the same device, but "
+                           f"found {ids.device} and {w.device}")
+    if idx.size:  # a check that waits for a device (one sync): CuPy's take would wrap around
         lo, hi = idx.min(), idx.max()
         if lo < 0 or hi >= v:
             bad = int(hi) if hi >= v else int(lo)
