@@ -13,7 +13,7 @@ from __future__ import annotations
 from foveanet.backend.cpu import threads
 from foveanet.geometry import ConvGeom
 
-PATHS = ("depthwise", "rows", "winograd", "patches", "gemm")
+PATHS = ("depthwise", "rows", "single", "winograd", "patches", "gemm")
 
 
 def path(g: ConvGeom, inference: bool = False) -> str:
@@ -23,6 +23,8 @@ def path(g: ConvGeom, inference: bool = False) -> str:
         return "depthwise"
     if rows(g):
         return "rows"
+    if inference and single(g):
+        return "single"
     if winograd(g, inference):
         return "winograd"
     # small feature maps with enough channels: patch-major cols, unless few output channels
@@ -60,6 +62,36 @@ ROWS_MIN_CHANNELS = 64
 
 def rows(g: ConvGeom) -> bool:
     return g.H == 1 and g.kh == 1 and g.sw == 1 and g.G == 1 and g.C >= ROWS_MIN_CHANNELS
+
+
+# --------------------------------------------------------------------------------- single
+# One image at inference on several threads (conv/single.py): the batch-chunk engines leave
+# its im2col and epilogue on one thread and cut its GEMM into weight-row blocks that each
+# pack all the cols again. SINGLE_MEASURED holds the measurement that put it here.
+SINGLE_BAND_BYTES = 1 << 19  # about this much cols per band: a core's L2 holds it
+
+
+def single(g: ConvGeom) -> bool:
+    """One image, one group, a kernel larger than 1x1 (1x1 convs keep gemm's row blocks,
+    whose cols are the input itself), on more than one thread."""
+    return g.N == 1 and g.G == 1 and g.kh * g.kw > 1 and threads.workers() > 1
+
+
+def single_bands(g: ConvGeom) -> bool:
+    """Cut the output rows (the cols are the larger operand) rather than the channels."""
+    return g.Ho * g.Wo >= g.Co
+
+
+def single_band_count(g: ConvGeom, itemsize: int, workers: int) -> int:
+    """Bands of about SINGLE_BAND_BYTES of cols, at least two per thread (a thread that
+    starts late then loses only its own share: threads.each hands them out as threads free up)."""
+    size = g.C * g.kh * g.kw * g.Ho * g.Wo * itemsize
+    return min(g.Ho, max(2 * workers, -(-size // SINGLE_BAND_BYTES)))
+
+
+def single_block_rows(g: ConvGeom, workers: int) -> int:
+    """Output channels per block: two blocks per thread, a multiple of 16 (the sgemm panel)."""
+    return max(16, -(-g.Co // (2 * workers * 16)) * 16)
 
 
 # ------------------------------------------------------------------------------- winograd
