@@ -253,7 +253,8 @@ class _MaxPool(Function):
         x4 = x.reshape(geo.shape4)
         ks = kernels(x)
         if (ks.compiled is not None and x.dtype in _COMPILED_DTYPES
-                and compiled_route.max_pool(is_tiling(h, w))):
+                and compiled_route.max_pool(is_tiling(h, w),
+                                            not (self.requires_grad or index_box is not None))):
             return self._forward_compiled(ks, x4, geo, index_box, x.shape)
         phases = split_phases(x4, h, w, -np.inf)
         if not (self.requires_grad or index_box is not None):
