@@ -248,7 +248,8 @@ def _make_module_class():
                 args = [env[i] if i else None for i in node.inputs]
                 try:
                     step = fused.get(k)
-                    y = None if step is None else _onnx_fuse.conv(node, args, step, env)
+                    y = (None if step is None
+                         else _onnx_fuse.conv(node, args, step, env, self.training))
                     if y is not None:  # the conv ran with its Add and Relu/Clip
                         env[step.output] = y
                         skip.update(step.absorbed)

@@ -19,6 +19,7 @@ CASES = [
     (3, 23, 19, 8, 7, 7, (2, 2), (1, 1), (3, 3, 3, 3)),   # a stem: bands
     (6, 12, 13, 5, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),   # 'same': bands
     (5, 11, 9, 7, 3, 2, (2, 1), (2, 1), (0, 2, 1, 0)),    # strided, dilated, asymmetric: bands
+    (4, 9, 8, 6, 3, 3, (1, 1), (1, 1), (0, 0, 0, 0)),     # 'valid' (the input read as is): bands
     (16, 5, 4, 40, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1)),   # 20 pixels < 40 channels: blocks
     (8, 7, 7, 37, 3, 3, (2, 2), (1, 1), (1, 1, 1, 1)),    # 16 pixels, 37 channels: ragged blocks
 ]

@@ -193,3 +193,58 @@ def test_conv_add_relu_chains_run_fused_under_no_grad_and_match_torch(tmp_path):
     y.sum().backward()
     assert model.state_dict()["c4.weight"].shape == (16, 16, 3, 3)
     assert dict(model.named_parameters())["c4.weight"].grad is not None
+
+
+class _WithBN(tnn.Module):
+    """Conv -> BN -> ReLU, Conv -> BN -> Add -> ReLU, depthwise Conv -> BN -> ReLU6."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.b1 = tnn.Conv2d(3, 8, 3, padding=1), tnn.BatchNorm2d(8)
+        self.c2, self.b2 = tnn.Conv2d(8, 8, 3, padding=1, bias=False), tnn.BatchNorm2d(8)
+        self.c3, self.b3 = tnn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), tnn.BatchNorm2d(8)
+        for bn in (self.b1, self.b2, self.b3):   # statistics far from the identity
+            bn.running_mean.uniform_(-1, 1)
+            bn.running_var.uniform_(0.3, 3)
+            bn.weight.data.uniform_(0.5, 2)
+            bn.bias.data.uniform_(-1, 1)
+
+    def forward(self, x):
+        a = torch.relu(self.b1(self.c1(x)))
+        a = torch.relu(self.b2(self.c2(a)) + a)
+        return TF.relu6(self.b3(self.c3(a)))
+
+
+def test_batch_norm_kept_in_the_graph_folds_into_the_conv_in_eval_only(tmp_path):
+    """A graph exported with its BatchNormalization nodes (training=PRESERVE): in eval mode
+    under no_grad each Conv -> BN [-> Add] -> Relu/Clip runs as one conv with BN's scale and
+    shift (in the weights of the depthwise one), torch's outputs; in training mode the BN
+    normalises with the batch's statistics, so the nodes run one by one."""
+    from foveanet.interop import _onnx_fuse
+    torch.manual_seed(1)
+    net = _WithBN().eval()
+    _torch_export(net, torch.randn(2, 3, 10, 10), tmp_path / "bn.onnx", opset_version=17,
+                  do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
+    model = foveanet.onnx.load(tmp_path / "bn.onnx").eval()
+    ops = [n.op_type for n in model._nodes]
+    assert sorted(tuple(ops[k] for k in f.absorbed) for f in model._fused.values()) == [
+        ("BatchNormalization", "Add", "Relu"), ("BatchNormalization", "Clip"),
+        ("BatchNormalization", "Relu")]
+    x = torch.randn(1, 3, 10, 10)
+    calls, inner = [], _onnx_fuse.conv
+    _onnx_fuse.conv = lambda *a: calls.append(inner(*a)) or calls[-1]
+    try:
+        with foveanet.no_grad():
+            out = _run(model, x)
+        np.testing.assert_allclose(out, net(x).detach().numpy(), rtol=1e-4, atol=1e-5)
+        assert len(calls) == 3 and all(c is not None for c in calls)
+        model.train()
+        net.train()
+        calls.clear()
+        with foveanet.no_grad():
+            out = _run(model, torch.cat([x, x + 1]))
+        np.testing.assert_allclose(out, net(torch.cat([x, x + 1])).detach().numpy(), rtol=1e-4,
+                                   atol=1e-5)
+        assert len(calls) == 3 and all(c is None for c in calls)
+    finally:
+        _onnx_fuse.conv = inner
