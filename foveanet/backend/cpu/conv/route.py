@@ -77,7 +77,12 @@ def rows(g: ConvGeom) -> bool:
 # 1.53 / 1.94 -> 1.32 / 1.82 (2.57; 1.41). Bands win where Ho*Wo >= Co, blocks below.
 # On one thread the batch-chunk engines (and Winograd) stay: bands there measured slower
 # (imported ResNet-18 b1, CPU time min of 15: 29.5 ms without, 32.6 with).
-SINGLE_BAND_BYTES = 1 << 19  # about this much cols per band: a core's L2 holds it
+# Two pieces per thread: fewer, larger GEMMs beat cache-sized bands (2 threads, wall min
+# of 31 at real-time priority, i.e. on otherwise idle cores; 2 / 4 / 8 / 16 bands:
+# 64->64 @56 0.92 / 0.95 / 1.07 / 1.15 ms; 7x7 s2 3->64 @224 1.22 / 1.22 / 1.38 / 1.53;
+# 128->128 @28 0.83 / 0.91 / 1.06 / 1.42), and two per thread let the caller take a late
+# worker's share (threads.each hands them out as threads free up).
+SINGLE_PIECES_PER_THREAD = 2
 
 
 def single(g: ConvGeom) -> bool:
@@ -91,16 +96,16 @@ def single_bands(g: ConvGeom) -> bool:
     return g.Ho * g.Wo >= g.Co
 
 
-def single_band_count(g: ConvGeom, itemsize: int, workers: int) -> int:
-    """Bands of about SINGLE_BAND_BYTES of cols, at least two per thread (a thread that
-    starts late then loses only its own share: threads.each hands them out as threads free up)."""
-    size = g.C * g.kh * g.kw * g.Ho * g.Wo * itemsize
-    return min(g.Ho, max(2 * workers, -(-size // SINGLE_BAND_BYTES)))
+def single_band_count(g: ConvGeom, workers: int) -> int:
+    """How many bands of output rows (SINGLE_PIECES_PER_THREAD per thread)."""
+    return min(g.Ho, SINGLE_PIECES_PER_THREAD * workers)
 
 
 def single_block_rows(g: ConvGeom, workers: int) -> int:
-    """Output channels per block: two blocks per thread, a multiple of 16 (the sgemm panel)."""
-    return max(16, -(-g.Co // (2 * workers * 16)) * 16)
+    """Output channels per block: SINGLE_PIECES_PER_THREAD blocks per thread, a multiple of
+    16 (the sgemm panel)."""
+    per = SINGLE_PIECES_PER_THREAD * workers * 16
+    return max(16, -(-g.Co // per) * 16)
 
 
 # ------------------------------------------------------------------------------- winograd

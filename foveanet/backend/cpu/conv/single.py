@@ -71,7 +71,7 @@ def forward(x: np.ndarray, w4: np.ndarray, g: ConvGeom, bias=None, scale=None, c
     xpad = pad_cn(x, g)
     n = threads.workers()
     if route.single_bands(g):
-        count = route.single_band_count(g, x.itemsize, n)
+        count = route.single_band_count(g, n)
         step = -(-g.Ho // count)
 
         def band(h0):
