@@ -66,15 +66,15 @@ def rows(g: ConvGeom) -> bool:
 
 # --------------------------------------------------------------------------------- single
 # One image at inference on several threads (conv/single.py): the batch-chunk engines leave
-# its im2col and epilogue on one thread and cut its GEMM into weight-row blocks that each
-# pack all the cols again (or, on patches, hand it to OpenBLAS's two threads, which spin
-# when the other core is busy). ResNet-18's 3x3 convs at batch 1 with a ReLU epilogue, 2
-# threads, wall ms, min / median of 41 interleaved, on a loaded machine (load 12-13, nice
-# -15), batch-chunk engines -> this engine as routed (bands; blocks): 7x7 s2 3->64 @224 3.30
+# its im2col and epilogue on one thread and cut its GEMM into weight-row blocks that each pack
+# all the cols again (or, on patches, hand it to OpenBLAS's two threads, which spin when the
+# other core is busy). ResNet-18's 3x3 convs at batch 1 with a ReLU epilogue, 2 threads, wall
+# ms, min / median of 41 interleaved, on a loaded machine (load 12-13, nice -15), batch-chunk
+# engines -> this engine as routed, with 512 KB bands (bands; blocks): 7x7 s2 3->64 @224 3.30
 # / 10.6 -> 3.12 / 4.37 (2.99; 3.93); 64->64 @56 3.07 / 4.01 -> 2.37 / 3.15 (2.40; 3.03);
 # 128->128 @28 6.86 / 26.7 -> 2.71 / 16.7 (2.40; 2.82); 256->256 @14 2.25 / 3.89 -> 2.23 /
-# 2.99 (2.39; 2.13); 512->512 @7 2.65 / 8.14 -> 2.39 / 3.44 (5.46; 2.54); s2 256->512 @14
-# 1.53 / 1.94 -> 1.32 / 1.82 (2.57; 1.41). Bands win where Ho*Wo >= Co, blocks below.
+# 2.99 (2.39; 2.13); 512->512 @7 2.65 / 8.14 -> 2.39 / 3.44 (5.46; 2.54); s2 256->512 @14 1.53
+# / 1.94 -> 1.32 / 1.82 (2.57; 1.41). Bands win where Ho*Wo >= Co, blocks below.
 # On one thread the batch-chunk engines (and Winograd) stay: bands there measured slower
 # (imported ResNet-18 b1, CPU time min of 15: 29.5 ms without, 32.6 with).
 # Two pieces per thread: fewer, larger GEMMs beat cache-sized bands (2 threads, wall min
