@@ -9,7 +9,8 @@ here) with seeded weights, exported by ``torch.onnx.export`` at opset 17. Each r
 a short pause (idle OpenBLAS/onnxruntime workers spin and would steal the next side's cores),
 foveanet under ``no_grad`` as a user runs inference, foveanet with the convolutions routed as
 for training (``route.WINOGRAD_INFERENCE_MIN_TILES`` out of reach: what the inference route
-saves), then onnxruntime with the same number of threads. The ratio is onnxruntime's time over foveanet's (1.0: as fast; the issue's target
+saves), foveanet without its inference fusions and its one-image engine (every node on its
+own, ``interop/_onnx_fuse.py`` and ``route.single`` off: what those save), then onnxruntime with the same number of threads. The ratio is onnxruntime's time over foveanet's (1.0: as fast; the issue's target
 is >= 0.7 on ResNet-18), from the minimum and from the median. On a shared machine only the
 ratios mean something: the three sides interleave, so a busy spell hits all of them.
 """
@@ -44,6 +45,7 @@ def bench(name: str, threads: int, rounds: int, tmp: Path) -> dict:
 
     import foveanet
     from foveanet.backend.cpu.conv import route
+    from foveanet.interop import _onnx_fuse
     from tests.interop.test_onnx_architectures import build, export
 
     path = export(build(name), 224, tmp / f"{name}.onnx")
@@ -63,7 +65,15 @@ def bench(name: str, threads: int, rounds: int, tmp: Path) -> dict:
         finally:
             route.WINOGRAD_INFERENCE_MIN_TILES = saved
 
-    sides = {"foveanet": fv, "training route": fv_training_route,
+    def fv_unfused():
+        saved = _onnx_fuse.active, route.single
+        _onnx_fuse.active, route.single = (lambda: False), (lambda g: False)
+        try:
+            fv()
+        finally:
+            _onnx_fuse.active, route.single = saved
+
+    sides = {"foveanet": fv, "training route": fv_training_route, "unfused": fv_unfused,
              "onnxruntime": lambda: sess.run(None, {"input": x})}
     times = {k: [] for k in sides}
     for fn in sides.values():
@@ -88,14 +98,16 @@ def main(argv=None):
     info = machine()
     print(f"{info['date']}, {info['cpu']} ({info['cores']} cores), {info['blas']}, "
           f"{args.threads} threads ({'CPU' if args.threads == 1 else 'wall'} time), {args.rounds} rounds; load before {os.getloadavg()[0]:.1f}")
-    print("\n| model | foveanet ms (min / median) | convs routed as for training | onnxruntime ms | "
-          "ort / foveanet (min / median) |")
-    print("|---|---:|---:|---:|---:|")
+    print("\n| model | foveanet ms (min / median) | convs routed as for training | unfused, "
+          "batch-chunk engines | onnxruntime ms | ort / foveanet (min / median) |")
+    print("|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             r = bench(name, args.threads, args.rounds, Path(tmp))
             (f, fm), (t, tm), (o, om) = r["foveanet"], r["training route"], r["onnxruntime"]
-            print(f"| {name} | {f:.1f} / {fm:.1f} | {t:.1f} / {tm:.1f} | {o:.1f} / {om:.1f} | "
+            u, um = r["unfused"]
+            print(f"| {name} | {f:.1f} / {fm:.1f} | {t:.1f} / {tm:.1f} | {u:.1f} / {um:.1f} | "
+                  f"{o:.1f} / {om:.1f} | "
                   f"{o / f:.2f} / {om / fm:.2f} |", flush=True)
     print(f"\nload after {os.getloadavg()[0]:.1f}")
 

@@ -1,7 +1,9 @@
-"""MobileNetV2 eval forward at batch 1 @224 against PyTorch, interleaved in one process, in
-process CPU time (all threads) and wall time; and where foveanet's time goes.
+"""MobileNetV2 (or another zoo model: ``--arch resnet18``) eval forward at batch 1 @224
+against PyTorch, interleaved in one process, in process CPU time (all threads) and wall time;
+and where foveanet's time goes.
 
-    python -m benchmarks.profile_mobilenet [--threads 1] [--rounds 15] [--layers] [--profile]
+    python -m benchmarks.profile_mobilenet [--arch mobilenet_v2] [--threads 1] [--rounds 15]
+                                           [--layers] [--profile]
 
 Both sides run under no_grad in eval mode with the same weights (benchmarks/torch_models.py)
 and ``set_num_threads(threads)``. ``--layers`` adds foveanet's CPU time per conv kind
@@ -57,6 +59,7 @@ def _layers(net, x, rounds: int) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", default="mobilenet_v2", help="a model of benchmarks/torch_models.py")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--layers", action="store_true")
@@ -65,8 +68,8 @@ def main(argv=None) -> None:
     foveanet.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     foveanet.manual_seed(0)
-    net = models.mobilenet_v2().eval()
-    tm = torch_models.mobilenet_v2()
+    net = getattr(models, args.arch)().eval()
+    tm = getattr(torch_models, args.arch)()
     torch_models.copy_weights(net, tm)
     tm.eval()
     x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)

@@ -50,12 +50,15 @@ class _Conv(_ConvFunction):
       db = sum of dY over N, H, W
     """
 
-    def forward(self, x, w, *bias, geom, lift, clamp=None, scale=None):
+    def forward(self, x, w, *bias, geom, lift, clamp=None, scale=None, residual=None):
         g = geom
         x4 = x.reshape(g.N, g.C, g.H, g.W)
         w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
         b = bias[0] if bias else None
         need_x, need_w = self.needs_input_grad[:2]
+        if residual is not None and residual.size != g.N * g.Co * g.Ho * g.Wo:
+            raise ValueError(f"conv2d_clamp: residual has shape {residual.shape}, expected the "
+                             f"output's {lift((g.N, g.Co, g.Ho, g.Wo))}")
         ks = kernels(x)
         self.kernel, self.cols = ks.conv, ks.cols
         if self.kernel is None:
@@ -66,11 +69,15 @@ class _Conv(_ConvFunction):
                 if b is not None:
                     y += b.reshape(1, -1, 1, 1)
             state = (x4 if need_w else None, w4 if need_x else None)
+            if residual is not None:
+                y += residual.reshape(y.shape)
             if clamp is not None:
                 y.clip(*clamp, out=y)
-        elif clamp is not None or scale is not None:  # inference only (conv2d_clamp)
+        elif clamp is not None or scale is not None or residual is not None:  # conv2d_clamp
+            if residual is not None:
+                residual = residual.reshape(g.N, g.Co, g.Ho, g.Wo)
             y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w, clamp=clamp,
-                                           scale=scale)
+                                           scale=scale, residual=residual)
         else:  # inference and first layers keep nothing they will not read
             y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w)
         if self.requires_grad:
@@ -244,16 +251,23 @@ def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups, **infe
     return _Conv.apply(*args, geom=geom, lift=_lifter(nd, unbatched), **inference)
 
 
-def conv2d_clamp(input, weight, bias, stride, padding, dilation, groups, clamp, scale=None):
-    """``clamp(conv2d(input, weight) * scale[o] + bias[o], lo, hi)`` for inference:
-    ``clamp = (lo, hi)`` (ReLU6: (0, 6); None: no clamp), ``scale`` a (C_out,) array or
-    None (eval batch norm folded in, ``models/fold.py``). The engine does it in a pass it
-    makes anyway (the compiled depthwise kernel's last) or in one compiled epilogue pass.
+def conv2d_clamp(input, weight, bias, stride, padding, dilation, groups, clamp, scale=None,
+                 residual=None):
+    """``clamp(conv2d(input, weight) * scale[o] + bias[o] + residual, lo, hi)`` for
+    inference: ``clamp = (lo, hi)`` (ReLU6: (0, 6), ReLU: (0, inf); None: no clamp),
+    ``scale`` a (C_out,) array or None (eval batch norm folded in, ``models/fold.py``),
+    ``residual`` None or a tensor or array of the output's shape (a residual block's
+    shortcut). The engine does it in a pass it makes anyway (the compiled depthwise kernel's
+    last, or on each thread's piece of a single image's output) or in one epilogue pass.
     No gradient: under ``no_grad`` or on inputs that need none (a clear error otherwise)."""
-    if is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in (input, weight, bias)):
+    if is_grad_enabled() and any(getattr(t, "requires_grad", False)
+                                 for t in (input, weight, bias, residual)):
         raise RuntimeError("conv2d_clamp: an inference op, it has no backward; "
                            "call it under foveanet.no_grad()")
-    inference = {k: v for k, v in (("clamp", clamp), ("scale", scale)) if v is not None}
+    if residual is not None:
+        residual = getattr(residual, "data", residual)  # a tensor or an array of the output's shape
+    inference = {k: v for k, v in (("clamp", clamp), ("scale", scale), ("residual", residual))
+                 if v is not None}
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups, **inference)
 
 

@@ -264,7 +264,8 @@ class _MaxPool(Function):
                 self.device_kernel, self.geo, self.idx, self.in_shape = ks.max_pool, geo, idx, x.shape
             return y.reshape(geo.out_shape)
         if (ks.compiled is not None and x.dtype in _COMPILED_DTYPES
-                and compiled_route.max_pool(is_tiling(h, w))):
+                and compiled_route.max_pool(is_tiling(h, w),
+                                            not (self.requires_grad or index_box is not None))):
             return self._forward_compiled(ks, x4, geo, index_box, x.shape)
         xp = array_module(x)
         phases = split_phases(x4, h, w, -np.inf, xp)

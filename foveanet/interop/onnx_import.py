@@ -16,6 +16,7 @@ import numpy as np
 
 from foveanet.autograd import Tensor
 from foveanet.errors import UserError
+from foveanet.interop import _onnx_fuse
 from foveanet.interop._onnx_ops import OPS as _CORE_OPS
 from foveanet.interop._onnx_resize import RESIZE_OPS as _RESIZE_OPS
 from foveanet.interop._onnx_shape import SHAPE_OPS as _SHAPE_OPS
@@ -138,7 +139,8 @@ def _check_supported(graph, opsets) -> None:
 
 
 # what OnnxModule holds before the initializers are registered (besides a Module's own)
-_ONNX_ATTRS = frozenset({"opset", "_nodes", "input_names", "output_names", "_consts", "_paths"})
+_ONNX_ATTRS = frozenset({"opset", "_nodes", "input_names", "output_names", "_consts", "_paths",
+                         "_fused"})
 
 
 def _attr_path(name: str, taken: set) -> tuple:
@@ -221,6 +223,7 @@ def _make_module_class():
                         raise OnnxLoadError(f"Constant node {n.name!r:.80} has {len(n.outputs)} "
                                             "outputs, expected 1")
                     self._consts[n.outputs[0]] = _constant_value(n)
+            self._fused = _onnx_fuse.plan(self._nodes, self._consts, self.output_names, self.opset)
 
         def _lookup(self, path):
             owner = self
@@ -237,11 +240,20 @@ def _make_module_class():
             for name, x in zip(self.input_names, inputs):
                 env[name] = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x), False, None)
             ctx = _Ctx(self.training, self.opset)
-            for node in self._nodes:
-                if node.op_type == "Constant":
+            fused = self._fused if _onnx_fuse.active() else {}
+            skip = set()
+            for k, node in enumerate(self._nodes):
+                if node.op_type == "Constant" or k in skip:
                     continue
                 args = [env[i] if i else None for i in node.inputs]
                 try:
+                    step = fused.get(k)
+                    y = (None if step is None
+                         else _onnx_fuse.conv(node, args, step, env, self.training))
+                    if y is not None:  # the conv ran with its Add and Relu/Clip
+                        env[step.output] = y
+                        skip.update(step.absorbed)
+                        continue
                     outs = OPS[node.op_type](ctx, node, args)
                 except (ValueError, TypeError) as e:
                     raise type(e)(f"ONNX node {node.name or node.op_type!r} ({node.op_type}): {e}") from e

@@ -23,6 +23,9 @@ MobileNetV2 b1 @224 forward, one thread, CPU time min of 15 interleaved with tor
 1.2 ms the scaling); plus the clamp in the conv 20.5 ms; the epilogue as here 18.6 ms
 (torch 15.8 ms).
 
+A residual block (``models/resnet.py``) runs its last conv with the shortcut added and the
+ReLU applied in the same epilogue (``conv_bn(..., residual=)``).
+
 It applies only where nothing can tell the difference but round-off: no autograd
 (``foveanet.no_grad``), BN in eval mode with running statistics, plain zero-padded Conv2d
 and BatchNorm2d, no hooks on either module, no exporter tracing the run.
@@ -63,11 +66,23 @@ def bn_affine(conv, bn):
     return s, b
 
 
-def _clamp(act):
+def clamp_of(act):
     """The (lo, hi) of a ReLU6/ReLU module without hooks, or None."""
     if act._forward_hooks or act._forward_pre_hooks:
         return None
     return {nn.ReLU6: (0.0, 6.0), nn.ReLU: (0.0, np.inf)}.get(type(act))
+
+
+def conv_bn(conv, bn, x, clamp=None, residual=None):
+    """``clamp(bn(conv(x)) + residual)`` as one conv with its epilogue (``foldable(conv, bn)``
+    must hold; ``clamp`` (lo, hi) or None, ``residual`` None or a tensor of the output's
+    shape: a residual block's shortcut)."""
+    scale, b = bn_affine(conv, bn)
+    w = conv.weight
+    if conv.groups > 1:  # few weights per output: W' = W s (see the module docstring)
+        w, scale = w.data * scale.reshape(-1, 1, 1, 1), None
+    return conv2d_clamp(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups, clamp,
+                        scale, residual)
 
 
 def run_folded(modules, x):
@@ -79,12 +94,8 @@ def run_folded(modules, x):
     while i < len(mods):
         m = mods[i]
         if i + 1 < len(mods) and foldable(m, mods[i + 1]):
-            scale, b = bn_affine(m, mods[i + 1])
-            clamp = _clamp(mods[i + 2]) if i + 2 < len(mods) else None
-            w = m.weight
-            if m.groups > 1:  # few weights per output: W' = W s (see the module docstring)
-                w, scale = w.data * scale.reshape(-1, 1, 1, 1), None
-            x = conv2d_clamp(x, w, b, m.stride, m.padding, m.dilation, m.groups, clamp, scale)
+            clamp = clamp_of(mods[i + 2]) if i + 2 < len(mods) else None
+            x = conv_bn(m, mods[i + 1], x, clamp)
             i += 2 if clamp is None else 3
         else:
             x = m(x)

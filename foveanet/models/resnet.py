@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import foveanet
 from foveanet import nn
+from foveanet.models import fold
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101",
            "resnet152", "resnext50_32x4d", "resnext101_32x8d"]
@@ -47,10 +48,27 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
+        pairs = ((self.conv1, self.bn1), (self.conv2, self.bn2))
+        if _foldable(self, pairs):
+            identity = x if self.downsample is None else fold.conv_bn(*self.downsample, x)
+            out = fold.conv_bn(self.conv1, self.bn1, x, fold.clamp_of(self.relu))
+            return fold.conv_bn(self.conv2, self.bn2, out, fold.clamp_of(self.relu), identity)
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + identity)
+
+
+def _foldable(block, pairs) -> bool:
+    """Whether a block may run as convs with BN folded in, its ReLUs and its residual add in
+    their epilogues (``models/fold.py``: eval, no_grad, plain modules without hooks, the
+    ReLU among them): the shortcut is the identity or a plain conv + BN."""
+    ds = block.downsample
+    return (fold.clamp_of(block.relu) == (0.0, float("inf"))
+            and all(fold.foldable(c, b) for c, b in pairs)
+            and (ds is None or (type(ds) is nn.Sequential and len(ds) == 2
+                                and not (ds._forward_hooks or ds._forward_pre_hooks)
+                                and fold.foldable(ds[0], ds[1]))))
 
 
 class Bottleneck(nn.Module):
@@ -74,6 +92,13 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
+        pairs = ((self.conv1, self.bn1), (self.conv2, self.bn2), (self.conv3, self.bn3))
+        if _foldable(self, pairs):
+            relu = fold.clamp_of(self.relu)
+            identity = x if self.downsample is None else fold.conv_bn(*self.downsample, x)
+            out = fold.conv_bn(self.conv1, self.bn1, x, relu)
+            out = fold.conv_bn(self.conv2, self.bn2, out, relu)
+            return fold.conv_bn(self.conv3, self.bn3, out, relu, identity)
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
@@ -176,7 +201,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(fold.run_folded((self.conv1, self.bn1, self.relu), x))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(foveanet.flatten(self.avgpool(x), 1))
 

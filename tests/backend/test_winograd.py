@@ -148,4 +148,5 @@ def test_inference_on_one_thread_routes_small_batches_to_winograd(monkeypatch, s
     assert route.path(g, inference=True) == one_thread
     trained = route.path(g)  # a forward that keeps what backward needs routes as measured for training
     monkeypatch.setattr(route.threads, "workers", lambda: 2)
-    assert route.path(g, inference=True) == trained
+    # on two threads one image goes to the engine that splits it across them (conv/single.py)
+    assert route.path(g, inference=True) == ("single" if N == 1 else trained)

@@ -126,3 +126,125 @@ def test_auto_pad_and_asymmetric_pools_match_onnxruntime():
     got = foveanet.onnx.load(proto)(foveanet.tensor(data))
     for name, g, e in zip("cmavt", got, want):
         np.testing.assert_allclose(g.numpy(), e, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+class _Fusable(tnn.Module):
+    """Conv -> Relu, Conv -> Add -> Relu with the shortcut made before the conv and after it
+    (torch's ResNet exports the projection after the block's second conv), Conv -> Clip
+    (ReLU6), an Add that broadcasts, and a Conv whose output two nodes read."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = tnn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = tnn.Conv2d(8, 8, 3, padding=1)
+        self.c3 = tnn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.proj = tnn.Conv2d(8, 16, 1, stride=2)
+        self.c4 = tnn.Conv2d(16, 16, 3, padding=1, bias=False)
+        self.c5 = tnn.Conv2d(16, 16, 1)
+        self.c6 = tnn.Conv2d(16, 16, 1)
+        self.shift = tnn.Parameter(torch.randn(1, 16, 1, 1))
+
+    def forward(self, x):
+        a = torch.relu(self.c1(x))
+        b = torch.relu(self.c2(a) + a)                  # shortcut made before the conv
+        c = torch.relu(self.c3(b) + self.proj(b))      # projection exported after c3
+        d = TF.relu6(self.c4(c))
+        e = self.c5(d)
+        f = torch.relu(self.c6(d) + self.shift)        # planned, but the Add broadcasts
+        return torch.relu(e + self.shift) * e.mean() + f  # e read twice: not planned
+
+
+def test_conv_add_relu_chains_run_fused_under_no_grad_and_match_torch(tmp_path):
+    """The inference fusions of interop/_onnx_fuse.py: which nodes each conv absorbs, the
+    same outputs fused (no_grad, batch 1 on two threads: the one-image engine; batch 3)
+    as node by node (autograd on) and as torch, and the fused step stays out of training."""
+    from foveanet.interop import _onnx_fuse
+    torch.manual_seed(0)
+    net = _Fusable().eval()
+    _torch_export(net, torch.randn(2, 3, 12, 12), tmp_path / "fuse.onnx", opset_version=17)
+    model = foveanet.onnx.load(tmp_path / "fuse.onnx").eval()
+    ops = [n.op_type for n in model._nodes]
+    fused = {ops[i] + str(ops[:i].count("Conv")): tuple(ops[k] for k in f.absorbed)
+             for i, f in model._fused.items()}
+    # c1: Relu; c2: Add, Relu; c3 or proj (the later one): Add, Relu; c4: Clip; c6: Add,
+    # Relu (at run time its shortcut's shape differs: node by node); c5: nothing
+    assert sorted(fused.values()) == [("Add", "Relu")] * 3 + [("Clip",), ("Relu",)]
+    assert sum(f.residual is not None for f in model._fused.values()) == 3
+    n = foveanet.get_num_threads()
+    try:
+        for threads, batch in ((2, 1), (1, 3)):
+            foveanet.set_num_threads(threads)
+            x = torch.randn(batch, 3, 12, 12)
+            expected = net(x).detach().numpy()
+            plain = _run(model, x)                        # autograd on: node by node
+            calls, inner = [], _onnx_fuse.conv
+            _onnx_fuse.conv = lambda *a: calls.append(inner(*a)) or calls[-1]
+            try:
+                with foveanet.no_grad():
+                    out = _run(model, x)
+            finally:
+                _onnx_fuse.conv = inner
+            assert len(calls) == 5 and sum(c is not None for c in calls) == 4
+            for got in (plain, out):
+                np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    finally:
+        foveanet.set_num_threads(n)
+    y = model(foveanet.tensor(x.numpy()))          # still trainable: no fused step recorded
+    y.sum().backward()
+    assert model.state_dict()["c4.weight"].shape == (16, 16, 3, 3)
+    assert dict(model.named_parameters())["c4.weight"].grad is not None
+
+
+class _WithBN(tnn.Module):
+    """Conv -> BN -> ReLU, Conv -> BN -> Add -> ReLU, depthwise Conv -> BN -> ReLU6."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.b1 = tnn.Conv2d(3, 8, 3, padding=1), tnn.BatchNorm2d(8)
+        self.c2, self.b2 = tnn.Conv2d(8, 8, 3, padding=1, bias=False), tnn.BatchNorm2d(8)
+        self.c3, self.b3 = tnn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), tnn.BatchNorm2d(8)
+        for bn in (self.b1, self.b2, self.b3):   # statistics far from the identity
+            bn.running_mean.uniform_(-1, 1)
+            bn.running_var.uniform_(0.3, 3)
+            bn.weight.data.uniform_(0.5, 2)
+            bn.bias.data.uniform_(-1, 1)
+
+    def forward(self, x):
+        a = torch.relu(self.b1(self.c1(x)))
+        a = torch.relu(self.b2(self.c2(a)) + a)
+        return TF.relu6(self.b3(self.c3(a)))
+
+
+def test_batch_norm_kept_in_the_graph_folds_into_the_conv_in_eval_only(tmp_path):
+    """A graph exported with its BatchNormalization nodes (training=PRESERVE): in eval mode
+    under no_grad each Conv -> BN [-> Add] -> Relu/Clip runs as one conv with BN's scale and
+    shift (in the weights of the depthwise one), torch's outputs; in training mode the BN
+    normalises with the batch's statistics, so the nodes run one by one."""
+    from foveanet.interop import _onnx_fuse
+    torch.manual_seed(1)
+    net = _WithBN().eval()
+    _torch_export(net, torch.randn(2, 3, 10, 10), tmp_path / "bn.onnx", opset_version=17,
+                  do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
+    model = foveanet.onnx.load(tmp_path / "bn.onnx").eval()
+    ops = [n.op_type for n in model._nodes]
+    assert sorted(tuple(ops[k] for k in f.absorbed) for f in model._fused.values()) == [
+        ("BatchNormalization", "Add", "Relu"), ("BatchNormalization", "Clip"),
+        ("BatchNormalization", "Relu")]
+    x = torch.randn(1, 3, 10, 10)
+    calls, inner = [], _onnx_fuse.conv
+    _onnx_fuse.conv = lambda *a: calls.append(inner(*a)) or calls[-1]
+    try:
+        with foveanet.no_grad():
+            out = _run(model, x)
+        np.testing.assert_allclose(out, net(x).detach().numpy(), rtol=1e-4, atol=1e-5)
+        assert len(calls) == 3 and all(c is not None for c in calls)
+        model.train()
+        net.train()
+        calls.clear()
+        with foveanet.no_grad():
+            out = _run(model, torch.cat([x, x + 1]))
+        np.testing.assert_allclose(out, net(torch.cat([x, x + 1])).detach().numpy(), rtol=1e-4,
+                                   atol=1e-5)
+        assert len(calls) == 3 and all(c is None for c in calls)
+    finally:
+        _onnx_fuse.conv = inner

@@ -55,7 +55,7 @@ def test_numba_loads_only_when_a_compiled_kernel_runs():
             "b = 'numba' in sys.modules\n"
             "F.max_pool2d(fn.randn(1, 1, 4, 4), 2)\n"      # a tiling: NumPy's views
             "c = 'numba' in sys.modules\n"
-            "F.max_pool2d(fn.randn(1, 1, 5, 5), 3, 2, 1)\n"
+            "F.max_pool2d(fn.randn(1, 1, 5, 5, requires_grad=True), 3, 2, 1)\n"
             "print(a, b, c, 'numba' in sys.modules)")
     assert _python(code, FOVEANET_KERNELS="default") == "False False False True"
 

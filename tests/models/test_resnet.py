@@ -147,3 +147,47 @@ def test_resnet50_224_matches_torch():
     tm = randomize_(torch_ref("resnet50"))
     fm = load_from_torch(models.resnet50(), tm)
     assert_outputs_match(fm, tm, image(1, 3, 224))
+
+
+def _count_folded(fm, x):
+    """The output under no_grad and the number of conv2d_clamp calls (folded convs) it took."""
+    from foveanet.models import fold
+    calls, inner = [], fold.conv2d_clamp
+    fold.conv2d_clamp = lambda *a, **k: calls.append(1) or inner(*a, **k)
+    try:
+        with foveanet.no_grad():
+            return fm(foveanet.tensor(x)).numpy(), len(calls)
+    finally:
+        fold.conv2d_clamp = inner
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def test_eval_under_no_grad_folds_each_block_and_matches_the_unfolded_net(name):
+    """Under no_grad in eval mode every block runs as convs with BN folded in, the ReLUs
+    and the residual add in their epilogues (models/fold.py): the same numbers as the
+    block's modules one by one (autograd on) up to round-off, and torch's, at batch 1 (the
+    one-image engine, conv/single.py, on two threads) and 2. A hook on a block's ReLU turns
+    the block's fold off (the hook must see every output), and the hook sees them all."""
+    tm = randomize_(torch_ref(name, num_classes=10))
+    fm = load_from_torch(models.get_model(name, num_classes=10), tm).eval()
+    convs = sum(type(m).__name__ == "Conv2d" for m in fm.modules())
+    n = foveanet.get_num_threads()
+    try:
+        foveanet.set_num_threads(2)
+        for batch in (1, 2):
+            x = image(batch, 3, 64)
+            plain = fm(foveanet.tensor(x)).numpy()   # autograd on: module by module
+            folded, calls = _count_folded(fm, x)
+            assert calls == convs
+            np.testing.assert_allclose(folded, plain, rtol=1e-4, atol=1e-4 * np.abs(plain).max())
+            assert_outputs_match(fm, tm, x)
+    finally:
+        foveanet.set_num_threads(n)
+    block = fm.layer2[0]
+    seen = []
+    block.relu.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    hooked, calls = _count_folded(fm, x)
+    assert calls == convs - sum(type(m).__name__ == "Conv2d" for m in block.modules())
+    relus = 2 if block.expansion == 1 else 3
+    assert len(seen) == relus and seen[-1] == (2, 128 * block.expansion, 8, 8)
+    np.testing.assert_allclose(hooked, folded, rtol=1e-4, atol=1e-4 * np.abs(folded).max())

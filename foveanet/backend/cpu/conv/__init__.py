@@ -10,9 +10,10 @@ holds every engine to it in float64).
     backward(gy, state, g, need_x, need_w) -> (dX, dW)
     transpose_forward(x, w, g, need_w)    -> (y, state)      the adjoint of forward
 
-For inference, ``forward(..., clamp=(lo, hi), scale=s)`` returns ``clamp(conv * s[o] +
-b[o])`` (eval batch norm and ReLU6 of a block, ``models/fold.py``): inside the compiled
-depthwise kernel's last pass, or as one compiled epilogue pass after the other engines.
+For inference, ``forward(..., clamp=(lo, hi), scale=s, residual=r)`` returns ``clamp(conv
+* s[o] + b[o] + r)`` (eval batch norm, a residual block's shortcut and its ReLU or ReLU6,
+``models/fold.py``): inside the compiled depthwise kernel's last pass, on each thread's
+piece of the output (one image, ``single``), or as one epilogue pass after the other engines.
     transpose_backward(gy, state, g, need_x, need_w) -> (dX, dW)
 
 ``need_x``/``need_w`` say which gradients will be asked for, so that inference and first
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from foveanet.backend.cpu.conv import depthwise, epilogue, gemm, patches, route, rows, winograd
+from foveanet.backend.cpu.conv import (
+    depthwise, epilogue, gemm, patches, route, rows, single, winograd,
+)
 
 __all__ = ["forward", "backward", "transpose_forward", "transpose_backward"]
 
@@ -32,15 +35,19 @@ class State(NamedTuple):
     saved: tuple   # (what dW needs, what dX needs), None where that gradient is not wanted
 
 
-def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, compiled=None):
+def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, compiled=None,
+            residual=None):
     path = route.path(g, inference=not (need_x or need_w))
-    if path == "depthwise":
+    if path == "single":  # the epilogue on each thread's piece of the output
+        return single.forward(x, w, g, bias, scale, clamp, residual), State(path, (None, None))
+    if path == "depthwise" and residual is None:
         y = depthwise.depthwise(x, w, g, bias, compiled, clamp, scale)
         return y, State(path, (x if need_w else None, w if need_x else None))
-    if scale is not None or clamp is not None:  # inference: the conv, then one epilogue pass
+    if scale is not None or clamp is not None or residual is not None:
+        # inference: the conv, then one epilogue pass
         y, state = forward(x, w, None if scale is not None else bias, g, need_x, need_w)
         return epilogue.epilogue(y, scale, bias if scale is not None else None, clamp,
-                                 compiled), state
+                                 compiled, residual), state
     if path == "rows":
         xr = rows.to_rows(x, g)
         y = rows.rows_forward(xr, w, g, bias)
@@ -58,7 +65,13 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, c
     return y, State(path, saved)
 
 
-_BACKWARD = {"depthwise": depthwise.depthwise_grads, "rows": rows.rows_backward,
+def _nothing(gy, x_saved, w_saved, g, need_x, need_w):
+    """The single engine runs only where no dX or dW is wanted (the bias's db is the
+    caller's): there is nothing to compute."""
+    return None, None
+
+
+_BACKWARD = {"single": _nothing, "depthwise": depthwise.depthwise_grads, "rows": rows.rows_backward,
              "winograd": winograd.conv_backward, "patches": patches.conv_backward,
              "gemm": gemm.conv_backward}
 
@@ -91,9 +104,10 @@ class WithCompiled:
     def __init__(self, compiled):
         self.compiled = compiled
 
-    def forward(self, x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None):
-        if route.path(g) != "depthwise":
-            return forward(x, w, bias, g, need_x, need_w, clamp, scale, self.compiled)
+    def forward(self, x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None,
+                residual=None):
+        if route.path(g) != "depthwise" or residual is not None:
+            return forward(x, w, bias, g, need_x, need_w, clamp, scale, self.compiled, residual)
         y = depthwise.depthwise(x, w, g, bias, self.compiled, clamp, scale)
         return y, State("depthwise", (x if need_w else None, w if need_x else None))
 

@@ -10,11 +10,16 @@ from foveanet.backend.cpu import threads
 from foveanet.backend.cpu.conv import route
 
 
-def epilogue(y: np.ndarray, scale, bias, clamp, compiled=None) -> np.ndarray:
-    """NCHW ``y`` in place: ``y * scale[c] + bias[c]`` (either may be None), then clamped
-    to ``clamp`` = (lo, hi) (None: not): one compiled pass over each image's (C, H*W)
-    rows, in channel blocks on the threads, or NumPy's passes without ``compiled``."""
+def epilogue(y: np.ndarray, scale, bias, clamp, compiled=None, residual=None) -> np.ndarray:
+    """NCHW ``y`` in place: ``y * scale[c] + bias[c]`` (either may be None), plus
+    ``residual`` (an array of y's shape, or None), then clamped to ``clamp`` = (lo, hi)
+    (None: not): one compiled pass over each image's (C, H*W) rows, in channel blocks on
+    the threads, or NumPy's passes without ``compiled`` or with a residual."""
     C = y.shape[1]
+    if residual is not None:
+        y = epilogue(y, scale, bias, None, compiled)
+        y += residual
+        return epilogue(y, None, None, clamp)
     if compiled is None:
         if scale is not None:
             y *= scale.reshape(1, -1, 1, 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from foveanet.backend.cpu import threads
 from foveanet.geometry import ConvGeom
 
-PATHS = ("depthwise", "rows", "winograd", "patches", "gemm")
+PATHS = ("depthwise", "rows", "single", "winograd", "patches", "gemm")
 
 
 def path(g: ConvGeom, inference: bool = False) -> str:
@@ -23,6 +23,8 @@ def path(g: ConvGeom, inference: bool = False) -> str:
         return "depthwise"
     if rows(g):
         return "rows"
+    if inference and single(g):
+        return "single"
     if winograd(g, inference):
         return "winograd"
     # small feature maps with enough channels: patch-major cols, unless few output channels
@@ -60,6 +62,50 @@ ROWS_MIN_CHANNELS = 64
 
 def rows(g: ConvGeom) -> bool:
     return g.H == 1 and g.kh == 1 and g.sw == 1 and g.G == 1 and g.C >= ROWS_MIN_CHANNELS
+
+
+# --------------------------------------------------------------------------------- single
+# One image at inference on several threads (conv/single.py): the batch-chunk engines leave
+# its im2col and epilogue on one thread and cut its GEMM into weight-row blocks that each pack
+# all the cols again (or, on patches, hand it to OpenBLAS's two threads, which spin when the
+# other core is busy). ResNet-18's 3x3 convs at batch 1 with a ReLU epilogue, 2 threads, wall
+# ms, min / median of 41 interleaved, on a loaded machine (load 12-13, nice -15), batch-chunk
+# engines -> this engine as routed, with 512 KB bands (bands; blocks): 7x7 s2 3->64 @224 3.30
+# / 10.6 -> 3.12 / 4.37 (2.99; 3.93); 64->64 @56 3.07 / 4.01 -> 2.37 / 3.15 (2.40; 3.03);
+# 128->128 @28 6.86 / 26.7 -> 2.71 / 16.7 (2.40; 2.82); 256->256 @14 2.25 / 3.89 -> 2.23 /
+# 2.99 (2.39; 2.13); 512->512 @7 2.65 / 8.14 -> 2.39 / 3.44 (5.46; 2.54); s2 256->512 @14 1.53
+# / 1.94 -> 1.32 / 1.82 (2.57; 1.41). Bands win where Ho*Wo >= Co, blocks below.
+# On one thread the batch-chunk engines (and Winograd) stay: bands there measured slower
+# (imported ResNet-18 b1, CPU time min of 15: 29.5 ms without, 32.6 with).
+# Two pieces per thread: fewer, larger GEMMs beat cache-sized bands (2 threads, wall min
+# of 31 at real-time priority, i.e. on otherwise idle cores; 2 / 4 / 8 / 16 bands:
+# 64->64 @56 0.92 / 0.95 / 1.07 / 1.15 ms; 7x7 s2 3->64 @224 1.22 / 1.22 / 1.38 / 1.53;
+# 128->128 @28 0.83 / 0.91 / 1.06 / 1.42), and two per thread let the caller take a late
+# worker's share (threads.each hands them out as threads free up).
+SINGLE_PIECES_PER_THREAD = 2
+
+
+def single(g: ConvGeom) -> bool:
+    """One image, one group, a kernel larger than 1x1 (1x1 convs keep gemm's row blocks,
+    whose cols are the input itself), on more than one thread."""
+    return g.N == 1 and g.G == 1 and g.kh * g.kw > 1 and threads.workers() > 1
+
+
+def single_bands(g: ConvGeom) -> bool:
+    """Cut the output rows (the cols are the larger operand) rather than the channels."""
+    return g.Ho * g.Wo >= g.Co
+
+
+def single_band_count(g: ConvGeom, workers: int) -> int:
+    """How many bands of output rows (SINGLE_PIECES_PER_THREAD per thread)."""
+    return min(g.Ho, SINGLE_PIECES_PER_THREAD * workers)
+
+
+def single_block_rows(g: ConvGeom, workers: int) -> int:
+    """Output channels per block: SINGLE_PIECES_PER_THREAD blocks per thread, a multiple of
+    16 (the sgemm panel)."""
+    per = SINGLE_PIECES_PER_THREAD * workers * 16
+    return max(16, -(-g.Co // per) * 16)
 
 
 # ------------------------------------------------------------------------------- winograd
