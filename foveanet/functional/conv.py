@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 
 from foveanet.autograd.function import Function, is_grad_enabled
+from foveanet.autograd.tensor import Tensor
 from foveanet.backend import kernels
 from foveanet.functional import im2col as ref
 from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
@@ -265,7 +266,7 @@ def conv2d_clamp(input, weight, bias, stride, padding, dilation, groups, clamp, 
         raise RuntimeError("conv2d_clamp: an inference op, it has no backward; "
                            "call it under foveanet.no_grad()")
     if residual is not None:
-        residual = getattr(residual, "data", residual)  # a tensor or an array of the output's shape
+        residual = residual.data if isinstance(residual, Tensor) else residual
     inference = {k: v for k, v in (("clamp", clamp), ("scale", scale), ("residual", residual))
                  if v is not None}
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups, **inference)
