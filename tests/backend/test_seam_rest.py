@@ -1,0 +1,161 @@
+"""Issue 22's seam for activations, losses, recurrent layers and shape ops: each op gives on
+'cuda' (the CPU stand-in for CuPy) the numbers it gives on the CPU, forward and backward,
+and its results live on the device."""
+import numpy as np
+import pytest
+
+import foveanet as fn
+import foveanet.nn.functional as F
+from foveanet.backend import standin
+from foveanet.functional import activation, recurrent
+
+_rng = np.random.default_rng(22)
+
+
+def _r(*shape):
+    return _rng.standard_normal(shape).astype(np.float32)
+
+
+def _log_probs(t, n, c):
+    z = _r(t, n, c)
+    return (z - np.log(np.exp(z).sum(-1, keepdims=True))).astype(np.float32)
+
+
+_X = _r(4, 5) * 3  # spans every kink: relu's 0, hardswish's ±3, gelu's tails
+_X[0, :3] = (0.0, -3.0, 3.0)
+_T = np.array([0, 4, 2, 2])
+_P = _rng.random((4, 5)).astype(np.float32)
+_IMG = _r(2, 3, 4, 5)
+_W5 = np.abs(_r(5)) + 0.1
+_NEEDS_AUTOGRAD = pytest.mark.skip(reason="needs seam-autograd (autograd/ops.stable_sigmoid, Tanh, "
+                                          "Tensor indexing): merge")
+
+
+def _case(name, f, *args, grads=None, marks=()):
+    """An op, its inputs, and how many leading inputs get a gradient (default: every float)."""
+    return pytest.param(f, args, grads, id=name, marks=marks)
+
+
+OPS = [
+    _case("relu", F.relu, _X),
+    _case("leaky_relu", lambda x: F.leaky_relu(x, 0.1), _X),
+    _case("relu6", F.relu6, _X * 3),
+    _case("hardtanh", lambda x: F.hardtanh(x, -0.5, 2.0), _X),
+    _case("elu", F.elu, _X),
+    _case("elu_alpha", lambda x: F.elu(x, 0.5), _X),
+    _case("gelu", F.gelu, _X),
+    _case("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), _X),
+    _case("hardsigmoid", F.hardsigmoid, _X),
+    _case("hardswish", F.hardswish, _X),
+    _case("softmax", lambda x: F.softmax(x, dim=1), _X),
+    _case("softmax_dim0", lambda x: F.softmax(x, dim=0), _IMG),
+    _case("log_softmax", lambda x: F.log_softmax(x, dim=-1), _IMG),
+    _case("sigmoid", F.sigmoid, _X, marks=_NEEDS_AUTOGRAD),
+    _case("tanh", F.tanh, _X, marks=_NEEDS_AUTOGRAD),
+    _case("silu", F.silu, _X, marks=_NEEDS_AUTOGRAD),
+    _case("softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0), _X, marks=_NEEDS_AUTOGRAD),
+    _case("cross_entropy", F.cross_entropy, _X, _T),
+    _case("cross_entropy_sum", lambda x, t: F.cross_entropy(x, t, reduction="sum"), _X, _T),
+    _case("cross_entropy_smooth_weight_ignore",
+          lambda x, t, w: F.cross_entropy(x, t, weight=w, ignore_index=2, label_smoothing=0.1),
+          _X, _T, _W5, grads=1),
+    _case("cross_entropy_all_ignored", lambda x, t: F.cross_entropy(x, t, ignore_index=2), _X[:2],
+          np.array([2, 2])),
+    _case("cross_entropy_probs", lambda x, p: F.cross_entropy(x, p, label_smoothing=0.2), _X, _P),
+    _case("cross_entropy_pixels", lambda x, t: F.cross_entropy(x, t, reduction="none"), _IMG,
+          _rng.integers(0, 3, (2, 4, 5))),
+    _case("nll_loss", F.nll_loss, _X, _T),
+    _case("nll_loss_weight", lambda x, t, w: F.nll_loss(x, t, weight=w, ignore_index=4), _X, _T,
+          _W5, grads=1),
+    _case("binary_cross_entropy", F.binary_cross_entropy, _P * 0.98 + 0.01, (_P > 0.5) * 1.0),
+    _case("bce_with_logits", lambda x, t, w: F.binary_cross_entropy_with_logits(x, t, pos_weight=w),
+          _X, _P, _W5, grads=2, marks=_NEEDS_AUTOGRAD),
+    _case("mse_loss", F.mse_loss, _X, _P),
+    _case("mse_loss_weight", lambda x, t, w: F.mse_loss(x, t, weight=w), _X, _P, np.abs(_X),
+          grads=2),
+    _case("l1_loss", lambda x, t: F.l1_loss(x, t, reduction="sum"), _X, _P),
+    _case("smooth_l1_loss", lambda x, t: F.smooth_l1_loss(x, t, beta=0.5), _X, _P),
+    _case("huber_as_smooth_l1", lambda x, t: F.smooth_l1_loss(x, t, reduction="none", beta=1.0),
+          _X, _P),
+    _case("normalize", F.normalize, _X),
+    _case("contrastive_loss", lambda a, b, y: F.contrastive_loss(a, b, y, margin=3.0), _X, _r(4, 5),
+          np.array([1.0, 0.0, 1.0, 0.0], np.float32), grads=2),
+    _case("triplet_margin_loss", lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=2.0), _X,
+          _r(4, 5), _r(4, 5)),
+    _case("batch_hard_triplet_loss", F.batch_hard_triplet_loss, _r(6, 5),
+          np.array([0, 0, 1, 1, 2, 2]), marks=_NEEDS_AUTOGRAD),
+    _case("arc_margin", lambda c, t: F.arc_margin(c, t, margin=0.3, scale=8.0), np.tanh(_X), _T),
+    _case("ctc_loss", lambda lp, tg, il, tl: F.ctc_loss(lp, tg, il, tl), _log_probs(7, 3, 5),
+          np.array([[1, 2, 2], [3, 1, 0], [4, 0, 0]]), np.array([7, 6, 4]), np.array([3, 2, 1])),
+    _case("ctc_loss_none_zero_inf", lambda lp, tg, il, tl: F.ctc_loss(
+        lp, tg, il, tl, reduction="none", zero_infinity=True), _log_probs(3, 2, 4),
+        np.array([[1, 1, 1], [2, 3, 0]]), np.array([3, 3]), np.array([3, 2])),
+    _case("lstm_cells", lambda x, h, c, wi, wh, bi, bh: recurrent._LSTM.apply(x, h, c, wi, wh, bi, bh),
+          _r(3, 2, 4), _r(2, 5), _r(2, 5), _r(20, 4), _r(20, 5), _r(20), _r(20)),
+    _case("lstm_cells_reverse", lambda x, h, c, wi, wh: recurrent._LSTM.apply(
+        x, h, c, wi, wh, None, None, reverse=True), _r(3, 2, 4), _r(2, 5), _r(2, 5), _r(20, 4),
+        _r(20, 5)),
+    _case("lstm_layer", lambda *a: recurrent.lstm_layer(*a)[0], _r(3, 2, 4), _r(2, 5), _r(2, 5),
+          _r(20, 4), _r(20, 5), _r(20), _r(20), marks=_NEEDS_AUTOGRAD),
+    _case("gru_layer", lambda *a: recurrent.gru_layer(*a)[0], _r(3, 2, 4), _r(2, 5), _r(15, 4),
+          _r(15, 5), _r(15), _r(15)),
+    _case("gru_layer_reverse", lambda *a: recurrent.gru_layer(*a, reverse=True)[0], _r(3, 2, 4),
+          _r(2, 5), _r(15, 4), _r(15, 5), _r(15), _r(15)),
+    _case("pad_constant", lambda x: F.pad(x, (1, 2, -1, 1), value=0.5), _IMG),
+    _case("pad_reflect", lambda x: F.pad(x, (1, 2, 3, 1), mode="reflect"), _IMG),
+    _case("pad_replicate", lambda x: F.pad(x, (2, 3), mode="replicate"), _r(2, 3, 5)),
+    _case("pad_circular", lambda x: F.pad(x, (1, 2, 2, 0), mode="circular"), _IMG),
+    _case("upsample_nearest", lambda x: F.interpolate(x, scale_factor=2), _IMG),
+    _case("interpolate_nearest_size", lambda x: F.interpolate(x, size=(3, 7)), _IMG),
+    _case("interpolate_nearest_exact", lambda x: F.interpolate(x, size=7, mode="nearest-exact"),
+          _r(2, 3, 5)),
+    _case("interpolate_linear", lambda x: F.interpolate(x, size=9, mode="linear"), _r(2, 3, 5)),
+    _case("interpolate_bilinear", lambda x: F.interpolate(x, size=(7, 9), mode="bilinear"), _IMG),
+    _case("interpolate_bilinear_corners", lambda x: F.interpolate(
+        x, scale_factor=1.5, mode="bilinear", align_corners=True), _IMG),
+]
+
+
+def _run(f, args, grads, device):
+    """The op's output and the gradients of its differentiable inputs, on the host."""
+    n_grad = len(args) if grads is None else grads
+    leaves = [fn.tensor(a, device=device, requires_grad=i < n_grad and a.dtype.kind == "f")
+              for i, a in enumerate(args)]
+    y = f(*leaves)
+    g = _rng.standard_normal(y.shape).astype(y.dtype)
+    y.backward(fn.tensor(g, device=device))
+    grads = [t.grad for t in leaves if t.requires_grad]
+    return y, grads
+
+
+@pytest.mark.parametrize("f, args, grads", OPS)
+def test_op_on_cuda_matches_cpu_forward_and_backward(f, args, grads):
+    state = _rng.bit_generator.state
+    y_cpu, g_cpu = _run(f, args, grads, "cpu")
+    _rng.bit_generator.state = state  # the same grad_output on both devices
+    with standin.cuda():
+        y_dev, g_dev = _run(f, args, grads, "cuda")
+        assert y_dev.is_cuda and isinstance(y_dev.data, standin.DeviceArray)
+        assert g_dev and all(g is not None and g.is_cuda for g in g_dev)
+        y_back = y_dev.cpu().numpy()
+        g_back = [g.cpu().numpy() for g in g_dev]
+    assert y_back.dtype == y_cpu.dtype and y_back.shape == y_cpu.shape
+    np.testing.assert_allclose(y_back, y_cpu.numpy(), rtol=1e-6, atol=1e-7)
+    assert len(g_back) == len(g_cpu)
+    for got, want in zip(g_back, g_cpu):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_erf_runs_where_its_input_lives():
+    x = np.linspace(-6, 6, 97)
+    with standin.cuda():
+        y = activation.erf(standin.xp.asarray(x))
+        assert isinstance(y, standin.DeviceArray)
+        np.testing.assert_array_equal(standin.xp.asnumpy(y), activation.erf(x))
+
+
+def test_loss_weight_on_another_device_raises_as_torch():
+    with standin.cuda():
+        x = fn.tensor(_X, device="cuda")
+        with pytest.raises(RuntimeError, match="same device, but found cuda:0 .input. and cpu .weight."):
+            F.cross_entropy(x, fn.tensor(_T, device="cuda"), weight=fn.tensor(_W5))
