@@ -18,7 +18,7 @@ import numpy as np
 from foveanet.errors import TrainingDiverged
 
 __all__ = ["check_step", "float_errors_quiet", "global_step_stats", "gradient_total",
-           "TrainingDiverged"]
+           "gradients_to_check", "TrainingDiverged"]
 
 
 def float_errors_quiet():
@@ -59,6 +59,17 @@ def gradient_total(named_params):
         s = _array(g).sum()
         total = s if total is None else total + s
     return total
+
+
+def gradients_to_check(named_params):
+    """What ``check_step`` must look at: every gradient on the CPU (one NumPy pass each, and
+    the first bad one ends the scan); on a GPU none when their total is finite, found in one
+    copy to the host instead of one per parameter."""
+    named_params = list(named_params)
+    total = gradient_total(named_params)
+    if total is None or isinstance(total, (np.ndarray, np.generic)):
+        return named_params
+    return () if math.isfinite(float(total)) else named_params
 
 
 def check_step(loss: float, named_params=(), *, epoch: int, step: int, lr: float | None,

@@ -213,16 +213,22 @@ def test_cuda_without_cupy_is_one_clear_error_for_loader_and_trainer(no_cupy):
         Trainer(model, fn.optim.SGD(model.parameters(), lr=0.1), device="cuda")
 
 
-def test_cli_train_on_cuda_without_cupy_says_what_to_install(no_cupy, capsys, tmp_path):
+@pytest.mark.parametrize("command", [
+    ["train", "--epochs", "1"],
+    ["segment", "train", "--epochs", "1"],
+    ["text", "train", "--data", "missing.jsonl"],
+], ids=["train", "segment-train", "text-train"])
+def test_cli_training_on_cuda_without_cupy_says_what_to_install(command, no_cupy, capsys, tmp_path):
     from foveanet.cli.main import main
 
-    code = main(["train", "--device", "cuda", "--epochs", "1", "--out", str(tmp_path / "run")])
+    out = tmp_path / "run"
+    code = main(command + ["--out", str(out), "--device", "cuda"])
     err = capsys.readouterr().err.strip()
-    assert code != 0 and len(err.splitlines()) == 1
-    assert err.startswith("foveanet train: error: --device cuda:") and "pip install cupy-cuda12x" in err
-    assert not (tmp_path / "run").exists()  # refused before any data was read or written
+    assert code != 0 and len(err.splitlines()) == 1, err
+    assert err.startswith(f"foveanet {command[0]}: error: --device cuda:") and "pip install cupy-cuda12x" in err
+    assert not out.exists()  # refused before any data was read or written
     with pytest.raises(SystemExit) as bad:
-        main(["train", "--device", "gpu"])
+        main(command + ["--out", str(out), "--device", "gpu"])
     assert bad.value.code == 2 and "expected cpu, cuda or cuda:N, got 'gpu'" in capsys.readouterr().err
 
 
@@ -313,3 +319,35 @@ def test_checkpoint_saved_on_cuda_resumes_on_cpu_and_back_on_cuda(tmp_path):
     for k in straight:
         np.testing.assert_allclose(on_cpu[k], straight[k], rtol=1e-5, atol=1e-6, err_msg=k)
         np.testing.assert_allclose(on_cuda[k], straight[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+@_NEEDS_MERGE
+def test_segment_training_on_cuda_gives_the_cpus_numbers(tmp_path):
+    from foveanet.segmentation import train
+
+    settings = dict(quiet=True, pictures=False, epochs=1, scenes=8, val_scenes=4, test_scenes=4,
+                    size=16, depth=1, base_width=2, batch_size=4, items=[1, 1], scale=None,
+                    pretrain_epochs=0, tta="flip")
+    with fn.backend.use_kernels("reference"):
+        cpu = train(tmp_path / "cpu", **settings)
+    with standin.cuda():
+        dev = train(tmp_path / "cuda", device="cuda", **settings)
+    assert dev["history"][0]["train_loss"] == pytest.approx(cpu["history"][0]["train_loss"], rel=1e-5)
+    assert dev["miou"] == pytest.approx(cpu["miou"], abs=1e-6)
+
+
+@_NEEDS_MERGE
+def test_text_training_on_cuda_gives_the_cpus_numbers():
+    from foveanet.text.run import train
+    from tests.text.test_validation import _cfg, _docs
+
+    cfg = _cfg(val_split=0.2, epochs=2)
+    docs = _docs(n=120)
+    with fn.backend.use_kernels("reference"):
+        cpu = train(cfg, docs=docs, log=lambda s: None)
+    with standin.cuda():
+        dev = train(cfg, docs=docs, log=lambda s: None, device="cuda")
+        assert all(p.is_cuda for p in dev["model"].parameters())
+    for a, b in zip(cpu["history"], dev["history"]):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-5)
+    assert dev["p@1"] == pytest.approx(cpu["p@1"], abs=1e-9)
