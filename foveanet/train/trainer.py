@@ -158,7 +158,7 @@ class Trainer:
         self.device = None if device is None else devices.Device(device)
         if self.device is not None:
             devices.module_for(self.device)  # no CUDA here: one clear error before any work
-            self.net.to(self.device)   # in place: an optimizer built before keeps its Parameters
+            self.net.to(str(self.device))  # in place: an optimizer built before keeps its Parameters
             _optimizer_state_to(self.optimizer, self.device)
         # batches from host loaders are moved to a GPU; on the CPU nothing is touched
         self._moves = self.device is not None and self.device.type != "cpu"

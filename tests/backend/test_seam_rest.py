@@ -232,6 +232,22 @@ def test_cli_training_on_cuda_without_cupy_says_what_to_install(command, no_cupy
     assert bad.value.code == 2 and "expected cpu, cuda or cuda:N, got 'gpu'" in capsys.readouterr().err
 
 
+def test_trainer_on_cpu_by_name_is_the_plain_cpu_run():
+    from foveanet import nn
+    from foveanet.train import Trainer
+
+    x, y = _r(12, 3), np.arange(12) % 2
+    runs = []
+    for device in (None, "cpu"):
+        fn.manual_seed(0)
+        model = nn.Linear(3, 2)
+        loader = fn.data.DataLoader(fn.data.TensorDataset(x, y), 4, shuffle=True, seed=1, device=device)
+        Trainer(model, fn.optim.SGD(model.parameters(), lr=0.1), train_loader=loader, max_epochs=2,
+                progress=False, device=device).fit()
+        runs.append(model.weight.numpy().copy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
 def test_step_stats_of_a_cuda_step_come_back_in_one_copy():
     from foveanet.train import trainer as tr
 
