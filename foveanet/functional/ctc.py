@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.autograd.function import Function
+from foveanet.autograd.tensor import Tensor
 from foveanet.backend import devices
 from foveanet.backend.arrays import array_module
 from foveanet.functional._loss_common import _reduction
@@ -143,7 +144,7 @@ class _CTC(Function):
 
 
 def _lengths(x, n, name):
-    arr = devices.to_host(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x)
+    arr = devices.to_host(x.data if isinstance(x, Tensor) else x)  # an array's .data is its buffer
     arr = np.atleast_1d(arr).astype(np.int64)
     if arr.shape != (n,):
         raise ValueError(f"ctc_loss: {name} must hold one length per sample ({n}), got shape {arr.shape}")

@@ -21,6 +21,7 @@ import numpy as np
 import foveanet.functional as F
 import foveanet.nn as nn
 from foveanet.autograd import cat
+from foveanet.autograd.tensor import Tensor
 from foveanet.backend import devices
 from foveanet.backend.arrays import array_module
 from foveanet.data.text.tokenize import PAD_INDEX
@@ -61,7 +62,7 @@ def relu_conv_maps(embedding, convs, ids, widest: int, min_length: int, skip: bo
     ``drop`` (a Dropout module, or None) is applied to the embedded tokens before the convs."""
     # token ids stay on the host for kept_length (a few ints per document: no wait for a GPU)
     # and move to the embedding's device once cropped
-    ids = devices.to_host(getattr(ids, "data", ids))
+    ids = devices.to_host(ids.data if isinstance(ids, Tensor) else ids)
     n, length = ids.shape
     zero_pad = not embedding.weight.data[PAD_INDEX].any()   # pretrained tables are taken as given
     keep = kept_length(ids, widest, min_length) if skip and zero_pad else length
