@@ -128,22 +128,45 @@ def _run(f, args, grads, device):
     return y, grads
 
 
-@pytest.mark.parametrize("f, args, grads", OPS)
-def test_op_on_cuda_matches_cpu_forward_and_backward(f, args, grads):
+def _on_cpu_and(device, f, args, grads):
+    """(output, gradients) on the CPU and on ``device``, as host arrays, for one grad_output,
+    and the type of the device output's array."""
     state = _rng.bit_generator.state
     y_cpu, g_cpu = _run(f, args, grads, "cpu")
     _rng.bit_generator.state = state  # the same grad_output on both devices
+    y_dev, g_dev = _run(f, args, grads, device)
+    assert y_dev.is_cuda and g_dev and all(g is not None and g.is_cuda for g in g_dev)
+    assert y_dev.dtype == y_cpu.dtype and y_dev.shape == y_cpu.shape and len(g_dev) == len(g_cpu)
+    return ([y_cpu.numpy()] + [g.numpy() for g in g_cpu],
+            [y_dev.cpu().numpy()] + [g.cpu().numpy() for g in g_dev], type(y_dev.data))
+
+
+@pytest.mark.parametrize("f, args, grads", OPS)
+def test_op_on_cuda_matches_cpu_forward_and_backward(f, args, grads):
     with standin.cuda():
-        y_dev, g_dev = _run(f, args, grads, "cuda")
-        assert y_dev.is_cuda and isinstance(y_dev.data, standin.DeviceArray)
-        assert g_dev and all(g is not None and g.is_cuda for g in g_dev)
-        y_back = y_dev.cpu().numpy()
-        g_back = [g.cpu().numpy() for g in g_dev]
-    assert y_back.dtype == y_cpu.dtype and y_back.shape == y_cpu.shape
-    np.testing.assert_allclose(y_back, y_cpu.numpy(), rtol=1e-6, atol=1e-7)
-    assert len(g_back) == len(g_cpu)
-    for got, want in zip(g_back, g_cpu):
-        np.testing.assert_allclose(got, want.numpy(), rtol=1e-6, atol=1e-7)
+        want, got, kind = _on_cpu_and("cuda", f, args, grads)
+    assert kind is standin.DeviceArray
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def _real_gpu() -> bool:
+    from foveanet.backend import devices
+
+    try:
+        return devices.cuda_module().__name__ == "cupy"
+    except RuntimeError:
+        return False
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("f, args, grads", OPS)
+def test_op_on_a_real_gpu_matches_cpu(f, args, grads):
+    if not _real_gpu():
+        pytest.skip("no CUDA GPU with CuPy here (pip install cupy-cuda12x on a GPU machine)")
+    want, got, _ = _on_cpu_and("cuda", f, args, grads)
+    for a, b in zip(got, want):  # CuPy's float32 sums run in another order than NumPy's
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_erf_runs_where_its_input_lives():
@@ -319,6 +342,18 @@ def test_training_on_cuda_gives_the_cpus_weights_and_history():
             assert b[key] == pytest.approx(a[key], rel=1e-5), key
     for k in w_cpu:
         np.testing.assert_allclose(w_dev[k], w_cpu[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.gpu
+@_NEEDS_MERGE
+def test_training_on_a_real_gpu_gives_the_cpus_weights():
+    if not _real_gpu():
+        pytest.skip("no CUDA GPU with CuPy here (pip install cupy-cuda12x on a GPU machine)")
+    _, w_cpu = _fit("cpu")
+    trainer, w_gpu = _fit("cuda")
+    assert all(p.is_cuda for p in trainer.net.parameters())
+    for k in w_cpu:
+        np.testing.assert_allclose(w_gpu[k], w_cpu[k], rtol=1e-3, atol=1e-4, err_msg=k)
 
 
 @_NEEDS_MERGE
