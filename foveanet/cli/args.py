@@ -10,7 +10,8 @@ import argparse
 import math
 
 __all__ = ["int_at_least", "positive_int", "nonneg_int", "positive_float", "nonneg_float",
-           "fraction", "open_fraction", "weights_arg"]
+           "fraction", "open_fraction", "weights_arg", "device_arg", "add_device_option",
+           "check_device"]
 
 
 def _number(text: str, kind):
@@ -76,3 +77,35 @@ def weights_arg(text: str) -> str:
     if text in ("best", "last") or text.endswith(".safetensors"):
         return text
     raise argparse.ArgumentTypeError(f"expected best, last or a path ending in .safetensors, got {text!r}")
+
+
+def device_arg(text: str) -> str:
+    """cpu, cuda or cuda:N (whether that device can be used is checked by ``check_device``)."""
+    from foveanet.backend.devices import Device
+
+    try:
+        Device(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}") from None
+    return text
+
+
+def add_device_option(parser, what: str = "train") -> None:
+    """``--device cpu|cuda[:N]``, cpu by default."""
+    parser.add_argument("--device", type=device_arg, default="cpu", metavar="cpu|cuda[:N]",
+                        help=f"where to {what}: cpu, or cuda for an NVIDIA GPU (needs CuPy: "
+                             f"pip install cupy-cuda12x) [cpu]")
+
+
+def check_device(device: str):
+    """The Device for ``--device``, or a CLIError saying why it cannot be used here (no CuPy,
+    no GPU): raised before any data is read, so the mistake costs nothing."""
+    from foveanet.backend import devices
+    from foveanet.errors import CLIError
+
+    dev = devices.Device(device)
+    try:
+        devices.module_for(dev)
+    except RuntimeError as e:
+        raise CLIError(f"--device {device}: {e}") from None
+    return dev

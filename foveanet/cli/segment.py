@@ -69,7 +69,7 @@ def register(sub) -> None:
     ss = p.add_subparsers(dest="segment_command", metavar="ACTION")
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
-    from foveanet.cli.args import nonneg_int, open_fraction, positive_float, positive_int
+    from foveanet.cli.args import add_device_option, nonneg_int, open_fraction, positive_float, positive_int
     from foveanet.segmentation import DEFAULTS
     from foveanet.segmentation.inference import TTA_MODES, tta_mode
 
@@ -115,6 +115,7 @@ def register(sub) -> None:
                         f"or shift (8 diagonal shifts); --tta alone means flip [{tta_mode(DEFAULTS['tta'])}]")
     t.add_argument("--no-tta", dest="tta", action="store_const", const="none", help="score one view (--tta none)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    add_device_option(t, "train the U-Net")
     t.set_defaults(func=run_train)
 
     e = ss.add_parser("evaluate", help="score a run on its held-out test scenes",
@@ -168,9 +169,12 @@ def _check_run(run, weights: str) -> None:
 
 
 def run_train(args) -> int:
+    from foveanet.cli.args import check_device
     from foveanet.cli.main import CLIError
     from foveanet.cli.ranks import join_ranks
     from foveanet.segmentation import DEFAULTS, train
+
+    device = check_device(args.device)   # before anything is composed or written
 
     keys = ("epochs", "size", "scenes", "batch_size", "lr", "base_width", "depth", "bottleneck_dilation",
             "val_scenes", "test_scenes", "threads", "item_weight", "seed", "pretrain_epochs", "ema")
@@ -195,7 +199,7 @@ def run_train(args) -> int:
     rank = join_ranks()   # under mpirun: data-parallel, rank 0 writes and reports
     if rank == 0 and (out / "config.json").exists():
         raise CLIError(f"{out} already holds a run (config.json): choose another --out or delete it")
-    m = train(out, quiet=args.quiet, **settings)
+    m = train(out, quiet=args.quiet, device=None if device.type == "cpu" else device, **settings)
     if rank == 0:
         _print_report(m, out)
     return 0

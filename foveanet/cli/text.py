@@ -72,7 +72,8 @@ def _model_defaults(key: str) -> str:
 
 def register(sub) -> None:
     from foveanet.cli.args import (
-        fraction, int_at_least, nonneg_float, nonneg_int, open_fraction, positive_float, positive_int,
+        add_device_option, fraction, int_at_least, nonneg_float, nonneg_int, open_fraction,
+        positive_float, positive_int,
     )
 
     p = sub.add_parser("text", help="text CNNs: train, predict, evaluate, embed, baseline",
@@ -127,6 +128,7 @@ def register(sub) -> None:
                    help="train/test split: the id hash (the debtags split), random, or auto [auto]")
     t.add_argument("--time-budget", type=positive_float,
                    help="seconds: stop before an epoch that would overrun [none]")
+    add_device_option(t)
     t.set_defaults(func=run_train)
 
     q = tsub.add_parser("predict", help="top labels of texts from a trained run", epilog=PREDICT_EXAMPLES,
@@ -177,10 +179,12 @@ def register(sub) -> None:
 
 
 def run_train(args) -> int:
+    from foveanet.cli.args import check_device
     from foveanet.cli.main import CLIError
     from foveanet.cli.ranks import join_ranks
     from foveanet.text import load_documents, make_config, train
 
+    device = check_device(args.device)   # before the documents are read
     # every rank checks the arguments alike, so a mistake stops them all with the same message
     rank = join_ranks()
     say = (lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None)
@@ -207,7 +211,8 @@ def run_train(args) -> int:
                       schedule=args.schedule, val_split=args.val_split, loss=args.loss,
                       ema=args.ema, embed_dropout=args.embed_dropout, vectors=args.vectors,
                       word2vec_epochs=args.word2vec_epochs, ensemble=args.ensemble)
-    m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget, log=say)
+    m = train(cfg, out=args.out, docs=docs, max_seconds=args.time_budget, log=say,
+              device=None if device.type == "cpu" else device)
     d = m["data"]
     if d.get("test_unseen"):
         say(f"note: {d['test_unseen']:,} test label occurrences were never seen in training and "

@@ -72,7 +72,8 @@ def _recipe_default(key: str) -> str:
 
 def register(sub) -> None:
     from foveanet.cli.args import (
-        fraction, nonneg_float, nonneg_int, open_fraction, positive_float, positive_int, weights_arg,
+        add_device_option, fraction, nonneg_float, nonneg_int, open_fraction, positive_float,
+        positive_int, weights_arg,
     )
     from foveanet.train.build import AUGMENTS, OPTIMIZERS, RECIPES, SCHEDULES
     from foveanet.train.run import WEIGHTS_HELP
@@ -129,6 +130,8 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its checkpoint (settings come from its config.json)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    # not a setting of the run: one trained on a GPU resumes, evaluates and predicts anywhere
+    add_device_option(p)
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("evaluate", help="accuracy and per-class table of a trained run",
@@ -152,13 +155,13 @@ def register(sub) -> None:
 
 
 # ------------------------------------------------------------------- helpers
-def _prepare(cfg):
+def _prepare(cfg, device=None):
     """(cfg, train, val, test loaders); the data layer's UserErrors reach the CLI as they are."""
     from foveanet.errors import CLIError, UserError
     from foveanet.train import build
 
     try:
-        return build.prepare(cfg)
+        return build.prepare(cfg, device=device)
     except (FileNotFoundError, ValueError) as e:  # ImageFolder: empty class folders, unreadable files
         if Path(str(cfg["dataset"])).is_dir() and not isinstance(e, UserError):
             raise CLIError(str(e)) from None
@@ -212,9 +215,12 @@ def run_train(args) -> int:
     from foveanet.errors import CLIError
     from foveanet.train import EarlyStopping, Trainer, build
     from foveanet.cli.ranks import join_ranks
+    from foveanet.cli.args import check_device
     from foveanet.train.run import read_config
 
     t0 = time.perf_counter()
+    device = check_device(args.device)
+    device = None if device.type == "cpu" else device
     rank = join_ranks()
     if args.resume:
         if not args.out:
@@ -238,7 +244,7 @@ def run_train(args) -> int:
     # equality needs (the GEMM's summation order depends on the thread split)
     build.limit_blas_threads(cfg.get("threads"))
     foveanet.manual_seed(int(cfg["seed"]))
-    cfg, train_loader, val_loader, test_loader = _prepare(cfg)
+    cfg, train_loader, val_loader, test_loader = _prepare(cfg, device)
     data_seconds = time.perf_counter() - t0
     net = build.model(cfg)
     if foveanet.distributed.get_world_size() > 1:
@@ -252,7 +258,7 @@ def run_train(args) -> int:
                       callbacks=callbacks, seed=int(cfg["seed"]), class_names=cfg["classes"],
                       config=cfg, progress=not args.quiet and rank == 0,
                       checkpoint_seconds=float(cfg["checkpoint_seconds"]),
-                      tta=bool(cfg.get("tta")), test_loader=test_loader)
+                      tta=bool(cfg.get("tta")), test_loader=test_loader, device=device)
     quiet = args.quiet or rank != 0
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     if args.resume and rank == 0:
@@ -272,7 +278,7 @@ def run_train(args) -> int:
     say(f"{cfg['model']} ({n_params:,} parameters) on {cfg['dataset']}: {cfg['train_size']:,} train / "
         f"{cfg['val_size']:,} validation / {cfg['test_size']:,} test images {tuple(cfg['input_shape'])}, "
         f"{cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['optimizer']} lr {cfg['lr']:g}, "
-        f"{cfg['schedule']}, augment {cfg['augment']} -> {args.out}")
+        f"{cfg['schedule']}, augment {cfg['augment']}{f' on {device}' if device else ''} -> {args.out}")
     world = foveanet.distributed.get_world_size()
     if world > 1:
         say(f"data-parallel on {world} ranks: {cfg['batch_size'] // world} images each per step")

@@ -20,6 +20,7 @@ import numpy as np
 
 from foveanet import backend
 from foveanet.autograd.tensor import Tensor
+from foveanet.backend import devices
 from foveanet.data.transforms import call_transform
 
 
@@ -58,10 +59,21 @@ def default_collate(items):
     return np.stack([np.asarray(a) for a in arrays])
 
 
+def _to_device(a, dev):
+    """A batch (an array, or a tuple or dict of them) copied onto ``dev``."""
+    if isinstance(a, tuple):
+        return tuple(_to_device(v, dev) for v in a)
+    if isinstance(a, dict):
+        return {k: _to_device(v, dev) for k, v in a.items()}
+    if isinstance(a, Tensor):
+        return a.to(dev)
+    return devices.to_device(a, dev) if hasattr(a, "shape") else a
+
+
 def _to_tensor(a):
     if isinstance(a, Tensor):
         return a
-    if isinstance(a, np.ndarray):
+    if isinstance(a, np.ndarray) or devices.device_array_module(a) is not None:
         return Tensor._wrap(a, False, None)
     if isinstance(a, tuple):
         return tuple(_to_tensor(v) for v in a)
@@ -93,6 +105,14 @@ class DataLoader:
         sampler: the sample order instead of ``shuffle``: an iterable of indices with
             ``len()``, e.g. ``foveanet.distributed.DistributedSampler`` for this rank's share;
             its ``set_epoch(e)`` is called before epoch e's order is read.
+        device: where the batches go (``'cuda'``: a GPU), as they are made and before
+            ``transform``, so augmentation runs on the device; its random draws stay on the
+            host generator, so a seed gives the same batches on every device (default None:
+            host NumPy arrays).
+
+    Raises:
+        RuntimeError: ``device='cuda'`` where CuPy or a GPU is missing (the message says
+            what to install).
 
     Example::
 
@@ -115,13 +135,19 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 transform=None, seed: int | None = None, collate_fn=None, sampler=None):
+                 transform=None, seed: int | None = None, collate_fn=None, sampler=None,
+                 device=None):
         if int(batch_size) < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True are exclusive: the sampler "
                              "chooses the order (DistributedSampler(shuffle=True) shuffles)")
         self.sampler = sampler
+        self.device = None if device is None else devices.Device(device)
+        if self.device is not None and self.device.type == "cpu":
+            self.device = None  # host arrays are the CPU's: nothing to move
+        if self.device is not None:
+            devices.module_for(self.device)  # no CUDA here: say so now, not at the first batch
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -191,6 +217,8 @@ class DataLoader:
                 fields = tuple(a[idx] for a in self._arrays)
             else:
                 fields = (self.collate_fn or default_collate)([self.dataset[int(i)] for i in idx])
+            if self.device is not None:
+                fields = _to_device(fields, self.device)
             if self.transform is not None:
                 rng = np.random.default_rng([self.seed, epoch, b])
                 if isinstance(fields, tuple):

@@ -18,9 +18,17 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from foveanet import backend
+from foveanet.backend import devices
+from foveanet.backend.arrays import array_module
 
 __all__ = ["Transform", "Compose", "Lambda", "ToFloat", "Normalize", "Standardize", "mean_std",
            "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomErasing", "Resize"]
+
+
+def _on(xp, a):
+    """A small host array (drawn offsets, masks, weights) where the batch lives: the draws
+    stay on the host generator, so a seed gives the same augmentation on every device."""
+    return a if xp is np else xp.asarray(a)
 
 
 def _pair(v, name) -> tuple[int, int]:
@@ -36,7 +44,10 @@ class Transform:
 
     def __call__(self, x, rng: np.random.Generator | None = None):
         data = getattr(x, "data", None)  # accept a foveanet.Tensor
-        x = data if isinstance(data, np.ndarray) else np.asarray(x)
+        if data is not None and (isinstance(data, np.ndarray) or devices.device_array_module(data)):
+            x = data
+        elif not devices.device_array_module(x):  # a device batch stays where it is
+            x = np.asarray(x)
         if x.ndim not in (3, 4):
             raise ValueError(f"{type(self).__name__}: expected a (C, H, W) image or an (N, C, H, W) "
                              f"batch, got shape {x.shape}")
@@ -106,8 +117,9 @@ class Normalize(Transform):
             if len(v) not in (1, c):
                 raise ValueError(f"Normalize: {name} has {len(v)} values, input has {c} channels")
         dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
-        m = self.mean.astype(dt).reshape(1, -1, 1, 1)
-        inv = (1 / self.std).astype(dt).reshape(1, -1, 1, 1)
+        xp = array_module(x)
+        m = _on(xp, self.mean.astype(dt).reshape(1, -1, 1, 1))
+        inv = _on(xp, (1 / self.std).astype(dt).reshape(1, -1, 1, 1))
         y = x.astype(dt, copy=False) - m  # a fresh array: scale it in place
         y *= inv
         return y
@@ -174,15 +186,19 @@ class RandomCrop(Transform):
         if h > H or w > W:
             raise ValueError(f"RandomCrop: crop {h}x{w} larger than the (padded) image {H}x{W}; "
                              f"pass pad_if_needed=True or a larger padding")
+        xp = array_module(x)
         if top or bottom or left or right:
             kw = {"constant_values": self.fill} if self.padding_mode == "constant" else {}
-            x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode=self.padding_mode, **kw)
+            x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode=self.padding_mode, **kw)
         n = x.shape[0]
         oy = rng.integers(0, H - h + 1, size=n)
         ox = rng.integers(0, W - w + 1, size=n)
         # a view of every h x w window, then one gather picks each sample's window
-        windows = sliding_window_view(x, (h, w), axis=(2, 3))
-        return windows[np.arange(n), :, oy, ox]
+        if xp is np:
+            windows = sliding_window_view(x, (h, w), axis=(2, 3))
+            return windows[np.arange(n), :, oy, ox]
+        windows = xp.lib.stride_tricks.sliding_window_view(x, (h, w), axis=(2, 3))
+        return windows[xp.arange(n), :, xp.asarray(oy), xp.asarray(ox)]
 
 
 class RandomHorizontalFlip(Transform):
@@ -191,7 +207,8 @@ class RandomHorizontalFlip(Transform):
 
     def apply(self, x, rng):
         flip = rng.random(x.shape[0]) < self.p
-        return np.where(flip[:, None, None, None], x[..., ::-1], x)
+        xp = array_module(x)
+        return xp.where(_on(xp, flip[:, None, None, None]), x[..., ::-1], x)
 
 
 class RandomVerticalFlip(Transform):
@@ -200,7 +217,8 @@ class RandomVerticalFlip(Transform):
 
     def apply(self, x, rng):
         flip = rng.random(x.shape[0]) < self.p
-        return np.where(flip[:, None, None, None], x[..., ::-1, :], x)
+        xp = array_module(x)
+        return xp.where(_on(xp, flip[:, None, None, None]), x[..., ::-1, :], x)
 
 
 class RandomErasing(Transform):
@@ -246,7 +264,8 @@ class RandomErasing(Transform):
                 raise ValueError(f"RandomErasing: value has {len(v)} entries, input has {c} channels")
             fill = v.reshape(1, -1, 1, 1)
         self._last = (erase, h, w)  # for tests and debugging: what the last call erased
-        return np.where(mask, fill, x)
+        xp = array_module(x)
+        return xp.where(_on(xp, mask), _on(xp, fill), x)
 
 
 class Resize(Transform):
@@ -271,17 +290,18 @@ class Resize(Transform):
         if (h, w) == (H, W):
             return x
         src_dtype = x.dtype
+        xp = array_module(x)
         xf = x.astype(np.float32, copy=False)
         if self.interpolation == "nearest":
             iy = np.minimum((np.arange(h) * (H / h)).astype(np.int64), H - 1)
             ix = np.minimum((np.arange(w) * (W / w)).astype(np.int64), W - 1)
-            return x[:, :, iy[:, None], ix[None, :]]
-        y0, y1, wy = _linear_weights(H, h)
-        x0, x1, wx = _linear_weights(W, w)
+            return x[:, :, _on(xp, iy[:, None]), _on(xp, ix[None, :])]
+        y0, y1, wy = (_on(xp, a) for a in _linear_weights(H, h))
+        x0, x1, wx = (_on(xp, a) for a in _linear_weights(W, w))
         rows = xf[:, :, y0] * (1 - wy)[:, None] + xf[:, :, y1] * wy[:, None]
         out = rows[..., x0] * (1 - wx) + rows[..., x1] * wx
         if src_dtype == np.uint8:
-            return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+            return xp.clip(xp.rint(out), 0, 255).astype(np.uint8)
         return out.astype(src_dtype if src_dtype.kind == "f" else np.float32, copy=False)
 
 

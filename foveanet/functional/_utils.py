@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from foveanet.autograd.tensor import Tensor
+from foveanet.backend import devices
 
 
 def as_tensor(x, name: str = "input", op: str = "") -> Tensor:
@@ -51,3 +52,11 @@ def check_ndim(x: Tensor, allowed: tuple, op: str, layout: str) -> None:
 def check_float(x: Tensor, op: str, name: str = "input") -> None:
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: {name} must be a float tensor, got {x.dtype}")
+
+
+def data_on(x, like: Tensor, dtype=None):
+    """The values of ``x`` (a Tensor, an array or a list: labels, targets) as an array on
+    ``like``'s device (moved there when they live elsewhere), of ``dtype`` when given."""
+    a = x.data if isinstance(x, Tensor) else x
+    a = devices.to_device(a, like.device)
+    return a if dtype is None else a.astype(dtype, copy=False)

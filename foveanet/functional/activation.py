@@ -17,6 +17,7 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.autograd.ops import Tanh, stable_sigmoid
+from foveanet.backend.arrays import array_module
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "sigmoid",
@@ -45,13 +46,14 @@ class _Threshold(Function):
     """
 
     def forward(self, x, lo=0.0, hi=None, slope=0.0, clamp_lo=False):
+        xp = array_module(x)
         if clamp_lo:  # hardtanh: flat below lo as well
-            y = np.clip(x, lo, hi)
+            y = xp.clip(x, lo, hi)
             if self.requires_grad:
                 self.pass_ = (x > lo) & (x < hi)
             return y
         if slope == 0.0:
-            y = np.maximum(x, lo) if hi is None else np.clip(x, lo, hi)
+            y = xp.maximum(x, lo) if hi is None else xp.clip(x, lo, hi)
             if self.requires_grad:
                 self.pass_ = x > lo if hi is None else (x > lo) & (x < hi)
             return y
@@ -184,7 +186,7 @@ class _Hardsigmoid(Function):
 
     def forward(self, x):
         y = x + 3.0
-        np.clip(y, 0.0, 6.0, out=y)
+        array_module(x).clip(y, 0.0, 6.0, out=y)
         y /= 6.0
         if self.requires_grad:
             self.inside = (x > -3.0) & (x < 3.0)
@@ -227,7 +229,7 @@ class _Hardswish(Function):
 
     def forward(self, x):
         s = x + 3.0
-        np.clip(s, 0.0, 6.0, out=s)
+        array_module(x).clip(s, 0.0, 6.0, out=s)
         s /= 6.0
         if self.requires_grad:
             self.x = x
@@ -278,15 +280,16 @@ class _ELU(Function):
     """y = x (x > 0), α(eˣ - 1) otherwise;  dx = g (x > 0), g·α·eˣ otherwise."""
 
     def forward(self, x, alpha=1.0):
-        neg = np.minimum(x, 0)
-        y = np.expm1(neg)
+        xp = array_module(x)
+        neg = xp.minimum(x, 0)
+        y = xp.expm1(neg)
         y *= alpha
         if self.requires_grad:
             # dy/dx = α·e^min(x,0) + (1-α)·[x > 0]: 1 above 0, α·eˣ below, without np.where
             d = y + alpha
             d += (x > 0).astype(x.dtype) * (1.0 - alpha)
             self.d = d
-        y += np.maximum(x, 0)
+        y += xp.maximum(x, 0)
         return y
 
     def backward(self, g):
@@ -370,20 +373,22 @@ class _Softplus(Function):
     dx = g·σ(βx), and g where βx > threshold."""
 
     def forward(self, x, beta=1.0, threshold=20.0):
+        xp = array_module(x)
         bx = x * beta if beta != 1.0 else x
         # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z
-        y = np.abs(bx)
-        np.negative(y, out=y)
-        np.exp(y, out=y)
-        np.log1p(y, out=y)
-        y += np.maximum(bx, 0)
+        y = xp.abs(bx)
+        xp.negative(y, out=y)
+        xp.exp(y, out=y)
+        xp.log1p(y, out=y)
+        y += xp.maximum(bx, 0)
         if beta != 1.0:
             y /= beta
         linear = bx > threshold
-        # usually empty (threshold 20 is already float32-exact): skip the slow masked copy
-        lin_any = bool(linear.any())
+        # usually empty (threshold 20 is already float32-exact): skip the slow masked copy.
+        # On a GPU, asking would sync with the host for every call: always copy there
+        lin_any = bool(linear.any()) if xp is np else True
         if lin_any:
-            np.copyto(y, x, where=linear)
+            xp.copyto(y, x, where=linear)
         if self.requires_grad:
             self.bx, self.linear = bx, linear if lin_any else None
         return y
@@ -392,7 +397,7 @@ class _Softplus(Function):
         d = _sigmoid(self.bx)
         d *= g
         if self.linear is not None:
-            np.copyto(d, g, where=self.linear)
+            array_module(g).copyto(d, g, where=self.linear)
         return d
 
 
@@ -506,15 +511,17 @@ _ERFC_Q = (0.1692568746419556, 0.16925701180022862, 0.16163279693437826, 0.14656
            -0.006297967911668888)
 
 
-def _erfc_nonneg(a: np.ndarray) -> np.ndarray:
-    """erfc(a) for a >= 0, evaluated in float64 (float32 Horner sums lose ~4e-7)."""
+def _erfc_nonneg(a):
+    """erfc(a) for a >= 0, evaluated in float64 (float32 Horner sums lose ~4e-7); the same
+    polynomial on every device, so a GPU gives the CPU's numbers (CuPy's erf would not)."""
+    xp = array_module(a)
     t = 1.0 / (1.0 + _ERFC_P * a)
-    q = np.full_like(t, _ERFC_Q[-1])
+    q = xp.full_like(t, _ERFC_Q[-1])
     for c in _ERFC_Q[-2::-1]:
         q *= t
         q += c
     q *= t
-    q *= np.exp(-(a * a))
+    q *= xp.exp(-(a * a))
     return q
 
 
@@ -524,26 +531,33 @@ _ERF_TAYLOR = tuple((-1) ** n * 2 / math.sqrt(math.pi) / (math.factorial(n) * (2
                     for n in range(10))
 
 
-def erf(x) -> np.ndarray:
-    """erf of an array (NumPy has none): absolute error < 1e-9, relative near 0; float64."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(np.copysign(1.0 - _erfc_nonneg(np.abs(x)), x))
-    small = np.abs(x) < 0.5
+def erf(x):
+    """erf of an array (NumPy has none): absolute error < 1e-9, relative near 0; float64,
+    on the device of ``x``."""
+    xp = array_module(x)
+    x = xp.asarray(x, dtype=np.float64)
+    y = xp.asarray(xp.copysign(1.0 - _erfc_nonneg(xp.abs(x)), x))
+    small = xp.abs(x) < 0.5
+    if xp is not np:  # boolean indexing waits for the host on a GPU: a where over all of x
+        return xp.where(small, _erf_taylor(xp, x), y)
     if small.any():
-        xs = x[small]
-        x2 = xs * xs
-        acc = np.full_like(xs, _ERF_TAYLOR[-1])
-        for c in _ERF_TAYLOR[-2::-1]:
-            acc *= x2
-            acc += c
-        y[small] = acc * xs
+        y[small] = _erf_taylor(xp, x[small])
     return y
 
 
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
+def _erf_taylor(xp, x):
+    x2 = x * x
+    acc = xp.full_like(x, _ERF_TAYLOR[-1])
+    for c in _ERF_TAYLOR[-2::-1]:
+        acc *= x2
+        acc += c
+    return acc * x
+
+
+def _normal_cdf(x):
     """Φ(x) = erfc(-x/√2)/2 in float64, with full relative accuracy for x << 0."""
     x64 = x.astype(np.float64, copy=False)
-    half_tail = _erfc_nonneg(np.abs(x64) * _SQRT1_2)
+    half_tail = _erfc_nonneg(array_module(x).abs(x64) * _SQRT1_2)
     half_tail *= 0.5
     # q for x < 0, 1 - q otherwise; arithmetic on the mask is far faster than np.where
     # and leaves q untouched (exact) on the negative side
@@ -570,11 +584,12 @@ class _GELU(Function):
             u += 1.0
             u *= x
             u *= 2.0 * _TANH_K  # u now holds 2u
-            e = np.abs(u)
-            np.negative(e, out=e)
-            np.exp(e, out=e)
+            xp = array_module(x)
+            e = xp.abs(u)
+            xp.negative(e, out=e)
+            xp.exp(e, out=e)
             r = e + 1.0
-            np.reciprocal(r, out=r)
+            xp.reciprocal(r, out=r)
             s = e * r  # σ(2u) = e/(1+e) for u < 0, 1/(1+e) = e/(1+e) + (1-e)/(1+e) otherwise
             s += (u >= 0).astype(x.dtype) * ((1.0 - e) * r)
             if self.requires_grad:
@@ -599,7 +614,7 @@ class _GELU(Function):
             return d
         d = x * x
         d *= -0.5
-        np.exp(d, out=d)
+        array_module(d).exp(d, out=d)
         d *= _INV_SQRT_2PI
         d *= x
         d += self.cdf
@@ -667,7 +682,7 @@ class _Softmax(Function):
     def forward(self, x, dim):
         self.dim = dim
         y = x - x.max(axis=dim, keepdims=True)
-        np.exp(y, out=y)
+        array_module(x).exp(y, out=y)
         y /= y.sum(axis=dim, keepdims=True)
         self.y = y
         return y
@@ -685,13 +700,14 @@ class _LogSoftmax(Function):
 
     def forward(self, x, dim):
         self.dim = dim
+        xp = array_module(x)
         y = x - x.max(axis=dim, keepdims=True)
-        y -= np.log(np.exp(y).sum(axis=dim, keepdims=True))
+        y -= xp.log(xp.exp(y).sum(axis=dim, keepdims=True))
         self.y = y
         return y
 
     def backward(self, g):
-        p = np.exp(self.y)
+        p = array_module(g).exp(self.y)
         p *= g.sum(axis=self.dim, keepdims=True)
         return g - p
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.autograd.function import Function
+from foveanet.autograd.tensor import Tensor
+from foveanet.backend import devices
+from foveanet.backend.arrays import array_module
 from foveanet.functional._loss_common import _reduction
 from foveanet.functional._utils import as_tensor, check_float
 
@@ -20,15 +23,16 @@ _NEG = -np.inf
 
 def _lse(*terms):
     """log(sum(exp(terms))) elementwise, exact for terms equal to -inf."""
+    xp = array_module(terms[0])
     m = terms[0]
     for x in terms[1:]:
-        m = np.maximum(m, x)
-    safe = np.where(np.isfinite(m), m, 0)
-    acc = np.zeros_like(safe)
+        m = xp.maximum(m, x)
+    safe = xp.where(xp.isfinite(m), m, 0)
+    acc = xp.zeros_like(safe)
     for x in terms:
-        acc += np.exp(x - safe)
+        acc += xp.exp(x - safe)
     with np.errstate(divide="ignore"):
-        return np.where(np.isfinite(m), safe + np.log(acc), m)
+        return xp.where(xp.isfinite(m), safe + xp.log(acc), m)
 
 
 class _CTC(Function):
@@ -60,59 +64,60 @@ class _CTC(Function):
     """
 
     def forward(self, lp, ext, in_len, tgt_len, reduction, zero_infinity):
+        xp = array_module(lp)
         t_max, n, c = lp.shape
         s_ext = ext.shape[1]
-        rows = np.arange(n)
+        rows = xp.arange(n)
         # emissions e[t, n, s] = lp[t, n, ext[n, s]]
         e = lp[:, rows[:, None], ext]
-        blank_ok = np.zeros((n, s_ext), dtype=bool)  # skip from s-2 allowed at s
+        blank_ok = xp.zeros((n, s_ext), dtype=bool)  # skip from s-2 allowed at s
         blank_ok[:, 2:] = (ext[:, 2:] != ext[:, :1]) & (ext[:, 2:] != ext[:, :-2])
-        blank_ok[:, 2:] &= (np.arange(s_ext)[None, 2:] % 2 == 1)
-        valid = np.arange(s_ext)[None, :] < (2 * tgt_len + 1)[:, None]
-        neg = np.full((n, s_ext), _NEG, dtype=lp.dtype)
+        blank_ok[:, 2:] &= (xp.arange(s_ext)[None, 2:] % 2 == 1)
+        valid = xp.arange(s_ext)[None, :] < (2 * tgt_len + 1)[:, None]
+        neg = xp.full((n, s_ext), _NEG, dtype=lp.dtype)
 
-        alpha = np.full((t_max, n, s_ext), _NEG, dtype=lp.dtype)
+        alpha = xp.full((t_max, n, s_ext), _NEG, dtype=lp.dtype)
         a0 = neg.copy()
         a0[:, 0] = e[0, :, 0]
-        a0[:, 1] = np.where(tgt_len > 0, e[0, :, 1], _NEG) if s_ext > 1 else a0[:, 1]
-        alpha[0] = np.where(valid, a0, _NEG)
+        a0[:, 1] = xp.where(tgt_len > 0, e[0, :, 1], _NEG) if s_ext > 1 else a0[:, 1]
+        alpha[0] = xp.where(valid, a0, _NEG)
         for t in range(1, t_max):
             prev = alpha[t - 1]
-            sh1 = np.concatenate([neg[:, :1], prev[:, :-1]], axis=1)
-            sh2 = np.concatenate([neg[:, :2], prev[:, :-2]], axis=1)[:, :s_ext]
-            sh2 = np.where(blank_ok, sh2, _NEG)
-            alpha[t] = np.where(valid, e[t] + _lse(prev, sh1, sh2), _NEG)
+            sh1 = xp.concatenate([neg[:, :1], prev[:, :-1]], axis=1)
+            sh2 = xp.concatenate([neg[:, :2], prev[:, :-2]], axis=1)[:, :s_ext]
+            sh2 = xp.where(blank_ok, sh2, _NEG)
+            alpha[t] = xp.where(valid, e[t] + _lse(prev, sh1, sh2), _NEG)
 
-        last = np.clip(in_len - 1, 0, t_max - 1)
+        last = xp.clip(in_len - 1, 0, t_max - 1)
         a_end = alpha[last, rows]                              # (N, S')
         end1 = a_end[rows, 2 * tgt_len]
-        end2 = np.where(tgt_len > 0, a_end[rows, np.maximum(2 * tgt_len - 1, 0)], _NEG)
+        end2 = xp.where(tgt_len > 0, a_end[rows, xp.maximum(2 * tgt_len - 1, 0)], _NEG)
         logp = _lse(end1, end2)
         nll = -logp
-        inf = ~np.isfinite(nll)
+        inf = ~xp.isfinite(nll)
         if zero_infinity:
-            nll = np.where(inf, 0, nll).astype(lp.dtype)
+            nll = xp.where(inf, 0, nll).astype(lp.dtype)
 
         if self.requires_grad:
-            beta = np.full((t_max, n, s_ext), _NEG, dtype=lp.dtype)
+            beta = xp.full((t_max, n, s_ext), _NEG, dtype=lp.dtype)
             init = neg.copy()
             init[rows, 2 * tgt_len] = e[last, rows, 2 * tgt_len]
             has = tgt_len > 0
-            idx = np.maximum(2 * tgt_len - 1, 0)
+            idx = xp.maximum(2 * tgt_len - 1, 0)
             init[rows[has], idx[has]] = e[last[has], rows[has], idx[has]]
-            skip_next = np.concatenate([blank_ok[:, 2:], np.zeros((n, 2), bool)], axis=1)
+            skip_next = xp.concatenate([blank_ok[:, 2:], xp.zeros((n, 2), bool)], axis=1)
             nxt = neg
             for t in range(t_max - 1, -1, -1):
-                up1 = np.concatenate([nxt[:, 1:], neg[:, :1]], axis=1)
-                up2 = np.where(skip_next, np.concatenate([nxt[:, 2:], neg[:, :2]], axis=1), _NEG)
-                rec = np.where(valid, e[t] + _lse(nxt, up1, up2), _NEG)
-                cur = np.where((t == last)[:, None], init, np.where((t < last)[:, None], rec, _NEG))
+                up1 = xp.concatenate([nxt[:, 1:], neg[:, :1]], axis=1)
+                up2 = xp.where(skip_next, xp.concatenate([nxt[:, 2:], neg[:, :2]], axis=1), _NEG)
+                rec = xp.where(valid, e[t] + _lse(nxt, up1, up2), _NEG)
+                cur = xp.where((t == last)[:, None], init, xp.where((t < last)[:, None], rec, _NEG))
                 beta[t] = cur
                 nxt = cur
             with np.errstate(invalid="ignore"):
                 w = alpha + beta - e - logp[None, :, None]
-                w = np.exp(np.where(np.isfinite(alpha + beta), w, _NEG))
-            grad = np.zeros_like(lp)
+                w = xp.exp(xp.where(xp.isfinite(alpha + beta), w, _NEG))
+            grad = xp.zeros_like(lp)
             for s in range(s_ext):
                 grad[:, rows, ext[:, s]] -= w[:, :, s]
             if zero_infinity:
@@ -120,26 +125,26 @@ class _CTC(Function):
             else:
                 grad[:, inf, :] = np.nan
             self.grad, self.reduction = grad, reduction
-            self.scale = 1.0 / np.maximum(tgt_len, 1).astype(lp.dtype) / n
+            self.scale = 1.0 / xp.maximum(tgt_len, 1).astype(lp.dtype) / n
 
         if reduction == "none":
             return nll.astype(lp.dtype)
         if reduction == "sum":
-            return np.asarray(nll.sum(), dtype=lp.dtype)
-        return np.asarray((nll / np.maximum(tgt_len, 1)).mean(), dtype=lp.dtype)
+            return xp.asarray(nll.sum(), dtype=lp.dtype)
+        return xp.asarray((nll / xp.maximum(tgt_len, 1)).mean(), dtype=lp.dtype)
 
     def backward(self, g):
         if self.reduction == "none":
             per = g
         elif self.reduction == "sum":
-            per = np.full(self.grad.shape[1], g, dtype=self.grad.dtype)
+            per = array_module(g).broadcast_to(g.astype(self.grad.dtype), self.grad.shape[1:2])
         else:
             per = g * self.scale
         return self.grad * per.astype(self.grad.dtype)[None, :, None], None, None, None
 
 
 def _lengths(x, n, name):
-    arr = np.asarray(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x)
+    arr = devices.to_host(x.data if isinstance(x, Tensor) else x)  # an array's .data is its buffer
     arr = np.atleast_1d(arr).astype(np.int64)
     if arr.shape != (n,):
         raise ValueError(f"ctc_loss: {name} must hold one length per sample ({n}), got shape {arr.shape}")
@@ -199,7 +204,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     t_max, n, c = lp.shape
     if not 0 <= blank < c:
         raise ValueError(f"ctc_loss: blank {blank} is out of range for {c} classes")
-    tg = np.asarray(targets.data if hasattr(targets, "_ctx") else targets).astype(np.int64)
+    # lengths and targets are a few ints each: checked and laid out on the host, then moved
+    tg = devices.to_host(targets.data if hasattr(targets, "_ctx") else targets).astype(np.int64)
     if unbatched and tg.ndim == 1:
         tg = tg[None, :]
     in_len = _lengths(input_lengths, n, "input_lengths")
@@ -226,6 +232,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
             raise ValueError(f"ctc_loss: target of sample {i} holds {r.tolist()}; labels must be "
                              f"in [0, {c}) and not the blank {blank}")
         ext[i, 1:2 * len(r):2] = r
+    ext, in_len, tgt_len = (devices.to_device(a, lp.device) for a in (ext, in_len, tgt_len))
     out = _CTC.apply(lp, ext, in_len, tgt_len, reduction=reduction, zero_infinity=bool(zero_infinity))
     if unbatched and reduction == "none":
         return out.reshape(())

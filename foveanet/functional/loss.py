@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.autograd.function import Function
-from foveanet.functional._loss_common import _const, _finish, _grad_scale, _reduction
+from foveanet.backend.arrays import array_module
+from foveanet.functional._loss_common import _const, _denominator, _finish, _grad_scale, _reduction
 from foveanet.functional._utils import as_tensor, check_float
 from foveanet.functional.loss_regression import (  # noqa: F401  (re-exported)
     binary_cross_entropy, binary_cross_entropy_with_logits, l1_loss, mse_loss, smooth_l1_loss,
@@ -33,7 +34,7 @@ def _layout(op, input, weight):
         raise ValueError(f"{op}: input must be (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
     dims = (1 if x.ndim == 1 else x.shape[0], c, int(np.prod(x.shape[2:], dtype=np.int64)))
-    w = _const(op, weight, "weight", x.dtype)
+    w = _const(op, weight, "weight", x.dtype, x)
     if w is not None and w.shape != (c,):
         raise ValueError(f"{op}: weight has shape {tuple(w.shape)}, expected ({c},), one per class")
     return x, dims, w
@@ -56,7 +57,7 @@ def _class_targets(op, x, dims, t, ignore_index):
     tgt = t.data.reshape(dims[0], dims[2])
     valid = tgt != ignore_index
     bad = valid & ((tgt < 0) | (tgt >= dims[1]))
-    if bad.any():
+    if bad.any():  # one wait for the device there: a wrong class must not index memory
         raise ValueError(f"{op}: target {int(tgt[bad][0])} is out of range for {dims[1]} classes "
                          f"(valid 0..{dims[1] - 1}, or ignore_index {ignore_index})")
     return tgt, valid
@@ -66,7 +67,7 @@ def _sample_weights(tgt, valid, w, dtype):
     """w[target] with 0 at ignored positions (N, L); plain validity when unweighted."""
     if w is None:
         return valid.astype(dtype)
-    wt = w[np.where(valid, tgt, 0)]
+    wt = w[array_module(tgt).where(valid, tgt, 0)]
     wt *= valid
     return wt
 
@@ -89,27 +90,28 @@ class _CrossEntropy(Function):
         n, c, l = dims
         x3 = x.reshape(dims)
         dtype = x.dtype
+        xp = array_module(x)
         z = x3 - x3.max(axis=1, keepdims=True)
-        safe = np.where(valid, tgt, 0)[:, None, :]
-        zt = np.take_along_axis(z, safe, axis=1)[:, 0, :]
+        safe = xp.where(valid, tgt, 0)[:, None, :]
+        zt = xp.take_along_axis(z, safe, axis=1)[:, 0, :]
         if eps:
             zsum = (z * weight[:, None]).sum(axis=1) if weight is not None else z.sum(axis=1)
-        e = np.exp(z, out=z)
+        e = xp.exp(z, out=z)
         s = e.sum(axis=1)
-        lse = np.log(s)
+        lse = xp.log(s)
         wt = _sample_weights(tgt, valid, weight, dtype)
         alpha = wt * (1.0 - eps)
         loss_i = lse - zt
         loss_i *= alpha
         beta = None
         if eps:
-            wsum = float(weight.sum()) if weight is not None else float(c)
-            beta = valid * np.asarray(eps / c, dtype=dtype)
+            wsum = _denominator(weight) if weight is not None else float(c)
+            beta = valid * dtype.type(eps / c)
             smooth = lse * wsum
             smooth -= zsum
             smooth *= beta
             loss_i += smooth
-        d = float(wt.sum()) if reduction == "mean" else 1.0
+        d = _denominator(wt) if reduction == "mean" else 1.0
         if self.requires_grad:
             e /= s[:, None, :]
             k = _grad_scale(d)
@@ -129,10 +131,11 @@ class _CrossEntropy(Function):
         gi = g.reshape(p.shape[0], p.shape[2]) if g.ndim else g
         a = self.alpha * gi
         total = a if self.beta is None else a + self.beta * (gi * self.wsum)
+        xp = array_module(g)
         dx = p * total[:, None, :]
-        picked = np.take_along_axis(dx, self.safe, axis=1)
+        picked = xp.take_along_axis(dx, self.safe, axis=1)
         picked -= a[:, None, :]
-        np.put_along_axis(dx, self.safe, picked, axis=1)
+        xp.put_along_axis(dx, self.safe, picked, axis=1)
         if self.beta is not None:
             b = (self.beta * gi)[:, None, :]
             dx -= b * self.wvec[:, None] if self.wvec is not None else b
@@ -148,10 +151,11 @@ class _CrossEntropyProb(Function):
     def forward(self, x, q, weight, dims, reduction, eps):
         n, c, l = dims
         x3, q3 = x.reshape(dims), q.reshape(dims)
+        xp = array_module(x)
         z = x3 - x3.max(axis=1, keepdims=True)
-        e = np.exp(z)
+        e = xp.exp(z)
         s = e.sum(axis=1)
-        z -= np.log(s)[:, None, :]
+        z -= xp.log(s)[:, None, :]
         logp = z
         wq = q3 * (1.0 - eps) + eps / c if eps else q3
         if weight is not None:
@@ -250,11 +254,12 @@ class _NLL(Function):
     dx = -w_{y_i}·g_i/D at the target class, 0 elsewhere."""
 
     def forward(self, x, tgt, valid, weight, dims, reduction):
+        xp = array_module(x)
         x3 = x.reshape(dims)
-        safe = np.where(valid, tgt, 0)[:, None, :]
+        safe = xp.where(valid, tgt, 0)[:, None, :]
         wt = _sample_weights(tgt, valid, weight, x.dtype)
-        loss_i = np.take_along_axis(x3, safe, axis=1)[:, 0, :] * -wt
-        d = float(wt.sum()) if reduction == "mean" else 1.0
+        loss_i = xp.take_along_axis(x3, safe, axis=1)[:, 0, :] * -wt
+        d = _denominator(wt) if reduction == "mean" else 1.0
         if self.requires_grad:
             self.safe, self.wt, self.d, self.dims, self.shape = safe, wt, d, dims, x.shape
         if reduction == "none":
@@ -265,8 +270,9 @@ class _NLL(Function):
         n, c, l = self.dims
         gi = g.reshape(n, l) if g.ndim else g
         coef = self.wt * (gi * -_grad_scale(self.d))
-        dx = np.zeros(self.dims, dtype=g.dtype)
-        np.put_along_axis(dx, self.safe, coef[:, None, :].astype(g.dtype, copy=False), axis=1)
+        xp = array_module(g)
+        dx = xp.zeros(self.dims, dtype=g.dtype)
+        xp.put_along_axis(dx, self.safe, coef[:, None, :].astype(g.dtype, copy=False), axis=1)
         return dx.reshape(self.shape)
 
 

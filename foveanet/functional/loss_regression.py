@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.autograd.function import Function, unbroadcast
-from foveanet.functional._loss_common import _const, _finish, _grad_scale, _reduction
+from foveanet.backend.arrays import array_module
+from foveanet.functional._loss_common import _const, _denominator, _finish, _grad_scale, _reduction
 from foveanet.functional._utils import as_tensor, check_float
 from foveanet.functional.activation import _sigmoid
 
@@ -27,7 +28,7 @@ def _pair(op, input, target, weight, reduction, size_average, reduce, same_shape
         t = t.to(x.dtype)  # 0/1 integer labels are common for BCE; PyTorch wants floats
     if same_shape and t.shape != x.shape:
         raise ValueError(f"{op}: target shape {tuple(t.shape)} must match input shape {tuple(x.shape)}")
-    return x, t, _const(op, weight, "weight", x.dtype), reduction
+    return x, t, _const(op, weight, "weight", x.dtype, x), reduction
 
 
 def _broadcastable(op, name, arr, shape):
@@ -42,7 +43,7 @@ def _broadcastable(op, name, arr, shape):
 
 def _scaled(g, d, w):
     """Upstream gradient of each element: g / D (mean) times the element weight."""
-    g = g * _grad_scale(d) if d != 1.0 else g
+    g = g * _grad_scale(d) if not isinstance(d, float) or d != 1.0 else g
     return g if w is None else g * w
 
 
@@ -53,8 +54,9 @@ class _BCEWithLogits(Function):
     """
 
     def forward(self, x, t, weight, pos_weight, reduction):
-        sp = np.log1p(np.exp(-np.abs(x)))
-        sp += np.maximum(-x, 0)
+        xp = array_module(x)
+        sp = xp.log1p(xp.exp(-xp.abs(x)))
+        sp += xp.maximum(-x, 0)
         lw = None if pos_weight is None else (pos_weight - 1.0) * t + 1.0
         loss = (1.0 - t) * x
         loss += sp if lw is None else lw * sp
@@ -122,7 +124,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """
     op = "binary_cross_entropy_with_logits"
     x, t, w, reduction = _pair(op, input, target, weight, reduction, size_average, reduce)
-    pw = _const(op, pos_weight, "pos_weight", x.dtype)
+    pw = _const(op, pos_weight, "pos_weight", x.dtype, x)
     _broadcastable(op, "weight", w, x.shape)
     _broadcastable(op, "pos_weight", pw, x.shape)
     return _BCEWithLogits.apply(x, t, weight=w, pos_weight=pw, reduction=reduction)
@@ -134,13 +136,14 @@ class _BCE(Function):
     dt = w·g·(log(1-x) - log x) (clamped logs)."""
 
     def forward(self, x, t, weight, reduction):
+        xp = array_module(x)
         with np.errstate(divide="ignore"):
-            lx = np.maximum(np.log(x), -100.0)
-            l1x = np.maximum(np.log1p(-x), -100.0)
+            lx = xp.maximum(xp.log(x), -100.0)
+            l1x = xp.maximum(xp.log1p(-x), -100.0)
         loss = lx - l1x
         loss *= t
         loss += l1x
-        np.negative(loss, out=loss)
+        xp.negative(loss, out=loss)
         if weight is not None:
             loss *= weight
         d = float(x.size) if reduction == "mean" else 1.0
@@ -152,7 +155,7 @@ class _BCE(Function):
         gs, x = _scaled(g, self.d, self.w), self.x
         dx = dt = None
         if self.needs_input_grad[0]:
-            dx = unbroadcast((x - self.t) / np.maximum(x * (1.0 - x), 1e-12) * gs, x.shape)
+            dx = unbroadcast((x - self.t) / array_module(x).maximum(x * (1.0 - x), 1e-12) * gs, x.shape)
         if self.needs_input_grad[1]:
             dt = unbroadcast((self.logs[1] - self.logs[0]) * gs, self.t.shape)
         return dx, dt
@@ -209,17 +212,18 @@ class _Pointwise(Function):
     dx = w·g·ρ'(d)/D and dt = -dx, each summed back over broadcast axes."""
 
     def forward(self, x, t, weight, kind, beta, reduction):
+        xp = array_module(x)
         d = x - t
         if kind == "mse":
             loss = d * d
         elif kind == "l1" or beta == 0.0:
-            loss = np.abs(d)
+            loss = xp.abs(d)
         else:
-            ad = np.abs(d)
-            loss = np.where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+            ad = xp.abs(d)
+            loss = xp.where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
         if weight is not None:
             loss *= weight  # loss is fresh and already has the broadcast shape
-        denom = 1.0 if reduction != "mean" else float(weight.sum()) if weight is not None else float(loss.size)
+        denom = 1.0 if reduction != "mean" else _denominator(weight) if weight is not None else float(loss.size)
         if self.requires_grad:
             self.d, self.w, self.kind, self.beta, self.denom = d, weight, kind, beta, denom
             self.shapes = (x.shape, t.shape)
@@ -227,12 +231,13 @@ class _Pointwise(Function):
 
     def backward(self, g):
         d = self.d
+        xp = array_module(d)
         if self.kind == "mse":
             r = d * 2.0
         elif self.kind == "l1" or self.beta == 0.0:
-            r = np.sign(d)
+            r = xp.sign(d)
         else:
-            r = np.where(np.abs(d) < self.beta, d * (1.0 / self.beta), np.sign(d))
+            r = xp.where(xp.abs(d) < self.beta, d * (1.0 / self.beta), xp.sign(d))
         r *= _scaled(g, self.denom, self.w)
         dx = unbroadcast(r, self.shapes[0]) if self.needs_input_grad[0] else None
         dt = -unbroadcast(r, self.shapes[1]) if self.needs_input_grad[1] else None

@@ -10,11 +10,14 @@ picks indices (no gradient flows through a choice).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from foveanet.autograd.function import Function
+from foveanet.backend.arrays import array_module
 from foveanet.functional._loss_common import _finish, _reduction
-from foveanet.functional._utils import as_tensor, check_float
+from foveanet.functional._utils import as_tensor, check_float, data_on
 
 __all__ = ["normalize", "contrastive_loss", "triplet_margin_loss", "batch_hard_triplet_loss",
            "arc_margin"]
@@ -31,9 +34,10 @@ class _Normalize(Function):
     """
 
     def forward(self, x, dim, eps):
-        n = np.sqrt((x * x).sum(axis=dim, keepdims=True))
+        xp = array_module(x)
+        n = xp.sqrt((x * x).sum(axis=dim, keepdims=True))
         self.big = n > eps
-        self.den = np.maximum(n, x.dtype.type(eps))
+        self.den = xp.maximum(n, x.dtype.type(eps))
         self.y, self.dim = x / self.den, dim
         return self.y
 
@@ -83,19 +87,20 @@ class _Contrastive(Function):
     """
 
     def forward(self, x1, x2, y, margin, eps, reduction):
+        xp = array_module(x1)
         diff = x1 - x2 + x1.dtype.type(eps)
-        d = np.sqrt((diff * diff).sum(axis=-1))
+        d = xp.sqrt((diff * diff).sum(axis=-1))
         m = x1.dtype.type(margin)
-        hinge = np.maximum(m - d, 0)
+        hinge = xp.maximum(xp.subtract(m, d), 0)  # a NumPy scalar must not lead a device op
         loss = y * d * d + (1 - y) * hinge * hinge
         # dl/dd per pair, then through d = ||diff||: diff / d
-        coef = 2 * y + 2 * (1 - y) * (d - m) * (hinge > 0) / np.maximum(d, np.finfo(d.dtype).tiny)
+        coef = 2 * y + 2 * (1 - y) * (d - m) * (hinge > 0) / xp.maximum(d, np.finfo(d.dtype).tiny)
         self.coef, self.diff, self.reduction, self.n = coef.astype(x1.dtype), diff, reduction, d.size
         return _finish(loss.astype(x1.dtype), reduction, d.size, x1.dtype)
 
     def backward(self, g):
         scale = g if self.reduction == "none" else (g / self.n if self.reduction == "mean" else g)
-        gx = (np.asarray(scale, self.diff.dtype) * self.coef)[..., None] * self.diff
+        gx = (array_module(g).asarray(scale, self.diff.dtype) * self.coef)[..., None] * self.diff
         return gx, -gx
 
 
@@ -134,7 +139,7 @@ def contrastive_loss(input1, input2, target, margin: float = 1.0, eps: float = 1
     if x1.shape != x2.shape or x1.ndim != 2:
         raise ValueError(f"contrastive_loss: inputs must be two (N, D) tensors of one shape, got "
                          f"{tuple(x1.shape)} and {tuple(x2.shape)}")
-    y = np.asarray(target.numpy() if hasattr(target, "numpy") else target, dtype=x1.dtype)
+    y = data_on(target, x1, x1.dtype)
     if y.shape != (x1.shape[0],):
         raise ValueError(f"contrastive_loss: target must be ({x1.shape[0]},) with 1 for a same pair "
                          f"and 0 for a different one, got shape {y.shape}")
@@ -148,19 +153,20 @@ class _Triplet(Function):
     """
 
     def forward(self, a, p, n, margin, eps, reduction):
+        xp = array_module(a)
         e = a.dtype.type(eps)
         dap, dan = a - p + e, a - n + e
-        ap, an = np.sqrt((dap * dap).sum(-1)), np.sqrt((dan * dan).sum(-1))
-        loss = np.maximum(ap - an + a.dtype.type(margin), 0)
+        ap, an = xp.sqrt((dap * dap).sum(-1)), xp.sqrt((dan * dan).sum(-1))
+        loss = xp.maximum(ap - an + a.dtype.type(margin), 0)
         tiny = np.finfo(a.dtype).tiny
         active = (loss > 0).astype(a.dtype)
-        self.u_ap = dap / np.maximum(ap, tiny)[:, None] * active[:, None]
-        self.u_an = dan / np.maximum(an, tiny)[:, None] * active[:, None]
+        self.u_ap = dap / xp.maximum(ap, tiny)[:, None] * active[:, None]
+        self.u_an = dan / xp.maximum(an, tiny)[:, None] * active[:, None]
         self.reduction, self.n = reduction, len(loss)
         return _finish(loss, reduction, len(loss), a.dtype)
 
     def backward(self, g):
-        g = np.asarray(g, self.u_ap.dtype)
+        g = array_module(g).asarray(g, self.u_ap.dtype)
         s = g[:, None] if self.reduction == "none" else (g / self.n if self.reduction == "mean" else g)
         return s * (self.u_ap - self.u_an), -s * self.u_ap, s * self.u_an
 
@@ -215,27 +221,28 @@ def mine_triplets(embeddings: np.ndarray, labels: np.ndarray, margin: float, min
     margin when one exists there); when no negative is farther than p, the farthest negative,
     as TensorFlow Addons' ``triplet_semihard_loss``.
     """
-    x = np.asarray(embeddings, np.float64)
+    xp = array_module(embeddings)
+    x = xp.asarray(embeddings, np.float64)
     diff = x[:, None, :] - x[None, :, :] + eps
-    d = np.sqrt((diff * diff).sum(-1))
+    d = xp.sqrt((diff * diff).sum(-1))
     same = labels[:, None] == labels[None, :]
     n = len(x)
-    pos = same & ~np.eye(n, dtype=bool)
+    pos = same & ~xp.eye(n, dtype=bool)
     neg = ~same
     if mining == "hard":
         ok = pos.any(1) & neg.any(1)
-        a = np.flatnonzero(ok)
-        p = np.where(pos, d, -np.inf)[a].argmax(1)
-        ng = np.where(neg, d, np.inf)[a].argmin(1)
+        a = xp.flatnonzero(ok)
+        p = xp.where(pos, d, -np.inf)[a].argmax(1)
+        ng = xp.where(neg, d, np.inf)[a].argmin(1)
         return a, p, ng
     if mining != "semi-hard":
         raise ValueError(f"mining must be 'hard' or 'semi-hard', got {mining!r}")
-    a, p = np.nonzero(pos & neg.any(1)[:, None])
-    dan = np.where(neg[a], d[a], np.nan)                        # (P, N): this anchor's negatives
+    a, p = xp.nonzero(pos & neg.any(1)[:, None])
+    dan = xp.where(neg[a], d[a], np.nan)                        # (P, N): this anchor's negatives
     farther = dan > d[a, p][:, None]
-    outside = np.where(farther, dan, np.inf).argmin(1)
-    inside = np.where(np.isnan(dan), -np.inf, dan).argmax(1)
-    ng = np.where(farther.any(1), outside, inside)
+    outside = xp.where(farther, dan, np.inf).argmin(1)
+    inside = xp.where(xp.isnan(dan), -np.inf, dan).argmax(1)
+    ng = xp.where(farther.any(1), outside, inside)
     return a, p, ng
 
 
@@ -271,7 +278,7 @@ def batch_hard_triplet_loss(embeddings, labels, margin: float = 0.2, mining: str
     """
     x = as_tensor(embeddings, op="batch_hard_triplet_loss")
     check_float(x, "batch_hard_triplet_loss")
-    y = np.asarray(labels)
+    y = data_on(labels, x)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise ValueError(f"batch_hard_triplet_loss: expected (N, D) embeddings and (N,) labels, got "
                          f"{tuple(x.shape)} and {y.shape}")
@@ -293,14 +300,16 @@ class _ArcMargin(Function):
     """
 
     def forward(self, cosine, target, margin, scale):
+        xp = array_module(cosine)
         dt = cosine.dtype.type
-        c = np.clip(cosine, -1, 1)
-        rows = np.arange(len(c))
+        c = xp.clip(cosine, -1, 1)
+        rows = xp.arange(len(c))
         ct = c[rows, target]
-        sin_t = np.sqrt(np.maximum(1 - ct * ct, np.finfo(c.dtype).tiny))
-        ok = ct > np.cos(np.pi - margin)
-        psi = np.where(ok, ct * dt(np.cos(margin)) - sin_t * dt(np.sin(margin)), ct - dt(margin * np.sin(margin)))
-        dpsi = np.where(ok, dt(np.cos(margin)) + dt(np.sin(margin)) * ct / sin_t, dt(1))
+        sin_t = xp.sqrt(xp.maximum(1 - ct * ct, np.finfo(c.dtype).tiny))
+        ok = ct > math.cos(math.pi - margin)
+        cos_m, sin_m = math.cos(margin), math.sin(margin)
+        psi = xp.where(ok, ct * dt(cos_m) - sin_t * dt(sin_m), ct - dt(margin * sin_m))
+        dpsi = xp.where(ok, ct * dt(sin_m) / sin_t + dt(cos_m), dt(1))
         z = c * dt(scale)
         z[rows, target] = psi * dt(scale)
         self.rows, self.target, self.dpsi, self.scale = rows, target, dpsi.astype(c.dtype), dt(scale)
@@ -342,7 +351,7 @@ def arc_margin(cosine, target, margin: float = 0.5, scale: float = 64.0):
     """
     c = as_tensor(cosine, op="arc_margin")
     check_float(c, "arc_margin")
-    t = np.asarray(target.numpy() if hasattr(target, "numpy") else target)
+    t = data_on(target, c)
     if c.ndim != 2 or t.shape != (c.shape[0],) or t.dtype.kind not in "iu":
         raise ValueError(f"arc_margin: expected (N, C) cosines and (N,) integer targets, got "
                          f"{tuple(c.shape)} and {t.shape} {t.dtype}")

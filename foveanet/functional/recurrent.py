@@ -12,13 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.autograd.function import Function
+from foveanet.backend.arrays import array_module
 from foveanet.functional._utils import as_optional, as_tensor
 
 __all__ = ["lstm_layer", "gru_layer"]
 
 
 def _sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1)   # stable for large |x|, same as 1/(1+exp(-x))
+    return 0.5 * (array_module(x).tanh(0.5 * x) + 1)   # stable for large |x|, same as 1/(1+exp(-x))
 
 
 def _input_products(x, w_ih, b_ih, b_hh):
@@ -71,43 +72,45 @@ class _LSTM(Function):
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
         self.reverse = reverse
+        xp = array_module(x)
         if reverse:
             x = x[::-1]
         t_len, n, _ = x.shape
         hid = w_hh.shape[1]
         a_in = _input_products(x, w_ih, b_ih, b_hh)
-        out = np.empty((t_len, n, 2 * hid), dtype=x.dtype)
-        gates = np.empty((t_len, n, 4 * hid), dtype=x.dtype) if self.requires_grad else None
+        out = xp.empty((t_len, n, 2 * hid), dtype=x.dtype)
+        gates = xp.empty((t_len, n, 4 * hid), dtype=x.dtype) if self.requires_grad else None
         h, c = h0, c0
         for t in range(t_len):
             a = a_in[t] + h @ w_hh.T
             s = _sigmoid(a)   # all four blocks at once: cheaper than picking three out
             i, f, o = s[:, :hid], s[:, hid:2 * hid], s[:, 3 * hid:]
-            g = np.tanh(a[:, 2 * hid:3 * hid])
+            g = xp.tanh(a[:, 2 * hid:3 * hid])
             c = f * c + i * g
-            h = o * np.tanh(c)
+            h = o * xp.tanh(c)
             out[t, :, :hid], out[t, :, hid:] = h, c
             if gates is not None:
-                gates[t] = np.concatenate([i, f, g, o], axis=1)
+                gates[t] = xp.concatenate([i, f, g, o], axis=1)
         if self.requires_grad:
             self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
             self.out, self.gates = out, gates
         return out[::-1].copy() if reverse else out
 
     def backward(self, grad):
+        xp = array_module(grad)
         if self.reverse:
             grad = grad[::-1]
         out, gates, w_hh = self.out, self.gates, self.w_hh
         t_len, n, two_h = out.shape
         hid = two_h // 2
         h_all, c_all = out[:, :, :hid], out[:, :, hid:]
-        da = np.empty_like(gates)
-        dh = np.zeros((n, hid), dtype=out.dtype)
-        dc = np.zeros_like(dh)
+        da = xp.empty_like(gates)
+        dh = xp.zeros((n, hid), dtype=out.dtype)
+        dc = xp.zeros_like(dh)
         for t in range(t_len - 1, -1, -1):
             i, f, g, o = (gates[t, :, k * hid:(k + 1) * hid] for k in range(4))
             c_prev = c_all[t - 1] if t else self.c0
-            tc = np.tanh(c_all[t])
+            tc = xp.tanh(c_all[t])
             dh = dh + grad[t, :, :hid]
             dc = dc + grad[t, :, hid:] + dh * o * (1 - tc * tc)
             da[t, :, :hid] = dc * g * i * (1 - i)
@@ -116,7 +119,7 @@ class _LSTM(Function):
             da[t, :, 3 * hid:] = dh * tc * o * (1 - o)
             dc = dc * f
             dh = da[t] @ w_hh
-        h_prev = np.concatenate([self.h0[None], h_all[:-1]], axis=0)
+        h_prev = xp.concatenate([self.h0[None], h_all[:-1]], axis=0)
         dx, dw_ih, dw_hh, db_ih, db_hh = _param_grads(self, self.x, da, da, h_prev, self.w_ih)
         return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
@@ -144,13 +147,14 @@ class _GRU(Function):
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False):
         self.reverse = reverse
+        xp = array_module(x)
         if reverse:
             x = x[::-1]
         t_len, n, _ = x.shape
         hid = w_hh.shape[1]
         gi_all = _input_products(x, w_ih, b_ih, None)
-        out = np.empty((t_len, n, hid), dtype=x.dtype)
-        keep = np.empty((t_len, n, 4 * hid), dtype=x.dtype) if self.requires_grad else None
+        out = xp.empty((t_len, n, hid), dtype=x.dtype)
+        keep = xp.empty((t_len, n, 4 * hid), dtype=x.dtype) if self.requires_grad else None
         h = h0
         for t in range(t_len):
             gh = h @ w_hh.T
@@ -159,23 +163,24 @@ class _GRU(Function):
             gi = gi_all[t]
             rz = _sigmoid(gi[:, :2 * hid] + gh[:, :2 * hid])
             r, z = rz[:, :hid], rz[:, hid:]
-            nn_ = np.tanh(gi[:, 2 * hid:] + r * gh[:, 2 * hid:])
+            nn_ = xp.tanh(gi[:, 2 * hid:] + r * gh[:, 2 * hid:])
             h = (1 - z) * nn_ + z * h
             out[t] = h
             if keep is not None:
-                keep[t] = np.concatenate([r, z, nn_, gh[:, 2 * hid:]], axis=1)
+                keep[t] = xp.concatenate([r, z, nn_, gh[:, 2 * hid:]], axis=1)
         if self.requires_grad:
             self.x, self.h0, self.w_ih, self.w_hh, self.out, self.keep = x, h0, w_ih, w_hh, out, keep
         return out[::-1].copy() if reverse else out
 
     def backward(self, grad):
+        xp = array_module(grad)
         if self.reverse:
             grad = grad[::-1]
         out, keep, w_hh = self.out, self.keep, self.w_hh
         t_len, n, hid = out.shape
-        dgi = np.empty((t_len, n, 3 * hid), dtype=out.dtype)
-        dgh = np.empty_like(dgi)
-        dh = np.zeros((n, hid), dtype=out.dtype)
+        dgi = xp.empty((t_len, n, 3 * hid), dtype=out.dtype)
+        dgh = xp.empty_like(dgi)
+        dh = xp.zeros((n, hid), dtype=out.dtype)
         for t in range(t_len - 1, -1, -1):
             r, z, nn_, ghn = (keep[t, :, k * hid:(k + 1) * hid] for k in range(4))
             h_prev = out[t - 1] if t else self.h0
@@ -187,7 +192,7 @@ class _GRU(Function):
             dgh[t, :, :2 * hid] = dgi[t, :, :2 * hid]
             dgh[t, :, 2 * hid:] = da_n * r
             dh = dh * z + dgh[t] @ w_hh
-        h_prev = np.concatenate([self.h0[None], out[:-1]], axis=0)
+        h_prev = xp.concatenate([self.h0[None], out[:-1]], axis=0)
         dx, dw_ih, dw_hh, db_ih, db_hh = _param_grads(self, self.x, dgi, dgh, h_prev, self.w_ih)
         return dx, dh, dw_ih, dw_hh, db_ih, db_hh
 

@@ -13,6 +13,8 @@ import math
 import numpy as np
 
 from foveanet.autograd.function import Function
+from foveanet.backend import devices
+from foveanet.backend.arrays import array_module
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["pad", "interpolate"]
@@ -25,7 +27,7 @@ class _ConstantPad(Function):
     """y = value outside, x inside (negative pads crop);  dx = g over the kept window."""
 
     def forward(self, x, src=(), dst=(), out_shape=(), value=0.0):
-        y = np.full(out_shape, value, dtype=x.dtype)
+        y = array_module(x).full(out_shape, value, dtype=x.dtype)
         y[dst] = x[src]
         self.src, self.dst, self.in_shape = src, dst, x.shape
         return y
@@ -34,7 +36,7 @@ class _ConstantPad(Function):
         window = g[self.dst]
         if window.shape == self.in_shape:
             return window
-        dx = np.zeros(self.in_shape, dtype=g.dtype)
+        dx = array_module(g).zeros(self.in_shape, dtype=g.dtype)
         dx[self.src] = window
         return dx
 
@@ -93,10 +95,14 @@ class _AxisGather(Function):
 
     def forward(self, x, idx=()):
         self.in_shape, self.idx = x.shape, idx
-        return x[(Ellipsis,) + np.ix_(*idx)]
+        xp = array_module(x)
+        if xp is not np:  # the plan is made on the host; the gather runs where x is
+            idx = tuple(xp.asarray(i) for i in idx)
+        return x[(Ellipsis,) + xp.ix_(*idx)]
 
     def backward(self, g):
         k = len(self.idx)
+        xp = array_module(g)
         for j, ix in enumerate(self.idx):
             axis = g.ndim - k + j
             n = self.in_shape[axis]
@@ -105,8 +111,10 @@ class _AxisGather(Function):
             lead = (slice(None),) * axis
             shape = list(g.shape)
             shape[axis] = n
-            dx = np.zeros(shape, dtype=g.dtype)
+            dx = xp.zeros(shape, dtype=g.dtype)
             for out_sel, in_sel in _fold_plan(ix):
+                if xp is not np:  # index arrays of the host plan go to the device
+                    out_sel, in_sel = (v if isinstance(v, slice) else xp.asarray(v) for v in (out_sel, in_sel))
                 dx[lead + (in_sel,)] += g[lead + (out_sel,)]
             g = dx
         return g
@@ -291,7 +299,7 @@ class _Separable(Function):
         lead = x.shape[: x.ndim - len(mats)]
         t = x
         if len(mats) == 2:
-            t = np.matmul(mats[0], x.reshape((-1,) + x.shape[-2:]))
+            t = array_module(x).matmul(mats[0], x.reshape((-1,) + x.shape[-2:]))
         aw = mats[-1]
         y = t.reshape(-1, aw.shape[1]) @ aw.T
         return y.reshape(lead + tuple(a.shape[0] for a in mats))
@@ -301,7 +309,8 @@ class _Separable(Function):
         t = g.reshape(-1, aw.shape[0]) @ aw
         if len(self.mats) == 2:
             ah = self.mats[0]
-            t = np.matmul(np.ascontiguousarray(ah.T), t.reshape(-1, ah.shape[0], aw.shape[1]))
+            xp = array_module(g)
+            t = xp.matmul(xp.ascontiguousarray(ah.T), t.reshape(-1, ah.shape[0], aw.shape[1]))
         return t.reshape(self.in_shape)
 
 
@@ -398,7 +407,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"{op}: input and output sizes must be positive, got input {tuple(spatial)} and output {out}")
     dt = x.dtype.type
     if linear:
-        mats = tuple(_linear_matrix(n, o, s, bool(align_corners), dt) for n, o, s in zip(spatial, out, scales))
+        mats = tuple(devices.to_device(_linear_matrix(n, o, s, bool(align_corners), dt), x.device)
+                     for n, o, s in zip(spatial, out, scales))
         return _Separable.apply(x, mats=mats)
     idx = tuple(_nearest_index(n, o, s, mode == "nearest-exact", k == 2, dt) for n, o, s in zip(spatial, out, scales))
     return _AxisGather.apply(x, idx=idx)

@@ -21,6 +21,9 @@ import numpy as np
 import foveanet.functional as F
 import foveanet.nn as nn
 from foveanet.autograd import cat
+from foveanet.autograd.tensor import Tensor
+from foveanet.backend import devices
+from foveanet.backend.arrays import array_module
 from foveanet.data.text.tokenize import PAD_INDEX
 
 __all__ = ["TextCNN", "textcnn", "max_norm_rows_", "relu_conv_maps"]
@@ -32,7 +35,8 @@ def max_norm_rows_(weight: np.ndarray, max_norm: float) -> int:
     """Scale in place every row of ``weight`` whose L2 norm exceeds ``max_norm`` back to it;
     returns how many rows were scaled.  Kim's l2 constraint is on each output unit's weight
     vector (a row of the linear weight), applied after every update, not a penalty in the loss."""
-    norms = np.sqrt(np.einsum("ij,ij->i", weight, weight))
+    xp = array_module(weight)
+    norms = xp.sqrt(xp.einsum("ij,ij->i", weight, weight))
     big = norms > max_norm
     if big.any():
         weight[big] *= (max_norm / norms[big]).astype(weight.dtype)[:, None]
@@ -56,11 +60,14 @@ def relu_conv_maps(embedding, convs, ids, widest: int, min_length: int, skip: bo
     the rest of each map is relu(bias), appended as a tensor op of the bias so that it still
     gets those positions' gradient.  The pooled result is the uncropped one, ties included.
     ``drop`` (a Dropout module, or None) is applied to the embedded tokens before the convs."""
-    ids = np.asarray(getattr(ids, "data", ids))
+    # token ids stay on the host for kept_length (a few ints per document: no wait for a GPU)
+    # and move to the embedding's device once cropped
+    ids = devices.to_host(ids.data if isinstance(ids, Tensor) else ids)
     n, length = ids.shape
-    zero_pad = not np.any(embedding.weight.data[PAD_INDEX])   # pretrained tables are taken as given
+    zero_pad = not embedding.weight.data[PAD_INDEX].any()   # pretrained tables are taken as given
     keep = kept_length(ids, widest, min_length) if skip and zero_pad else length
-    x = embedding(ids[:, :keep] if keep < length else ids)                    # (N, keep, E)
+    x = embedding(devices.to_device(ids[:, :keep] if keep < length else ids,
+                                    embedding.weight.device))                   # (N, keep, E)
     if drop is not None:
         x = drop(x)        # zero stays zero: the padding windows still output just their bias
     x = x.transpose(1, 2)                                                      # (N, E, keep)

@@ -122,7 +122,7 @@ class XMLCNN(nn.Module):
         return kept_length(ids, max(self.kernel_sizes), self.min_length)
 
     def pad_row_is_zero(self) -> bool:
-        return not np.any(self.embedding.weight.data[PAD_INDEX])
+        return not self.embedding.weight.data[PAD_INDEX].any()
 
     def forward(self, ids):
         return self.fc(self.dropout(F.relu(self.bottleneck(self.features(ids)))))

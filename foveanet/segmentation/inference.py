@@ -48,7 +48,12 @@ def tta_mode(tta) -> str:
 
 
 def _forward(model, x: np.ndarray) -> np.ndarray:
-    return model(foveanet.tensor(np.ascontiguousarray(x))).data
+    """The logits of host images ``x``, on the host, wherever the model's weights live."""
+    from foveanet.backend import devices
+
+    p = next(iter(model.parameters()), None)
+    dev = None if p is None else p.device
+    return devices.to_host(model(foveanet.tensor(np.ascontiguousarray(x), device=dev)).data)
 
 
 def _view_probabilities(model, x: np.ndarray, mode: str) -> np.ndarray:

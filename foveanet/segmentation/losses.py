@@ -14,12 +14,15 @@ import numpy as np
 
 import foveanet.functional as F
 from foveanet.autograd.tensor import Tensor
+from foveanet.backend import devices
+from foveanet.backend.arrays import array_module
 
 __all__ = ["cross_entropy", "dice_loss", "ce_dice", "one_hot"]
 
 
 def _targets(target) -> np.ndarray:
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target.data if isinstance(target, Tensor) else \
+        target if devices.device_array_module(target) is not None else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"segmentation loss: target must hold integer class indices, got dtype {t.dtype}")
     return t
@@ -51,7 +54,7 @@ def one_hot(target, num_classes: int, dtype=np.float32) -> np.ndarray:
                [0., 0.]], dtype=float32)
     """
     t = _targets(target)
-    out = (t[:, None] == np.arange(num_classes).reshape(1, -1, 1, 1)).astype(dtype)
+    out = (t[:, None] == array_module(t).arange(num_classes).reshape(1, -1, 1, 1)).astype(dtype)
     return out
 
 

@@ -29,7 +29,8 @@ from foveanet.segmentation.inference import predict_logits, tta_mode
 from foveanet.segmentation.losses import ce_dice
 from foveanet.segmentation.metrics import ConfusionMatrix
 from foveanet.segmentation.scenes import CLASS_NAMES, generate_scenes, item_range
-from foveanet.train.guards import TrainingDiverged, check_step, float_errors_quiet, global_step_stats
+from foveanet.train.guards import (TrainingDiverged, check_step, float_errors_quiet, global_step_stats,
+                                   gradients_to_check)
 
 __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "build_model", "ema_update"]
 
@@ -121,7 +122,7 @@ def ema_update(ema_model, model, decay: float, step: int) -> float:
         e.data *= d
         e.data += (1 - d) * p.data
     for e, b in zip(ema_model.buffers(), model.buffers()):
-        np.copyto(e.data, b.data)
+        e.data[...] = b.data  # where they live: np.copyto would pull a GPU's to the host
     return d
 
 
@@ -130,7 +131,7 @@ def _log(msg: str, quiet: bool):
         print(msg, file=sys.stderr, flush=True)
 
 
-def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
+def train(out, quiet: bool = False, pictures: bool = True, device=None, **overrides) -> dict:
     """Train a U-Net on composed scenes with ``DEFAULTS`` updated by ``overrides``.
 
     Args:
@@ -138,6 +139,9 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
             pictures go there).
         quiet: print no progress (default False).
         pictures: draw test_predictions.png and learning_curves.png (default True).
+        device: where the U-Net trains (``'cuda'``: a GPU; the scenes are drawn on the host and
+            each batch moves there); not a setting of the run: its files load anywhere
+            (default None: the CPU).
         **overrides: any key of ``DEFAULTS`` (``epochs``, ``scenes``, ``base_width`` ...);
             None values are ignored.
 
@@ -184,7 +188,7 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
     saved = (foveanet.get_num_threads(), threads.workers())
     foveanet.set_num_threads(cfg["threads"])
     try:
-        return _train(cfg, out, quiet, pictures)
+        return _train(cfg, out, quiet, pictures, device)
     except TrainingDiverged as e:  # the history so far and the step, in strict JSON
         from foveanet.train.checkpoint import write_json
 
@@ -204,7 +208,9 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
         threadpool_limits(saved[0], user_api="blas")
 
 
-def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
+def _train(cfg: dict, out: Path, quiet: bool, pictures: bool, device=None) -> dict:
+    from foveanet.backend import devices
+
     from foveanet.train.checkpoint import save_weights, write_json
 
     t_start, cpu_start = time.perf_counter(), time.process_time()
@@ -220,6 +226,8 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
 
         pretrain = pretrain_encoder(model, cfg["pretrain_epochs"], lr=cfg["lr"], seed=cfg["seed"],
                                     log=lambda msg: _log(msg, quiet))
+    if device is not None:  # after the encoder's pretraining, which runs on the CPU
+        model.to(device)
     ema = copy.deepcopy(model) if cfg["ema"] else None
     scored = ema if ema is not None else model  # the weights validated, tested and saved
     net = model
@@ -233,7 +241,8 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
                                                    steps_per_epoch=steps, pct_start=0.2)
     weight = None
     if cfg["item_weight"] != 1.0:
-        weight = foveanet.tensor(np.array([1.0] + [cfg["item_weight"]] * (len(CLASS_NAMES) - 1), np.float32))
+        weight = foveanet.tensor(np.array([1.0] + [cfg["item_weight"]] * (len(CLASS_NAMES) - 1), np.float32),
+                                 device=device)
     val = _scenes(cfg, "val", cfg["val_scenes"], cfg["seed"] + 1_000_003)
     # the shift views cost 8 forward passes: validation, every epoch, scores the single view
     val_tta = cfg["tta"] if tta_mode(cfg["tta"]) == "flip" else False
@@ -250,23 +259,25 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
         loss_sum = 0.0
         for b in range(steps):
             idx = order[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]][rank::world]
-            x, y = foveanet.tensor(data.images[idx]), data.masks[idx]
+            x, y = foveanet.tensor(data.images[idx], device=device), data.masks[idx]
+            y_on = y if device is None else devices.to_device(y, device)
             with float_errors_quiet():
                 logits = net(x)
-                loss = ce_dice(logits, y, weight=weight, dice_weight=cfg["dice_weight"])
+                loss = ce_dice(logits, y_on, weight=weight, dice_weight=cfg["dice_weight"])
                 opt.zero_grad()
                 loss.backward()
                 lv = float(loss.item())
                 if world > 1:   # the global batch's loss: every rank stops together
                     lv = global_step_stats(lv, 0, len(idx))[0]
-                check_step(lv, named, epoch=epoch + 1, step=b + 1, steps_per_epoch=steps,
+                check_step(lv, gradients_to_check(named), epoch=epoch + 1, step=b + 1,
+                           steps_per_epoch=steps,
                            lr=opt.param_groups[0]["lr"])
             opt.step()
             sched.step()
             if ema is not None:
                 ema_update(ema, model, cfg["ema"], epoch * steps + b)
             loss_sum += lv * len(order[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]])
-            cm.update(logits.data, y)
+            cm.update(devices.to_host(logits.data.argmax(axis=1)), y)  # indices: 1/C of the logits
             if not quiet and sys.stderr.isatty():
                 print(f"\repoch {epoch + 1}/{cfg['epochs']} batch {b + 1}/{steps} loss {loss_sum / ((b * cfg['batch_size']) + len(idx)):.4f}",
                       end="", file=sys.stderr, flush=True)
@@ -290,7 +301,7 @@ def _train(cfg: dict, out: Path, quiet: bool, pictures: bool) -> dict:
         improved = row["val_miou"] > best
         if improved:   # kept in memory too: the other ranks never read rank 0's files
             best = row["val_miou"]
-            best_state = {k: v.numpy().copy() for k, v in scored.state_dict().items()}
+            best_state = {k: v.cpu().numpy().copy() for k, v in scored.state_dict().items()}
         if writes:
             save_weights(scored.state_dict(), out / "last.safetensors")
             if improved:

@@ -20,9 +20,11 @@ import numpy as np
 import foveanet
 import foveanet.functional as F
 from foveanet import backend
+from foveanet.backend import devices
+from foveanet.backend.arrays import array_module
 from foveanet.text.pipeline import DataError, TextData
 from foveanet.train.checkpoint import save_weights
-from foveanet.train.guards import check_step, float_errors_quiet, global_step_stats
+from foveanet.train.guards import check_step, float_errors_quiet, global_step_stats, gradients_to_check
 from foveanet.train.ranking import accuracy, f1_scores, propensities, ranking_report
 
 # the per-epoch row keys that are bookkeeping, not metrics
@@ -132,7 +134,7 @@ def scores(model, x: np.ndarray, batch_size: int = 512, softmax: bool | None = N
     out = []
     with foveanet.no_grad():
         for idx in _batches(len(x), batch_size):
-            z = model(x[idx]).data.astype(np.float64)
+            z = devices.to_host(model(x[idx]).data).astype(np.float64)
             if not (softmax if softmax is not None else not getattr(model, "multi_label", True)):
                 out.append(1.0 / (1.0 + np.exp(-z)))
             else:
@@ -189,7 +191,7 @@ class WeightAverage:
         d = np.float32(min(self.decay, (1.0 + self.steps) / (10.0 + self.steps)))
         for a, p in zip(self.avg, self.params):
             a *= d
-            a += (1 - d) * p.data
+            a += p.data * (1 - d)  # a NumPy scalar must not lead: p.data may be a GPU array
 
     def swap(self) -> None:
         for i, p in enumerate(self.params):
@@ -216,7 +218,7 @@ def _loss_fn(cfg, model):
         raise DataError(f"unknown loss {kind!r}; choose bce or softmax")
 
     def softmax_loss(logits, target):
-        t = target / np.maximum(target.sum(axis=1, keepdims=True), 1.0)
+        t = target / array_module(target).maximum(target.sum(axis=1, keepdims=True), 1.0)
         return F.cross_entropy(logits, t.astype(target.dtype))
     return softmax_loss
 
@@ -226,12 +228,13 @@ def _softmax_scores(cfg) -> bool | None:
 
 
 def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=None,
-        max_seconds: float | None = None, prefix: str = "") -> dict:
+        max_seconds: float | None = None, prefix: str = "", device=None) -> dict:
     """Train ``model`` for ``cfg['epochs']`` epochs; after every epoch score the validation and
     test parts and keep the epoch with the best validation P@1 (accuracy for ``single``; the
     last epoch without validation). ``seed`` orders the batches. With ``weights_path`` the
     kept weights are written there as they are chosen. ``max_seconds`` stops after the epoch
-    that would make the next one overrun it.
+    that would make the next one overrun it. ``device`` (``'cuda'``: a GPU) is where the
+    model moves to train; the token ids stay on the host and each batch moves there.
 
     Under a process group of several ranks (see the module docstring) ``cfg['batch_size']`` is
     the global batch, which the world size must divide (``DistributedError`` otherwise), and
@@ -253,6 +256,8 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
         if rank != 0:
             log, weights_path = (lambda line: None), None
     has_val = data.x_val is not None and len(data.x_val) > 0
+    if device is not None:
+        model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(cfg, params)
     loss_fn = _loss_fn(cfg, model)
@@ -278,7 +283,8 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
             idx = rank_share(batch, rank, world)
             with float_errors_quiet():
                 logits = net(data.x_train[idx])
-                loss = loss_fn(logits, data.y_train[idx])
+                target = data.y_train[idx]
+                loss = loss_fn(logits, target if device is None else devices.to_device(target, device))
                 opt.zero_grad()
                 loss.backward()
                 lv, n = float(loss.data), len(idx)
@@ -286,7 +292,8 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
                     # the global batch's loss, and gradients averaged by DDP: the same on every
                     # rank, so all ranks stop together if the run diverges
                     lv, _, n = global_step_stats(lv, 0, n)
-                check_step(lv, named, epoch=epoch + 1, step=step, lr=opt.param_groups[0]["lr"])
+                check_step(lv, gradients_to_check(named), epoch=epoch + 1, step=step,
+                           lr=opt.param_groups[0]["lr"])
             opt.step()
             model.apply_max_norm()
             if ema is not None:
@@ -310,7 +317,7 @@ def fit(model, cfg: dict, data: TextData, seed: int, log=print, weights_path=Non
         improved = best is None or not has_val or v[key] > best["val"][key]
         if improved:
             best = row
-            best_state = {k: v_.numpy().copy() for k, v_ in model.state_dict().items()}
+            best_state = {k: v_.cpu().numpy().copy() for k, v_ in model.state_dict().items()}
             if weights_path is not None:
                 save_weights(model.state_dict(), weights_path)
         if ema is not None:

@@ -199,7 +199,7 @@ def ensemble_scores(models, x: np.ndarray, softmax: bool | None = None) -> np.nd
 
 
 def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=print,
-          max_seconds: float | None = None) -> dict:
+          max_seconds: float | None = None, device=None) -> dict:
     """Train a text CNN (or an ensemble of them) by ``cfg`` and report its test metrics.
 
     Each of the ``ensemble`` members (default 1) keeps its epoch with the best validation
@@ -216,6 +216,8 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
         log: called with each progress line (default ``print``).
         max_seconds: a time budget shared out among the members still to train; an epoch
             that would pass it is not started (default None: no budget).
+        device: where the members train (``'cuda'``: a GPU); the kept weights come back to
+            the host (default None: the CPU).
 
     Under a process group of several ranks, every rank calls ``train`` alike and trains
     data-parallel; rank 0 alone calls ``log`` and writes ``out``; every rank returns the
@@ -306,7 +308,7 @@ def train(cfg: dict, out=None, docs=None, data: TextData | None = None, log=prin
                 break
         result = fit(model, cfg, data, seed=cfg["seed"] + m, log=log, max_seconds=budget,
                      weights_path=None if out is None else out / member_file(m),
-                     prefix=f"member {m + 1}/{members} " if members > 1 else "")
+                     prefix=f"member {m + 1}/{members} " if members > 1 else "", device=device)
         model.load_state_dict(result.pop("state"))
         fits.append(result)
         models.append(model)

@@ -147,8 +147,9 @@ def transforms(cfg: dict, train: bool):
     return T.Compose(steps)
 
 
-def loaders(cfg: dict, train_ds, val_ds, test_ds):
-    """(train, val, test) loaders; val is None without a validation set.
+def loaders(cfg: dict, train_ds, val_ds, test_ds, device=None):
+    """(train, val, test) loaders; val is None without a validation set. ``device``: where
+    the batches go (augmentation and normalisation run there; default None: the host).
 
     Under a process group of p ranks, ``batch_size`` is the global batch: each rank's train
     loader yields its B/p share (a ``DistributedSampler``), and global step b covers the same
@@ -166,20 +167,22 @@ def loaders(cfg: dict, train_ds, val_ds, test_ds):
                                    f"or {(batch // world + 1) * world})")
         sampler = DistributedSampler(train_ds, shuffle=True, seed=int(cfg["seed"]))
         tr = DataLoader(train_ds, batch_size=batch // world, sampler=sampler,
-                        transform=transforms(cfg, True), seed=int(cfg["seed"]))
+                        transform=transforms(cfg, True), seed=int(cfg["seed"]), device=device)
     else:
         tr = DataLoader(train_ds, batch_size=batch, shuffle=True,
-                        transform=transforms(cfg, True), seed=int(cfg["seed"]))
+                        transform=transforms(cfg, True), seed=int(cfg["seed"]), device=device)
     ev = transforms(cfg, False)
-    va = DataLoader(val_ds, batch_size=512, shuffle=False, transform=ev) if val_ds is not None else None
-    te = DataLoader(test_ds, batch_size=512, shuffle=False, transform=ev)
+    va = DataLoader(val_ds, batch_size=512, shuffle=False, transform=ev, device=device) \
+        if val_ds is not None else None
+    te = DataLoader(test_ds, batch_size=512, shuffle=False, transform=ev, device=device)
     return tr, va, te
 
 
-def prepare(cfg: dict):
+def prepare(cfg: dict, device=None):
     """Fill the data-derived config fields (classes, input shape, split sizes, mean/std of
     the training images, their border statistics) and return
-    (cfg, train_loader, val_loader, test_loader)."""
+    (cfg, train_loader, val_loader, test_loader), whose batches go to ``device`` (default
+    None: the host)."""
     from foveanet.data.transforms import mean_std
 
     train_ds, val_ds, test_ds, classes, shape = load_datasets(cfg)
@@ -194,7 +197,7 @@ def prepare(cfg: dict):
         from foveanet.train.image_input import training_image_stats
 
         cfg["image_stats"] = training_image_stats(train_ds)
-    tr, va, te = loaders(cfg, train_ds, val_ds, test_ds)
+    tr, va, te = loaders(cfg, train_ds, val_ds, test_ds, device)
     return cfg, tr, va, te
 
 

@@ -111,6 +111,26 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def _host(obj):
+    """``obj`` with every GPU tensor or array copied to the host (containers rebuilt where
+    one is): a file written from a GPU run then loads on a machine without one."""
+    from foveanet.autograd.tensor import Tensor
+    from foveanet.backend import devices
+
+    if isinstance(obj, Tensor):
+        return obj if isinstance(obj.data, np.ndarray) else Tensor(devices.to_host(obj.data))
+    if isinstance(obj, dict):
+        out = {k: _host(v) for k, v in obj.items()}
+        return obj if all(out[k] is obj[k] for k in obj) else type(obj)(out)
+    if isinstance(obj, (list, tuple)):
+        out = [_host(v) for v in obj]
+        return obj if all(a is b for a, b in zip(out, obj)) else type(obj)(out)
+    if not isinstance(obj, (np.ndarray, str, bytes, int, float)) and hasattr(obj, "shape") \
+            and devices.device_array_module(obj) is not None:
+        return devices.to_host(obj)
+    return obj
+
+
 def save_weights(state_dict, path) -> None:
     """A flat ``name -> array`` file with the module's (PyTorch) key names, loadable by
     ``safetensors.torch.load_file`` and ``model.load_state_dict``."""
@@ -118,7 +138,7 @@ def save_weights(state_dict, path) -> None:
 
     path = Path(path)
     with _die_before_rename(path):
-        save(dict(state_dict), path)
+        save(_host(dict(state_dict)), path)
 
 
 def load_weights(path) -> dict:
@@ -133,7 +153,7 @@ def save_checkpoint(state: dict, path) -> None:
 
     path = Path(path)
     with _die_before_rename(path):
-        save({"format": CHECKPOINT_FORMAT, **state}, path)
+        save(_host({"format": CHECKPOINT_FORMAT, **state}), path)
 
 
 def load_checkpoint(path) -> dict:

@@ -17,7 +17,8 @@ import numpy as np
 
 from foveanet.errors import TrainingDiverged
 
-__all__ = ["check_step", "float_errors_quiet", "global_step_stats", "TrainingDiverged"]
+__all__ = ["check_step", "float_errors_quiet", "global_step_stats", "gradient_total",
+           "gradients_to_check", "TrainingDiverged"]
 
 
 def float_errors_quiet():
@@ -26,15 +27,49 @@ def float_errors_quiet():
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
+def _array(g):
+    """A gradient's array: a Tensor's ``.data``, or the array itself (NumPy's and CuPy's
+    arrays have a ``.data`` of their own: a buffer, not the values)."""
+    from foveanet.autograd.tensor import Tensor
+
+    return g.data if isinstance(g, Tensor) else g
+
+
 def _first_bad_gradient(named_params) -> str | None:
     for name, p in named_params:
         g = getattr(p, "grad", None)
         if g is None:
             continue
-        g = getattr(g, "data", g)
-        if not math.isfinite(float(np.sum(g))):
+        g = _array(g)
+        if not math.isfinite(float(g.sum())):
             return f"{name} (shape {tuple(g.shape)})"
     return None
+
+
+def gradient_total(named_params):
+    """The sum of every gradient of ``named_params`` as a 0-d array where they live (None
+    when none has one): inf or NaN in any gradient makes it non-finite. On a GPU the sums
+    queue up without waiting, and one copy of the total tells whether ``check_step`` must
+    look at each gradient; a finite total clears them all."""
+    total = None
+    for _, p in named_params:
+        g = getattr(p, "grad", None)
+        if g is None:
+            continue
+        s = _array(g).sum()
+        total = s if total is None else total + s
+    return total
+
+
+def gradients_to_check(named_params):
+    """What ``check_step`` must look at: every gradient on the CPU (one NumPy pass each, and
+    the first bad one ends the scan); on a GPU none when their total is finite, found in one
+    copy to the host instead of one per parameter."""
+    named_params = list(named_params)
+    total = gradient_total(named_params)
+    if total is None or isinstance(total, (np.ndarray, np.generic)):
+        return named_params
+    return () if math.isfinite(float(total)) else named_params
 
 
 def check_step(loss: float, named_params=(), *, epoch: int, step: int, lr: float | None,

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from foveanet.backend import devices
+
 __all__ = ["accuracy", "topk_accuracy", "confusion_matrix", "precision_recall_f1",
            "classification_report", "MetricAccumulator"]
 
 
 def _np(x) -> np.ndarray:
+    """The values of a Tensor, an array or a list on the host (a copy from a GPU: metrics
+    are bookkeeping on a few numbers per sample)."""
     data = getattr(x, "data", None)
-    return data if isinstance(data, np.ndarray) else np.asarray(x)
+    if isinstance(data, np.ndarray):
+        return data
+    if data is not None and devices.device_array_module(data) is not None:
+        return devices.to_host(data)
+    return devices.to_host(x)
 
 
 def _labels(pred) -> np.ndarray:

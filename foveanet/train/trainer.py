@@ -25,10 +25,12 @@ import numpy as np
 
 import foveanet
 from foveanet import backend
+from foveanet.backend import devices
 from foveanet.train import checkpoint as ckpt
 from foveanet.train.callbacks import ModelCheckpoint
-from foveanet.train.guards import TrainingDiverged, check_step, float_errors_quiet, global_step_stats
-from foveanet.train.metrics import MetricAccumulator, precision_recall_f1
+from foveanet.train.guards import (TrainingDiverged, check_step, float_errors_quiet, global_step_stats,
+                                   gradient_total)
+from foveanet.train.metrics import MetricAccumulator, _np, precision_recall_f1
 from foveanet.train.progress import ProgressBar
 
 __all__ = ["Trainer", "scheduler_interval"]
@@ -41,11 +43,6 @@ def scheduler_interval(scheduler) -> str | None:
     if scheduler is None:
         return None
     return "batch" if type(scheduler).__name__ in _PER_BATCH else "epoch"
-
-
-def _np(x):
-    data = getattr(x, "data", None)
-    return data if isinstance(data, np.ndarray) else np.asarray(x)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -114,6 +111,14 @@ class Trainer:
             evaluation only) (default False).
         test_loader: scored every epoch (``test_*`` keys) for the curve and the report,
             never chosen on (default None).
+        device: where to train (``'cuda'``: a GPU, as ``model.to('cuda')``): the model moves
+            there once, here, and every batch as it comes from a loader; a step's loss,
+            accuracy and divergence check come back to the host in one copy; checkpoints
+            hold host arrays, so they load on any device (default None: where the model is).
+
+    Raises:
+        RuntimeError: ``device='cuda'`` where CuPy or a GPU is missing (the message says
+            what to install).
 
     Example::
 
@@ -139,7 +144,7 @@ class Trainer:
                  val_loader=None, max_epochs: int = 10, run_dir=None, callbacks=(),
                  seed: int | None = None, class_names=None, config: dict | None = None,
                  scheduler_interval: str | None = None, progress=True, checkpoint_seconds: float = 30.0,
-                 eval_loss_fn=None, tta: bool = False, test_loader=None):
+                 eval_loss_fn=None, tta: bool = False, test_loader=None, device=None):
         F = foveanet.functional
         # test-time augmentation: evaluate/predict average the class probabilities of each
         # image and its mirror image (for data whose classes are symmetric under flips); in
@@ -150,6 +155,13 @@ class Trainer:
         # weights and checkpoints hold the model inside, so that a run resumes at any world
         # size and its files load into the plain model
         self.net = model.module if getattr(model, "wraps_module", False) else model
+        self.device = None if device is None else devices.Device(device)
+        if self.device is not None:
+            devices.module_for(self.device)  # no CUDA here: one clear error before any work
+            self.net.to(str(self.device))  # in place: an optimizer built before keeps its Parameters
+            _optimizer_state_to(self.optimizer, self.device)
+        # batches from host loaders are moved to a GPU; on the CPU nothing is touched
+        self._moves = self.device is not None and self.device.type != "cpu"
         from foveanet.distributed.process_group import get_world_size
 
         self.world_size = get_world_size()
@@ -231,20 +243,26 @@ class Trainer:
         named = list(self.net.named_parameters())
         for x, y in loader:
             lr = self.optimizer.param_groups[0]["lr"]
+            if self._moves:
+                x, y = self._on_device(x), self._on_device(y)
             with float_errors_quiet():
                 out = self.model(x)
                 loss = self.loss_fn(out, y)
                 self.optimizer.zero_grad()
                 loss.backward()
-                lv = float(loss.item())
-                n = len(_np(y))
-                correct = int((_np(out).argmax(axis=1) == _np(y)).sum())
+                if self._moves:
+                    lv, correct, n, grads_finite = _device_step_stats(loss, out, y, named)
+                else:
+                    lv = float(loss.item())
+                    n = len(_np(y))
+                    correct = int((_np(out).argmax(axis=1) == _np(y)).sum())
+                    grads_finite = False  # not summed yet: check_step looks at each gradient
                 if self.world_size > 1:
                     lv, correct, n = global_step_stats(lv, correct, n)
                 # on every rank the same global loss and averaged gradients: all ranks stop
                 # together if the run diverges
-                check_step(lv, named, epoch=self.epoch + 1, step=loader.state_dict()["batch"],
-                           steps_per_epoch=len(loader), lr=lr)
+                check_step(lv, () if grads_finite else named, epoch=self.epoch + 1,
+                           step=loader.state_dict()["batch"], steps_per_epoch=len(loader), lr=lr)
             self.optimizer.step()
             if self.interval == "batch":
                 self.scheduler.step()
@@ -318,6 +336,8 @@ class Trainer:
                 for x, y in self._batches(loader):
                     if y is None:
                         raise ValueError("Trainer.evaluate: the loader must yield (inputs, targets)")
+                    if self._moves:
+                        x, y = self._on_device(x), self._on_device(y)
                     if tta:
                         plain, mirrored = self._probs_and_mirror(x)
                         logits = np.log((plain + mirrored) / 2)  # log-probabilities: same argmax
@@ -359,6 +379,8 @@ class Trainer:
                         chunks.append((plain + mirrored) / 2)
                         continue
                     x = foveanet.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
+                    if self._moves:
+                        x = self._on_device(x)
                     chunks.append(softmax(_np(self.model(x)).astype(np.float64)))
         finally:
             self.model.train(was_training)
@@ -367,8 +389,14 @@ class Trainer:
     def _probs_and_mirror(self, x) -> tuple:
         """Softmax (float64) of the images ``x``, and of their left-right mirror images."""
         a = _np(x)
-        plain = softmax(_np(self.model(foveanet.from_numpy(np.ascontiguousarray(a)))).astype(np.float64))
-        return plain, softmax(_np(self.model(foveanet.from_numpy(a[..., ::-1].copy()))).astype(np.float64))
+        plain = softmax(_np(self.model(self._on_device(np.ascontiguousarray(a)))).astype(np.float64))
+        return plain, softmax(_np(self.model(self._on_device(a[..., ::-1].copy()))).astype(np.float64))
+
+    def _on_device(self, v):
+        """A batch field (a Tensor or an array) on the Trainer's device, as a Tensor."""
+        t = v if isinstance(v, foveanet.Tensor) else foveanet.from_numpy(v) \
+            if isinstance(v, np.ndarray) else foveanet.tensor(v)
+        return t.to(self.device) if self._moves else t
 
     # ----------------------------------------------------------- checkpoint
     def state_dict(self) -> dict:
@@ -402,6 +430,8 @@ class Trainer:
         st = state
         self.net.load_state_dict(st["model"])
         self.optimizer.load_state_dict(st["optimizer"])
+        if self.device is not None:  # the file holds host arrays: the state follows the weights
+            _optimizer_state_to(self.optimizer, self.device)
         if self.scheduler is not None and st["scheduler"] is not None:
             self.scheduler.load_state_dict(st["scheduler"])
         self.train_loader.load_state_dict(st["loader"])
@@ -490,6 +520,31 @@ class Trainer:
 
             plots.save_run_pictures(self, res)
         return res
+
+
+def _device_step_stats(loss, out, y, named) -> tuple:
+    """(loss, correct, samples, gradients finite) of a step on a GPU, in one copy to the
+    host: a float() of each would make the step wait for the device three times."""
+    xp = backend.array_module(loss.data)
+    correct = (out.data.argmax(axis=1) == y.data).sum()
+    parts = [loss.data.astype(np.float64).reshape(1), correct.astype(np.float64).reshape(1)]
+    total = gradient_total(named)
+    if total is not None:
+        parts.append(total.astype(np.float64).reshape(1))
+    host = xp.asnumpy(xp.concatenate(parts))
+    finite = total is not None and bool(np.isfinite(host[2]))
+    return float(host[0]), int(host[1]), int(y.shape[0]), finite
+
+
+def _optimizer_state_to(optimizer, dev) -> None:
+    """Move an optimizer's per-parameter state (moments, step counts held as arrays) onto
+    ``dev``: after ``load_state_dict`` from a file it is on the host."""
+    for st in getattr(optimizer, "state", {}).values():
+        for k, v in st.items():
+            if isinstance(v, foveanet.Tensor):
+                st[k] = v.to(dev)
+            elif hasattr(v, "shape") and hasattr(v, "dtype"):
+                st[k] = devices.to_device(v, dev)
 
 
 __all__ += ["softmax"]
