@@ -22,6 +22,7 @@ import numpy as np
 import safetensors.numpy
 
 from foveanet.autograd import Tensor
+from foveanet.backend import devices as _device
 from foveanet.errors import UserError
 
 __all__ = ["save", "load", "SafetensorsError"]
@@ -65,9 +66,18 @@ class SafetensorsError(UserError, ValueError):
 
 
 # ---------------------------------------------------------------------- encoding
+def host_array(value) -> np.ndarray:
+    """The values of a Tensor, an array of any device or array-like data as a NumPy array:
+    what a file writer stores (a GPU tensor is copied to the host)."""
+    return _device.to_host(value.data if isinstance(value, Tensor) else value)
+
+
 def _encode(obj, path, tensors):
     arr = obj.data if isinstance(obj, Tensor) else obj if isinstance(obj, np.ndarray) else None
+    if arr is None and _device.device_array_module(obj) is not None:
+        arr = obj
     if arr is not None:
+        arr = _device.to_host(arr)  # a GPU array is written from a host copy
         if arr.dtype.newbyteorder("=") not in _SUPPORTED:
             raise TypeError(f"save: array at {path or 'top level'} has dtype {arr.dtype}; supported "
                             "are float16/32/64, int8..int64, uint8..uint64 and bool")
@@ -116,9 +126,9 @@ def _join(path, key):
     return f"{path}.{key}" if path else str(key)
 
 
-def _decode(node, tensors, where):
+def _decode(node, tensors, where, device=None):
     if isinstance(node, list):
-        return [_decode(v, tensors, where) for v in node]
+        return [_decode(v, tensors, where, device) for v in node]
     if not isinstance(node, dict):
         return node
     if len(node) == 1 and "__tensor__" in node:
@@ -126,11 +136,11 @@ def _decode(node, tensors, where):
         if not isinstance(name, str) or name not in tensors:
             raise SafetensorsError(f"{where}: the structure refers to tensor {name!r:.80}, which "
                                    "the file does not contain")
-        return Tensor._wrap(tensors[name], False, None)
+        return _tensor(tensors[name], device)
     if "__tuple__" in node:
-        return tuple(_decode(v, tensors, where) for v in node["__tuple__"])
+        return tuple(_decode(v, tensors, where, device) for v in node["__tuple__"])
     if "__dict__" in node:
-        return {_decode(k, tensors, where): _decode(v, tensors, where)
+        return {_decode(k, tensors, where): _decode(v, tensors, where, device)
                 for k, v in node["__dict__"]}
     if "__float__" in node:
         return float(node["__float__"])
@@ -139,7 +149,11 @@ def _decode(node, tensors, where):
             raise SafetensorsError(f"{where}: the structure names NumPy type {node['__numpy__']!r:.80}; "
                                    f"expected one of {', '.join(sorted(_NUMPY_NAMES))}")
         return np.dtype(node["__numpy__"]).type(_decode(node["value"], tensors, where))
-    return {k: _decode(v, tensors, where) for k, v in node.items()}
+    return {k: _decode(v, tensors, where, device) for k, v in node.items()}
+
+
+def _tensor(array, device):
+    return Tensor._wrap(array if device is None else _device.to_device(array, device), False, None)
 
 
 # -------------------------------------------------------------------------- save
@@ -154,7 +168,8 @@ def save(obj, path) -> None:
 
     Args:
         obj: a state_dict, or nested dicts (str keys), lists and tuples of Tensors,
-            ndarrays, numbers, strings, bools and None.
+            ndarrays, numbers, strings, bools and None. Tensors on a GPU are written from
+            a host copy, so the file loads on any device.
         path: the file to write (str or path-like); its directory must exist.
 
     Example::
@@ -247,14 +262,19 @@ def _fsync_dir(directory):
 
 
 # -------------------------------------------------------------------------- load
-def load(path):
+def load(path, map_location=None):
     """Read a file written by ``foveanet.save`` (or any safetensors file: a file without
     foveanet metadata comes back as ``{name: Tensor}``). Arrays come back as Tensors.
 
-    A pickle (such as a ``torch.save`` file) is refused, never unpickled.
+    A file holds host arrays only (``save`` copies GPU arrays to the host), so the tensors
+    come back on the CPU unless ``map_location`` names a device; ``load_state_dict`` into a
+    model on a GPU copies them there in any case. A pickle (such as a ``torch.save`` file)
+    is refused, never unpickled.
 
     Args:
         path: the file to read (str or path-like).
+        map_location: the device the tensors go to (``'cpu'``, ``'cuda'``, a Device);
+            default None: the CPU.
 
     Returns:
         the object saved, with its dicts, lists, tuples and values; arrays as Tensors.
@@ -279,6 +299,9 @@ def load(path):
         ((0.1, 0.01), 'warm-up')
     """
     path = os.fspath(path)
+    device = None if map_location is None else _device.Device(map_location)
+    if device is not None and device.type == "cuda":
+        _device.module_for(device)  # the clear error where CuPy or the GPU is missing, first
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -292,7 +315,7 @@ def load(path):
         raise SafetensorsError(f"{path}: not a readable safetensors file ({e})") from None
     text = metadata.get(_STRUCTURE_KEY)
     if text is None:
-        return {name: Tensor._wrap(tensors[name], False, None) for name in header}
+        return {name: _tensor(tensors[name], device) for name in header}
     if not isinstance(text, str):
         raise SafetensorsError(f"{path}: the foveanet structure in the metadata is a "
                                f"{type(text).__name__}, not a JSON string")
@@ -302,7 +325,7 @@ def load(path):
         raise SafetensorsError(f"{path}: the foveanet structure in the metadata is bad JSON "
                                f"({type(e).__name__}: {e})") from None
     try:
-        return _decode(structure, tensors, path)
+        return _decode(structure, tensors, path, device)
     except SafetensorsError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, OverflowError, RecursionError) as e:

@@ -16,6 +16,7 @@ remember it, and no op file touches the thread pool.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 
@@ -230,6 +231,21 @@ def _refuse_mixed_devices(cls, inputs) -> None:
     if len(devices) > 1:
         raise RuntimeError(f"{cls.__name__}: expected all tensors to be on the same device, but "
                            f"found {' and '.join(devices)}; move them with .to(device) first")
+
+
+def shape_of(a) -> tuple:
+    """The shape of an op's operand: an array's ``.shape``, ``()`` for a Python number (where
+    ``np.shape`` would refuse a device array)."""
+    try:
+        return a.shape
+    except AttributeError:
+        return np.shape(a)
+
+
+def quiet(xp, **errors):
+    """``np.errstate(**errors)`` around host code; nothing for a device module (CuPy has no
+    floating-point error flags to silence)."""
+    return np.errstate(**errors) if xp is np else contextlib.nullcontext()
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from foveanet.backend import devices as _device
 from foveanet.autograd.function import no_grad
 from foveanet.autograd.tensor import Tensor
 
@@ -81,7 +82,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     out = fn(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     rng = np.random.default_rng(seed)
-    probes = [rng.standard_normal(o.shape) for o in outs]
+    # drawn on the host, so the probe (and the verdict) is the same on every device
+    probes = [_device.to_device(rng.standard_normal(o.shape), o.device) for o in outs]
 
     def scalar() -> float:
         with no_grad():
@@ -95,7 +97,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     loss.backward()
 
     for k, t in enumerate(checked):
-        analytic = np.zeros(t.shape) if t.grad is None else t.grad.data
+        analytic = np.zeros(t.shape) if t.grad is None else _device.to_host(t.grad.data)
         numeric = np.zeros(t.shape)
         flat = t.data.reshape(-1)
         for i in range(flat.size):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.backend import devices as _device
-from foveanet.autograd.function import Function, unbroadcast
+from foveanet.backend.arrays import array_module
+from foveanet.autograd.function import Function, quiet, shape_of, unbroadcast
 from foveanet.autograd.tensor import Tensor
 
 # ------------------------------------------------------------------- arithmetic
@@ -19,7 +20,7 @@ class Add(Function):
     """y = a + b;  da = g, db = g (each summed over its broadcast axes)."""
 
     def forward(self, a, b):
-        self.shapes = (np.shape(a), np.shape(b))
+        self.shapes = (shape_of(a), shape_of(b))
         return a + b
 
     def backward(self, g):
@@ -30,7 +31,7 @@ class Sub(Function):
     """y = a - b;  da = g, db = -g."""
 
     def forward(self, a, b):
-        self.shapes = (np.shape(a), np.shape(b))
+        self.shapes = (shape_of(a), shape_of(b))
         return a - b
 
     def backward(self, g):
@@ -47,8 +48,8 @@ class Mul(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
-        da = unbroadcast(g * b, np.shape(a)) if self.needs_input_grad[0] else None
-        db = unbroadcast(g * a, np.shape(b)) if self.needs_input_grad[1] else None
+        da = unbroadcast(g * b, shape_of(a)) if self.needs_input_grad[0] else None
+        db = unbroadcast(g * a, shape_of(b)) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -61,8 +62,8 @@ class Div(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
-        da = unbroadcast(g / b, np.shape(a)) if self.needs_input_grad[0] else None
-        db = unbroadcast(-g * a / (b * b), np.shape(b)) if self.needs_input_grad[1] else None
+        da = unbroadcast(g / b, shape_of(a)) if self.needs_input_grad[0] else None
+        db = unbroadcast(-g * a / (b * b), shape_of(b)) if self.needs_input_grad[1] else None
         return da, db
 
 
@@ -71,16 +72,17 @@ class Pow(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        self.y = np.power(a, b)
+        self.xp = xp = array_module(a, b)
+        self.y = xp.power(a, b)
         return self.y
 
     def backward(self, g):
-        a, b = self.a, self.b
-        da = unbroadcast(g * b * np.power(a, b - 1), np.shape(a)) if self.needs_input_grad[0] else None
+        a, b, xp = self.a, self.b, self.xp
+        da = unbroadcast(g * b * xp.power(a, b - 1), shape_of(a)) if self.needs_input_grad[0] else None
         db = None
         if self.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                db = unbroadcast(g * self.y * np.log(a), np.shape(b))
+            with quiet(xp, divide="ignore", invalid="ignore"):
+                db = unbroadcast(g * self.y * xp.log(a), shape_of(b))
         return da, db
 
 
@@ -112,19 +114,19 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if a.ndim == 1 and b.ndim == 1:
-            g2 = np.reshape(g, (1, 1))
+            g2 = g.reshape(1, 1)
         elif a.ndim == 1:
-            g2 = np.expand_dims(g, -2)
+            g2 = g[..., None, :]
         elif b.ndim == 1:
-            g2 = np.expand_dims(g, -1)
+            g2 = g[..., None]
         else:
             g2 = g
         da = db = None
         if self.needs_input_grad[0]:
-            da = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape)
+            da = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape)
             da = da.reshape(a.shape)
         if self.needs_input_grad[1]:
-            db = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape)
+            db = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape)
             db = db.reshape(b.shape)
         return da, db
 
@@ -166,7 +168,7 @@ class Exp(Function):
     """y = e^a;  da = g * y."""
 
     def forward(self, a):
-        self.y = np.exp(a)
+        self.y = array_module(a).exp(a)
         return self.y
 
     def backward(self, g):
@@ -178,7 +180,7 @@ class Log(Function):
 
     def forward(self, a):
         self.a = a
-        return np.log(a)
+        return array_module(a).log(a)
 
     def backward(self, g):
         return g / self.a
@@ -188,7 +190,7 @@ class Sqrt(Function):
     """y = sqrt(a);  da = g / (2 y)."""
 
     def forward(self, a):
-        self.y = np.sqrt(a)
+        self.y = array_module(a).sqrt(a)
         return self.y
 
     def backward(self, g):
@@ -200,32 +202,33 @@ class Abs(Function):
 
     def forward(self, a):
         self.a = a
-        return np.abs(a)
+        return abs(a)
 
     def backward(self, g):
-        return g * np.sign(self.a)
+        return g * array_module(g).sign(self.a)
 
 
 class Tanh(Function):
     """y = tanh(a);  da = g * (1 - y^2)."""
 
     def forward(self, a):
-        self.y = np.tanh(a)
+        self.y = array_module(a).tanh(a)
         return self.y
 
     def backward(self, g):
         return g * (1 - self.y * self.y)
 
 
-def stable_sigmoid(a: np.ndarray) -> np.ndarray:
+def stable_sigmoid(a):
     """1 / (1 + e^-a). For very negative a, e^-a overflows to inf and the result is the
     correct limit 0, so the overflow warning is silenced rather than branched around
     (np.where over both branches costs ~10x more)."""
-    e = np.negative(a)
-    with np.errstate(over="ignore"):
-        np.exp(e, out=e)
+    xp = array_module(a)
+    e = xp.negative(a)
+    with quiet(xp, over="ignore"):
+        xp.exp(e, out=e)
     e += 1
-    return np.reciprocal(e, out=e)
+    return xp.reciprocal(e, out=e)
 
 
 class Sigmoid(Function):
@@ -243,12 +246,13 @@ class Clamp(Function):
     """y = min(max(a, lo), hi);  da = g where lo <= a <= hi, else 0 (PyTorch's convention)."""
 
     def forward(self, a, lo=None, hi=None):
-        self.mask = np.ones(a.shape, dtype=bool)
+        xp = array_module(a)
+        self.mask = xp.ones(a.shape, dtype=bool)
         if lo is not None:
             self.mask &= a >= lo
         if hi is not None:
             self.mask &= a <= hi
-        return np.clip(a, lo, hi)
+        return xp.clip(a, lo, hi)
 
     def backward(self, g):
         return g * self.mask
@@ -260,12 +264,13 @@ class Maximum(Function):
     largest = True
 
     def forward(self, a, b):
-        self.shapes = (np.shape(a), np.shape(b))
+        self.shapes = (shape_of(a), shape_of(b))
+        xp = array_module(a, b)
         if self.largest:
             self.wa = (a > b) + 0.5 * (a == b)
-            return np.maximum(a, b)
+            return xp.maximum(a, b)
         self.wa = (a < b) + 0.5 * (a == b)
-        return np.minimum(a, b)
+        return xp.minimum(a, b)
 
     def backward(self, g):
         wa = self.wa.astype(g.dtype)
@@ -280,14 +285,16 @@ class Where(Function):
     """y = cond ? a : b;  da = g where cond, db = g elsewhere."""
 
     def forward(self, cond, a, b):
-        self.cond = np.asarray(cond, dtype=bool)
-        self.shapes = (np.shape(a), np.shape(b))
-        return np.where(self.cond, a, b)
+        self.xp = xp = array_module(cond, a, b)
+        self.cond = xp.asarray(cond, dtype=bool)
+        self.shapes = (shape_of(a), shape_of(b))
+        return xp.where(self.cond, a, b)
 
     def backward(self, g):
-        zero = np.zeros((), dtype=g.dtype)
-        return (None, unbroadcast(np.where(self.cond, g, zero), self.shapes[0]),
-                unbroadcast(np.where(self.cond, zero, g), self.shapes[1]))
+        xp = self.xp
+        zero = xp.zeros((), dtype=g.dtype)
+        return (None, unbroadcast(xp.where(self.cond, g, zero), self.shapes[0]),
+                unbroadcast(xp.where(self.cond, zero, g), self.shapes[1]))
 
 
 def where(cond, a, b) -> Tensor:
@@ -312,8 +319,9 @@ def where(cond, a, b) -> Tensor:
         >>> fn.where(fn.tensor([True, False]), fn.tensor([1, 2]), fn.tensor([10, 20]))
         tensor([ 1, 20])
     """
-    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    # a host condition (a list, a NumPy mask) goes to the values' device, as torch allows
+    c = cond.data if isinstance(cond, Tensor) else _device.to_device(cond, like.device)
     return Where.apply(c, like._operand(a), like._operand(b))
 
 

@@ -1,10 +1,13 @@
 """Reductions (sum, mean, var, max/min) and their gradients. ``g`` is dL/d(output)."""
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
 
+from foveanet.backend import devices as _device
+from foveanet.backend.arrays import array_module
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
 
@@ -27,11 +30,12 @@ def normalize_dims(dim, ndim: int):
 
 def _expand_back(g, shape, dim, keepdim):
     """Re-insert reduced axes so that ``g`` broadcasts against the input shape."""
+    xp = array_module(g)
     if dim is None:
-        return np.broadcast_to(g.reshape((1,) * len(shape)) if not keepdim else g, shape)
+        return xp.broadcast_to(g.reshape((1,) * len(shape)) if not keepdim else g, shape)
     if not keepdim:
-        g = np.expand_dims(g, dim)
-    return np.broadcast_to(g, shape)
+        g = xp.expand_dims(g, dim)
+    return xp.broadcast_to(g, shape)
 
 
 class Sum(Function):
@@ -39,7 +43,7 @@ class Sum(Function):
 
     def forward(self, a, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
-        return np.asarray(a.sum(axis=dim, keepdims=keepdim))
+        return array_module(a).asarray(a.sum(axis=dim, keepdims=keepdim))
 
     def backward(self, g):
         return _expand_back(g, self.shape, self.dim, self.keepdim)
@@ -50,8 +54,8 @@ class Mean(Function):
 
     def forward(self, a, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
-        self.n = a.size if dim is None else int(np.prod([a.shape[d] for d in dim]))
-        return np.asarray(a.mean(axis=dim, keepdims=keepdim))
+        self.n = a.size if dim is None else math.prod(a.shape[d] for d in dim)
+        return array_module(a).asarray(a.mean(axis=dim, keepdims=keepdim))
 
     def backward(self, g):
         return _expand_back(g / self.n, self.shape, self.dim, self.keepdim)
@@ -62,10 +66,10 @@ class Var(Function):
 
     def forward(self, a, dim=None, keepdim=False, unbiased=True):
         self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
-        n = a.size if dim is None else int(np.prod([a.shape[d] for d in dim]))
+        n = a.size if dim is None else math.prod(a.shape[d] for d in dim)
         self.denom = n - int(unbiased)
         self.centered = a - a.mean(axis=dim, keepdims=True)
-        return np.asarray((self.centered ** 2).sum(axis=dim, keepdims=keepdim) / self.denom)
+        return array_module(a).asarray((self.centered ** 2).sum(axis=dim, keepdims=keepdim) / self.denom)
 
     def backward(self, g):
         return _expand_back(g, self.shape, self.dim, self.keepdim) * (2 / self.denom) * self.centered
@@ -78,12 +82,13 @@ class AMax(Function):
         self.shape, self.dim, self.keepdim = a.shape, dim, keepdim
         y = (a.max if largest else a.min)(axis=dim, keepdims=True)
         self.mask = a == y
-        return np.asarray(y if keepdim else (y.reshape(()) if dim is None else np.squeeze(y, dim)))
+        return array_module(a).asarray(y if keepdim else (y.reshape(()) if dim is None else y.squeeze(axis=dim)))
 
     def backward(self, g):
+        xp = array_module(g)
         ties = self.mask.sum(axis=self.dim, keepdims=True)
-        gk = g if self.keepdim else (g.reshape((1,) * len(self.shape)) if self.dim is None else np.expand_dims(g, self.dim))
-        return np.where(self.mask, gk / ties, 0).astype(g.dtype)
+        gk = g if self.keepdim else (g.reshape((1,) * len(self.shape)) if self.dim is None else xp.expand_dims(g, self.dim))
+        return xp.where(self.mask, gk / ties, 0).astype(g.dtype)
 
 
 class TakeAlongDim(Function):
@@ -91,21 +96,24 @@ class TakeAlongDim(Function):
 
     def forward(self, a, idx, dim):
         self.shape, self.idx, self.dim = a.shape, idx, dim
-        return np.take_along_axis(a, idx, axis=dim)
+        return array_module(a).take_along_axis(a, idx, axis=dim)
 
     def backward(self, g):
-        da = np.zeros(self.shape, dtype=g.dtype)
+        xp = array_module(g)
+        da = xp.zeros(self.shape, dtype=g.dtype)
         if self.idx.shape[self.dim] == 1:  # one index per line (max over dim): no repeats
-            np.put_along_axis(da, self.idx, g, axis=self.dim)
+            xp.put_along_axis(da, self.idx, g, axis=self.dim)
         else:
-            _add_along(da, self.idx, g, self.dim)
+            _add_along(xp, da, self.idx, g, self.dim)
         return da, None
 
 
-def _add_along(da, idx, g, dim):
-    grids = list(np.indices(idx.shape, sparse=True))
+def _add_along(xp, da, idx, g, dim):
+    # np.indices(shape, sparse=True) by hand: CuPy's indices has no ``sparse``
+    nd = idx.ndim
+    grids = [xp.arange(n).reshape((1,) * i + (n,) + (1,) * (nd - i - 1)) for i, n in enumerate(idx.shape)]
     grids[dim] = idx
-    np.add.at(da, tuple(grids), g)
+    xp.add.at(da, tuple(grids), g)
 
 
 def gather(a: Tensor, dim: int, index) -> Tensor:
@@ -131,7 +139,9 @@ def gather(a: Tensor, dim: int, index) -> Tensor:
         >>> fn.gather(a, 0, fn.tensor([[1, 0, 1]]))
         tensor([[4, 2, 6]])
     """
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.data if isinstance(index, Tensor) else _device.to_device(index, a.device)
+    if not hasattr(idx, "shape"):  # a list or a scalar: an array on a's device
+        idx = array_module(a.data).asarray(idx)
     return TakeAlongDim.apply(a, idx, dim=dim % a.ndim)
 
 
@@ -142,19 +152,21 @@ def reduce_extreme(t: Tensor, dim, keepdim, largest):
     if dim is None:
         return AMax.apply(t, dim=None, keepdim=False, largest=largest)
     dim = int(dim) % t.ndim
-    idx = (np.argmax if largest else np.argmin)(t.data, axis=dim)
-    idx = np.expand_dims(idx, dim)
+    idx = (t.data.argmax if largest else t.data.argmin)(axis=dim)
+    idx = array_module(idx).expand_dims(idx, dim)
     values = TakeAlongDim.apply(t, idx, dim=dim)
     if not keepdim:
         values = values.squeeze(dim)
-        idx = np.squeeze(idx, dim)
+        idx = idx.squeeze(axis=dim)
     return MaxResult(values, Tensor._wrap(idx.astype(np.int64), False, None))
 
 
-def argextreme(t: Tensor, dim, keepdim, fn):
+def argextreme(t: Tensor, dim, keepdim, largest: bool):
+    """The index of the largest (smallest) value, over all (flat index) or along ``dim``."""
+    find = t.data.argmax if largest else t.data.argmin
     if dim is None:
-        return Tensor._wrap(np.asarray(fn(t.data), dtype=np.int64), False, None)
-    idx = fn(t.data, axis=dim)
+        return Tensor._wrap(array_module(t.data).asarray(find(), dtype=np.int64), False, None)
+    idx = find(axis=dim)
     if keepdim:
-        idx = np.expand_dims(idx, dim)
+        idx = array_module(idx).expand_dims(idx, dim)
     return Tensor._wrap(idx.astype(np.int64), False, None)

@@ -1,8 +1,12 @@
 """Shape operations (reshape, permute, expand, index, cat, stack, split) and their gradients."""
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
+from foveanet.backend.arrays import array_module
 from foveanet.autograd.function import Function, unbroadcast
 from foveanet.autograd.tensor import Tensor
 from foveanet.autograd.tracing import traceable
@@ -17,11 +21,11 @@ def normalize_shape(shape, size: int) -> tuple:
     if shape.count(-1) > 1:
         raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
     if -1 in shape:
-        known = int(np.prod([n for n in shape if n != -1]))
+        known = int(math.prod(n for n in shape if n != -1))
         if known == 0 or size % known:
             raise ValueError(f"reshape: cannot reshape {size} elements into {shape}")
         shape = tuple(size // known if n == -1 else n for n in shape)
-    if int(np.prod(shape)) != size:
+    if math.prod(shape) != size:
         raise ValueError(f"reshape: shape {shape} is invalid for input of size {size}")
     return shape
 
@@ -33,15 +37,22 @@ def normalize_perm(dims, ndim: int) -> tuple:
     return dims
 
 
-def normalize_index(key):
-    """Tensors inside an index become arrays (a Tensor of indices, or a bool mask)."""
+def normalize_index(key, data=None):
+    """Tensors inside an index become arrays (a Tensor of indices, or a bool mask); for
+    ``data`` on a GPU, host index arrays (lists, NumPy arrays, CPU tensors) go to its device,
+    as torch lets a CPU index pick from a CUDA tensor."""
     if isinstance(key, Tensor):
-        return key.data
+        key = key.data
+    elif isinstance(key, tuple):
+        key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    elif isinstance(key, list):
+        key = np.asarray(key)
+    if data is None or data.__class__ is np.ndarray:
+        return key
+    xp = array_module(data)
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    if isinstance(key, list):
-        return np.asarray(key)
-    return key
+        return tuple(xp.asarray(k) if isinstance(k, np.ndarray) else k for k in key)
+    return xp.asarray(key) if isinstance(key, np.ndarray) else key
 
 
 def _is_basic_index(key) -> bool:
@@ -67,7 +78,7 @@ class Permute(Function):
     """y = a with axes reordered by ``dims``;  da = g with the inverse permutation."""
 
     def forward(self, a, dims):
-        self.inv = tuple(np.argsort(dims))
+        self.inv = tuple(sorted(range(len(dims)), key=dims.__getitem__))
         return a.transpose(dims)
 
     def backward(self, g):
@@ -79,7 +90,7 @@ class Expand(Function):
 
     def forward(self, a, shape):
         self.shape = a.shape
-        return np.broadcast_to(a, shape)
+        return array_module(a).broadcast_to(a, shape)
 
     def backward(self, g):
         return unbroadcast(g, self.shape)
@@ -96,11 +107,12 @@ class Index(Function):
             raise IndexError(f"index {key!r} is out of range for a tensor of shape {a.shape}: {e}") from None
 
     def backward(self, g):
-        da = np.zeros(self.shape, dtype=g.dtype)
+        xp = array_module(g)
+        da = xp.zeros(self.shape, dtype=g.dtype)
         if _is_basic_index(self.key):
             da[self.key] = g
         else:
-            np.add.at(da, self.key, g)
+            xp.add.at(da, self.key, g)
         return da
 
 
@@ -110,11 +122,11 @@ class Cat(Function):
     def forward(self, *arrays, dim=0):
         self.dim = dim
         self.sizes = [a.shape[dim] for a in arrays]
-        return np.concatenate(arrays, axis=dim)
+        return array_module(*arrays).concatenate(arrays, axis=dim)
 
     def backward(self, g):
-        bounds = np.cumsum(self.sizes)[:-1]
-        return tuple(np.split(g, bounds, axis=self.dim))
+        bounds = list(itertools.accumulate(self.sizes))[:-1]
+        return tuple(array_module(g).split(g, bounds, axis=self.dim))
 
 
 class Stack(Function):
@@ -122,10 +134,10 @@ class Stack(Function):
 
     def forward(self, *arrays, dim=0):
         self.dim = dim
-        return np.stack(arrays, axis=dim)
+        return array_module(*arrays).stack(arrays, axis=dim)
 
     def backward(self, g):
-        return tuple(np.moveaxis(g, self.dim, 0))
+        return tuple(array_module(g).moveaxis(g, self.dim, 0))
 
 
 def _check_join(name, tensors, dim, stacking):
@@ -229,7 +241,7 @@ def flatten(t: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = start_dim % t.ndim, end_dim % t.ndim
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = t.shape[:s] + (int(np.prod(t.shape[s:e + 1])),) + t.shape[e + 1:]
+    shape = t.shape[:s] + (int(math.prod(t.shape[s:e + 1])),) + t.shape[e + 1:]
     return Reshape.apply(t, shape=shape)
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -344,7 +345,8 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        data = self.numpy()  # a GPU tensor refuses, as torch's: .cpu() first
+        return data if dtype is None else data.astype(dtype)
 
     # ------------------------------------------------------------ arithmetic ops
     def _operand(self, other):
@@ -409,31 +411,32 @@ class Tensor:
         other = other.data if isinstance(other, Tensor) else other
         return Tensor._wrap(op(self.data, other), False, None)
 
+    # the array's own operators: NumPy's ufuncs on the CPU, CuPy's on a GPU
     def __eq__(self, other):  # type: ignore[override]
-        return self._compare(other, np.equal)
+        return self._compare(other, operator.eq)
 
     def __ne__(self, other):  # type: ignore[override]
-        return self._compare(other, np.not_equal)
+        return self._compare(other, operator.ne)
 
     def __lt__(self, other):
-        return self._compare(other, np.less)
+        return self._compare(other, operator.lt)
 
     def __le__(self, other):
-        return self._compare(other, np.less_equal)
+        return self._compare(other, operator.le)
 
     def __gt__(self, other):
-        return self._compare(other, np.greater)
+        return self._compare(other, operator.gt)
 
     def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
+        return self._compare(other, operator.ge)
 
     def __getitem__(self, key):
-        return _ops.Index.apply(self, key=_ops.normalize_index(key))
+        return _ops.Index.apply(self, key=_ops.normalize_index(key, self.data))
 
     def __setitem__(self, key, value):
         if self.requires_grad and _function.is_grad_enabled():
             raise RuntimeError("in-place assignment into a tensor that requires grad; use torch-style out-of-place ops")
-        self.data[_ops.normalize_index(key)] = value.data if isinstance(value, Tensor) else value
+        self.data[_ops.normalize_index(key, self.data)] = value.data if isinstance(value, Tensor) else value
 
     # ------------------------------------------------------------ elementwise math
     def exp(self):
@@ -493,10 +496,10 @@ class Tensor:
         return _ops.AMax.apply(self, dim=_ops.normalize_dims(dim, self.ndim), keepdim=keepdim, largest=False)
 
     def argmax(self, dim=None, keepdim: bool = False):
-        return _ops.argextreme(self, dim, keepdim, np.argmax)
+        return _ops.argextreme(self, dim, keepdim, largest=True)
 
     def argmin(self, dim=None, keepdim: bool = False):
-        return _ops.argextreme(self, dim, keepdim, np.argmin)
+        return _ops.argextreme(self, dim, keepdim, largest=False)
 
     # -------------------------------------------------------------------- shape
     def reshape(self, *shape):

@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from foveanet.serialization import atomic_write, parse_header
+from foveanet.serialization import atomic_write, host_array, parse_header
 
 __all__ = ["load_safetensors", "save_safetensors"]
 
@@ -118,7 +118,7 @@ def save_safetensors(state_dict, path, metadata: dict | None = None) -> None:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     blobs, offset = [], 0
     for name, value in state_dict.items():
-        arr = np.asarray(value)
+        arr = host_array(value)
         code = _NAMES.get(arr.dtype.newbyteorder("="))
         if code is None:
             raise TypeError(f"save_safetensors: {name!r} has dtype {arr.dtype}, not storable")

@@ -23,7 +23,7 @@ import zlib
 import numpy as np
 
 from foveanet.errors import UserError
-from foveanet.serialization import atomic_write
+from foveanet.serialization import atomic_write, host_array
 
 __all__ = ["load_torch", "save_torch", "TorchCheckpointError"]
 
@@ -422,7 +422,7 @@ def _proxy(value, blobs: list):
         return type(value)(_proxy(v, blobs) for v in value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
-    arr = np.asarray(value)
+    arr = host_array(value)
     kind = arr.dtype.kind + str(arr.dtype.itemsize)
     if kind not in _NP_TO_STORAGE:
         raise TypeError(f"save_torch: no torch storage for dtype {arr.dtype}")

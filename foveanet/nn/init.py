@@ -8,6 +8,7 @@ in distribution.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 
@@ -15,6 +16,8 @@ import numpy as np
 
 from foveanet import backend
 from foveanet.autograd.tensor import Tensor
+from foveanet.backend import devices as _device
+from foveanet.backend.arrays import array_module
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
@@ -23,18 +26,32 @@ __all__ = [
 ]
 
 
-def _array(tensor, fn: str) -> np.ndarray:
+def _array(tensor, fn: str):
     if isinstance(tensor, Tensor):
         return tensor.data
-    if isinstance(tensor, np.ndarray):
+    if isinstance(tensor, np.ndarray) or _device.device_array_module(tensor) is not None:
         return tensor
     raise TypeError(f"init.{fn}: expected a Tensor or ndarray, got {type(tensor).__name__}")
+
+
+@contextlib.contextmanager
+def _on_host(tensor, fn: str):
+    """The array to draw into: the tensor's own on the CPU; on a GPU a host copy, written
+    back once at the end. Draws come from the host generator either way, so a seed gives a
+    model the same starting point on every device."""
+    arr = _array(tensor, fn)
+    if isinstance(arr, np.ndarray):
+        yield arr
+        return
+    host = _device.to_host(arr)
+    yield host
+    arr[...] = _device.to_device(host, _device.device_of(arr))
 
 
 def _fill(tensor, values: np.ndarray):
     arr = _array(tensor, "fill")
     # draws are float64; casting on assignment keeps the tensor's dtype (float32 stays float32)
-    arr[...] = values
+    arr[...] = _device.to_device(values, _device.device_of(arr))
     return tensor
 
 
@@ -94,7 +111,7 @@ def _calculate_fan_in_and_fan_out(tensor) -> tuple:
     if len(shape) < 2:
         raise ValueError(
             f"Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (shape {shape})")
-    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
 
 
@@ -134,11 +151,11 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0):
         >>> float(w.min()) >= 2.0, float(w.max()) < 4.0, round(float(w.mean()), 2)
         (True, True, 3.0)
     """
-    arr = _array(tensor, "uniform_")
     gen = backend.generator()
-    _draw_into(arr, lambda shape, dt, out: gen.random(shape, dtype=dt, out=out))
-    arr *= b - a
-    arr += a
+    with _on_host(tensor, "uniform_") as arr:
+        _draw_into(arr, lambda shape, dt, out: gen.random(shape, dtype=dt, out=out))
+        arr *= b - a
+        arr += a
     return tensor
 
 
@@ -160,11 +177,11 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0):
         >>> round(float(w.mean()), 2), round(float(w.std()), 2)
         (3.0, 0.5)
     """
-    arr = _array(tensor, "normal_")
     gen = backend.generator()
-    _draw_into(arr, lambda shape, dt, out: gen.standard_normal(shape, dtype=dt, out=out))
-    arr *= std
-    arr += mean
+    with _on_host(tensor, "normal_") as arr:
+        _draw_into(arr, lambda shape, dt, out: gen.standard_normal(shape, dtype=dt, out=out))
+        arr *= std
+        arr += mean
     return tensor
 
 
@@ -253,7 +270,7 @@ def eye_(tensor):
     arr = _array(tensor, "eye_")
     if arr.ndim != 2:
         raise ValueError(f"init.eye_: only 2-d tensors are supported, got shape {arr.shape}")
-    arr[...] = np.eye(*arr.shape)
+    arr[...] = array_module(arr).eye(*arr.shape)
     return tensor
 
 

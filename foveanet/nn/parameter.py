@@ -5,6 +5,7 @@ import numpy as np
 
 from foveanet import backend
 from foveanet.autograd.tensor import Tensor, _to_array
+from foveanet.backend import devices as _device
 
 
 class Parameter(Tensor):
@@ -45,7 +46,7 @@ class Parameter(Tensor):
             array = np.empty((0,), dtype=backend.get_default_dtype())
         elif isinstance(data, Tensor):
             array = data.data
-        elif isinstance(data, np.ndarray):
+        elif isinstance(data, np.ndarray) or _device.device_array_module(data) is not None:
             array = data
         else:
             array = _to_array(data)
@@ -66,7 +67,7 @@ class Parameter(Tensor):
         return (_rebuild, (self.data, self.requires_grad))
 
     def __deepcopy__(self, memo):
-        out = Parameter(np.array(self.data, copy=True), self.requires_grad)
+        out = Parameter(self.data.copy(), self.requires_grad)
         memo[id(self)] = out
         return out
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from foveanet.backend.arrays import array_module
 from foveanet.optim.optimizer import Optimizer
 
 
@@ -74,13 +73,14 @@ class Adam(Optimizer):
         amsgrad, maximize = group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         for p, grad, param in self._grads(group):
+            xp = array_module(p)
             state = self.state.setdefault(param, {})
-            if not state:
+            if not state:  # on the parameter's device
                 state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p)
-                state["exp_avg_sq"] = np.zeros_like(p)
+                state["exp_avg"] = xp.zeros_like(p)
+                state["exp_avg_sq"] = xp.zeros_like(p)
                 if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(p)
+                    state["max_exp_avg_sq"] = xp.zeros_like(p)
             state["step"] += 1
             t = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -90,17 +90,17 @@ class Adam(Optimizer):
                 if wd != 0.0:
                     p *= 1.0 - lr * wd
                 if maximize:
-                    g = np.negative(grad, out=self._work(p, 1))
+                    g = xp.negative(grad, out=self._work(p, 1))
             else:
                 g = self._decayed_grad(p, grad, wd, maximize)
 
             tmp = self._work(p, 0)
             # m moves toward g by (1 - b1): the lerp form PyTorch uses
-            np.subtract(g, m, out=tmp)
+            xp.subtract(g, m, out=tmp)
             tmp *= 1.0 - b1
             m += tmp
             v *= b2
-            np.multiply(g, g, out=tmp)
+            xp.multiply(g, g, out=tmp)
             tmp *= 1.0 - b2
             v += tmp
 
@@ -108,13 +108,13 @@ class Adam(Optimizer):
             bc2_sqrt = math.sqrt(1.0 - b2 ** t)
             if amsgrad:
                 vmax = state["max_exp_avg_sq"]
-                np.maximum(vmax, v, out=vmax)
-                np.sqrt(vmax, out=tmp)
+                xp.maximum(vmax, v, out=vmax)
+                xp.sqrt(vmax, out=tmp)
             else:
-                np.sqrt(v, out=tmp)
+                xp.sqrt(v, out=tmp)
             tmp /= bc2_sqrt
             tmp += eps
-            np.divide(m, tmp, out=tmp)
+            xp.divide(m, tmp, out=tmp)
             tmp *= step_size
             p -= tmp
 

@@ -10,6 +10,8 @@ import copy
 import numpy as np
 
 from foveanet.autograd import Tensor, enable_grad
+from foveanet.backend import devices as _device
+from foveanet.backend.arrays import array_module
 
 
 class _Required:
@@ -24,6 +26,11 @@ required = _Required()
 
 def _as_array(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _is_array(x) -> bool:
+    """A NumPy array or a device array (CuPy's), as held in optimizer state."""
+    return isinstance(x, np.ndarray) or _device.device_array_module(x) is not None
 
 
 class Optimizer:
@@ -61,7 +68,8 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: dict = {}
         self.param_groups: list[dict] = []
-        # flat reusable work arrays (one per dtype) so a step allocates nothing per parameter
+        # flat reusable work arrays (one per device and dtype) so a step allocates nothing
+        # per parameter
         self._scratch: dict = {}
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
@@ -144,12 +152,12 @@ class Optimizer:
         raise NotImplementedError
 
     def _work(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
-        """A scratch array shaped and typed like ``like``, viewed out of a flat buffer that
-        grows to the largest parameter; ``slot`` picks independent buffers."""
-        key = (like.dtype, slot)
+        """A scratch array shaped and typed like ``like`` on its device, viewed out of a flat
+        buffer that grows to the largest parameter; ``slot`` picks independent buffers."""
+        key = (like.__class__, like.dtype, slot)
         buf = self._scratch.get(key)
         if buf is None or buf.size < like.size:
-            buf = np.empty(like.size, dtype=like.dtype)
+            buf = array_module(like).empty(like.size, dtype=like.dtype)
             self._scratch[key] = buf
         return buf[: like.size].reshape(like.shape)
 
@@ -160,13 +168,13 @@ class Optimizer:
             return grad
         g = self._work(p, 1)
         if wd != 0.0:
-            np.multiply(p, wd, out=g)
+            array_module(p).multiply(p, wd, out=g)
             if maximize:
                 g -= grad
             else:
                 g += grad
         else:
-            np.negative(grad, out=g)
+            array_module(p).negative(grad, out=g)
         return g
 
     @staticmethod
@@ -199,7 +207,7 @@ class Optimizer:
         for pid, i in sorted(index.items(), key=lambda kv: kv[1]):
             st = self.state.get(params[pid])
             if st:
-                state[i] = {k: (Tensor(v) if isinstance(v, np.ndarray) else copy.deepcopy(v))
+                state[i] = {k: (Tensor(v) if _is_array(v) else copy.deepcopy(v))
                             for k, v in st.items()}
         return {"state": state, "param_groups": groups}
 
@@ -237,12 +245,15 @@ class Optimizer:
     @staticmethod
     def _restore_value(key, value, param):
         value = _as_array(value)
-        if isinstance(value, np.ndarray):
+        if _is_array(value):
             if key == "step":
                 return int(value)
+            # state read on the host (a checkpoint) goes to its parameter's device
+            value = _device.to_device(value, _device.device_of(param.data))
+            xp = array_module(param.data)
             if value.dtype.kind == "f":
-                return np.array(value, dtype=param.data.dtype, copy=True)
-            return np.array(value, copy=True)
+                return xp.array(value, dtype=param.data.dtype, copy=True)
+            return xp.array(value, copy=True)
         if key == "step":
             return int(value)
         return copy.deepcopy(value)

@@ -1,8 +1,7 @@
 """Stochastic gradient descent with momentum, in PyTorch's exact formulation."""
 from __future__ import annotations
 
-import numpy as np
-
+from foveanet.backend.arrays import array_module
 from foveanet.optim.optimizer import Optimizer
 
 
@@ -72,26 +71,27 @@ class SGD(Optimizer):
         wd = float(group["weight_decay"])
         nesterov, maximize = group["nesterov"], group["maximize"]
         for p, grad, param in self._grads(group):
+            xp = array_module(p)
             g = self._decayed_grad(p, grad, wd, maximize)
             out = self._work(p, 0)
             if momentum != 0.0:
                 state = self.state.setdefault(param, {})
                 buf = state.get("momentum_buffer")
                 if buf is None:
-                    buf = np.array(g, dtype=p.dtype, copy=True)
+                    buf = g.astype(p.dtype, copy=True)
                     state["momentum_buffer"] = buf
                 else:
                     buf *= momentum
                     if dampening == 0.0:
                         buf += g
                     else:
-                        np.multiply(g, 1.0 - dampening, out=out)
+                        xp.multiply(g, 1.0 - dampening, out=out)
                         buf += out
                 if nesterov:
-                    np.multiply(buf, momentum, out=out)
+                    xp.multiply(buf, momentum, out=out)
                     out += g
                     g = out
                 else:
                     g = buf
-            np.multiply(g, lr, out=out)
+            xp.multiply(g, lr, out=out)
             p -= out

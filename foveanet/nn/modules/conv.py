@@ -7,6 +7,7 @@ import numpy as np
 
 import foveanet.functional as F
 from foveanet import backend
+from foveanet.autograd.function import shape_of
 from foveanet.functional._utils import ntuple
 from foveanet.geometry import same_padding_split
 from foveanet.nn import init
@@ -249,7 +250,7 @@ class _ConvTranspose(_ConvNd):
         size = tuple(int(s) for s in output_size)[-nd:]
         if len(size) != nd:
             raise ValueError(f"{type(self).__name__}: output_size must have {nd} or more values, got {output_size!r}")
-        spatial = tuple(np.shape(input)[-nd:])
+        spatial = tuple(shape_of(input)[-nd:])
         out = []
         for i in range(nd):
             smallest = ((spatial[i] - 1) * self.stride[i] - 2 * self.padding[i]

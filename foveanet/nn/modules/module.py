@@ -5,7 +5,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from foveanet.autograd.tensor import Tensor
+from foveanet.autograd.tensor import Tensor, _parse_to
+from foveanet.backend import devices as _device
+from foveanet.backend.arrays import array_module
 from foveanet.nn.modules._helpers import RemovableHandle, _addindent, _as_array, _IncompatibleKeys
 from foveanet.nn.parameter import Parameter
 
@@ -17,7 +19,7 @@ class Module:
     runs forward pre-hooks, ``forward`` and forward hooks. Tracked members (Parameters and
     child Modules assigned as attributes, Tensors given to ``register_buffer``) show up in
     parameters(), buffers(), children(), state_dict() and the repr, and follow train(),
-    eval() and to(dtype); other attributes are plain Python attributes.
+    eval() and to(device or dtype); other attributes are plain Python attributes.
 
     Example::
 
@@ -295,39 +297,60 @@ class Module:
         fn(self)
         return self
 
-    # --------------------------------------------------------------------- dtype
+    # ------------------------------------------------------------- dtype, device
     def to(self, *args, **kwargs) -> "Module":
-        """``to(dtype)`` casts parameters (and their grads) and float buffers in place: the
-        Parameter objects stay the same, so an optimizer built before keeps working.
-        Device arguments ('cpu') are accepted and ignored: everything lives in host memory."""
-        dtype = kwargs.pop("dtype", None)
-        kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        for a in args:
-            if isinstance(a, str) and a.split(":")[0] == "cpu":
-                continue
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-                continue
+        """Move and/or cast parameters (and their grads) and buffers in place, as
+        ``torch.nn.Module.to``: ``to('cuda')``, ``to(fn.float64)``, ``to('cuda', fn.float16)``,
+        ``to(tensor)`` (its device and dtype), or ``device=``/``dtype=`` by keyword.
+
+        The Parameter and buffer objects stay the same (only their arrays are replaced),
+        so an optimizer built before keeps working. A dtype casts the floating ones only
+        (BatchNorm's int64 counter stays int64); a device moves all of them.
+
+        Args:
+            *args: a device (``'cpu'``, ``'cuda'``, ``'cuda:N'``, a Device), a floating
+                dtype, or a Tensor.
+            **kwargs: ``device=``, ``dtype=``, ``non_blocking=`` (accepted, ignored).
+
+        Returns:
+            Module: ``self``.
+
+        Raises:
+            TypeError: a dtype that is not floating point, or an argument that is neither.
+            RuntimeError: ``'cuda'`` where CuPy or a GPU is missing.
+
+        Example::
+
+            >>> m = nn.Linear(2, 1)
+            >>> w = m.weight
+            >>> m.to(fn.float64) is m, m.weight is w, w.dtype
+            (True, True, dtype('float64'))
+            >>> m.to("cpu").weight.device
+            device(type='cpu')
+        """
+        try:
+            dev, dtype = _parse_to(args, dict(kwargs))
+        except TypeError as e:
+            raise TypeError(f"Module.to: {e}") from None
+        if dtype is not None:
             try:
-                dtype = np.dtype(a)
+                dtype = np.dtype(dtype)
             except TypeError:
-                raise TypeError(f"Module.to: expected a dtype or 'cpu', got {a!r}") from None
-        if kwargs:
-            raise TypeError(f"Module.to: unexpected arguments {sorted(kwargs)}")
-        if dtype is None:
-            return self
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Module.to: only floating point dtypes are accepted, got {dtype}")
+                raise TypeError(f"Module.to: expected a device, a dtype or a Tensor, got {dtype!r}") from None
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to: only floating point dtypes are accepted, got {dtype}")
+
+        def convert(a):
+            if dtype is not None and a.dtype.kind == "f" and a.dtype != dtype:
+                a = a.astype(dtype)
+            return a if dev is None else _device.to_device(a, dev)
+
         for p in self.parameters():
-            if p.data.dtype.kind == "f":
-                p.data = p.data.astype(dtype, copy=False)
-                if p.grad is not None:
-                    p.grad.data = p.grad.data.astype(dtype, copy=False)
+            p.data = convert(p.data)
+            if p.grad is not None:
+                p.grad.data = convert(p.grad.data)
         for b in self.buffers():
-            if b.data.dtype.kind == "f":
-                b.data = b.data.astype(dtype, copy=False)
+            b.data = convert(b.data)
         return self
 
     def float(self) -> "Module":
@@ -339,8 +362,15 @@ class Module:
     def half(self) -> "Module":
         return self.to(np.float16)
 
+    def cuda(self, device=None) -> "Module":
+        """Move every parameter and buffer to the GPU (``'cuda'``, or GPU ``device`` when an
+        int), in place; see ``to``."""
+        return self.to(_device.Device("cuda", device) if isinstance(device, int) or device is None
+                       else device)
+
     def cpu(self) -> "Module":
-        return self
+        """Move every parameter and buffer to the CPU, in place; see ``to``."""
+        return self.to("cpu")
 
     # ---------------------------------------------------------------- state_dict
     def _save_to_state_dict(self, destination, prefix, keep_vars):
@@ -402,11 +432,16 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         for target, src in plan:
+            dst = target.data
+            # a checkpoint read on the CPU goes to the device the module lives on, as torch's
+            # copy_ does, so a CUDA model loads a file read on the host
+            src = _device.to_device(src, _device.device_of(dst))
+            xp = array_module(dst)
             if assign:
-                target.data = np.array(src, dtype=target.data.dtype, copy=True)
+                target.data = xp.array(src, dtype=dst.dtype, copy=True)
             else:
                 # unsafe casting: float64 checkpoints into float32 models, like tensor.copy_
-                np.copyto(target.data, src, casting="unsafe")
+                xp.copyto(dst, src, casting="unsafe")
         return _IncompatibleKeys(missing, unexpected)
 
     # --------------------------------------------------------------------- repr

@@ -68,7 +68,7 @@ class _BatchNorm(Module):
         return ("num_batches_tracked",) if self.track_running_stats else ()
 
     def _check_input_dim(self, input) -> None:
-        nd = np.ndim(input.data if isinstance(input, Tensor) else input)
+        nd = input.ndim if hasattr(input, "ndim") else np.ndim(input)  # a Tensor, any array, or a list
         if nd not in self._ndims:
             want = " or ".join(f"{n}D" for n in self._ndims)
             raise ValueError(f"{type(self).__name__}: expected {want} input (got {nd}D input)")

@@ -7,6 +7,7 @@ import numpy as np
 
 import foveanet.functional as F
 from foveanet import backend
+from foveanet.backend.arrays import array_module
 from foveanet.autograd.shape_ops import cat, stack
 from foveanet.functional._utils import as_tensor
 from foveanet.functional.recurrent import gru_layer, lstm_layer
@@ -72,7 +73,7 @@ class _RNNBase(Module):
         dirs = 2 if self.bidirectional else 1
         shape = (self.num_layers * dirs, x.shape[1], self.hidden_size)
         if hx is None:
-            hx = tuple(np.zeros(shape, x.dtype) for _ in range(states))
+            hx = tuple(array_module(x.data).zeros(shape, x.dtype) for _ in range(states))
         elif states == 1:
             hx = (hx,)
         out = []
