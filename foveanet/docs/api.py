@@ -25,7 +25,7 @@ PAGES = (
     ("tensor.md", "Tensors and autograd", ("foveanet",),
      "The `Tensor`, its creation functions, autograd switches, `gradcheck`, seeds and threads, "
      "`save`/`load` and `summary`: everything under `import foveanet as fn`."),
-    ("nn.md", "foveanet.nn", ("foveanet.nn",),
+    ("nn.md", "foveanet.nn", ("foveanet.nn", "foveanet.nn.utils"),
      "Layers as `Module`s, with torch.nn's names, arguments and `state_dict` keys."),
     ("functional.md", "foveanet.nn.functional", ("foveanet.nn.functional",),
      "Every op as a function: its forward and hand-written backward, the formula in its "

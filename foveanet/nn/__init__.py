@@ -25,7 +25,7 @@ from foveanet.nn.modules.loss import CTCLoss
 from foveanet.nn.modules.rnn import GRU, LSTM
 from foveanet.nn.modules.upsampling import Upsample
 from foveanet.nn.modules.metric_loss import ArcFace, BatchHardTripletLoss, ContrastiveLoss, TripletMarginLoss
-from foveanet.nn import functional, init
+from foveanet.nn import functional, init, utils
 
 __all__ = [
     "Parameter", "Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
@@ -36,7 +36,7 @@ __all__ = [
     "Linear", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Dropout", "Dropout1d", "Dropout2d",
     "Embedding", "Flatten", "Unflatten", "Identity", "Upsample",
     "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "MSELoss", "L1Loss",
-    "functional", "init", "Hardsigmoid", "Hardswish",
+    "functional", "init", "utils", "Hardsigmoid", "Hardswish",
     "functional", "init",
     "ContrastiveLoss", "TripletMarginLoss", "BatchHardTripletLoss", "ArcFace",
     "CTCLoss", "LSTM", "GRU",

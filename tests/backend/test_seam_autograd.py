@@ -362,3 +362,37 @@ def test_torch_and_safetensors_files_from_a_cuda_model(cuda, tmp_path):
     fn.interop.load_pretrained(back, tmp_path / "m.pt")
     assert back.fc_weight.is_cuda
     np.testing.assert_array_equal(back.fc_weight.cpu().numpy(), want["fc_weight"])
+
+
+# ---------------------------------------------------------------- gradient clipping
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+def test_clip_grad_norm_on_cuda_matches_the_cpu_and_torch(norm_type, cuda):
+    import torch
+
+    arrays = [a.astype(np.float32) for a in _inputs([(3, 4), (5,)])]
+    ref = [torch.nn.Parameter(torch.tensor(a)) for a in arrays]
+    for p, a in zip(ref, arrays):
+        p.grad = torch.tensor(a * 3)
+    want = torch.nn.utils.clip_grad_norm_(ref, 1.5, norm_type=norm_type).item()
+    for device in ("cpu", "cuda"):
+        ps = [nn.Parameter(fn.tensor(a, device=device)) for a in arrays]
+        for p, a in zip(ps, arrays):
+            p.grad = fn.tensor(a * 3, device=device)
+        grads = [p.grad.data for p in ps]
+        norm = nn.utils.clip_grad_norm_(iter(ps), 1.5, norm_type=norm_type)
+        assert norm.device == fn.device(device) and all(p.grad.data is g for p, g in zip(ps, grads))
+        np.testing.assert_allclose(float(norm), want, rtol=1e-6)
+        for p, r in zip(ps, ref):
+            np.testing.assert_allclose(p.grad.cpu().numpy(), r.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_clip_grad_value_and_the_nonfinite_check_on_cuda(cuda):
+    w = fn.tensor([0.5, -3.0, 2.5], device="cuda", requires_grad=True)
+    (w * w).sum().backward()
+    nn.utils.clip_grad_value_(w, 2.0)
+    assert w.grad.is_cuda and w.grad.cpu().numpy().tolist() == [1.0, -2.0, 2.0]
+    w.grad.data[0] = float("inf")
+    with pytest.raises(RuntimeError, match="inf"):
+        nn.utils.clip_grad_norm_([w], 1.0, error_if_nonfinite=True)
+    with pytest.raises(ValueError, match="positive"):
+        nn.utils.clip_grad_value_(w, 0.0)
