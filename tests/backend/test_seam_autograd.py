@@ -6,6 +6,7 @@ inputs; outputs and gradients must agree and live on the device. The stand-in co
 NumPy, so its numbers are the CPU's exactly; a GPU's differ by rounding, hence the tolerance.
 """
 import contextlib
+import copy
 import os
 
 import numpy as np
@@ -318,6 +319,17 @@ def test_module_to_moves_parameters_grads_and_buffers_in_place(cuda):
     assert not model.center.steps.is_cuda
     with pytest.raises(TypeError, match="floating point"):
         model.to(fn.int64)
+
+
+def test_layers_buffers_and_copies_follow_the_module(cuda):
+    bn = nn.BatchNorm2d(3).cuda()
+    assert all(b.is_cuda for b in bn.buffers()) and bn.num_batches_tracked.dtype == np.int64
+    model = TinyCNN().cuda()
+    twin = copy.deepcopy(model)
+    assert isinstance(twin.conv.weight, nn.Parameter) and twin.conv.weight.is_cuda
+    assert twin.conv.weight.data is not model.conv.weight.data and twin.center.running_mean.is_cuda
+    x = fn.tensor(_X, device="cuda")
+    np.testing.assert_array_equal(twin(x, _LABELS).cpu().numpy(), model(x, _LABELS).cpu().numpy())
 
 
 def test_checkpoints_from_cuda_load_anywhere(cuda, tmp_path):
