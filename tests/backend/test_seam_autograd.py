@@ -408,3 +408,19 @@ def test_clip_grad_value_and_the_nonfinite_check_on_cuda(cuda):
         nn.utils.clip_grad_norm_([w], 1.0, error_if_nonfinite=True)
     with pytest.raises(ValueError, match="positive"):
         nn.utils.clip_grad_value_(w, 0.0)
+
+
+def test_without_cuda_a_model_and_a_checkpoint_say_what_to_install(monkeypatch, tmp_path):
+    from foveanet.backend import devices
+
+    monkeypatch.setattr(devices, "_cuda", None)
+    monkeypatch.setattr(devices, "_cuda_error", "device 'cuda' needs CuPy, which is not installed: "
+                                                "pip install cupy-cuda12x")
+    model = TinyCNN()
+    weight = model.conv.weight.data
+    with pytest.raises(RuntimeError, match="cupy-cuda12x"):
+        model.cuda()
+    assert model.conv.weight.data is weight  # nothing moved
+    fn.save(model.state_dict(), tmp_path / "m.safetensors")
+    with pytest.raises(RuntimeError, match="cupy-cuda12x"):
+        fn.load(tmp_path / "m.safetensors", map_location="cuda")
