@@ -302,6 +302,41 @@ def test_a_small_cnn_trains_on_cuda_to_the_cpus_numbers(name, cuda):
             assert key == "step" or fn.backend.device_of(state) == fn.device("cuda"), key
 
 
+class ReLU(nn.Module):
+    def forward(self, x):
+        return x.clamp(min=0.0)
+
+
+def _layers_cnn():
+    # no conv bias before batch norm: its gradient is rounding noise, which Adam would amplify
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 6, 3, bias=False), nn.BatchNorm2d(6), ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(6, 3))
+
+
+@pytest.mark.parametrize("name", ["sgd_nesterov_wd", "adamw"])
+def test_a_cnn_of_nn_layers_trains_on_cuda_to_the_cpus_numbers(name, cuda):
+    """nn.Conv2d, BatchNorm2d (running stats in buffers), pooling and Linear: the CPU runs its
+    fast kernels, 'cuda' the reference formulas, so the two agree to rounding."""
+    results = {}
+    for device in ("cpu", "cuda"):
+        fn.manual_seed(0)
+        model = _layers_cnn()
+        opt = OPTIMIZERS[name][0](model.parameters())
+        model.to(device)
+        for _ in range(3):
+            opt.zero_grad()
+            out = model(fn.tensor(_X, device=device))
+            loss = ((out - 1.0) ** 2).mean()
+            loss.backward()
+            opt.step()
+        assert all(v.device == fn.device(device) for v in model.state_dict().values())
+        results[device] = {k: v.cpu().numpy() for k, v in model.state_dict().items()}
+    assert results["cuda"]["1.num_batches_tracked"] == 3
+    for key, value in results["cpu"].items():
+        np.testing.assert_allclose(results["cuda"][key], value, rtol=1e-6, atol=1e-6, err_msg=key)
+
+
 # ------------------------------------------------------------ Module.to, checkpoints
 def test_module_to_moves_parameters_grads_and_buffers_in_place(cuda):
     model = TinyCNN()

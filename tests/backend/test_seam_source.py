@@ -19,6 +19,8 @@ ROOT = pathlib.Path(foveanet.__file__).parent
 
 SCOPE = (
     "autograd", "nn", "optim", "serialization.py",  # seam-autograd
+    *(f"functional/{n}.py" for n in ("conv", "im2col", "pooling", "adaptive_pooling", "linear",
+                                      "normalization", "dropout", "sparse")),  # seam-conv
 )
 
 # names that compute nothing: dtypes and type checks, constants, host error flags
@@ -74,6 +76,20 @@ HOST = {
         "from_pretrained": ({"asarray"}, _BUILT_ON_HOST),
     },
     "nn/parameter.py": {"__init__": ({"empty"}, "an empty Parameter() is a host placeholder")},
+    # seam-conv
+    "functional/pooling.py": {
+        "_first_inside": ({"arange", "where"}, "a per-axis table from the geometry, on the host"),
+        "_forward_compiled": ({"ascontiguousarray", "empty"}, "the CPU's compiled kernel (NumPy only)"),
+        "_backward_compiled": ({"ascontiguousarray", "empty"}, "the CPU's compiled kernel (NumPy only)"),
+        "divisor": ({"asarray", "arange", "minimum", "maximum", "outer"},
+                    "the window counts from the geometry: a small host table, moved with xp.asarray"),
+    },
+    "functional/adaptive_pooling.py": {
+        "_bounds": ({"arange"}, "window bounds from the sizes: a small host table"),
+        "_windows": ({"minimum", "arange"}, "window cells from the sizes: a small host table"),
+        "_averaging_matrix": ({"arange"}, "built on the host (small), then moved"),
+    },
+    "functional/normalization.py": {"_size": ({"size"}, "the element count of a list input")},
 }
 
 
