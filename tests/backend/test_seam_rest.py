@@ -27,8 +27,6 @@ _T = np.array([0, 4, 2, 2])
 _P = _rng.random((4, 5)).astype(np.float32)
 _IMG = _r(2, 3, 4, 5)
 _W5 = np.abs(_r(5)) + 0.1
-_NEEDS_AUTOGRAD = pytest.mark.skip(reason="needs seam-autograd (autograd/ops.stable_sigmoid, Tanh, "
-                                          "Tensor indexing): merge")
 
 
 def _case(name, f, *args, grads=None, marks=()):
@@ -50,10 +48,10 @@ OPS = [
     _case("softmax", lambda x: F.softmax(x, dim=1), _X),
     _case("softmax_dim0", lambda x: F.softmax(x, dim=0), _IMG),
     _case("log_softmax", lambda x: F.log_softmax(x, dim=-1), _IMG),
-    _case("sigmoid", F.sigmoid, _X, marks=_NEEDS_AUTOGRAD),
-    _case("tanh", F.tanh, _X, marks=_NEEDS_AUTOGRAD),
-    _case("silu", F.silu, _X, marks=_NEEDS_AUTOGRAD),
-    _case("softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0), _X, marks=_NEEDS_AUTOGRAD),
+    _case("sigmoid", F.sigmoid, _X),
+    _case("tanh", F.tanh, _X),
+    _case("silu", F.silu, _X),
+    _case("softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0), _X),
     _case("cross_entropy", F.cross_entropy, _X, _T),
     _case("cross_entropy_sum", lambda x, t: F.cross_entropy(x, t, reduction="sum"), _X, _T),
     _case("cross_entropy_smooth_weight_ignore",
@@ -69,7 +67,7 @@ OPS = [
           _W5, grads=1),
     _case("binary_cross_entropy", F.binary_cross_entropy, _P * 0.98 + 0.01, (_P > 0.5) * 1.0),
     _case("bce_with_logits", lambda x, t, w: F.binary_cross_entropy_with_logits(x, t, pos_weight=w),
-          _X, _P, _W5, grads=2, marks=_NEEDS_AUTOGRAD),
+          _X, _P, _W5, grads=2),
     _case("mse_loss", F.mse_loss, _X, _P),
     _case("mse_loss_weight", lambda x, t, w: F.mse_loss(x, t, weight=w), _X, _P, np.abs(_X),
           grads=2),
@@ -83,7 +81,7 @@ OPS = [
     _case("triplet_margin_loss", lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=2.0), _X,
           _r(4, 5), _r(4, 5)),
     _case("batch_hard_triplet_loss", F.batch_hard_triplet_loss, _r(6, 5),
-          np.array([0, 0, 1, 1, 2, 2]), marks=_NEEDS_AUTOGRAD),
+          np.array([0, 0, 1, 1, 2, 2])),
     _case("arc_margin", lambda c, t: F.arc_margin(c, t, margin=0.3, scale=8.0), np.tanh(_X), _T),
     _case("ctc_loss", lambda lp, tg, il, tl: F.ctc_loss(lp, tg, il, tl), _log_probs(7, 3, 5),
           np.array([[1, 2, 2], [3, 1, 0], [4, 0, 0]]), np.array([7, 6, 4]), np.array([3, 2, 1])),
@@ -96,7 +94,7 @@ OPS = [
         x, h, c, wi, wh, None, None, reverse=True), _r(3, 2, 4), _r(2, 5), _r(2, 5), _r(20, 4),
         _r(20, 5)),
     _case("lstm_layer", lambda *a: recurrent.lstm_layer(*a)[0], _r(3, 2, 4), _r(2, 5), _r(2, 5),
-          _r(20, 4), _r(20, 5), _r(20), _r(20), marks=_NEEDS_AUTOGRAD),
+          _r(20, 4), _r(20, 5), _r(20), _r(20)),
     _case("gru_layer", lambda *a: recurrent.gru_layer(*a)[0], _r(3, 2, 4), _r(2, 5), _r(15, 4),
           _r(15, 5), _r(15), _r(15)),
     _case("gru_layer_reverse", lambda *a: recurrent.gru_layer(*a, reverse=True)[0], _r(3, 2, 4),
@@ -185,8 +183,6 @@ def test_loss_weight_on_another_device_raises_as_torch():
 
 
 # ------------------------------------------------------------------ data, training, checkpoints
-_NEEDS_MERGE = pytest.mark.skip(reason="needs seam-autograd/seam-conv: merge (Module.to('cuda'), "
-                                       "the optimizers, conv/linear/pooling on device arrays)")
 
 
 @pytest.fixture
@@ -330,7 +326,6 @@ def _fit(device, tmp=None, epochs=2, resume_from=None):
     return trainer, {k: v.cpu().numpy() for k, v in model.state_dict().items()}
 
 
-@_NEEDS_MERGE
 def test_training_on_cuda_gives_the_cpus_weights_and_history():
     with fn.backend.use_kernels("reference"):  # the formulas the device runs, on the CPU
         cpu, w_cpu = _fit("cpu")
@@ -345,7 +340,6 @@ def test_training_on_cuda_gives_the_cpus_weights_and_history():
 
 
 @pytest.mark.gpu
-@_NEEDS_MERGE
 def test_training_on_a_real_gpu_gives_the_cpus_weights():
     if not _real_gpu():
         pytest.skip("no CUDA GPU with CuPy here (pip install cupy-cuda12x on a GPU machine)")
@@ -356,7 +350,6 @@ def test_training_on_a_real_gpu_gives_the_cpus_weights():
         np.testing.assert_allclose(w_gpu[k], w_cpu[k], rtol=1e-3, atol=1e-4, err_msg=k)
 
 
-@_NEEDS_MERGE
 def test_checkpoint_saved_on_cuda_resumes_on_cpu_and_back_on_cuda(tmp_path):
     with standin.cuda():
         _fit("cuda", tmp_path / "gpu", epochs=1)
@@ -372,7 +365,6 @@ def test_checkpoint_saved_on_cuda_resumes_on_cpu_and_back_on_cuda(tmp_path):
         np.testing.assert_allclose(on_cuda[k], straight[k], rtol=1e-5, atol=1e-6, err_msg=k)
 
 
-@_NEEDS_MERGE
 def test_segment_training_on_cuda_gives_the_cpus_numbers(tmp_path):
     from foveanet.segmentation import train
 
@@ -387,7 +379,6 @@ def test_segment_training_on_cuda_gives_the_cpus_numbers(tmp_path):
     assert dev["miou"] == pytest.approx(cpu["miou"], abs=1e-6)
 
 
-@_NEEDS_MERGE
 def test_text_training_on_cuda_gives_the_cpus_numbers():
     from foveanet.text.run import train
     from tests.text.test_validation import _cfg, _docs

@@ -21,6 +21,9 @@ SCOPE = (
     "autograd", "nn", "optim", "serialization.py",  # seam-autograd
     *(f"functional/{n}.py" for n in ("conv", "im2col", "pooling", "adaptive_pooling", "linear",
                                       "normalization", "dropout", "sparse")),  # seam-conv
+    *(f"functional/{n}.py" for n in ("activation", "loss", "loss_regression", "_loss_common",
+                                      "metric_loss", "ctc", "recurrent", "shape", "_utils")),
+    "data/transforms.py", "train/trainer.py", "train/guards.py",  # seam-rest
 )
 
 # names that compute nothing: dtypes and type checks, constants, host error flags
@@ -90,6 +93,48 @@ HOST = {
         "_averaging_matrix": ({"arange"}, "built on the host (small), then moved"),
     },
     "functional/normalization.py": {"_size": ({"size"}, "the element count of a list input")},
+    # seam-rest
+    "functional/loss.py": {"_layout": ({"prod"}, "the product of a shape's Python ints")},
+    "functional/loss_regression.py": {
+        "_broadcastable": ({"broadcast_shapes"}, "shapes are Python tuples"),
+        "_regression": ({"broadcast_shapes"}, "shapes are Python tuples"),
+    },
+    "functional/ctc.py": {
+        "_lengths": ({"atleast_1d"}, "the lengths, read to the host: the recursion's loop bounds"),
+        "ctc_loss": ({"full", "concatenate", "cumsum"},
+                     "the targets' layout (offsets, the blank-interleaved labels) is a host plan, moved once"),
+    },
+    "functional/shape.py": {
+        "_as_sel": ({"all", "diff"}, "a Python index list checked on the host"),
+        "_fold_plan": ({"flatnonzero", "empty", "searchsorted", "arange", "argsort"},
+                       "an index plan from the shapes, built on the host and moved once"),
+        "backward": ({"array_equal", "arange"}, "compares two host index plans"),
+        "_pad_index": ({"abs", "where", "arange", "clip"}, "the padded axis' source indices, a host plan"),
+        "_nearest_index": ({"minimum", "floor", "arange"}, "the resize's source indices, a host plan"),
+        "_linear_matrix": ({"clip", "minimum", "floor", "maximum", "arange", "zeros", "eye"},
+                           "the small interpolation matrix, built on the host and moved once"),
+    },
+    "data/transforms.py": {
+        "<module>": ({"sliding_window_view"}, "the random crop's CPU branch; a device batch takes xp's"),
+        "__call__": ({"asarray", "random"}, "the transform's draws come from the host generator"),
+        "apply": ({"rint", "random", "sqrt", "floor", "asarray", "minimum", "exp", "arange", "atleast_1d"},
+                  "per-sample parameters (crop boxes, angles, index tables) drawn on the host, then moved"),
+        "__init__": ({"asarray", "where", "any", "atleast_1d"}, "a transform's settings, on the host"),
+        "mean_std": ({"asarray", "sqrt", "maximum", "zeros", "square"},
+                     "dataset statistics over host arrays, before training"),
+        "_linear_weights": ({"minimum", "floor", "arange", "clip"}, "a resize's index table, a host plan"),
+    },
+    "train/trainer.py": {
+        "softmax": ({"exp"}, "predict's probabilities, on logits already copied to the host"),
+        "evaluate": ({"log", "arange"}, "the metrics run on host copies of the predictions"),
+        "predict": ({"ascontiguousarray", "zeros", "concatenate"}, "predictions are returned as NumPy arrays"),
+        "_probs_and_mirror": ({"ascontiguousarray"}, "test-time flips of a host batch"),
+        "best_epoch": ({"argmax"}, "over the history's Python floats"),
+        "_device_step_stats": ({"isfinite"}, "the step's numbers after their one copy to the host"),
+    },
+    "train/guards.py": {
+        "global_step_stats": ({"array"}, "the step's scalars, copied to the host in one array"),
+    },
 }
 
 
