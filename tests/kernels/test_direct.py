@@ -102,3 +102,33 @@ def test_two_threads_give_the_one_thread_result():
     np.testing.assert_array_equal(two[0], one[0])
     np.testing.assert_array_equal(two[1], one[1])
     np.testing.assert_allclose(two[2], one[2], rtol=1e-13, atol=1e-13)
+
+
+def test_without_numba_a_training_step_runs_the_numpy_engines(monkeypatch):
+    """Numba missing: the layers the direct conv and the compiled batch norm would take run
+    on the NumPy engines, with the same numbers as FOVEANET_KERNELS=numpy."""
+    import warnings
+
+    from foveanet import kernels as compiled_kernels
+    from foveanet.backend import arrays, kernels
+    from foveanet.backend.cpu import kernels as cpu_kernels
+    monkeypatch.setattr(compiled_kernels, "available", lambda: False)
+    monkeypatch.setattr(compiled_kernels, "_warned", True)   # said once already
+    monkeypatch.setattr(cpu_kernels, "_with_compiled", None)
+    monkeypatch.setattr(arrays, "_cpu", {})
+    case = CASES[1]
+    x, w, b, gy = _arrays(case, np.float64, 5)
+
+    def step(choice):
+        with use_kernels(choice):
+            xt, wt = foveanet.tensor(x, requires_grad=True), foveanet.tensor(w, requires_grad=True)
+            h = F.batch_norm(F.conv2d(xt, wt, foveanet.tensor(b)), None, None, training=True)
+            (h * foveanet.tensor(gy)).sum().backward()
+            assert kernels(x).compiled is None
+            return h.numpy(), xt.grad.numpy(), wt.grad.numpy()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = step("default")
+    for a, e in zip(got, step("numpy")):
+        np.testing.assert_array_equal(a, e)
