@@ -15,8 +15,8 @@ feeds 4*kw multiply-adds (6->16 5x5 @14 b128 forward, one thread: one output per
 4.46 ms, four 1.15 ms). Output counts that are not a multiple of four run on zero weights.
 
 Forward and dX add the taps in a fixed order; dW's dot products let the compiler
-reassociate (``fastmath``: vector partial sums), so dW differs from a sequential sum by
-float round-off. A call covers the images [n0, n1): the caller runs batch blocks on its
+reassociate (vector partial sums; NaN and inf keep their meaning), so dW differs from a
+sequential sum by float round-off. A call covers the images [n0, n1): the caller runs batch blocks on its
 threads and adds the blocks' dW.
 """
 from __future__ import annotations
@@ -71,7 +71,7 @@ def _rows(dst, w, src, kw, dw):
                 dst[3, k] += e * x
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _dots(out, g, src, kw, dw, zero):
     """out[q, j] += sum_k g[q, k] * src[k + j*dw] for the B rows q of ``g``; ``zero`` of
     the arrays' dtype (a literal 0 would make float32 sums float64, 7x slower)."""
