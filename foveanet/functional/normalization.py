@@ -82,6 +82,10 @@ class _BatchNorm(Function):
         mean = xp.empty(c, x.dtype) if training else running_mean.astype(x.dtype, copy=False)
         var = xp.empty(c, x.dtype) if training else running_var.astype(x.dtype, copy=False)
         inv_std = xp.empty(c, x.dtype)
+        need_xhat = (self.needs_input_grad[0] and training) or self.needs_input_grad[1]
+        compiled = kernels(x).compiled  # one compiled pass per step where there is one
+        fast = compiled and compiled.batch_norm_forward_job(
+            x3, weight, bias, mean, var, inv_std, xhat if need_xhat else None, y, training, eps)
 
         def job(sl):
             xs = x3[:, sl]
@@ -94,7 +98,7 @@ class _BatchNorm(Function):
             xc *= inv_std[sl, None]  # xhat
             _scale_shift(xc, weight, bias, sl, y, xp)
 
-        kernels(x).each_channel_block(c, x3.size, job)  # blocks of channels, in parallel on the CPU
+        kernels(x).each_channel_block(c, x3.size, fast or job)  # in parallel on the CPU
         if training:
             if running_mean is not None:
                 running_mean *= 1 - momentum
@@ -105,7 +109,6 @@ class _BatchNorm(Function):
                 running_var += (momentum * (m / (m - 1)) * var).astype(running_var.dtype, copy=False)
         self.training, self.m, self.shape = training, m, x.shape
         self.inv_std, self.weight = inv_std, weight
-        need_xhat = (self.needs_input_grad[0] and training) or self.needs_input_grad[1]
         self.xhat = xhat if need_xhat else None
         return y.reshape(x.shape)
 
@@ -141,7 +144,10 @@ class _BatchNorm(Function):
             else:
                 xp.multiply(gs, scale[sl, None], out=d)
 
-        kernels(g).each_channel_block(c, g3.size, job)
+        compiled = kernels(g).compiled
+        fast = compiled and compiled.batch_norm_backward_job(
+            g3, xhat if want_gx else None, scale, sum_g, sum_gx, dx, self.training)
+        kernels(g).each_channel_block(c, g3.size, fast or job)
         dw = sum_gx.reshape(w.shape) if need_w else None
         db = sum_g.reshape(self.inputs[2].data.shape) if need_b else None
         return (dx.reshape(self.shape) if need_x else None), dw, db

@@ -9,6 +9,8 @@ Numba threading layer: several user threads may call it at once), and ``cache=Tr
 that the compile cost is paid once per machine.
 
     depthwise.py   depthwise conv forward, dX and dW
+    direct.py      direct conv (one group, stride 1) forward, dX and dW, for few channels
+    batchnorm.py   batch norm's statistics, normalisation and gradients, per channel
     pooling.py     max pooling forward (with the argmax) and backward
     epilogue.py    an inference conv's per-channel scale, shift and clamp in one pass
 
@@ -32,6 +34,9 @@ _WHERE = {
     "depthwise_forward": "depthwise", "depthwise_backward": "depthwise",
     "max_pool_forward": "pooling", "max_pool_backward": "pooling",
     "affine_clamp": "epilogue",
+    "direct_forward": "direct", "direct_backward": "direct",
+    "batch_norm_forward": "batchnorm", "batch_norm_backward": "batchnorm",
+    "batch_norm_forward_job": "batchnorm", "batch_norm_backward_job": "batchnorm",
 }
 _lock = threading.Lock()
 _warned = False

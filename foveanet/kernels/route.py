@@ -25,3 +25,25 @@ def max_pool(tiling: bool, values_only: bool = False) -> bool:
     (39.0); (1, 192, 56, 56) 2.00 / 0.46 (3.73).
     """
     return not tiling and not values_only
+
+
+
+# The compiled direct conv (kernels/direct.py) against the GEMM engine, training layers at
+# batch 128, one thread, thread CPU time, min of 15 (2 cores under load 10), forward /
+# fwd+bwd ms, GEMM engine -> direct (torch): 1->6 5x5 p2 @28 (LeNet-5 C1, dW only) 0.48
+# / 3.0 -> 0.53 / 1.12 (0.65 / 1.40); 6->16 5x5 @14 (C3) 1.7 / 6.0-6.8 -> 1.1-1.3 / 4.4-5.3
+# (0.38 / 2.7); 1->32 3x3 @28 -> 1.0 / 4.2 (1.8 / 4.3); 32->32 3x3 @28 (vgg_small) 25 / 88
+# -> 13 / 50 (11 / 36). Wider layers on smaller maps lose to the GEMM: 32->64 3x3 @14 30
+# -> 42, 64->128 @7 37 -> 88. Inference keeps the GEMM engines (batch-1 routing is theirs).
+DIRECT_MAX_OUT_CHANNELS = 32
+DIRECT_MAX_TAPS = 288        # C * kh * kw: 32 channels of 3x3
+DIRECT_MIN_WIDTH = 10
+
+
+def direct(g, training: bool) -> bool:
+    """Whether a conv runs on the compiled direct kernel: a training layer with one group,
+    stride 1, at most DIRECT_MAX_OUT_CHANNELS outputs and DIRECT_MAX_TAPS input taps
+    (C * kh * kw) per output, on maps at least DIRECT_MIN_WIDTH wide."""
+    return (training and g.G == 1 and g.sh == 1 and g.sw == 1
+            and g.Co <= DIRECT_MAX_OUT_CHANNELS and g.C * g.kh * g.kw <= DIRECT_MAX_TAPS
+            and g.Wo >= DIRECT_MIN_WIDTH)

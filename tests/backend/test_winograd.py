@@ -10,10 +10,13 @@ from foveanet.backend.cpu.conv import route
 from foveanet.backend.cpu.conv import winograd as WG
 from foveanet.geometry import ConvGeom as Geom
 from foveanet.functional.conv import conv2d
+from foveanet.kernels import route as compiled_route
 
 
 def _route_all(monkeypatch):
-    """Send every 3x3 stride-1 conv down the Winograd path, however small."""
+    """Send every 3x3 stride-1 conv down the Winograd path, however small (and none to
+    the compiled direct conv, which small training layers take first)."""
+    monkeypatch.setattr(compiled_route, "DIRECT_MAX_OUT_CHANNELS", 0)
     for name, value in (("MIN_CHANNELS", 1), ("MIN_WIDE_CHANNELS", 1), ("MIN_SIDE", 1),
                         ("MIN_TILES", 1), ("MIN_GEMM_MACS", 1), ("MAX_IMAGE_BYTES", 1 << 40),
                         ("INFERENCE_MIN_TILES", 1)):

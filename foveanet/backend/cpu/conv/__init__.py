@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from foveanet.kernels import route as compiled_route
+
 from foveanet.backend.cpu.conv import (
-    depthwise, epilogue, gemm, patches, route, rows, single, winograd,
+    depthwise, direct, epilogue, gemm, patches, route, rows, single, winograd,
 )
 
 __all__ = ["forward", "backward", "transpose_forward", "transpose_backward"]
@@ -99,19 +101,27 @@ def transpose_backward(gy, state, g, need_x: bool, need_w: bool):
 
 class WithCompiled:
     """The four entry points, with the depthwise engine on the compiled kernels
-    (``compiled``: the namespace of ``foveanet.kernels``); every other path as above."""
+    (``compiled``: the namespace of ``foveanet.kernels``), and the layers that
+    ``foveanet.kernels.route.direct`` names on the compiled direct conv; every other path
+    as above."""
 
     def __init__(self, compiled):
         self.compiled = compiled
 
     def forward(self, x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None,
                 residual=None):
+        if (clamp is None and scale is None and residual is None
+                and compiled_route.direct(g, need_x or need_w)):
+            y = direct.forward(x, w, g, bias, self.compiled)
+            return y, State("direct", (x if need_w else None, w))
         if route.path(g) != "depthwise" or residual is not None:
             return forward(x, w, bias, g, need_x, need_w, clamp, scale, self.compiled, residual)
         y = depthwise.depthwise(x, w, g, bias, self.compiled, clamp, scale)
         return y, State("depthwise", (x if need_w else None, w if need_x else None))
 
     def backward(self, gy, state, g, need_x: bool, need_w: bool):
+        if state.path == "direct":
+            return direct.grads(gy, *state.saved, g, need_x, need_w, self.compiled)
         if state.path != "depthwise":
             return backward(gy, state, g, need_x, need_w)
         x_saved, w_saved = state.saved

@@ -1,0 +1,50 @@
+"""The direct-conv engine: ``foveanet.kernels.direct``'s compiled loops run on batch blocks
+(one per worker), for one-group stride-1 layers with few input taps per output (route.py
+says which: LeNet-5's first layer, a grayscale image's first 3x3). No cols buffer: the
+forward keeps only the input for dW.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from foveanet.backend.cpu import threads
+from foveanet.geometry import ConvGeom
+
+
+def _blocks(g: ConvGeom) -> list:
+    n = -(-g.N // threads.workers())
+    return [(n0, min(n0 + n, g.N)) for n0 in range(0, g.N, n)]
+
+
+def forward(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias, compiled) -> np.ndarray:
+    """y (N, Co, Ho, Wo) of the conv of NCHW ``x`` with ``w`` (Co, C, kh, kw) + ``bias``."""
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
+    b = np.zeros(g.Co, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
+    y = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=x.dtype)
+    lo, hi = x.dtype.type(-np.inf), x.dtype.type(np.inf)
+    threads.each(_blocks(g), lambda blk: compiled.direct_forward(
+        x, w, b, y, blk[0], blk[1], g.dh, g.dw, g.pads[0], g.pads[2], lo, hi))
+    return y
+
+
+def grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: bool, compiled):
+    """(dX, dW) of ``forward``; each batch block adds into its own dW, and the blocks'
+    are summed in block order."""
+    gy, w = np.ascontiguousarray(gy), np.ascontiguousarray(w)
+    dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
+    none4 = np.empty((0, 0, 0, 0), gy.dtype)
+    xs = np.ascontiguousarray(x) if need_w else none4
+
+    def job(blk):
+        dwt = np.zeros(w.shape, gy.dtype) if need_w else none4
+        compiled.direct_backward(gy, xs, w, none4 if dx is None else dx, dwt, blk[0], blk[1],
+                                 g.dh, g.dw, g.pads[0], g.pads[2])
+        return dwt
+
+    dw = threads.each(_blocks(g), job, fold=_add_into)
+    return dx, (dw if need_w else None)
+
+
+def _add_into(total: np.ndarray, part: np.ndarray) -> np.ndarray:
+    total += part
+    return total
