@@ -103,7 +103,11 @@ def recognize(model, lines: list, alphabet, beam: int = 0, batch_size: int = 64)
 
 
 def _norm(texts):
-    return [" ".join(t.split()) for t in texts]
+    """Spaces collapsed and Unicode NFC: Tesseract may spell an Odia two-part vowel sign
+    as its two code points (U+0B47 U+0B3E for U+0B4B), the same text."""
+    import unicodedata
+
+    return [unicodedata.normalize("NFC", " ".join(t.split())) for t in texts]
 
 
 def score(model, lines, texts, alphabet, beam: int = 0) -> dict:
