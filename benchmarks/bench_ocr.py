@@ -150,7 +150,7 @@ def report(args) -> None:
                       f"bonus {lm['bonus']}) | {100 * o['cer_lm']:.2f}% | {100 * o['wer_lm']:.2f}% |")
             print(f"| Tesseract 5 (`{LANGS[script]}`, psm 7, line x2) | {100 * t['cer']:.2f}% | {100 * t['wer']:.2f}% |\n")
             lm_col = "cer_per_font_lm" in o
-            print("| test font | foveanet CER (greedy) |" + (" foveanet + LM |" if lm_col else "") + " Tesseract CER |")
+            print("| test font | foveanet CER (greedy) |" + (" foveanet beam + LM (as chosen) |" if lm_col else "") + " Tesseract CER |")
             print("|---|---|---|" + ("---|" if lm_col else ""))
             for f in o["cer_per_font"]:
                 print(f"| {f} | {100 * o['cer_per_font'][f]:.2f}% |"

@@ -1,7 +1,7 @@
 """Text lines rendered with Pillow from real fonts, with the distortions of a scan.
 
-Fonts are Debian's (``make ocr-data`` installs fonts-dejavu, fonts-liberation and
-fonts-noto-core). The training and test fonts are disjoint families, so a test score
+Fonts are Debian's (``make ocr-data`` installs fonts-dejavu, fonts-liberation,
+fonts-noto-core, fonts-freefont-ttf, fonts-lohit-orya and fonts-orya-extra). The training and test fonts are disjoint families, so a test score
 measures reading a typeface the model never saw. Text comes from real English prose, the
 licence texts Debian ships in ``/usr/share/common-licenses`` (base-files), split by file
 into training and test text, mixed with random character strings so that every character
