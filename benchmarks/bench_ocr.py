@@ -76,11 +76,13 @@ def lines(args) -> dict:
     else:
         settings = {k: v for k, v in (("head", args.head), ("minutes", args.minutes), ("seed", args.seed),
                                       ("batch_size", args.batch_size), ("lr", args.lr), ("epochs", args.epochs),
-                                      ("frame", args.frame))
+                                      ("frame", args.frame), ("script", args.script),
+                                      ("train_lines", args.train_lines))
                     if v is not None}
         m = train(args.out, **settings)
         run = args.out
     cfg, _ = load_run(run)
+    trained = json.loads((Path(run) / "metrics.json").read_text())
     _, texts, fonts, raw = test_set(cfg)
     t0 = time.perf_counter()
     tess = _norm(tesseract_lines(raw, cfg["script"]))
@@ -89,17 +91,23 @@ def lines(args) -> dict:
     per_font = {f: cer([tess[i] for i, n in enumerate(fonts) if n == f], [truth[i] for i, n in enumerate(fonts) if n == f])
                 for f in sorted(set(fonts))}
     out = {"machine_start": start, "machine_end": _machine(), "run": str(run), "config": cfg,
-           "ours": {k: m[k] for k in ("cer", "wer", "cer_beam", "wer_beam", "cer_per_font", "confusions", "eval_seconds")},
-           "training": {k: m.get(k) for k in ("seconds", "cpu_seconds", "render_seconds", "best_epoch",
-                                              "stopped_by_budget", "history")},
+           "ours": {k: m[k] for k in ("cer", "wer", "cer_beam", "wer_beam", "cer_per_font", "confusions", "eval_seconds",
+                                       "cer_lm", "wer_lm", "lm_weight", "cer_per_font_lm", "confusions_lm")},
+           "lm": json.loads((Path(run) / "lm.json").read_text()),
+           # evaluating a finished run (--run): its training figures are in its metrics.json
+           "training": {k: m.get(k, trained.get(k)) for k in ("seconds", "cpu_seconds", "render_seconds",
+                                                              "best_epoch", "stopped_by_budget", "history")},
            "tesseract": {"cer": cer(tess, truth), "wer": wer(tess, truth), "cer_per_font": per_font,
                          "seconds": tess_seconds}}
-    print(f"test lines: {m['test_lines']}  foveanet CER {100 * m['cer']:.2f}% (beam {100 * m['cer_beam']:.2f}%)  "
+    print(f"test lines: {m['test_lines']}  foveanet CER {100 * m['cer']:.2f}% (beam {100 * m['cer_beam']:.2f}%, "
+          f"beam + LM {100 * m['cer_lm']:.2f}%)  "
           f"Tesseract CER {100 * out['tesseract']['cer']:.2f}%", flush=True)
     return out
 
 
 def report(args) -> None:
+    from foveanet.ocr.tesseract import LANGS
+
     parts = [json.loads(Path(p).read_text()) for p in args.files]
     print("# OCR benchmarks (issue 24)\n")
     print("Produced by `benchmarks/bench_ocr.py` (commands in its docstring); every number below is from "
@@ -122,7 +130,8 @@ def report(args) -> None:
         else:
             o, t, tr = p["ours"], p["tesseract"], p["training"]
             c = p["config"]
-            print(f"## Printed Latin lines, held-out fonts ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
+            script = c.get("script", "latin")
+            print(f"## Printed {script.capitalize()} lines, held-out fonts ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
             print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, stretch {c.get('stretch', 0.0)}, "
                   f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
@@ -135,13 +144,26 @@ def report(args) -> None:
             print("|---|---|---|")
             print(f"| foveanet CRNN + CTC, greedy | {100 * o['cer']:.2f}% | {100 * o['wer']:.2f}% |")
             print(f"| foveanet CRNN + CTC, beam {c['beam']} | {100 * o['cer_beam']:.2f}% | {100 * o['wer_beam']:.2f}% |")
-            print(f"| Tesseract 5 (`eng`, psm 7, line x2) | {100 * t['cer']:.2f}% | {100 * t['wer']:.2f}% |\n")
-            print("| test font | foveanet CER | Tesseract CER |")
-            print("|---|---|---|")
+            if "cer_lm" in o:
+                lm = p["lm"]
+                print(f"| foveanet, beam {c['beam']} + character {lm['order']}-gram LM (weight {lm['weight']}, "
+                      f"bonus {lm['bonus']}) | {100 * o['cer_lm']:.2f}% | {100 * o['wer_lm']:.2f}% |")
+            print(f"| Tesseract 5 (`{LANGS[script]}`, psm 7, line x2) | {100 * t['cer']:.2f}% | {100 * t['wer']:.2f}% |\n")
+            lm_col = "cer_per_font_lm" in o
+            print("| test font | foveanet CER (greedy) |" + (" foveanet beam + LM (as chosen) |" if lm_col else "") + " Tesseract CER |")
+            print("|---|---|---|" + ("---|" if lm_col else ""))
             for f in o["cer_per_font"]:
-                print(f"| {f} | {100 * o['cer_per_font'][f]:.2f}% | {100 * t['cer_per_font'][f]:.2f}% |")
-            print("\nMost frequent foveanet errors (true -> read, count): "
+                print(f"| {f} | {100 * o['cer_per_font'][f]:.2f}% |"
+                      + (f" {100 * o['cer_per_font_lm'][f]:.2f}% |" if lm_col else "")
+                      + f" {100 * t['cer_per_font'][f]:.2f}% |")
+            if "lm" in p:
+                print("\nLanguage-model weight, validation CER per (weight, bonus): "
+                      + ", ".join(f"({r['weight']}, {r['bonus']}) {100 * r['val_cer']:.2f}%" for r in p["lm"]["grid"]))
+            print("\nMost frequent foveanet errors, greedy (true -> read, count): "
                   + ", ".join(f"{a!r}->{b!r} {n}" for a, b, n in o["confusions"]) + "\n")
+            if o.get("confusions_lm"):
+                print("With the language model: "
+                      + ", ".join(f"{a!r}->{b!r} {n}" for a, b, n in o["confusions_lm"]) + "\n")
             print("Validation CER per epoch: "
                   + ", ".join(f"{100 * h['val_cer']:.2f}%" for h in tr["history"]) + "\n")
 
@@ -165,6 +187,8 @@ def main(argv=None):
     ln.add_argument("--lr", type=float, default=None)
     ln.add_argument("--epochs", type=int, default=None)
     ln.add_argument("--frame", type=int, default=None, choices=(2, 4))
+    ln.add_argument("--script", default=None, choices=("latin", "odia"))
+    ln.add_argument("--train-lines", type=int, default=None)
     ln.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")

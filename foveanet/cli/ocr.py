@@ -107,6 +107,9 @@ def run_train(args) -> int:
 def _print_report(m: dict, run) -> None:
     print(f"test lines: {m['test_lines']}  CER {100 * m['cer']:.2f}%  WER {100 * m['wer']:.2f}%  "
           f"(beam: CER {100 * m['cer_beam']:.2f}%  WER {100 * m['wer_beam']:.2f}%)")
+    if m.get("lm_weight"):
+        print(f"beam + character language model (weight {m['lm_weight']}, chosen on validation lines): "
+              f"CER {100 * m['cer_lm']:.2f}%  WER {100 * m['wer_lm']:.2f}%")
     for f, v in m.get("cer_per_font", {}).items():
         print(f"  {f:28s} CER {100 * v:.2f}%")
     if m.get("tesseract_cer") is not None:

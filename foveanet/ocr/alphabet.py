@@ -3,6 +3,14 @@ font and text sources.
 
 Latin: the 95 printable ASCII characters. Odia: the Unicode Oriya block's letters, vowel
 signs, digits and the danda, plus space and a few shared punctuation marks.
+
+The CTC label unit is the Unicode code point of NFC text, for Odia too, not the grapheme
+cluster: a cluster such as STA + VIRAMA + RA + U (four code points, one drawn shape) is four
+labels. Clusters would make thousands of classes, most seen a few times in training; code
+points are 98 classes that every cluster is built from. The price is order: the vowel sign E
+(U+0B47) is drawn left of its consonant but comes after it in the label, which the
+bidirectional LSTM head reads across (it sees both sides of every frame). NFC composes the
+two-part signs (U+0B47 U+0B3E -> O, U+0B4B), so one spelling is one label sequence.
 """
 from __future__ import annotations
 

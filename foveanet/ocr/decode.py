@@ -2,11 +2,12 @@
 text against text (edit distance)."""
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 
 import numpy as np
 
-__all__ = ["greedy_decode", "beam_decode", "edit_distance", "cer", "wer", "confusions"]
+__all__ = ["greedy_decode", "beam_decode", "CharLM", "edit_distance", "cer", "wer", "confusions"]
 
 
 def greedy_decode(log_probs: np.ndarray, length: int | None = None, blank: int = 0) -> list:
@@ -29,20 +30,69 @@ def greedy_decode(log_probs: np.ndarray, length: int | None = None, blank: int =
 
 
 def _lse(a: float, b: float) -> float:
-    if a == -np.inf:
+    # math on Python floats: NumPy's scalar ufuncs cost ~10x more per call, and beam search
+    # makes tens of thousands of these calls per line
+    if a == -math.inf:
         return b
-    if b == -np.inf:
+    if b == -math.inf:
         return a
-    m = max(a, b)
-    return m + np.log(np.exp(a - m) + np.exp(b - m))
+    if a < b:
+        a, b = b, a
+    return a + math.log1p(math.exp(b - a))
+
+
+class CharLM:
+    """A character n-gram language model over class ids, Witten-Bell interpolated down to a
+    uniform distribution over ``classes - 1`` labels (so an unseen label is never impossible).
+
+    Args:
+        sequences: training label sequences (lists of ids >= 1).
+        classes: the alphabet's size including the blank.
+        order: n, the labels of context plus one.
+
+    Example::
+
+        >>> from foveanet.ocr.decode import CharLM
+        >>> lm = CharLM([[1, 2, 1, 2, 1, 2]], classes=4, order=2)
+        >>> lm.logp((1,), 2) > lm.logp((1,), 3)        # 2 always followed 1
+        True
+    """
+
+    def __init__(self, sequences, classes: int, order: int = 4):
+        self.order, self.uniform = order, -np.log(classes - 1)
+        self.counts = defaultdict(Counter)   # context tuple -> next id -> count
+        for seq in sequences:
+            seq = [0] * (order - 1) + list(seq)   # 0 (the blank's id) pads the line start
+            for i in range(order - 1, len(seq)):
+                for n in range(order):
+                    self.counts[tuple(seq[i - n:i])][seq[i]] += 1
+        self.totals = {h: (sum(c.values()), len(c)) for h, c in self.counts.items()}
+        self._cache = {}
+
+    def logp(self, context: tuple, k: int) -> float:
+        """log P(k | the last ``order - 1`` ids of ``context``, padded with 0 at the start)."""
+        h = ((0,) * (self.order - 1) + tuple(context))[-(self.order - 1):] if self.order > 1 else ()
+        key = (h, k)
+        if key not in self._cache:
+            p = np.exp(self.uniform)
+            for n in range(len(h) + 1):     # shortest context first, each interpolating the last
+                ctx = h[len(h) - n:]
+                if ctx in self.totals:
+                    total, types = self.totals[ctx]
+                    p = (self.counts[ctx][k] + types * p) / (total + types)
+            self._cache[key] = float(np.log(p))
+        return self._cache[key]
 
 
 def beam_decode(log_probs: np.ndarray, length: int | None = None, beam: int = 8, blank: int = 0,
-                prune: float = -12.0) -> list:
+                prune: float = -12.0, lm: CharLM | None = None, lm_weight: float = 0.0,
+                bonus: float = 0.0) -> list:
     """CTC prefix beam search: the ``beam`` most probable label prefixes are kept per frame,
     each with the log-probability of its paths ending in a blank (p_b) and in its last label
     (p_nb); a label equal to the prefix's last extends it only from p_b. Classes with a
-    frame log-probability below ``prune`` are skipped.
+    frame log-probability below ``prune`` are skipped. With a language model ``lm``, prefixes
+    are ranked by ``log p + lm_weight * log P_lm(prefix) + bonus * len(prefix)`` (shallow
+    fusion; the bonus offsets the model's preference for fewer labels).
 
     Example::
 
@@ -52,10 +102,20 @@ def beam_decode(log_probs: np.ndarray, length: int | None = None, beam: int = 8,
         ([], [1])
     """
     lp = np.asarray(log_probs, np.float64)[:length]
+    lp_list = lp.tolist()
     beams = {(): (0.0, -np.inf)}   # prefix -> (log p_b, log p_nb)
-    for frame in lp:
-        nxt = defaultdict(lambda: (-np.inf, -np.inf))
-        cand = np.nonzero(frame >= prune)[0]
+    fused = {(): 0.0}              # prefix -> lm_weight * log P_lm + bonus * length
+
+    def extra(prefix):
+        if prefix not in fused:
+            fused[prefix] = extra(prefix[:-1]) + lm_weight * lm.logp(prefix[:-1], prefix[-1]) + bonus
+        return fused[prefix]
+
+    def rank(kv):
+        return _lse(*kv[1]) + (extra(kv[0]) if lm is not None else 0.0)
+    for row, frame in zip(lp, lp_list):
+        nxt = defaultdict(lambda: (-math.inf, -math.inf))
+        cand = np.nonzero(row >= prune)[0].tolist()
         for prefix, (pb, pnb) in beams.items():
             total = _lse(pb, pnb)
             for k in cand:
@@ -64,7 +124,7 @@ def beam_decode(log_probs: np.ndarray, length: int | None = None, beam: int = 8,
                     b, nb = nxt[prefix]
                     nxt[prefix] = (_lse(b, total + p), nb)
                     continue
-                ext = prefix + (int(k),)
+                ext = prefix + (k,)
                 b, nb = nxt[ext]
                 if prefix and prefix[-1] == k:
                     nxt[ext] = (b, _lse(nb, pb + p))          # a repeat needs a blank between
@@ -72,8 +132,8 @@ def beam_decode(log_probs: np.ndarray, length: int | None = None, beam: int = 8,
                     nxt[prefix] = (b0, _lse(nb0, pnb + p))    # or it merges into the same label
                 else:
                     nxt[ext] = (b, _lse(nb, total + p))
-        beams = dict(sorted(nxt.items(), key=lambda kv: -_lse(*kv[1]))[:beam])
-    return list(max(beams.items(), key=lambda kv: _lse(*kv[1]))[0])
+        beams = dict(sorted(nxt.items(), key=lambda kv: -rank(kv))[:beam])
+    return list(max(beams.items(), key=rank)[0])
 
 
 def edit_distance(a, b) -> int:

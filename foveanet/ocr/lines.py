@@ -3,6 +3,7 @@ its projection profile, normalising a line to the recognizer's height, and the u
 folder reader (line images + labels.tsv)."""
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +122,8 @@ def batch_lines(lines: list, multiple: int = 4):
 
 def read_folder(folder, alphabet) -> tuple:
     """(images, texts) of a user folder: line images and a ``labels.tsv`` of
-    ``file<TAB>text`` rows (a header row ``file<TAB>text`` is allowed); one-line errors for a
+    ``file<TAB>text`` rows (a header row ``file<TAB>text`` is allowed; texts are NFC
+    normalised); one-line errors for a
     missing file, a malformed row or a character outside the alphabet."""
     d = Path(folder)
     tsv = d / "labels.tsv"
@@ -139,6 +141,7 @@ def read_folder(folder, alphabet) -> tuple:
         if "\t" not in row:
             raise UserError(f"{tsv}:{n}: expected file<TAB>text, got {row[:60]!r}")
         name, text = row.split("\t", 1)
+        text = unicodedata.normalize("NFC", text)   # one spelling per label (alphabet's docstring)
         alphabet.encode(text, where=f"{tsv}:{n}")
         path = d / name
         if not path.is_file():

@@ -6,8 +6,12 @@ over ``epochs`` times in batches of similar width (less padding); validation lin
 from the same fonts and text with another seed and choose the best epoch; the test lines
 (test fonts, test text, ``test_seed``) are scored once, at the end, and by ``evaluate``.
 
-Run directory: config.json, metrics.json (``cer``, ``wer``, ``cer_beam``, ``confusions``,
-``history``, ``seconds``), best/last.safetensors, test_lines.png (predicted vs true text,
+Reading: greedy, beam search, and beam search fused with a character 5-gram language model
+of the run's own training texts (``cer_lm``), its weight chosen on the validation lines
+(lm.json) from ``LM_GRID``.
+
+Run directory: config.json, metrics.json (``cer``, ``wer``, ``cer_beam``, ``cer_lm``,
+``confusions``, ``history``, ``seconds``), lm.json, best/last.safetensors, test_lines.png (predicted vs true text,
 errors in red) and alignment.png (the best class per frame under a line).
 """
 from __future__ import annotations
@@ -22,10 +26,10 @@ import foveanet
 import foveanet.nn.functional as F
 from foveanet.errors import RunError
 from foveanet.ocr.alphabet import alphabet_for
-from foveanet.ocr.decode import beam_decode, cer, confusions, greedy_decode, wer
+from foveanet.ocr.decode import CharLM, beam_decode, cer, confusions, greedy_decode, wer
 from foveanet.ocr.lines import batch_lines, normalise_line, read_gray, split_lines
 from foveanet.ocr.model import CRNN
-from foveanet.ocr.render import HEIGHT, render_set
+from foveanet.ocr.render import HEIGHT, render_set, text_lines
 from foveanet.train.guards import check_step, float_errors_quiet
 
 __all__ = ["DEFAULTS", "train", "evaluate", "predict_image", "load_run", "recognize", "test_set"]
@@ -85,9 +89,10 @@ def test_set(cfg: dict):
     return _lines_set(cfg, "test", cfg["test_lines"], cfg["test_seed"])
 
 
-def recognize(model, lines: list, alphabet, beam: int = 0, batch_size: int = 64):
-    """Texts read from normalised lines (greedy, or beam search of width ``beam``) and the
-    per-frame log-probabilities of each line."""
+def recognize(model, lines: list, alphabet, beam: int = 0, batch_size: int = 64, lm=None):
+    """Texts read from normalised lines (greedy, or beam search of width ``beam``, fused
+    with ``lm`` = (CharLM, weight, bonus) if given) and the per-frame log-probabilities of
+    each line."""
     texts, outs = [], []
     model.eval()
     with foveanet.no_grad():
@@ -96,20 +101,84 @@ def recognize(model, lines: list, alphabet, beam: int = 0, batch_size: int = 64)
             lp = model(foveanet.tensor(x)).numpy()
             for i, n in enumerate(frames):
                 outs.append(lp[:n, i])
-    for lp in outs:
-        ids = beam_decode(lp, beam=beam) if beam else greedy_decode(lp)
-        texts.append(alphabet.decode(ids))
-    return texts, outs
+    return _decode(outs, alphabet, beam, lm), outs
+
+
+def _decode(outs, alphabet, beam, lm=None):
+    if lm is not None and lm[1]:
+        return [alphabet.decode(beam_decode(lp, beam=beam, lm=lm[0], lm_weight=lm[1], bonus=lm[2])) for lp in outs]
+    return [alphabet.decode(beam_decode(lp, beam=beam) if beam else greedy_decode(lp)) for lp in outs]
 
 
 def _norm(texts):
-    return [" ".join(t.split()) for t in texts]
+    """Spaces collapsed and Unicode NFC: Tesseract may spell an Odia two-part vowel sign
+    as its two code points (U+0B47 U+0B3E for U+0B4B), the same text."""
+    import unicodedata
+
+    return [unicodedata.normalize("NFC", " ".join(t.split())) for t in texts]
 
 
-def score(model, lines, texts, alphabet, beam: int = 0) -> dict:
-    pred, _ = recognize(model, lines, alphabet, beam)
+def score(model, lines, texts, alphabet, beam: int = 0, lm=None) -> dict:
+    pred, _ = recognize(model, lines, alphabet, beam, lm=lm)
     pred, texts = _norm(pred), _norm(texts)
     return {"cer": cer(pred, texts), "wer": wer(pred, texts), "predictions": pred}
+
+
+# (weight, bonus) pairs tried on the validation lines; weight 0 is plain beam search
+LM_GRID = [(0.0, 0.0), (0.3, 0.0), (0.3, 0.5), (0.6, 0.5), (0.6, 1.0), (1.0, 1.0), (1.0, 2.0)]
+LM_ORDER = 5
+
+
+def _lm(cfg) -> CharLM:
+    """A character 5-gram model of the texts the run's model was trained on (re-made from the
+    config: rendered training texts are seeded, a data folder is read again)."""
+    alphabet = alphabet_for(cfg["script"])
+    if cfg["data"]:
+        from foveanet.ocr.lines import read_folder
+
+        texts = [t for i, t in enumerate(read_folder(cfg["data"], alphabet)[1]) if i % 10 != 9]
+    else:
+        texts = text_lines(alphabet, "train", cfg["train_lines"], cfg["seed"])
+    return CharLM([alphabet.encode(t) for t in texts], len(alphabet), LM_ORDER)
+
+
+def choose_lm(model, cfg, out, val_lines, val_texts) -> dict:
+    """The ``LM_GRID`` (weight, bonus) with the lowest validation CER (ties: the smaller
+    weight), written to ``out``/lm.json."""
+    from foveanet.train.checkpoint import write_json
+
+    alphabet = alphabet_for(cfg["script"])
+    lm = _lm(cfg)
+    _, lps = recognize(model, val_lines, alphabet)
+    truth = _norm(val_texts)
+    grid = [{"weight": w, "bonus": b, "val_cer": cer(_norm(_decode(lps, alphabet, cfg["beam"], (lm, w, b))), truth)}
+            for w, b in LM_GRID]
+    best = min(grid, key=lambda r: (r["val_cer"], r["weight"]))
+    choice = {"order": LM_ORDER, "weight": best["weight"], "bonus": best["bonus"], "grid": grid}
+    write_json(Path(out) / "lm.json", choice)
+    return choice
+
+
+def _run_lm(cfg, out):
+    """(CharLM, weight, bonus) of a run's lm.json, or None."""
+    import json
+
+    path = Path(out) / "lm.json"
+    if not path.is_file():
+        return None
+    c = json.loads(path.read_text())
+    return (_lm(cfg), c["weight"], c["bonus"]) if c["weight"] else None
+
+
+def _val_set(cfg):
+    if cfg["data"]:
+        from foveanet.ocr.lines import read_folder
+
+        images, texts = read_folder(cfg["data"], alphabet_for(cfg["script"]))
+        held = [i for i in range(len(images)) if i % 10 == 9] or [0]
+        return [normalise_line(images[i]) for i in held], [texts[i] for i in held]
+    lines, texts, _, _ = _lines_set(cfg, "val", cfg["val_lines"], cfg["seed"] + 1_000_003)
+    return lines, texts
 
 
 def _lr(step: int, total: int, peak: float) -> float:
@@ -229,6 +298,7 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
         train_seconds = time.perf_counter() - t_start
         cpu_seconds = time.process_time() - cpu_start
         model.load_state_dict({k: foveanet.tensor(v) for k, v in best_state.items()})
+        choose_lm(model, cfg, out, val_lines, val_texts)
         metrics = _evaluate(model, cfg, out, pictures)
         metrics.update(history=history, seconds=train_seconds, cpu_seconds=cpu_seconds,
                        render_seconds=render_seconds, stopped_by_budget=stopped,
@@ -246,13 +316,18 @@ def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
     g = score(model, lines, texts, alphabet)
     eval_seconds = time.perf_counter() - t0
     b = score(model, lines, texts, alphabet, beam=cfg["beam"])
+    lm = _run_lm(cfg, out)
+    fused = score(model, lines, texts, alphabet, beam=cfg["beam"], lm=lm) if lm else b
     truth = _norm(texts)
-    per_font = {}
+    per_font, per_font_lm = {}, {}
     for f in sorted(set(fonts)):
         sel = [i for i, n in enumerate(fonts) if n == f]
         per_font[f] = cer([g["predictions"][i] for i in sel], [truth[i] for i in sel])
+        per_font_lm[f] = cer([fused["predictions"][i] for i in sel], [truth[i] for i in sel])
     m = {"test_lines": len(lines), "cer": g["cer"], "wer": g["wer"], "cer_beam": b["cer"], "wer_beam": b["wer"],
-         "cer_per_font": per_font, "confusions": confusions(g["predictions"], truth),
+         "cer_lm": fused["cer"], "wer_lm": fused["wer"], "lm_weight": lm[1] if lm else 0.0,
+         "cer_per_font": per_font, "cer_per_font_lm": per_font_lm,
+         "confusions": confusions(g["predictions"], truth), "confusions_lm": confusions(fused["predictions"], truth),
          "eval_seconds": eval_seconds}
     if pictures:
         from foveanet.train.plots import pictures_available
@@ -283,8 +358,11 @@ def load_run(run_dir, which: str = "best"):
 
 def evaluate(run_dir, which: str = "best", pictures: bool = True, tesseract: bool = False) -> dict:
     """Re-score a run on its test lines (same seed and fonts as in training); with
-    ``tesseract``, Tesseract reads the same lines and its CER/WER are added."""
+    ``tesseract``, Tesseract reads the same lines and its CER/WER are added. A run without
+    lm.json gets its language-model weight chosen on its validation lines first."""
     cfg, model = load_run(run_dir, which)
+    if not (Path(run_dir) / "lm.json").is_file():
+        choose_lm(model, cfg, run_dir, *_val_set(cfg))
     m = _evaluate(model, cfg, Path(run_dir), pictures)
     if tesseract:
         from foveanet.ocr.tesseract import tesseract_lines
@@ -304,5 +382,6 @@ def predict_image(run_dir, image_path, which: str = "best", beam: int | None = N
     if not parts:
         parts = [img]
     lines = [normalise_line(p, HEIGHT, where=f"{image_path} line {i + 1}") for i, p in enumerate(parts)]
-    texts, _ = recognize(model, lines, alphabet_for(cfg["script"]), cfg["beam"] if beam is None else beam)
+    beam = cfg["beam"] if beam is None else beam
+    texts, _ = recognize(model, lines, alphabet_for(cfg["script"]), beam, lm=_run_lm(cfg, run_dir) if beam else None)
     return texts

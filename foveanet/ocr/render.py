@@ -1,11 +1,20 @@
 """Text lines rendered with Pillow from real fonts, with the distortions of a scan.
 
-Fonts are Debian's (``make ocr-data`` installs fonts-dejavu, fonts-liberation and
-fonts-noto-core). The training and test fonts are disjoint families, so a test score
+Fonts are Debian's (``make ocr-data`` installs fonts-dejavu, fonts-liberation,
+fonts-noto-core, fonts-freefont-ttf, fonts-lohit-orya and fonts-orya-extra). The training and test fonts are disjoint families, so a test score
 measures reading a typeface the model never saw. Text comes from real English prose, the
 licence texts Debian ships in ``/usr/share/common-licenses`` (base-files), split by file
 into training and test text, mixed with random character strings so that every character
 of the alphabet (digits, punctuation) is seen in training.
+
+Odia text is real text written by people: the Odia (``or``) translations of the GNOME,
+freedesktop and iso-codes messages that Debian installs as gettext catalogues under
+``/usr/share/locale/or/LC_MESSAGES`` (GTK, GLib, iso-codes' language and country names, ...,
+``ODIA_CATALOGUES``), read with the standard library's ``gettext``. The test text is three
+catalogues of other projects (Linux-PAM, system-config-printer, the GNOME desktop settings'
+descriptions); a message that is also in a test
+catalogue is dropped from training, so no test message is in the training text. Texts are
+labelled by Unicode code point after NFC normalisation (see ``alphabet``).
 
 Distortions, drawn from a seeded generator per line: a rotation of up to 1.5 degrees, ink
 spread (a 3x3 min filter) or thinning, Gaussian blur of radius up to 1.0, Gaussian noise of
@@ -35,16 +44,37 @@ FONTS = {
         "Sans", "Sans-Bold", "Sans-Oblique", "SansCondensed", "SansCondensed-Bold", "Serif",
         "Serif-Bold", "Serif-Italic", "SerifCondensed", "SansMono", "SansMono-Bold")]
     + [f"noto/Noto{n}.ttf" for n in ("Sans-Regular", "Sans-Bold", "Sans-Italic", "Serif-Regular",
-                                     "Serif-Bold", "Serif-Italic", "SansDisplay-Regular")],
+                                     "Serif-Bold", "Serif-Italic", "SansDisplay-Regular")]
+    # GNU FreeFont (fonts-freefont-ttf): a Courier-like monospace and Helvetica/Times-like
+    # faces, the genres of the Liberation test faces (which are Arial, Times New Roman and
+    # Courier New metric clones) drawn by other designers
+    + [f"freefont/Free{n}.ttf" for n in ("Mono", "MonoBold", "Sans", "Serif")],
     ("latin", "test"): [f"liberation/Liberation{n}.ttf" for n in (
         "Sans-Regular", "Sans-Bold", "Serif-Regular", "Serif-Bold", "Mono-Regular", "SansNarrow-Regular")],
-    # Debian ships a single Odia family (Noto Sans Oriya): its two weights are split, which
-    # tests a new weight, not a new typeface
-    ("odia", "train"): ["noto/NotoSansOriya-Regular.ttf"],
-    ("odia", "test"): ["noto/NotoSansOriya-Bold.ttf"],
+    # Odia: Noto Sans Oriya (two weights) and Utkal (fonts-orya-extra) train, Lohit Odia
+    # (fonts-lohit-orya) tests. Samyak Oriya is left out: it lacks the danda and Pillow's
+    # shaping draws its AU sign apart from the consonant
+    ("odia", "train"): ["noto/NotoSansOriya-Regular.ttf", "noto/NotoSansOriya-Bold.ttf",
+                        "fonts-orya-extra/utkal.ttf"],
+    ("odia", "test"): ["lohit-oriya/Lohit-Odia.ttf"],
 }
 TEXT_FILES = {"train": ["GPL-3", "GFDL-1.3", "MPL-2.0", "Artistic", "LGPL-2.1"],
               "test": ["Apache-2.0"]}
+LOCALE_DIR = Path("/usr/share/locale/or/LC_MESSAGES")
+# split -> {gettext catalogue: the Debian package that installs it}; listed, not globbed, so
+# that the text does not depend on what else a machine happens to have installed
+ODIA_CATALOGUES = {
+    "train": {"iso_639-3": "iso-codes", "iso_3166-1": "iso-codes", "iso_3166-3": "iso-codes",
+              "gtk30": "libgtk-3-common", "gtk30-properties": "libgtk-3-common",
+              "glib20": "libglib2.0-data", "gdk-pixbuf": "libgdk-pixbuf2.0-common",
+              "at-spi2-core": "at-spi2-common"},
+    "test": {"Linux-PAM": "libpam-runtime", "system-config-printer": "system-config-printer-common",
+             "gsettings-desktop-schemas": "gsettings-desktop-schemas"},
+}
+# characters of the Odia alphabet that a font of FONTS lacks (Lohit and Utkal have no ASCII
+# punctuation; Utkal no vocalic RR/L signs, AI length mark or fraction signs): text holding
+# them would be drawn as a missing-glyph box, so words with them are not rendered
+UNDRAWN = {"latin": "", "odia": ".,?!-\u0b44\u0b55\u0b62\u0b63" + "".join(chr(c) for c in range(0x0B72, 0x0B78))}
 
 
 class FontError(UserError, ValueError):
@@ -70,20 +100,56 @@ def fonts_for(script: str, split: str) -> list:
     return [FONT_DIR / f for f in FONTS[(script, split)]]
 
 
+def odia_messages(split: str) -> list:
+    """The distinct Odia messages (NFC, mnemonic underscores removed) of the ``split``'s
+    gettext catalogues; training ones exclude every message of the test catalogues."""
+    import gettext
+    import unicodedata
+
+    def read(which):
+        out = {}
+        for name, package in ODIA_CATALOGUES[which].items():
+            path = LOCALE_DIR / f"{name}.mo"
+            if not path.is_file():
+                raise UserError(f"{path}: missing, the Odia text needs it (apt-get install {package}; "
+                                "`make ocr-data` installs every catalogue)")
+            with open(path, "rb") as f:
+                catalogue = gettext.GNUTranslations(f)._catalog
+            for key, text in catalogue.items():
+                if key and isinstance(text, str):
+                    text = " ".join(unicodedata.normalize("NFC", text.replace("_", "")).split())
+                    if any("\u0b00" <= c <= "\u0b7f" for c in text):
+                        out.setdefault(text, None)
+        return list(out)
+
+    test = read("test")
+    if split == "test":
+        return test
+    held = set(test)
+    return [m for m in read("train") if m not in held]
+
+
+def _words(alphabet, split: str) -> list:
+    """The split's real text as a word list, only words the script's fonts draw."""
+    ok = set(alphabet.chars) - set(UNDRAWN.get(alphabet.name, ""))
+    if alphabet.name == "odia":
+        texts = odia_messages(split)
+    else:
+        texts = [(LICENSES / n).read_text(errors="ignore") for n in TEXT_FILES[split] if (LICENSES / n).is_file()]
+    return [w for t in texts for w in t.split() if all(c in ok for c in w)]
+
+
 def text_lines(alphabet, split: str, count: int, seed: int, min_len: int = 8, max_len: int = 24,
-               random_share: float = 0.25) -> list:
-    """``count`` line texts: spans of real prose (``TEXT_FILES[split]``) cut at word
-    boundaries to ``min_len``-``max_len`` characters, and a ``random_share`` of random strings
-    over the alphabet (all of it for a script with no prose source here)."""
+               random_share: float | None = None) -> list:
+    """``count`` line texts: spans of real text (``TEXT_FILES[split]``, or the Odia messages
+    of ``odia_messages``) cut at word boundaries to ``min_len``-``max_len`` characters, and a
+    ``random_share`` of random strings over the alphabet (0.25 for Latin, so every digit and
+    punctuation mark is seen; 0 for Odia, whose random code points would not make syllables)."""
     rng = np.random.default_rng(seed)
-    words = []
-    if alphabet.name == "latin":
-        for name in TEXT_FILES[split]:
-            path = LICENSES / name
-            if path.is_file():
-                words += [w for w in path.read_text(errors="ignore").split()
-                          if all(c in alphabet.index for c in w)]
-    chars = [c for c in alphabet.chars if c != " "]
+    words = _words(alphabet, split)
+    if random_share is None:
+        random_share = 0.25 if alphabet.name == "latin" else 0.0
+    chars = [c for c in alphabet.chars if c != " " and c not in UNDRAWN.get(alphabet.name, "")]
     out = []
     for _ in range(count):
         if not words or rng.random() < random_share:

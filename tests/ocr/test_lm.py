@@ -1,0 +1,31 @@
+"""The character n-gram language model and its fusion into CTC beam search."""
+import math
+
+import numpy as np
+
+from foveanet.ocr.decode import CharLM, beam_decode
+
+
+def test_witten_bell_values_by_hand_and_normalised():
+    lm = CharLM([[1, 2]], classes=3, order=2)     # labels 1, 2; 0 pads the line start
+    # unigram: counts {1: 1, 2: 1}, 2 types: (1 + 2 * 1/2) / (2 + 2) = 0.5
+    # after 1: counts {2: 1}, 1 type: P(2|1) = (1 + 1 * 0.5) / (1 + 1) = 0.75, P(1|1) = 0.25
+    assert math.isclose(lm.logp((1,), 2), math.log(0.75))
+    assert math.isclose(lm.logp((1,), 1), math.log(0.25))
+    assert math.isclose(lm.logp((), 1), math.log((1 + 0.5) / 2))  # line start: only 1 followed it
+    big = CharLM([[1, 2, 3, 1, 2, 3, 3], [2, 2, 1]], classes=5, order=4)
+    for ctx in [(), (1,), (1, 2), (3, 1, 2), (4, 4, 4), (2, 2, 1, 2, 3)]:
+        assert math.isclose(sum(math.exp(big.logp(ctx, k)) for k in range(1, 5)), 1.0)
+    assert big.logp((1, 2), 3) > big.logp((1, 2), 4) > -math.inf   # unseen, never impossible
+
+
+def test_beam_search_with_the_language_model():
+    lm = CharLM([[1, 1, 2]] * 20, classes=4, order=3)   # "1 1 2", never 3
+    # frames: 1 | blank | 1 or 3 (3 slightly ahead) | blank | 2
+    p = np.full((5, 4), 0.01)
+    p[0, 1] = p[1, 0] = p[3, 0] = p[4, 2] = 0.97
+    p[2] = [0.02, 0.47, 0.02, 0.49]
+    lp = np.log(p / p.sum(axis=1, keepdims=True))
+    assert beam_decode(lp, beam=4) == [1, 3, 2]
+    assert beam_decode(lp, beam=4, lm=lm, lm_weight=0.0) == [1, 3, 2]   # weight 0: plain beam search
+    assert beam_decode(lp, beam=4, lm=lm, lm_weight=0.5) == [1, 1, 2]   # the model knows 1 follows 1
