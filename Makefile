@@ -66,10 +66,12 @@ data:
 
 # OCR (foveanet ocr): fonts to render lines from, Tesseract (eng + ori) as the anchor, and
 # OpenCV's digits.png (opencv-doc), from Debian; the OCR tests skip what is missing
-OCR_DEBS := fonts-dejavu fonts-liberation fonts-noto-core tesseract-ocr tesseract-ocr-ori opencv-doc
+OCR_DEBS := fonts-dejavu fonts-liberation fonts-noto-core tesseract-ocr tesseract-ocr-ori opencv-doc \
+  fonts-lohit-orya fonts-samyak-orya fonts-orya-extra fonts-freefont-ttf
 ocr-data:
 	@if [ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] && command -v tesseract >/dev/null \
-	    && [ -f /usr/share/doc/opencv-doc/examples/data/digits.png ] && tesseract --list-langs 2>/dev/null | grep -qx ori; then \
+	    && [ -f /usr/share/doc/opencv-doc/examples/data/digits.png ] \
+	    && [ -f /usr/share/fonts/truetype/samyak-fonts/Samyak-Oriya.ttf ] && tesseract --list-langs 2>/dev/null | grep -qx ori; then \
 	  true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  (apt-get install -y -q $(OCR_DEBS) || \
