@@ -135,7 +135,7 @@ def _confusions(pred, labels, classes: str, top: int = 8) -> list:
     return [(a, b, n) for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1])[:top]]
 
 
-def run_glyphs(script: str, per_font: int = 6, test_per_font: int = 4, epochs: int = 12, width: int = 16,
+def run_glyphs(script: str, per_font: int = 6, test_per_font: int = 6, epochs: int = 12, width: int = 16,
                seed: int = 0, threads: int = 2) -> dict:
     """Render a script's training and test glyphs, train ``DigitNet`` (with the digits'
     recipe: AdamW, one-cycle, affine warps, the best epoch on every 10th training glyph) and

@@ -78,7 +78,9 @@ def _cer(lines, truth) -> float:
 
 def read_photos(run_dir=None, tesseract: bool = True) -> list:
     """One dict per image: its reference, note, true lines, and for each reader (foveanet's
-    ``predict_image`` with the run in ``run_dir``; Tesseract) the lines read and the CER."""
+    ``predict_image`` with the run in ``run_dir``; Tesseract) the lines read and the CER
+    (None without ground truth). Where ``predict_image`` refuses the image, its one-line
+    error is kept under ``foveanet_error`` and the reading counts as empty."""
     from foveanet.ocr.pipeline import predict_image
 
     rows = []
@@ -87,7 +89,11 @@ def read_photos(run_dir=None, tesseract: bool = True) -> list:
         row = {"image": ref, "note": entry["note"], "truth": entry["lines"], "chars": len(" ".join(entry["lines"]))}
         readers = {}
         if run_dir is not None:
-            readers["foveanet"] = predict_image(run_dir, path)
+            try:
+                readers["foveanet"] = predict_image(run_dir, path)
+            except UserError as e:   # e.g. a split "line" too thin to read: the reader gives no text
+                readers["foveanet"] = []
+                row["foveanet_error"] = str(e)
         if tesseract:
             readers["tesseract"] = tesseract_page(path)
         for name, lines in readers.items():
