@@ -124,4 +124,4 @@ def test_the_cnn_reads_unseen_fonts_odia_digits_on_a_tiny_run():
     xtr, ytr = _odia_digits("train", 4, 0)
     xte, yte = _odia_digits("test", 2, 1)
     model, _ = train_digit_cnn(xtr, ytr, epochs=4, width=4, batch_size=16, lr=5e-3)
-    assert accuracy(model, xte, yte) > 0.4                                         # chance 0.1
+    assert accuracy(model, xte, yte) > 0.4      # chance 0.1
