@@ -1,16 +1,21 @@
-"""OCR benchmarks: handwritten digits across three real sources (LeNet-5 beside HOG + linear
-SVM), and printed Latin lines on held-out fonts (CRNN + CTC beside Tesseract, same lines,
-same run).
+"""OCR benchmarks: handwritten digits across three real sources (a small CNN beside HOG +
+linear SVM), isolated printed Latin and Odia glyphs on held-out fonts (the CNN beside HOG and
+directional features + linear SVM), printed Latin lines on held-out fonts (CRNN + CTC beside
+Tesseract, same lines, same run), and real photos of text with hand-typed ground truth.
 
     nice -n 10 env PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py digits --json d.json
     nice -n 10 env PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py lines --out runs/ocr --json l.json
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py report d.json l.json > benchmarks/results-ocr.md
+    nice -n 10 env PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py glyphs --json g.json
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py photos --run runs/ocr-latin --json p.json
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_ocr.py report d.json l.json g.json p.json > benchmarks/results-ocr.md
 
-``digits``: one LeNet-5 per source trained on its training split, scored on every source's
+``digits``: one CNN (``DigitNet``) per source trained on its training split, scored on every source's
 test split (the off-diagonal is the shift in writers and scanning), one trained on all three
 training splits, and HOG + linear SVM trained the same ways. ``lines``: trains
 ``foveanet ocr train``'s default recipe (or evaluates ``--run``), then runs Tesseract on the
-same held-out test lines and prints both CERs; ``report`` writes the markdown.
+same held-out test lines and prints both CERs; ``glyphs``: ``foveanet.ocr.glyphs.run_glyphs``
+for each script; ``photos``: ``foveanet.ocr.photos.read_photos`` (a trained line run and
+Tesseract on the real photos); ``report`` writes the markdown.
 """
 from __future__ import annotations
 
@@ -45,13 +50,16 @@ def digits(args) -> dict:
 
     foveanet.set_num_threads(args.threads)
     data = {s: load_source(s) for s in SOURCES}
-    res = {"machine_start": _machine(), "cnn": {}, "hog": {}, "seconds": {}}
-    train_sets = {s: (d[0], d[1]) for s, d in data.items()}
-    train_sets["all"] = (np.concatenate([d[0] for d in data.values()]),
-                         np.concatenate([d[1] for d in data.values()]))
+    res = {"machine_start": _machine(), "cnn": {}, "hog": {}, "seconds": {},
+           "recipe": {"width": args.width, "epochs": args.epochs, "epochs_all": args.epochs_all, "threads": args.threads}}
+    # all sources first: the recipe the targets are read from
+    train_sets = {"all": (np.concatenate([d[0] for d in data.values()]),
+                          np.concatenate([d[1] for d in data.values()]))}
+    train_sets.update({s: (d[0], d[1]) for s, d in data.items()})
     for name, (x, y) in train_sets.items():
         t0 = time.perf_counter()
-        model, _ = train_digit_cnn(x, y, epochs=args.epochs if name != "all" else args.epochs_all, seed=args.seed)
+        model, _ = train_digit_cnn(x, y, epochs=args.epochs if name != "all" else args.epochs_all, seed=args.seed,
+                                   width=args.width)
         res["seconds"][name] = time.perf_counter() - t0
         res["cnn"][name] = {s: accuracy(model, d[2], d[3]) for s, d in data.items()}
         res["hog"][name] = {}
@@ -105,6 +113,79 @@ def lines(args) -> dict:
     return out
 
 
+def glyphs(args) -> dict:
+    from foveanet.ocr.glyphs import run_glyphs
+
+    res = {"kind": "glyphs", "machine_start": _machine(), "scripts": {}}
+    for script, per_font in (("latin", args.latin_per_font), ("odia", args.odia_per_font)):
+        r = run_glyphs(script, per_font=per_font, test_per_font=args.test_per_font, epochs=args.epochs,
+                       width=args.width, seed=args.seed, threads=args.threads)
+        res["scripts"][script] = r
+        print(script, {k: r[k] for k in ("cnn", "hog", "dir8", "dir4", "cnn_seconds")}, flush=True)
+    res["machine_end"] = _machine()
+    return res
+
+
+def photos(args) -> dict:
+    from foveanet.ocr.photos import read_photos
+
+    start = _machine()
+    rows = read_photos(args.run)
+    for r in rows:
+        print(r["image"], r.get("foveanet_cer"), r.get("tesseract_cer"), flush=True)
+    return {"kind": "photos", "run": args.run, "machine_start": start, "machine_end": _machine(), "rows": rows}
+
+
+def _report_glyphs(p) -> None:
+    ms, me = p["machine_start"], p["machine_end"]
+    print(f"## Printed glyphs, held-out fonts ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
+    print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
+    print("| script | classes | train glyphs (fonts) | test glyphs (fonts) | CNN | HOG + SVM | "
+          "directional 8 + SVM | directional 4 + SVM | CNN training s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for s, r in p["scripts"].items():
+        print(f"| {s} | {r['classes']} | {r['train_glyphs']} ({len(r['train_fonts'])}) | {r['test_glyphs']} "
+              f"({', '.join(r['test_fonts'])}) | {100 * r['cnn']:.2f}% | {100 * r['hog']:.2f}% | "
+              f"{100 * r['dir8']:.2f}% | {100 * r['dir4']:.2f}% | {r['cnn_seconds']:.0f} |")
+    print()
+    for s, r in p["scripts"].items():
+        print(f"{s}: CNN width {r['width']}, {r['epochs']} epochs, seed {r['seed']}; per test font, "
+              "CNN / HOG / directional 8: " + ", ".join(
+                  f"{f} {100 * r['cnn_per_font'][f]:.1f} / {100 * r['hog_per_font'][f]:.1f} / "
+                  f"{100 * r['dir8_per_font'][f]:.1f}%" for f in r["cnn_per_font"])
+              + "; frequent CNN confusions (true -> read, count): "
+              + ", ".join(f"{a!r}->{b!r} {n}" for a, b, n in r["cnn_confusions"]) + ".\n")
+
+
+def _report_photos(p) -> None:
+    ms = p["machine_start"]
+    print(f"## Real photos of text, hand-typed ground truth ({ms['date']})\n")
+    print(f"foveanet: `foveanet ocr predict {p['run']} IMAGE` (projection-profile line splitting); "
+          "Tesseract 5 `eng` on the whole image, its own page segmentation (psm 3). Ground truth in "
+          "`foveanet/ocr/photos.tsv`; CER over the lines joined by spaces.\n")
+    print("| image | true chars | foveanet CER | Tesseract CER | note |")
+    print("|---|---|---|---|---|")
+
+    def pct(v):
+        return "-" if v is None else f"{100 * v:.1f}%"
+    for r in p["rows"]:
+        print(f"| {r['image']} | {r['chars']} | {pct(r.get('foveanet_cer'))} | {pct(r.get('tesseract_cer'))} | "
+              f"{r['note'].split(';')[0]} |")
+    counted = [r for r in p["rows"] if r["truth"] and not r["note"].startswith("uncertain")]
+    n = sum(r["chars"] for r in counted)
+    tot = {k: sum(r[k + "_cer"] * r["chars"] for r in counted) / n for k in ("foveanet", "tesseract") if k + "_cer" in counted[0]}
+    print("| **printed, legible (" + ", ".join(r["image"].split(":")[1] for r in counted) + ")** | "
+          f"{n} | {pct(tot.get('foveanet'))} | {pct(tot.get('tesseract'))} | character-weighted |\n")
+    for r in p["rows"]:
+        if "foveanet_error" in r:
+            print(f"- {r['image']}: foveanet refused it: {r['foveanet_error']}")
+        elif "foveanet" in r:
+            print(f"- {r['image']}, foveanet's first lines: `" + " / ".join(r["foveanet"][:3]).replace("`", "'")[:200] + "`")
+        if "tesseract" in r:
+            print(f"  Tesseract's: `" + (" / ".join(r["tesseract"][:3]).replace("`", "'")[:200] or "(nothing)") + "`")
+    print()
+
+
 def report(args) -> None:
     from foveanet.ocr.tesseract import LANGS
 
@@ -115,12 +196,18 @@ def report(args) -> None:
           "the load average is printed beside each.\n")
     for p in parts:
         ms, me = p["machine_start"], p["machine_end"]
-        if "cnn" in p:
+        if p.get("kind") in ("glyphs", "photos"):
+            (_report_glyphs if p["kind"] == "glyphs" else _report_photos)(p)
+        elif "cnn" in p:
             src = list(next(iter(p["cnn"].values())))
             print(f"## Handwritten digits ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
-            print("Test accuracy of LeNet-5 (HOG + linear SVM in brackets); rows: training split, "
-                  "columns: test split (splits in `foveanet/ocr/digits.py`).\n")
+            rc = p.get("recipe", {})
+            model = f"DigitNet width {rc['width']}" if rc else "LeNet-5"
+            print(f"Test accuracy of {model} (HOG + linear SVM in brackets); rows: training split, "
+                  "columns: test split (splits in `foveanet/ocr/digits.py`)"
+                  + (f"; {rc['epochs']} epochs per source, {rc['epochs_all']} on all, {rc['threads']} threads" if rc else "")
+                  + ".\n")
             print("| trained on | " + " | ".join(src) + " | training s |")
             print("|---|" + "---|" * (len(src) + 1))
             for name, row in p["cnn"].items():
@@ -172,8 +259,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="what", required=True)
     d = sub.add_parser("digits")
-    d.add_argument("--epochs", type=int, default=15)
-    d.add_argument("--epochs-all", type=int, default=8)
+    d.add_argument("--epochs", type=int, default=20)
+    d.add_argument("--epochs-all", type=int, default=20)
+    d.add_argument("--width", type=int, default=32)
     d.add_argument("--threads", type=int, default=2)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--json", default=None)
@@ -190,13 +278,25 @@ def main(argv=None):
     ln.add_argument("--script", default=None, choices=("latin", "odia"))
     ln.add_argument("--train-lines", type=int, default=None)
     ln.add_argument("--json", default=None)
+    g = sub.add_parser("glyphs")
+    g.add_argument("--latin-per-font", type=int, default=6)
+    g.add_argument("--odia-per-font", type=int, default=20)
+    g.add_argument("--test-per-font", type=int, default=6)
+    g.add_argument("--epochs", type=int, default=12)
+    g.add_argument("--width", type=int, default=16)
+    g.add_argument("--threads", type=int, default=2)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--json", default=None)
+    ph = sub.add_parser("photos")
+    ph.add_argument("--run", default=None, help="a trained line run (foveanet ocr train); none: Tesseract only")
+    ph.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")
     a = ap.parse_args(argv)
     if a.what == "report":
         report(a)
         return
-    res = digits(a) if a.what == "digits" else lines(a)
+    res = {"digits": digits, "lines": lines, "glyphs": glyphs, "photos": photos}[a.what](a)
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1, default=str))
 
