@@ -134,11 +134,11 @@ class _AdaptiveMax(Function):
 
     def _forward_compiled(self, ks, x, shape4, out_shape, out4, index_box):
         N, C, H, W = shape4
-        planes = N * C
+        planes, xp = N * C, array_module(x)  # NumPy: the compiled kernels are the CPU's
         (rs, re), (cs, ce) = _bounds(H, out4[0]), _bounds(W, out4[1])
-        x3 = np.ascontiguousarray(x).reshape(planes, H, W)
-        y = np.empty((planes,) + out4, dtype=x.dtype)
-        index = np.empty((N, C) + out4, dtype=np.int64)
+        x3 = xp.ascontiguousarray(x).reshape(planes, H, W)
+        y = xp.empty((planes,) + out4, dtype=x.dtype)
+        index = xp.empty((N, C) + out4, dtype=np.int64)
         ks.each_channel_block(planes, x3.size, lambda sl: ks.compiled.adaptive_max_forward(
             x3, y, index.reshape(planes, *out4), rs, re, cs, ce, sl.start, sl.stop))
         if index_box is not None:
@@ -150,8 +150,9 @@ class _AdaptiveMax(Function):
     def backward(self, g):
         if self.compiled is not None:
             ks, planes = self.compiled, self.index.shape[0] * self.index.shape[1]
-            gx = np.zeros((planes, self.plane), dtype=g.dtype)
-            g2 = np.ascontiguousarray(g).reshape(planes, -1)
+            xp = array_module(g)
+            gx = xp.zeros((planes, self.plane), dtype=g.dtype)
+            g2 = xp.ascontiguousarray(g).reshape(planes, -1)
             at = self.index.reshape(planes, -1)
             ks.each_channel_block(planes, gx.size, lambda sl: ks.compiled.adaptive_max_backward(
                 gx, g2, at, sl.start, sl.stop))

@@ -37,7 +37,7 @@ class _Embedding(Function):
         ks = kernels(g)
         if ks.compiled is not None and g.dtype in _COMPILED_DTYPES:
             # the same additions in the same order as np.add.at, in one compiled loop
-            g2 = np.ascontiguousarray(g2)
+            g2 = xp.ascontiguousarray(g2)
             ks.each_channel_block(g2.shape[1], g2.size, lambda sl: ks.compiled.embedding_backward(
                 dw, flat, g2, sl.start, sl.stop))
         else:
