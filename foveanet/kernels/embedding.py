@@ -3,8 +3,8 @@
     dW[idx[p], c] += G[p, c]   for every position p, in order
 
 NumPy's ``np.add.at`` (its only exact way for repeated ids) runs an unbuffered ufunc loop
-per element: 35-41 ms for XML-CNN's 16000 positions x 300 columns into a 20000 x 300
-table, where this loop takes ~3 ms (kernels/route.py has the numbers). A call covers the
+per element: XML-CNN's embedding, 16000 positions x 300 columns into a 20000 x 300 table,
+fwd+bwd 39 ms against this loop's 8 (kernels/route.py has the command). A call covers the
 columns [c0, c1): the caller runs column blocks on its threads, each block adds the
 positions in the same order as ``np.add.at``, so the sums are the same bits.
 """
