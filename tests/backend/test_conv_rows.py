@@ -68,3 +68,13 @@ def test_rows_are_a_view_of_an_unpadded_transposed_input():
     r = rows.to_rows(xt, g_pad)
     assert not np.shares_memory(r, x) and r.shape == (3 * 13, 64)
     np.testing.assert_array_equal(r.reshape(3, 13, 64)[:, 1:12], x)
+
+
+def test_an_empty_batch_gives_zero_weight_gradients():
+    x = foveanet.zeros(0, 10, 64, requires_grad=True)
+    w = foveanet.ones(4, 64, 3, requires_grad=True)
+    y = F.conv1d(x.transpose(1, 2), w)
+    assert y.shape == (0, 4, 8)
+    y.sum().backward()
+    assert x.grad.shape == (0, 10, 64)
+    assert w.grad.shape == (4, 64, 3) and not w.grad.numpy().any()

@@ -85,7 +85,8 @@ def rows_backward(gy: np.ndarray, xr, w, g: ConvGeom, need_x: bool, need_w: bool
                 np.matmul(gt, xr[n0 * Wp + j * d:n0 * Wp + j * d + R], out=part[j])
             return part
 
-        dw = threads.each(range(0, N, per), group, fold=np.add).transpose(1, 2, 0)
+        dw = (threads.each(range(0, N, per), group, fold=np.add) if N
+              else np.zeros((k, g.Co, g.C), dtype=gy.dtype)).transpose(1, 2, 0)
     if need_x:
         wt = np.ascontiguousarray(w.reshape(g.Co, g.C, k).transpose(2, 0, 1))  # (k, Co, C)
         l = g.pads[2]
