@@ -152,8 +152,9 @@ class _AdaptiveMax(Function):
             ks, planes = self.compiled, self.index.shape[0] * self.index.shape[1]
             xp = array_module(g)
             gx = xp.zeros((planes, self.plane), dtype=g.dtype)
-            g2 = xp.ascontiguousarray(g).reshape(planes, -1)
-            at = self.index.reshape(planes, -1)
+            outs = self.index.shape[2] * self.index.shape[3]
+            g2 = xp.ascontiguousarray(g).reshape(planes, outs)
+            at = self.index.reshape(planes, outs)
             ks.each_channel_block(planes, gx.size, lambda sl: ks.compiled.adaptive_max_backward(
                 gx, g2, at, sl.start, sl.stop))
             return gx.reshape(self.in_shape)

@@ -50,3 +50,10 @@ def test_compiled_equals_numpy_and_torch(case, dtype):
     tol = 1e-12 if dtype == np.float64 else 1e-6
     np.testing.assert_allclose(gx, rgx, rtol=tol, atol=tol)
     np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_an_empty_batch():
+    x = foveanet.zeros(0, 3, 10, requires_grad=True)
+    y = F.adaptive_max_pool1d(x, 3)
+    y.sum().backward()
+    assert y.shape == (0, 3, 3) and x.grad.shape == (0, 3, 10)
