@@ -20,7 +20,7 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
-from foveanet.backend import array_module
+from foveanet.backend import array_module, kernels
 from foveanet.functional._utils import as_tensor
 from foveanet.functional.pooling import Axis, Geometry, _AvgPool, _MaxPool, running_argmax, spatial_view
 
@@ -101,11 +101,20 @@ def _averaging_matrix(n: int, out: int, dtype, xp=np):
     return a if xp is np else xp.asarray(a)
 
 
+# the dtypes the compiled kernels are built for (others run the NumPy gathers)
+_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 class _AdaptiveMax(Function):
     """y[i] = max over window i;  dx[argmax of window i] += g[i]."""
 
+    compiled = None  # the compiled kernels that ran forward (None: the NumPy gathers)
+
     def forward(self, x, *, shape4, out_shape, out4, index_box=None):
         (H, W), (OH, OW) = shape4[2:], out4
+        ks = kernels(x)
+        if ks.compiled is not None and x.dtype in _COMPILED_DTYPES:
+            return self._forward_compiled(ks, x, shape4, out_shape, out4, index_box)
         rows, cols = _windows(H, OH), _windows(W, OW)  # windows of unequal length, padded
         x4 = x.reshape(shape4)
         xp = array_module(x)
@@ -123,7 +132,32 @@ class _AdaptiveMax(Function):
             self.plane = H * W
         return out.reshape(out_shape)
 
+    def _forward_compiled(self, ks, x, shape4, out_shape, out4, index_box):
+        N, C, H, W = shape4
+        planes, xp = N * C, array_module(x)  # NumPy: the compiled kernels are the CPU's
+        (rs, re), (cs, ce) = _bounds(H, out4[0]), _bounds(W, out4[1])
+        x3 = xp.ascontiguousarray(x).reshape(planes, H, W)
+        y = xp.empty((planes,) + out4, dtype=x.dtype)
+        index = xp.empty((N, C) + out4, dtype=np.int64)
+        ks.each_channel_block(planes, x3.size, lambda sl: ks.compiled.adaptive_max_forward(
+            x3, y, index.reshape(planes, *out4), rs, re, cs, ce, sl.start, sl.stop))
+        if index_box is not None:
+            index_box.append(index.reshape(out_shape))
+        if self.requires_grad:
+            self.compiled, self.index, self.in_shape, self.plane = ks, index, x.shape, H * W
+        return y.reshape(out_shape)
+
     def backward(self, g):
+        if self.compiled is not None:
+            ks, planes = self.compiled, self.index.shape[0] * self.index.shape[1]
+            xp = array_module(g)
+            gx = xp.zeros((planes, self.plane), dtype=g.dtype)
+            outs = self.index.shape[2] * self.index.shape[3]
+            g2 = xp.ascontiguousarray(g).reshape(planes, outs)
+            at = self.index.reshape(planes, outs)
+            ks.each_channel_block(planes, gx.size, lambda sl: ks.compiled.adaptive_max_backward(
+                gx, g2, at, sl.start, sl.stop))
+            return gx.reshape(self.in_shape)
         xp = array_module(g)
         planes = self.index.shape[0] * self.index.shape[1]
         flat = (xp.arange(planes)[:, None] * self.plane + self.index.reshape(planes, -1)).ravel()

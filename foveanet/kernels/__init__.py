@@ -12,7 +12,9 @@ that the compile cost is paid once per machine.
     direct.py      direct conv (one group, stride 1) forward, dX and dW, for few channels
     batchnorm.py   batch norm's statistics, normalisation and gradients, per channel
     pooling.py     max pooling forward (with the argmax) and backward
+    adaptive.py    adaptive max pooling forward (with the argmax) and backward
     epilogue.py    an inference conv's per-channel scale, shift and clamp in one pass
+    embedding.py   an embedding's backward: the scatter-add into the table's rows
 
 ``load()`` returns the kernels, each loaded on first access and compiled on first call (or
 read from Numba's cache), or None when Numba is not installed (then foveanet runs its NumPy
@@ -33,7 +35,8 @@ __all__ = ["available", "load"]
 _WHERE = {
     "depthwise_forward": "depthwise", "depthwise_backward": "depthwise",
     "max_pool_forward": "pooling", "max_pool_backward": "pooling",
-    "affine_clamp": "epilogue",
+    "adaptive_max_forward": "adaptive", "adaptive_max_backward": "adaptive",
+    "affine_clamp": "epilogue", "embedding_backward": "embedding",
     "direct_forward": "direct", "direct_backward": "direct",
     "batch_norm_forward": "batchnorm", "batch_norm_backward": "batchnorm",
     "batch_norm_forward_job": "batchnorm", "batch_norm_backward_job": "batchnorm",

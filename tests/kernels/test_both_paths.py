@@ -27,6 +27,8 @@ OPS = [
     ("max_pool1d", F.max_pool1d, TF.max_pool1d, (2, 3, 15), [], dict(kernel_size=3, stride=2)),
     ("avg_pool", F.avg_pool2d, TF.avg_pool2d, (2, 3, 9, 9), [],
      dict(kernel_size=3, stride=2, padding=1)),
+    ("adaptive_max_pool1d", F.adaptive_max_pool1d, TF.adaptive_max_pool1d, (2, 3, 23), [],
+     dict(output_size=5)),
     ("relu", F.relu, TF.relu, (4, 7), [], {}),
     ("linear", F.linear, TF.linear, (4, 7), [(3, 7), (3,)], {}),
 ]
