@@ -134,6 +134,7 @@ def report(args) -> None:
             print(f"## Printed {script.capitalize()} lines, held-out fonts ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
             print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, stretch {c.get('stretch', 0.0)}, "
+                  f"text body {c['body'] if c.get('body') else 'as cropped'}, "
                   f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
                   f"training lines x {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}, "
                   f"{c['threads']} threads, budget {c['minutes']} min; {c['test_lines']} test lines "
