@@ -15,7 +15,9 @@ training splits, and HOG + linear SVM trained the same ways. ``lines``: trains
 ``foveanet ocr train``'s default recipe (or evaluates ``--run``), then runs Tesseract on the
 same held-out test lines and prints both CERs; ``glyphs``: ``foveanet.ocr.glyphs.run_glyphs``
 for each script; ``photos``: ``foveanet.ocr.photos.read_photos`` (a trained line run and
-Tesseract on the real photos); ``report`` writes the markdown.
+Tesseract on the real photos); ``shift``: a recipe setting's effect on a training
+face left out of training (validation text, no test lines), e.g. ``shift --script odia
+--hold-out utkal --body 0 0.6``; ``report`` writes the markdown.
 """
 from __future__ import annotations
 
@@ -186,6 +188,51 @@ def _report_photos(p) -> None:
     print()
 
 
+
+
+def shift(args) -> dict:
+    """The font-shift check of a recipe setting without the test fonts: one training face
+    (``--hold-out``) is left out of training, and each ``--body`` setting trains on the others
+    (same lines, seed and budget) and is scored greedy on validation lines of the training
+    faces and on the same texts drawn in the held-out face. Test lines are not read."""
+    import foveanet.ocr.pipeline as pipeline
+    import foveanet.ocr.render as render
+    from foveanet.ocr.alphabet import alphabet_for
+
+    fonts = render.fonts_for(args.script, "train")
+    held = [f for f in fonts if f.stem == args.hold_out]
+    if not held:
+        raise SystemExit(f"--hold-out must be one of {[f.stem for f in fonts]}, got {args.hold_out!r}")
+    kept = [f for f in fonts if f.stem != args.hold_out]
+    train_fonts = render.fonts_for
+    render.fonts_for = lambda script, split: kept if split == "train" else train_fonts(script, split)
+    # the test lines stay unread: no language-model grid, no test scoring
+    pipeline._evaluate = lambda *a, **k: {}
+    pipeline.choose_lm = lambda *a, **k: None
+    alphabet = alphabet_for(args.script)
+    texts = render.text_lines(alphabet, "train", args.shift_lines, 777)
+    rng = np.random.default_rng(778)
+    raw = [render.render_line(t, held[0], rng) for t in texts]
+    res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
+           "runs": {}}
+    for b in args.body:
+        body = None if b == 0 else b
+        out = Path(args.out) / f"body-{b}"
+        m = pipeline.train(out, quiet=True, pictures=False, script=args.script, body=body,
+                           train_lines=args.train_lines, minutes=args.minutes, seed=args.seed)
+        cfg, model = pipeline.load_run(out)
+        lines = [pipeline.normalise_line(x, body=body) for x in raw]
+        held_cer = pipeline.score(model, lines, texts, alphabet)["cer"]
+        best = min(m["history"], key=lambda r: r["val_cer"])
+        res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held_cer, "best_epoch": best["epoch"],
+                               "epochs": len(m["history"]), "seconds": m["seconds"], "cpu_seconds": m["cpu_seconds"],
+                               "uptime": _machine()["uptime"]}
+        print(f"body {b}: validation CER {100 * best['val_cer']:.2f}% (training faces), "
+              f"{args.hold_out} CER {100 * held_cer:.2f}% ({len(m['history'])} epochs, {m['seconds']:.0f}s)", flush=True)
+    render.fonts_for = train_fonts
+    return res
+
+
 def report(args) -> None:
     from foveanet.ocr.tesseract import LANGS
 
@@ -221,6 +268,7 @@ def report(args) -> None:
             print(f"## Printed {script.capitalize()} lines, held-out fonts ({ms['date']}; {ms['cpu']}, {ms['cores']} cores)\n")
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
             print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, stretch {c.get('stretch', 0.0)}, "
+                  f"text body {c['body'] if c.get('body') else 'as cropped'}, "
                   f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
                   f"training lines x {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}, "
                   f"{c['threads']} threads, budget {c['minutes']} min; {c['test_lines']} test lines "
@@ -290,13 +338,24 @@ def main(argv=None):
     ph = sub.add_parser("photos")
     ph.add_argument("--run", default=None, help="a trained line run (foveanet ocr train); none: Tesseract only")
     ph.add_argument("--json", default=None)
+    sh = sub.add_parser("shift")
+    sh.add_argument("--script", default="odia", choices=("latin", "odia"))
+    sh.add_argument("--hold-out", default="utkal", help="the training face left out (a font file's stem)")
+    sh.add_argument("--body", type=float, nargs="+", default=[0.0, 0.6], help="settings compared (0: off)")
+    sh.add_argument("--train-lines", type=int, default=3000)
+    sh.add_argument("--shift-lines", type=int, default=200)
+    sh.add_argument("--minutes", type=float, default=5.0)
+    sh.add_argument("--seed", type=int, default=0)
+    sh.add_argument("--out", default="runs/shift")
+    sh.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")
     a = ap.parse_args(argv)
     if a.what == "report":
         report(a)
         return
-    res = {"digits": digits, "lines": lines, "glyphs": glyphs, "photos": photos}[a.what](a)
+    res = {"digits": digits, "lines": lines, "glyphs": glyphs, "photos": photos,
+           "shift": shift}[a.what](a)
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1, default=str))
 

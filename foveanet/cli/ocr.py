@@ -47,6 +47,9 @@ def register(sub) -> None:
                    help=f"pixels of line width per CTC time step [{DEFAULTS['frame']}]")
     t.add_argument("--stretch", type=float, default=None,
                    help=f"training lines resized in width by a factor in [1-S, 1+S] (0: off) [{DEFAULTS['stretch']}]")
+    t.add_argument("--body", type=float, default=None,
+                   help="scale each line so its text body fills this fraction of the model's height, in "
+                        "training, evaluation and predict (0: lines as cropped) [latin: 0, odia: 0.6]")
     for flag, typ, hlp in (("epochs", positive_int, "passes over the training lines"),
                            ("train-lines", positive_int, "training lines rendered"),
                            ("val-lines", positive_int, "validation lines (training fonts, other seed)"),
@@ -90,6 +93,10 @@ def run_train(args) -> int:
     settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if not 0 <= settings.get("stretch", 0) < 1:
         raise CLIError(f"--stretch must be in [0, 1) (a width factor of 1 - S to 1 + S), got {args.stretch}")
+    if args.body is not None:
+        if not 0 <= args.body <= 1:
+            raise CLIError(f"--body must be in [0, 1] (a fraction of the line height; 0: off), got {args.body}")
+        settings["body"] = args.body or None
     out = Path(args.out)
     if (out / "config.json").exists():
         raise CLIError(f"{out} already holds a run (config.json): choose another --out or delete it")

@@ -141,3 +141,58 @@ def test_stretch_out_of_range_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "--stretch must be in [0, 1)" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def _with_body(run_dir, dest, body):
+    """A copy of a run whose config.json says ``body`` (dropped when None): the weights do
+    not depend on it, the lines the model sees do."""
+    import shutil
+
+    shutil.copytree(run_dir, dest)
+    cfg = json.loads((dest / "config.json").read_text())
+    cfg.pop("body", None)
+    if body is not None:
+        cfg["body"] = body
+    (dest / "config.json").write_text(json.dumps(cfg))
+    return dest
+
+
+def test_a_run_without_body_in_its_config_reads_lines_as_cropped(run, tmp_path):
+    from foveanet.ocr.pipeline import load_run, test_set
+
+    old_cfg = load_run(_with_body(run[0], tmp_path / "old", None))[0]
+    new_cfg = load_run(_with_body(run[0], tmp_path / "new", 0.6))[0]
+    assert old_cfg["body"] is None and new_cfg["body"] == 0.6
+    lines, _, _, raw = test_set(old_cfg)
+    assert all(np.array_equal(x, normalise_line(r)) for x, r in zip(lines, raw))
+    lines, _, _, raw = test_set(new_cfg)
+    assert all(np.array_equal(x, normalise_line(r, body=0.6)) for x, r in zip(lines, raw))
+    assert lines[0].shape != normalise_line(raw[0]).shape    # the setting changes what the model sees
+
+
+def test_predict_normalises_lines_with_the_runs_body(run, tmp_path, monkeypatch):
+    import foveanet.ocr.pipeline as pipeline
+
+    out = _with_body(run[0], tmp_path / "body", 0.6)
+    img = np.full((48, 200), 255, np.uint8)
+    img[18:30, 5:195] = 0
+    Image.fromarray(img).save(tmp_path / "line.png")
+    seen = []
+
+    def spy(x, *a, **kw):
+        seen.append(kw.get("body"))
+        return normalise_line(x, *a, **kw)
+
+    monkeypatch.setattr(pipeline, "normalise_line", spy)
+    texts = pipeline.predict_image(out, tmp_path / "line.png", beam=0)
+    assert seen == [0.6]
+    _, model = pipeline.load_run(out)
+    expect, _ = pipeline.recognize(model, [normalise_line(img, body=0.6)], pipeline.alphabet_for("latin"))
+    assert texts == expect
+
+
+def test_body_out_of_range_is_a_one_line_error(tmp_path, capsys):
+    assert main(["ocr", "train", "--out", str(tmp_path / "run"), "--body", "1.5", *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--body must be in [0, 1]" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "run").exists()
