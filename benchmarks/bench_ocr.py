@@ -188,8 +188,6 @@ def _report_photos(p) -> None:
     print()
 
 
-
-
 def shift(args) -> dict:
     """The font-shift check of a recipe setting without the test fonts: one training face
     (``--hold-out``) is left out of training, and each ``--body`` setting trains on the others
