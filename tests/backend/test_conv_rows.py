@@ -78,3 +78,21 @@ def test_an_empty_batch_gives_zero_weight_gradients():
     y.sum().backward()
     assert x.grad.shape == (0, 10, 64)
     assert w.grad.shape == (4, 64, 3) and not w.grad.numpy().any()
+
+
+@pytest.mark.parametrize("shape,k", [((6, 96, 1, 1), 1), ((4, 64, 1, 9), 3)], ids=["se-1x1", "short-k3"])
+def test_short_sequences_run_as_one_gemm_and_equal_torch(workers, shape, k):
+    # an SE block's 1x1 maps (one-row sequences) and a short 1-d input take the whole-batch GEMM
+    g = ConvGeom(shape[0], shape[1], 1, shape[3], 24, 1, 1, k, (1, 1), (1, 1), (0, 0, 0, 0))
+    assert route.path(g) == "rows" and g.Wp < rows.SHORT_SEQUENCE
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.standard_normal(s) for s in (shape, (24, shape[1], 1, k), (24,)))
+    gy = rng.standard_normal((shape[0], 24, 1, shape[3] - k + 1))
+    xt, wt, bt = (foveanet.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(xt, wt, bt)
+    (y * foveanet.tensor(gy)).sum().backward()
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = TF.conv2d(tx, tw, tb)
+    (ty * torch.tensor(gy)).sum().backward()
+    for ours, ref in ((y.numpy(), ty.detach()), (xt.grad.numpy(), tx.grad), (wt.grad.numpy(), tw.grad)):
+        np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-10, atol=1e-10)
