@@ -200,8 +200,8 @@ class Tensor:
 
     def cuda(self, device=None) -> "Tensor":
         """This tensor on the GPU (``'cuda'``, or ``'cuda:N'`` for ``device=N``)."""
-        return self.to(_device.Device("cuda", device if isinstance(device, int) else None)
-                       if not isinstance(device, (str, _device.Device)) else device)
+        return self.to(_device.Device("cuda", device) if device is None or isinstance(device, int)
+                       else device)
 
     def cpu(self) -> "Tensor":
         """This tensor on the CPU (itself when it is there already)."""

@@ -135,9 +135,7 @@ def unregister_array_type(array_type: type) -> None:
 
 def device_array_module(a):
     """The (module, device type) of a registered device array, else None (NumPy or host data)."""
-    if isinstance(a, np.ndarray) or not _device_types:
-        if not isinstance(a, np.ndarray) and hasattr(a, "__cuda_array_interface__"):
-            return _from_cupy(a)
+    if isinstance(a, np.ndarray):
         return None
     found = _device_types.get(type(a))
     if found is None and hasattr(a, "__cuda_array_interface__"):

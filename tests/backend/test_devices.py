@@ -68,3 +68,18 @@ def test_tensors_on_two_devices_in_one_op_raise_as_torch():
         a, b = fn.tensor([1.0, 2.0], device="cuda"), fn.tensor([1.0, 2.0])
         with pytest.raises(RuntimeError, match="same device, but found cpu and cuda:0"):
             a + b
+
+
+def test_layers_built_with_device_live_there_and_match_the_cpu_build():
+    import foveanet.nn as nn
+
+    for make in (lambda d: nn.Conv2d(3, 4, 3, device=d), lambda d: nn.Embedding(10, 4, device=d),
+                 lambda d: nn.LSTM(4, 5, device=d)):
+        fn.manual_seed(3)
+        host = make(None)
+        with standin.cuda():
+            fn.manual_seed(3)
+            dev = make("cuda")
+            for (name, p), (_, q) in zip(host.named_parameters(), dev.named_parameters()):
+                assert q.device == fn.device("cuda"), name
+                np.testing.assert_array_equal(q.cpu().numpy(), p.numpy(), err_msg=name)

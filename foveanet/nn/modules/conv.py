@@ -71,6 +71,8 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self) -> None:
         init._default_layer_init_(self.weight, self.bias)
@@ -137,7 +139,8 @@ class Conv1d(_Conv):
         bias: learn an additive bias per output channel (default True).
         padding_mode: what fills the padding: ``'zeros'`` (default), ``'reflect'``,
             ``'replicate'`` or ``'circular'``.
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
@@ -194,7 +197,8 @@ class Conv2d(_Conv):
         bias: learn an additive bias per output channel (default True).
         padding_mode: what fills the padding: ``'zeros'`` (default), ``'reflect'``,
             ``'replicate'`` or ``'circular'``.
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
@@ -295,7 +299,8 @@ class ConvTranspose1d(_ConvTranspose):
         bias: learn an additive bias per output channel (default True).
         dilation: d, the spacing between the kernel's taps (default 1).
         padding_mode: only ``'zeros'`` (the default); other modes raise ValueError.
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
@@ -350,7 +355,8 @@ class ConvTranspose2d(_ConvTranspose):
         bias: learn an additive bias per output channel (default True).
         dilation: d, the spacing between the kernel's taps, int or pair (default 1).
         padding_mode: only ``'zeros'`` (the default); other modes raise ValueError.
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:

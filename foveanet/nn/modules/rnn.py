@@ -46,6 +46,8 @@ class _RNNBase(Module):
                     self.register_parameter(f"bias_ih_l{layer}{sfx}", Parameter(np.empty((g,), dt)))
                     self.register_parameter(f"bias_hh_l{layer}{sfx}", Parameter(np.empty((g,), dt)))
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self) -> None:
         bound = 1 / math.sqrt(self.hidden_size)
@@ -147,7 +149,8 @@ class LSTM(_RNNBase):
         dropout: dropout probability on every layer's output but the last (default 0).
         bidirectional: add a layer reading the sequence backwards (default False).
         proj_size: only 0 is supported.
-        device: accepted for PyTorch compatibility and ignored.
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default ``foveanet.get_default_dtype()``).
 
     Shape:
@@ -198,7 +201,8 @@ class GRU(_RNNBase):
         dropout: dropout probability on every layer's output but the last (default 0).
         bidirectional: add a layer reading the sequence backwards (default False).
         proj_size: only 0 is supported.
-        device: accepted for PyTorch compatibility and ignored.
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default ``foveanet.get_default_dtype()``).
 
     Shape:

@@ -33,7 +33,8 @@ class Embedding(Module):
         _weight: a (V, D) table to use instead of a random one, sharing its memory (default
             None); ``Embedding.from_pretrained`` passes it.
         _freeze: create the weight with requires_grad=False (default False).
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the weight's dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
@@ -80,6 +81,8 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: _weight has shape {shape}, expected "
                                  f"{(self.num_embeddings, self.embedding_dim)}")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
