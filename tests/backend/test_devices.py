@@ -74,12 +74,16 @@ def test_layers_built_with_device_live_there_and_match_the_cpu_build():
     import foveanet.nn as nn
 
     for make in (lambda d: nn.Conv2d(3, 4, 3, device=d), lambda d: nn.Embedding(10, 4, device=d),
-                 lambda d: nn.LSTM(4, 5, device=d)):
+                 lambda d: nn.LSTM(4, 5, device=d), lambda d: nn.Linear(4, 3, device=d),
+                 lambda d: nn.BatchNorm2d(4, device=d), lambda d: nn.LayerNorm(4, device=d),
+                 lambda d: nn.GroupNorm(2, 4, device=d)):
         fn.manual_seed(3)
         host = make(None)
         with standin.cuda():
             fn.manual_seed(3)
             dev = make("cuda")
-            for (name, p), (_, q) in zip(host.named_parameters(), dev.named_parameters()):
+            pairs = zip((*host.named_parameters(), *host.named_buffers()),
+                        (*dev.named_parameters(), *dev.named_buffers()))
+            for (name, p), (_, q) in pairs:
                 assert q.device == fn.device("cuda"), name
                 np.testing.assert_array_equal(q.cpu().numpy(), p.numpy(), err_msg=name)

@@ -21,7 +21,8 @@ class Linear(Module):
         in_features: H_in, the size of each input row (the input's last dim).
         out_features: H_out, the size of each output row.
         bias: learn the additive bias b (default True).
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
@@ -59,6 +60,8 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self) -> None:
         init._default_layer_init_(self.weight, self.bias)

@@ -52,6 +52,8 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -113,7 +115,8 @@ class BatchNorm1d(_BatchNorm):
         affine: learn a per-channel weight and bias (default True).
         track_running_stats: keep running_mean and running_var and normalise with them in
             eval mode (default True).
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' and buffers' dtype (default None:
             ``foveanet.get_default_dtype()``).
         bias: keyword only; with affine, also learn the bias (default True).
@@ -167,7 +170,8 @@ class BatchNorm2d(_BatchNorm):
         affine: learn a per-channel weight and bias (default True).
         track_running_stats: keep running_mean and running_var and normalise with them in
             eval mode (default True).
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' and buffers' dtype (default None:
             ``foveanet.get_default_dtype()``).
         bias: keyword only; with affine, also learn the bias (default True).
@@ -208,7 +212,8 @@ class LayerNorm(Module):
         eps: added to the variance (default 1e-5).
         elementwise_affine: learn a per-element weight (and bias) of shape D (default True).
         bias: with elementwise_affine, also learn the bias (default True).
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
 
     Shape:
@@ -237,6 +242,8 @@ class LayerNorm(Module):
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dt = np.dtype(dtype or backend.get_default_dtype())
         _affine_params(self, self.normalized_shape, elementwise_affine, bias, dt)
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self) -> None:
         _reset_affine(self)
@@ -261,7 +268,8 @@ class GroupNorm(Module):
         num_channels: the number of channels C expected in the input.
         eps: added to the variance (default 1e-5).
         affine: learn a per-channel weight (and bias) (default True).
-        device: accepted for PyTorch compatibility and ignored (arrays live on the CPU).
+        device: where the parameters live (default None: the CPU); ``'cuda'`` builds them on
+            the host (one seed, one model on every device) and moves them, as ``.to(device)``.
         dtype: the parameters' dtype (default None: ``foveanet.get_default_dtype()``).
         bias: keyword only; with affine, also learn the bias (default True).
 
@@ -287,6 +295,8 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         dt = np.dtype(dtype or backend.get_default_dtype())
         _affine_params(self, (num_channels,), affine, bias, dt)
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self) -> None:
         _reset_affine(self)
