@@ -24,6 +24,7 @@ import numpy as np
 
 from foveanet.autograd import tracing as _tracing
 from foveanet.backend.arrays import kernels
+from foveanet.backend.calls import CALL
 
 
 
@@ -206,9 +207,10 @@ class Function:
         requires_grad = _grad.enabled and any(needs)
         ctx.requires_grad = requires_grad
         ctx.needs_input_grad = tuple(needs) if requires_grad else (False,) * len(needs)
-        if cls.uses_blas:
-            kernels(arrays[0]).before_gemm()
-        out = ctx.forward(*arrays, **settings)
+        with CALL:
+            if cls.uses_blas:
+                kernels(arrays[0]).before_gemm()
+            out = ctx.forward(*arrays, **settings)
         if requires_grad:
             ctx.inputs = inputs
             return Tensor._wrap(out, True, ctx)
@@ -298,6 +300,11 @@ def backward(root: "Tensor", grad_root: np.ndarray) -> None:
     The walk is iterative, so very deep graphs (DenseNet-169) do not hit Python's
     recursion limit.
     """
+    with CALL:  # one foveanet call: BLAS's threads come back when the sweep ends
+        _sweep(root, grad_root)
+
+
+def _sweep(root: "Tensor", grad_root: np.ndarray) -> None:
     order = []
     visited = set()
     stack = [(root, False)]

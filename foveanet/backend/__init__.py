@@ -13,6 +13,8 @@
                            where arrays live (``'cpu'``: NumPy, ``'cuda'``: CuPy); ``standin``
                            plays CuPy on the CPU so that tests can check the seam
 
+``backend/calls.py`` marks where foveanet's own calls begin and end, for settings a backend
+keeps for one call (the CPU's BLAS hold).
 The CPU's speed machinery (threads, memory, process tuning, the convolution engines and the
 table that routes between them) lives in ``backend/cpu``. Names load on first use, so that
 ``import foveanet.backend.cpu`` can tune the process before NumPy loads

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import foveanet
+from foveanet import nn
+from foveanet.backend.calls import CALL
 from foveanet.backend.cpu import threads as parallel
 from foveanet.backend.cpu.conv import route
 from foveanet.nn import functional as F
@@ -71,40 +73,115 @@ def test_a_late_thread_takes_fewer_items(two_workers):
     assert names.count(main) == 1 and gate.is_set()
 
 
-def test_blas_is_held_at_one_thread_inside_and_given_back_by_the_next_gemm(two_workers):
-    """Tasks run with BLAS at one thread; the count stays held after the region (switching
-    it back and forth around every region stalled the next one) until a GEMM outside tasks
-    asks for it, and get_num_threads reports the real count meanwhile."""
+@pytest.fixture
+def blas_libs():
     libs = parallel._blas_controller() or []
     if not libs:
         pytest.skip("threadpoolctl finds no BLAS")
     before = [c.num_threads for c in libs]
-    try:
-        for c in libs:
-            c.set_num_threads(2)
+    for c in libs:
+        c.set_num_threads(2)
+    yield libs
+    parallel.release_blas()
+    for c, k in zip(libs, before):
+        c.set_num_threads(k)
+
+
+def test_blas_is_held_inside_a_foveanet_call_and_given_back_when_it_returns(two_workers, blas_libs):
+    """Tasks run with BLAS at one thread; inside one foveanet call the count stays held
+    between regions (switching it back and forth around every region stalled the next one)
+    until a GEMM outside tasks asks for it; the outermost call's end gives it back, and
+    get_num_threads reports the real count meanwhile."""
+    libs = blas_libs
+    with CALL:
         inside = parallel.run([lambda: [c.num_threads for c in libs]] * 2)
         assert inside == [[1] * len(libs)] * 2
+        with CALL:  # nested: still one call
+            parallel.run([lambda: None] * 2)
         assert [c.num_threads for c in libs] == [1] * len(libs)  # still held
         assert foveanet.get_num_threads() == 2
         x = foveanet.ones(64, 3)  # more rows than threads.matmul takes on (LINEAR_SPLIT_MAX_ROWS)
         F.linear(x, foveanet.ones(5, 3))  # a GEMM outside tasks takes the threads back
         assert [c.num_threads for c in libs] == [2] * len(libs)
         parallel.run([lambda: None] * 2)
-        parallel.set_workers(2)  # so does setting the thread count
-        assert [c.num_threads for c in libs] == [2] * len(libs)
         # a count set by someone else while held is theirs: reported, held anew, given back
-        parallel.run([lambda: None] * 2)
         for c in libs:
             c.set_num_threads(3)
         assert foveanet.get_num_threads() == 3
         inside = parallel.run([lambda: [c.num_threads for c in libs]] * 2)
         assert inside == [[1] * len(libs)] * 2
-        parallel.release_blas()
-        assert [c.num_threads for c in libs] == [3] * len(libs)
-    finally:
-        parallel.release_blas()
-        for c, k in zip(libs, before):
-            c.set_num_threads(k)
+    assert [c.num_threads for c in libs] == [3] * len(libs)  # the call ended: given back
+    parallel.run([lambda: None] * 2)  # a region outside any call gives them back at once
+    assert [c.num_threads for c in libs] == [3] * len(libs)
+
+
+def test_a_users_gemm_after_a_foveanet_conv_gets_every_blas_thread(two_workers, blas_libs):
+    """The hold is local to foveanet's calls: after a module's forward, a functional op and
+    a backward sweep, NumPy's next product runs with BLAS's own count."""
+    libs = blas_libs
+    seen = []
+
+    class Probe(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(16, 16, 3, padding=1)
+
+        def forward(self, x):
+            parallel.run([lambda: None] * 2)  # a region, as a conv's tasks are
+            seen.append([c.num_threads for c in libs])
+            return self.conv(x)
+
+    conv = Probe()
+    x = foveanet.randn(8, 16, 32, 32, requires_grad=True)
+    y = conv(x)
+    assert seen == [[1] * len(libs)]  # held inside the forward ...
+    assert [c.num_threads for c in libs] == [2] * len(libs)  # ... and given back after it
+    y = F.conv2d(x, conv.conv.weight, padding=1)
+    assert [c.num_threads for c in libs] == [2] * len(libs)
+    (y * y).sum().backward()
+    assert [c.num_threads for c in libs] == [2] * len(libs)
+    assert x.grad is not None
+
+
+def test_the_hold_waits_for_the_last_thread_inside_a_call(two_workers, blas_libs):
+    """Two user threads inside calls at once: BLAS stays held until the last one leaves.
+    OpenBLAS raises the count only when the main thread asks, so when a worker thread
+    leaves last, the main thread's next call gives the threads back."""
+    libs = blas_libs
+    held, given_back = [1] * len(libs), [2] * len(libs)
+
+    def other_thread_inside_a_call():
+        """A thread that enters a call, runs a region, and leaves when ``leave`` is set."""
+        entered, leave = threading.Event(), threading.Event()
+
+        def other():
+            with CALL:
+                parallel.run([lambda: None] * 2)
+                entered.set()
+                leave.wait(10)
+
+        t = threading.Thread(target=other)
+        t.start()
+        entered.wait(10)
+        return t, leave
+
+    t, leave = other_thread_inside_a_call()
+    with CALL:
+        parallel.run([lambda: None] * 2)
+        leave.set()
+        t.join()
+        assert [c.num_threads for c in libs] == held  # left by the other, still inside here
+    assert [c.num_threads for c in libs] == given_back  # the last one out gives back
+
+    t, leave = other_thread_inside_a_call()
+    with CALL:
+        parallel.run([lambda: None] * 2)
+    leave.set()
+    t.join()
+    assert [c.num_threads for c in libs] == held  # the worker thread left last ...
+    with CALL:
+        pass
+    assert [c.num_threads for c in libs] == given_back  # ... the main thread's next call
 
 
 def test_one_worker_and_nested_calls_run_in_the_calling_thread(two_workers):
@@ -147,12 +224,12 @@ def test_conv_over_two_workers_is_repeatable_and_matches_one(two_workers, monkey
 @pytest.mark.parametrize("rows", [8, 40, 200])
 def test_matmul_in_row_blocks_equals_the_product(two_workers, rows):
     """threads.matmul cuts the rows of ``a`` into tasks (few rows: one task), BLAS held at
-    one thread inside; the result is the product, computed in float64 here."""
+    one thread inside and given back after; the result is the product, computed in float64 here."""
     rng = np.random.default_rng(rows)
     a = rng.standard_normal((rows, 48)).astype(np.float32)
     b = rng.standard_normal((48, 300)).astype(np.float32)
     got = parallel.matmul(a, b)
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
-    assert parallel.held_blas_threads() is not None or not parallel._blas_controller()
+    assert parallel.held_blas_threads() is None  # outside any foveanet call: given back
     col = parallel.matmul(a, b[:, :1])  # a matrix-vector product (the classifier at batch 1)
     np.testing.assert_allclose(col, a.astype(np.float64) @ b[:, :1], rtol=1e-5, atol=1e-5)

@@ -8,7 +8,8 @@ Measured here (3x3 conv fwd+bwd, 2 cores, min of 5): 32->32 @28 batch 128: 63 ms
 2 BLAS threads -> 35 ms on 2 tasks; 12->12 @64 batch 32: 23 -> 9 ms (`make bench` keeps
 the first as "conv 3x3 32->32 @28 b128 fwd+bwd").
 
-While tasks run, BLAS is held at one thread so the two kinds of threads do not multiply.
+While tasks run, BLAS is held at one thread so the two kinds of threads do not multiply
+(``blas.py``: the hold lasts to the end of foveanet's call, not the process).
 Tasks must not share output memory: each writes its own slice or returns a partial result
 that is summed in a fixed order, so results do not depend on thread scheduling.
 
@@ -28,28 +29,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from foveanet.backend.cpu import blas
+
 __all__ = ["workers", "set_workers", "run", "each", "matmul", "release_blas", "set_num_threads",
            "get_num_threads"]
 
 _workers: int | None = None  # None: decided at first use from the BLAS thread count
 _pool: ThreadPoolExecutor | None = None
-_blas = None
 _lock = threading.Lock()
 _inside = threading.local()
-_held: list | None = None  # [(BLAS controller, its thread count)] while BLAS is held at 1
 
 
 def _blas_controller():
-    """OpenBLAS's (or another BLAS's) thread setter, found once; None if threadpoolctl sees
-    no BLAS (then nothing needs holding)."""
-    global _blas
-    if _blas is None:
-        import numpy  # noqa: F401  (threadpoolctl finds only libraries already loaded)
-        from threadpoolctl import ThreadpoolController
-
-        libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-        _blas = libs or False
-    return _blas or None
+    return blas.controllers()
 
 
 def workers() -> int:
@@ -178,44 +170,23 @@ def _run_threads(worker, threads: int) -> None:
 
 
 def _with_blas_held(body):
-    """Run ``body`` with BLAS at one thread, and leave it there.
-
-    The count is given back by ``release_blas``, which runs before every Function that
-    declares ``uses_blas`` (the CPU kernel set's ``before_gemm``), not at the end of every
-    parallel region: switching OpenBLAS 1 -> 2 -> 1 around
-    each region stalled the next region's tasks for milliseconds now and then (3x3 64->64
-    @56 b8 fwd+bwd on the Winograd path, 2 tasks: median 28 ms toggling, 17 ms held).
-    """
-    global _held
-    with _lock:
-        libs = _blas_controller() or []
-        if _held is None or any(c.num_threads != 1 for c in libs):  # changed by someone else
-            _held = [(c, c.num_threads) for c in libs]
-            for c, _ in _held:
-                c.set_num_threads(1)
-    return body()
+    """Run ``body`` with BLAS at one thread (``blas.hold``): the count stays held to the end
+    of foveanet's call (``backend/calls.py``); a region run outside any gives it back at once."""
+    blas.hold()
+    try:
+        return body()
+    finally:
+        blas.release_if_outside()
 
 
 def release_blas() -> None:
     """Give BLAS back its threads, for a GEMM that runs outside tasks (a no-op inside a
     task, or when nothing is held)."""
-    global _held
-    if _held is None or getattr(_inside, "active", False):
-        return
-    with _lock:
-        for c, k in _held or []:
-            if c.num_threads == 1:  # unless the user set a count of their own meanwhile
-                c.set_num_threads(k)
-        _held = None
+    if not getattr(_inside, "active", False):
+        blas.release()
 
 
-def held_blas_threads() -> int | None:
-    """The BLAS thread count that ``release_blas`` will restore, None when not held (or
-    when someone else has set a count since)."""
-    held = _held
-    if held is None or any(c.num_threads != 1 for c, _ in held):
-        return None
-    return max((k for _, k in held), default=1)
+held_blas_threads = blas.held_threads
 
 
 def _task(fn):
@@ -261,8 +232,8 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The BLAS thread count NumPy's matrix products use now.
 
-    Between parallel regions BLAS is held at one thread; the count reported is the one it
-    gets back before the next matrix product.
+    Inside a foveanet call BLAS is held at one thread; the count reported is the one it
+    gets back when the call returns.
 
     Returns:
         int: the thread count, at least 1.

@@ -7,6 +7,7 @@ import numpy as np
 
 from foveanet.autograd.tensor import Tensor, _parse_to
 from foveanet.backend import devices as _device
+from foveanet.backend.calls import CALL
 from foveanet.backend.arrays import array_module
 from foveanet.nn.modules._helpers import RemovableHandle, _addindent, _as_array, _IncompatibleKeys
 from foveanet.nn.parameter import Parameter
@@ -55,18 +56,19 @@ class Module:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks.values()):
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                res = hook(self, args, out)
-                if res is not None:
-                    out = res
-        return out
+        with CALL:  # a forward is one foveanet call (backend/calls.py)
+            if self._forward_pre_hooks:
+                for hook in list(self._forward_pre_hooks.values()):
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+            out = self.forward(*args, **kwargs)
+            if self._forward_hooks:
+                for hook in list(self._forward_hooks.values()):
+                    res = hook(self, args, out)
+                    if res is not None:
+                        out = res
+            return out
 
     # ----------------------------------------------------------------- registration
     def _check_init(self, what: str) -> None:
