@@ -17,7 +17,7 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.autograd.ops import Tanh, stable_sigmoid
-from foveanet.backend.arrays import array_module
+from foveanet.backend.arrays import array_module, kernels
 from foveanet.functional._utils import as_tensor, check_float
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "sigmoid",
@@ -52,10 +52,15 @@ class _Threshold(Function):
             if self.requires_grad:
                 self.pass_ = (x > lo) & (x < hi)
             return y
+        if slope == 0.0 and hi is None:  # relu: y <= lo exactly where x <= lo
+            y = xp.maximum(x, lo)
+            if self.requires_grad:  # backward reads the output: no mask pass, no mask kept
+                self.y, self.lo = y, lo
+            return y
         if slope == 0.0:
-            y = xp.maximum(x, lo) if hi is None else xp.clip(x, lo, hi)
+            y = xp.clip(x, lo, hi)
             if self.requires_grad:
-                self.pass_ = x > lo if hi is None else (x > lo) & (x < hi)
+                self.pass_ = (x > lo) & (x < hi)
             return y
         # y = x·f with f = slope below lo, 1 above: np.where on a random mask is ~10x slower
         f = (x <= lo).astype(x.dtype)
@@ -66,16 +71,33 @@ class _Threshold(Function):
         return x * f
 
     def backward(self, g):
+        if hasattr(self, "y"):
+            return _relu_backward(g, self.y, self.lo)
         if hasattr(self, "pass_"):
             return g * self.pass_
         return g * self.factor
+
+
+_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _relu_backward(g, y, lo):
+    """dx = g·[not y <= lo] (a NaN passes g, as PyTorch's threshold_backward): one compiled
+    pass on the CPU (``kernels/activation.py``); NumPy's mask and multiply elsewhere."""
+    ks = kernels(g)
+    if (ks.compiled is None or g.dtype not in _COMPILED_DTYPES or g.dtype != y.dtype
+            or not (g.flags.c_contiguous and y.flags.c_contiguous)):
+        return g * ~(y <= lo)
+    dx = np.empty_like(g)
+    ks.compiled.relu_backward(g.reshape(-1), y.reshape(-1), dx.reshape(-1), lo)
+    return dx
 
 
 def relu(input, inplace: bool = False):
     """Rectified linear unit, elementwise: negative values become 0.
 
         y = max(x, 0)
-        backward: dx = g·[x > 0]  (0 at x = 0, as PyTorch)
+        backward: dx = g·[not x <= 0]  (0 at x = 0, g at NaN, as PyTorch)
 
     Args:
         input: a float tensor (or array) of any shape.

@@ -298,12 +298,21 @@ class _MaxPool(Function):
         y = np.empty((N, C, h.out, w.out), x4.dtype)
         keep = self.requires_grad or index_box is not None
         idx = np.empty(y.shape if keep else (0, 0, 0, 0), np.int32)
-        ks.each_channel_block(C, x4.size, lambda sl: ks.compiled.max_pool_forward(
-            x4, y, idx, sl.start, sl.stop, h.k, w.k, h.s, w.s, h.d, w.d, h.p, w.p))
+        # windows that tile the input (2x2 / 2): one scalar pass, and a backward without
+        # the zeroing pass (kernels/pool_tiled.py)
+        tiled = (h.k == h.s and w.k == w.s and h.p == w.p == 0 and h.d == w.d == 1
+                 and h.out * h.k <= h.n and w.out * w.k <= w.n)
+        if tiled:
+            ks.each_channel_block(C, x4.size, lambda sl: ks.compiled.max_pool_tiled_forward(
+                x4, y, idx, sl.start, sl.stop, h.k, w.k))
+        else:
+            ks.each_channel_block(C, x4.size, lambda sl: ks.compiled.max_pool_forward(
+                x4, y, idx, sl.start, sl.stop, h.k, w.k, h.s, w.s, h.d, w.d, h.p, w.p))
         if index_box is not None:
             index_box.append(idx.astype(np.int64).reshape(geo.out_shape))
         if self.requires_grad:
             self.compiled, self.geo, self.idx, self.in_shape = ks, geo, idx, in_shape
+            self.tiled = tiled
         return y.reshape(geo.out_shape)
 
     def backward(self, g):
@@ -325,8 +334,14 @@ class _MaxPool(Function):
         ks, idx = self.compiled, self.idx
         g4 = np.ascontiguousarray(g.reshape(idx.shape))
         dx = np.empty(self.geo.shape4, g.dtype)
-        ks.each_channel_block(idx.shape[1], dx.size, lambda sl: ks.compiled.max_pool_backward(
-            g4, idx, dx, sl.start, sl.stop))
+        if self.tiled:
+            kh, kw = self.geo.h.k, self.geo.w.k
+            ks.each_channel_block(idx.shape[1], dx.size,
+                                  lambda sl: ks.compiled.max_pool_tiled_backward(
+                                      g4, idx, dx, sl.start, sl.stop, kh, kw))
+        else:
+            ks.each_channel_block(idx.shape[1], dx.size, lambda sl: ks.compiled.max_pool_backward(
+                g4, idx, dx, sl.start, sl.stop))
         return dx.reshape(self.in_shape)
 
 

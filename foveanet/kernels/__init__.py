@@ -12,7 +12,9 @@ that the compile cost is paid once per machine.
     direct.py      direct conv (one group, stride 1) forward, dX and dW, for few channels
     batchnorm.py   batch norm's statistics, normalisation and gradients, per channel
     pooling.py     max pooling forward (with the argmax) and backward
+    pool_tiled.py  the same for windows that tile the input (kernel = stride, no padding)
     adaptive.py    adaptive max pooling forward (with the argmax) and backward
+    activation.py  ReLU's backward from its output
     epilogue.py    an inference conv's per-channel scale, shift and clamp in one pass
     embedding.py   an embedding's backward: the scatter-add into the table's rows
 
@@ -35,7 +37,9 @@ __all__ = ["available", "load"]
 _WHERE = {
     "depthwise_forward": "depthwise", "depthwise_backward": "depthwise",
     "max_pool_forward": "pooling", "max_pool_backward": "pooling",
+    "max_pool_tiled_forward": "pool_tiled", "max_pool_tiled_backward": "pool_tiled",
     "adaptive_max_forward": "adaptive", "adaptive_max_backward": "adaptive",
+    "relu_backward": "activation",
     "affine_clamp": "epilogue", "embedding_backward": "embedding",
     "direct_forward": "direct", "direct_backward": "direct",
     "batch_norm_forward": "batchnorm", "batch_norm_backward": "batchnorm",

@@ -18,6 +18,7 @@ def _route_all(monkeypatch):
     the compiled direct conv, which small training layers take first)."""
     monkeypatch.setattr(compiled_route, "DIRECT_MAX_OUT_CHANNELS", 0)
     for name, value in (("MIN_CHANNELS", 1), ("MIN_WIDE_CHANNELS", 1), ("MIN_SIDE", 1),
+                        ("TRAIN_MIN_SIDE", 1),
                         ("MIN_TILES", 1), ("MIN_GEMM_MACS", 1), ("MAX_IMAGE_BYTES", 1 << 40),
                         ("INFERENCE_MIN_TILES", 1)):
         monkeypatch.setattr(route, "WINOGRAD_" + name, value)

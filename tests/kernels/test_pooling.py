@@ -21,6 +21,10 @@ CASES = [
     ((2, 2, 6, 5), (2, 3), (1, 2), (1, 1), 1, True),
     ((3, 4, 13, 12), 3, 1, 1, 1, False),
     ((4, 9, 10), 3, 2, 1, 1, False),   # unbatched (C, H, W)
+    # windows that tile the input (kernels/pool_tiled.py), odd sides leaving a remainder
+    ((2, 3, 9, 8), 2, 2, 0, 1, False),
+    ((2, 3, 8, 11), (2, 3), (2, 3), 0, 1, False),
+    ((1, 3, 6, 6), 3, 3, 0, 1, True),
 ]
 
 
@@ -86,10 +90,15 @@ def test_float16_stays_on_the_numpy_views():
     np.testing.assert_array_equal(y, TF.max_pool2d(torch.from_numpy(x).float(), 2).half().numpy())
 
 
-def test_exact_tilings_stay_on_the_numpy_views():
-    """foveanet/kernels/route.py: 2x2/2 on an even map runs NumPy's running maximum, an
-    overlapping 3x3/2 the compiled kernel."""
+def test_exact_tilings_train_on_the_tiled_kernel():
+    """foveanet/kernels/route.py: 2x2/2 on an even map runs kernels/pool_tiled.py when a
+    backward follows, NumPy's running maximum for values only; an overlapping 3x3/2 the
+    general compiled kernel."""
     x = foveanet.tensor(_input((2, 3, 8, 8), np.float32, 4, specials=False), requires_grad=True)
     with use_kernels("numba"):
-        assert F.max_pool2d(x, 2).grad_fn.compiled is None
-        assert F.max_pool2d(x, 3, 2, 1).grad_fn.compiled is not None
+        fn = F.max_pool2d(x, 2).grad_fn
+        assert fn.compiled is not None and fn.tiled
+        fn = F.max_pool2d(x, 3, 2, 1).grad_fn
+        assert fn.compiled is not None and not fn.tiled
+        with foveanet.no_grad():
+            close(F.max_pool2d(x, 2).numpy(), TF.max_pool2d(torch.from_numpy(x.numpy()), 2))

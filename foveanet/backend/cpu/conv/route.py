@@ -151,6 +151,13 @@ def winograd_image_bytes(g: ConvGeom, itemsize: int) -> int:
 WINOGRAD_INFERENCE_MIN_TILES = 96
 
 
+# Training (a backward to come) on 14x14 maps stays on the im2col engines: wall time at two
+# threads, median of 8 interleaved fwd+bwd at batch 128 (chrt -f 1, load 14), winograd /
+# patches: 64->64 @14 66.0 / 55.4 ms, 32->64 @14 24.2 / 23.3 (process CPU time, min of 4:
+# 127 / 109 and 42.3 / 42.5). Inference keeps WINOGRAD_MIN_SIDE.
+WINOGRAD_TRAIN_MIN_SIDE = 15
+
+
 def winograd(g: ConvGeom, inference: bool = False) -> bool:
     """3x3, stride 1, no dilation, one group, and a layer shape where it measured faster."""
     th, tw = winograd_tiles(g)
@@ -161,6 +168,7 @@ def winograd(g: ConvGeom, inference: bool = False) -> bool:
     if inference and threads.workers() == 1:
         return shape and tiles >= WINOGRAD_INFERENCE_MIN_TILES
     return (shape and max(g.C, g.Co) >= WINOGRAD_MIN_WIDE_CHANNELS
+            and (inference or min(g.Ho, g.Wo) >= WINOGRAD_TRAIN_MIN_SIDE)
             and tiles >= WINOGRAD_MIN_TILES and tiles * g.C * g.Co >= WINOGRAD_MIN_GEMM_MACS)
 
 
