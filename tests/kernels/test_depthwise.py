@@ -23,6 +23,11 @@ CASES = [
     (1, 8, 6, 6, 1, 1, 1, 0, 1, True),
     (2, 3, 8, 7, 3, 3, 3, 0, 1, True),
     (1, 2, 5, 5, 3, 3, 1, 0, 1, False),
+    # 3x3 at stride 1 as wide as the input: kernels/depthwise_flat.py
+    (2, 3, 4, 3, 3, 3, 1, 1, 1, True),
+    (2, 3, 7, 6, 3, 3, 1, (0, 1), 1, False),
+    (1, 2, 6, 5, 3, 3, 1, 2, 2, True),
+    (3, 4, 16, 17, 3, 3, 1, 1, 1, True),
 ]
 
 
@@ -74,6 +79,22 @@ def test_compiled_matches_torch_in_float32(case):
     close(dw, wt.grad, rtol=1e-4, atol=1e-4, what="dw")
     if b is not None:
         close(db, bt.grad, what="db")
+
+
+def test_the_flat_kernel_takes_the_same_width_3x3_layers():
+    """The cases above reach both compiled kernels: the flat one for 3x3 stride 1 as wide
+    as the input, each row longer than two dilations, the grid one for the rest."""
+    from foveanet.backend.cpu.conv.depthwise import flat
+    from foveanet.geometry import ConvGeom
+
+    def geom(N, C, H, W, kh, kw, stride, padding, dilation, *_):
+        pair = [v if isinstance(v, tuple) else (v, v) for v in (stride, padding, dilation)]
+        (ph, pw) = pair[1]
+        return ConvGeom(N, C, H, W, C, C, kh, kw, pair[0], pair[2], (ph, ph, pw, pw))
+
+    want = [True, False, False, True, False, False, False, False, True, True, True, True]
+    assert [flat(geom(*case)) for case in CASES] == want
+    assert not flat(geom(1, 2, 6, 2, 3, 3, 1, 1, 1))  # two dilations as long as a row
 
 
 def test_inference_keeps_nothing_and_matches():

@@ -81,6 +81,15 @@ def _compiled_args(g: ConvGeom) -> tuple:
     return g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pads[0], g.pads[2]
 
 
+def flat(g: ConvGeom) -> bool:
+    """Whether the compiled layer runs on ``kernels/depthwise_flat.py`` (nine taps a pass
+    over whole planes): 3x3 at stride 1 with the output as wide as the input (padding 1,
+    or d at dilation d), each row longer than a tap column's offset. 3x3 128 @28 b16, one
+    thread, min of 15: forward 2.4 -> TODO ms, dX 2.8 -> TODO, dW 2.8 -> TODO."""
+    return (g.kh == 3 and g.kw == 3 and g.sh == 1 and g.sw == 1 and g.Wo == g.W
+            and g.Co == g.C == g.G and 2 * g.dw < g.W)
+
+
 def _compiled_blocks(g: ConvGeom) -> list:
     n = -(-g.C // threads.workers())
     return [(c0, min(c0 + n, g.C)) for c0 in range(0, g.C, n)]
@@ -98,6 +107,12 @@ def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=Non
         b = np.zeros(g.C, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
         s = np.ones(g.C, x.dtype) if scale is None else np.ascontiguousarray(scale, x.dtype)
         lo, hi = (x.dtype.type(v) for v in ((-np.inf, np.inf) if clamp is None else clamp))
+        if flat(g):
+            x3, y3 = x.reshape(g.N, g.C, -1), y.reshape(g.N, g.C, -1)
+            threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_flat_forward(
+                x3, wt, s, b, y3, blk[0], blk[1], g.H, g.W, g.dh, g.dw, g.pads[0],
+                g.pads[2], lo, hi))
+            return y
         threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_forward(
             x, wt, s, b, y, blk[0], blk[1], *_compiled_args(g), lo, hi))
         return y
@@ -128,6 +143,15 @@ def depthwise_grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: boo
         wt = np.ascontiguousarray(w).reshape(g.C, -1) if need_x else none2
         dxs = dx if need_x else none4
         dws = dw.reshape(g.C, g.kh * g.kw) if need_w else none2
+        if flat(g):
+            none3 = none4.reshape(0, 0, 0)
+            gy3 = gy.reshape(g.N, g.C, -1)
+            xs3 = xs.reshape(g.N, g.C, -1) if need_w else none3
+            dxs3 = dx.reshape(g.N, g.C, -1) if need_x else none3
+            threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_flat_backward(
+                gy3, xs3, wt, dxs3, dws, blk[0], blk[1], g.H, g.W, g.dh, g.dw, g.pads[0],
+                g.pads[2]))
+            return dx, dw
         threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_backward(
             gy, xs, wt, dxs, dws, blk[0], blk[1], *_compiled_args(g)))
         return dx, dw
