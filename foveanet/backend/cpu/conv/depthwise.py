@@ -90,6 +90,15 @@ def flat(g: ConvGeom) -> bool:
             and g.Co == g.C == g.G and 2 * g.dw < g.W)
 
 
+def stride2(g: ConvGeom) -> bool:
+    """Whether the compiled layer runs on ``kernels/depthwise_s2.py`` (the stride phases
+    as wide as the output, nine taps a pass): 3x3, stride 2, padding 1 at the top and
+    left, the output ceil(H/2) x ceil(W/2)."""
+    return (g.kh == 3 and g.kw == 3 and g.sh == 2 and g.sw == 2 and g.dh == 1 and g.dw == 1
+            and g.pads[0] == 1 and g.pads[2] == 1 and g.Ho == (g.H + 1) // 2
+            and g.Wo == (g.W + 1) // 2 and g.Co == g.C == g.G and min(g.H, g.W) >= 2)
+
+
 def _compiled_blocks(g: ConvGeom) -> list:
     n = -(-g.C // threads.workers())
     return [(c0, min(c0 + n, g.C)) for c0 in range(0, g.C, n)]
@@ -112,6 +121,11 @@ def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=Non
             threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_flat_forward(
                 x3, wt, s, b, y3, blk[0], blk[1], g.H, g.W, g.dh, g.dw, g.pads[0],
                 g.pads[2], lo, hi))
+            return y
+        if stride2(g):
+            x3, y3 = x.reshape(g.N, g.C, -1), y.reshape(g.N, g.C, -1)
+            threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_s2_forward(
+                x3, wt, s, b, y3, blk[0], blk[1], g.H, g.W, lo, hi))
             return y
         threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_forward(
             x, wt, s, b, y, blk[0], blk[1], *_compiled_args(g), lo, hi))
@@ -151,6 +165,14 @@ def depthwise_grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: boo
             threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_flat_backward(
                 gy3, xs3, wt, dxs3, dws, blk[0], blk[1], g.H, g.W, g.dh, g.dw, g.pads[0],
                 g.pads[2]))
+            return dx, dw
+        if stride2(g):
+            none3 = none4.reshape(0, 0, 0)
+            gy3 = gy.reshape(g.N, g.C, -1)
+            xs3 = xs.reshape(g.N, g.C, -1) if need_w else none3
+            dxs3 = dx.reshape(g.N, g.C, -1) if need_x else none3
+            threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_s2_backward(
+                gy3, xs3, wt, dxs3, dws, blk[0], blk[1], g.H, g.W))
             return dx, dw
         threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_backward(
             gy, xs, wt, dxs, dws, blk[0], blk[1], *_compiled_args(g)))

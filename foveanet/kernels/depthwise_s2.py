@@ -1,0 +1,169 @@
+"""3x3 depthwise convolution at stride 2 with padding 1 (MobileNet's downsampling layers),
+on the input's four stride phases, each as wide as the output.
+
+    y[n, c, h, w]  = b[c] + sum_{i,j} w[c, 3i+j] * x[n, c, 2h + i - 1, 2w + j - 1]   (0 outside)
+    dX[n, c, r, q] = sum of w[c, 3i+j] * dY[n, c, h, w] over 2h + i - 1 = r, 2w + j - 1 = q
+    dW[c, 3i+j]    = sum_{n,h,w} dY[n, c, h, w] * x[n, c, 2h + i - 1, 2w + j - 1]
+
+Row 2h + i - 1 is row h + ro(i) of phase pr(i): (pr, ro) = (1, -1), (0, 0), (1, 0) for
+i = 0, 1, 2, and the same for columns. Phase (pr, pc) holds x[pr::2, pc::2] in rows of Wo
+numbers (zero where the phase has a column fewer), so, as in ``depthwise_flat.py``, tap
+(i, j) is one offset into a flat buffer and the nine taps are one pass over the Ho*Wo
+outputs; the taps with ro or co = -1 read past a row's start into the row above, where a
+copy of the phase with its last column zeroed gives 0 (six buffers a plane: phase rows
+pr = 0, 1 times the three tap columns). dW is the nine sums over the same buffers; dX
+gathers each of its four phases from dY (its taps in the order t of the NumPy engine)
+and writes the phases' cells back in place. Products fused into their adds as in
+``depthwise_flat.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from foveanet.kernels.depthwise_flat import _dots9, _gather9
+
+__all__ = ["depthwise_s2_forward", "depthwise_s2_backward"]
+
+_ABOVE = 2  # zero rows before a buffer's data: reads at row -1, and -2 past a row's start
+
+
+@njit(cache=True, nogil=True)
+def _fill(src, bufs, H, W, Wo):
+    """bufs[3*pr + j] = phase (pr, pc(j)) of the plane ``src`` (H*W flat) from row _ABOVE,
+    pc = 1, 0, 1 for j = 0, 1, 2; buffer j = 0's last column stays 0. The even and odd
+    columns of a row are read in one loop (one interleaved vector load, where a loop per
+    phase read every other number: 3x3 s2 96 @56 b8 forward 1.5 -> TODO ms, one thread)."""
+    m = W // 2
+    for pr in range(2):
+        for hq in range((H - pr + 1) // 2):
+            row = src[(2 * hq + pr) * W:(2 * hq + pr + 1) * W]
+            base = (_ABOVE + hq) * Wo
+            b0 = bufs[3 * pr, base:base + Wo]
+            b1 = bufs[3 * pr + 1, base:base + Wo]
+            b2 = bufs[3 * pr + 2, base:base + Wo]
+            for q in range(m):
+                e, o = row[2 * q], row[2 * q + 1]
+                b1[q] = e
+                b2[q] = o
+                b0[q] = o
+            if W % 2:
+                b1[m] = row[W - 1]
+            else:
+                b0[m - 1] = 0
+
+
+@njit(cache=True, nogil=True)
+def _offsets(Wo):
+    """Tap t's buffer and its offset there: rows and columns (pr, ro) = (1, -1), (0, 0),
+    (1, 0) for i, j = 0, 1, 2."""
+    buf, off = np.empty(9, np.int64), np.empty(9, np.int64)
+    for t in range(9):
+        i, j = divmod(t, 3)
+        pr, ro = (1, -1) if i == 0 else ((0, 0) if i == 1 else (1, 0))
+        co = -1 if j == 0 else 0
+        buf[t] = 3 * pr + j
+        off[t] = (_ABOVE + ro) * Wo + co
+    return buf, off
+
+
+@njit(cache=True, nogil=True)
+def depthwise_s2_forward(x, w, scale, bias, y, c0, c1, H, W, lo, hi):
+    """y[:, c0:c1] (N, C, Ho*Wo) of the conv of ``x`` (N, C, H*W); ``w`` (C, 9); times
+    ``scale`` (C,) plus ``bias`` (C,), clamped to [lo, hi] in the same pass."""
+    N = x.shape[0]
+    Ho, Wo = (H + 1) // 2, (W + 1) // 2
+    n = Ho * Wo
+    bufs = np.zeros((6, (_ABOVE + Ho + 2) * Wo), x.dtype)
+    bi, o = _offsets(Wo)
+    for k in range(N):
+        for c in range(c0, c1):
+            _fill(x[k, c], bufs, H, W, Wo)
+            _gather9(y[k, c], bufs[bi[0], o[0]:o[0] + n], bufs[bi[1], o[1]:o[1] + n],
+                     bufs[bi[2], o[2]:o[2] + n], bufs[bi[3], o[3]:o[3] + n],
+                     bufs[bi[4], o[4]:o[4] + n], bufs[bi[5], o[5]:o[5] + n],
+                     bufs[bi[6], o[6]:o[6] + n], bufs[bi[7], o[7]:o[7] + n],
+                     bufs[bi[8], o[8]:o[8] + n], w[c], scale[c], bias[c], lo, hi)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _axpy(d, v, a, first):
+    """d = v*a (``first``) or d += v*a."""
+    if first:
+        for k in range(d.shape[0]):
+            d[k] = v * a[k]
+    else:
+        for k in range(d.shape[0]):
+            d[k] = d[k] + v * a[k]
+
+
+@njit(cache=True, nogil=True)
+def _input_grad(g, gb, d, wc, dx, H, W, Ho, Wo):
+    """dx (H*W flat) of one plane from dY ``g`` (Ho*Wo): dY in gb[1] from row 1 and again
+    in gb[0] with its first column zeroed (the taps at column offset +1 read past a row's
+    end into the next row's first cell); the two column phases of a phase row gathered
+    into d[0] and d[1], then written to their cells in one interleaved pass."""
+    for k in range(Ho * Wo):
+        gb[0, Wo + k] = g[k]
+        gb[1, Wo + k] = g[k]
+    for r in range(Ho):
+        gb[0, (1 + r) * Wo] = 0
+    m = W // 2
+    for pr in range(2):
+        rows = (H - pr + 1) // 2
+        n = rows * Wo
+        for pc in range(2):
+            first = True
+            for i in range(3):
+                if (i != 1) != (pr == 1):
+                    continue
+                dr = 1 if i == 0 else 0      # the phase's row hq reads dY's row hq - ro
+                for j in range(3):
+                    if (j != 1) != (pc == 1):
+                        continue
+                    b = 0 if j == 0 else 1
+                    o = (1 + dr) * Wo + (1 if j == 0 else 0)
+                    _axpy(d[pc, :n], wc[3 * i + j], gb[b, o:o + n], first)
+                    first = False
+        for hq in range(rows):
+            out = dx[(2 * hq + pr) * W:(2 * hq + pr + 1) * W]
+            e, o = d[0, hq * Wo:(hq + 1) * Wo], d[1, hq * Wo:(hq + 1) * Wo]
+            for q in range(m):
+                out[2 * q] = e[q]
+                out[2 * q + 1] = o[q]
+            if W % 2:
+                out[W - 1] = e[m]
+
+
+@njit(cache=True, nogil=True)
+def depthwise_s2_backward(gy, x, w, dx, dwt, c0, c1, H, W):
+    """dx[:, c0:c1] (N, C, H*W; when not empty) and dwt[c0:c1] (C, 9; when not empty)
+    from dY ``gy`` (N, C, Ho*Wo)."""
+    N = gy.shape[0]
+    Ho, Wo = (H + 1) // 2, (W + 1) // 2
+    n = Ho * Wo
+    need_x, need_w = dx.shape[0] > 0, dwt.shape[0] > 0
+    bufs = np.zeros((6, (_ABOVE + Ho + 2) * Wo), gy.dtype)
+    gb = np.zeros((2, (Ho + 3) * Wo), gy.dtype)
+    d = np.empty((2, Ho * Wo), gy.dtype)
+    bi, o = _offsets(Wo)
+    zero = np.zeros(1, gy.dtype)[0]
+    totals = np.empty(9)
+    for c in range(c0, c1):
+        totals[:] = 0
+        for k in range(N):
+            g = gy[k, c]
+            if need_w:
+                _fill(x[k, c], bufs, H, W, Wo)
+                p = _dots9(zero, g, bufs[bi[0], o[0]:o[0] + n], bufs[bi[1], o[1]:o[1] + n],
+                           bufs[bi[2], o[2]:o[2] + n], bufs[bi[3], o[3]:o[3] + n],
+                           bufs[bi[4], o[4]:o[4] + n], bufs[bi[5], o[5]:o[5] + n],
+                           bufs[bi[6], o[6]:o[6] + n], bufs[bi[7], o[7]:o[7] + n],
+                           bufs[bi[8], o[8]:o[8] + n])
+                for t in range(9):
+                    totals[t] += p[t]
+            if need_x:
+                _input_grad(g, gb, d, w[c], dx[k, c], H, W, Ho, Wo)
+        if need_w:
+            for t in range(9):
+                dwt[c, t] = totals[t]
