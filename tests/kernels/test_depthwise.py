@@ -35,6 +35,7 @@ CASES = [
     # small planes, several images a pass (kernels/depthwise_flat.py's _stack)
     (40, 2, 3, 4, 3, 3, 1, 1, 1, True),
     (37, 2, 4, 4, 3, 3, 2, 1, 1, False),
+    (33, 3, 2, 2, 3, 3, 1, 1, 1, True),
 ]
 
 
@@ -91,7 +92,7 @@ def test_compiled_matches_torch_in_float32(case):
 
 def test_the_flat_kernel_takes_the_same_width_3x3_layers():
     """The cases above reach every compiled kernel: the flat one for 3x3 stride 1 as wide
-    as the input, each row longer than two dilations, the stride-2 one for 3x3 stride 2
+    as the input, each row longer than every tap column's offset, the stride-2 one for 3x3 stride 2
     padding 1, the grid one for the rest."""
     from foveanet.backend.cpu.conv.depthwise import flat, stride2
     from foveanet.geometry import ConvGeom
@@ -102,11 +103,11 @@ def test_the_flat_kernel_takes_the_same_width_3x3_layers():
         return ConvGeom(N, C, H, W, C, C, kh, kw, pair[0], pair[2], (ph, ph, pw, pw))
 
     want = [True, False, False, True, False, False, False, False, True, True, True, True,
-            False, False, False, True, False]
+            False, False, False, True, False, True]
     assert [flat(geom(*case)) for case in CASES] == want
-    want = [False, True] + [False] * 10 + [True, True, True, False, True]
+    want = [False, True] + [False] * 10 + [True, True, True, False, True, False]
     assert [stride2(geom(*case)) for case in CASES] == want
-    assert not flat(geom(1, 2, 6, 2, 3, 3, 1, 1, 1))  # two dilations as long as a row
+    assert not flat(geom(1, 2, 6, 2, 3, 3, 1, 2, 2))  # a tap two columns off, rows of 2
 
 
 def test_inference_keeps_nothing_and_matches():

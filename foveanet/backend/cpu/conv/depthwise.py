@@ -86,11 +86,11 @@ def _compiled_args(g: ConvGeom) -> tuple:
 def flat(g: ConvGeom) -> bool:
     """Whether the compiled layer runs on ``kernels/depthwise_flat.py`` (nine taps a pass
     over whole planes): 3x3 at stride 1 with the output as wide as the input (padding 1,
-    or d at dilation d), each row longer than a tap column's offset. Against the grid
+    or d at dilation d), each row longer than every tap column's offset. Against the grid
     kernel (``kernels/depthwise.py``), 3x3 128 @28 b16, one thread, thread CPU time, min
     of 21: forward 2.4 -> 1.05 ms, dX 2.8 -> 1.06, dW 2.9 -> 0.97."""
     return (g.kh == 3 and g.kw == 3 and g.sh == 1 and g.sw == 1 and g.Wo == g.W
-            and g.Co == g.C == g.G and 2 * g.dw < g.W)
+            and g.Co == g.C == g.G and max(g.pads[2], 2 * g.dw - g.pads[2]) < g.W)
 
 
 def stride2(g: ConvGeom) -> bool:
