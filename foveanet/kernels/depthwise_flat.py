@@ -17,8 +17,10 @@ one copy of the plane per tap column (three), with those columns zeroed and zero
 above and below for the vertical padding, makes every such read 0 without a branch.
 
 Forward and dX add the taps in order t = 0..8, as the NumPy engine does, each product
-fused into its add (float64: NumPy's numbers to a few units in the last place); dW sums the nine products of a plane in nine vector partial sums in one pass,
-then the images in float64.
+fused into its add (float64: NumPy's numbers to a few units in the last place); dW sums
+the nine products of a plane in nine vector partial sums in one pass, then the images in
+float64. Planes smaller than about a thousand numbers run several images of one channel
+a pass (``_stack``).
 """
 from __future__ import annotations
 
