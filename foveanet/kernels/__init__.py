@@ -9,6 +9,8 @@ Numba threading layer: several user threads may call it at once), and ``cache=Tr
 that the compile cost is paid once per machine.
 
     depthwise.py   depthwise conv forward, dX and dW
+    depthwise_flat.py  the same for 3x3 at stride 1 as wide as its input, nine taps a pass
+    depthwise_s2.py    the same for 3x3 at stride 2, padding 1, on the input's stride phases
     direct.py      direct conv (one group, stride 1) forward, dX and dW, for few channels
     batchnorm.py   batch norm's statistics, normalisation and gradients, per channel
     pooling.py     max pooling forward (with the argmax) and backward
@@ -36,6 +38,8 @@ __all__ = ["available", "load"]
 # kernel -> the module that defines it
 _WHERE = {
     "depthwise_forward": "depthwise", "depthwise_backward": "depthwise",
+    "depthwise_flat_forward": "depthwise_flat", "depthwise_flat_backward": "depthwise_flat",
+    "depthwise_s2_forward": "depthwise_s2", "depthwise_s2_backward": "depthwise_s2",
     "max_pool_forward": "pooling", "max_pool_backward": "pooling",
     "max_pool_tiled_forward": "pool_tiled", "max_pool_tiled_backward": "pool_tiled",
     "adaptive_max_forward": "adaptive", "adaptive_max_backward": "adaptive",

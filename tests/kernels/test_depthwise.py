@@ -1,5 +1,5 @@
 """The compiled depthwise kernels (foveanet/kernels/depthwise.py) against the NumPy engine
-(float64: forward and dX the same numbers, dW to round-off) and against PyTorch (float32),
+(float64: to round-off) and against PyTorch (float32),
 over a seeded sweep of odd sizes, paddings, strides, dilations and kernel shapes."""
 import numpy as np
 import pytest
@@ -23,6 +23,19 @@ CASES = [
     (1, 8, 6, 6, 1, 1, 1, 0, 1, True),
     (2, 3, 8, 7, 3, 3, 3, 0, 1, True),
     (1, 2, 5, 5, 3, 3, 1, 0, 1, False),
+    # 3x3 at stride 1 as wide as the input: kernels/depthwise_flat.py
+    (2, 3, 4, 3, 3, 3, 1, 1, 1, True),
+    (2, 3, 7, 6, 3, 3, 1, (0, 1), 1, False),
+    (1, 2, 6, 5, 3, 3, 1, 2, 2, True),
+    (3, 4, 16, 17, 3, 3, 1, 1, 1, True),
+    # 3x3 stride 2 padding 1: kernels/depthwise_s2.py (even, odd and tiny planes)
+    (2, 3, 8, 10, 3, 3, 2, 1, 1, True),
+    (1, 4, 9, 7, 3, 3, 2, 1, 1, False),
+    (2, 2, 2, 3, 3, 3, 2, 1, 1, True),
+    # small planes, several images a pass (kernels/depthwise_flat.py's _stack)
+    (40, 2, 3, 4, 3, 3, 1, 1, 1, True),
+    (37, 2, 4, 4, 3, 3, 2, 1, 1, False),
+    (33, 3, 2, 2, 3, 3, 1, 1, 1, True),
 ]
 
 
@@ -53,8 +66,9 @@ def test_compiled_equals_numpy_in_float64(case):
     x, w, b, gy = _arrays(case, np.float64, 0)
     numpy_path = _run("numpy", x, w, b, gy, stride, padding, dilation)
     compiled = _run("numba", x, w, b, gy, stride, padding, dilation)
-    np.testing.assert_array_equal(compiled[0], numpy_path[0])  # same sums, same order
-    np.testing.assert_array_equal(compiled[1], numpy_path[1])
+    # the same sums in the same order; the flat kernel fuses each product into its add
+    np.testing.assert_allclose(compiled[0], numpy_path[0], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(compiled[1], numpy_path[1], rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(compiled[2], numpy_path[2], rtol=1e-12, atol=1e-12)
     if b is not None:
         np.testing.assert_array_equal(compiled[3], numpy_path[3])
@@ -76,6 +90,26 @@ def test_compiled_matches_torch_in_float32(case):
         close(db, bt.grad, what="db")
 
 
+def test_the_flat_kernel_takes_the_same_width_3x3_layers():
+    """The cases above reach every compiled kernel: the flat one for 3x3 stride 1 as wide
+    as the input, each row longer than every tap column's offset, the stride-2 one for 3x3 stride 2
+    padding 1, the grid one for the rest."""
+    from foveanet.backend.cpu.conv.depthwise import flat, stride2
+    from foveanet.geometry import ConvGeom
+
+    def geom(N, C, H, W, kh, kw, stride, padding, dilation, *_):
+        pair = [v if isinstance(v, tuple) else (v, v) for v in (stride, padding, dilation)]
+        (ph, pw) = pair[1]
+        return ConvGeom(N, C, H, W, C, C, kh, kw, pair[0], pair[2], (ph, ph, pw, pw))
+
+    want = [True, False, False, True, False, False, False, False, True, True, True, True,
+            False, False, False, True, False, True]
+    assert [flat(geom(*case)) for case in CASES] == want
+    want = [False, True] + [False] * 10 + [True, True, True, False, True, False]
+    assert [stride2(geom(*case)) for case in CASES] == want
+    assert not flat(geom(1, 2, 6, 2, 3, 3, 1, 2, 2))  # a tap two columns off, rows of 2
+
+
 def test_inference_keeps_nothing_and_matches():
     x, w, b, _ = _arrays(CASES[0], np.float32, 2)
     with use_kernels("numba"), foveanet.no_grad():
@@ -95,7 +129,7 @@ def test_only_the_input_gradient_of_a_frozen_weight():
         xr = foveanet.tensor(x, requires_grad=True)
         yr = F.conv2d(xr, foveanet.tensor(w), stride=2, padding=1, groups=x.shape[1])
         (yr * foveanet.tensor(gy)).sum().backward()
-    np.testing.assert_array_equal(xt.grad.numpy(), xr.grad.numpy())
+    np.testing.assert_allclose(xt.grad.numpy(), xr.grad.numpy(), rtol=1e-13, atol=1e-13)
 
 
 @pytest.mark.parametrize("clamp", [(0.0, 6.0), (0.0, np.inf), (-0.5, 0.25)])
