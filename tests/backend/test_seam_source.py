@@ -87,6 +87,9 @@ HOST = {
         "divisor": ({"asarray", "arange", "minimum", "maximum", "outer"},
                     "the window counts from the geometry: a small host table, moved with xp.asarray"),
     },
+    "functional/activation.py": {
+        "_relu_backward": ({"empty_like"}, "the CPU's compiled kernel (NumPy only)"),
+    },
     "functional/adaptive_pooling.py": {
         "_bounds": ({"arange"}, "window bounds from the sizes: a small host table"),
         "_windows": ({"minimum", "arange"}, "window cells from the sizes: a small host table"),
