@@ -14,6 +14,8 @@ from foveanet.backend.cpu import threads
 from foveanet.geometry import ConvGeom
 
 PATHS = ("depthwise", "rows", "single", "winograd", "patches", "gemm")
+# with the compiled kernels, an inference conv that ``winograd_one`` accepts runs on its own
+# engine before any of these (``conv.forward``)
 
 
 def path(g: ConvGeom, inference: bool = False) -> str:
@@ -162,6 +164,29 @@ def winograd(g: ConvGeom, inference: bool = False) -> bool:
         return shape and tiles >= WINOGRAD_INFERENCE_MIN_TILES
     return (shape and max(g.C, g.Co) >= WINOGRAD_MIN_WIDE_CHANNELS
             and tiles >= WINOGRAD_MIN_TILES and tiles * g.C * g.Co >= WINOGRAD_MIN_GEMM_MACS)
+
+
+# ---------------------------------------------------------------------------- winograd_one
+# One image at inference with the compiled transforms (conv/winograd_one.py): each band of
+# tile rows is one task (its input transform, 16 GEMMs, output transform with the epilogue).
+# MEASURED_BELOW
+WINOGRAD_ONE_MIN_CHANNELS = 32
+WINOGRAD_ONE_MIN_TILES = 196
+# bands per thread (the caller takes a late worker's share, as in single's bands)
+WINOGRAD_ONE_BANDS_PER_THREAD = 2
+
+
+def winograd_one(g: ConvGeom) -> bool:
+    """One image, 3x3, stride 1, no dilation, one group, enough channels and tiles."""
+    th, tw = winograd_tiles(g)
+    return (g.N == 1 and g.G == 1 and g.kh == g.kw == 3 and g.sh == g.sw == 1
+            and g.dh == g.dw == 1 and min(g.C, g.Co) >= WINOGRAD_ONE_MIN_CHANNELS
+            and th * tw >= WINOGRAD_ONE_MIN_TILES)
+
+
+def winograd_one_bands(g: ConvGeom, workers: int) -> int:
+    """How many bands of tile rows."""
+    return min(winograd_tiles(g)[0], WINOGRAD_ONE_BANDS_PER_THREAD * workers)
 
 
 # -------------------------------------------------------------------------------- patches
