@@ -1,5 +1,6 @@
 """One image at inference, ResNet-18's 3x3 stride-1 layers with a ReLU epilogue: the
-one-image im2col engine (``conv/single.py``, or the batch-chunk engines on one thread)
+route without it (``conv/single.py``'s im2col bands on two threads, the NumPy Winograd
+engine or im2col on one)
 against compiled Winograd F(2x2, 3x3) in bands (``conv/winograd_one.py``), and torch's
 conv2d + relu, interleaved, wall ms min / median.
 
@@ -18,7 +19,7 @@ import torch
 import foveanet
 from foveanet import kernels
 from foveanet.backend.cpu import conv, threads
-from foveanet.backend.cpu.conv import winograd_one
+from foveanet.backend.cpu.conv import route, winograd_one
 from foveanet.geometry import ConvGeom
 
 SHAPES = [(64, 56), (128, 28), (256, 14), (512, 7)]
@@ -41,8 +42,15 @@ def main(argv=None) -> None:
         res = r.standard_normal((1, C, H, H)).astype(np.float32)
         clamp = (0.0, np.inf)
         tx, tw_, tb, tr = (torch.from_numpy(a) for a in (x, w, b, res))
+        def routed_before():  # the route without this engine
+            saved, route.winograd_one = route.winograd_one, (lambda g: False)
+            try:
+                return conv.forward(x, w, b, g, False, False, clamp, None, ks, res)[0]
+            finally:
+                route.winograd_one = saved
+
         sides = {
-            "im2col": lambda: conv.forward(x, w, b, g, False, False, clamp, None, ks, res)[0],
+            "im2col": routed_before,
             "winograd": lambda: winograd_one.forward(x, w, g, ks, b, None, clamp, res),
             "torch": lambda: torch.relu_(torch.nn.functional.conv2d(tx, tw_, tb, 1, 1) + tr).numpy(),
         }

@@ -41,7 +41,7 @@ _WHERE = {
     "direct_forward": "direct", "direct_backward": "direct",
     "batch_norm_forward": "batchnorm", "batch_norm_backward": "batchnorm",
     "batch_norm_forward_job": "batchnorm", "batch_norm_backward_job": "batchnorm",
-    "winograd_input": "winograd", "winograd_output": "winograd",
+    "winograd_input": "winograd", "winograd_output": "winograd", "winograd_weight": "winograd",
 }
 _lock = threading.Lock()
 _warned = False

@@ -18,12 +18,15 @@ from foveanet.geometry import ConvGeom
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="needs Numba")
 
-# (C, H, W, Co, pads (top, bottom, left, right)): odd and even outputs, 'valid', asymmetric
+# (C, H, W, Co, pads (top, bottom, left, right)): odd and even outputs, 'valid', asymmetric;
+# bands where the tiles outnumber the output channels, blocks below
 CASES = [
     (6, 12, 13, 5, (1, 1, 1, 1)),
     (4, 9, 8, 6, (0, 0, 0, 0)),
     (5, 11, 9, 7, (0, 2, 1, 0)),
     (3, 7, 10, 4, (2, 1, 0, 2)),
+    (16, 5, 4, 40, (1, 1, 1, 1)),   # 6 tiles < 40 channels: blocks
+    (8, 7, 7, 37, (1, 1, 1, 1)),    # 16 tiles, 37 channels: ragged blocks
 ]
 
 
@@ -44,7 +47,7 @@ def test_bands_match_the_reference_in_float64(case, workers, monkeypatch):
     C, H, W, Co, pads = case
     g = ConvGeom(1, C, H, W, Co, 1, 3, 3, (1, 1), (1, 1), pads)
     monkeypatch.setattr(threads, "workers", lambda: workers)
-    monkeypatch.setattr(route, "WINOGRAD_ONE_BANDS_PER_THREAD", 3)  # ragged bands
+    monkeypatch.setattr(route, "WINOGRAD_ONE_BANDS_PER_THREAD", 3)  # ragged bands and blocks
     r = np.random.default_rng(sum(case[:4]))
     x = r.standard_normal((1, C, H, W))
     w = r.standard_normal((Co, C, 3, 3))
