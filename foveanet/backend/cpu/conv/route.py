@@ -185,8 +185,12 @@ def winograd(g: ConvGeom, inference: bool = False) -> bool:
 WINOGRAD_ONE_MIN_CHANNELS = 32
 WINOGRAD_ONE_MIN_TILES = 196
 WINOGRAD_ONE_MIN_TILES_THREADED = 49
-# bands per thread (the caller takes a late worker's share, as in single's bands)
+# bands per thread (the caller takes a late worker's share, as in single's bands), and more
+# where a band's V would outgrow about this much (L2): one thread, min of 21, 2 / 4 / 8
+# bands: 64->64 @56 (V 3.2 MB) 1.68 / 1.51-1.52 / 1.67-1.69 ms; 128->128 @28 (1.6 MB)
+# 1.47-1.53 / 1.60-1.64 / 1.77-1.83
 WINOGRAD_ONE_BANDS_PER_THREAD = 2
+WINOGRAD_ONE_BAND_BYTES = 1 << 20
 
 
 def winograd_one(g: ConvGeom) -> bool:
@@ -204,9 +208,12 @@ def winograd_one_bands(g: ConvGeom) -> bool:
     return th * tw >= g.Co
 
 
-def winograd_one_band_count(g: ConvGeom, workers: int) -> int:
-    """How many bands of tile rows (WINOGRAD_ONE_BANDS_PER_THREAD per thread)."""
-    return min(winograd_tiles(g)[0], WINOGRAD_ONE_BANDS_PER_THREAD * workers)
+def winograd_one_band_count(g: ConvGeom, workers: int, itemsize: int = 4) -> int:
+    """How many bands of tile rows: WINOGRAD_ONE_BANDS_PER_THREAD per thread, and enough
+    that each band's V fits WINOGRAD_ONE_BAND_BYTES."""
+    th, tw = winograd_tiles(g)
+    fit = -(-16 * g.C * th * tw * itemsize // WINOGRAD_ONE_BAND_BYTES)
+    return min(th, max(WINOGRAD_ONE_BANDS_PER_THREAD * workers, fit))
 
 
 def winograd_one_block_rows(g: ConvGeom, workers: int) -> int:

@@ -43,7 +43,7 @@ def forward(x: np.ndarray, w4: np.ndarray, g: ConvGeom, compiled, bias=None, sca
     n = threads.workers()
     if route.winograd_one_bands(g):
         u = weight_u(w)  # NumPy's GEMM with kron(G, G): 0.15 ms at 128x128, compiled 0.2
-        step = -(-th // route.winograd_one_band_count(g, n))
+        step = -(-th // route.winograd_one_band_count(g, n, dt.itemsize))
 
         def band(i0):
             i1 = min(i0 + step, th)
