@@ -1,10 +1,12 @@
-"""Winograd F(2x2, 3x3) transforms for one image at inference, over a band of tile rows.
+"""Winograd F(2x2, 3x3) transforms for one image at inference, in pieces a thread runs.
 
 ``backend/cpu/conv/winograd.py`` states the math (``Y = A^T [(G g G^T) * (B^T d B)] A`` per
 2x2 output tile ``Y`` and the 4x4 input patch ``d`` under it) and runs it with NumPy passes
-over whole planes. These two kernels make each transform one pass that a thread runs on its
-own band of tile rows without the GIL, the output's epilogue included:
+over whole planes. These kernels make each transform one pass that a thread runs on its
+own band of tile rows (or block of output channels) without the GIL, the output's epilogue
+included:
 
+    winograd_weight:  U[(a, b), o, c] = (G w[o, c] G^T)[a, b]
     winograd_input:   V[(a, b), c, p] = (B^T d_{c,p} B)[a, b]
     winograd_output:  y[o, 2i + r, 2j + s] = clamp((A^T M_{o,p} A)[r, s] * scale[o]
                                                    + shift[o] + residual[o, 2i + r, 2j + s])

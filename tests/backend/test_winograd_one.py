@@ -106,3 +106,12 @@ def test_conv2d_clamp_matches_torch_and_the_numpy_engines(workers):
     for choice, y in got.items():
         np.testing.assert_allclose(y, expected, rtol=1e-5, atol=2e-6 * scale, err_msg=choice)
     np.testing.assert_allclose(got["default"], got["numpy"], rtol=1e-5, atol=2e-6 * scale)
+
+
+def test_compiled_weight_transform_matches_the_numpy_one():
+    """kernels.winograd_weight on a block of output channels equals winograd.weight_u's rows."""
+    from foveanet.backend.cpu.conv.winograd import weight_u
+    w = np.random.default_rng(3).standard_normal((40, 24, 3, 3))
+    u = np.empty((16, 13, 24))
+    kernels.load().winograd_weight(w, 20, 33, u)
+    np.testing.assert_allclose(u, weight_u(w)[:, 20:33], rtol=1e-13, atol=1e-13)

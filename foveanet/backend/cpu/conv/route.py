@@ -182,6 +182,8 @@ def winograd(g: ConvGeom, inference: bool = False) -> bool:
 #              cutting the weight transform).
 # ResNet-18 b1 @224 eval, 2 threads, wall min of 15 (torch in the same process):
 # 35.6-35.7 -> 30.0-31.8 ms (20.2-21.6), ``benchmarks/profile_mobilenet.py --arch resnet18``.
+# Below 32 channels the batch engine's (C, Co) GEMMs measured too thin (WINOGRAD_MIN_CHANNELS
+# above); the same bound here, not remeasured for one image.
 WINOGRAD_ONE_MIN_CHANNELS = 32
 WINOGRAD_ONE_MIN_TILES = 196
 WINOGRAD_ONE_MIN_TILES_THREADED = 49
