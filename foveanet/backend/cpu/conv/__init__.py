@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from foveanet.kernels import route as compiled_route
 
 from foveanet.backend.cpu.conv import (
@@ -42,7 +44,8 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, c
             residual=None):
     inference = not (need_x or need_w)
     path = route.path(g, inference=inference)
-    if inference and compiled is not None and route.winograd_one(g):
+    if (inference and compiled is not None and x.dtype in (np.float32, np.float64)
+            and route.winograd_one(g)):
         # the compiled transforms, the epilogue in the output's
         y = winograd_one.forward(x, w, g, compiled, bias, scale, clamp, residual)
         return y, State("winograd_one", (None, None))
@@ -74,13 +77,13 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, c
 
 
 def _nothing(gy, x_saved, w_saved, g, need_x, need_w):
-    """The single and winograd_one engines run only where no dX or dW is wanted (the bias's db is the
-    caller's): there is nothing to compute."""
+    """The single and winograd_one engines run only where no dX or dW is wanted (the bias's
+    db is the caller's): there is nothing to compute."""
     return None, None
 
 
-_BACKWARD = {"single": _nothing, "winograd_one": _nothing, "depthwise": depthwise.depthwise_grads, "rows": rows.rows_backward,
-             "winograd": winograd.conv_backward, "patches": patches.conv_backward,
+_BACKWARD = {"single": _nothing, "winograd_one": _nothing, "depthwise": depthwise.depthwise_grads,
+             "rows": rows.rows_backward, "winograd": winograd.conv_backward, "patches": patches.conv_backward,
              "gemm": gemm.conv_backward}
 
 
