@@ -8,9 +8,10 @@ The models are the torch definitions of tests/interop (torchvision's, which is n
 here) with seeded weights, exported by ``torch.onnx.export`` at opset 17. Each round runs, after
 a short pause (idle OpenBLAS/onnxruntime workers spin and would steal the next side's cores),
 foveanet under ``no_grad`` as a user runs inference, foveanet with the convolutions routed as
-for training (``route.WINOGRAD_INFERENCE_MIN_TILES`` out of reach: what the inference route
-saves), foveanet without its inference fusions and its one-image engine (every node on its
-own, ``interop/_onnx_fuse.py`` and ``route.single`` off: what those save), then onnxruntime with the same number of threads. The ratio is onnxruntime's time over foveanet's (1.0: as fast; the issue's target
+for training (``route.WINOGRAD_INFERENCE_MIN_TILES`` out of reach and ``route.winograd_one``
+off: what the inference route saves), foveanet without its inference fusions and its
+one-image engines (every node on its own, ``interop/_onnx_fuse.py``, ``route.single`` and
+``route.winograd_one`` off: what those save), then onnxruntime with the same number of threads. The ratio is onnxruntime's time over foveanet's (1.0: as fast; the issue's target
 is >= 0.7 on ResNet-18), from the minimum and from the median. On a shared machine only the
 ratios mean something: the three sides interleave, so a busy spell hits all of them.
 """
@@ -59,19 +60,21 @@ def bench(name: str, threads: int, rounds: int, tmp: Path) -> dict:
             model(x)
 
     def fv_training_route():
-        saved, route.WINOGRAD_INFERENCE_MIN_TILES = route.WINOGRAD_INFERENCE_MIN_TILES, 1 << 62
+        saved = route.WINOGRAD_INFERENCE_MIN_TILES, route.winograd_one
+        route.WINOGRAD_INFERENCE_MIN_TILES, route.winograd_one = 1 << 62, (lambda g: False)
         try:
             fv()
         finally:
-            route.WINOGRAD_INFERENCE_MIN_TILES = saved
+            route.WINOGRAD_INFERENCE_MIN_TILES, route.winograd_one = saved
 
     def fv_unfused():
-        saved = _onnx_fuse.active, route.single
-        _onnx_fuse.active, route.single = (lambda: False), (lambda g: False)
+        saved = _onnx_fuse.active, route.single, route.winograd_one
+        _onnx_fuse.active, route.single, route.winograd_one = ((lambda: False), (lambda g: False),
+                                                               (lambda g: False))
         try:
             fv()
         finally:
-            _onnx_fuse.active, route.single = saved
+            _onnx_fuse.active, route.single, route.winograd_one = saved
 
     sides = {"foveanet": fv, "training route": fv_training_route, "unfused": fv_unfused,
              "onnxruntime": lambda: sess.run(None, {"input": x})}

@@ -19,6 +19,7 @@ that the compile cost is paid once per machine.
     activation.py  ReLU's backward from its output
     epilogue.py    an inference conv's per-channel scale, shift and clamp in one pass
     embedding.py   an embedding's backward: the scatter-add into the table's rows
+    winograd.py    Winograd F(2x2, 3x3)'s input and output transforms for one image's band
 
 ``load()`` returns the kernels, each loaded on first access and compiled on first call (or
 read from Numba's cache), or None when Numba is not installed (then foveanet runs its NumPy
@@ -48,6 +49,7 @@ _WHERE = {
     "direct_forward": "direct", "direct_backward": "direct",
     "batch_norm_forward": "batchnorm", "batch_norm_backward": "batchnorm",
     "batch_norm_forward_job": "batchnorm", "batch_norm_backward_job": "batchnorm",
+    "winograd_input": "winograd", "winograd_output": "winograd", "winograd_weight": "winograd",
 }
 _lock = threading.Lock()
 _warned = False

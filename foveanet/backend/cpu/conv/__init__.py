@@ -13,7 +13,8 @@ holds every engine to it in float64).
 For inference, ``forward(..., clamp=(lo, hi), scale=s, residual=r)`` returns ``clamp(conv
 * s[o] + b[o] + r)`` (eval batch norm, a residual block's shortcut and its ReLU or ReLU6,
 ``models/fold.py``): inside the compiled depthwise kernel's last pass, on each thread's
-piece of the output (one image, ``single``), or as one epilogue pass after the other engines.
+piece of the output (one image, ``single``; ``winograd_one`` with the compiled kernels), or
+as one epilogue pass after the other engines.
     transpose_backward(gy, state, g, need_x, need_w) -> (dX, dW)
 
 ``need_x``/``need_w`` say which gradients will be asked for, so that inference and first
@@ -23,10 +24,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from foveanet.kernels import route as compiled_route
 
 from foveanet.backend.cpu.conv import (
-    depthwise, direct, epilogue, gemm, patches, route, rows, single, winograd,
+    depthwise, direct, epilogue, gemm, patches, route, rows, single, winograd, winograd_one,
 )
 
 __all__ = ["forward", "backward", "transpose_forward", "transpose_backward"]
@@ -39,7 +42,13 @@ class State(NamedTuple):
 
 def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, compiled=None,
             residual=None):
-    path = route.path(g, inference=not (need_x or need_w))
+    inference = not (need_x or need_w)
+    path = route.path(g, inference=inference)
+    if (inference and compiled is not None and x.dtype in (np.float32, np.float64)
+            and route.winograd_one(g)):
+        # the compiled transforms, the epilogue in the output's
+        y = winograd_one.forward(x, w, g, compiled, bias, scale, clamp, residual)
+        return y, State("winograd_one", (None, None))
     if path == "single":  # the epilogue on each thread's piece of the output
         return single.forward(x, w, g, bias, scale, clamp, residual), State(path, (None, None))
     if path == "depthwise" and residual is None:
@@ -68,13 +77,13 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, c
 
 
 def _nothing(gy, x_saved, w_saved, g, need_x, need_w):
-    """The single engine runs only where no dX or dW is wanted (the bias's db is the
-    caller's): there is nothing to compute."""
+    """The single and winograd_one engines run only where no dX or dW is wanted (the bias's
+    db is the caller's): there is nothing to compute."""
     return None, None
 
 
-_BACKWARD = {"single": _nothing, "depthwise": depthwise.depthwise_grads, "rows": rows.rows_backward,
-             "winograd": winograd.conv_backward, "patches": patches.conv_backward,
+_BACKWARD = {"single": _nothing, "winograd_one": _nothing, "depthwise": depthwise.depthwise_grads,
+             "rows": rows.rows_backward, "winograd": winograd.conv_backward, "patches": patches.conv_backward,
              "gemm": gemm.conv_backward}
 
 

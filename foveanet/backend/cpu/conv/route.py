@@ -14,6 +14,8 @@ from foveanet.backend.cpu import threads
 from foveanet.geometry import ConvGeom
 
 PATHS = ("depthwise", "rows", "single", "winograd", "patches", "gemm")
+# with the compiled kernels, an inference conv that ``winograd_one`` accepts runs on its own
+# engine before any of these (``conv.forward``)
 
 
 def path(g: ConvGeom, inference: bool = False) -> str:
@@ -170,6 +172,65 @@ def winograd(g: ConvGeom, inference: bool = False) -> bool:
     return (shape and max(g.C, g.Co) >= WINOGRAD_MIN_WIDE_CHANNELS
             and (inference or min(g.Ho, g.Wo) >= WINOGRAD_TRAIN_MIN_SIDE)
             and tiles >= WINOGRAD_MIN_TILES and tiles * g.C * g.Co >= WINOGRAD_MIN_GEMM_MACS)
+
+
+# ---------------------------------------------------------------------------- winograd_one
+# One image at inference with the compiled transforms (conv/winograd_one.py): bands of tile
+# rows or blocks of output channels, each one task with its transforms, 16 GEMMs and the
+# epilogue. Before any engine above: ResNet-18's 3x3 stride-1 convs with a residual and ReLU
+# epilogue, wall ms min of 21 under `chrt -f 1` (load ~12 of nice'd jobs), the route without
+# it -> this engine (torch conv2d + add + relu), ``python -m benchmarks.bench_winograd_one``:
+#   2 threads: 64->64 @56 2.72 -> 1.31 (0.99); 128->128 @28 2.35 -> 1.33-1.45 (0.85-1.03);
+#              256->256 @14 (49 tiles, blocks) 2.13-2.30 -> 1.50 (0.96-1.02); but 512->512 @7
+#              (16 tiles) 2.60-3.03 -> 3.76: the weight's transform (16/9 of the weight,
+#              written per call; 512x512: 2.6 ms on one thread) outweighs the GEMMs it saves;
+#   1 thread:  64->64 @56 2.25-2.42 (NumPy Winograd + epilogue) -> 1.79-1.81 (1.62-1.73);
+#              128->128 @28 1.69-1.83 -> 1.61-1.64 (1.47-1.58); 256->256 @14 1.88-2.06
+#              (im2col) -> 2.39 (blocks are the only tasks; one thread gains nothing from
+#              cutting the weight transform).
+# ResNet-18 b1 @224 eval, 2 threads, wall min of 15 (torch in the same process):
+# 35.6-35.7 -> 30.0-31.8 ms (20.2-21.6), ``benchmarks/profile_mobilenet.py --arch resnet18``.
+# Below 32 channels the batch engine's (C, Co) GEMMs measured too thin (WINOGRAD_MIN_CHANNELS
+# above); the same bound here, not remeasured for one image.
+WINOGRAD_ONE_MIN_CHANNELS = 32
+WINOGRAD_ONE_MIN_TILES = 196
+WINOGRAD_ONE_MIN_TILES_THREADED = 49
+# bands per thread (the caller takes a late worker's share, as in single's bands), and more
+# where a band's V would outgrow about this much (L2): one thread, min of 21, 2 / 4 / 8
+# bands: 64->64 @56 (V 3.2 MB) 1.68 / 1.51-1.52 / 1.67-1.69 ms; 128->128 @28 (1.6 MB)
+# 1.47-1.53 / 1.60-1.64 / 1.77-1.83
+WINOGRAD_ONE_BANDS_PER_THREAD = 2
+WINOGRAD_ONE_BAND_BYTES = 1 << 20
+
+
+def winograd_one(g: ConvGeom) -> bool:
+    """One image, 3x3, stride 1, no dilation, one group, enough channels and tiles."""
+    th, tw = winograd_tiles(g)
+    least = WINOGRAD_ONE_MIN_TILES_THREADED if threads.workers() > 1 else WINOGRAD_ONE_MIN_TILES
+    return (g.N == 1 and g.G == 1 and g.kh == g.kw == 3 and g.sh == g.sw == 1
+            and g.dh == g.dw == 1 and min(g.C, g.Co) >= WINOGRAD_ONE_MIN_CHANNELS
+            and th * tw >= least)
+
+
+def winograd_one_bands(g: ConvGeom) -> bool:
+    """Cut the tile rows (the tiles outnumber the output channels) rather than the channels."""
+    th, tw = winograd_tiles(g)
+    return th * tw >= g.Co
+
+
+def winograd_one_band_count(g: ConvGeom, workers: int, itemsize: int = 4) -> int:
+    """How many bands of tile rows: WINOGRAD_ONE_BANDS_PER_THREAD per thread, and enough
+    that each band's V fits WINOGRAD_ONE_BAND_BYTES."""
+    th, tw = winograd_tiles(g)
+    fit = -(-16 * g.C * th * tw * itemsize // WINOGRAD_ONE_BAND_BYTES)
+    return min(th, max(WINOGRAD_ONE_BANDS_PER_THREAD * workers, fit))
+
+
+def winograd_one_block_rows(g: ConvGeom, workers: int) -> int:
+    """Output channels per block: WINOGRAD_ONE_BANDS_PER_THREAD blocks per thread, a
+    multiple of 16 (the sgemm panel)."""
+    per = WINOGRAD_ONE_BANDS_PER_THREAD * workers * 16
+    return max(16, -(-g.Co // per) * 16)
 
 
 # -------------------------------------------------------------------------------- patches
