@@ -87,7 +87,7 @@ def lines(args) -> dict:
         settings = {k: v for k, v in (("head", args.head), ("minutes", args.minutes), ("seed", args.seed),
                                       ("batch_size", args.batch_size), ("lr", args.lr), ("epochs", args.epochs),
                                       ("frame", args.frame), ("script", args.script),
-                                      ("train_lines", args.train_lines))
+                                      ("train_lines", args.train_lines), ("threads", args.threads))
                     if v is not None}
         m = train(args.out, **settings)
         run = args.out
@@ -336,6 +336,7 @@ def main(argv=None):
     ln.add_argument("--frame", type=int, default=None, choices=(2, 4))
     ln.add_argument("--script", default=None, choices=("latin", "odia"))
     ln.add_argument("--train-lines", type=int, default=None)
+    ln.add_argument("--threads", type=int, default=None)
     ln.add_argument("--json", default=None)
     g = sub.add_parser("glyphs")
     g.add_argument("--latin-per-font", type=int, default=6)
