@@ -17,7 +17,9 @@ same held-out test lines and prints both CERs; ``glyphs``: ``foveanet.ocr.glyphs
 for each script; ``photos``: ``foveanet.ocr.photos.read_photos`` (a trained line run and
 Tesseract on the real photos); ``shift``: a recipe setting's effect on a training
 face left out of training (validation text, no test lines), e.g. ``shift --script odia
---hold-out utkal --body 0 0.6``; ``report`` writes the markdown.
+--hold-out utkal --body 0 0.6``, or of candidate training faces (``--add-faces``) on a family
+of faces held out, e.g. ``shift --script latin --hold-out FreeMono FreeMonoBold --body 0
+--add-faces noto/NotoSansMono-Medium.ttf``; ``report`` writes the markdown.
 """
 from __future__ import annotations
 
