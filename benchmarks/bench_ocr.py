@@ -17,7 +17,9 @@ same held-out test lines and prints both CERs; ``glyphs``: ``foveanet.ocr.glyphs
 for each script; ``photos``: ``foveanet.ocr.photos.read_photos`` (a trained line run and
 Tesseract on the real photos); ``shift``: a recipe setting's effect on a training
 face left out of training (validation text, no test lines), e.g. ``shift --script odia
---hold-out utkal --body 0 0.6``; ``report`` writes the markdown.
+--hold-out utkal --body 0 0.6``, or of candidate training faces (``--add-faces``) on a family
+of faces held out, e.g. ``shift --script latin --hold-out FreeMono FreeMonoBold --body 0
+--add-faces noto/NotoSansMono-Medium.ttf``; ``report`` writes the markdown.
 """
 from __future__ import annotations
 
@@ -87,7 +89,7 @@ def lines(args) -> dict:
         settings = {k: v for k, v in (("head", args.head), ("minutes", args.minutes), ("seed", args.seed),
                                       ("batch_size", args.batch_size), ("lr", args.lr), ("epochs", args.epochs),
                                       ("frame", args.frame), ("script", args.script),
-                                      ("train_lines", args.train_lines))
+                                      ("train_lines", args.train_lines), ("threads", args.threads))
                     if v is not None}
         m = train(args.out, **settings)
         run = args.out
@@ -189,19 +191,25 @@ def _report_photos(p) -> None:
 
 
 def shift(args) -> dict:
-    """The font-shift check of a recipe setting without the test fonts: one training face
-    (``--hold-out``) is left out of training, and each ``--body`` setting trains on the others
-    (same lines, seed and budget) and is scored greedy on validation lines of the training
-    faces and on the same texts drawn in the held-out face. Test lines are not read."""
+    """The font-shift check of a recipe setting without the test fonts: the training faces
+    ``--hold-out`` names (font file stems; a whole family to mimic the held-out test family)
+    are left out of training, and each ``--body`` setting trains on the others plus any
+    ``--add-faces`` (font files under ``render.FONT_DIR``; same lines, seed and budget) and is
+    scored greedy on validation lines of the training faces and on the same texts drawn in
+    the held-out faces, in turn. Test lines are not read."""
     import foveanet.ocr.pipeline as pipeline
     import foveanet.ocr.render as render
     from foveanet.ocr.alphabet import alphabet_for
+    from foveanet.ocr.decode import cer
 
     fonts = render.fonts_for(args.script, "train")
-    held = [f for f in fonts if f.stem == args.hold_out]
-    if not held:
-        raise SystemExit(f"--hold-out must be one of {[f.stem for f in fonts]}, got {args.hold_out!r}")
-    kept = [f for f in fonts if f.stem != args.hold_out]
+    held = [f for f in fonts if f.stem in args.hold_out]
+    if len(held) != len(set(args.hold_out)):
+        raise SystemExit(f"--hold-out must be among {[f.stem for f in fonts]}, got {args.hold_out!r}")
+    added = [render.FONT_DIR / f for f in args.add_faces]
+    for f in added:
+        render.load_font(str(f), 8)   # a one-line FontError for a missing file, before training
+    kept = [f for f in fonts if f.stem not in args.hold_out] + added
     train_fonts = render.fonts_for
     render.fonts_for = lambda script, split: kept if split == "train" else train_fonts(script, split)
     # the test lines stay unread: no language-model grid, no test scoring
@@ -210,23 +218,30 @@ def shift(args) -> dict:
     alphabet = alphabet_for(args.script)
     texts = render.text_lines(alphabet, "train", args.shift_lines, 777)
     rng = np.random.default_rng(778)
-    raw = [render.render_line(t, held[0], rng) for t in texts]
+    faces = [held[i % len(held)] for i in range(len(texts))]
+    raw = [render.render_line(t, f, rng) for t, f in zip(texts, faces)]
     res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
            "runs": {}}
     for b in args.body:
         body = None if b == 0 else b
         out = Path(args.out) / f"body-{b}"
         m = pipeline.train(out, quiet=True, pictures=False, script=args.script, body=body,
-                           train_lines=args.train_lines, minutes=args.minutes, seed=args.seed)
+                           train_lines=args.train_lines, minutes=args.minutes, seed=args.seed,
+                           threads=args.threads, **({"epochs": args.epochs} if args.epochs else {}))
         cfg, model = pipeline.load_run(out)
         lines = [pipeline.normalise_line(x, body=body) for x in raw]
-        held_cer = pipeline.score(model, lines, texts, alphabet)["cer"]
+        pred = pipeline._norm(pipeline.score(model, lines, texts, alphabet)["predictions"])
+        truth = pipeline._norm(texts)
+        held_cer = cer(pred, truth)
+        per_face = {f.stem: cer([p for p, g in zip(pred, faces) if g == f], [t for t, g in zip(truth, faces) if g == f])
+                    for f in held}
         best = min(m["history"], key=lambda r: r["val_cer"])
-        res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held_cer, "best_epoch": best["epoch"],
-                               "epochs": len(m["history"]), "seconds": m["seconds"], "cpu_seconds": m["cpu_seconds"],
-                               "uptime": _machine()["uptime"]}
-        print(f"body {b}: validation CER {100 * best['val_cer']:.2f}% (training faces), "
-              f"{args.hold_out} CER {100 * held_cer:.2f}% ({len(m['history'])} epochs, {m['seconds']:.0f}s)", flush=True)
+        res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held_cer, "held_out_per_face": per_face,
+                               "best_epoch": best["epoch"], "epochs": len(m["history"]), "seconds": m["seconds"],
+                               "cpu_seconds": m["cpu_seconds"], "uptime": _machine()["uptime"]}
+        print(f"body {b}: validation CER {100 * best['val_cer']:.2f}% (training faces), held-out CER "
+              f"{100 * held_cer:.2f}% ({', '.join(f'{k} {100 * v:.2f}%' for k, v in per_face.items())}; "
+              f"{len(m['history'])} epochs, {m['seconds']:.0f}s, {m['cpu_seconds']:.0f} CPU s)", flush=True)
     render.fonts_for = train_fonts
     return res
 
@@ -323,6 +338,7 @@ def main(argv=None):
     ln.add_argument("--frame", type=int, default=None, choices=(2, 4))
     ln.add_argument("--script", default=None, choices=("latin", "odia"))
     ln.add_argument("--train-lines", type=int, default=None)
+    ln.add_argument("--threads", type=int, default=None)
     ln.add_argument("--json", default=None)
     g = sub.add_parser("glyphs")
     g.add_argument("--latin-per-font", type=int, default=6)
@@ -338,7 +354,10 @@ def main(argv=None):
     ph.add_argument("--json", default=None)
     sh = sub.add_parser("shift")
     sh.add_argument("--script", default="odia", choices=("latin", "odia"))
-    sh.add_argument("--hold-out", default="utkal", help="the training face left out (a font file's stem)")
+    sh.add_argument("--hold-out", nargs="+", default=["utkal"], help="the training faces left out (font file stems)")
+    sh.add_argument("--add-faces", nargs="*", default=[], help="font files under FONT_DIR added to training")
+    sh.add_argument("--threads", type=int, default=2)
+    sh.add_argument("--epochs", type=int, default=None)
     sh.add_argument("--body", type=float, nargs="+", default=[0.0, 0.6], help="settings compared (0: off)")
     sh.add_argument("--train-lines", type=int, default=3000)
     sh.add_argument("--shift-lines", type=int, default=200)

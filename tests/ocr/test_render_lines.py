@@ -129,3 +129,12 @@ def test_stretch_lines_scales_width_only_within_the_range():
     ink = (out[0] < 128).any(axis=0).sum()      # the 20-column bar scales with the line
     assert abs(ink - 20 * widths[0] / 100) <= 2
     assert [x.shape for x in stretch_lines(lines, 0.3, seed=1)] == [x.shape for x in out]
+
+
+def test_every_latin_face_draws_every_character_of_the_alphabet():
+    # a face without a glyph would train (or test) on its missing-glyph box under the label
+    TTFont = pytest.importorskip("fontTools.ttLib").TTFont   # with matplotlib (the vision extra)
+    for split in ("train", "test"):
+        for path in fonts_for("latin", split):
+            cmap = TTFont(str(path), lazy=True).getBestCmap()
+            assert [c for c in LATIN.chars if ord(c) not in cmap] == [], path.name
