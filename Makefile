@@ -67,14 +67,14 @@ data:
 # OCR (foveanet ocr): fonts to render lines from, Tesseract (eng + ori) as the anchor, and
 # OpenCV's digits.png (opencv-doc), from Debian, and the Odia translations (gettext catalogues)
 # that the Odia lines' text comes from; the OCR tests skip what is missing
-OCR_DEBS := fonts-dejavu fonts-liberation fonts-noto-core fonts-freefont-ttf fonts-lohit-orya fonts-orya-extra \
+OCR_DEBS := fonts-dejavu fonts-liberation fonts-noto-core fonts-noto-extra fonts-freefont-ttf fonts-lohit-orya fonts-orya-extra \
   fonts-samyak-orya tesseract-ocr tesseract-ocr-ori opencv-doc \
   iso-codes libgtk-3-common libglib2.0-data libgdk-pixbuf2.0-common at-spi2-common \
   system-config-printer-common gsettings-desktop-schemas
 ocr-data:
 	@if [ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] && [ -f /usr/share/fonts/truetype/freefont/FreeMono.ttf ] \
 	    && [ -f /usr/share/fonts/truetype/fonts-orya-extra/utkal.ttf ] && [ -f /usr/share/locale/or/LC_MESSAGES/system-config-printer.mo ] \
-	    && [ -f /usr/share/fonts/truetype/samyak-fonts/Samyak-Oriya.ttf ] && command -v tesseract >/dev/null \
+	    && [ -f /usr/share/fonts/truetype/samyak-fonts/Samyak-Oriya.ttf ] && [ -f /usr/share/fonts/truetype/noto/NotoSansOriya-Black.ttf ] && command -v tesseract >/dev/null \
 	    && [ -f /usr/share/doc/opencv-doc/examples/data/digits.png ] && tesseract --list-langs 2>/dev/null | grep -qx ori; then \
 	  true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

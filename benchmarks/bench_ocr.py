@@ -17,7 +17,8 @@ same held-out test lines and prints both CERs; ``glyphs``: ``foveanet.ocr.glyphs
 for each script; ``photos``: ``foveanet.ocr.photos.read_photos`` (a trained line run and
 Tesseract on the real photos); ``shift``: a recipe setting's effect on a training
 face left out of training (validation text, no test lines), e.g. ``shift --script odia
---hold-out utkal --body 0 0.6``; ``report`` writes the markdown.
+--hold-out utkal --body 0 0.6``, with ``--drop`` (faces also left out) and ``--set
+slant=0.15`` (recipe settings) for other levers; ``report`` writes the markdown.
 """
 from __future__ import annotations
 
@@ -201,7 +202,7 @@ def shift(args) -> dict:
     held = [f for f in fonts if f.stem == args.hold_out]
     if not held:
         raise SystemExit(f"--hold-out must be one of {[f.stem for f in fonts]}, got {args.hold_out!r}")
-    kept = [f for f in fonts if f.stem != args.hold_out]
+    kept = [f for f in fonts if f.stem != args.hold_out and f.stem not in args.drop]
     train_fonts = render.fonts_for
     render.fonts_for = lambda script, split: kept if split == "train" else train_fonts(script, split)
     # the test lines stay unread: no language-model grid, no test scoring
@@ -211,13 +212,17 @@ def shift(args) -> dict:
     texts = render.text_lines(alphabet, "train", args.shift_lines, 777)
     rng = np.random.default_rng(778)
     raw = [render.render_line(t, held[0], rng) for t in texts]
+    extra = {}
+    for kv in args.set:   # recipe settings shared by the compared runs, e.g. slant=0.2 word_gap=0.1,0.7
+        k, v = kv.split("=", 1)
+        extra[k] = [float(x) for x in v.split(",")] if "," in v else float(v)
     res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
-           "runs": {}}
+           "settings": extra, "runs": {}}
     for b in args.body:
         body = None if b == 0 else b
         out = Path(args.out) / f"body-{b}"
         m = pipeline.train(out, quiet=True, pictures=False, script=args.script, body=body,
-                           train_lines=args.train_lines, minutes=args.minutes, seed=args.seed)
+                           train_lines=args.train_lines, minutes=args.minutes, seed=args.seed, **extra)
         cfg, model = pipeline.load_run(out)
         lines = [pipeline.normalise_line(x, body=body) for x in raw]
         held_cer = pipeline.score(model, lines, texts, alphabet)["cer"]
@@ -340,6 +345,8 @@ def main(argv=None):
     sh.add_argument("--script", default="odia", choices=("latin", "odia"))
     sh.add_argument("--hold-out", default="utkal", help="the training face left out (a font file's stem)")
     sh.add_argument("--body", type=float, nargs="+", default=[0.0, 0.6], help="settings compared (0: off)")
+    sh.add_argument("--drop", nargs="*", default=[], help="training faces also left out (font file stems)")
+    sh.add_argument("--set", nargs="*", default=[], help="recipe settings KEY=VALUE for every run (lists: a,b)")
     sh.add_argument("--train-lines", type=int, default=3000)
     sh.add_argument("--shift-lines", type=int, default=200)
     sh.add_argument("--minutes", type=float, default=5.0)
