@@ -215,7 +215,10 @@ def shift(args) -> dict:
     extra = {}
     for kv in args.set:   # recipe settings shared by the compared runs, e.g. slant=0.2 word_gap=0.1,0.7
         k, v = kv.split("=", 1)
-        extra[k] = [float(x) for x in v.split(",")] if "," in v else float(v)
+        try:
+            extra[k] = [float(x) for x in v.split(",")] if "," in v else float(v)
+        except ValueError:
+            extra[k] = v   # a word, e.g. labels=conjuncts
     res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
            "settings": extra, "runs": {}}
     for b in args.body:
@@ -346,7 +349,7 @@ def main(argv=None):
     sh.add_argument("--hold-out", default="utkal", help="the training face left out (a font file's stem)")
     sh.add_argument("--body", type=float, nargs="+", default=[0.0, 0.6], help="settings compared (0: off)")
     sh.add_argument("--drop", nargs="*", default=[], help="training faces also left out (font file stems)")
-    sh.add_argument("--set", nargs="*", default=[], help="recipe settings KEY=VALUE for every run (lists: a,b)")
+    sh.add_argument("--set", nargs="*", default=[], help="recipe settings KEY=VALUE for every run (lists: a,b; words: labels=conjuncts)")
     sh.add_argument("--train-lines", type=int, default=3000)
     sh.add_argument("--shift-lines", type=int, default=200)
     sh.add_argument("--minutes", type=float, default=5.0)
