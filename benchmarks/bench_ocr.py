@@ -198,13 +198,14 @@ def shift(args) -> dict:
     import foveanet.ocr.render as render
     from foveanet.ocr.alphabet import alphabet_for
 
-    fonts = render.fonts_for(args.script, "train")
+    fonts = render.fonts_for(args.script, "train", True)
     held = [f for f in fonts if f.stem == args.hold_out]
     if not held:
         raise SystemExit(f"--hold-out must be one of {[f.stem for f in fonts]}, got {args.hold_out!r}")
     kept = [f for f in fonts if f.stem != args.hold_out and f.stem not in args.drop]
     train_fonts = render.fonts_for
-    render.fonts_for = lambda script, split: kept if split == "train" else train_fonts(script, split)
+    render.fonts_for = lambda script, split, extra=False: (
+        [f for f in train_fonts(script, split, extra) if f in kept] if split == "train" else train_fonts(script, split, extra))
     # the test lines stay unread: no language-model grid, no test scoring
     pipeline._evaluate = lambda *a, **k: {}
     pipeline.choose_lm = lambda *a, **k: None

@@ -48,7 +48,7 @@ DEFAULTS = {
     "val_lines": 200, "test_lines": 300, "epochs": 10, "batch_size": 16, "lr": 5e-3,
     "weight_decay": 1e-4, "threads": 2, "seed": 0, "test_seed": 12345, "minutes": 19.0,
     "beam": 8, "data": None, "frame": 4, "stretch": 0.3, "body": None, "word_gap": None, "slant": 0.0,
-    "labels": "chars",
+    "labels": "chars", "extra_faces": False,
 }
 # data: a folder of the user's line images with labels.tsv (lines.read_folder) to train on
 # instead of rendered lines; every 10th line validates, and the test lines stay the rendered
@@ -99,7 +99,8 @@ def _lines_set(cfg, split, count, seed):
     # faces as they are
     draw = ({"word_gap": tuple(cfg["word_gap"]) if cfg["word_gap"] else None, "slant": cfg["slant"]}
             if split == "train" else None)
-    images, texts, fonts = render_set(_alphabet(cfg), cfg["script"], split, count, seed, draw_kw=draw)
+    images, texts, fonts = render_set(_alphabet(cfg), cfg["script"], split, count, seed, draw_kw=draw,
+                                      extra_faces=cfg["extra_faces"])
     if split == "train" and cfg["stretch"]:
         images = stretch_lines(images, cfg["stretch"], seed + 7)
     return [normalise_line(x, body=cfg["body"]) for x in images], texts, fonts, images

@@ -1,7 +1,7 @@
 """Text lines rendered with Pillow from real fonts, with the distortions of a scan.
 
 Fonts are Debian's (``make ocr-data`` installs fonts-dejavu, fonts-liberation,
-fonts-noto-core, fonts-noto-extra, fonts-freefont-ttf, fonts-lohit-orya and fonts-orya-extra). The training and test fonts are disjoint families, so a test score
+fonts-noto-core, fonts-noto-extra (``EXTRA_FACES``), fonts-freefont-ttf, fonts-lohit-orya and fonts-orya-extra). The training and test fonts are disjoint families, so a test score
 measures reading a typeface the model never saw. Text comes from real English prose, the
 licence texts Debian ships in ``/usr/share/common-licenses`` (base-files), split by file
 into training and test text, mixed with random character strings so that every character
@@ -51,16 +51,19 @@ FONTS = {
     + [f"freefont/Free{n}.ttf" for n in ("Mono", "MonoBold", "Sans", "Serif")],
     ("latin", "test"): [f"liberation/Liberation{n}.ttf" for n in (
         "Sans-Regular", "Sans-Bold", "Serif-Regular", "Serif-Bold", "Mono-Regular", "SansNarrow-Regular")],
-    # Odia: Noto Sans Oriya (five weights and widths; Thin, Black and Condensed are
-    # fonts-noto-extra's), Utkal (fonts-orya-extra) and FreeSerif train, Lohit Odia
-    # (fonts-lohit-orya) tests. FreeSerif draws few conjuncts stacked (most with a visible
-    # virama), which is another way Odia is printed. Samyak Oriya is left out: it lacks the
-    # danda, and Pillow's shaping draws its AU sign apart from the consonant and drops
-    # subjoined TA
-    ("odia", "train"): [f"noto/NotoSansOriya-{n}.ttf" for n in ("Regular", "Bold", "Thin", "Black", "Condensed")]
-    + ["fonts-orya-extra/utkal.ttf", "freefont/FreeSerif.ttf"],
+    # Odia: Noto Sans Oriya (two weights) and Utkal (fonts-orya-extra) train, Lohit Odia
+    # (fonts-lohit-orya) tests; EXTRA_FACES adds more with the ``extra_faces`` setting.
+    # Samyak Oriya is left out: it lacks the danda, and Pillow's shaping draws its AU sign
+    # apart from the consonant and drops subjoined TA
+    ("odia", "train"): ["noto/NotoSansOriya-Regular.ttf", "noto/NotoSansOriya-Bold.ttf",
+                        "fonts-orya-extra/utkal.ttf"],
     ("odia", "test"): ["lohit-oriya/Lohit-Odia.ttf"],
 }
+# training faces added by ``fonts_for(..., extra=True)``: Noto Sans Oriya Thin, Black and
+# Condensed (fonts-noto-extra) and FreeSerif, which stacks few conjuncts and draws most with
+# a visible virama, another way Odia is printed
+EXTRA_FACES = {"odia": [f"noto/NotoSansOriya-{n}.ttf" for n in ("Thin", "Black", "Condensed")]
+               + ["freefont/FreeSerif.ttf"]}
 TEXT_FILES = {"train": ["GPL-3", "GFDL-1.3", "MPL-2.0", "Artistic", "LGPL-2.1"],
               "test": ["Apache-2.0"]}
 LOCALE_DIR = Path("/usr/share/locale/or/LC_MESSAGES")
@@ -99,8 +102,10 @@ def load_font(path, size: int):
         raise FontError(f"{p} is not a font file Pillow can read (expected TrueType/OpenType: {e})") from None
 
 
-def fonts_for(script: str, split: str) -> list:
-    return [FONT_DIR / f for f in FONTS[(script, split)]]
+def fonts_for(script: str, split: str, extra: bool = False) -> list:
+    """The split's font files; ``extra`` adds the script's ``EXTRA_FACES`` to training."""
+    more = EXTRA_FACES.get(script, []) if extra and split == "train" else []
+    return [FONT_DIR / f for f in FONTS[(script, split)] + more]
 
 
 def odia_messages(split: str) -> list:
@@ -252,11 +257,12 @@ def render_line(text: str, font_path, rng=None, distort: bool = True, height: in
 
 
 def render_set(alphabet, script: str, split: str, count: int, seed: int, distort: bool = True,
-               draw_kw: dict | None = None, **text_kw):
-    """(images, texts, font names): ``count`` rendered lines of the split's texts and fonts,
-    fonts taken in turn; ``draw_kw`` (``word_gap``, ``slant``) goes to every ``render_line``."""
+               draw_kw: dict | None = None, extra_faces: bool = False, **text_kw):
+    """(images, texts, font names): ``count`` rendered lines of the split's texts and fonts
+    (with ``extra_faces``, ``EXTRA_FACES`` too), fonts taken in turn; ``draw_kw``
+    (``word_gap``, ``slant``) goes to every ``render_line``."""
     texts = text_lines(alphabet, "test" if split == "test" else "train", count, seed, **text_kw)
-    fonts = fonts_for(script, "test" if split == "test" else "train")
+    fonts = fonts_for(script, "test" if split == "test" else "train", extra_faces)
     rng = np.random.default_rng(seed + 1)
     images, names = [], []
     for i, t in enumerate(texts):

@@ -90,3 +90,20 @@ def test_latin_lines_ignore_no_options_and_odia_augments_training_only():
     assert all(np.array_equal(x, y) for x, y in zip(_lines_set(odia, "val", 4, 9)[3], _lines_set(plain, "val", 4, 9)[3]))
     assert not all(x.shape == y.shape and np.array_equal(x, y)
                    for x, y in zip(_lines_set(odia, "train", 4, 9)[3], _lines_set(plain, "train", 4, 9)[3]))
+
+
+def test_extra_faces_draw_the_odia_text_and_stay_apart_from_the_test_face():
+    from foveanet.ocr.alphabet import ODIA
+    from foveanet.ocr.render import EXTRA_FACES, UNDRAWN, fonts_for
+
+    ttlib = pytest.importorskip("fontTools.ttLib")
+    extra = fonts_for("odia", "train", extra=True)
+    if not all(f.is_file() for f in extra):
+        pytest.skip("fonts-noto-extra not installed (make ocr-data)")
+    assert extra[:3] == fonts_for("odia", "train") and len(extra) == 3 + len(EXTRA_FACES["odia"])
+    assert fonts_for("odia", "test", extra=True) == fonts_for("odia", "test")   # training only
+    assert LOHIT not in extra and not any("ohit" in f.name for f in extra)
+    need = {ord(c) for c in ODIA.chars if c not in UNDRAWN["odia"] and c != " "}
+    for f in extra[3:]:
+        missing = need - set(ttlib.TTFont(str(f), lazy=True).getBestCmap())
+        assert not missing, f"{f.name} lacks {sorted(hex(c) for c in missing)}"
