@@ -74,6 +74,18 @@ def digits(args) -> dict:
     return res
 
 
+def _settings(pairs) -> dict:
+    """Recipe settings from KEY=VALUE words, e.g. slant=0.2 word_gap=0.1,0.7 labels=conjuncts."""
+    out = {}
+    for kv in pairs:
+        k, v = kv.split("=", 1)
+        try:
+            out[k] = [float(x) for x in v.split(",")] if "," in v else float(v)
+        except ValueError:
+            out[k] = v   # a word
+    return out
+
+
 def lines(args) -> dict:
     from foveanet.ocr import evaluate, train
     from foveanet.ocr.decode import cer, wer
@@ -90,6 +102,7 @@ def lines(args) -> dict:
                                       ("frame", args.frame), ("script", args.script),
                                       ("train_lines", args.train_lines))
                     if v is not None}
+        settings.update(_settings(args.set))
         m = train(args.out, **settings)
         run = args.out
     cfg, _ = load_run(run)
@@ -213,13 +226,7 @@ def shift(args) -> dict:
     texts = render.text_lines(alphabet, "train", args.shift_lines, 777)
     rng = np.random.default_rng(778)
     raw = [render.render_line(t, held[0], rng) for t in texts]
-    extra = {}
-    for kv in args.set:   # recipe settings shared by the compared runs, e.g. slant=0.2 word_gap=0.1,0.7
-        k, v = kv.split("=", 1)
-        try:
-            extra[k] = [float(x) for x in v.split(",")] if "," in v else float(v)
-        except ValueError:
-            extra[k] = v   # a word, e.g. labels=conjuncts
+    extra = _settings(args.set)
     res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
            "settings": extra, "runs": {}}
     for b in args.body:
@@ -276,7 +283,9 @@ def report(args) -> None:
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
             print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, stretch {c.get('stretch', 0.0)}, "
                   f"text body {c['body'] if c.get('body') else 'as cropped'}, "
-                  f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
+                  + "".join(f"{k.replace('_', ' ')} {c[k]}, " for k in ("labels", "extra_faces", "word_gap", "slant")
+                            if c.get(k) and c.get(k) != "chars")
+                  + f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
                   f"training lines x {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}, "
                   f"{c['threads']} threads, budget {c['minutes']} min; {c['test_lines']} test lines "
                   f"(seed {c['test_seed']}). Training took {tr['seconds']:.0f} s wall "
@@ -332,6 +341,7 @@ def main(argv=None):
     ln.add_argument("--frame", type=int, default=None, choices=(2, 4))
     ln.add_argument("--script", default=None, choices=("latin", "odia"))
     ln.add_argument("--train-lines", type=int, default=None)
+    ln.add_argument("--set", nargs="*", default=[], help="other recipe settings KEY=VALUE (lists: a,b)")
     ln.add_argument("--json", default=None)
     g = sub.add_parser("glyphs")
     g.add_argument("--latin-per-font", type=int, default=6)
