@@ -64,6 +64,10 @@ DEFAULTS = {
 # below the body for the marks that stand out of it. Held-out face (bench_ocr.py shift, two
 # Noto faces train, Utkal read): 51.6% -> 41.5% and 46.4% -> 27.7% CER (seeds 0, 1), at a cost
 # on the training faces' validation lines (2.1% -> 17.8%, 2.0% -> 4.0%); Latin keeps it off
+# labels ("chars" or, for Odia, "conjuncts": alphabet.ConjunctAlphabet), extra_faces
+# (render.EXTRA_FACES), word_gap and slant (render.render_line, training lines only): Odia
+# levers, off until a held-out-face comparison (bench_ocr.py shift --set) turns them on; all
+# four at once were behind two faces and code points at half a schedule (results-ocr.md)
 SCRIPT_DEFAULTS = {"odia": {"body": 0.6}}
 
 
