@@ -75,7 +75,7 @@ ocr-data:
 	@if [ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] && [ -f /usr/share/fonts/truetype/freefont/FreeMono.ttf ] \
 	    && [ -f /usr/share/fonts/truetype/noto/NotoSansMono-Medium.ttf ] \
 	    && [ -f /usr/share/fonts/truetype/fonts-orya-extra/utkal.ttf ] && [ -f /usr/share/locale/or/LC_MESSAGES/system-config-printer.mo ] \
-	    && [ -f /usr/share/fonts/truetype/samyak-fonts/Samyak-Oriya.ttf ] && command -v tesseract >/dev/null \
+	    && [ -f /usr/share/fonts/truetype/samyak-fonts/Samyak-Oriya.ttf ] && [ -f /usr/share/fonts/truetype/noto/NotoSansOriya-Black.ttf ] && command -v tesseract >/dev/null \
 	    && [ -f /usr/share/doc/opencv-doc/examples/data/digits.png ] && tesseract --list-langs 2>/dev/null | grep -qx ori; then \
 	  true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -17,9 +17,11 @@ same held-out test lines and prints both CERs; ``glyphs``: ``foveanet.ocr.glyphs
 for each script; ``photos``: ``foveanet.ocr.photos.read_photos`` (a trained line run and
 Tesseract on the real photos); ``shift``: a recipe setting's effect on a training
 face left out of training (validation text, no test lines), e.g. ``shift --script odia
---hold-out utkal --body 0 0.6``, or of candidate training faces (``--add-faces``) on a family
-of faces held out, e.g. ``shift --script latin --hold-out FreeMono FreeMonoBold --body 0
---add-faces noto/NotoSansMono-Medium.ttf``; ``report`` writes the markdown.
+--hold-out utkal --body 0 0.6``, with ``--drop`` (faces also left out) and ``--set
+slant=0.15`` (recipe settings) for other levers, or of candidate training faces
+(``--add-faces``) on a family of faces held out, e.g. ``shift --script latin --hold-out
+FreeMono FreeMonoBold --body 0 --add-faces noto/NotoSansMono-Medium.ttf``; ``report`` writes
+the markdown.
 """
 from __future__ import annotations
 
@@ -75,6 +77,18 @@ def digits(args) -> dict:
     return res
 
 
+def _settings(pairs) -> dict:
+    """Recipe settings from KEY=VALUE words, e.g. slant=0.2 word_gap=0.1,0.7 labels=conjuncts."""
+    out = {}
+    for kv in pairs:
+        k, v = kv.split("=", 1)
+        try:
+            out[k] = [float(x) for x in v.split(",")] if "," in v else float(v)
+        except ValueError:
+            out[k] = v   # a word
+    return out
+
+
 def lines(args) -> dict:
     from foveanet.ocr import evaluate, train
     from foveanet.ocr.decode import cer, wer
@@ -91,6 +105,7 @@ def lines(args) -> dict:
                                       ("frame", args.frame), ("script", args.script),
                                       ("train_lines", args.train_lines), ("threads", args.threads))
                     if v is not None}
+        settings.update(_settings(args.set))
         m = train(args.out, **settings)
         run = args.out
     cfg, _ = load_run(run)
@@ -202,16 +217,17 @@ def shift(args) -> dict:
     from foveanet.ocr.alphabet import alphabet_for
     from foveanet.ocr.decode import cer
 
-    fonts = render.fonts_for(args.script, "train")
+    fonts = render.fonts_for(args.script, "train", True)
     held = [f for f in fonts if f.stem in args.hold_out]
     if len(held) != len(set(args.hold_out)):
         raise SystemExit(f"--hold-out must be among {[f.stem for f in fonts]}, got {args.hold_out!r}")
     added = [render.FONT_DIR / f for f in args.add_faces]
     for f in added:
         render.load_font(str(f), 8)   # a one-line FontError for a missing file, before training
-    kept = [f for f in fonts if f.stem not in args.hold_out] + added
+    kept = [f for f in fonts if f.stem not in args.hold_out and f.stem not in args.drop] + added
     train_fonts = render.fonts_for
-    render.fonts_for = lambda script, split: kept if split == "train" else train_fonts(script, split)
+    render.fonts_for = lambda script, split, extra=False: (
+        [f for f in train_fonts(script, split, extra) if f in kept] if split == "train" else train_fonts(script, split, extra))
     # the test lines stay unread: no language-model grid, no test scoring
     pipeline._evaluate = lambda *a, **k: {}
     pipeline.choose_lm = lambda *a, **k: None
@@ -220,14 +236,15 @@ def shift(args) -> dict:
     rng = np.random.default_rng(778)
     faces = [held[i % len(held)] for i in range(len(texts))]
     raw = [render.render_line(t, f, rng) for t, f in zip(texts, faces)]
+    extra = _settings(args.set)
     res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
-           "runs": {}}
+           "settings": extra, "runs": {}}
     for b in args.body:
         body = None if b == 0 else b
         out = Path(args.out) / f"body-{b}"
         m = pipeline.train(out, quiet=True, pictures=False, script=args.script, body=body,
                            train_lines=args.train_lines, minutes=args.minutes, seed=args.seed,
-                           threads=args.threads, **({"epochs": args.epochs} if args.epochs else {}))
+                           threads=args.threads, **({"epochs": args.epochs} if args.epochs else {}), **extra)
         cfg, model = pipeline.load_run(out)
         lines = [pipeline.normalise_line(x, body=body) for x in raw]
         pred = pipeline._norm(pipeline.score(model, lines, texts, alphabet)["predictions"])
@@ -282,7 +299,9 @@ def report(args) -> None:
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
             print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, stretch {c.get('stretch', 0.0)}, "
                   f"text body {c['body'] if c.get('body') else 'as cropped'}, "
-                  f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
+                  + "".join(f"{k.replace('_', ' ')} {c[k]}, " for k in ("labels", "extra_faces", "word_gap", "slant")
+                            if c.get(k) and c.get(k) != "chars")
+                  + f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
                   f"training lines x {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}, "
                   f"{c['threads']} threads, budget {c['minutes']} min; {c['test_lines']} test lines "
                   f"(seed {c['test_seed']}). Training took {tr['seconds']:.0f} s wall "
@@ -339,6 +358,7 @@ def main(argv=None):
     ln.add_argument("--script", default=None, choices=("latin", "odia"))
     ln.add_argument("--train-lines", type=int, default=None)
     ln.add_argument("--threads", type=int, default=None)
+    ln.add_argument("--set", nargs="*", default=[], help="other recipe settings KEY=VALUE (lists: a,b)")
     ln.add_argument("--json", default=None)
     g = sub.add_parser("glyphs")
     g.add_argument("--latin-per-font", type=int, default=6)
@@ -359,6 +379,8 @@ def main(argv=None):
     sh.add_argument("--threads", type=int, default=2)
     sh.add_argument("--epochs", type=int, default=None)
     sh.add_argument("--body", type=float, nargs="+", default=[0.0, 0.6], help="settings compared (0: off)")
+    sh.add_argument("--drop", nargs="*", default=[], help="training faces also left out (font file stems)")
+    sh.add_argument("--set", nargs="*", default=[], help="recipe settings KEY=VALUE for every run (lists: a,b; words: labels=conjuncts)")
     sh.add_argument("--train-lines", type=int, default=3000)
     sh.add_argument("--shift-lines", type=int, default=200)
     sh.add_argument("--minutes", type=float, default=5.0)

@@ -47,7 +47,8 @@ DEFAULTS = {
     "script": "latin", "head": "lstm", "width": 12, "hidden": 64, "train_lines": 10000,
     "val_lines": 200, "test_lines": 300, "epochs": 10, "batch_size": 16, "lr": 5e-3,
     "weight_decay": 1e-4, "threads": 2, "seed": 0, "test_seed": 12345, "minutes": 19.0,
-    "beam": 8, "data": None, "frame": 4, "stretch": 0.3, "body": None,
+    "beam": 8, "data": None, "frame": 4, "stretch": 0.3, "body": None, "word_gap": None, "slant": 0.0,
+    "labels": "chars", "extra_faces": False,
 }
 # data: a folder of the user's line images with labels.tsv (lines.read_folder) to train on
 # instead of rendered lines; every 10th line validates, and the test lines stay the rendered
@@ -63,6 +64,10 @@ DEFAULTS = {
 # below the body for the marks that stand out of it. Held-out face (bench_ocr.py shift, two
 # Noto faces train, Utkal read): 51.6% -> 41.5% and 46.4% -> 27.7% CER (seeds 0, 1), at a cost
 # on the training faces' validation lines (2.1% -> 17.8%, 2.0% -> 4.0%); Latin keeps it off
+# labels ("chars" or, for Odia, "conjuncts": alphabet.ConjunctAlphabet), extra_faces
+# (render.EXTRA_FACES), word_gap and slant (render.render_line, training lines only): Odia
+# levers, off until a held-out-face comparison (bench_ocr.py shift --set) turns them on; all
+# four at once were behind two faces and code points at half a schedule (results-ocr.md)
 SCRIPT_DEFAULTS = {"odia": {"body": 0.6}}
 
 
@@ -71,8 +76,12 @@ def _log(msg: str, quiet: bool):
         print(msg, file=sys.stderr, flush=True)
 
 
+def _alphabet(cfg: dict):
+    return alphabet_for(cfg["script"], cfg["labels"])
+
+
 def build_model(cfg: dict) -> CRNN:
-    return CRNN(len(alphabet_for(cfg["script"])), cfg["head"], cfg["width"], cfg["hidden"], cfg["frame"])
+    return CRNN(len(_alphabet(cfg)), cfg["head"], cfg["width"], cfg["hidden"], cfg["frame"])
 
 
 def stretch_lines(images: list, amount: float, seed: int) -> list:
@@ -90,7 +99,12 @@ def stretch_lines(images: list, amount: float, seed: int) -> list:
 
 
 def _lines_set(cfg, split, count, seed):
-    images, texts, fonts = render_set(alphabet_for(cfg["script"]), cfg["script"], split, count, seed)
+    # face variety is drawn into the training lines only: validation and test lines are the
+    # faces as they are
+    draw = ({"word_gap": tuple(cfg["word_gap"]) if cfg["word_gap"] else None, "slant": cfg["slant"]}
+            if split == "train" else None)
+    images, texts, fonts = render_set(_alphabet(cfg), cfg["script"], split, count, seed, draw_kw=draw,
+                                      extra_faces=cfg["extra_faces"])
     if split == "train" and cfg["stretch"]:
         images = stretch_lines(images, cfg["stretch"], seed + 7)
     return [normalise_line(x, body=cfg["body"]) for x in images], texts, fonts, images
@@ -144,7 +158,7 @@ LM_ORDER = 5
 def _lm(cfg) -> CharLM:
     """A character 5-gram model of the texts the run's model was trained on (re-made from the
     config: rendered training texts are seeded, a data folder is read again)."""
-    alphabet = alphabet_for(cfg["script"])
+    alphabet = _alphabet(cfg)
     if cfg["data"]:
         from foveanet.ocr.lines import read_folder
 
@@ -159,7 +173,7 @@ def choose_lm(model, cfg, out, val_lines, val_texts) -> dict:
     weight), written to ``out``/lm.json."""
     from foveanet.train.checkpoint import write_json
 
-    alphabet = alphabet_for(cfg["script"])
+    alphabet = _alphabet(cfg)
     lm = _lm(cfg)
     _, lps = recognize(model, val_lines, alphabet)
     truth = _norm(val_texts)
@@ -186,7 +200,7 @@ def _val_set(cfg):
     if cfg["data"]:
         from foveanet.ocr.lines import read_folder
 
-        images, texts = read_folder(cfg["data"], alphabet_for(cfg["script"]))
+        images, texts = read_folder(cfg["data"], _alphabet(cfg))
         held = [i for i in range(len(images)) if i % 10 == 9] or [0]
         return [normalise_line(images[i], body=cfg["body"]) for i in held], [texts[i] for i in held]
     lines, texts, _, _ = _lines_set(cfg, "val", cfg["val_lines"], cfg["seed"] + 1_000_003)
@@ -224,7 +238,7 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
     foveanet.set_num_threads(min(cfg["threads"], __import__("os").cpu_count() or 1))
     try:
         foveanet.manual_seed(cfg["seed"])
-        alphabet = alphabet_for(cfg["script"])
+        alphabet = _alphabet(cfg)
         model = build_model(cfg)
         t0 = time.perf_counter()
         if cfg["data"]:
@@ -329,7 +343,7 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
 
 def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
     lines, texts, fonts, raw = test_set(cfg)
-    alphabet = alphabet_for(cfg["script"])
+    alphabet = _alphabet(cfg)
     t0 = time.perf_counter()
     g = score(model, lines, texts, alphabet)
     eval_seconds = time.perf_counter() - t0
@@ -403,5 +417,5 @@ def predict_image(run_dir, image_path, which: str = "best", beam: int | None = N
     lines = [normalise_line(p, HEIGHT, where=f"{image_path} line {i + 1}", body=cfg["body"])
              for i, p in enumerate(parts)]
     beam = cfg["beam"] if beam is None else beam
-    texts, _ = recognize(model, lines, alphabet_for(cfg["script"]), beam, lm=_run_lm(cfg, run_dir) if beam else None)
+    texts, _ = recognize(model, lines, _alphabet(cfg), beam, lm=_run_lm(cfg, run_dir) if beam else None)
     return texts

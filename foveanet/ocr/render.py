@@ -1,7 +1,7 @@
 """Text lines rendered with Pillow from real fonts, with the distortions of a scan.
 
 Fonts are Debian's (``make ocr-data`` installs fonts-dejavu, fonts-liberation,
-fonts-noto-core, fonts-noto-extra, fonts-freefont-ttf, fonts-lohit-orya and fonts-orya-extra). The training and test fonts are disjoint families, so a test score
+fonts-noto-core, fonts-noto-extra (``EXTRA_FACES``), fonts-freefont-ttf, fonts-lohit-orya and fonts-orya-extra). The training and test fonts are disjoint families, so a test score
 measures reading a typeface the model never saw. Text comes from real English prose, the
 licence texts Debian ships in ``/usr/share/common-licenses`` (base-files), split by file
 into training and test text, mixed with random character strings so that every character
@@ -61,12 +61,18 @@ FONTS = {
     ("latin", "test"): [f"liberation/Liberation{n}.ttf" for n in (
         "Sans-Regular", "Sans-Bold", "Serif-Regular", "Serif-Bold", "Mono-Regular", "SansNarrow-Regular")],
     # Odia: Noto Sans Oriya (two weights) and Utkal (fonts-orya-extra) train, Lohit Odia
-    # (fonts-lohit-orya) tests. Samyak Oriya is left out: it lacks the danda and Pillow's
-    # shaping draws its AU sign apart from the consonant
+    # (fonts-lohit-orya) tests; EXTRA_FACES adds more with the ``extra_faces`` setting.
+    # Samyak Oriya is left out: it lacks the danda, and Pillow's shaping draws its AU sign
+    # apart from the consonant and drops subjoined TA
     ("odia", "train"): ["noto/NotoSansOriya-Regular.ttf", "noto/NotoSansOriya-Bold.ttf",
                         "fonts-orya-extra/utkal.ttf"],
     ("odia", "test"): ["lohit-oriya/Lohit-Odia.ttf"],
 }
+# training faces added by ``fonts_for(..., extra=True)``: Noto Sans Oriya Thin, Black and
+# Condensed (fonts-noto-extra) and FreeSerif, which stacks few conjuncts and draws most with
+# a visible virama, another way Odia is printed
+EXTRA_FACES = {"odia": [f"noto/NotoSansOriya-{n}.ttf" for n in ("Thin", "Black", "Condensed")]
+               + ["freefont/FreeSerif.ttf"]}
 TEXT_FILES = {"train": ["GPL-3", "GFDL-1.3", "MPL-2.0", "Artistic", "LGPL-2.1"],
               "test": ["Apache-2.0"]}
 LOCALE_DIR = Path("/usr/share/locale/or/LC_MESSAGES")
@@ -105,8 +111,10 @@ def load_font(path, size: int):
         raise FontError(f"{p} is not a font file Pillow can read (expected TrueType/OpenType: {e})") from None
 
 
-def fonts_for(script: str, split: str) -> list:
-    return [FONT_DIR / f for f in FONTS[(script, split)]]
+def fonts_for(script: str, split: str, extra: bool = False) -> list:
+    """The split's font files; ``extra`` adds the script's ``EXTRA_FACES`` to training."""
+    more = EXTRA_FACES.get(script, []) if extra and split == "train" else []
+    return [FONT_DIR / f for f in FONTS[(script, split)] + more]
 
 
 def odia_messages(split: str) -> list:
@@ -180,20 +188,61 @@ def text_lines(alphabet, split: str, count: int, seed: int, min_len: int = 8, ma
     return out
 
 
-def render_line(text: str, font_path, rng=None, distort: bool = True, height: int = HEIGHT) -> np.ndarray:
+def _rows(top: int, bottom: int, line: int, pad: int) -> tuple:
+    """(y of the text origin, canvas height): the font's line (ascent + descent) with pad/2
+    of paper above and below, grown where the text's ink (rows ``top``-``bottom`` from the
+    origin) runs past it. Lohit Odia draws the reph and the I sign up to 0.33 em above its
+    ascent, past the pad: without the growth 245 of 300 test lines lost those marks' tops."""
+    y0 = max(pad // 2, 1 - top)
+    return y0, max(line + pad, y0 + bottom + 1)
+
+
+def render_line(text: str, font_path, rng=None, distort: bool = True, height: int = HEIGHT,
+                word_gap: tuple | None = None, slant: float = 0.0) -> np.ndarray:
     """One line of ``text`` as a (height, W) uint8 image, dark ink on white, its width set by
     the text; with ``distort`` the scan distortions of the module docstring are drawn from
-    ``rng``."""
+    ``rng``. Face variety beyond the font file, drawn from ``rng`` per line: ``word_gap``
+    (lo, hi) draws the words one by one, each space as wide as a fraction of the em drawn
+    uniformly from [lo, hi] for the line (a face's own space is 0.13-0.66 em: Lohit Odia's
+    0.13, Noto Sans Oriya's 0.26, Utkal's 0.66); ``slant`` shears the glyphs by a tangent
+    drawn from [-slant, slant]."""
     from PIL import Image, ImageDraw, ImageFilter
 
     rng = rng if rng is not None else np.random.default_rng(0)
     size = 2 * height   # render large, then shrink: anti-aliasing like a scan's optics
     font = load_font(str(font_path), size)
     ascent, descent = font.getmetrics()
-    left, _, right, _ = font.getbbox(text)
+    fill = int(rng.integers(0, 60)) if distort else 0
     pad = int(size * 0.3)
-    canvas = Image.new("L", (max(right - min(left, 0), 1) + 2 * pad, ascent + descent + pad), 255)
-    ImageDraw.Draw(canvas).text((pad - min(left, 0), pad // 2), text, font=font, fill=int(rng.integers(0, 60)) if distort else 0)
+    if word_gap is not None and " " in text.strip():
+        # words shaped one at a time (shaping never crosses a space), placed by advance
+        words = text.split()
+        gap = size * rng.uniform(*word_gap)
+        xs, x = [], 0.0
+        for w in words:
+            xs.append(x)
+            x += font.getlength(w) + gap
+        boxes = [font.getbbox(w) for w in words]
+        left, right = min(0, boxes[0][0]), xs[-1] + boxes[-1][2]
+        y0, h = _rows(min(b[1] for b in boxes), max(b[3] for b in boxes), ascent + descent, pad)
+        canvas = Image.new("L", (max(int(np.ceil(right - left)), 1) + 2 * pad, h), 255)
+        draw = ImageDraw.Draw(canvas)
+        for w, x in zip(words, xs):
+            draw.text((pad - left + x, y0), w, font=font, fill=fill)
+    else:
+        left, top, right, bottom = font.getbbox(text)
+        y0, h = _rows(top, bottom, ascent + descent, pad)
+        canvas = Image.new("L", (max(right - min(left, 0), 1) + 2 * pad, h), 255)
+        ImageDraw.Draw(canvas).text((pad - min(left, 0), y0), text, font=font, fill=fill)
+    if slant:
+        # output pixel (x, y) takes the ink at (x + t (y - h/2), y): a shear about the line's
+        # middle, on a canvas widened to keep every column
+        t = rng.uniform(-slant, slant)
+        extra = int(np.ceil(abs(t) * canvas.height / 2))
+        wide = Image.new("L", (canvas.width + 2 * extra, canvas.height), 255)
+        wide.paste(canvas, (extra, 0))
+        canvas = wide.transform(wide.size, Image.AFFINE, (1, t, -t * canvas.height / 2, 0, 1, 0),
+                                resample=Image.BILINEAR, fillcolor=255)
     if distort:
         ink = rng.random()
         if ink < 0.2:
@@ -217,15 +266,16 @@ def render_line(text: str, font_path, rng=None, distort: bool = True, height: in
 
 
 def render_set(alphabet, script: str, split: str, count: int, seed: int, distort: bool = True,
-               **text_kw):
-    """(images, texts, font names): ``count`` rendered lines of the split's texts and fonts,
-    fonts taken in turn."""
+               draw_kw: dict | None = None, extra_faces: bool = False, **text_kw):
+    """(images, texts, font names): ``count`` rendered lines of the split's texts and fonts
+    (with ``extra_faces``, ``EXTRA_FACES`` too), fonts taken in turn; ``draw_kw``
+    (``word_gap``, ``slant``) goes to every ``render_line``."""
     texts = text_lines(alphabet, "test" if split == "test" else "train", count, seed, **text_kw)
-    fonts = fonts_for(script, "test" if split == "test" else "train")
+    fonts = fonts_for(script, "test" if split == "test" else "train", extra_faces)
     rng = np.random.default_rng(seed + 1)
     images, names = [], []
     for i, t in enumerate(texts):
         f = fonts[i % len(fonts)]
-        images.append(render_line(t, f, rng, distort))
+        images.append(render_line(t, f, rng, distort, **(draw_kw or {})))
         names.append(f.stem)
     return images, texts, names
