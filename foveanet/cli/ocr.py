@@ -50,6 +50,15 @@ def register(sub) -> None:
     t.add_argument("--body", type=float, default=None,
                    help="scale each line so its text body fills this fraction of the model's height, in "
                         "training, evaluation and predict (0: lines as cropped) [latin: 0, odia: 0.6]")
+    t.add_argument("--labels", choices=("chars", "conjuncts"), default=None,
+                   help="CTC label unit: code points, or for odia a subjoined form and the reph as one "
+                        f"label each [{DEFAULTS['labels']}]")
+    t.add_argument("--word-gap", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="training lines only: each line's word spacing drawn from [LO, HI] em [the face's]")
+    t.add_argument("--slant", type=float, default=None,
+                   help=f"training lines only: shear each by a tangent drawn from [-S, S] [{DEFAULTS['slant']}]")
+    t.add_argument("--extra-faces", action="store_true",
+                   help="train on render.EXTRA_FACES too (odia: Noto Sans Oriya Thin, Black, Condensed, FreeSerif)")
     for flag, typ, hlp in (("epochs", positive_int, "passes over the training lines"),
                            ("train-lines", positive_int, "training lines rendered"),
                            ("val-lines", positive_int, "validation lines (training fonts, other seed)"),
@@ -97,6 +106,22 @@ def run_train(args) -> int:
         if not 0 <= args.body <= 1:
             raise CLIError(f"--body must be in [0, 1] (a fraction of the line height; 0: off), got {args.body}")
         settings["body"] = args.body or None
+    if args.word_gap is not None:
+        lo, hi = args.word_gap
+        if not 0 <= lo <= hi:
+            raise CLIError(f"--word-gap must be LO HI with 0 <= LO <= HI (em), got {lo} {hi}")
+        settings["word_gap"] = [lo, hi]
+    if args.slant is not None:
+        if not 0 <= args.slant < 1:
+            raise CLIError(f"--slant must be in [0, 1) (a shear tangent), got {args.slant}")
+        settings["slant"] = args.slant
+    if args.labels is not None:
+        from foveanet.ocr.alphabet import alphabet_for
+
+        alphabet_for(args.script, args.labels)   # a one-line error for labels the script lacks
+        settings["labels"] = args.labels
+    if args.extra_faces:
+        settings["extra_faces"] = True
     out = Path(args.out)
     if (out / "config.json").exists():
         raise CLIError(f"{out} already holds a run (config.json): choose another --out or delete it")

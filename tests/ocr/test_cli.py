@@ -143,6 +143,32 @@ def test_stretch_out_of_range_is_a_one_line_error(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("args, expect", [
+    (["--word-gap", "0.5", "0.1"], "--word-gap must be LO HI with 0 <= LO <= HI"),
+    (["--slant", "1.2"], "--slant must be in [0, 1)"),
+    (["--labels", "conjuncts"], "labels 'conjuncts' are not defined for latin"),
+])
+def test_bad_face_variety_settings_are_one_line_errors(tmp_path, capsys, args, expect):
+    assert main(["ocr", "train", "--out", str(tmp_path / "run"), *args, *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expect in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_face_variety_settings_reach_the_runs_config(tmp_path, monkeypatch):
+    """The Odia levers go from the command line into train() and so into config.json."""
+    import foveanet.ocr as ocr
+
+    seen = {}
+    monkeypatch.setattr(ocr, "train", lambda out, **kw: seen.update(kw) or {})
+    monkeypatch.setattr("foveanet.cli.ocr._print_report", lambda m, out: None)
+    rc = main(["ocr", "train", "--script", "odia", "--out", str(tmp_path / "run"), "--labels", "conjuncts",
+               "--word-gap", "0.1", "0.7", "--slant", "0.15", "--extra-faces", *TINY])
+    assert rc == 0
+    assert (seen["labels"], seen["word_gap"], seen["slant"], seen["extra_faces"]) == \
+        ("conjuncts", [0.1, 0.7], 0.15, True)
+
+
 def _with_body(run_dir, dest, body):
     """A copy of a run whose config.json says ``body`` (dropped when None): the weights do
     not depend on it, the lines the model sees do."""
