@@ -111,6 +111,26 @@ _STACK = 1024
 
 
 @njit(cache=True, nogil=True)
+def _stacked(planes, n0, m, c, buf, pitch, n):
+    """planes[n0:n0+m, c] (their first n numbers) copied into blocks of ``pitch`` of
+    ``buf``: one run that a stacked pass reads."""
+    for k in range(m):
+        src, dst = planes[n0 + k, c], buf[k * pitch:k * pitch + n]
+        for q in range(n):
+            dst[q] = src[q]
+    return buf[:(m - 1) * pitch + n]
+
+
+@njit(cache=True, nogil=True)
+def _unstack(buf, planes, n0, m, c, pitch, n):
+    """The inverse of ``_stacked``: each block of ``buf`` back to its plane."""
+    for k in range(m):
+        out, src = planes[n0 + k, c], buf[k * pitch:k * pitch + n]
+        for q in range(n):
+            out[q] = src[q]
+
+
+@njit(cache=True, nogil=True)
 def depthwise_flat_forward(x, w, scale, bias, y, c0, c1, H, W, dh, dw, pt, pl, lo, hi):
     """y[:, c0:c1] of the conv of ``x`` (N, C, H*W); ``y`` (N, C, Ho*W); ``w`` (C, 9);
     times ``scale`` (C,) plus ``bias`` (C,), clamped to [lo, hi] in the same pass.
@@ -131,10 +151,7 @@ def depthwise_flat_forward(x, w, scale, bias, y, c0, c1, H, W, dh, dw, pt, pl, l
                 _gather(bufs, o, w[c], y[n0, c], scale[c], bias[c], lo, hi)
                 continue
             _gather(bufs, o, w[c], d[:(m - 1) * P + n_out], scale[c], bias[c], lo, hi)
-            for k in range(m):
-                out, src = y[n0 + k, c], d[k * P:k * P + n_out]
-                for q in range(n_out):
-                    out[q] = src[q]
+            _unstack(d, y, n0, m, c, P, n_out)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -186,11 +203,7 @@ def depthwise_flat_backward(gy, x, w, dx, dwt, c0, c1, H, W, dh, dw, pt, pl):
                 if S == 1:
                     g = gy[n0, c]
                 else:
-                    for k in range(m):
-                        src, dst = gy[n0 + k, c], gs[k * P:k * P + n_out]
-                        for q in range(n_out):
-                            dst[q] = src[q]
-                    g = gs[:(m - 1) * P + n_out]
+                    g = _stacked(gy, n0, m, c, gs, P, n_out)
                 L = g.shape[0]
                 p = _dots9(zero, g, xb[0, ox[0]:ox[0] + L], xb[1, ox[1]:ox[1] + L],
                            xb[2, ox[2]:ox[2] + L], xb[0, ox[3]:ox[3] + L],
@@ -206,10 +219,7 @@ def depthwise_flat_backward(gy, x, w, dx, dwt, c0, c1, H, W, dh, dw, pt, pl):
                     _gather(gb, og, w[c], dx[n0, c], one, zero, lo, hi)
                     continue
                 _gather(gb, og, w[c], d[:(m - 1) * Pg + n_in], one, zero, lo, hi)
-                for k in range(m):
-                    out, src = dx[n0 + k, c], d[k * Pg:k * Pg + n_in]
-                    for q in range(n_in):
-                        out[q] = src[q]
+                _unstack(d, dx, n0, m, c, Pg, n_in)
         if need_w:
             for t in range(9):
                 dwt[c, t] = totals[t]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from foveanet.kernels.depthwise_flat import _dots9, _gather9, _stack
+from foveanet.kernels.depthwise_flat import _dots9, _gather9, _stack, _stacked, _unstack
 
 __all__ = ["depthwise_s2_forward", "depthwise_s2_backward"]
 
@@ -100,10 +100,7 @@ def depthwise_s2_forward(x, w, scale, bias, y, c0, c1, H, W, lo, hi):
                 _gather(bufs, bi, o, w[c], y[n0, c], scale[c], bias[c], lo, hi)
                 continue
             _gather(bufs, bi, o, w[c], d[:(m - 1) * P + n], scale[c], bias[c], lo, hi)
-            for k in range(m):
-                out, src = y[n0 + k, c], d[k * P:k * P + n]
-                for q in range(n):
-                    out[q] = src[q]
+            _unstack(d, y, n0, m, c, P, n)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -188,11 +185,7 @@ def depthwise_s2_backward(gy, x, w, dx, dwt, c0, c1, H, W):
                 if S == 1:
                     g = gy[n0, c]
                 else:
-                    for k in range(m):
-                        src, dst = gy[n0 + k, c], gs[k * P:k * P + n]
-                        for q in range(n):
-                            dst[q] = src[q]
-                    g = gs[:(m - 1) * P + n]
+                    g = _stacked(gy, n0, m, c, gs, P, n)
                 L = g.shape[0]
                 p = _dots9(zero, g, bufs[bi[0], o[0]:o[0] + L], bufs[bi[1], o[1]:o[1] + L],
                            bufs[bi[2], o[2]:o[2] + L], bufs[bi[3], o[3]:o[3] + L],
