@@ -161,22 +161,19 @@ def depthwise_grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: boo
         wt = np.ascontiguousarray(w).reshape(g.C, -1) if need_x else none2
         dxs = dx if need_x else none4
         dws = dw.reshape(g.C, g.kh * g.kw) if need_w else none2
-        if flat(g):
+        if flat(g) or stride2(g):
+            # both kernels take planes as flat rows: (N, C, H*W)
             none3 = none4.reshape(0, 0, 0)
             gy3 = gy.reshape(g.N, g.C, -1)
             xs3 = xs.reshape(g.N, g.C, -1) if need_w else none3
             dxs3 = dx.reshape(g.N, g.C, -1) if need_x else none3
-            threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_flat_backward(
-                gy3, xs3, wt, dxs3, dws, blk[0], blk[1], g.H, g.W, g.dh, g.dw, g.pads[0],
-                g.pads[2]))
-            return dx, dw
-        if stride2(g):
-            none3 = none4.reshape(0, 0, 0)
-            gy3 = gy.reshape(g.N, g.C, -1)
-            xs3 = xs.reshape(g.N, g.C, -1) if need_w else none3
-            dxs3 = dx.reshape(g.N, g.C, -1) if need_x else none3
-            threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_s2_backward(
-                gy3, xs3, wt, dxs3, dws, blk[0], blk[1], g.H, g.W))
+            if flat(g):
+                threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_flat_backward(
+                    gy3, xs3, wt, dxs3, dws, blk[0], blk[1], g.H, g.W, g.dh, g.dw, g.pads[0],
+                    g.pads[2]))
+            else:
+                threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_s2_backward(
+                    gy3, xs3, wt, dxs3, dws, blk[0], blk[1], g.H, g.W))
             return dx, dw
         threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_backward(
             gy, xs, wt, dxs, dws, blk[0], blk[1], *_compiled_args(g)))
