@@ -26,10 +26,13 @@ CASES = [
 
 
 def _reference(x, w, b, g, scale, residual, clamp):
+    """The epilogue written out over the im2col conv: (conv * scale + b + residual), clamped;
+    None skips a step (also used by test_winograd_one.py)."""
     y = ref.conv(x, w, None, g)
     if scale is not None:
         y = y * scale.reshape(1, -1, 1, 1)
-    y = y + b.reshape(1, -1, 1, 1)
+    if b is not None:
+        y = y + b.reshape(1, -1, 1, 1)
     if residual is not None:
         y = y + residual
     return y if clamp is None else np.clip(y, *clamp)

@@ -12,9 +12,9 @@ from foveanet import kernels
 from foveanet.backend import use_kernels
 from foveanet.backend.cpu import threads
 from foveanet.backend.cpu.conv import route, winograd_one
-from foveanet.functional import im2col as ref
 from foveanet.functional.conv import conv2d_clamp
 from foveanet.geometry import ConvGeom
+from tests.backend.test_single import _reference
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="needs Numba")
 
@@ -28,17 +28,6 @@ CASES = [
     (16, 5, 4, 40, (1, 1, 1, 1)),   # 6 tiles < 40 channels: blocks
     (8, 7, 7, 37, (1, 1, 1, 1)),    # 16 tiles, 37 channels: ragged blocks
 ]
-
-
-def _reference(x, w, b, g, scale, residual, clamp):
-    y = ref.conv(x, w, None, g)
-    if scale is not None:
-        y = y * scale.reshape(1, -1, 1, 1)
-    if b is not None:
-        y = y + b.reshape(1, -1, 1, 1)
-    if residual is not None:
-        y = y + residual
-    return y if clamp is None else np.clip(y, *clamp)
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
