@@ -11,8 +11,9 @@ gradient will read (inference then keeps no im2col matrices alive).
 
 A Function whose forward or backward runs a matrix product says so with ``uses_blas =
 True``; ``apply`` and the backward walk then call the backend's ``before_gemm`` hook first
-(on the CPU: BLAS gets back the threads a parallel region held at one). No op has to
-remember it, and no op file touches the thread pool.
+(on the CPU: BLAS gets back the threads a parallel region held at one). ``uses_blas =
+"grad"`` asks for it only where a gradient is wanted: an op whose inference runs every
+GEMM inside its own tasks. No op has to remember it, and no op file touches the thread pool.
 """
 from __future__ import annotations
 
@@ -180,7 +181,7 @@ class Function:
     inputs: tuple
     needs_input_grad: tuple
     requires_grad: bool
-    uses_blas = False  # True: forward/backward run a GEMM (see the module docstring)
+    uses_blas = False  # True / "grad": forward/backward run a GEMM (see the module docstring)
 
     @classmethod
     def apply(cls, *inputs, **settings):
@@ -208,7 +209,7 @@ class Function:
         ctx.requires_grad = requires_grad
         ctx.needs_input_grad = tuple(needs) if requires_grad else (False,) * len(needs)
         with CALL:
-            if cls.uses_blas:
+            if cls.uses_blas is True or (cls.uses_blas and requires_grad):
                 kernels(arrays[0]).before_gemm()
             out = ctx.forward(*arrays, **settings)
         if requires_grad:

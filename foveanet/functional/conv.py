@@ -30,7 +30,12 @@ _LAYOUT = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)"}
 class _ConvFunction(Function):
     """What the two convolutions share: they run GEMMs, and say which engine ran them."""
 
-    uses_blas = True
+    # BLAS's own threads only for training: at inference every engine runs its GEMMs in
+    # tasks with BLAS held at one thread, and giving BLAS its threads back before each conv
+    # only to take them again in the conv's first region stalled it: ResNet-18 b1, 2 threads,
+    # Intel Xeon, foveanet alone in its process (`python -m benchmarks.bench_alone`), median
+    # 54-57 ms -> 36-37 ms
+    uses_blas = "grad"
     kernel = None  # the backend's conv kernels (None: functional/im2col.py)
     state = None   # what backward reads, as the kernel or the reference saved it
     cols = None    # the backend's im2col/col2im for the reference (None: im2col.py's)

@@ -233,3 +233,32 @@ def test_matmul_in_row_blocks_equals_the_product(two_workers, rows):
     assert parallel.held_blas_threads() is None  # outside any foveanet call: given back
     col = parallel.matmul(a, b[:, :1])  # a matrix-vector product (the classifier at batch 1)
     np.testing.assert_allclose(col, a.astype(np.float64) @ b[:, :1], rtol=1e-5, atol=1e-5)
+
+
+def test_inference_convs_keep_blas_held_between_them(two_workers, blas_libs, monkeypatch):
+    """Under no_grad a conv does not give BLAS its threads back before it runs (every
+    inference engine runs its GEMMs in tasks; taking them back in the conv's first region
+    stalled it): no give-back inside the forward, one when it returns. With a gradient
+    wanted, each conv asks for them (its GEMMs may run outside tasks)."""
+    from foveanet.backend import calls
+    from foveanet.backend.cpu import blas
+
+    libs = blas_libs
+    inside = []
+    release = blas.release
+
+    def counted():
+        inside.append(not calls.outside() and [c.num_threads for c in libs] == [1] * len(libs))
+        release()
+
+    monkeypatch.setattr(blas, "release", counted)
+    model = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1))
+    x = foveanet.randn(1, 16, 32, 32)
+    with foveanet.no_grad():
+        model(x)
+    assert sum(inside) == 0
+    assert [c.num_threads for c in libs] == [2] * len(libs)
+    inside.clear()
+    model(foveanet.randn(8, 16, 32, 32))  # a batch: the first conv's tasks hold BLAS
+    assert sum(inside) >= 1  # the second conv took the held threads back
+    assert [c.num_threads for c in libs] == [2] * len(libs)
