@@ -1,8 +1,9 @@
 """One image at inference, ResNet-18's 3x3 stride-1 layers with a ReLU epilogue: the
 route without it (``conv/single.py``'s im2col bands on two threads, the NumPy Winograd
 engine or im2col on one)
-against compiled Winograd F(2x2, 3x3) in bands (``conv/winograd_one.py``), and torch's
-conv2d + relu, interleaved, wall ms min / median.
+against compiled Winograd F(2x2, 3x3) in bands (``conv/winograd_one.py``), the same with a
+read-only weight whose transform is kept (``conv/packed.py``, ``foveanet.freeze``), and
+torch's conv2d + relu, interleaved, wall ms min / median.
 
     python -m benchmarks.bench_winograd_one --threads 2 --rounds 41
 
@@ -41,9 +42,11 @@ def main(argv=None) -> None:
         b = r.standard_normal(C).astype(np.float32)
         res = r.standard_normal((1, C, H, H)).astype(np.float32)
         clamp = (0.0, np.inf)
+        wk = w.copy()
+        wk.flags.writeable = False
         tx, tw_, tb, tr = (torch.from_numpy(a) for a in (x, w, b, res))
         def routed_before():  # the route without this engine
-            saved, route.winograd_one = route.winograd_one, (lambda g: False)
+            saved, route.winograd_one = route.winograd_one, (lambda g, frozen=False: False)
             try:
                 return conv.forward(x, w, b, g, False, False, clamp, None, ks, res)[0]
             finally:
@@ -52,6 +55,7 @@ def main(argv=None) -> None:
         sides = {
             "im2col": routed_before,
             "winograd": lambda: winograd_one.forward(x, w, g, ks, b, None, clamp, res),
+            "kept": lambda: winograd_one.forward(x, wk, g, ks, b, None, clamp, res),
             "torch": lambda: torch.relu_(torch.nn.functional.conv2d(tx, tw_, tb, 1, 1) + tr).numpy(),
         }
         outs = {k: f() for k, f in sides.items()}

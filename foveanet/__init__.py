@@ -33,6 +33,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     **dict.fromkeys(_DTYPES, "numpy"),
     "save": "foveanet.serialization", "load": "foveanet.serialization",
     "summary": "foveanet.concepts.summary",
+    "freeze": "foveanet.nn.freezing", "unfreeze": "foveanet.nn.freezing",
     "device": "foveanet.backend.devices", "Device": "foveanet.backend.devices",
 }, modules={
     "nn": "foveanet.nn", "optim": "foveanet.optim", "models": "foveanet.models",
@@ -42,7 +43,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
 })
 
 __all__ = ["__version__", *_BACKEND, *_AUTOGRAD, *_CREATION, *_DTYPES, "save", "load", "summary",
-           "device", "Device"]
+           "freeze", "unfreeze", "device", "Device"]
 
 if TYPE_CHECKING:  # what the names above are, for type checkers and editors
     from numpy import bool_, float16, float32, float64, int32, int64  # noqa: F401
@@ -61,4 +62,5 @@ if TYPE_CHECKING:  # what the names above are, for type checkers and editors
         set_default_dtype, set_num_threads, set_rng_state,
     )
     from foveanet.concepts.summary import summary  # noqa: F401
+    from foveanet.nn.freezing import freeze, unfreeze  # noqa: F401
     from foveanet.serialization import load, save  # noqa: F401

@@ -58,6 +58,9 @@ HOST = {
         "_wrap": ({"asarray"}, "a NumPy scalar an op returned on the CPU becomes a 0-d array"),
         "__repr__": ({"array2string"}, "printing reads a host copy"),
     },
+    "nn/freezing.py": {
+        "freeze": ({"array"}, "read-only copies are of host arrays; a GPU model only stops asking for gradients"),
+    },
     "nn/init.py": {
         "trunc_normal_": ({"clip"}, _HOST_DRAW),
         "orthogonal_": ({"linalg", "sign", "diag"}, _HOST_DRAW),

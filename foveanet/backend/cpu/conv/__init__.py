@@ -29,7 +29,7 @@ import numpy as np
 from foveanet.kernels import route as compiled_route
 
 from foveanet.backend.cpu.conv import (
-    depthwise, direct, epilogue, gemm, patches, route, rows, single, winograd, winograd_one,
+    depthwise, direct, epilogue, gemm, packed, patches, route, rows, single, winograd, winograd_one,
 )
 
 __all__ = ["forward", "backward", "transpose_forward", "transpose_backward"]
@@ -45,7 +45,7 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, c
     inference = not (need_x or need_w)
     path = route.path(g, inference=inference)
     if (inference and compiled is not None and x.dtype in (np.float32, np.float64)
-            and route.winograd_one(g)):
+            and route.winograd_one(g, packed.read_only(w))):
         # the compiled transforms, the epilogue in the output's
         y = winograd_one.forward(x, w, g, compiled, bias, scale, clamp, residual)
         return y, State("winograd_one", (None, None))

@@ -195,6 +195,15 @@ def winograd(g: ConvGeom, inference: bool = False) -> bool:
 WINOGRAD_ONE_MIN_CHANNELS = 32
 WINOGRAD_ONE_MIN_TILES = 196
 WINOGRAD_ONE_MIN_TILES_THREADED = 49
+# A read-only weight's U is made once (conv/packed.py, foveanet.freeze), which takes the
+# transform's cost out of every call: `chrt -f 1 python -m benchmarks.bench_winograd_one`,
+# Intel Xeon, wall ms min of 21, route without it / U per call / U kept (torch):
+#   2 threads: 64->64 @56 2.66 / 1.20 / 0.86 (0.94); 128->128 @28 2.41 / 1.37 / 0.93 (0.91);
+#              256->256 @14 2.25 / 1.74 / 1.01 (0.95); 512->512 @7 2.66 / 3.33 / 1.96 (1.62);
+#   1 thread:  256->256 @14 2.01 / 2.26 / 1.54 (1.73); but 512->512 @7 2.52 / 6.12 / 3.40
+#              (3.20): on one thread its 16 GEMMs of 16 tiles lose to im2col's one GEMM.
+WINOGRAD_ONE_MIN_TILES_KEPT = 16
+WINOGRAD_ONE_MIN_TILES_KEPT_ONE = 49
 # bands per thread (the caller takes a late worker's share, as in single's bands), and more
 # where a band's V would outgrow about this much (L2): one thread, min of 21, 2 / 4 / 8
 # bands: 64->64 @56 (V 3.2 MB) 1.68 / 1.51-1.52 / 1.67-1.69 ms; 128->128 @28 (1.6 MB)
@@ -203,10 +212,14 @@ WINOGRAD_ONE_BANDS_PER_THREAD = 2
 WINOGRAD_ONE_BAND_BYTES = 1 << 20
 
 
-def winograd_one(g: ConvGeom) -> bool:
-    """One image, 3x3, stride 1, no dilation, one group, enough channels and tiles."""
+def winograd_one(g: ConvGeom, frozen: bool = False) -> bool:
+    """One image, 3x3, stride 1, no dilation, one group, enough channels and tiles;
+    ``frozen``: the weight is read-only, so its transform is made once (``packed.py``)."""
     th, tw = winograd_tiles(g)
-    least = WINOGRAD_ONE_MIN_TILES_THREADED if threads.workers() > 1 else WINOGRAD_ONE_MIN_TILES
+    if threads.workers() > 1:
+        least = WINOGRAD_ONE_MIN_TILES_KEPT if frozen else WINOGRAD_ONE_MIN_TILES_THREADED
+    else:
+        least = WINOGRAD_ONE_MIN_TILES_KEPT_ONE if frozen else WINOGRAD_ONE_MIN_TILES
     return (g.N == 1 and g.G == 1 and g.kh == g.kw == 3 and g.sh == g.sw == 1
             and g.dh == g.dw == 1 and min(g.C, g.Co) >= WINOGRAD_ONE_MIN_CHANNELS
             and th * tw >= least)

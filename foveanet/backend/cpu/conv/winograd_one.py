@@ -13,7 +13,8 @@ output transform applies the epilogue (scale, shift, residual, clamp) as it writ
   each task transforms its channels' weights, runs the 16 GEMMs (block, C) @ (C, tiles) and
   writes its channels.
 
-16/36 of im2col's multiply-adds, no cols copy, one parallel region per conv.
+16/36 of im2col's multiply-adds, no cols copy, one parallel region per conv. A read-only
+weight's U is made once and kept (``packed.py``); then blocks only slice it.
 ``route.winograd_one`` says where it runs, with the measurements.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from foveanet.backend.cpu import threads
-from foveanet.backend.cpu.conv import route
+from foveanet.backend.cpu.conv import packed, route
 from foveanet.backend.cpu.conv.winograd import weight_u
 from foveanet.geometry import ConvGeom
 
@@ -41,8 +42,10 @@ def forward(x: np.ndarray, w4: np.ndarray, g: ConvGeom, compiled, bias=None, sca
     res = None if residual is None else np.ascontiguousarray(residual[0], dt)
     none = np.zeros((1, 1, 1), dt)
     n = threads.workers()
+    frozen = packed.read_only(w)
     if route.winograd_one_bands(g):
-        u = weight_u(w)  # NumPy's GEMM with kron(G, G): 0.15 ms at 128x128, compiled 0.2
+        # NumPy's GEMM with kron(G, G): 0.15 ms at 128x128, compiled 0.2
+        u = packed.kept(w, "winograd_u", lambda: weight_u(w))
         step = -(-th // route.winograd_one_band_count(g, n, dt.itemsize))
 
         def band(i0):
@@ -57,11 +60,15 @@ def forward(x: np.ndarray, w4: np.ndarray, g: ConvGeom, compiled, bias=None, sca
     v = np.empty((16, g.C, th * tw), dtype=dt)
     compiled.winograd_input(xi, g.pads[0], g.pads[2], 0, th, tw, v)
     step = route.winograd_one_block_rows(g, n)
+    u_all = packed.kept(w, "winograd_u", lambda: weight_u(w)) if frozen else None
 
     def block(o0):
         o1 = min(o0 + step, g.Co)
-        u = np.empty((16, o1 - o0, g.C), dtype=dt)
-        compiled.winograd_weight(w, o0, o1, u)
+        if u_all is not None:
+            u = u_all[:, o0:o1]
+        else:  # each task transforms its own channels' weights
+            u = np.empty((16, o1 - o0, g.C), dtype=dt)
+            compiled.winograd_weight(w, o0, o1, u)
         compiled.winograd_output(np.matmul(u, v), 0, th, tw, s[o0:o1], b[o0:o1],
                                  none if res is None else res[o0:o1], res is not None, lo, hi,
                                  y[0, o0:o1])
