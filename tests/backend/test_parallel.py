@@ -1,4 +1,6 @@
 """backend.cpu.threads: the task pool behind sub-batched convolutions."""
+import os
+import signal
 import threading
 
 import numpy as np
@@ -198,6 +200,60 @@ def test_an_exception_in_a_task_reaches_the_caller(two_workers):
 
     with pytest.raises(ValueError, match="task failed"):
         parallel.run([lambda: 1, boom])
+
+
+def test_a_failed_item_stops_new_items_and_waits_for_running_ones(two_workers):
+    """The first error is raised once the items already started are done; none starts after."""
+    started, finished = [], []
+
+    def fn(i):
+        started.append(i)
+        if i == 1:
+            raise ValueError(f"item {i} failed")
+        threading.Event().wait(0.01)
+        finished.append(i)
+
+    with pytest.raises(ValueError, match="item 1 failed"):
+        parallel.each(range(50), fn)
+    assert len(started) < 50
+    assert sorted(finished) == sorted(i for i in started if i != 1)  # nothing left running
+
+
+def test_a_region_does_not_wait_for_a_worker_that_never_started(two_workers):
+    """With the pool's worker held by another user thread's region, a region finishes on
+    the calling thread alone instead of waiting for the worker to come free."""
+    on_worker, release, worker_left = threading.Event(), threading.Event(), threading.Event()
+
+    def hold(i):
+        if threading.current_thread().name.startswith("foveanet"):
+            on_worker.set()
+            release.wait(5)
+            worker_left.set()
+        else:
+            on_worker.wait(10)  # the caller's item waits until the worker holds the other
+
+    other = threading.Thread(target=parallel.each, args=(range(2), hold))
+    other.start()
+    try:
+        assert on_worker.wait(10)
+        names = parallel.each(range(4), lambda i: threading.current_thread().name)
+        assert names == [threading.current_thread().name] * 4
+        assert not worker_left.is_set()  # the worker is still held: nobody waited for it
+    finally:
+        release.set()
+        other.join(10)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_regions_work_in_a_forked_child(two_workers):
+    parallel.each(range(4), lambda i: i)  # the parent's worker thread exists
+    pid = os.fork()
+    if pid == 0:  # the child: no worker threads were copied; regions must still finish
+        signal.alarm(10)
+        ok = parallel.each(range(8), lambda i: i * i) == [i * i for i in range(8)]
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def test_conv_over_two_workers_is_repeatable_and_matches_one(two_workers, monkeypatch):

@@ -24,20 +24,15 @@ from __future__ import annotations
 import functools
 import numbers
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from foveanet.backend.cpu import blas
+from foveanet.backend.cpu import blas, pool
 
 __all__ = ["workers", "set_workers", "run", "each", "matmul", "release_blas", "set_num_threads",
            "get_num_threads"]
 
 _workers: int | None = None  # None: decided at first use from the BLAS thread count
-_pool: ThreadPoolExecutor | None = None
-_lock = threading.Lock()
-_inside = threading.local()
 
 
 def _blas_controller():
@@ -55,21 +50,9 @@ def workers() -> int:
 
 
 def set_workers(n: int) -> None:
-    global _workers, _pool
+    global _workers
     release_blas()  # BLAS's own count is the caller's to set now
-    with _lock:
-        _workers = int(n)
-        if _pool is not None and _pool._max_workers < _workers:
-            _pool.shutdown(wait=True)
-            _pool = None
-
-
-def _get_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max(2, workers()), thread_name_prefix="foveanet")
-        return _pool
+    _workers = int(n)  # the pool starts more threads when a region first needs them
 
 
 def run(tasks):
@@ -92,34 +75,10 @@ def each(items, fn, fold=None):
     items = list(items)
     n = len(items)
     threads = min(workers(), n)
-    if threads < 2 or getattr(_inside, "active", False):
+    if threads < 2 or pool.inside():
         results = [fn(item) for item in items]
         return results if fold is None else functools.reduce(fold, results)
-    results: list = [None] * n
-    ready = [False] * n
-    state = {"next": 0, "folded": 0, "total": None}
-    take, fold_lock = threading.Lock(), threading.Lock()
-
-    def worker():
-        while True:
-            with take:
-                i = state["next"]
-                if i >= n:
-                    return
-                state["next"] = i + 1
-            results[i] = fn(items[i])
-            if fold is None:
-                continue
-            ready[i] = True
-            with fold_lock:  # whoever holds it folds every result that is next in line
-                while state["folded"] < n and ready[state["folded"]]:
-                    k = state["folded"]
-                    state["total"] = results[k] if k == 0 else fold(state["total"], results[k])
-                    results[k] = None
-                    state["folded"] = k + 1
-
-    _with_blas_held(lambda: _run_threads(worker, threads))
-    return results if fold is None else state["total"]
+    return _with_blas_held(lambda: pool.start(items, fn, threads - 1, fold))
 
 
 # Rows of the left operand per task of ``matmul``: a multiple of OpenBLAS's sgemm panel (16
@@ -147,7 +106,7 @@ def matmul(a, b, out=None):
     if out is None:
         out = np.empty((M, b.shape[1]), dtype=np.result_type(a, b))
     n = workers()
-    if n < 2 or getattr(_inside, "active", False):
+    if n < 2 or pool.inside():
         return np.matmul(a, b, out=out)
     if M < 2 * 16 or M * a.shape[1] * b.shape[1] < MATMUL_PARALLEL_MIN:
         # one task, still with BLAS at one thread
@@ -156,17 +115,6 @@ def matmul(a, b, out=None):
     blocks = [(r, min(r + rows, M)) for r in range(0, M, rows)]
     each(blocks, lambda blk: np.matmul(a[blk[0]:blk[1]], b, out=out[blk[0]:blk[1]]))
     return out
-
-
-def _run_threads(worker, threads: int) -> None:
-    futures = [_get_pool().submit(_task, worker) for _ in range(threads - 1)]
-    try:
-        _task(worker)  # the calling thread works too
-    finally:
-        for f in futures:  # every thread is done before the caller reads the results
-            exc = f.exception()
-            if exc is not None:
-                raise exc
 
 
 def _with_blas_held(body):
@@ -182,19 +130,11 @@ def _with_blas_held(body):
 def release_blas() -> None:
     """Give BLAS back its threads, for a GEMM that runs outside tasks (a no-op inside a
     task, or when nothing is held)."""
-    if not getattr(_inside, "active", False):
+    if not pool.inside():
         blas.release()
 
 
 held_blas_threads = blas.held_threads
-
-
-def _task(fn):
-    _inside.active = True
-    try:
-        return fn()
-    finally:
-        _inside.active = False
 
 
 def set_num_threads(n: int) -> None:
