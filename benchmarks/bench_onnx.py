@@ -7,7 +7,9 @@
 The models are the torch definitions of tests/interop (torchvision's, which is not installable
 here) with seeded weights, exported by ``torch.onnx.export`` at opset 17. Each round runs, after
 a short pause (idle OpenBLAS/onnxruntime workers spin and would steal the next side's cores),
-foveanet under ``no_grad`` as a user runs inference, foveanet with the convolutions routed as
+foveanet under ``no_grad`` as a user runs inference, the same model frozen (``foveanet.freeze``:
+read-only weights whose transforms are kept, as onnxruntime packs a model's weights when it
+loads it), foveanet with the convolutions routed as
 for training (``route.WINOGRAD_INFERENCE_MIN_TILES`` out of reach and ``route.winograd_one``
 off: what the inference route saves), foveanet without its inference fusions and its
 one-image engines (every node on its own, ``interop/_onnx_fuse.py``, ``route.single`` and
@@ -53,15 +55,17 @@ def bench(name: str, threads: int, rounds: int, tmp: Path) -> dict:
     x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
     foveanet.set_num_threads(threads)
     model = foveanet.onnx.load(path).eval()
+    frozen = foveanet.freeze(foveanet.onnx.load(path))
     sess = ort.InferenceSession(str(path), _threads(ort.SessionOptions(), threads), providers=["CPUExecutionProvider"])
 
-    def fv():
+    def fv(m=model):
         with foveanet.no_grad():
-            model(x)
+            m(x)
 
     def fv_training_route():
         saved = route.WINOGRAD_INFERENCE_MIN_TILES, route.winograd_one
-        route.WINOGRAD_INFERENCE_MIN_TILES, route.winograd_one = 1 << 62, (lambda g: False)
+        route.WINOGRAD_INFERENCE_MIN_TILES = 1 << 62
+        route.winograd_one = lambda g, frozen=False: False
         try:
             fv()
         finally:
@@ -70,13 +74,13 @@ def bench(name: str, threads: int, rounds: int, tmp: Path) -> dict:
     def fv_unfused():
         saved = _onnx_fuse.active, route.single, route.winograd_one
         _onnx_fuse.active, route.single, route.winograd_one = ((lambda: False), (lambda g: False),
-                                                               (lambda g: False))
+                                                               (lambda g, frozen=False: False))
         try:
             fv()
         finally:
             _onnx_fuse.active, route.single, route.winograd_one = saved
 
-    sides = {"foveanet": fv, "training route": fv_training_route, "unfused": fv_unfused,
+    sides = {"foveanet": fv, "frozen": lambda: fv(frozen), "training route": fv_training_route, "unfused": fv_unfused,
              "onnxruntime": lambda: sess.run(None, {"input": x})}
     times = {k: [] for k in sides}
     for fn in sides.values():
@@ -106,17 +110,18 @@ def main(argv=None):
     info = machine()
     print(f"{info['date']}, {info['cpu']} ({info['cores']} cores), {info['blas']}, "
           f"{args.threads} threads ({'CPU' if args.threads == 1 else 'wall'} time), {args.rounds} rounds; load before {os.getloadavg()[0]:.1f}")
-    print("\n| model | foveanet ms (min / median) | convs routed as for training | unfused, "
-          "batch-chunk engines | onnxruntime ms | ort / foveanet (min / median) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\n| model | foveanet ms (min / median) | frozen | convs routed as for training | "
+          "unfused, batch-chunk engines | onnxruntime ms | ort / foveanet (min / median) | "
+          "ort / frozen |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             r = bench(name, args.threads, args.rounds, Path(tmp))
             (f, fm), (t, tm), (o, om) = r["foveanet"], r["training route"], r["onnxruntime"]
-            u, um = r["unfused"]
-            print(f"| {name} | {f:.1f} / {fm:.1f} | {t:.1f} / {tm:.1f} | {u:.1f} / {um:.1f} | "
-                  f"{o:.1f} / {om:.1f} | "
-                  f"{o / f:.2f} / {om / fm:.2f} |", flush=True)
+            (u, um), (z, zm) = r["unfused"], r["frozen"]
+            print(f"| {name} | {f:.1f} / {fm:.1f} | {z:.1f} / {zm:.1f} | {t:.1f} / {tm:.1f} | "
+                  f"{u:.1f} / {um:.1f} | {o:.1f} / {om:.1f} | "
+                  f"{o / f:.2f} / {om / fm:.2f} | {o / z:.2f} / {om / zm:.2f} |", flush=True)
     print(f"\nload after {os.getloadavg()[0]:.1f}")
 
 
