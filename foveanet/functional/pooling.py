@@ -291,7 +291,8 @@ class _MaxPool(Function):
         return _own(out, x, geo.out_shape, xp)
 
     def _forward_compiled(self, ks, x4, geo: Geometry, index_box, in_shape):
-        """One scan per window (``foveanet.kernels.pooling``), keeping the flat argmax."""
+        """One scan per window (``foveanet.kernels.pooling``), keeping the flat argmax when
+        a backward or the indices want it."""
         h, w = geo.h, geo.w
         N, C = geo.shape4[:2]
         x4 = np.ascontiguousarray(x4)
@@ -302,7 +303,10 @@ class _MaxPool(Function):
         # the zeroing pass (kernels/pool_tiled.py)
         tiled = (h.k == h.s and w.k == w.s and h.p == w.p == 0 and h.d == w.d == 1
                  and h.out * h.k <= h.n and w.out * w.k <= w.n)
-        if tiled:
+        if not keep:
+            ks.each_channel_block(C, x4.size, lambda sl: ks.compiled.max_pool_values(
+                x4, y, sl.start, sl.stop, h.k, w.k, h.s, w.s, h.d, w.d, h.p, w.p))
+        elif tiled:
             ks.each_channel_block(C, x4.size, lambda sl: ks.compiled.max_pool_tiled_forward(
                 x4, y, idx, sl.start, sl.stop, h.k, w.k))
         else:

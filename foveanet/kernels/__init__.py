@@ -41,7 +41,7 @@ _WHERE = {
     "depthwise_forward": "depthwise", "depthwise_backward": "depthwise",
     "depthwise_flat_forward": "depthwise_flat", "depthwise_flat_backward": "depthwise_flat",
     "depthwise_s2_forward": "depthwise_s2", "depthwise_s2_backward": "depthwise_s2",
-    "max_pool_forward": "pooling", "max_pool_backward": "pooling",
+    "max_pool_forward": "pooling", "max_pool_backward": "pooling", "max_pool_values": "pooling",
     "max_pool_tiled_forward": "pool_tiled", "max_pool_tiled_backward": "pool_tiled",
     "adaptive_max_forward": "adaptive", "adaptive_max_backward": "adaptive",
     "relu_backward": "activation",

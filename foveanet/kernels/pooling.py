@@ -11,13 +11,17 @@
 The NumPy engine (``functional/pooling.py``) makes kh + kw passes over strided views for
 the values and as many again for the argmax, each a trip through memory; here each output
 row is built in cache. A call covers the channels [c0, c1).
+
+Values only (inference: no backward, no indices), ``max_pool_values`` reduces separably:
+the kernel rows first, over whole input rows (contiguous, vectorised), then the kernel
+columns of that row maximum at the stride.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["max_pool_forward", "max_pool_backward"]
+__all__ = ["max_pool_forward", "max_pool_values", "max_pool_backward"]
 
 
 @njit(cache=True, nogil=True)
@@ -79,6 +83,56 @@ def max_pool_forward(x, y, idx, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl):
                 y[n, c, oh] = best
                 if keep:
                     idx[n, c, oh] = at
+
+
+@njit(cache=True, nogil=True)
+def max_pool_values(x, y, c0, c1, kh, kw, sh, sw, dh, dw, pt, pl):
+    """y[:, c0:c1] of the max pooling of ``x`` (N, C, H, W), values only: per output row,
+    ``rows[w]`` = max over the kernel rows inside the input, then ``y[.., ow]`` = max of
+    ``rows`` at ``ow*sw + j*dw - pl`` over the kernel columns inside it. NaN propagates.
+
+    Both passes run over whole rows without a branch per cell (the outputs whose windows
+    reach the padding are done apart), so the compiler vectorises them."""
+    N, _, H, W = x.shape
+    Ho, Wo = y.shape[2], y.shape[3]
+    rows = np.empty(W, x.dtype)
+    # the outputs whose every kernel column is inside the input: [lo, hi)
+    lo = min(Wo, max(0, -(-pl // sw)))
+    hi = max(lo, min(Wo, (W - 1 + pl - (kw - 1) * dw) // sw + 1))
+    for n in range(N):
+        for c in range(c0, c1):
+            src, dst = x[n, c], y[n, c]
+            for oh in range(Ho):
+                r0 = oh * sh - pt
+                i0 = 0
+                while r0 + i0 * dh < 0:
+                    i0 += 1
+                i1 = kh
+                while r0 + (i1 - 1) * dh >= H:
+                    i1 -= 1
+                rows[:] = src[r0 + i0 * dh]
+                for i in range(i0 + 1, i1):
+                    row = src[r0 + i * dh]
+                    for k in range(W):
+                        v = row[k]
+                        rows[k] = v if (v > rows[k]) | (v != v) else rows[k]
+                out = dst[oh]
+                for ow in range(lo, hi):
+                    out[ow] = rows[ow * sw - pl]
+                for j in range(1, kw):
+                    q = j * dw - pl
+                    for ow in range(lo, hi):
+                        v = rows[ow * sw + q]
+                        out[ow] = v if (v > out[ow]) | (v != v) else out[ow]
+                for e in range(lo + Wo - hi):  # the edges: 0..lo and hi..Wo
+                    ow = e if e < lo else hi + e - lo
+                    m = -np.inf
+                    for j in range(kw):
+                        q = ow * sw + j * dw - pl
+                        if 0 <= q < W:
+                            v = rows[q]
+                            m = v if (v > m) | (v != v) else m
+                    out[ow] = m
 
 
 @njit(cache=True, nogil=True)

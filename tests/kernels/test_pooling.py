@@ -66,20 +66,40 @@ def test_compiled_equals_numpy_and_torch(case, dtype):
     close(dx, xt.grad, what="dx")
 
 
-def test_max_pool1d_runs_compiled_and_inference_on_the_numpy_running_maximum(monkeypatch):
-    """foveanet/kernels/route.py: with a backward to come the compiled kernel runs; values
-    only (no_grad, no indices) NumPy's running maximum, which measured 2-4x faster there."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_values_only_kernel_equals_numpy_and_torch(case, dtype):
+    """Inference (no backward, no indices) runs kernels/pooling.py's separable
+    max_pool_values: the same values as the NumPy views and torch, -inf windows and NaN too."""
+    shape, k, s, p, d, ceil = case
+    x = _input(shape, dtype, 5)
+    with foveanet.no_grad():
+        with use_kernels("numba"):
+            y = F.max_pool2d(x, k, s, p, d, ceil_mode=ceil).numpy()
+        with use_kernels("numpy"):
+            ry = F.max_pool2d(x, k, s, p, d, ceil_mode=ceil).numpy()
+    np.testing.assert_array_equal(y, ry)
+    np.testing.assert_array_equal(y, TF.max_pool2d(torch.from_numpy(x), k, s, p, d, ceil_mode=ceil).numpy())
+
+
+def test_max_pool1d_runs_compiled_with_and_without_a_backward(monkeypatch):
+    """foveanet/kernels/route.py: with a backward to come the argmax kernel runs; values
+    only (no_grad, no indices) max_pool_values, never the argmax kernel."""
     x = _input((2, 3, 17), np.float32, 2, specials=False)
     expected = TF.max_pool1d(torch.from_numpy(x), 3, 2, 1)
     with use_kernels("numba"):
         y = F.max_pool1d(foveanet.tensor(x, requires_grad=True), 3, 2, 1)
         assert y.grad_fn.compiled is not None
         close(y.detach().numpy(), expected)
-        monkeypatch.setattr(foveanet.kernels.load(), "max_pool_forward", None)  # not called
+        ks = foveanet.kernels.load()
+        values, calls = ks.max_pool_values, []
+        monkeypatch.setattr(ks, "max_pool_forward", None)  # not called
+        monkeypatch.setattr(ks, "max_pool_values", lambda *a: calls.append(1) or values(*a))
         with foveanet.no_grad():
             close(F.max_pool1d(x, 3, 2, 1).numpy(), expected)
         close(F.max_pool2d(x[None], 3, 2, 1).numpy()[0],
               TF.max_pool2d(torch.from_numpy(x[None]), 3, 2, 1)[0])
+        assert len(calls) == 2
 
 
 def test_float16_stays_on_the_numpy_views():
@@ -92,8 +112,7 @@ def test_float16_stays_on_the_numpy_views():
 
 def test_exact_tilings_train_on_the_tiled_kernel():
     """foveanet/kernels/route.py: 2x2/2 on an even map runs kernels/pool_tiled.py when a
-    backward follows, NumPy's running maximum for values only; an overlapping 3x3/2 the
-    general compiled kernel."""
+    backward follows; an overlapping 3x3/2 the general compiled kernel."""
     x = foveanet.tensor(_input((2, 3, 8, 8), np.float32, 4, specials=False), requires_grad=True)
     with use_kernels("numba"):
         fn = F.max_pool2d(x, 2).grad_fn
