@@ -283,7 +283,7 @@ def test_matmul_in_row_blocks_equals_the_product(two_workers, rows):
     one thread inside and given back after; the result is the product, computed in float64 here."""
     rng = np.random.default_rng(rows)
     a = rng.standard_normal((rows, 48)).astype(np.float32)
-    b = rng.standard_normal((48, 300)).astype(np.float32)
+    b = rng.standard_normal((48, 1000)).astype(np.float32)
     got = parallel.matmul(a, b)
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
     assert parallel.held_blas_threads() is None  # outside any foveanet call: given back

@@ -84,11 +84,13 @@ def each(items, fn, fold=None):
 # Rows of the left operand per task of ``matmul``: a multiple of OpenBLAS's sgemm panel (16
 # on SkylakeX), and enough blocks that the caller can take a late worker's share.
 MATMUL_BLOCK_ROWS = 64
-# Below this many multiply-adds (20-40 us on one thread) a product stays one task: a
-# parallel region's hand-over costs about as much (MobileNetV2 b1 @224, 2 threads: ~4 ms
-# CPU over ~100 regions), and an RNN step's or a small Linear's GEMM is far smaller. For
-# MobileNetV2 itself 2^22 measured the same as no threshold (22.7-22.9 vs 22.8-23.5 ms).
-MATMUL_PARALLEL_MIN = 1 << 20
+# Below this many multiply-adds (about 150 us on one thread) a product stays one task:
+# waking a worker costs the caller 30 us (the queue's put, a system call on this VM) and the
+# hand-back 40 more (``benchmarks/bench_region.py``). Intel Xeon, 2 threads, wall ms median
+# (``python -m benchmarks.bench_alone --sides foveanet "foveanet frozen"``), 2^20 / 2^22 /
+# 2^23 / 2^24: MobileNetV2 b1 21.9 / 20.8 / 19.8 / 19.5 ms; ResNet-18 b1 frozen 27.4 / 27.9
+# / 26.7 / 27.2; its 1x1 stride-2 128x64 @ 64x784 conv 376 / 389 / 195 / 176 us.
+MATMUL_PARALLEL_MIN = 1 << 23
 
 
 def matmul(a, b, out=None):
