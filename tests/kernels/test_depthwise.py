@@ -164,3 +164,25 @@ def test_conv2d_clamp_equals_the_clipped_conv(choice, clamp):
     close(got, ty)
     with pytest.raises(RuntimeError, match="no_grad"):
         conv2d_clamp(x, foveanet.tensor(w, requires_grad=True), b, 1, 1, 1, x.shape[1], clamp)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[4], CASES[12]], ids=["flat", "grid", "s2"])
+def test_channel_blocks_on_two_workers_equal_one_block(case, monkeypatch):
+    """A small input is one block (a second thread costs more than it saves there); a large
+    one is cut into a block of channels per worker, with the one-block numbers."""
+    from foveanet.backend.cpu import threads
+    from foveanet.backend.cpu.conv import depthwise
+
+    x, w, b, gy = _arrays(case, np.float64, 3)
+    stride, padding, dilation = case[6:9]
+    one = _run("numba", x, w, b, gy, stride, padding, dilation)
+    monkeypatch.setattr(threads, "_workers", 2)
+    g = F.conv2d(foveanet.tensor(x, requires_grad=True), w, None, stride=stride,
+                 padding=padding, dilation=dilation, groups=x.shape[1]).grad_fn.geom
+    assert depthwise._compiled_blocks(g) == [(0, g.C)]
+    monkeypatch.setattr(depthwise, "DEPTHWISE_SPLIT_MIN_ELEMENTS", 0)
+    assert len(depthwise._compiled_blocks(g)) == 2
+    two = _run("numba", x, w, b, gy, stride, padding, dilation)
+    for a, c in zip(one, two):
+        if a is not None:
+            np.testing.assert_array_equal(a, c)

@@ -103,7 +103,16 @@ def stride2(g: ConvGeom) -> bool:
             and g.Wo == (g.W + 1) // 2 and g.Co == g.C == g.G and min(g.H, g.W) >= 2)
 
 
+# A smaller input stays one block: a second thread's hand-over (~70 us, bench_region) costs
+# more than it saves. One image, 3x3, wall us median, 1 / 2 threads, Intel Xeon: 32 @112 s1
+# (401k elements) 298 / 403; 144 @56 s1 305 / 308; 576 @14 114 / 189; 960 @7 111 / 172;
+# but 96 @112 s2 (1.2M) 786 / 547.
+DEPTHWISE_SPLIT_MIN_ELEMENTS = 1 << 20
+
+
 def _compiled_blocks(g: ConvGeom) -> list:
+    if g.N * g.C * g.H * g.W < DEPTHWISE_SPLIT_MIN_ELEMENTS:
+        return [(0, g.C)]
     n = -(-g.C // threads.workers())
     return [(c0, min(c0 + n, g.C)) for c0 in range(0, g.C, n)]
 
