@@ -168,8 +168,9 @@ def test_conv2d_clamp_equals_the_clipped_conv(choice, clamp):
 
 @pytest.mark.parametrize("case", [CASES[0], CASES[4], CASES[12]], ids=["flat", "grid", "s2"])
 def test_channel_blocks_on_two_workers_equal_one_block(case, monkeypatch):
-    """A small input is one block (a second thread costs more than it saves there); a large
-    one is cut into a block of channels per worker, with the one-block numbers."""
+    """At inference a small input is one block (a second thread costs more than it saves
+    there); otherwise it is cut into a block of channels per worker, with the one-block
+    numbers."""
     from foveanet.backend.cpu import threads
     from foveanet.backend.cpu.conv import depthwise
 
@@ -179,10 +180,15 @@ def test_channel_blocks_on_two_workers_equal_one_block(case, monkeypatch):
     monkeypatch.setattr(threads, "_workers", 2)
     g = F.conv2d(foveanet.tensor(x, requires_grad=True), w, None, stride=stride,
                  padding=padding, dilation=dilation, groups=x.shape[1]).grad_fn.geom
-    assert depthwise._compiled_blocks(g) == [(0, g.C)]
-    monkeypatch.setattr(depthwise, "DEPTHWISE_SPLIT_MIN_ELEMENTS", 0)
-    assert len(depthwise._compiled_blocks(g)) == 2
+    assert depthwise._compiled_blocks(g, inference=True) == [(0, g.C)]
+    assert len(depthwise._compiled_blocks(g)) == 2  # training: a block per worker
     two = _run("numba", x, w, b, gy, stride, padding, dilation)
+    monkeypatch.setattr(depthwise, "DEPTHWISE_SPLIT_MIN_ELEMENTS", 0)
+    assert len(depthwise._compiled_blocks(g, inference=True)) == 2
+    with use_kernels("numba"), foveanet.no_grad():
+        y = F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation,
+                     groups=x.shape[1]).numpy()
+    np.testing.assert_array_equal(y, one[0])
     for a, c in zip(one, two):
         if a is not None:
             np.testing.assert_array_equal(a, c)

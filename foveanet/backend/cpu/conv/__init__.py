@@ -52,7 +52,7 @@ def forward(x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None, c
     if path == "single":  # the epilogue on each thread's piece of the output
         return single.forward(x, w, g, bias, scale, clamp, residual), State(path, (None, None))
     if path == "depthwise" and residual is None:
-        y = depthwise.depthwise(x, w, g, bias, compiled, clamp, scale)
+        y = depthwise.depthwise(x, w, g, bias, compiled, clamp, scale, inference)
         return y, State(path, (x if need_w else None, w if need_x else None))
     if scale is not None or clamp is not None or residual is not None:
         # inference: the conv, then one epilogue pass
@@ -125,7 +125,8 @@ class WithCompiled:
             return y, State("direct", (x if need_w else None, w))
         if route.path(g) != "depthwise" or residual is not None:
             return forward(x, w, bias, g, need_x, need_w, clamp, scale, self.compiled, residual)
-        y = depthwise.depthwise(x, w, g, bias, self.compiled, clamp, scale)
+        y = depthwise.depthwise(x, w, g, bias, self.compiled, clamp, scale,
+                                not (need_x or need_w))
         return y, State("depthwise", (x if need_w else None, w if need_x else None))
 
     def backward(self, gy, state, g, need_x: bool, need_w: bool):

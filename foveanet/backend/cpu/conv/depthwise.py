@@ -103,44 +103,47 @@ def stride2(g: ConvGeom) -> bool:
             and g.Wo == (g.W + 1) // 2 and g.Co == g.C == g.G and min(g.H, g.W) >= 2)
 
 
-# A smaller input stays one block: a second thread's hand-over (~70 us, bench_region) costs
-# more than it saves. One image, 3x3, wall us median, 1 / 2 threads, Intel Xeon: 32 @112 s1
-# (401k elements) 298 / 403; 144 @56 s1 305 / 308; 576 @14 114 / 189; 960 @7 111 / 172;
-# but 96 @112 s2 (1.2M) 786 / 547.
+# At inference a smaller input stays one block: a second thread's hand-over (~70 us,
+# bench_region) costs more than it saves. One image, 3x3, wall us median, 1 / 2 threads,
+# Intel Xeon: 32 @112 s1 (401k elements) 298 / 403; 144 @56 s1 305 / 308; 576 @14 114 /
+# 189; 960 @7 111 / 172; but 96 @112 s2 (1.2M) 786 / 547. Training splits every layer:
+# with the threshold the MobileNetV2 b32 step lost 8% (0.99 -> 0.92 of torch).
 DEPTHWISE_SPLIT_MIN_ELEMENTS = 1 << 20
 
 
-def _compiled_blocks(g: ConvGeom) -> list:
-    if g.N * g.C * g.H * g.W < DEPTHWISE_SPLIT_MIN_ELEMENTS:
+def _compiled_blocks(g: ConvGeom, inference: bool = False) -> list:
+    if inference and g.N * g.C * g.H * g.W < DEPTHWISE_SPLIT_MIN_ELEMENTS:
         return [(0, g.C)]
     n = -(-g.C // threads.workers())
     return [(c0, min(c0 + n, g.C)) for c0 in range(0, g.C, n)]
 
 
 def depthwise(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias=None, compiled=None,
-              clamp=None, scale=None) -> np.ndarray:
+              clamp=None, scale=None, inference: bool = False) -> np.ndarray:
     """Depthwise conv of NCHW ``x`` in channel blocks (backward needs ``x`` and ``w``);
     ``compiled``: the namespace of ``foveanet.kernels`` (None: the NumPy taps). For
     inference ``scale`` (C,) multiplies the conv before the bias is added, and ``clamp``
-    (lo, hi) clamps the output (None: neither)."""
+    (lo, hi) clamps the output (None: neither); ``inference``: no backward follows (a small
+    input then stays one block)."""
     y = np.empty((g.N, g.C, g.Ho, g.Wo), dtype=x.dtype)
     if compiled is not None:
+        blocks = _compiled_blocks(g, inference)
         x, wt = np.ascontiguousarray(x), np.ascontiguousarray(w).reshape(g.C, g.kh * g.kw)
         b = np.zeros(g.C, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
         s = np.ones(g.C, x.dtype) if scale is None else np.ascontiguousarray(scale, x.dtype)
         lo, hi = (x.dtype.type(v) for v in ((-np.inf, np.inf) if clamp is None else clamp))
         if flat(g):
             x3, y3 = x.reshape(g.N, g.C, -1), y.reshape(g.N, g.C, -1)
-            threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_flat_forward(
+            threads.each(blocks, lambda blk: compiled.depthwise_flat_forward(
                 x3, wt, s, b, y3, blk[0], blk[1], g.H, g.W, g.dh, g.dw, g.pads[0],
                 g.pads[2], lo, hi))
             return y
         if stride2(g):
             x3, y3 = x.reshape(g.N, g.C, -1), y.reshape(g.N, g.C, -1)
-            threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_s2_forward(
+            threads.each(blocks, lambda blk: compiled.depthwise_s2_forward(
                 x3, wt, s, b, y3, blk[0], blk[1], g.H, g.W, lo, hi))
             return y
-        threads.each(_compiled_blocks(g), lambda blk: compiled.depthwise_forward(
+        threads.each(blocks, lambda blk: compiled.depthwise_forward(
             x, wt, s, b, y, blk[0], blk[1], *_compiled_args(g), lo, hi))
         return y
     if scale is not None:
