@@ -223,8 +223,8 @@ def shift(args) -> dict:
     from foveanet.ocr.decode import cer, confusions
 
     fonts = render.fonts_for(args.script, "train", True)
-    held = [f for f in fonts if f.stem in args.hold_out]
-    if len(held) != len(set(args.hold_out)):
+    held_faces = [f for f in fonts if f.stem in args.hold_out]
+    if len(held_faces) != len(set(args.hold_out)):
         raise SystemExit(f"--hold-out must be among {[f.stem for f in fonts]}, got {args.hold_out!r}")
     added = [render.FONT_DIR / f for f in args.add_faces]
     for f in added:
@@ -239,9 +239,26 @@ def shift(args) -> dict:
     alphabet = alphabet_for(args.script)
     texts = render.text_lines(alphabet, "train", args.shift_lines, 777)
     rng = np.random.default_rng(778)
-    faces = [held[i % len(held)] for i in range(len(texts))]
+    faces = [held_faces[i % len(held_faces)] for i in range(len(texts))]
     gap = (args.shift_gap, args.shift_gap) if args.shift_gap else None
     raw = [render.render_line(t, f, rng, word_gap=gap) for t, f in zip(texts, faces)]
+    # with --shift-gap, the same texts and distortions at the faces' own word gap too
+    rng = np.random.default_rng(778)
+    own = [render.render_line(t, f, rng) for t, f in zip(texts, faces)] if gap else None
+    truth = pipeline._norm(texts)
+
+    def read(model, images, body):
+        """Greedy CER of the held-out lines, CER of their letters alone (spaces taken out of
+        both sides: what word gaps do to the letters) and the space errors."""
+        lines = [pipeline.normalise_line(x, body=body) for x in images]
+        pred = pipeline._norm(pipeline.score(model, lines, texts, alphabet)["predictions"])
+        errors = {(a, b): n for a, b, n in confusions(pred, truth, top=None)}
+        return pred, {"cer": cer(pred, truth),
+                      "cer_letters": cer([p.replace(" ", "") for p in pred], [t.replace(" ", "") for t in truth]),
+                      "spaces": sum(t.count(" ") for t in truth), "spaces_dropped": errors.get((" ", ""), 0),
+                      "spaces_added": errors.get(("", " "), 0),
+                      "confusions": [(a, b, n) for (a, b), n in sorted(errors.items(), key=lambda e: -e[1])[:10]]}
+
     extra = _settings(args.set)
     res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
            "settings": extra, "shift_gap": args.shift_gap, "runs": {}}
@@ -252,24 +269,23 @@ def shift(args) -> dict:
                            train_lines=args.train_lines, minutes=args.minutes, seed=args.seed,
                            threads=args.threads, **({"epochs": args.epochs} if args.epochs else {}), **extra)
         cfg, model = pipeline.load_run(out)
-        lines = [pipeline.normalise_line(x, body=body) for x in raw]
-        pred = pipeline._norm(pipeline.score(model, lines, texts, alphabet)["predictions"])
-        truth = pipeline._norm(texts)
-        held_cer = cer(pred, truth)
-        errors = {(a, b): n for a, b, n in confusions(pred, truth, top=None)}
+        pred, held = read(model, raw, body)
         per_face = {f.stem: cer([p for p, g in zip(pred, faces) if g == f], [t for t, g in zip(truth, faces) if g == f])
-                    for f in held}
+                    for f in held_faces}
         best = min(m["history"], key=lambda r: r["val_cer"])
-        res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held_cer, "held_out_per_face": per_face,
-                               "spaces": sum(t.count(" ") for t in truth),
-                               "spaces_dropped": errors.get((" ", ""), 0), "spaces_added": errors.get(("", " "), 0),
-                               "confusions": [(a, b, n) for (a, b), n in sorted(errors.items(), key=lambda e: -e[1])[:10]],
+        res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held["cer"], "held_out_per_face": per_face,
+                               **{k: v for k, v in held.items() if k != "cer"},
+                               **({"own_gap": read(model, own, body)[1]} if own else {}),
                                "best_epoch": best["epoch"], "epochs": len(m["history"]), "seconds": m["seconds"],
                                "cpu_seconds": m["cpu_seconds"], "uptime": _machine()["uptime"]}
+        r = res["runs"][str(b)]
         print(f"body {b}: validation CER {100 * best['val_cer']:.2f}% (training faces), held-out CER "
-              f"{100 * held_cer:.2f}% ({', '.join(f'{k} {100 * v:.2f}%' for k, v in per_face.items())}; spaces dropped "
-              f"{errors.get((' ', ''), 0)} of {sum(t.count(' ') for t in truth)}, added {errors.get(('', ' '), 0)}; "
-              f"{len(m['history'])} epochs, {m['seconds']:.0f}s, {m['cpu_seconds']:.0f} CPU s)", flush=True)
+              f"{100 * held['cer']:.2f}% ({', '.join(f'{k} {100 * v:.2f}%' for k, v in per_face.items())}; letters "
+              f"{100 * held['cer_letters']:.2f}%; spaces dropped {held['spaces_dropped']} of {held['spaces']}, added "
+              f"{held['spaces_added']}"
+              + (f"; at the faces' own gap {100 * r['own_gap']['cer']:.2f}%, letters {100 * r['own_gap']['cer_letters']:.2f}%, "
+                 f"spaces dropped {r['own_gap']['spaces_dropped']}" if own else "")
+              + f"; {len(m['history'])} epochs, {m['seconds']:.0f}s, {m['cpu_seconds']:.0f} CPU s)", flush=True)
     render.fonts_for = train_fonts
     return res
 
