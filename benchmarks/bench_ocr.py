@@ -17,8 +17,9 @@ same held-out test lines and prints both CERs; ``glyphs``: ``foveanet.ocr.glyphs
 for each script; ``photos``: ``foveanet.ocr.photos.read_photos`` (a trained line run and
 Tesseract on the real photos); ``shift``: a recipe setting's effect on a training
 face left out of training (validation text, no test lines), e.g. ``shift --script odia
---hold-out utkal --body 0 0.6``, with ``--drop`` (faces also left out) and ``--set
-slant=0.15`` (recipe settings) for other levers, or of candidate training faces
+--hold-out utkal --body 0 0.6``, with ``--drop`` (faces also left out), ``--set
+slant=0.15`` (recipe settings) for other levers and ``--shift-gap 0.13`` (the held-out lines
+drawn with Lohit Odia's narrow word gap), or of candidate training faces
 (``--add-faces``) on a family of faces held out, e.g. ``shift --script latin --hold-out
 FreeMono FreeMonoBold --body 0 --add-faces noto/NotoSansMono-Medium.ttf``; ``report`` writes
 the markdown.
@@ -211,15 +212,19 @@ def shift(args) -> dict:
     are left out of training, and each ``--body`` setting trains on the others plus any
     ``--add-faces`` (font files under ``render.FONT_DIR``; same lines, seed and budget) and is
     scored greedy on validation lines of the training faces and on the same texts drawn in
-    the held-out faces, in turn. Test lines are not read."""
+    the held-out faces, in turn. ``--shift-gap G`` draws the held-out faces' lines with every
+    word gap G of the font size (Lohit Odia's own space is 0.13 em, Utkal's 0.66), so a held-out
+    training face stands in for the test face's narrow spaces; the count of spaces the model
+    dropped on them is reported beside the CER. Test lines are not read, and the best epoch is
+    chosen on the training faces' validation lines alone."""
     import foveanet.ocr.pipeline as pipeline
     import foveanet.ocr.render as render
     from foveanet.ocr.alphabet import alphabet_for
-    from foveanet.ocr.decode import cer
+    from foveanet.ocr.decode import cer, confusions
 
     fonts = render.fonts_for(args.script, "train", True)
-    held = [f for f in fonts if f.stem in args.hold_out]
-    if len(held) != len(set(args.hold_out)):
+    held_faces = [f for f in fonts if f.stem in args.hold_out]
+    if len(held_faces) != len(set(args.hold_out)):
         raise SystemExit(f"--hold-out must be among {[f.stem for f in fonts]}, got {args.hold_out!r}")
     added = [render.FONT_DIR / f for f in args.add_faces]
     for f in added:
@@ -234,11 +239,29 @@ def shift(args) -> dict:
     alphabet = alphabet_for(args.script)
     texts = render.text_lines(alphabet, "train", args.shift_lines, 777)
     rng = np.random.default_rng(778)
-    faces = [held[i % len(held)] for i in range(len(texts))]
-    raw = [render.render_line(t, f, rng) for t, f in zip(texts, faces)]
+    faces = [held_faces[i % len(held_faces)] for i in range(len(texts))]
+    gap = (args.shift_gap, args.shift_gap) if args.shift_gap else None
+    raw = [render.render_line(t, f, rng, word_gap=gap) for t, f in zip(texts, faces)]
+    # with --shift-gap, the same texts and distortions at the faces' own word gap too
+    rng = np.random.default_rng(778)
+    own = [render.render_line(t, f, rng) for t, f in zip(texts, faces)] if gap else None
+    truth = pipeline._norm(texts)
+
+    def read(model, images, body):
+        """Greedy CER of the held-out lines, CER of their letters alone (spaces taken out of
+        both sides: what word gaps do to the letters) and the space errors."""
+        lines = [pipeline.normalise_line(x, body=body) for x in images]
+        pred = pipeline._norm(pipeline.score(model, lines, texts, alphabet)["predictions"])
+        errors = {(a, b): n for a, b, n in confusions(pred, truth, top=None)}
+        return pred, {"cer": cer(pred, truth),
+                      "cer_letters": cer([p.replace(" ", "") for p in pred], [t.replace(" ", "") for t in truth]),
+                      "spaces": sum(t.count(" ") for t in truth), "spaces_dropped": errors.get((" ", ""), 0),
+                      "spaces_added": errors.get(("", " "), 0),
+                      "confusions": [(a, b, n) for (a, b), n in sorted(errors.items(), key=lambda e: -e[1])[:10]]}
+
     extra = _settings(args.set)
     res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
-           "settings": extra, "runs": {}}
+           "settings": extra, "shift_gap": args.shift_gap, "runs": {}}
     for b in args.body:
         body = None if b == 0 else b
         out = Path(args.out) / f"body-{b}"
@@ -246,19 +269,23 @@ def shift(args) -> dict:
                            train_lines=args.train_lines, minutes=args.minutes, seed=args.seed,
                            threads=args.threads, **({"epochs": args.epochs} if args.epochs else {}), **extra)
         cfg, model = pipeline.load_run(out)
-        lines = [pipeline.normalise_line(x, body=body) for x in raw]
-        pred = pipeline._norm(pipeline.score(model, lines, texts, alphabet)["predictions"])
-        truth = pipeline._norm(texts)
-        held_cer = cer(pred, truth)
+        pred, held = read(model, raw, body)
         per_face = {f.stem: cer([p for p, g in zip(pred, faces) if g == f], [t for t, g in zip(truth, faces) if g == f])
-                    for f in held}
+                    for f in held_faces}
         best = min(m["history"], key=lambda r: r["val_cer"])
-        res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held_cer, "held_out_per_face": per_face,
+        res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held["cer"], "held_out_per_face": per_face,
+                               **{k: v for k, v in held.items() if k != "cer"},
+                               **({"own_gap": read(model, own, body)[1]} if own else {}),
                                "best_epoch": best["epoch"], "epochs": len(m["history"]), "seconds": m["seconds"],
                                "cpu_seconds": m["cpu_seconds"], "uptime": _machine()["uptime"]}
+        r = res["runs"][str(b)]
         print(f"body {b}: validation CER {100 * best['val_cer']:.2f}% (training faces), held-out CER "
-              f"{100 * held_cer:.2f}% ({', '.join(f'{k} {100 * v:.2f}%' for k, v in per_face.items())}; "
-              f"{len(m['history'])} epochs, {m['seconds']:.0f}s, {m['cpu_seconds']:.0f} CPU s)", flush=True)
+              f"{100 * held['cer']:.2f}% ({', '.join(f'{k} {100 * v:.2f}%' for k, v in per_face.items())}; letters "
+              f"{100 * held['cer_letters']:.2f}%; spaces dropped {held['spaces_dropped']} of {held['spaces']}, added "
+              f"{held['spaces_added']}"
+              + (f"; at the faces' own gap {100 * r['own_gap']['cer']:.2f}%, letters {100 * r['own_gap']['cer_letters']:.2f}%, "
+                 f"spaces dropped {r['own_gap']['spaces_dropped']}" if own else "")
+              + f"; {len(m['history'])} epochs, {m['seconds']:.0f}s, {m['cpu_seconds']:.0f} CPU s)", flush=True)
     render.fonts_for = train_fonts
     return res
 
@@ -383,6 +410,8 @@ def main(argv=None):
     sh.add_argument("--set", nargs="*", default=[], help="recipe settings KEY=VALUE for every run (lists: a,b; words: labels=conjuncts)")
     sh.add_argument("--train-lines", type=int, default=3000)
     sh.add_argument("--shift-lines", type=int, default=200)
+    sh.add_argument("--shift-gap", type=float, default=None,
+                    help="draw the held-out lines with this word gap, a fraction of the size (Lohit Odia's space: 0.13)")
     sh.add_argument("--minutes", type=float, default=5.0)
     sh.add_argument("--seed", type=int, default=0)
     sh.add_argument("--out", default="runs/shift")
