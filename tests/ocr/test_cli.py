@@ -222,3 +222,16 @@ def test_body_out_of_range_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "--body must be in [0, 1]" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_a_stalled_step_does_not_shrink_the_fitted_schedule():
+    """The budget's schedule comes from the median of the first timed steps: one step held
+    up by something outside the run (a paused process) leaves the plan as it was."""
+    from foveanet.ocr.pipeline import fitted_steps
+
+    steady = [0.1] * 20
+    stalled = [0.1] * 19 + [60.0]
+    assert fitted_steps(5000, 20, steady, 100.0) == 20 + 1000
+    assert fitted_steps(5000, 20, stalled, 100.0) == 20 + 1000
+    assert fitted_steps(500, 20, steady, 100.0) == 500  # the epochs end first
+    assert fitted_steps(5000, 20, steady, -5.0) == 20  # the budget is spent
