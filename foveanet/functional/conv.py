@@ -31,10 +31,11 @@ class _ConvFunction(Function):
     """What the two convolutions share: they run GEMMs, and say which engine ran them."""
 
     # BLAS's own threads only for training: at inference every engine runs its GEMMs in
-    # tasks with BLAS held at one thread, and giving BLAS its threads back before each conv
-    # only to take them again in the conv's first region stalled it: ResNet-18 b1, 2 threads,
-    # Intel Xeon, foveanet alone in its process (`python -m benchmarks.bench_alone`), median
-    # 54-57 ms -> 36-37 ms
+    # tasks with BLAS held at one thread, so giving BLAS its threads back before each conv,
+    # only to take them again in the conv's first region, is two thread-count changes per
+    # conv for nothing. One run of ResNet-18 b1 alone in its process (2 threads, Intel Xeon)
+    # read 54-57 -> 36-37 ms median with this; `python -m benchmarks.bench_alone` later read
+    # 35-36 ms either way, so the stall it removes is not always there.
     uses_blas = "grad"
     kernel = None  # the backend's conv kernels (None: functional/im2col.py)
     state = None   # what backward reads, as the kernel or the reference saved it
