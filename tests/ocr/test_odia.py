@@ -77,3 +77,29 @@ def test_scores_compare_nfc_text():
     from foveanet.ocr.pipeline import _norm
 
     assert _norm(["\u0b15\u0b47\u0b3e  \u0b15 "]) == ["\u0b15\u0b4b \u0b15"]
+
+
+def test_odia_pictures_draw_every_glyph(tmp_path):
+    """The line and alignment pictures draw Odia text in a face that has it (DejaVu Sans
+    Mono has none: every label drew as a box) and mark the wrong code point."""
+    import warnings
+
+    from matplotlib import font_manager
+
+    from foveanet.ocr import pictures
+    from foveanet.ocr.alphabet import alphabet_for
+    from foveanet.ocr.render import fonts_for, render_line
+
+    if not any(f.name == pictures._FALLBACK for f in font_manager.fontManager.ttflist):
+        pytest.skip("Noto Sans Oriya is not installed (fonts-noto-core)")
+    true = "ପ୍ରତି ପିକସେଲ"
+    img = render_line(true, fonts_for("odia", "test")[0], np.random.default_rng(0), distort=False)
+    alphabet = alphabet_for("odia")
+    lp = np.log(np.random.default_rng(1).dirichlet(np.ones(len(alphabet)), img.shape[1] // 4))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        pictures.lines_figure([img], ["ପ୍ରତି ପିକସେ"], [true], tmp_path / "lines.png")
+        pictures.alignment_figure(img, lp, alphabet, tmp_path / "alignment.png")
+    missing = [str(w.message) for w in seen if "missing from font" in str(w.message)]
+    assert not missing, missing[:3]
+    assert (tmp_path / "lines.png").stat().st_size > 0 and (tmp_path / "alignment.png").stat().st_size > 0
