@@ -54,7 +54,10 @@ def register(sub) -> None:
                    help="CTC label unit: code points, or for odia a subjoined form and the reph as one "
                         f"label each [{DEFAULTS['labels']}]")
     t.add_argument("--word-gap", type=float, nargs=2, default=None, metavar=("LO", "HI"),
-                   help="training lines only: each line's word spacing drawn from [LO, HI] em [the face's]")
+                   help="training lines only: each line's word spacing drawn from [LO, HI] em "
+                        "[latin: the face's, odia: 0.1 0.3]")
+    t.add_argument("--no-word-gap", action="store_true",
+                   help="training lines with each face's own word spacing (odia draws 0.1-0.3 em by default)")
     t.add_argument("--slant", type=float, default=None,
                    help=f"training lines only: shear each by a tangent drawn from [-S, S] [{DEFAULTS['slant']}]")
     t.add_argument("--extra-faces", action="store_true",
@@ -106,6 +109,10 @@ def run_train(args) -> int:
         if not 0 <= args.body <= 1:
             raise CLIError(f"--body must be in [0, 1] (a fraction of the line height; 0: off), got {args.body}")
         settings["body"] = args.body or None
+    if args.no_word_gap:
+        if args.word_gap is not None:
+            raise CLIError("--word-gap and --no-word-gap: give one of them")
+        settings["word_gap"] = None
     if args.word_gap is not None:
         lo, hi = args.word_gap
         if not 0 <= lo <= hi:

@@ -145,6 +145,7 @@ def test_stretch_out_of_range_is_a_one_line_error(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, expect", [
     (["--word-gap", "0.5", "0.1"], "--word-gap must be LO HI with 0 <= LO <= HI"),
+    (["--word-gap", "0.1", "0.3", "--no-word-gap"], "--word-gap and --no-word-gap: give one of them"),
     (["--slant", "1.2"], "--slant must be in [0, 1)"),
     (["--labels", "conjuncts"], "labels 'conjuncts' are not defined for latin"),
 ])
@@ -167,6 +168,9 @@ def test_face_variety_settings_reach_the_runs_config(tmp_path, monkeypatch):
     assert rc == 0
     assert (seen["labels"], seen["word_gap"], seen["slant"], seen["extra_faces"]) == \
         ("conjuncts", [0.1, 0.7], 0.15, True)
+    seen.clear()
+    assert main(["ocr", "train", "--script", "odia", "--out", str(tmp_path / "r2"), "--no-word-gap", *TINY]) == 0
+    assert "word_gap" in seen and seen["word_gap"] is None  # the face's own spaces, not odia's default
 
 
 def _with_body(run_dir, dest, body):
