@@ -29,7 +29,6 @@ from foveanet.autograd.tensor import Tensor
 from foveanet.backend import array_module, kernels
 from foveanet.functional._utils import as_tensor, check_float, check_ndim, ntuple
 from foveanet.geometry import pool_output
-from foveanet.kernels import route as compiled_route
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
 
@@ -263,9 +262,7 @@ class _MaxPool(Function):
             if self.requires_grad:
                 self.device_kernel, self.geo, self.idx, self.in_shape = ks.max_pool, geo, idx, x.shape
             return y.reshape(geo.out_shape)
-        if (ks.compiled is not None and x.dtype in _COMPILED_DTYPES
-                and compiled_route.max_pool(is_tiling(h, w),
-                                            not (self.requires_grad or index_box is not None))):
+        if ks.compiled is not None and x.dtype in _COMPILED_DTYPES:  # kernels/route.py
             return self._forward_compiled(ks, x4, geo, index_box, x.shape)
         xp = array_module(x)
         phases = split_phases(x4, h, w, -np.inf, xp)

@@ -13,27 +13,20 @@ ops, one thread, process CPU time, NumPy -> compiled (torch), ``python -m
 benchmarks.bench_xmlcnn_ops --threads 1`` under load 3.6-3.8: embedding 16000 x 300 into
 20000 rows fwd+bwd 39.3 -> 8.0 ms (6.3-7.3); adaptive_max_pool1d 8 chunks of (32, 128,
 499) fwd+bwd 8.1 -> 4.6 (3.4).
+
+Max pooling (float32/64): always; windows that tile the input exactly take
+``kernels/pool_tiled.py`` when the argmax is kept, values only (inference: no backward, no
+indices) take ``max_pool_values``. Overlapping or padded windows: 3x3 s2 p1 on (8, 64, 112,
+112), fwd+bwd, NumPy views 45-66 ms -> compiled 23-25 ms (PyTorch 55). Exact 2x2/2
+tilings, forward / fwd+bwd, NumPy running maximum -> pool_tiled.py: (128, 6, 28, 28)
+(LeNet-5) 0.85 / 2.43 -> 0.48 / 1.06 ms; (128, 32, 28, 28) (vgg_small) 6.1 / 17.0 -> 2.3 /
+6.1; (128, 64, 14, 14) 2.9 / 8.2 -> 1.3 / 3.0. Values only, ``max_pool_values`` against
+NumPy's running maximum over strided views, min of 41, Intel Xeon: 3x3 s2 p1 (1, 64, 112,
+112) (ResNet's stem) 0.66 / 0.92 ms; (1, 192, 56, 56) 0.47 / 0.72; (8, 64, 112, 112) 5.6 /
+10.8; (1, 480, 28, 28) 0.35 / 0.53; 2x2 (1, 64, 56, 56) 0.11 / 0.15 (the argmax kernel run
+without its argmax had lost to NumPy: 1.82 / 0.51 ms on the stem's pool).
 """
 from __future__ import annotations
-
-
-def max_pool(tiling: bool, values_only: bool = False) -> bool:
-    """Whether max pooling runs compiled: yes. ``tiling`` (windows that tile the input
-    exactly) takes ``kernels/pool_tiled.py`` when the argmax is kept; ``values_only``
-    (inference: no backward, no indices) takes ``max_pool_values``.
-
-    Overlapping or padded windows: 3x3 s2 p1 on (8, 64, 112, 112), fwd+bwd, NumPy views
-    45-66 ms -> compiled 23-25 ms (PyTorch 55). Exact 2x2/2 tilings, one thread, thread CPU
-    time, min of 40, forward / fwd+bwd, NumPy running maximum -> pool_tiled.py: (128, 6,
-    28, 28) (LeNet-5) 0.85 / 2.43 -> 0.48 / 1.06 ms; (128, 32, 28, 28) (vgg_small) 6.1 /
-    17.0 -> 2.3 / 6.1; (128, 64, 14, 14) 2.9 / 8.2 -> 1.3 / 3.0.
-    Values only, the separable ``max_pool_values`` against NumPy's running maximum over
-    strided views, one thread, thread CPU time, min of 41, Intel Xeon: 3x3 s2 p1 (1, 64,
-    112, 112) (ResNet's stem) 0.66 / 0.92 ms; (1, 192, 56, 56) 0.47 / 0.72; (8, 64, 112,
-    112) 5.6 / 10.8; (1, 480, 28, 28) 0.35 / 0.53; 2x2 (1, 64, 56, 56) 0.11 / 0.15. (The
-    argmax kernel without its argmax lost to NumPy: 1.82 / 0.51 ms on the stem's pool.)
-    """
-    return True
 
 
 # The compiled direct conv (kernels/direct.py) against the GEMM engine, training layers at
