@@ -278,12 +278,13 @@ def test_conv_over_two_workers_is_repeatable_and_matches_one(two_workers, monkey
 
 
 @pytest.mark.parametrize("rows", [8, 40, 200])
-def test_matmul_in_row_blocks_equals_the_product(two_workers, rows):
+def test_matmul_in_row_blocks_equals_the_product(two_workers, rows, monkeypatch):
     """threads.matmul cuts the rows of ``a`` into tasks (few rows: one task), BLAS held at
     one thread inside and given back after; the result is the product, computed in float64 here."""
+    monkeypatch.setattr(parallel, "MATMUL_PARALLEL_MIN", 1 << 20)  # 200 rows: split; 40: not
     rng = np.random.default_rng(rows)
     a = rng.standard_normal((rows, 48)).astype(np.float32)
-    b = rng.standard_normal((48, 1000)).astype(np.float32)
+    b = rng.standard_normal((48, 300)).astype(np.float32)
     got = parallel.matmul(a, b)
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
     assert parallel.held_blas_threads() is None  # outside any foveanet call: given back
@@ -293,9 +294,9 @@ def test_matmul_in_row_blocks_equals_the_product(two_workers, rows):
 
 def test_inference_convs_keep_blas_held_between_them(two_workers, blas_libs, monkeypatch):
     """Under no_grad a conv does not give BLAS its threads back before it runs (every
-    inference engine runs its GEMMs in tasks; taking them back in the conv's first region
-    stalled it): no give-back inside the forward, one when it returns. With a gradient
-    wanted, each conv asks for them (its GEMMs may run outside tasks)."""
+    inference engine runs its GEMMs in tasks, whose region would take them again at once):
+    no give-back inside the forward, one when it returns. With a gradient wanted, each conv
+    asks for them (its GEMMs may run outside tasks)."""
     from foveanet.backend import calls
     from foveanet.backend.cpu import blas
 
