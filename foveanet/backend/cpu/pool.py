@@ -2,13 +2,14 @@
 the calling thread and to long-lived workers, each taking the next item when it is free.
 
 Why not ``concurrent.futures``: the caller waited on a Future for every worker, even one
-that woke after the items were gone, so a region cost 82-85 us with nothing to do (2-core
+that woke after the items were gone, so a region cost 82-93 us with nothing to do (2-core
 Intel Xeon VM, ``python -m benchmarks.bench_region``), and ResNet-18 runs 23 regions a
 batch-1 forward, MobileNetV2 53. Here the caller waits only for the items other threads
-are still running: an empty region costs 5 us, four 90-us GEMMs as one region 273-281 us
-(was 293-421); MobileNetV2 b1 21-22 ms (was 22.5-23.5). A worker that wakes after its
-region ended finds nothing to take and goes back to sleep; a forked child starts with no
-workers and runs its regions on the calling thread until it starts its own.
+are still running: an empty region costs 5-6 us; regions with work to do measured the same
+within noise (four 90-us GEMMs as one region 273-348 us, was 293-421); MobileNetV2 b1
+21-22 ms (was 22.5-23.5). A worker that wakes after its region ended finds nothing to take
+and goes back to sleep; a forked child starts with no workers and runs its regions on the
+calling thread until it starts its own.
 
 Errors: the first exception any item raises is raised in the caller once the items already
 started are done; no new item starts after it.
