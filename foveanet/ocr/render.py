@@ -197,6 +197,22 @@ def _rows(top: int, bottom: int, line: int, pad: int) -> tuple:
     return y0, max(line + pad, y0 + bottom + 1)
 
 
+def _thinned(canvas, fill: int):
+    """The canvas with its strokes thinned by a 3x3 max filter, unless that erases them:
+    at the 64-pixel drawing size the filter keeps 1% of Noto Sans Oriya Thin's ink pixels
+    (0.37-0.88 of the other Odia faces', 0.17 of FreeMono's), and thinning left 65 of
+    Thin's 429 training lines of 3,000 (seed 3) with no visible text under their labels
+    (one blank line stopped a run). Thinning that keeps under a tenth of the ink is not
+    done; no line of the default Latin or Odia training sets changes."""
+    from PIL import ImageFilter
+
+    thin = canvas.filter(ImageFilter.MaxFilter(3))
+    mid = (fill + 255) // 2
+    before = int((np.asarray(canvas) < mid).sum())
+    after = int((np.asarray(thin) < mid).sum())
+    return thin if after * 10 >= before else canvas
+
+
 def render_line(text: str, font_path, rng=None, distort: bool = True, height: int = HEIGHT,
                 word_gap: tuple | None = None, slant: float = 0.0) -> np.ndarray:
     """One line of ``text`` as a (height, W) uint8 image, dark ink on white, its width set by
@@ -248,7 +264,7 @@ def render_line(text: str, font_path, rng=None, distort: bool = True, height: in
         if ink < 0.2:
             canvas = canvas.filter(ImageFilter.MinFilter(3))   # ink spread
         elif ink < 0.35:
-            canvas = canvas.filter(ImageFilter.MaxFilter(3))   # thin, faded print
+            canvas = _thinned(canvas, fill)                    # thin, faded print
     w = max(1, round(canvas.width * height / canvas.height))
     img = canvas.resize((w, height), Image.BILINEAR)
     if distort:

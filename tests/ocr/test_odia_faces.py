@@ -3,7 +3,7 @@ word-gap and slant augmentations of the training lines (Latin's lines are unchan
 import numpy as np
 import pytest
 
-from foveanet.ocr.alphabet import LATIN
+from foveanet.ocr.alphabet import LATIN, ODIA
 from foveanet.ocr.render import FONT_DIR, load_font, render_line, render_set
 
 LOHIT = FONT_DIR / "lohit-oriya/Lohit-Odia.ttf"
@@ -93,7 +93,6 @@ def test_latin_lines_ignore_no_options_and_odia_augments_training_only():
 
 
 def test_extra_faces_draw_the_odia_text_and_stay_apart_from_the_test_face():
-    from foveanet.ocr.alphabet import ODIA
     from foveanet.ocr.render import EXTRA_FACES, UNDRAWN, fonts_for
 
     ttlib = pytest.importorskip("fontTools.ttLib")
@@ -107,3 +106,29 @@ def test_extra_faces_draw_the_odia_text_and_stay_apart_from_the_test_face():
     for f in extra[3:]:
         missing = need - set(ttlib.TTFont(str(f), lazy=True).getBestCmap())
         assert not missing, f"{f.name} lacks {sorted(hex(c) for c in missing)}"
+
+
+def test_thinning_never_erases_a_hairline_face():
+    # the faded-print distortion (a 3x3 max filter at the 64-pixel drawing size) erased Noto
+    # Sans Oriya Thin's strokes: lines with a label and no visible text
+    from PIL import Image, ImageDraw
+
+    from foveanet.ocr.render import _thinned
+
+    thin_face = FONT_DIR / "noto/NotoSansOriya-Thin.ttf"
+    if not thin_face.is_file():
+        pytest.skip("fonts-noto-extra not installed (make ocr-data)")
+
+    def drawn(path):
+        canvas = Image.new("L", (400, 100), 255)
+        ImageDraw.Draw(canvas).text((10, 10), WORDS, font=load_font(str(path), 64), fill=0)
+        return canvas
+
+    hairline, regular = drawn(thin_face), drawn(NOTO)
+    assert np.array_equal(np.asarray(_thinned(hairline, 0)), np.asarray(hairline))
+    kept = np.asarray(_thinned(regular, 0))
+    assert 0.3 < (kept < 127).sum() / (np.asarray(regular) < 127).sum() < 0.95   # thinned
+    # every Thin line of a seeded training set keeps contrast (70-255 grey levels; erased ones read 21-64)
+    images, _, names = render_set(ODIA, "odia", "train", 210, 3, extra_faces=True)
+    thin = [x for x, n in zip(images, names) if n == "NotoSansOriya-Thin"]
+    assert len(thin) == 30 and min(int(x.max()) - int(x.min()) for x in thin) > 50
