@@ -60,8 +60,9 @@ def register(sub) -> None:
                    help="training lines with each face's own word spacing (odia draws 0.1-0.3 em by default)")
     t.add_argument("--slant", type=float, default=None,
                    help=f"training lines only: shear each by a tangent drawn from [-S, S] [{DEFAULTS['slant']}]")
-    t.add_argument("--extra-faces", action="store_true",
-                   help="train on render.EXTRA_FACES too (odia: Noto Sans Oriya Thin, Black, Condensed, FreeSerif)")
+    t.add_argument("--extra-faces", action=argparse.BooleanOptionalAction, default=None,
+                   help="train on render.EXTRA_FACES too (odia: Noto Sans Oriya Thin, Black, Condensed, "
+                        "FreeSerif) [latin: no, odia: yes]")
     for flag, typ, hlp in (("epochs", positive_int, "passes over the training lines"),
                            ("train-lines", positive_int, "training lines rendered"),
                            ("val-lines", positive_int, "validation lines (training fonts, other seed)"),
@@ -127,8 +128,8 @@ def run_train(args) -> int:
 
         alphabet_for(args.script, args.labels)   # a one-line error for labels the script lacks
         settings["labels"] = args.labels
-    if args.extra_faces:
-        settings["extra_faces"] = True
+    if args.extra_faces is not None:
+        settings["extra_faces"] = args.extra_faces
     out = Path(args.out)
     if (out / "config.json").exists():
         raise CLIError(f"{out} already holds a run (config.json): choose another --out or delete it")

@@ -171,6 +171,9 @@ def test_face_variety_settings_reach_the_runs_config(tmp_path, monkeypatch):
     seen.clear()
     assert main(["ocr", "train", "--script", "odia", "--out", str(tmp_path / "r2"), "--no-word-gap", *TINY]) == 0
     assert "word_gap" in seen and seen["word_gap"] is None  # the face's own spaces, not odia's default
+    seen.clear()
+    assert main(["ocr", "train", "--script", "odia", "--out", str(tmp_path / "r3"), "--no-extra-faces", *TINY]) == 0
+    assert seen["extra_faces"] is False                      # odia's default is on
 
 
 def _with_body(run_dir, dest, body):
