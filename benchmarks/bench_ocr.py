@@ -80,11 +80,18 @@ def digits(args) -> dict:
 
 def _settings(pairs) -> dict:
     """Recipe settings from KEY=VALUE words, e.g. slant=0.2 word_gap=0.1,0.7 labels=conjuncts."""
+    def number(x):
+        # an integer stays one: width=16 sizes layers, which a float cannot
+        try:
+            return int(x)
+        except ValueError:
+            return float(x)
+
     out = {}
     for kv in pairs:
         k, v = kv.split("=", 1)
         try:
-            out[k] = [float(x) for x in v.split(",")] if "," in v else float(v)
+            out[k] = [number(x) for x in v.split(",")] if "," in v else number(v)
         except ValueError:
             out[k] = v   # a word
     return out
