@@ -36,7 +36,7 @@ def register(sub) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
     from foveanet.cli.args import positive_float, positive_int
-    from foveanet.ocr.pipeline import DEFAULTS
+    from foveanet.ocr.pipeline import DEFAULTS, SCRIPT_DEFAULTS
 
     t = ss.add_parser("train", help="train a line recognizer into a run directory", epilog=EXAMPLES,
                       formatter_class=_formatter)
@@ -75,7 +75,9 @@ def register(sub) -> None:
                            ("threads", positive_int, "threads inside each op"),
                            ("seed", int, "seed of the weights and the training lines")):
         key = flag.replace("-", "_")
-        t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} [{DEFAULTS[key]}]")
+        odia = SCRIPT_DEFAULTS["odia"].get(key)
+        default = DEFAULTS[key] if odia is None else f"latin: {DEFAULTS[key]}, odia: {odia}"
+        t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} [{default}]")
     t.add_argument("--data", default=None, metavar="FOLDER",
                    help="train on your own lines: FOLDER holds line images and labels.tsv (file<TAB>text); "
                         "a tenth is held out for validation")
