@@ -6,11 +6,11 @@
 
 Timing: both frameworks in this process with the same thread count (torch.set_num_threads,
 OpenBLAS's pool), alternating in blocks so that load from elsewhere hits both alike. A block
-is a short pause, one untimed run, then BLOCK timed runs back to back: idle OpenMP workers
-spin for a while after a call and would steal the other side's cores (the pause and the
-untimed run absorb that), and back-to-back runs are what a training loop does (a pause
-before every run made each one start with sleeping threads: LeNet-5 step 12.9 -> 17.0 ms
-median for foveanet). Warm-up runs excluded; min and median reported.
+is a short pause, untimed runs for at least WARM_S, then BLOCK timed runs back to back: idle
+OpenMP workers spin for a while after a call and would steal the other side's cores (the
+pause and the untimed runs absorb that), and back-to-back runs are what a training loop does
+(a pause before every run made each one start with sleeping threads: LeNet-5 step 12.9 ->
+17.0 ms median for foveanet). Warm-up runs excluded; min and median reported.
 ratio = foveanet throughput / torch throughput = torch time / foveanet time.
 GFLOP/s uses torch's FLOP counter on the reference step (the same math on both sides);
 "% peak" relates it to a 4096^3 float32 matmul timed with NumPy in the same run.
@@ -33,6 +33,14 @@ import numpy as np
 
 THREADS = 2
 PAUSE_S = 0.03
+# After the pause a side runs slowly for several milliseconds, not one run: on this 2-core VM
+# (Intel Xeon), depthwise 3x3 128 @28 b16 fwd+bwd, median ms of runs 1-8 after a 30 ms
+# pause, foveanet 5.2, 4.0, 3.5, 3.2, 3.1, 3.1, 3.1, 3.0 (torch 5.3, 3.9, 3.4, 3.2, ...).
+# Alternating with torch, foveanet paid more of it (its workers block between regions where
+# torch's spin, a likely reason): with one untimed run its median read 5.1-5.3 ms against
+# torch's 3.8-4.1 (ratio 0.71-0.80), with 20 ms of untimed runs 3.5 against 3.4-3.5 (0.99,
+# two rounds each; docs/benchmarks/speed.md). `--warm-ms 0`: one untimed run.
+WARM_S = 0.02
 RESULTS = os.path.join(os.path.dirname(__file__), "results.md")
 
 
@@ -45,22 +53,29 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def race(fns: dict, repeats: int, warmup: int = 2, budget_s: float = 20.0) -> dict:
+def race(fns: dict, repeats: int, warmup: int = 2, budget_s: float = 20.0,
+         warm_s: float = WARM_S) -> dict:
     """{name: (min s, median s)} of each callable over about ``repeats`` timed runs, in
-    alternating blocks (pause, one untimed run, BLOCK timed runs); slow cases get fewer
-    blocks so that one case stays within about ``budget_s``."""
+    alternating blocks (pause, untimed runs for at least ``warm_s`` (one at least), BLOCK
+    timed runs); slow cases get fewer blocks so that one case stays within about
+    ``budget_s``."""
     first = {k: 0.0 for k in fns}
     for w in range(warmup):
         for k, fn in fns.items():
             time.sleep(PAUSE_S)
             first[k] = _timed(fn)
-    per_block = sum(first.values()) * (BLOCK + 1) + PAUSE_S * len(fns)
+    per_block = sum(max(t, warm_s) + BLOCK * t for t in first.values()) + PAUSE_S * len(fns)
     blocks = max(2, min(-(-repeats // BLOCK), int(budget_s / max(per_block, 1e-9))))
     times = {k: [] for k in fns}
     for _ in range(blocks):
         for k, fn in fns.items():
             time.sleep(PAUSE_S)
-            fn()  # the switch's warm-up: the other side's idle threads may still spin
+            # the switch's warm-up: the other side's idle threads may still spin, and this
+            # side's own threads start cold (WARM_S)
+            t0 = time.perf_counter()
+            fn()
+            while time.perf_counter() - t0 < warm_s:
+                fn()
             times[k] += [_timed(fn) for _ in range(BLOCK)]
     return {k: (float(np.min(v)), float(np.median(v))) for k, v in times.items()}
 
@@ -155,7 +170,8 @@ def table(rows: list, skipped: list, info: dict, peak: float, quick: bool) -> st
            # other jobs on the machine skew both sides (torch's OpenMP pool the most)
            f"- load average (1 min) at start / end: {info['load'][0]:.1f} / {os.getloadavg()[0]:.1f}",
            ""
-           "Times are min / median ms over interleaved runs. ratio = foveanet throughput / torch "
+           f"Times are min / median ms over interleaved runs (each side warmed for "
+           f"{info.get('warm_ms', 0):g} ms after each switch). ratio = foveanet throughput / torch "
            "throughput (median; min in brackets), > 1 means foveanet is faster. Memory: peak RSS "
            "of each side alone; +MiB is the growth over the process after its imports.", "",
            "| case | foveanet ms | torch ms | ratio | fv GFLOP/s | % sgemm peak | torch GFLOP/s "
@@ -187,6 +203,8 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS children")
     ap.add_argument("--out", default=RESULTS, help="markdown file ('' for none)")
+    ap.add_argument("--warm-ms", type=float, default=1e3 * WARM_S,
+                    help="untimed runs after each switch for at least this long (0: one run)")
     ap.add_argument("--child", nargs=2, metavar=("CASE", "SIDE"), help=argparse.SUPPRESS)
     ap.add_argument("--iters", type=int, default=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -201,6 +219,7 @@ def main(argv=None) -> None:
     repeats = args.repeats or (5 if args.quick else 15)
     names = [n for n in (QUICK if args.quick else CASES) if args.k in n]
     info = machine()
+    info["warm_ms"] = args.warm_ms
     peak = sgemm_peak()
     print(f"{info}\nsgemm peak {peak:.0f} GFLOP/s; {repeats} repeats", flush=True)
     rows, skipped = [], []
@@ -215,7 +234,7 @@ def main(argv=None) -> None:
             continue
         flops = getattr(CASES[name], "flops", None) or torch_flops(torch_step)
         t = race({"fv": fv_step, "torch": torch_step}, repeats,
-                 budget_s=8.0 if args.quick else 25.0)
+                 budget_s=8.0 if args.quick else 25.0, warm_s=args.warm_ms / 1e3)
         row = {"name": name, "fv": t["fv"], "torch": t["torch"], "flops": flops}
         del fv_step, torch_step, shared
         if not args.no_memory:
