@@ -200,7 +200,7 @@ def _rows(top: int, bottom: int, line: int, pad: int) -> tuple:
 def _thinned(canvas, fill: int):
     """The canvas with its strokes thinned by a 3x3 max filter, unless that erases them:
     at the 64-pixel drawing size the filter keeps 1% of Noto Sans Oriya Thin's ink pixels
-    (0.37-0.88 of the other Odia faces', 0.17 of FreeMono's), and thinning left 65 of
+    (0.37-0.76 of the other Odia training faces', 0.17 of FreeMono's), and thinning left 65 of
     Thin's 429 training lines of 3,000 (seed 3) with no visible text under their labels
     (one blank line stopped a run). Thinning that keeps under a tenth of the ink is not
     done; no line of the default Latin or Odia training sets changes."""
