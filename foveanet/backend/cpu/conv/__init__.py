@@ -123,11 +123,7 @@ class WithCompiled:
                 and compiled_route.direct(g, need_x or need_w)):
             y = direct.forward(x, w, g, bias, self.compiled)
             return y, State("direct", (x if need_w else None, w))
-        if route.path(g) != "depthwise" or residual is not None:
-            return forward(x, w, bias, g, need_x, need_w, clamp, scale, self.compiled, residual)
-        y = depthwise.depthwise(x, w, g, bias, self.compiled, clamp, scale,
-                                not (need_x or need_w))
-        return y, State("depthwise", (x if need_w else None, w if need_x else None))
+        return forward(x, w, bias, g, need_x, need_w, clamp, scale, self.compiled, residual)
 
     def backward(self, gy, state, g, need_x: bool, need_w: bool):
         if state.path == "direct":
