@@ -38,6 +38,15 @@ def register(sub) -> None:
     from foveanet.cli.args import positive_float, positive_int
     from foveanet.ocr.pipeline import DEFAULTS, SCRIPT_DEFAULTS
 
+    def default(key, show=str):
+        """'[X]', or '[latin: X, odia: Y]' where a script's recipe sets its own (read from
+        the recipe, so the help cannot drift from what a run does)."""
+        own = {name: d[key] for name, d in SCRIPT_DEFAULTS.items() if key in d}
+        if not own:
+            return f"[{show(DEFAULTS[key])}]"
+        return "[" + ", ".join([f"latin: {show(DEFAULTS[key])}"]
+                               + [f"{name}: {show(v)}" for name, v in own.items()]) + "]"
+
     t = ss.add_parser("train", help="train a line recognizer into a run directory", epilog=EXAMPLES,
                       formatter_class=_formatter)
     t.add_argument("--out", required=True, help="run directory to create")
@@ -49,20 +58,20 @@ def register(sub) -> None:
                    help=f"training lines resized in width by a factor in [1-S, 1+S] (0: off) [{DEFAULTS['stretch']}]")
     t.add_argument("--body", type=float, default=None,
                    help="scale each line so its text body fills this fraction of the model's height, in "
-                        "training, evaluation and predict (0: lines as cropped) [latin: 0, odia: 0.6]")
+                        f"training, evaluation and predict (0: lines as cropped) {default('body', lambda v: v or 0)}")
     t.add_argument("--labels", choices=("chars", "conjuncts"), default=None,
                    help="CTC label unit: code points, or for odia a subjoined form and the reph as one "
                         f"label each [{DEFAULTS['labels']}]")
     t.add_argument("--word-gap", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                    help="training lines only: each line's word spacing drawn from [LO, HI] em "
-                        "[latin: the face's, odia: 0.1 0.3]")
+                        + default("word_gap", lambda v: "the face's" if v is None else f"{v[0]} {v[1]}"))
     t.add_argument("--no-word-gap", action="store_true",
-                   help="training lines with each face's own word spacing (odia draws 0.1-0.3 em by default)")
+                   help="training lines with each face's own word spacing (where a script's recipe draws a gap)")
     t.add_argument("--slant", type=float, default=None,
                    help=f"training lines only: shear each by a tangent drawn from [-S, S] [{DEFAULTS['slant']}]")
     t.add_argument("--extra-faces", action=argparse.BooleanOptionalAction, default=None,
                    help="train on render.EXTRA_FACES too (odia: Noto Sans Oriya Thin, Black, Condensed, "
-                        "FreeSerif) [latin: no, odia: yes]")
+                        "FreeSerif) " + default("extra_faces", lambda v: "yes" if v else "no"))
     for flag, typ, hlp in (("epochs", positive_int, "passes over the training lines"),
                            ("train-lines", positive_int, "training lines rendered"),
                            ("val-lines", positive_int, "validation lines (training fonts, other seed)"),
@@ -74,10 +83,7 @@ def register(sub) -> None:
                            ("minutes", positive_float, "training time budget"),
                            ("threads", positive_int, "threads inside each op"),
                            ("seed", int, "seed of the weights and the training lines")):
-        key = flag.replace("-", "_")
-        odia = SCRIPT_DEFAULTS["odia"].get(key)
-        default = DEFAULTS[key] if odia is None else f"latin: {DEFAULTS[key]}, odia: {odia}"
-        t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} [{default}]")
+        t.add_argument(f"--{flag}", type=typ, default=None, help=f"{hlp} {default(flag.replace('-', '_'))}")
     t.add_argument("--data", default=None, metavar="FOLDER",
                    help="train on your own lines: FOLDER holds line images and labels.tsv (file<TAB>text); "
                         "a tenth is held out for validation")
