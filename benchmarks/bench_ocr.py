@@ -213,6 +213,24 @@ def _report_photos(p) -> None:
     print()
 
 
+def shift_fonts(fonts_for, left_out, added):
+    """``render.fonts_for`` for a shift run: training lines drawn without the faces whose stems
+    are in ``left_out`` and with the ``added`` font files, whatever the ``extra`` flag; other
+    splits unchanged.
+
+    >>> from pathlib import Path
+    >>> base = lambda script, split, extra=False: [Path("a.ttf"), Path("b.ttf")] + [Path("x.ttf")] * extra
+    >>> [f.name for f in shift_fonts(base, ["b"], [Path("c.woff2")])("odia", "train", True)]
+    ['a.ttf', 'x.ttf', 'c.woff2']
+    >>> [f.name for f in shift_fonts(base, ["b"], [Path("c.woff2")])("odia", "test")]
+    ['a.ttf', 'b.ttf']
+    """
+    def chosen(script, split, extra=False):
+        fonts = fonts_for(script, split, extra)
+        return [f for f in fonts if f.stem not in left_out] + list(added) if split == "train" else fonts
+    return chosen
+
+
 def shift(args) -> dict:
     """The font-shift check of a recipe setting without the test fonts: the training faces
     ``--hold-out`` names (font file stems; a whole family to mimic the held-out test family)
@@ -236,10 +254,11 @@ def shift(args) -> dict:
     added = [render.FONT_DIR / f for f in args.add_faces]
     for f in added:
         render.load_font(str(f), 8)   # a one-line FontError for a missing file, before training
-    kept = [f for f in fonts if f.stem not in args.hold_out and f.stem not in args.drop] + added
     train_fonts = render.fonts_for
-    render.fonts_for = lambda script, split, extra=False: (
-        [f for f in train_fonts(script, split, extra) if f in kept] if split == "train" else train_fonts(script, split, extra))
+    render.fonts_for = shift_fonts(train_fonts, args.hold_out + args.drop, added)
+    extra_faces = pipeline.recipe(script=args.script, **_settings(args.set))["extra_faces"]
+    kept = render.fonts_for(args.script, "train", bool(extra_faces))
+    print("training faces:", ", ".join(f.stem for f in kept), flush=True)
     # the test lines stay unread: no language-model grid, no test scoring
     pipeline._evaluate = lambda *a, **k: {}
     pipeline.choose_lm = lambda *a, **k: None
