@@ -16,7 +16,7 @@ endif
 # training (OpenBLAS's idle threads, glibc's freed memory: foveanet/backend/cpu/process.py)
 export FOVEANET_TUNE_PROCESS := 1
 
-.PHONY: demo strong segment test install mpi data bench docs clean chromium medical-data ocr-data
+.PHONY: demo strong segment test install mpi data bench docs clean chromium medical-data ocr-data ocr-fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,7 +71,31 @@ OCR_DEBS := fonts-dejavu fonts-liberation fonts-noto-core fonts-noto-extra fonts
   fonts-samyak-orya tesseract-ocr tesseract-ocr-ori opencv-doc \
   iso-codes libgtk-3-common libglib2.0-data libgdk-pixbuf2.0-common at-spi2-common \
   system-config-printer-common gsettings-desktop-schemas
-ocr-data:
+# Odia faces that Debian does not package, from the npm registry: Fontsource's WOFF2 builds
+# of the Google Fonts releases of Noto Serif Oriya, Anek Odia and Baloo Bhaina 2 (SIL Open Font
+# Licence), pinned by version and sha256; only the Oriya-subset files and the licence are kept,
+# under $$XDG_DATA_HOME/fonts/fontsource (foveanet/ocr/render.py FONTSOURCE_DIR)
+FONTSOURCE := $${XDG_DATA_HOME:-$$HOME/.local/share}/fonts/fontsource
+NPM_FONTS := \
+  @fontsource-variable/noto-serif-oriya/-/noto-serif-oriya-5.3.0.tgz=c01abaad002fb214234366014a73852f27224abc78ec48d76dcff39183bbd104 \
+  @fontsource-variable/anek-odia/-/anek-odia-5.3.0.tgz=ab548d3916c18dac87076f6daddc384f8af64fb3322209c519840664952dedac \
+  @fontsource/baloo-bhaina-2/-/baloo-bhaina-2-5.2.8.tgz=ac69fbc28d04fda8d5aebfe6aeb659e5a9786f309327470ae2456e718b15caa8
+ocr-fonts:
+	@for spec in $(NPM_FONTS); do \
+	  path=$${spec%%=*}; sum=$${spec##*=}; name=$${path%%/-/*}; dir=$(FONTSOURCE)/$${name##*/}; \
+	  [ -f $$dir/.sha256 ] && [ "$$(cat $$dir/.sha256)" = "$$sum" ] && continue; \
+	  tmp=$$(mktemp); \
+	  if curl -fsSL --retry 3 -o $$tmp https://registry.npmjs.org/$$path && echo "$$sum  $$tmp" | sha256sum -c --quiet \
+	      && mkdir -p $$dir && tar xzf $$tmp -C $$dir --strip-components=2 --wildcards 'package/files/*-oriya-*.woff2' --exclude='*-latin*' \
+	      && tar xzf $$tmp -C $$dir --strip-components=1 package/LICENSE; then \
+	    echo $$sum > $$dir/.sha256; echo "Odia font $$name installed in $$dir"; \
+	  else \
+	    echo "Could not fetch $$name from registry.npmjs.org: Odia training lacks it (its tests skip)"; \
+	  fi; \
+	  rm -f $$tmp; \
+	done
+
+ocr-data: ocr-fonts
 	@if [ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] && [ -f /usr/share/fonts/truetype/freefont/FreeMono.ttf ] \
 	    && [ -f /usr/share/fonts/truetype/noto/NotoSansMono-Medium.ttf ] \
 	    && [ -f /usr/share/fonts/truetype/fonts-orya-extra/utkal.ttf ] && [ -f /usr/share/locale/or/LC_MESSAGES/system-config-printer.mo ] \

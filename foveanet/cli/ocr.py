@@ -71,7 +71,7 @@ def register(sub) -> None:
                    help=f"training lines only: shear each by a tangent drawn from [-S, S] [{DEFAULTS['slant']}]")
     t.add_argument("--extra-faces", action=argparse.BooleanOptionalAction, default=None,
                    help="train on render.EXTRA_FACES too (odia: Noto Sans Oriya Thin, Black, Condensed, "
-                        "FreeSerif) " + default("extra_faces", lambda v: "yes" if v else "no"))
+                        "FreeSerif, Noto Serif Oriya, Anek Odia, Baloo Bhaina 2) " + default("extra_faces", lambda v: "yes" if v else "no"))
     for flag, typ, hlp in (("epochs", positive_int, "passes over the training lines"),
                            ("train-lines", positive_int, "training lines rendered"),
                            ("val-lines", positive_int, "validation lines (training fonts, other seed)"),

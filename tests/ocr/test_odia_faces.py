@@ -98,7 +98,8 @@ def test_extra_faces_draw_the_odia_text_and_stay_apart_from_the_test_face():
     ttlib = pytest.importorskip("fontTools.ttLib")
     extra = fonts_for("odia", "train", extra=True)
     if not all(f.is_file() for f in extra):
-        pytest.skip("fonts-noto-extra not installed (make ocr-data)")
+        pytest.skip("fonts-noto-extra or the Fontsource faces not installed (make ocr-data)")
+    pytest.importorskip("brotli")   # fontTools reads WOFF2 with it
     assert extra[:3] == fonts_for("odia", "train") and len(extra) == 3 + len(EXTRA_FACES["odia"])
     assert fonts_for("odia", "test", extra=True) == fonts_for("odia", "test")   # training only
     assert LOHIT not in extra and not any("ohit" in f.name for f in extra)
@@ -113,11 +114,11 @@ def test_thinning_never_erases_a_hairline_face():
     # Sans Oriya Thin's strokes: lines with a label and no visible text
     from PIL import Image, ImageDraw
 
-    from foveanet.ocr.render import _thinned
+    from foveanet.ocr.render import _thinned, fonts_for
 
     thin_face = FONT_DIR / "noto/NotoSansOriya-Thin.ttf"
-    if not thin_face.is_file():
-        pytest.skip("fonts-noto-extra not installed (make ocr-data)")
+    if not all(f.is_file() for f in fonts_for("odia", "train", extra=True)):
+        pytest.skip("fonts-noto-extra or the Fontsource faces not installed (make ocr-data)")
 
     def drawn(path):
         canvas = Image.new("L", (400, 100), 255)
@@ -130,5 +131,6 @@ def test_thinning_never_erases_a_hairline_face():
     assert 0.3 < (kept < 127).sum() / (np.asarray(regular) < 127).sum() < 0.95   # thinned
     # every Thin line of a seeded training set keeps contrast (70-255 grey levels; erased ones read 21-64)
     images, _, names = render_set(ODIA, "odia", "train", 210, 3, extra_faces=True)
+    faces = [f.stem for f in fonts_for("odia", "train", extra=True)]
     thin = [x for x, n in zip(images, names) if n == "NotoSansOriya-Thin"]
-    assert len(thin) == 30 and min(int(x.max()) - int(x.min()) for x in thin) > 50
+    assert len(thin) == len(range(faces.index("NotoSansOriya-Thin"), 210, len(faces))) >= 19 and min(int(x.max()) - int(x.min()) for x in thin) > 50
