@@ -263,7 +263,7 @@ def shift(args) -> dict:
     pipeline._evaluate = lambda *a, **k: {}
     pipeline.choose_lm = lambda *a, **k: None
     alphabet = alphabet_for(args.script)
-    texts = render.text_lines(alphabet, "train", args.shift_lines, 777)
+    texts = render.text_lines(alphabet, "val", args.shift_lines, 777)   # text no training line holds
     rng = np.random.default_rng(778)
     faces = [held_faces[i % len(held_faces)] for i in range(len(texts))]
     gap = (args.shift_gap, args.shift_gap) if args.shift_gap else None

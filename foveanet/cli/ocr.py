@@ -74,7 +74,8 @@ def register(sub) -> None:
                         "FreeSerif, Noto Serif Oriya, Anek Odia, Baloo Bhaina 2) " + default("extra_faces", lambda v: "yes" if v else "no"))
     for flag, typ, hlp in (("epochs", positive_int, "passes over the training lines"),
                            ("train-lines", positive_int, "training lines rendered"),
-                           ("val-lines", positive_int, "validation lines (training fonts, other seed)"),
+                           ("val-lines", positive_int, "validation lines (training fonts, validation text)"),
+                           ("lm-val-lines", positive_int, "validation lines the language-model weight is chosen on"),
                            ("test-lines", positive_int, "held-out test lines (test fonts)"),
                            ("batch-size", positive_int, "lines per step"),
                            ("lr", positive_float, "peak learning rate (AdamW, one-cycle)"),
@@ -109,7 +110,7 @@ def run_train(args) -> int:
     from foveanet.errors import CLIError
     from foveanet.ocr import train
 
-    keys = ("head", "epochs", "train_lines", "val_lines", "test_lines", "batch_size", "lr", "width",
+    keys = ("head", "epochs", "train_lines", "val_lines", "lm_val_lines", "test_lines", "batch_size", "lr", "width",
             "hidden", "minutes", "threads", "seed", "frame", "stretch")
     settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if not 0 <= settings.get("stretch", 0) < 1:

@@ -7,7 +7,10 @@ the npm registry (``FONTSOURCE_DIR``; ``make ocr-fonts``). The training and test
 disjoint families, so a test score measures reading a typeface the model never saw. Text comes from real English prose, the
 licence texts Debian ships in ``/usr/share/common-licenses`` (base-files), split by file
 into training and test text, mixed with random character strings so that every character
-of the alphabet (digits, punctuation) is seen in training.
+of the alphabet (digits, punctuation) is seen in training. A tenth of the training text
+(``in_validation``: Latin paragraphs, Odia messages) is the validation text, which neither
+the training lines nor the language model read, so the choices made on validation lines
+(best epoch, language-model weight) see unseen text, as the test lines do.
 
 Odia text is real text written by people: the Odia (``or``) translations of the GNOME,
 freedesktop and iso-codes messages that Debian installs as gettext catalogues under
@@ -27,13 +30,14 @@ from __future__ import annotations
 import functools
 import io
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from foveanet.errors import UserError
 
-__all__ = ["FONT_DIR", "FONTSOURCE_DIR", "FONTS", "FontError", "load_font", "fonts_for", "text_lines", "render_line",
+__all__ = ["FONT_DIR", "FONTSOURCE_DIR", "FONTS", "FontError", "load_font", "fonts_for", "in_validation", "text_lines", "render_line",
            "render_set", "HEIGHT"]
 
 FONT_DIR = Path("/usr/share/fonts/truetype")
@@ -131,9 +135,21 @@ def fonts_for(script: str, split: str, extra: bool = False) -> list:
     return [FONT_DIR / f for f in FONTS[(script, split)] + more]
 
 
+def in_validation(text: str) -> bool:
+    """Whether a unit of training text (a paragraph, a message) is validation text: a tenth
+    of them, chosen by a CRC-32 of the text, so the split is the same on every machine and
+    does not move when other text is added.
+
+    >>> [in_validation(t) for t in ("Undo", "Redo", "Quit")]
+    [False, True, False]
+    """
+    return zlib.crc32(text.encode("utf-8")) % 10 == 0
+
+
 def odia_messages(split: str) -> list:
     """The distinct Odia messages (NFC, mnemonic underscores removed) of the ``split``'s
-    gettext catalogues; training ones exclude every message of the test catalogues."""
+    gettext catalogues ("train", "val": a tenth of the training catalogues' messages, or
+    "test"); training and validation ones exclude every message of the test catalogues."""
     import gettext
     import unicodedata
 
@@ -157,23 +173,30 @@ def odia_messages(split: str) -> list:
     if split == "test":
         return test
     held = set(test)
-    return [m for m in read("train") if m not in held]
+    return [m for m in read("train") if m not in held and in_validation(m) == (split == "val")]
+
+
+def latin_paragraphs(split: str) -> list:
+    """The paragraphs (blank-line separated) of the split's licence texts: ``TEXT_FILES["test"]``
+    for "test", and those of ``TEXT_FILES["train"]`` that are (for "val") or are not (for
+    "train") validation text."""
+    files = TEXT_FILES["test" if split == "test" else "train"]
+    paras = [" ".join(p.split()) for n in files if (LICENSES / n).is_file()
+             for p in (LICENSES / n).read_text(errors="ignore").split("\n\n")]
+    return [p for p in paras if p and (split == "test" or in_validation(p) == (split == "val"))]
 
 
 def _words(alphabet, split: str) -> list:
     """The split's real text as a word list, only words the script's fonts draw."""
     ok = set(alphabet.chars) - set(UNDRAWN.get(alphabet.name, ""))
-    if alphabet.name == "odia":
-        texts = odia_messages(split)
-    else:
-        texts = [(LICENSES / n).read_text(errors="ignore") for n in TEXT_FILES[split] if (LICENSES / n).is_file()]
+    texts = odia_messages(split) if alphabet.name == "odia" else latin_paragraphs(split)
     return [w for t in texts for w in t.split() if all(c in ok for c in w)]
 
 
 def text_lines(alphabet, split: str, count: int, seed: int, min_len: int = 8, max_len: int = 24,
                random_share: float | None = None) -> list:
-    """``count`` line texts: spans of real text (``TEXT_FILES[split]``, or the Odia messages
-    of ``odia_messages``) cut at word boundaries to ``min_len``-``max_len`` characters, and a
+    """``count`` line texts of the ``split`` ("train", "val" or "test"): spans of real text
+    (``latin_paragraphs``, or the Odia messages of ``odia_messages``) cut at word boundaries to ``min_len``-``max_len`` characters, and a
     ``random_share`` of random strings over the alphabet (0.25 for Latin, so every digit and
     punctuation mark is seen; 0 for Odia, whose random code points would not make syllables)."""
     rng = np.random.default_rng(seed)
@@ -300,7 +323,7 @@ def render_set(alphabet, script: str, split: str, count: int, seed: int, distort
     """(images, texts, font names): ``count`` rendered lines of the split's texts and fonts
     (with ``extra_faces``, ``EXTRA_FACES`` too), fonts taken in turn; ``draw_kw``
     (``word_gap``, ``slant``) goes to every ``render_line``."""
-    texts = text_lines(alphabet, "test" if split == "test" else "train", count, seed, **text_kw)
+    texts = text_lines(alphabet, split if split in ("val", "test") else "train", count, seed, **text_kw)
     fonts = fonts_for(script, "test" if split == "test" else "train", extra_faces)
     rng = np.random.default_rng(seed + 1)
     images, names = [], []

@@ -19,7 +19,7 @@ from foveanet.ocr.render import fonts_for, render_line
 
 pytestmark = pytest.mark.skipif(not fonts_for("latin", "test")[0].is_file(),
                                 reason="fonts not installed (make ocr-data)")
-TINY = ["--train-lines", "24", "--val-lines", "4", "--test-lines", "6", "--epochs", "1",
+TINY = ["--train-lines", "24", "--val-lines", "4", "--lm-val-lines", "4", "--test-lines", "6", "--epochs", "1",
         "--batch-size", "12", "--width", "4", "--hidden", "8", "--quiet"]
 
 

@@ -17,15 +17,19 @@ needs_fonts = pytest.mark.skipif(not all(f.is_file() for s in ("train", "test") 
 
 @needs_text
 def test_odia_text_is_real_messages_split_disjointly():
-    train, test = odia_messages("train"), odia_messages("test")
-    assert len(train) > 5000 and len(test) > 500          # 7,394 and 1,032 on Debian 12
-    assert not set(train) & set(test)
+    train, val, test = odia_messages("train"), odia_messages("val"), odia_messages("test")
+    assert len(train) > 5000 and len(test) > 500          # 6,644 and 1,032 on Debian 12
+    assert 0.08 < len(val) / (len(train) + len(val)) < 0.12   # 750: a tenth is validation text
+    assert not set(train) & set(test) and not set(val) & set(test) and not set(train) & set(val)
     assert len(set(train)) == len(train)
     assert all(unicodedata.is_normalized("NFC", m) and "_" not in m for m in train[:500] + test)
     # the test lines' text is cut from test messages only
     lines = text_lines(ODIA, "test", 40, seed=5)
     test_words = {w for m in test for w in m.split()}
     assert all(w in test_words for t in lines for w in t.split()[:-1])   # the last may be cut
+    # and the validation lines' from validation messages only
+    val_words = {w for m in val for w in m.split()}
+    assert all(w in val_words for t in text_lines(ODIA, "val", 40, seed=5) for w in t.split()[:-1])
 
 
 @needs_text

@@ -28,6 +28,23 @@ def test_text_lines_are_seeded_in_the_alphabet_and_split_by_source():
     assert all(c in ODIA.index for t in odia for c in t)
 
 
+def test_a_tenth_of_the_training_text_is_validation_text_read_by_no_training_line():
+    from foveanet.ocr.render import in_validation, latin_paragraphs
+
+    train, val = latin_paragraphs("train"), latin_paragraphs("val")
+    assert set(train).isdisjoint(val) and set(val).isdisjoint(latin_paragraphs("test"))
+    assert 0.07 < len(val) / (len(train) + len(val)) < 0.15          # 43 of 375 paragraphs
+    assert all(in_validation(p) for p in val) and not any(in_validation(p) for p in train)
+    # a validation paragraph's rarer words reach validation lines and never the training lines
+    # or the language model's text
+    train_words = {w for p in train for w in p.split()}
+    only_val = {w for p in val for w in p.split()} - train_words
+    lines = text_lines(LATIN, "val", 300, seed=4, random_share=0.0)
+    assert any(w in only_val for t in lines for w in t.split())
+    lm_text = text_lines(LATIN, "train", 3000, seed=4, random_share=0.0)
+    assert not any(w in only_val for t in lm_text for w in t.split()[1:-1])   # ends may be cut
+
+
 def test_render_is_deterministic_and_distortion_changes_pixels():
     f = fonts_for("latin", "train")[0]
     a = render_line("Hello 123", f, np.random.default_rng(1))
