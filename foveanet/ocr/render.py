@@ -4,10 +4,11 @@ Fonts are Debian's (``make ocr-data`` installs fonts-dejavu, fonts-liberation,
 fonts-noto-core, fonts-noto-extra (``EXTRA_FACES``), fonts-freefont-ttf, fonts-lohit-orya and
 fonts-orya-extra), and three Odia families Debian does not package, Fontsource's builds from
 the npm registry (``FONTSOURCE_DIR``; ``make ocr-fonts``). The training and test fonts are
-disjoint families, so a test score measures reading a typeface the model never saw. Text comes from real English prose, the
-licence texts Debian ships in ``/usr/share/common-licenses`` (base-files), split by file
-into training and test text, mixed with random character strings so that every character
-of the alphabet (digits, punctuation) is seen in training. A tenth of the training text
+disjoint families, so a test score measures reading a typeface the model never saw. Text
+comes from real English prose, the licence texts Debian ships in
+``/usr/share/common-licenses`` (base-files), split by file into training and test text,
+mixed with random character strings so that every character of the alphabet (digits,
+punctuation) is seen in training. A tenth of the training text
 (``in_validation``: Latin paragraphs, Odia messages) is the validation text, which neither
 the training lines nor the language model read, so the choices made on validation lines
 (best epoch, language-model weight) see unseen text, as the test lines do.
@@ -37,8 +38,8 @@ import numpy as np
 
 from foveanet.errors import UserError
 
-__all__ = ["FONT_DIR", "FONTSOURCE_DIR", "FONTS", "FontError", "load_font", "fonts_for", "in_validation", "text_lines", "render_line",
-           "render_set", "HEIGHT"]
+__all__ = ["FONT_DIR", "FONTSOURCE_DIR", "FONTS", "FontError", "load_font", "fonts_for", "in_validation",
+           "text_lines", "render_line", "render_set", "HEIGHT"]
 
 FONT_DIR = Path("/usr/share/fonts/truetype")
 # the user's font folder, where ``make ocr-fonts`` puts the Oriya-subset WOFF2 files of
@@ -196,9 +197,10 @@ def _words(alphabet, split: str) -> list:
 def text_lines(alphabet, split: str, count: int, seed: int, min_len: int = 8, max_len: int = 24,
                random_share: float | None = None) -> list:
     """``count`` line texts of the ``split`` ("train", "val" or "test"): spans of real text
-    (``latin_paragraphs``, or the Odia messages of ``odia_messages``) cut at word boundaries to ``min_len``-``max_len`` characters, and a
-    ``random_share`` of random strings over the alphabet (0.25 for Latin, so every digit and
-    punctuation mark is seen; 0 for Odia, whose random code points would not make syllables)."""
+    (``latin_paragraphs``, or the Odia messages of ``odia_messages``) cut at word boundaries
+    to ``min_len``-``max_len`` characters, and a ``random_share`` of random strings over the
+    alphabet (0.25 for Latin, so every digit and punctuation mark is seen; 0 for Odia, whose
+    random code points would not make syllables)."""
     rng = np.random.default_rng(seed)
     words = _words(alphabet, split)
     if random_share is None:
