@@ -73,7 +73,8 @@ OCR_DEBS := fonts-dejavu fonts-liberation fonts-noto-core fonts-noto-extra fonts
   system-config-printer-common gsettings-desktop-schemas
 # Odia faces that Debian does not package, from the npm registry: Fontsource's WOFF2 builds
 # of the Google Fonts releases of Noto Serif Oriya, Anek Odia and Baloo Bhaina 2 (SIL Open Font
-# Licence), pinned by version and sha256; only the Oriya-subset files and the licence are kept,
+# Licence), fetched with Python's urllib (no curl on a bare Debian), pinned by version and
+# sha256; only the Oriya-subset files and the licence are kept,
 # under $$XDG_DATA_HOME/fonts/fontsource (foveanet/ocr/render.py FONTSOURCE_DIR)
 FONTSOURCE := $${XDG_DATA_HOME:-$$HOME/.local/share}/fonts/fontsource
 NPM_FONTS := \
@@ -85,12 +86,13 @@ ocr-fonts:
 	  path=$${spec%%=*}; sum=$${spec##*=}; name=$${path%%/-/*}; dir=$(FONTSOURCE)/$${name##*/}; \
 	  [ -f $$dir/.sha256 ] && [ "$$(cat $$dir/.sha256)" = "$$sum" ] && continue; \
 	  tmp=$$(mktemp); \
-	  if curl -fsSL --retry 3 -o $$tmp https://registry.npmjs.org/$$path && echo "$$sum  $$tmp" | sha256sum -c --quiet \
+	  if $(PYTHON) -c 'import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])' \
+	      https://registry.npmjs.org/$$path $$tmp 2>/dev/null && echo "$$sum  $$tmp" | sha256sum -c --quiet \
 	      && mkdir -p $$dir && tar xzf $$tmp -C $$dir --strip-components=2 --wildcards 'package/files/*-oriya-*.woff2' --exclude='*-latin*' \
 	      && tar xzf $$tmp -C $$dir --strip-components=1 package/LICENSE; then \
 	    echo $$sum > $$dir/.sha256; echo "Odia font $$name installed in $$dir"; \
 	  else \
-	    echo "Could not fetch $$name from registry.npmjs.org: Odia training lacks it (its tests skip)"; \
+	    echo "Could not fetch $$name from registry.npmjs.org, or its sha256 differs: Odia training lacks it (its tests skip)"; \
 	  fi; \
 	  rm -f $$tmp; \
 	done
