@@ -216,15 +216,7 @@ def _report_photos(p) -> None:
 def shift_fonts(fonts_for, left_out, added):
     """``render.fonts_for`` for a shift run: training lines drawn without the faces whose stems
     are in ``left_out`` and with the ``added`` font files, whatever the ``extra`` flag; other
-    splits unchanged.
-
-    >>> from pathlib import Path
-    >>> base = lambda script, split, extra=False: [Path("a.ttf"), Path("b.ttf")] + [Path("x.ttf")] * extra
-    >>> [f.name for f in shift_fonts(base, ["b"], [Path("c.woff2")])("odia", "train", True)]
-    ['a.ttf', 'x.ttf', 'c.woff2']
-    >>> [f.name for f in shift_fonts(base, ["b"], [Path("c.woff2")])("odia", "test")]
-    ['a.ttf', 'b.ttf']
-    """
+    splits unchanged (tests/ocr/test_shift_fonts.py)."""
     def chosen(script, split, extra=False):
         fonts = fonts_for(script, split, extra)
         return [f for f in fonts if f.stem not in left_out] + list(added) if split == "train" else fonts
@@ -256,8 +248,8 @@ def shift(args) -> dict:
         render.load_font(str(f), 8)   # a one-line FontError for a missing file, before training
     train_fonts = render.fonts_for
     render.fonts_for = shift_fonts(train_fonts, args.hold_out + args.drop, added)
-    extra_faces = pipeline.recipe(script=args.script, **_settings(args.set))["extra_faces"]
-    kept = render.fonts_for(args.script, "train", bool(extra_faces))
+    extra = _settings(args.set)
+    kept = render.fonts_for(args.script, "train", bool(pipeline.recipe(script=args.script, **extra)["extra_faces"]))
     print("training faces:", ", ".join(f.stem for f in kept), flush=True)
     # the test lines stay unread: no language-model grid, no test scoring
     pipeline._evaluate = lambda *a, **k: {}
@@ -285,7 +277,6 @@ def shift(args) -> dict:
                       "spaces_added": errors.get(("", " "), 0),
                       "confusions": [(a, b, n) for (a, b), n in sorted(errors.items(), key=lambda e: -e[1])[:10]]}
 
-    extra = _settings(args.set)
     res = {"machine_start": _machine(), "hold_out": args.hold_out, "kept": [f.stem for f in kept], "seed": args.seed,
            "settings": extra, "shift_gap": args.shift_gap, "runs": {}}
     for b in args.body:

@@ -131,7 +131,8 @@ def load_font(path, size: int):
 
 
 def fonts_for(script: str, split: str, extra: bool = False) -> list:
-    """The split's font files; ``extra`` adds the script's ``EXTRA_FACES`` to training."""
+    """The split's font files; ``extra`` adds the script's ``EXTRA_FACES`` to training
+    (entries are under ``FONT_DIR`` unless absolute, as the ``FONTSOURCE_DIR`` faces are)."""
     more = EXTRA_FACES.get(script, []) if extra and split == "train" else []
     return [FONT_DIR / f for f in FONTS[(script, split)] + more]
 
@@ -242,7 +243,9 @@ def _thinned(canvas, fill: int):
     (0.37-0.76 of the other Odia training faces', 0.17 of FreeMono's), and thinning left 65 of
     Thin's 429 training lines of 3,000 (seed 3) with no visible text under their labels
     (one blank line stopped a run). Thinning that keeps under a tenth of the ink is not
-    done; no line of the default Latin or Odia training sets changes."""
+    done: in the default training sets that is Thin's lines alone (216 of the 2,224 lines
+    drawn for thinning among Odia's 15,000, none of Latin's 1,557; every other face, new
+    ones included, thinned in 150 lines each)."""
     from PIL import ImageFilter
 
     thin = canvas.filter(ImageFilter.MaxFilter(3))
