@@ -48,3 +48,37 @@ def direct(g, training: bool) -> bool:
     return (training and g.G == 1 and g.sh == 1 and g.sw == 1
             and g.Co <= DIRECT_MAX_OUT_CHANNELS and g.C * g.kh * g.kw <= DIRECT_MAX_TAPS
             and g.Wo >= DIRECT_MIN_WIDTH)
+
+
+# Within those layers, the batch-last kernels (kernels/direct_batch.py) take the forward
+# where the padded grid's junk columns, (kw-1)*dw of every Wp = Wo + (kw-1)*dw, are at least
+# DIRECT_BATCH_MIN_JUNK of it, and dW where each dY number meets at least
+# DIRECT_BATCH_MIN_TAPS input taps (C * kh * kw; below, copying dY into the batch-last
+# layout outweighs the junk it saves). 64 images, one thread, median of 40, Intel Xeon
+# (AVX-512), forward / dW ms, grid -> batch-last, ``python -m benchmarks.bench_direct``:
+# 6->16 5x5 @14 (LeNet-5 C3, junk 4/14, 150 taps) 0.67 / 1.00 -> 0.42 / 0.50; 3->16 5x5 @14
+# (4/14, 75) 0.36 / 0.54 -> 0.25 / 0.28; 16->32 5x5 @12 (4/12, 400) 2.13 / 3.51 -> 1.29 /
+# 1.72; 6->16 3x3 @10 (2/12, 54) dW 0.36 -> 0.23; 16->32 3x3 p1 @14 (2/16, 144) dW 2.67 ->
+# 2.20; 32->32 3x3 p1 @28 (vgg_small, 2/30, 288) dW 15.6 -> 14.3, but forward 11.3 -> 14.5.
+# Where they lose: 1->6 5x5 p2 @28 (C1, 4/32, 25 taps) 0.30 / 0.39 -> 0.57 / 0.50; 1->32
+# 3x3 p1 @28 (9) 0.73 / 0.90 -> 2.2 / 2.3; 3->32 3x3 p1 @28 (27) 1.46 / 1.78 -> 3.06 / 3.12;
+# 2->8 5x5 @20 (4/20, 50) 0.21 / 0.29 -> 0.28 / 0.31. Close to even: 4->8 3x3 p1 @10 (2/12,
+# 36) 0.10 / 0.18 -> 0.10 / 0.11.
+# dX stays on the grid (a batch-last dX measured no faster: C3 1.01 -> 0.94-0.99 ms).
+DIRECT_BATCH_MIN_JUNK = 0.25
+DIRECT_BATCH_MIN_TAPS = 54
+# Images per call: 64 is the fastest per image on C3 (forward / dW ms per 64 images, calls
+# of 32: 0.44 / 0.68, of 64: 0.42 / 0.50, of 128: 0.44 / 0.54; ``bench_direct --images``);
+# the caller cuts at least one block per thread.
+DIRECT_BATCH_MAX_IMAGES = 64
+
+
+def direct_batch_forward(g) -> bool:
+    """Whether a layer on the direct conv runs its forward batch-last."""
+    ew = (g.kw - 1) * g.dw
+    return ew >= DIRECT_BATCH_MIN_JUNK * (g.Wo + ew)
+
+
+def direct_batch_weight(g) -> bool:
+    """Whether a layer on the direct conv computes its dW batch-last."""
+    return g.C * g.kh * g.kw >= DIRECT_BATCH_MIN_TAPS

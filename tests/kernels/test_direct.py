@@ -1,7 +1,8 @@
-"""The compiled direct conv (foveanet/kernels/direct.py) against the NumPy engines (float64,
-to round-off: the GEMM sums in another order) and PyTorch (float32), over a seeded sweep of
-odd sizes, paddings, dilations, kernel shapes and output counts that are not a multiple of
-the kernel's four-row block; and which layers foveanet/kernels/route.py sends to it."""
+"""The compiled direct conv (foveanet/kernels/direct.py, and direct_batch.py's batch-last
+forward and dW) against the NumPy engines (float64, to round-off: the GEMM sums in another
+order) and PyTorch (float32), over a seeded sweep of odd sizes, paddings, dilations, kernel
+shapes and output counts that are not a multiple of the kernels' four-row block; and which
+layers foveanet/kernels/route.py sends to them."""
 import numpy as np
 import pytest
 import torch
@@ -24,7 +25,12 @@ CASES = [
     (2, 2, 10, 12, 3, 3, 3, 2, 2, True, True),       # dilated 3x3
     (1, 2, 9, 11, 7, 4, 2, (1, 0), 1, True, True),   # the generic row, asymmetric kernel
     (2, 4, 11, 16, 9, 3, 5, (2, 1), (1, 2), False, True),
+    (3, 3, 9, 14, 5, 3, 7, (0, 1), 1, True, True),    # batch-last's generic row (kw = 7)
 ]
+# which of CASES run batch-last, forward and dW (kernels/route.py's rules, by hand:
+# (kw-1)*dw >= Wp/4, C*kh*kw >= 54)
+BATCH_LAST = [(True, False), (True, True), (False, False), (True, False), (False, False),
+              (True, True), (True, True)]
 
 
 def _arrays(case, dtype, seed):
@@ -48,14 +54,19 @@ def _run(choice, case, x, w, b, gy):
                 None if b is None else bt.grad.numpy())
 
 
+def _geom(case):
+    N, C, H, W, Co, kh, kw = case[:7]
+    p = case[7] if isinstance(case[7], tuple) else (case[7], case[7])
+    d = case[8] if isinstance(case[8], tuple) else (case[8], case[8])
+    return ConvGeom(N, C, H, W, Co, 1, kh, kw, (1, 1), d, (p[0], p[0], p[1], p[1]))
+
+
 def test_the_cases_take_the_direct_kernel():
-    for case in CASES:
-        N, C, H, W, Co, kh, kw = case[:7]
-        p = case[7] if isinstance(case[7], tuple) else (case[7], case[7])
-        d = case[8] if isinstance(case[8], tuple) else (case[8], case[8])
-        g = ConvGeom(N, C, H, W, Co, 1, kh, kw, (1, 1), d, (p[0], p[0], p[1], p[1]))
+    for case, batch_last in zip(CASES, BATCH_LAST, strict=True):
+        g = _geom(case)
         assert route.direct(g, training=True)
         assert not route.direct(g, training=False)   # inference keeps the GEMM engines
+        assert (route.direct_batch_forward(g), route.direct_batch_weight(g)) == batch_last
     wide = ConvGeom(8, 32, 14, 14, 64, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
     strided = ConvGeom(8, 1, 28, 28, 6, 1, 5, 5, (2, 2), (1, 1), (2, 2, 2, 2))
     assert not route.direct(wide, True) and not route.direct(strided, True)
@@ -84,6 +95,18 @@ def test_compiled_matches_torch_in_float32(case):
     close(dw, wt.grad, rtol=1e-4, atol=1e-4, what="dw")
     if b is not None:
         close(db, bt.grad, what="db")
+
+
+def test_batch_last_blocks_hold_at_most_64_images():
+    from foveanet.backend.cpu.conv.direct import _blocks
+    before = foveanet.get_num_threads()
+    try:
+        foveanet.set_num_threads(2)
+        g = _geom((130,) + CASES[1][1:])
+        assert _blocks(g, batch_last=True) == [(0, 44), (44, 88), (88, 130)]
+        assert _blocks(g, batch_last=False) == [(0, 65), (65, 130)]
+    finally:
+        foveanet.set_num_threads(before)
 
 
 def test_two_threads_give_the_one_thread_result():

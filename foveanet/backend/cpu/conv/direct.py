@@ -1,7 +1,9 @@
 """The direct-conv engine: ``foveanet.kernels.direct``'s compiled loops run on batch blocks
 (one per worker), for one-group stride-1 layers with few input taps per output (route.py
 says which: LeNet-5's first layer, a grayscale image's first 3x3). No cols buffer: the
-forward keeps only the input for dW.
+forward keeps only the input for dW. Where ``kernels/route.py`` says so, the forward or
+dW runs batch-last instead (``foveanet.kernels.direct_batch``), on blocks of at most
+DIRECT_BATCH_MAX_IMAGES images.
 """
 from __future__ import annotations
 
@@ -9,10 +11,16 @@ import numpy as np
 
 from foveanet.backend.cpu import threads
 from foveanet.geometry import ConvGeom
+from foveanet.kernels import route
 
 
-def _blocks(g: ConvGeom) -> list:
-    n = -(-g.N // threads.workers())
+def _blocks(g: ConvGeom, batch_last: bool) -> list:
+    """Image ranges: one per worker, and none larger than DIRECT_BATCH_MAX_IMAGES for the
+    batch-last kernels."""
+    count = threads.workers()
+    if batch_last:
+        count = max(count, -(-g.N // route.DIRECT_BATCH_MAX_IMAGES))
+    n = -(-g.N // count)
     return [(n0, min(n0 + n, g.N)) for n0 in range(0, g.N, n)]
 
 
@@ -22,7 +30,9 @@ def forward(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias, compiled) -> np.nda
     b = np.zeros(g.Co, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
     y = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=x.dtype)
     lo, hi = x.dtype.type(-np.inf), x.dtype.type(np.inf)
-    threads.each(_blocks(g), lambda blk: compiled.direct_forward(
+    batch_last = route.direct_batch_forward(g)
+    kernel = compiled.direct_batch_forward if batch_last else compiled.direct_forward
+    threads.each(_blocks(g, batch_last), lambda blk: kernel(
         x, w, b, y, blk[0], blk[1], g.dh, g.dw, g.pads[0], g.pads[2], lo, hi))
     return y
 
@@ -34,14 +44,20 @@ def grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: bool, compile
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     none4 = np.empty((0, 0, 0, 0), gy.dtype)
     xs = np.ascontiguousarray(x) if need_w else none4
+    batch_w = need_w and route.direct_batch_weight(g)
+    p = (g.dh, g.dw, g.pads[0], g.pads[2])
 
     def job(blk):
         dwt = np.zeros(w.shape, gy.dtype) if need_w else none4
-        compiled.direct_backward(gy, xs, w, none4 if dx is None else dx, dwt, blk[0], blk[1],
-                                 g.dh, g.dw, g.pads[0], g.pads[2])
+        if need_x or not batch_w:  # dX, and dW on the grid unless it is batch-last
+            compiled.direct_backward(gy, none4 if batch_w else xs, w,
+                                     none4 if dx is None else dx, none4 if batch_w else dwt,
+                                     blk[0], blk[1], *p)
+        if batch_w:
+            compiled.direct_batch_weight(gy, xs, w, dwt, blk[0], blk[1], *p)
         return dwt
 
-    dw = threads.each(_blocks(g), job, fold=_add_into)
+    dw = threads.each(_blocks(g, batch_w), job, fold=_add_into)
     return dx, (dw if need_w else None)
 
 

@@ -1,0 +1,85 @@
+"""The direct conv's two layouts, layer by layer: ``kernels/direct.py`` (each image on its
+padded grid) against ``kernels/direct_batch.py`` (the batch as the vector dimension), forward
+and dW, one block of images on one thread, median wall ms; and which one
+``kernels/route.py`` picks.
+
+    python -m benchmarks.bench_direct [--images 64] [--repeats 40]
+
+The numbers behind DIRECT_BATCH_MIN_JUNK and DIRECT_BATCH_MIN_TAPS.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from foveanet.geometry import ConvGeom
+from foveanet.kernels import route
+from foveanet.kernels.direct import direct_backward, direct_forward
+from foveanet.kernels.direct_batch import direct_batch_forward, direct_batch_weight
+
+# (C, Co, side, k, padding, what)
+LAYERS = [
+    (1, 6, 28, 5, 2, "LeNet-5 C1"),
+    (6, 16, 14, 5, 0, "LeNet-5 C3"),
+    (3, 16, 14, 5, 0, ""),
+    (16, 32, 12, 5, 0, ""),
+    (2, 8, 20, 5, 0, ""),
+    (1, 32, 28, 3, 1, "vgg_small conv1"),
+    (32, 32, 28, 3, 1, "vgg_small conv2"),
+    (3, 32, 28, 3, 1, ""),
+    (16, 32, 14, 3, 1, ""),
+    (6, 16, 10, 3, 0, ""),
+    (4, 8, 10, 3, 1, ""),
+]
+
+
+def _median_ms(fn, repeats: int) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--images", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=40)
+    args = ap.parse_args(argv)
+    n = args.images
+    rng = np.random.default_rng(0)
+    print(f"{n} images, one thread, median of {args.repeats}; load average {os.getloadavg()}")
+    print("| layer | junk / taps | forward grid / batch-last ms | dW grid / batch-last ms "
+          "| route: forward, dW |")
+    print("|---|---|---:|---:|---|")
+    none4 = np.empty((0, 0, 0, 0), np.float32)
+    for C, Co, side, k, p, what in LAYERS:
+        x = rng.standard_normal((n, C, side, side)).astype(np.float32)
+        w = rng.standard_normal((Co, C, k, k)).astype(np.float32)
+        out = side + 2 * p - k + 1
+        gy = rng.standard_normal((n, Co, out, out)).astype(np.float32)
+        y, b, dwt = np.empty_like(gy), np.zeros(Co, np.float32), np.zeros_like(w)
+        lo, hi = np.float32(-np.inf), np.float32(np.inf)
+        fwd = [_median_ms(lambda f=f: f(x, w, b, y, 0, n, 1, 1, p, p, lo, hi), args.repeats)
+               for f in (direct_forward, direct_batch_forward)]
+        dw = [_median_ms(lambda: direct_backward(gy, x, w, none4, dwt, 0, n, 1, 1, p, p),
+                         args.repeats),
+              _median_ms(lambda: direct_batch_weight(gy, x, w, dwt, 0, n, 1, 1, p, p),
+                         args.repeats)]
+        g = ConvGeom(n, C, side, side, Co, 1, k, k, (1, 1), (1, 1), (p, p, p, p))
+        pick = ", ".join("batch-last" if f(g) else "grid"
+                         for f in (route.direct_batch_forward, route.direct_batch_weight))
+        name = f"{C}->{Co} {k}x{k}" + (f" p{p}" if p else "") + f" @{side}"
+        print(f"| {name}{' (' + what + ')' if what else ''} | {k - 1}/{out + k - 1} / "
+              f"{C * k * k} | {fwd[0]:.2f} / {fwd[1]:.2f} | {dw[0]:.2f} / {dw[1]:.2f} | {pick} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
