@@ -1,6 +1,6 @@
 """The direct conv's two layouts, layer by layer: ``kernels/direct.py`` (each image on its
-padded grid) against ``kernels/direct_batch.py`` (the batch as the vector dimension), forward
-and dW, one block of images on one thread, median wall ms; and which one
+padded grid) against ``kernels/direct_batch.py`` (the batch as the vector dimension), forward,
+dX and dW, one block of images on one thread, median wall ms; and which one
 ``kernels/route.py`` picks.
 
     python -m benchmarks.bench_direct [--images 64] [--repeats 40]
@@ -18,7 +18,7 @@ import numpy as np
 from foveanet.geometry import ConvGeom
 from foveanet.kernels import route
 from foveanet.kernels.direct import direct_backward, direct_forward
-from foveanet.kernels.direct_batch import direct_batch_forward, direct_batch_weight
+from foveanet.kernels.direct_batch import direct_batch_backward, direct_batch_forward
 
 # (C, Co, side, k, padding, what)
 LAYERS = [
@@ -55,9 +55,9 @@ def main(argv=None) -> None:
     n = args.images
     rng = np.random.default_rng(0)
     print(f"{n} images, one thread, median of {args.repeats}; load average {os.getloadavg()}")
-    print("| layer | junk / taps | forward grid / batch-last ms | dW grid / batch-last ms "
-          "| route: forward, dW |")
-    print("|---|---|---:|---:|---|")
+    print("| layer | junk / taps | forward grid / batch-last ms | dX grid / batch-last ms "
+          "| dW grid / batch-last ms | route: forward, backward |")
+    print("|---|---|---:|---:|---:|---|")
     none4 = np.empty((0, 0, 0, 0), np.float32)
     for C, Co, side, k, p, what in LAYERS:
         x = rng.standard_normal((n, C, side, side)).astype(np.float32)
@@ -68,16 +68,22 @@ def main(argv=None) -> None:
         lo, hi = np.float32(-np.inf), np.float32(np.inf)
         fwd = [_median_ms(lambda f=f: f(x, w, b, y, 0, n, 1, 1, p, p, lo, hi), args.repeats)
                for f in (direct_forward, direct_batch_forward)]
+        dx = np.empty_like(x)
+        dxs = [_median_ms(lambda: direct_backward(gy, none4, w, dx, none4, 0, n, 1, 1, p, p),
+                          args.repeats),
+               _median_ms(lambda: direct_batch_backward(gy, none4, w, dx, none4, 0, n, 1, 1, p, p),
+                          args.repeats)]
         dw = [_median_ms(lambda: direct_backward(gy, x, w, none4, dwt, 0, n, 1, 1, p, p),
                          args.repeats),
-              _median_ms(lambda: direct_batch_weight(gy, x, w, dwt, 0, n, 1, 1, p, p),
+              _median_ms(lambda: direct_batch_backward(gy, x, w, none4, dwt, 0, n, 1, 1, p, p),
                          args.repeats)]
         g = ConvGeom(n, C, side, side, Co, 1, k, k, (1, 1), (1, 1), (p, p, p, p))
         pick = ", ".join("batch-last" if f(g) else "grid"
-                         for f in (route.direct_batch_forward, route.direct_batch_weight))
+                         for f in (route.direct_batch_forward, route.direct_batch_backward))
         name = f"{C}->{Co} {k}x{k}" + (f" p{p}" if p else "") + f" @{side}"
         print(f"| {name}{' (' + what + ')' if what else ''} | {k - 1}/{out + k - 1} / "
-              f"{C * k * k} | {fwd[0]:.2f} / {fwd[1]:.2f} | {dw[0]:.2f} / {dw[1]:.2f} | {pick} |",
+              f"{C * k * k} | {fwd[0]:.2f} / {fwd[1]:.2f} | {dxs[0]:.2f} / {dxs[1]:.2f} | "
+              f"{dw[0]:.2f} / {dw[1]:.2f} | {pick} |",
               flush=True)
 
 

@@ -12,7 +12,7 @@ that the compile cost is paid once per machine.
     depthwise_flat.py  the same for 3x3 at stride 1 as wide as its input, nine taps a pass
     depthwise_s2.py    the same for 3x3 at stride 2, padding 1, on the input's stride phases
     direct.py      direct conv (one group, stride 1) forward, dX and dW, for few channels
-    direct_batch.py  its forward and dW with the batch as the vector dimension (small maps)
+    direct_batch.py  the same with the batch as the vector dimension (small maps)
     batchnorm.py   batch norm's statistics, normalisation and gradients, per channel
     pooling.py     max pooling forward (with the argmax) and backward
     pool_tiled.py  the same for windows that tile the input (kernel = stride, no padding)
@@ -48,7 +48,7 @@ _WHERE = {
     "relu_backward": "activation",
     "affine_clamp": "epilogue", "embedding_backward": "embedding",
     "direct_forward": "direct", "direct_backward": "direct",
-    "direct_batch_forward": "direct_batch", "direct_batch_weight": "direct_batch",
+    "direct_batch_forward": "direct_batch", "direct_batch_backward": "direct_batch",
     "batch_norm_forward": "batchnorm", "batch_norm_backward": "batchnorm",
     "batch_norm_forward_job": "batchnorm", "batch_norm_backward_job": "batchnorm",
     "winograd_input": "winograd", "winograd_output": "winograd", "winograd_weight": "winograd",

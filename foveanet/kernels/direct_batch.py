@@ -1,31 +1,34 @@
 """Direct convolution (one group, stride 1) with the batch as the vector dimension: the
-forward and dW of ``direct.py``'s layers where its padded grid wastes the most.
+forward, dX and dW of ``direct.py``'s layers where its padded grid wastes the most.
 
     y[n, o, h, w]  = b[o] + sum_{c,i,j} w[o, c, i, j] * xpad[n, c, h + i*dh, w + j*dw]
+    dX             = the correlation of dY (zero-bordered) with the kernel flipped, cropped
     dW[o, c, i, j] = sum_{n,h,w} dY[n, o, h, w] * xpad[n, c, h + i*dh, w + j*dw]
 
 ``direct.py`` computes each image on its padded grid, Ho rows of Wp = Wo + (kw-1)*dw
 numbers, and drops the last (kw-1)*dw of each row: on LeNet-5's C3 (6->16 5x5, 14x14 in,
-10x10 out) that is 4 of every 14 multiply-adds. Here a block of Nb images is copied once
-into (C, Hp, Wp*Nb) planes, image index fastest, so that the numbers one output needs from
-its kw taps are Nb apart and a tap is one contiguous multiply-add over Wo*Nb numbers of
-one output row, none of them junk. The cost is the copy into that layout (and out of it),
-which pays where the grid's junk is large and the layer has several input channels
-(``kernels/route.py`` holds the measurements).
+10x10 out) that is 4 of every 14 multiply-adds; its dX runs every kernel row over every
+grid row, the (kh-1)*dh rows of zeros above and below dY included. Here a block of Nb
+images is copied once into (C, Hp, Wp*Nb) planes, image index fastest, so that the numbers
+one output needs from its kw taps are Nb apart and a tap is one contiguous multiply-add
+over a whole output row of Nb images, none of it junk; dX takes, for each of its rows, only
+the kernel rows that land inside dY. The cost is the copy into that layout (and out of it),
+which pays where the layer has enough input taps per output (``kernels/route.py`` holds
+the measurements).
 
-The forward takes B = 4 output channels per pass over a row with a kernel row's kw taps
-(as ``direct.py`` does), adding the taps in a fixed order with fused multiply-adds; dW
-keeps 4 x kw dot products of a row in registers at once and lets the compiler reassociate
-them (vector partial sums), so it differs from a sequential sum by float round-off. A
-call covers the images [n0, n1); the caller runs blocks of images on its threads and adds
-the blocks' dW.
+The forward and dX take B = 4 rows per pass over a row with a kernel row's kw taps (as
+``direct.py`` does; a last block of one or two rows runs a two-row pass), adding the taps in
+a fixed order with fused multiply-adds; dW keeps 4 x kw dot products of a row in registers
+at once and lets the compiler reassociate them (vector partial sums), so it differs from a
+sequential sum by float round-off. A call covers the images [n0, n1); the caller runs
+blocks of images on its threads and adds the blocks' dW.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["direct_batch_forward", "direct_batch_weight"]
+__all__ = ["direct_batch_forward", "direct_batch_backward"]
 
 B = 4  # output channels per pass
 
@@ -70,6 +73,28 @@ def _rows(acc, h, w, src, kw, dw, L, N):
                 acc[1, h, k] += b * v
                 acc[2, h, k] += c * v
                 acc[3, h, k] += e * v
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rows2(acc, h, w, src, kw, dw, L, N):
+    """``_rows`` for the first two rows only (a last block of one or two)."""
+    s = max(dw * N, 0)
+    if kw == 5:
+        a0, a1, a2, a3, a4 = w[0, 0], w[0, 1], w[0, 2], w[0, 3], w[0, 4]
+        b0, b1, b2, b3, b4 = w[1, 0], w[1, 1], w[1, 2], w[1, 3], w[1, 4]
+        for k in range(L):
+            x0, x1, x2 = src[k], src[k + s], src[k + 2 * s]
+            x3, x4 = src[k + 3 * s], src[k + 4 * s]
+            acc[0, h, k] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3 + a4 * x4
+            acc[1, h, k] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3 + b4 * x4
+    else:
+        for j in range(kw):
+            a, b = w[0, j], w[1, j]
+            o = max(j * s, 0)
+            for k in range(L):
+                v = src[o + k]
+                acc[0, h, k] += a * v
+                acc[1, h, k] += b * v
 
 
 @njit(cache=True, nogil=True)
@@ -178,27 +203,79 @@ def _dots(out, g, xr, L, N, kw, dw, zero):
 
 
 @njit(cache=True, nogil=True)
-def direct_batch_weight(gy, x, w, dwt, n0, n1, dh, dw, pt, pl):
-    """This block's dW (Co, C, kh, kw), added to what ``dwt`` holds, from dY ``gy``
-    (N, Co, Ho, Wo) and the input ``x``."""
+def _weight(gt, ew, x, dwt, n0, n1, kh, kw, dh, dw, pt, pl):
+    """dW from dY's block ``gt`` (Co, Ho, (Wo + 2*ew)*Nb, batch-last, ew zero columns each
+    side), added to ``dwt``."""
     Nb = n1 - n0
-    Co, C, kh, kw = w.shape
-    Ho, Wo = gy.shape[2], gy.shape[3]
+    Co, C = dwt.shape[0], dwt.shape[1]
+    Ho = gt.shape[1]
+    Wo = gt.shape[2] // Nb - 2 * ew
     xt = _batch_last(x, n0, n1, pt, pl, Ho + (kh - 1) * dh, Wo + (kw - 1) * dw)
-    gt = _batch_last(gy, n0, n1, 0, 0, Ho, Wo)
-    Cob = -(-Co // B) * B
-    dwb = np.zeros((Cob, C, kh, kw), gy.dtype)
+    dwb = np.zeros((-(-Co // B) * B, C, kh, kw), gt.dtype)
     L = Wo * Nb
     # one output row of B channels, copied whole (in the last block, rows past Co feed only
     # rows of dwb that are not copied out)
-    g = np.zeros((B, L), gy.dtype)
-    zero = np.zeros(1, gy.dtype)[0]
+    g = np.zeros((B, L), gt.dtype)
+    zero = np.zeros(1, gt.dtype)[0]
     for o0 in range(0, Co, B):
         for h in range(Ho):
             for q in range(min(B, Co - o0)):
-                g[q] = gt[o0 + q, h]
+                g[q] = gt[o0 + q, h, ew * Nb:ew * Nb + L]
             for c in range(C):
                 for i in range(kh):
                     _dots(dwb[o0:o0 + B, c, i], g, xt[c, h + i * dh], L, Nb, kw, dw, zero)
     for o in range(Co):
         dwt[o] += dwb[o]
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _input(gt, w, dx, n0, n1, dh, dw, pt, pl):
+    """dx[n0:n1] from dY's block ``gt`` (as in ``_weight``): the correlation of the
+    zero-bordered dY with the kernel flipped left-right, row by row over the kernel rows
+    that land inside dY (no multiply-add on a zero row)."""
+    Nb = n1 - n0
+    Co, C, kh, kw = w.shape
+    Ho = gt.shape[1]
+    H, W = dx.shape[2], dx.shape[3]
+    wf = np.zeros((-(-C // B) * B, Co, kh, kw), gt.dtype)
+    for o in range(Co):
+        for c in range(C):
+            for i in range(kh):
+                for j in range(kw):
+                    wf[c, o, i, kw - 1 - j] = w[o, c, i, j]
+    L = W * Nb
+    acc = np.empty((B, H, L), gt.dtype)
+    for c0 in range(0, C, B):
+        acc[:] = 0
+        two = C - c0 <= 2
+        for r in range(H):
+            for o in range(Co):
+                for i in range(kh):
+                    hg = r + pt - i * dh
+                    if 0 <= hg < Ho:
+                        src = gt[o, hg, pl * Nb:]
+                        if two:
+                            _rows2(acc, r, wf[c0:c0 + B, o, i], src, kw, dw, L, Nb)
+                        else:
+                            _rows(acc, r, wf[c0:c0 + B, o, i], src, kw, dw, L, Nb)
+        for q in range(min(B, C - c0)):
+            for n in range(Nb):
+                out = dx[n0 + n, c0 + q]
+                for r in range(H):
+                    for k in range(W):
+                        out[r, k] = acc[q, r, k * Nb + n]
+
+
+@njit(cache=True, nogil=True)
+def direct_batch_backward(gy, x, w, dx, dwt, n0, n1, dh, dw, pt, pl):
+    """dx[n0:n1] (when dx is not empty) and dwt (Co, C, kh, kw; when not empty: this
+    block's dW, added to what dwt holds) from dY ``gy`` (N, Co, Ho, Wo); the arguments of
+    ``direct.direct_backward``. dY is copied batch-last once for both."""
+    kw = w.shape[3]
+    Ho, Wo = gy.shape[2], gy.shape[3]
+    ew = (kw - 1) * dw
+    gt = _batch_last(gy, n0, n1, 0, ew, Ho, Wo + 2 * ew)
+    if dwt.shape[0] > 0:
+        _weight(gt, ew, x, dwt, n0, n1, w.shape[2], kw, dh, dw, pt, pl)
+    if dx.shape[0] > 0:
+        _input(gt, w, dx, n0, n1, dh, dw, pt, pl)

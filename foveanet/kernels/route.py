@@ -50,35 +50,36 @@ def direct(g, training: bool) -> bool:
             and g.Wo >= DIRECT_MIN_WIDTH)
 
 
-# Within those layers, the batch-last kernels (kernels/direct_batch.py) take the forward
-# where the padded grid's junk columns, (kw-1)*dw of every Wp = Wo + (kw-1)*dw, are at least
-# DIRECT_BATCH_MIN_JUNK of it, and dW where each dY number meets at least
-# DIRECT_BATCH_MIN_TAPS input taps (C * kh * kw; below, copying dY into the batch-last
-# layout outweighs the junk it saves). 64 images, one thread, median of 40, Intel Xeon
-# (AVX-512), forward / dW ms, grid -> batch-last, ``python -m benchmarks.bench_direct``:
-# 6->16 5x5 @14 (LeNet-5 C3, junk 4/14, 150 taps) 0.67 / 1.00 -> 0.42 / 0.50; 3->16 5x5 @14
-# (4/14, 75) 0.36 / 0.54 -> 0.25 / 0.28; 16->32 5x5 @12 (4/12, 400) 2.13 / 3.51 -> 1.29 /
-# 1.72; 6->16 3x3 @10 (2/12, 54) dW 0.36 -> 0.23; 16->32 3x3 p1 @14 (2/16, 144) dW 2.67 ->
-# 2.20; 32->32 3x3 p1 @28 (vgg_small, 2/30, 288) dW 15.6 -> 14.3, but forward 11.3 -> 14.5.
-# Where they lose: 1->6 5x5 p2 @28 (C1, 4/32, 25 taps) 0.30 / 0.39 -> 0.57 / 0.50; 1->32
-# 3x3 p1 @28 (9) 0.73 / 0.90 -> 2.2 / 2.3; 3->32 3x3 p1 @28 (27) 1.46 / 1.78 -> 3.06 / 3.12;
-# 2->8 5x5 @20 (4/20, 50) 0.21 / 0.29 -> 0.28 / 0.31. Close to even: 4->8 3x3 p1 @10 (2/12,
-# 36) 0.10 / 0.18 -> 0.10 / 0.11.
-# dX stays on the grid (a batch-last dX measured no faster: C3 1.01 -> 0.94-0.99 ms).
-DIRECT_BATCH_MIN_JUNK = 0.25
+# Within those layers, the batch-last kernels (kernels/direct_batch.py) take the backward
+# (dX and dW) where each dY number meets at least DIRECT_BATCH_MIN_TAPS input taps (C * kh *
+# kw; below, copying dY and the input into the batch-last layout outweighs what it saves),
+# and the forward too where moreover the padded grid's junk columns, (kw-1)*dw of every Wp =
+# Wo + (kw-1)*dw, are at least DIRECT_BATCH_MIN_JUNK of it. 64 images, one thread, median of
+# 40, Intel Xeon (AVX-512), forward / dX / dW ms, grid -> batch-last, ``python -m
+# benchmarks.bench_direct``: 6->16 5x5 @14 (LeNet-5 C3, 150 taps, junk 4/14) 0.86 / 1.16 /
+# 1.16 -> 0.48 / 0.66 / 0.57; 3->16 5x5 @14 (75, 4/14) 0.46 / 0.72 / 0.59 -> 0.27 / 0.43 /
+# 0.32; 16->32 5x5 @12 (400, 4/12) 3.19 / 3.84 / 3.88 -> 1.41 / 2.13 / 1.87; 16->32 3x3 p1
+# @14 (144, 2/16) 2.25 / 2.54 / 2.64 -> 1.78 / 1.96 / 2.21; 6->16 3x3 @10 (54, 2/12) 0.29 /
+# 0.37 / 0.35 -> 0.16 / 0.24 / 0.22; 32->32 3x3 p1 @28 (vgg_small, 288, 2/30) dX 15.1 ->
+# 15.4, dW 15.9 -> 14.7, but forward 13.7 -> 15.3. Where they lose: 1->6 5x5 p2 @28 (C1, 25)
+# 0.30 / 0.69 / 0.44 -> 0.64 / 0.79 / 0.57; 1->32 3x3 p1 @28 (9) 0.81 / 1.67 / 0.96 -> 2.48
+# / 3.37 / 2.57; 3->32 3x3 p1 @28 (27) 1.56 / 2.24 / 1.84 -> 3.24 / 3.52 / 3.15; 2->8 5x5
+# @20 (50) 0.25 / 0.36 / 0.31 -> 0.31 / 0.41 / 0.35. Left on the grid though faster:
+# 4->8 3x3 p1 @10 (36) 0.13 / 0.16 / 0.16 -> 0.11 / 0.10 / 0.11.
 DIRECT_BATCH_MIN_TAPS = 54
+DIRECT_BATCH_MIN_JUNK = 0.125
 # Images per call: 64 is the fastest per image on C3 (forward / dW ms per 64 images, calls
 # of 32: 0.44 / 0.68, of 64: 0.42 / 0.50, of 128: 0.44 / 0.54; ``bench_direct --images``);
 # the caller cuts at least one block per thread.
 DIRECT_BATCH_MAX_IMAGES = 64
 
 
+def direct_batch_backward(g) -> bool:
+    """Whether a layer on the direct conv computes its dX and dW batch-last."""
+    return g.C * g.kh * g.kw >= DIRECT_BATCH_MIN_TAPS
+
+
 def direct_batch_forward(g) -> bool:
     """Whether a layer on the direct conv runs its forward batch-last."""
     ew = (g.kw - 1) * g.dw
-    return ew >= DIRECT_BATCH_MIN_JUNK * (g.Wo + ew)
-
-
-def direct_batch_weight(g) -> bool:
-    """Whether a layer on the direct conv computes its dW batch-last."""
-    return g.C * g.kh * g.kw >= DIRECT_BATCH_MIN_TAPS
+    return direct_batch_backward(g) and ew >= DIRECT_BATCH_MIN_JUNK * (g.Wo + ew)

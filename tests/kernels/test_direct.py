@@ -25,12 +25,13 @@ CASES = [
     (2, 2, 10, 12, 3, 3, 3, 2, 2, True, True),       # dilated 3x3
     (1, 2, 9, 11, 7, 4, 2, (1, 0), 1, True, True),   # the generic row, asymmetric kernel
     (2, 4, 11, 16, 9, 3, 5, (2, 1), (1, 2), False, True),
-    (3, 3, 9, 14, 5, 3, 7, (0, 1), 1, True, True),    # batch-last's generic row (kw = 7)
+    (3, 3, 9, 14, 5, 3, 7, (0, 1), 1, True, True),   # batch-last's generic row (kw = 7)
+    (2, 6, 12, 13, 5, 3, 3, 2, 2, True, True),       # batch-last, dilated 3x3
 ]
-# which of CASES run batch-last, forward and dW (kernels/route.py's rules, by hand:
-# (kw-1)*dw >= Wp/4, C*kh*kw >= 54)
-BATCH_LAST = [(True, False), (True, True), (False, False), (True, False), (False, False),
-              (True, True), (True, True)]
+# which of CASES run batch-last, forward and backward (kernels/route.py's rules, by hand:
+# backward where C*kh*kw >= 54, forward where moreover (kw-1)*dw >= Wp/8)
+BATCH_LAST = [(False, False), (True, True), (False, False), (False, False), (False, False),
+              (True, True), (True, True), (True, True)]
 
 
 def _arrays(case, dtype, seed):
@@ -66,7 +67,7 @@ def test_the_cases_take_the_direct_kernel():
         g = _geom(case)
         assert route.direct(g, training=True)
         assert not route.direct(g, training=False)   # inference keeps the GEMM engines
-        assert (route.direct_batch_forward(g), route.direct_batch_weight(g)) == batch_last
+        assert (route.direct_batch_forward(g), route.direct_batch_backward(g)) == batch_last
     wide = ConvGeom(8, 32, 14, 14, 64, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
     strided = ConvGeom(8, 1, 28, 28, 6, 1, 5, 5, (2, 2), (1, 1), (2, 2, 2, 2))
     assert not route.direct(wide, True) and not route.direct(strided, True)

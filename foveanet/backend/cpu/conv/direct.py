@@ -1,9 +1,9 @@
 """The direct-conv engine: ``foveanet.kernels.direct``'s compiled loops run on batch blocks
 (one per worker), for one-group stride-1 layers with few input taps per output (route.py
 says which: LeNet-5's first layer, a grayscale image's first 3x3). No cols buffer: the
-forward keeps only the input for dW. Where ``kernels/route.py`` says so, the forward or
-dW runs batch-last instead (``foveanet.kernels.direct_batch``), on blocks of at most
-DIRECT_BATCH_MAX_IMAGES images.
+forward keeps only the input for dW. Where ``kernels/route.py`` says so, the forward or the
+backward (dX and dW) runs batch-last instead (``foveanet.kernels.direct_batch``), on blocks of
+at most DIRECT_BATCH_MAX_IMAGES images.
 """
 from __future__ import annotations
 
@@ -44,20 +44,16 @@ def grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: bool, compile
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     none4 = np.empty((0, 0, 0, 0), gy.dtype)
     xs = np.ascontiguousarray(x) if need_w else none4
-    batch_w = need_w and route.direct_batch_weight(g)
-    p = (g.dh, g.dw, g.pads[0], g.pads[2])
+    batch_last = route.direct_batch_backward(g)
+    kernel = compiled.direct_batch_backward if batch_last else compiled.direct_backward
 
     def job(blk):
         dwt = np.zeros(w.shape, gy.dtype) if need_w else none4
-        if need_x or not batch_w:  # dX, and dW on the grid unless it is batch-last
-            compiled.direct_backward(gy, none4 if batch_w else xs, w,
-                                     none4 if dx is None else dx, none4 if batch_w else dwt,
-                                     blk[0], blk[1], *p)
-        if batch_w:
-            compiled.direct_batch_weight(gy, xs, w, dwt, blk[0], blk[1], *p)
+        kernel(gy, xs, w, none4 if dx is None else dx, dwt, blk[0], blk[1],
+               g.dh, g.dw, g.pads[0], g.pads[2])
         return dwt
 
-    dw = threads.each(_blocks(g, batch_w), job, fold=_add_into)
+    dw = threads.each(_blocks(g, batch_last), job, fold=_add_into)
     return dx, (dw if need_w else None)
 
 
