@@ -127,7 +127,8 @@ def lines(args) -> dict:
                 for f in sorted(set(fonts))}
     out = {"machine_start": start, "machine_end": _machine(), "run": str(run), "config": cfg,
            "ours": {k: m[k] for k in ("cer", "wer", "cer_beam", "wer_beam", "cer_per_font", "confusions", "eval_seconds",
-                                       "cer_lm", "wer_lm", "lm_weight", "cer_per_font_lm", "confusions_lm")},
+                                       "cer_lm", "wer_lm", "lm_weight", "cer_per_font_lm", "confusions_lm",
+                                       "scales")},
            "lm": json.loads((Path(run) / "lm.json").read_text()),
            # evaluating a finished run (--run): its training figures are in its metrics.json
            "training": {k: m.get(k, trained.get(k)) for k in ("seconds", "cpu_seconds", "render_seconds",
@@ -367,6 +368,11 @@ def report(args) -> None:
                 print(f"| {f} | {100 * o['cer_per_font'][f]:.2f}% |"
                       + (f" {100 * o['cer_per_font_lm'][f]:.2f}% |" if lm_col else "")
                       + f" {100 * t['cer_per_font'][f]:.2f}% |")
+            if p.get("lm", {}).get("scale_grid"):
+                print("\nEach line read at widths " + ", ".join(f"{f:g}" for f in p["lm"]["scales"])
+                      + " (the most confident reading kept); validation CER (greedy) per set: "
+                      + ", ".join(f"({', '.join(f'{f:g}' for f in r['scales'])}) {100 * r['val_cer']:.2f}%"
+                                  for r in p["lm"]["scale_grid"]))
             if "lm" in p:
                 print("\nLanguage-model weight, validation CER per (weight, bonus): "
                       + ", ".join(f"({r['weight']}, {r['bonus']}) {100 * r['val_cer']:.2f}%" for r in p["lm"]["grid"]))

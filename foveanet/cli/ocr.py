@@ -156,6 +156,9 @@ def run_train(args) -> int:
 def _print_report(m: dict, run) -> None:
     print(f"test lines: {m['test_lines']}  CER {100 * m['cer']:.2f}%  WER {100 * m['wer']:.2f}%  "
           f"(beam: CER {100 * m['cer_beam']:.2f}%  WER {100 * m['wer_beam']:.2f}%)")
+    if m.get("scales", [1.0]) != [1.0]:
+        print("each line read at widths " + ", ".join(f"{f:g}" for f in m["scales"])
+              + " (the reading the model is surest of kept; the widths chosen on validation lines)")
     if m.get("lm_weight"):
         print(f"beam + character language model (weight {m['lm_weight']}, chosen on validation lines): "
               f"CER {100 * m['cer_lm']:.2f}%  WER {100 * m['wer_lm']:.2f}%")

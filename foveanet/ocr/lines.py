@@ -141,6 +141,21 @@ def normalise_line(img: np.ndarray, height: int = 32, where: str = "line", body:
     return _ink(img)
 
 
+def widen(line: np.ndarray, factor: float) -> np.ndarray:
+    """A normalised line resized in width by ``factor`` (bilinear), its height kept.
+
+    Example::
+
+        >>> widen(np.zeros((32, 40), np.float32), 1.25).shape
+        (32, 50)
+    """
+    from PIL import Image
+
+    h, w = line.shape
+    size = (max(4, round(w * factor)), h)
+    return np.asarray(Image.fromarray(line.astype(np.float32), mode="F").resize(size, Image.BILINEAR))
+
+
 def batch_lines(lines: list, multiple: int = 4):
     """Normalised lines -> ((N, 1, H, Wmax) float32 padded with paper, (N,) frame counts
     ``ceil(W / multiple)``)."""

@@ -8,9 +8,11 @@ text that no training line and no language model reads: ``render.in_validation``
 choose the best epoch and the language-model weight; the test lines
 (test fonts, test text, ``test_seed``) are scored once, at the end, and by ``evaluate``.
 
-Reading: greedy, beam search, and beam search fused with a character 5-gram language model
-of the run's own training texts (``cer_lm``), its weight chosen on the validation lines
-(lm.json) from ``LM_GRID``.
+Reading (``reading.py``): greedy, beam search, and beam search fused with a character 5-gram
+language model of the run's own training texts (``cer_lm``), each line read at the width
+factors the run chose (the most confident reading kept); the factors and the language
+model's weight are chosen on validation lines (lm.json) from ``reading.SCALE_SETS`` and
+``LM_GRID``.
 
 Run directory: config.json, metrics.json (``cer``, ``wer``, ``cer_beam``, ``cer_lm``,
 ``confusions``, ``history``, ``seconds``), lm.json, best/last.safetensors, test_lines.png (predicted vs true text,
@@ -28,8 +30,11 @@ import foveanet
 import foveanet.nn.functional as F
 from foveanet.errors import RunError
 from foveanet.ocr.alphabet import alphabet_for
-from foveanet.ocr.decode import CharLM, beam_decode, cer, confusions, greedy_decode, wer
+from foveanet.ocr.decode import CharLM, cer, confusions, wer
 from foveanet.ocr.lines import batch_lines, normalise_line, read_gray, split_lines
+from foveanet.ocr.reading import decode as _decode
+from foveanet.ocr.reading import most_confident, pick_scales, read_at, recognize, score
+from foveanet.ocr.reading import normalise_texts as _norm
 from foveanet.ocr.model import CRNN
 from foveanet.ocr.render import HEIGHT, render_set, text_lines
 from foveanet.train.guards import check_step, float_errors_quiet
@@ -52,12 +57,14 @@ DEFAULTS = {
     "beam": 8, "data": None, "frame": 4, "stretch": 0.3, "body": None, "word_gap": None, "slant": 0.0,
     "labels": "chars", "extra_faces": False, "lm_val_lines": 1000,
 }
-# lm_val_lines: the language-model weight is chosen on this many validation lines, rendered
+# lm_val_lines: the reading widths and the language-model weight are chosen on this many
+# validation lines, rendered
 # after training (another seed, the validation text). On 200 the grid's CERs differ by 4-5
 # characters of ~3,300 and the choice flips with the draw: the 200 epoch-validation lines chose
 # weight 0 for Latin and (0.3, 0) for Odia, 1,000 lines chose (0.3, 0.5) for both (Latin 1.00%
 # against 1.15% at weight 0; Odia 1.90% against 3.09%; runs latin-val, odia-val in
-# results-ocr.md). Rendering and decoding them costs ~40 s
+# results-ocr.md). Rendering, reading (at every width of reading.SCALE_SETS) and decoding them
+# costs ~45 s (Odia)
 # data: a folder of the user's line images with labels.tsv (lines.read_folder) to train on
 # instead of rendered lines; every 10th line validates, and the test lines stay the rendered
 # held-out fonts
@@ -141,41 +148,6 @@ def test_set(cfg: dict):
     return _lines_set(cfg, "test", cfg["test_lines"], cfg["test_seed"])
 
 
-def recognize(model, lines: list, alphabet, beam: int = 0, batch_size: int = 64, lm=None):
-    """Texts read from normalised lines (greedy, or beam search of width ``beam``, fused
-    with ``lm`` = (CharLM, weight, bonus) if given) and the per-frame log-probabilities of
-    each line."""
-    texts, outs = [], []
-    model.eval()
-    with foveanet.no_grad():
-        for s in range(0, len(lines), batch_size):
-            x, frames = batch_lines(lines[s:s + batch_size], model.frame)
-            lp = model(foveanet.tensor(x)).numpy()
-            for i, n in enumerate(frames):
-                outs.append(lp[:n, i])
-    return _decode(outs, alphabet, beam, lm), outs
-
-
-def _decode(outs, alphabet, beam, lm=None):
-    if lm is not None and lm[1]:
-        return [alphabet.decode(beam_decode(lp, beam=beam, lm=lm[0], lm_weight=lm[1], bonus=lm[2])) for lp in outs]
-    return [alphabet.decode(beam_decode(lp, beam=beam) if beam else greedy_decode(lp)) for lp in outs]
-
-
-def _norm(texts):
-    """Spaces collapsed and Unicode NFC: Tesseract may spell an Odia two-part vowel sign
-    as its two code points (U+0B47 U+0B3E for U+0B4B), the same text."""
-    import unicodedata
-
-    return [unicodedata.normalize("NFC", " ".join(t.split())) for t in texts]
-
-
-def score(model, lines, texts, alphabet, beam: int = 0, lm=None) -> dict:
-    pred, _ = recognize(model, lines, alphabet, beam, lm=lm)
-    pred, texts = _norm(pred), _norm(texts)
-    return {"cer": cer(pred, texts), "wer": wer(pred, texts), "predictions": pred}
-
-
 # (weight, bonus) pairs tried on the validation lines; weight 0 is plain beam search
 LM_GRID = [(0.0, 0.0), (0.3, 0.0), (0.3, 0.5), (0.6, 0.5), (0.6, 1.0), (1.0, 1.0), (1.0, 2.0)]
 LM_ORDER = 5
@@ -195,22 +167,36 @@ def _lm(cfg) -> CharLM:
 
 
 def choose_lm(model, cfg, out) -> dict:
-    """The ``LM_GRID`` (weight, bonus) with the lowest CER on the ``lm_val_lines`` validation
-    lines (a folder run: its held-out tenth; ties: the smaller weight), written to
-    ``out``/lm.json."""
+    """How the run reads, chosen on the ``lm_val_lines`` validation lines (a folder run: its
+    held-out tenth), written to ``out``/lm.json: first the width factors (``reading.SCALE_SETS``,
+    greedy CER), then at those the ``LM_GRID`` (weight, bonus) with the lowest CER (ties: the
+    smaller weight)."""
+    from foveanet.ocr.reading import SCALE_SETS
     from foveanet.train.checkpoint import write_json
 
     alphabet = _alphabet(cfg)
     lm = _lm(cfg)
     val_lines, val_texts = _lm_val_set(cfg)
-    _, lps = recognize(model, val_lines, alphabet)
+    readings = read_at(model, val_lines, sorted({f for s in SCALE_SETS for f in s}))
+    scales, scale_grid = pick_scales(readings, val_texts, alphabet)
+    lps = most_confident(readings, scales)
     truth = _norm(val_texts)
     grid = [{"weight": w, "bonus": b, "val_cer": cer(_norm(_decode(lps, alphabet, cfg["beam"], (lm, w, b))), truth)}
             for w, b in LM_GRID]
     best = min(grid, key=lambda r: (r["val_cer"], r["weight"]))
-    choice = {"order": LM_ORDER, "weight": best["weight"], "bonus": best["bonus"], "grid": grid}
+    choice = {"order": LM_ORDER, "weight": best["weight"], "bonus": best["bonus"], "grid": grid,
+              "scales": list(scales), "scale_grid": scale_grid}
     write_json(Path(out) / "lm.json", choice)
     return choice
+
+
+def _run_scales(out) -> tuple:
+    """The width factors a run reads at (lm.json's ``scales``; a run chosen before they
+    existed: (1.0,))."""
+    import json
+
+    path = Path(out) / "lm.json"
+    return tuple(json.loads(path.read_text()).get("scales", [1.0])) if path.is_file() else (1.0,)
 
 
 def _run_lm(cfg, out):
@@ -383,13 +369,20 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
 def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
     lines, texts, fonts, raw = test_set(cfg)
     alphabet = _alphabet(cfg)
-    t0 = time.perf_counter()
-    g = score(model, lines, texts, alphabet)
-    eval_seconds = time.perf_counter() - t0
-    b = score(model, lines, texts, alphabet, beam=cfg["beam"])
-    lm = _run_lm(cfg, out)
-    fused = score(model, lines, texts, alphabet, beam=cfg["beam"], lm=lm) if lm else b
+    scales = _run_scales(out)
     truth = _norm(texts)
+
+    def scored(pred):
+        pred = _norm(pred)
+        return {"cer": cer(pred, truth), "wer": wer(pred, truth), "predictions": pred}
+
+    t0 = time.perf_counter()
+    pred, outs = recognize(model, lines, alphabet, scales=scales)   # the model runs once
+    g = scored(pred)
+    eval_seconds = time.perf_counter() - t0
+    b = scored(_decode(outs, alphabet, cfg["beam"]))
+    lm = _run_lm(cfg, out)
+    fused = scored(_decode(outs, alphabet, cfg["beam"], lm)) if lm else b
     per_font, per_font_lm = {}, {}
     for f in sorted(set(fonts)):
         sel = [i for i, n in enumerate(fonts) if n == f]
@@ -397,6 +390,7 @@ def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
         per_font_lm[f] = cer([fused["predictions"][i] for i in sel], [truth[i] for i in sel])
     m = {"test_lines": len(lines), "cer": g["cer"], "wer": g["wer"], "cer_beam": b["cer"], "wer_beam": b["wer"],
          "cer_lm": fused["cer"], "wer_lm": fused["wer"], "lm_weight": lm[1] if lm else 0.0,
+         "scales": list(scales),
          "cer_per_font": per_font, "cer_per_font_lm": per_font_lm,
          "confusions": confusions(g["predictions"], truth), "confusions_lm": confusions(fused["predictions"], truth),
          "eval_seconds": eval_seconds}
@@ -456,5 +450,6 @@ def predict_image(run_dir, image_path, which: str = "best", beam: int | None = N
     lines = [normalise_line(p, HEIGHT, where=f"{image_path} line {i + 1}", body=cfg["body"])
              for i, p in enumerate(parts)]
     beam = cfg["beam"] if beam is None else beam
-    texts, _ = recognize(model, lines, _alphabet(cfg), beam, lm=_run_lm(cfg, run_dir) if beam else None)
+    texts, _ = recognize(model, lines, _alphabet(cfg), beam, lm=_run_lm(cfg, run_dir) if beam else None,
+                         scales=_run_scales(run_dir))
     return texts

@@ -41,6 +41,11 @@ def test_train_writes_a_run_and_evaluate_reproduces_it(run, capsys):
     assert f"CER {100 * m['cer']:.2f}%" in text
     assert main(["ocr", "evaluate", str(out)]) == 0
     assert f"CER {100 * m['cer']:.2f}%" in capsys.readouterr().out
+    # the width factors were chosen on the validation lines and are the ones evaluated at
+    from foveanet.ocr.reading import SCALE_SETS
+    chosen = json.loads((out / "lm.json").read_text())
+    assert tuple(chosen["scales"]) in SCALE_SETS and m["scales"] == chosen["scales"]
+    assert [g["scales"] for g in chosen["scale_grid"]] == [list(s) for s in SCALE_SETS]
 
 
 def test_predict_reads_each_line_of_a_page(run, tmp_path, capsys):
@@ -220,7 +225,8 @@ def test_predict_normalises_lines_with_the_runs_body(run, tmp_path, monkeypatch)
     texts = pipeline.predict_image(out, tmp_path / "line.png", beam=0)
     assert seen == [0.6]
     _, model = pipeline.load_run(out)
-    expect, _ = pipeline.recognize(model, [normalise_line(img, body=0.6)], pipeline.alphabet_for("latin"))
+    expect, _ = pipeline.recognize(model, [normalise_line(img, body=0.6)], pipeline.alphabet_for("latin"),
+                                   scales=pipeline._run_scales(out))
     assert texts == expect
 
 
