@@ -58,13 +58,12 @@ DEFAULTS = {
     "labels": "chars", "extra_faces": False, "lm_val_lines": 1000,
 }
 # lm_val_lines: the reading widths and the language-model weight are chosen on this many
-# validation lines, rendered
-# after training (another seed, the validation text). On 200 the grid's CERs differ by 4-5
-# characters of ~3,300 and the choice flips with the draw: the 200 epoch-validation lines chose
-# weight 0 for Latin and (0.3, 0) for Odia, 1,000 lines chose (0.3, 0.5) for both (Latin 1.00%
-# against 1.15% at weight 0; Odia 1.90% against 3.09%; runs latin-val, odia-val in
-# results-ocr.md). Rendering, reading (at every width of reading.SCALE_SETS) and decoding them
-# costs ~45 s (Odia)
+# validation lines, rendered after training (another seed, the validation text). On 200 the
+# grid's CERs differ by 4-5 characters of ~3,300 and the choice flips with the draw: the 200
+# epoch-validation lines chose weight 0 for Latin and (0.3, 0) for Odia, 1,000 lines chose
+# (0.3, 0.5) for both (Latin 1.00% against 1.15% at weight 0; Odia 1.90% against 3.09%; runs
+# latin-val, odia-val in results-ocr.md). Rendering, reading (at every width of
+# reading.SCALE_SETS) and decoding them costs ~45 s (Odia)
 # data: a folder of the user's line images with labels.tsv (lines.read_folder) to train on
 # instead of rendered lines; every 10th line validates, and the test lines stay the rendered
 # held-out fonts
