@@ -266,10 +266,10 @@ def shift(args) -> dict:
     own = [render.render_line(t, f, rng) for t, f in zip(texts, faces)] if gap else None
     truth = pipeline._norm(texts)
 
-    def read(model, images, body):
+    def read(model, images, body, widen):
         """Greedy CER of the held-out lines, CER of their letters alone (spaces taken out of
         both sides: what word gaps do to the letters) and the space errors."""
-        lines = [pipeline.normalise_line(x, body=body) for x in images]
+        lines = [pipeline.normalise_line(x, body=body, widen=widen) for x in images]
         pred = pipeline._norm(pipeline.score(model, lines, texts, alphabet)["predictions"])
         errors = {(a, b): n for a, b, n in confusions(pred, truth, top=None)}
         return pred, {"cer": cer(pred, truth),
@@ -287,13 +287,13 @@ def shift(args) -> dict:
                            train_lines=args.train_lines, minutes=args.minutes, seed=args.seed,
                            threads=args.threads, **({"epochs": args.epochs} if args.epochs else {}), **extra)
         cfg, model = pipeline.load_run(out)
-        pred, held = read(model, raw, body)
+        pred, held = read(model, raw, body, cfg["widen"])
         per_face = {f.stem: cer([p for p, g in zip(pred, faces) if g == f], [t for t, g in zip(truth, faces) if g == f])
                     for f in held_faces}
         best = min(m["history"], key=lambda r: r["val_cer"])
         res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held["cer"], "held_out_per_face": per_face,
                                **{k: v for k, v in held.items() if k != "cer"},
-                               **({"own_gap": read(model, own, body)[1]} if own else {}),
+                               **({"own_gap": read(model, own, body, cfg["widen"])[1]} if own else {}),
                                "best_epoch": best["epoch"], "epochs": len(m["history"]), "seconds": m["seconds"],
                                "cpu_seconds": m["cpu_seconds"], "uptime": _machine()["uptime"]}
         r = res["runs"][str(b)]

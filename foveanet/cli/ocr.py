@@ -56,6 +56,9 @@ def register(sub) -> None:
                    help=f"pixels of line width per CTC time step [{DEFAULTS['frame']}]")
     t.add_argument("--stretch", type=float, default=None,
                    help=f"training lines resized in width by a factor in [1-S, 1+S] (0: off) [{DEFAULTS['stretch']}]")
+    t.add_argument("--widen", type=float, default=None,
+                   help="every line's width times this after scaling to the model's height, in training, "
+                        f"evaluation and predict (more CTC frames per letter) {default('widen')}")
     t.add_argument("--body", type=float, default=None,
                    help="scale each line so its text body fills this fraction of the model's height, in "
                         f"training, evaluation and predict (0: lines as cropped) {default('body', lambda v: v or 0)}")
@@ -115,6 +118,10 @@ def run_train(args) -> int:
     settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if not 0 <= settings.get("stretch", 0) < 1:
         raise CLIError(f"--stretch must be in [0, 1) (a width factor of 1 - S to 1 + S), got {args.stretch}")
+    if args.widen is not None:
+        if not 0.5 <= args.widen <= 2:
+            raise CLIError(f"--widen must be in [0.5, 2] (a factor on each line's width), got {args.widen}")
+        settings["widen"] = args.widen
     if args.body is not None:
         if not 0 <= args.body <= 1:
             raise CLIError(f"--body must be in [0, 1] (a fraction of the line height; 0: off), got {args.body}")

@@ -124,10 +124,12 @@ def fit_body(img: np.ndarray, body: float) -> np.ndarray:
     return padded[start + above:start + above + want]
 
 
-def normalise_line(img: np.ndarray, height: int = 32, where: str = "line", body: float | None = None) -> np.ndarray:
-    """(H, W) uint8 line -> (height, W') float32 ink in [0, 1], aspect ratio kept; with
-    ``body`` (a fraction in (0, 1]) the line is first cut or padded so that its text body
-    fills that fraction of the height (``fit_body``)."""
+def normalise_line(img: np.ndarray, height: int = 32, where: str = "line", body: float | None = None,
+                   widen: float = 1.0) -> np.ndarray:
+    """(H, W) uint8 line -> (height, W') float32 ink in [0, 1], aspect ratio kept (times
+    ``widen``: W' = W * height / H * widen); with ``body`` (a fraction in (0, 1]) the line is
+    first cut or padded so that its text body fills that fraction of the height
+    (``fit_body``)."""
     from PIL import Image
 
     check_line(img, where)
@@ -135,8 +137,8 @@ def normalise_line(img: np.ndarray, height: int = 32, where: str = "line", body:
         if not 0 < body <= 1:
             raise ValueError(f"body must be a fraction of the line height in (0, 1], got {body}")
         img = fit_body(img, body)
-    if img.shape[0] != height:
-        w = max(4, round(img.shape[1] * height / img.shape[0]))
+    if img.shape[0] != height or widen != 1.0:
+        w = max(4, round(img.shape[1] * height / img.shape[0] * widen))
         img = np.asarray(Image.fromarray(img).resize((w, height), Image.BILINEAR))
     return _ink(img)
 

@@ -152,6 +152,7 @@ def test_stretch_out_of_range_is_a_one_line_error(tmp_path, capsys):
     (["--word-gap", "0.5", "0.1"], "--word-gap must be LO HI with 0 <= LO <= HI"),
     (["--word-gap", "0.1", "0.3", "--no-word-gap"], "--word-gap and --no-word-gap: give one of them"),
     (["--slant", "1.2"], "--slant must be in [0, 1)"),
+    (["--widen", "3"], "--widen must be in [0.5, 2]"),
     (["--labels", "conjuncts"], "labels 'conjuncts' are not defined for latin"),
 ])
 def test_bad_face_variety_settings_are_one_line_errors(tmp_path, capsys, args, expect):
@@ -169,10 +170,10 @@ def test_face_variety_settings_reach_the_runs_config(tmp_path, monkeypatch):
     monkeypatch.setattr(ocr, "train", lambda out, **kw: seen.update(kw) or {})
     monkeypatch.setattr("foveanet.cli.ocr._print_report", lambda m, out: None)
     rc = main(["ocr", "train", "--script", "odia", "--out", str(tmp_path / "run"), "--labels", "conjuncts",
-               "--word-gap", "0.1", "0.7", "--slant", "0.15", "--extra-faces", *TINY])
+               "--word-gap", "0.1", "0.7", "--slant", "0.15", "--extra-faces", "--widen", "1.25", *TINY])
     assert rc == 0
-    assert (seen["labels"], seen["word_gap"], seen["slant"], seen["extra_faces"]) == \
-        ("conjuncts", [0.1, 0.7], 0.15, True)
+    assert (seen["labels"], seen["word_gap"], seen["slant"], seen["extra_faces"], seen["widen"]) == \
+        ("conjuncts", [0.1, 0.7], 0.15, True, 1.25)
     seen.clear()
     assert main(["ocr", "train", "--script", "odia", "--out", str(tmp_path / "r2"), "--no-word-gap", *TINY]) == 0
     assert "word_gap" in seen and seen["word_gap"] is None  # the face's own spaces, not odia's default
@@ -208,25 +209,28 @@ def test_a_run_without_body_in_its_config_reads_lines_as_cropped(run, tmp_path):
     assert lines[0].shape != normalise_line(raw[0]).shape    # the setting changes what the model sees
 
 
-def test_predict_normalises_lines_with_the_runs_body(run, tmp_path, monkeypatch):
+def test_predict_normalises_lines_with_the_runs_body_and_widen(run, tmp_path, monkeypatch):
     import foveanet.ocr.pipeline as pipeline
 
     out = _with_body(run[0], tmp_path / "body", 0.6)
+    cfg = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**cfg, "widen": 1.25}))
     img = np.full((48, 200), 255, np.uint8)
     img[18:30, 5:195] = 0
     Image.fromarray(img).save(tmp_path / "line.png")
     seen = []
 
     def spy(x, *a, **kw):
-        seen.append(kw.get("body"))
+        seen.append((kw.get("body"), kw.get("widen")))
         return normalise_line(x, *a, **kw)
 
     monkeypatch.setattr(pipeline, "normalise_line", spy)
     texts = pipeline.predict_image(out, tmp_path / "line.png", beam=0)
-    assert seen == [0.6]
+    assert seen == [(0.6, 1.25)]
     _, model = pipeline.load_run(out)
-    expect, _ = pipeline.recognize(model, [normalise_line(img, body=0.6)], pipeline.alphabet_for("latin"),
-                                   scales=pipeline._run_scales(out))
+    line = normalise_line(img, body=0.6, widen=1.25)
+    assert line.shape[1] == round(1.25 * normalise_line(img, body=0.6).shape[1])
+    expect, _ = pipeline.recognize(model, [line], pipeline.alphabet_for("latin"), scales=pipeline._run_scales(out))
     assert texts == expect
 
 
