@@ -55,17 +55,18 @@ def direct(g, training: bool) -> bool:
 # kw; below, copying dY and the input into the batch-last layout outweighs what it saves),
 # and the forward too where moreover the padded grid's junk columns, (kw-1)*dw of every Wp =
 # Wo + (kw-1)*dw, are at least DIRECT_BATCH_MIN_JUNK of it. 64 images, one thread, median of
-# 40, Intel Xeon (AVX-512), forward / dX / dW ms, grid -> batch-last, ``python -m
-# benchmarks.bench_direct``: 6->16 5x5 @14 (LeNet-5 C3, 150 taps, junk 4/14) 0.86 / 1.16 /
-# 1.16 -> 0.48 / 0.66 / 0.57; 3->16 5x5 @14 (75, 4/14) 0.46 / 0.72 / 0.59 -> 0.27 / 0.43 /
-# 0.32; 16->32 5x5 @12 (400, 4/12) 3.19 / 3.84 / 3.88 -> 1.41 / 2.13 / 1.87; 16->32 3x3 p1
-# @14 (144, 2/16) 2.25 / 2.54 / 2.64 -> 1.78 / 1.96 / 2.21; 6->16 3x3 @10 (54, 2/12) 0.29 /
-# 0.37 / 0.35 -> 0.16 / 0.24 / 0.22; 32->32 3x3 p1 @28 (vgg_small, 288, 2/30) dX 15.1 ->
-# 15.4, dW 15.9 -> 14.7, but forward 13.7 -> 15.3. Where they lose: 1->6 5x5 p2 @28 (C1, 25)
-# 0.30 / 0.69 / 0.44 -> 0.64 / 0.79 / 0.57; 1->32 3x3 p1 @28 (9) 0.81 / 1.67 / 0.96 -> 2.48
-# / 3.37 / 2.57; 3->32 3x3 p1 @28 (27) 1.56 / 2.24 / 1.84 -> 3.24 / 3.52 / 3.15; 2->8 5x5
-# @20 (50) 0.25 / 0.36 / 0.31 -> 0.31 / 0.41 / 0.35. Left on the grid though faster:
-# 4->8 3x3 p1 @10 (36) 0.13 / 0.16 / 0.16 -> 0.11 / 0.10 / 0.11.
+# 40, Intel Xeon (AVX-512), quiet, forward / dX / dW ms, grid -> batch-last, ``python -m
+# benchmarks.bench_direct`` (docs/benchmarks/speed.md, 2026-12-07 20:04): 6->16 5x5 @14
+# (LeNet-5 C3, 150 taps, junk 4/14) 0.74 / 0.97 / 0.97 -> 0.39 / 0.56 / 0.51; 3->16 5x5 @14
+# (75, 4/14) 0.38 / 0.61 / 0.51 -> 0.24 / 0.37 / 0.30; 16->32 5x5 @12 (400, 4/12) 2.67 / 3.36
+# / 3.38 -> 1.21 / 1.88 / 1.67; 16->32 3x3 p1 @14 (144, 2/16) 2.19 / 2.33 / 2.52 -> 1.66 /
+# 1.80 / 2.19; 6->16 3x3 @10 (54, 2/12) 0.25 / 0.36 / 0.34 -> 0.14 / 0.23 / 0.21; 32->32 3x3
+# p1 @28 (vgg_small, 288, 2/30) dX 14.0 -> 14.8, dW 15.0 -> 13.8 (even), but forward 11.3 ->
+# 13.6. Where they lose: 1->6 5x5 p2 @28 (C1, 25) 0.26 / 0.56 / 0.36 -> 0.54 / 0.69 / 0.56;
+# 1->32 3x3 p1 @28 (9) 0.72 / 1.53 / 0.85 -> 2.00 / 2.83 / 2.39; 3->32 3x3 p1 @28 (27) 1.37 /
+# 2.14 / 1.77 -> 2.72 / 3.20 / 3.12; 2->8 5x5 @20 (50) 0.22 / 0.32 / 0.27 -> 0.27 / 0.36 /
+# 0.31. Left on the grid though faster: 4->8 3x3 p1 @10 (36) 0.13 / 0.14 / 0.15 -> 0.09 /
+# 0.09 / 0.11.
 DIRECT_BATCH_MIN_TAPS = 54
 DIRECT_BATCH_MIN_JUNK = 0.125
 # Images per call: 64 is the fastest per image on C3 (forward / dW ms per 64 images, calls
