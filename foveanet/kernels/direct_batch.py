@@ -30,7 +30,7 @@ from numba import njit
 
 __all__ = ["direct_batch_forward", "direct_batch_backward"]
 
-B = 4  # output channels per pass
+B = 4  # rows per pass: output channels (forward, dW), input channels (dX)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -32,10 +32,10 @@ from foveanet.errors import RunError
 from foveanet.ocr.alphabet import alphabet_for
 from foveanet.ocr.decode import CharLM, cer, confusions, wer
 from foveanet.ocr.lines import batch_lines, normalise_line, read_gray, split_lines
+from foveanet.ocr.model import CRNN
 from foveanet.ocr.reading import decode as _decode
 from foveanet.ocr.reading import most_confident, pick_scales, read_at, recognize, score
 from foveanet.ocr.reading import normalise_texts as _norm
-from foveanet.ocr.model import CRNN
 from foveanet.ocr.render import HEIGHT, render_set, text_lines
 from foveanet.train.guards import check_step, float_errors_quiet
 
