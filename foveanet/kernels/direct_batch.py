@@ -38,7 +38,8 @@ def _rows(acc, h, w, src, kw, dw, L, N):
     """acc[q, h, k] += sum_j w[q, j] * src[k + j*dw*N] for k < L and the B rows q.
     kw 3 and 5 spelled out so the loop over k is the one the compiler vectorises; the
     tap offset goes through max(., 0) so that it is known not to be a negative index
-    (Numba's wrap-around check on a plain ``k + s`` stopped the vector loop)."""
+    (Numba's wrap-around check on a plain ``k + s`` stopped the vector loop: C3's forward,
+    64 images, 0.42 -> 1.1-1.2 ms, its dX 0.60 -> 1.8)."""
     s = max(dw * N, 0)
     if kw == 5:
         a0, a1, a2, a3, a4 = w[0, 0], w[0, 1], w[0, 2], w[0, 3], w[0, 4]
