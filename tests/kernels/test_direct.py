@@ -1,5 +1,5 @@
 """The compiled direct conv (foveanet/kernels/direct.py, and direct_batch.py's batch-last
-forward and dW) against the NumPy engines (float64, to round-off: the GEMM sums in another
+forward, dX and dW) against the NumPy engines (float64, to round-off: the GEMM sums in another
 order) and PyTorch (float32), over a seeded sweep of odd sizes, paddings, dilations, kernel
 shapes and output counts that are not a multiple of the kernels' four-row block; and which
 layers foveanet/kernels/route.py sends to them."""

@@ -1,7 +1,6 @@
 """Reading a line at several widths: the resize, the per-line choice by the model's own
 confidence, and the choice of width factors on validation lines."""
 import numpy as np
-import pytest
 
 from foveanet.ocr.alphabet import Alphabet
 from foveanet.ocr.lines import widen
@@ -46,7 +45,3 @@ def test_pick_scales_takes_the_first_set_with_the_lowest_validation_cer():
     readings = {f: [wrong] for s in SCALE_SETS for f in s}
     assert pick_scales(readings, ["ab"], alphabet)[0] == (1.0,)
 
-
-@pytest.mark.parametrize("scales", SCALE_SETS)
-def test_every_set_reads_the_line_as_it_is_too(scales):
-    assert 1.0 in scales and list(scales) == sorted(scales)
