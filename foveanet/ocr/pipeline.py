@@ -34,7 +34,7 @@ from foveanet.ocr.decode import CharLM, cer, confusions, wer
 from foveanet.ocr.lines import batch_lines, normalise_line, read_gray, split_lines
 from foveanet.ocr.model import CRNN
 from foveanet.ocr.reading import decode as _decode
-from foveanet.ocr.reading import most_confident, pick_scales, read_at, recognize, score
+from foveanet.ocr.reading import measure, most_confident, pick_scales, read_at, recognize, score
 from foveanet.ocr.reading import normalise_texts as _norm
 from foveanet.ocr.render import HEIGHT, render_set, text_lines
 from foveanet.train.guards import check_step, float_errors_quiet
@@ -380,18 +380,13 @@ def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
     alphabet = _alphabet(cfg)
     scales = _run_scales(out)
     truth = _norm(texts)
-
-    def scored(pred):
-        pred = _norm(pred)
-        return {"cer": cer(pred, truth), "wer": wer(pred, truth), "predictions": pred}
-
     t0 = time.perf_counter()
     pred, outs = recognize(model, lines, alphabet, scales=scales)   # the model runs once
-    g = scored(pred)
+    g = measure(pred, texts)
     eval_seconds = time.perf_counter() - t0
-    b = scored(_decode(outs, alphabet, cfg["beam"]))
+    b = measure(_decode(outs, alphabet, cfg["beam"]), texts)
     lm = _run_lm(cfg, out)
-    fused = scored(_decode(outs, alphabet, cfg["beam"], lm)) if lm else b
+    fused = measure(_decode(outs, alphabet, cfg["beam"], lm), texts) if lm else b
     per_font, per_font_lm = {}, {}
     for f in sorted(set(fonts)):
         sel = [i for i, n in enumerate(fonts) if n == f]

@@ -19,7 +19,7 @@ import foveanet
 from foveanet.ocr.decode import beam_decode, cer, greedy_decode, wer
 from foveanet.ocr.lines import batch_lines, widen
 
-__all__ = ["recognize", "read_at", "most_confident", "pick_scales", "score", "SCALE_SETS"]
+__all__ = ["recognize", "read_at", "most_confident", "pick_scales", "measure", "score", "SCALE_SETS"]
 
 # the width factors a run may read at, tried on its validation lines (greedy CER; ties: the
 # set listed first); (1.0,) reads the line as it is
@@ -87,11 +87,16 @@ def normalise_texts(texts) -> list:
     return [unicodedata.normalize("NFC", " ".join(t.split())) for t in texts]
 
 
-def score(model, lines, texts, alphabet, beam: int = 0, lm=None, scales=(1.0,)) -> dict:
-    """{"cer", "wer", "predictions"} of ``recognize`` against the true ``texts``."""
-    pred, _ = recognize(model, lines, alphabet, beam, lm=lm, scales=scales)
+def measure(pred, texts) -> dict:
+    """{"cer", "wer", "predictions"} of read texts against the true ``texts``, both
+    normalised (``normalise_texts``)."""
     pred, texts = normalise_texts(pred), normalise_texts(texts)
     return {"cer": cer(pred, texts), "wer": wer(pred, texts), "predictions": pred}
+
+
+def score(model, lines, texts, alphabet, beam: int = 0, lm=None, scales=(1.0,)) -> dict:
+    """``measure`` of ``recognize``'s texts."""
+    return measure(recognize(model, lines, alphabet, beam, lm=lm, scales=scales)[0], texts)
 
 
 def pick_scales(readings: dict, texts, alphabet) -> tuple:
