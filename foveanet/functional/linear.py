@@ -8,6 +8,15 @@ from foveanet.functional._utils import as_optional, as_tensor, check_float
 __all__ = ["linear"]
 
 LINEAR_SPLIT_MAX_ROWS = 16
+# Products below this many multiply-adds run on one thread with BLAS's own threads held
+# (the backend's ``matmul``); larger ones on all of BLAS's threads. A small product gains
+# little from a second BLAS thread, and when another job shares the cores OpenBLAS's
+# threads spin waiting for each other: LeNet-5's training step at batch 128 (its 400 -> 120
+# layer is 6.1M), 2 threads, mean ms over an epoch, one core busy with another job 12.7 ->
+# 10.1 (the one-thread step's 10.1), idle level (8.1-8.4 -> 8.0-8.1). Larger products lose
+# on one thread: 128 x 4096 -> 4096 fwd+bwd 59 ms on BLAS's two threads, 81 as the backend's
+# row blocks.
+LINEAR_BLAS_MIN_MACS = 1 << 23
 
 
 class _Linear(Function):
@@ -21,6 +30,14 @@ class _Linear(Function):
 
     uses_blas = True
 
+    @staticmethod
+    def _product(a, b):
+        """``a @ b``: a small product on one thread with BLAS held at one, a large one on
+        all of BLAS's threads (``before_gemm`` gave them back as the op began)."""
+        if a.shape[0] * a.shape[1] * b.shape[1] < LINEAR_BLAS_MIN_MACS:
+            return kernels(a).matmul(a, b)
+        return a @ b
+
     def forward(self, x, weight, bias=None):
         in_f = weight.shape[1]
         lead = x.shape[:-1]
@@ -32,7 +49,7 @@ class _Linear(Function):
             # with OpenBLAS's threads under foreign load
             y = kernels(x2).matmul(weight, x2.T).T
         else:
-            y = x2 @ weight.T
+            y = self._product(x2, weight.T)
         if bias is not None:
             y += bias
         need = self.needs_input_grad
@@ -47,8 +64,8 @@ class _Linear(Function):
     def backward(self, g):
         need_x, need_w, need_b = self.flags
         g2 = g.reshape(-1, g.shape[-1])
-        dx = (g2 @ self.weight).reshape(self.lead + (self.weight.shape[1],)) if need_x else None
-        dw = g2.T @ self.x2 if need_w else None
+        dx = self._product(g2, self.weight).reshape(self.lead + (self.weight.shape[1],)) if need_x else None
+        dw = self._product(g2.T, self.x2) if need_w else None
         db = g2.sum(axis=0) if need_b else None
         return (dx, dw, db) if len(self.needs_input_grad) > 2 else (dx, dw)
 

@@ -102,8 +102,13 @@ def test_blas_is_held_inside_a_foveanet_call_and_given_back_when_it_returns(two_
             parallel.run([lambda: None] * 2)
         assert [c.num_threads for c in libs] == [1] * len(libs)  # still held
         assert foveanet.get_num_threads() == 2
-        x = foveanet.ones(64, 3)  # more rows than threads.matmul takes on (LINEAR_SPLIT_MAX_ROWS)
-        F.linear(x, foveanet.ones(5, 3))  # a GEMM outside tasks takes the threads back
+        F.linear(foveanet.ones(64, 3), foveanet.ones(5, 3))  # a small one leaves them held
+        assert [c.num_threads for c in libs] == [1] * len(libs)
+        # a GEMM outside tasks takes the threads back: more rows than threads.matmul takes on
+        # (LINEAR_SPLIT_MAX_ROWS), more multiply-adds than linear leaves on one thread
+        # (LINEAR_BLAS_MIN_MACS: 512 * 256 * 128 = 2^24)
+        x = foveanet.ones(512, 256)
+        F.linear(x, foveanet.ones(128, 256))
         assert [c.num_threads for c in libs] == [2] * len(libs)
         parallel.run([lambda: None] * 2)
         # a count set by someone else while held is theirs: reported, held anew, given back
