@@ -4,8 +4,12 @@ dX and dW, one block of images on one thread, median wall ms; and which one
 ``kernels/route.py`` picks.
 
     python -m benchmarks.bench_direct [--images 64] [--repeats 40]
+    python -m benchmarks.bench_direct --inference [--repeats 40]
 
-The numbers behind DIRECT_BATCH_MIN_JUNK and DIRECT_BATCH_MIN_TAPS.
+The numbers behind DIRECT_BATCH_MIN_JUNK and DIRECT_BATCH_MIN_TAPS. ``--inference``: the
+forward without gradients through the engines' entry points on all of foveanet's threads,
+the NumPy engines' route (single, winograd, gemm, ...) against the direct conv, at several
+batch sizes: the numbers behind ``route.direct``'s inference rule.
 """
 from __future__ import annotations
 
@@ -47,11 +51,41 @@ def _median_ms(fn, repeats: int) -> float:
     return 1e3 * float(np.median(times))
 
 
+def inference(repeats: int, batches=(1, 8, 64, 512)) -> None:
+    from foveanet.backend.cpu import conv, threads
+    from foveanet.backend.cpu.conv import direct, route as engine_route
+    from foveanet import kernels
+
+    compiled = kernels.load()
+    rng = np.random.default_rng(0)
+    print(f"forward without gradients, {threads.workers()} threads, median of {repeats}; "
+          f"load average {os.getloadavg()}")
+    print("| layer | " + " | ".join(f"b{n} engine / direct ms" for n in batches) + " |")
+    print("|---|" + "---:|" * len(batches))
+    for C, Co, side, k, p, what in LAYERS:
+        w = rng.standard_normal((Co, C, k, k)).astype(np.float32)
+        b = rng.standard_normal(Co).astype(np.float32)
+        cells = []
+        for n in batches:
+            x = rng.standard_normal((n, C, side, side)).astype(np.float32)
+            g = ConvGeom(n, C, side, side, Co, 1, k, k, (1, 1), (1, 1), (p, p, p, p))
+            a = _median_ms(lambda: conv.forward(x, w, b, g, False, False, compiled=compiled), repeats)
+            d = _median_ms(lambda: direct.forward(x, w, g, b, compiled), repeats)
+            cells.append(f"{a:.3f} / {d:.3f} ({engine_route.path(g, inference=True)})")
+        name = f"{C}->{Co} {k}x{k}" + (f" p{p}" if p else "") + f" @{side}"
+        print(f"| {name}{' (' + what + ')' if what else ''} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=40)
+    ap.add_argument("--inference", action="store_true",
+                    help="the no-gradient forward: the NumPy engines' route against the direct conv")
     args = ap.parse_args(argv)
+    if args.inference:
+        inference(args.repeats)
+        return
     n = args.images
     rng = np.random.default_rng(0)
     print(f"{n} images, one thread, median of {args.repeats}; load average {os.getloadavg()}")

@@ -35,19 +35,46 @@ from __future__ import annotations
 # / 3.0 -> 0.53 / 1.12 (0.65 / 1.40); 6->16 5x5 @14 (C3) 1.7 / 6.0-6.8 -> 1.1-1.3 / 4.4-5.3
 # (0.38 / 2.7); 1->32 3x3 @28 -> 1.0 / 4.2 (1.8 / 4.3); 32->32 3x3 @28 (vgg_small) 25 / 88
 # -> 13 / 50 (11 / 36). Wider layers on smaller maps lose to the GEMM: 32->64 3x3 @14 30
-# -> 42, 64->128 @7 37 -> 88. Inference keeps the GEMM engines (batch-1 routing is theirs).
+# -> 42, 64->128 @7 37 -> 88.
+# Inference (no gradient) takes the same layers: forward through the engines' entry
+# points, 2 threads, median of 30, Intel Xeon, NumPy engines' route -> direct ms at batch 1
+# / 8 / 64 / 512 (``python -m benchmarks.bench_direct --inference``, docs/benchmarks/
+# speed.md 2026-12-07 22:33): LeNet-5 C1 0.176 / 0.099 / 0.872 / 5.43 -> 0.008 / 0.036 /
+# 0.262 / 1.32; C3 0.141 / 0.131 / 0.739 / 4.67 -> 0.045 / 0.078 / 0.315 / 1.99;
+# vgg_small's 32->32 3x3 p1 @28 0.277 / 1.22 / 8.79 / 70.2 -> 0.193 / 0.861 / 6.17 / 53.0;
+# level only at 16->32 5x5 @12 b8 (patches 0.243, direct 0.253). A whole LeNet-5 forward
+# at batch 1 / 8 / 128 / 512: 0.66-0.71 / 0.63-0.64 / 4.3-4.4 / 14.8-15.5 -> 0.28 / 0.39-0.41
+# / 2.9-3.0 / 7.6-8.8 ms. One-image 3x3 layers wide enough for the kept Winograd transform
+# keep it.
+# A 1x1 conv is a GEMM as it stands (no patches to copy) and stays on it: MobileNetV2's
+# 1x1 layers at batch 32, fwd+bwd, 2 threads, median of 10, GEMM engine / direct ms: 96->24
+# @56 20.9 / 37.7, 144->32 @28 7.7 / 16.1, 240->24 @56 53.0 / 132.8, 288->32 @14 3.9 /
+# 11.0 (32->16 @112 33.0 / 32.8); forward at batch 1: 96->24 @56 0.42 / 0.54, 288->32 @14
+# 0.08 / 0.23.
 DIRECT_MAX_OUT_CHANNELS = 32
 DIRECT_MAX_TAPS = 288        # C * kh * kw: 32 channels of 3x3
 DIRECT_MIN_WIDTH = 10
+# A call is cut into one block of images per thread only from this many multiply-adds
+# (N * Co * Ho * Wo * C * kh * kw): handing a block to the worker costs 50-100 us. Forward,
+# 2 threads, median of 30, Intel Xeon, one block / one per thread, ms: 1->6 5x5 p2 @28 b8
+# (0.94M) 0.036 / 0.078, b64 (7.5M) 0.276 / 0.248; 6->16 5x5 @14 b16 (3.8M) 0.132 /
+# 0.182, b64 (15M) 0.436 / 0.342; 16->32 5x5 @12 b8 (6.6M) 0.249 / 0.278, b16 (13M) 0.402 /
+# 0.347; 32->32 3x3 p1 @28 b2 (14M) 0.388 / 0.302; 6->16 3x3 @10 b2 (0.11M) 0.017 / 0.100.
+DIRECT_SPLIT_MIN_MACS = 1 << 23
 
 
-def direct(g, training: bool) -> bool:
-    """Whether a conv runs on the compiled direct kernel: a training layer with one group,
-    stride 1, at most DIRECT_MAX_OUT_CHANNELS outputs and DIRECT_MAX_TAPS input taps
-    (C * kh * kw) per output, on maps at least DIRECT_MIN_WIDTH wide."""
-    return (training and g.G == 1 and g.sh == 1 and g.sw == 1
+def direct(g) -> bool:
+    """Whether a conv runs on the compiled direct kernel: one group, stride 1, a kernel
+    larger than 1x1, at most DIRECT_MAX_OUT_CHANNELS outputs and DIRECT_MAX_TAPS input
+    taps (C * kh * kw) per output, on maps at least DIRECT_MIN_WIDTH wide."""
+    return (g.G == 1 and g.sh == 1 and g.sw == 1 and g.kh * g.kw > 1
             and g.Co <= DIRECT_MAX_OUT_CHANNELS and g.C * g.kh * g.kw <= DIRECT_MAX_TAPS
             and g.Wo >= DIRECT_MIN_WIDTH)
+
+
+def direct_split(g) -> bool:
+    """Whether a direct conv's images are worth cutting into one block per thread."""
+    return g.N * g.Co * g.Ho * g.Wo * g.C * g.kh * g.kw >= DIRECT_SPLIT_MIN_MACS
 
 
 # Within those layers, the batch-last kernels (kernels/direct_batch.py) take the backward

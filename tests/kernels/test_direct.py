@@ -65,12 +65,52 @@ def _geom(case):
 def test_the_cases_take_the_direct_kernel():
     for case, batch_last in zip(CASES, BATCH_LAST, strict=True):
         g = _geom(case)
-        assert route.direct(g, training=True)
-        assert not route.direct(g, training=False)   # inference keeps the GEMM engines
+        assert route.direct(g)
         assert (route.direct_batch_forward(g), route.direct_batch_backward(g)) == batch_last
     wide = ConvGeom(8, 32, 14, 14, 64, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
     strided = ConvGeom(8, 1, 28, 28, 6, 1, 5, 5, (2, 2), (1, 1), (2, 2, 2, 2))
-    assert not route.direct(wide, True) and not route.direct(strided, True)
+    pointwise = ConvGeom(8, 96, 56, 56, 24, 1, 1, 1, (1, 1), (1, 1), (0, 0, 0, 0))
+    assert not route.direct(wide) and not route.direct(strided) and not route.direct(pointwise)
+
+
+@pytest.mark.parametrize("clamp", [None, (0.0, 6.0)])
+def test_inference_takes_the_direct_kernel_with_its_clamp(clamp):
+    """No gradient wanted: the layer runs direct, its ReLU6 (an inference layer's fused
+    clamp) applied as y is written; a one-image 3x3 layer with frozen weights wide enough
+    for the kept Winograd transform stays on it."""
+    from foveanet.backend import kernels
+    from foveanet.backend.cpu import conv as numpy_conv
+    case = CASES[1]
+    x, w, b, _ = _arrays(case, np.float64, 3)
+    g = _geom(case)
+    y, state = kernels(x).conv.forward(x, w, b, g, False, False, clamp=clamp)
+    want, _ = numpy_conv.forward(x, w, b, g, False, False)
+    if clamp is not None:
+        want = np.clip(want, *clamp)
+        assert (y == 6.0).any() and (y == 0.0).any()
+    assert state.path == "direct"
+    np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
+    x1 = np.random.default_rng(4).standard_normal((1, 32, 28, 28)).astype(np.float32)
+    w1 = np.random.default_rng(5).standard_normal((32, 32, 3, 3)).astype(np.float32)
+    w1.flags.writeable = False
+    g1 = ConvGeom(1, 32, 28, 28, 32, 1, 3, 3, (1, 1), (1, 1), (1, 1, 1, 1))
+    assert route.direct(g1)
+    assert kernels(x1).conv.forward(x1, w1, None, g1, False, False)[1].path == "winograd_one"
+
+
+def test_small_calls_stay_one_block():
+    """Below DIRECT_SPLIT_MIN_MACS multiply-adds the images stay one block on the calling
+    thread (a hand-over costs more than the half it saves)."""
+    from foveanet.backend.cpu.conv.direct import _blocks
+    before = foveanet.get_num_threads()
+    try:
+        foveanet.set_num_threads(2)
+        small = _geom((8,) + CASES[1][1:])           # 8 * 16*10*10 * 150 = 1.9M
+        big = _geom((64,) + CASES[1][1:])            # 15.4M
+        assert _blocks(small, batch_last=False) == [(0, 8)]
+        assert _blocks(big, batch_last=False) == [(0, 32), (32, 64)]
+    finally:
+        foveanet.set_num_threads(before)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"case{i}" for i in range(len(CASES))])
@@ -110,9 +150,10 @@ def test_batch_last_blocks_hold_at_most_64_images():
         foveanet.set_num_threads(before)
 
 
-def test_two_threads_give_the_one_thread_result():
+def test_two_threads_give_the_one_thread_result(monkeypatch):
     """Batch blocks on the workers: the blocks' dW add up to the one-block sum (float64,
     to round-off), forward and dX the same numbers."""
+    monkeypatch.setattr(route, "DIRECT_SPLIT_MIN_MACS", 0)   # two images: cut all the same
     case = CASES[1]
     x, w, b, gy = _arrays(case, np.float64, 2)
     before = foveanet.get_num_threads()

@@ -111,17 +111,19 @@ def transpose_backward(gy, state, g, need_x: bool, need_w: bool):
 class WithCompiled:
     """The four entry points, with the depthwise engine on the compiled kernels
     (``compiled``: the namespace of ``foveanet.kernels``), and the layers that
-    ``foveanet.kernels.route.direct`` names on the compiled direct conv; every other path
-    as above."""
+    ``foveanet.kernels.route.direct`` names on the compiled direct conv (an inference
+    layer's clamp inside it; one-image 3x3 layers that the kept Winograd transform takes stay
+    there); every other path as above."""
 
     def __init__(self, compiled):
         self.compiled = compiled
 
     def forward(self, x, w, bias, g, need_x: bool, need_w: bool, clamp=None, scale=None,
                 residual=None):
-        if (clamp is None and scale is None and residual is None
-                and compiled_route.direct(g, need_x or need_w)):
-            y = direct.forward(x, w, g, bias, self.compiled)
+        inference = not (need_x or need_w)
+        if (scale is None and residual is None and compiled_route.direct(g)
+                and not (inference and route.winograd_one(g, packed.read_only(w)))):
+            y = direct.forward(x, w, g, bias, self.compiled, clamp)
             return y, State("direct", (x if need_w else None, w))
         return forward(x, w, bias, g, need_x, need_w, clamp, scale, self.compiled, residual)
 

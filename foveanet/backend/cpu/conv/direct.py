@@ -15,21 +15,23 @@ from foveanet.kernels import route
 
 
 def _blocks(g: ConvGeom, batch_last: bool) -> list:
-    """Image ranges: one per worker, and none larger than DIRECT_BATCH_MAX_IMAGES for the
+    """Image ranges: one per worker where the work is worth the hand-over
+    (``route.direct_split``), and none larger than DIRECT_BATCH_MAX_IMAGES for the
     batch-last kernels."""
-    count = threads.workers()
+    count = threads.workers() if route.direct_split(g) else 1
     if batch_last:
         count = max(count, -(-g.N // route.DIRECT_BATCH_MAX_IMAGES))
     n = -(-g.N // count)
     return [(n0, min(n0 + n, g.N)) for n0 in range(0, g.N, n)]
 
 
-def forward(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias, compiled) -> np.ndarray:
-    """y (N, Co, Ho, Wo) of the conv of NCHW ``x`` with ``w`` (Co, C, kh, kw) + ``bias``."""
+def forward(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias, compiled, clamp=None) -> np.ndarray:
+    """y (N, Co, Ho, Wo) of the conv of NCHW ``x`` with ``w`` (Co, C, kh, kw) + ``bias``,
+    clamped to ``clamp`` = (lo, hi) (an inference layer's ReLU or ReLU6) as it is written."""
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     b = np.zeros(g.Co, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
     y = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=x.dtype)
-    lo, hi = x.dtype.type(-np.inf), x.dtype.type(np.inf)
+    lo, hi = (x.dtype.type(v) for v in ((-np.inf, np.inf) if clamp is None else clamp))
     batch_last = route.direct_batch_forward(g)
     kernel = compiled.direct_batch_forward if batch_last else compiled.direct_forward
     threads.each(_blocks(g, batch_last), lambda blk: kernel(
