@@ -120,9 +120,9 @@ def register(sub) -> None:
         type=positive_int)
     opt("--checkpoint-seconds", "checkpoint_seconds", "mid-epoch checkpoint interval in seconds of "
         "training (0: after every batch)", type=nonneg_float)
-    opt("--threads", "threads", "threads inside each op: BLAS, and the convolutions' sub-batch tasks "
-        "(1 suits small models: they lose more to thread syncing than they gain; 0 = leave BLAS's "
-        "own choice)", type=nonneg_int)
+    opt("--threads", "threads", "threads inside each op: BLAS, and the layers' sub-batch tasks "
+        "(default 2; 1 per rank under mpirun, as torchrun does; 0 = leave BLAS's own choice)",
+        type=nonneg_int)
     opt("--tta", "tta", "test-time augmentation: the final test evaluation and predict average each "
         "image's class probabilities with its mirror image's", action=argparse.BooleanOptionalAction,
         default=None)
@@ -240,6 +240,8 @@ def run_train(args) -> int:
             raise CLIError("--patience stops on the validation accuracy: it needs --val-split > 0")
         args.out = str(out)
         cfg["foveanet_version"] = foveanet.__version__
+        if args.threads is None and foveanet.distributed.get_world_size() > 1:
+            cfg["threads"] = 1  # one core's worth per rank: ranks share the machine's cores
     # kept alive for the whole run; a resumed run uses the same count, which bitwise
     # equality needs (the GEMM's summation order depends on the thread split)
     build.limit_blas_threads(cfg.get("threads"))

@@ -16,15 +16,15 @@ import numpy as np
 from foveanet.errors import UserError
 
 # The default recipe (lenet5 on Fashion-MNIST) is tuned to pass 91% test accuracy within
-# 3 minutes on a 2-core machine.  Measured with benchmarks/train_fashion.py (1 BLAS thread,
-# ~6.4 s an epoch): 15 epochs 91.07% in 98 s; 20 epochs 91.24% / 91.19% (seeds 0 / 1) in
-# 133-136 s wall including data loading and pictures; the extra epochs buy accuracy margin.
+# 90 s of training on a 2-core machine. Measured with benchmarks/train_fashion.py (2-core
+# Intel Xeon, benchmarks/results-train.md 2026-12-07 22:20): 20 epochs 91.51% / 90.93%
+# (seeds 0 / 1) in 73-74 s on two threads; seed 0 91.19% in 94 s on one.
 DEFAULTS = {
     "model": "lenet5", "dataset": "fashion-mnist", "epochs": 20, "batch_size": 128, "lr": 3e-3,
     "optimizer": "adamw", "weight_decay": 1e-4, "momentum": 0.9, "schedule": "onecycle",
     "augment": "flip", "label_smoothing": 0.0, "seed": 0, "limit": None, "test_limit": None,
     "image_size": None, "val_split": 0.1, "test_split": 0.2, "checkpoint_seconds": 30.0, "patience": None,
-    "threads": 1, "tta": False, "crop_padding": None,
+    "threads": 2, "tta": False, "crop_padding": None,
 }
 
 # named settings bundles; explicit command-line options override them.
@@ -33,13 +33,12 @@ RECIPES = {
     # a ~35-second demonstration of the whole pipeline (its accuracy is not benchmarked)
     "quick": {"epochs": 5},
     # the strong recipe: a VGG-style BN network (models.vgg_small), random crops (2 px) and
-    # flips, label smoothing, SGD with Nesterov momentum on a one-cycle schedule, both cores
-    # (the convolutions split their sub-batches over 2 threads), flip TTA on the final
-    # evaluation. The same recipe in PyTorch: 93.92% after 12 epochs (94.14% with TTA).
+    # flips, label smoothing, SGD with Nesterov momentum on a one-cycle schedule, flip TTA on
+    # the final evaluation. The same recipe in PyTorch: 93.92% after 12 epochs (94.14% with TTA).
     # resnet18 is out of reach on 2 cores: ~21 img/s at 28x28, tens of minutes an epoch.
     "strong": {"model": "vgg_small", "epochs": 14, "optimizer": "sgd", "lr": 0.1,
                "weight_decay": 5e-4, "augment": "flip+crop", "crop_padding": 2,
-               "label_smoothing": 0.1, "threads": 2, "tta": True},
+               "label_smoothing": 0.1, "tta": True},
 }
 
 AUGMENTS = ("none", "flip", "crop", "flip+crop", "standard")

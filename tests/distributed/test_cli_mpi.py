@@ -43,6 +43,7 @@ def test_two_ranks_train_and_only_rank_0_writes(tmp_path):
 
     cfg, net, _ = load_run(out)
     assert cfg["batch_size"] == 100 and sum(p.data.size for p in net.parameters()) == 61706
+    assert cfg["threads"] == 1   # one thread per rank unless --threads says otherwise
 
 
 @needs_data
