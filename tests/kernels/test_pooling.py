@@ -121,3 +121,27 @@ def test_exact_tilings_train_on_the_tiled_kernel():
         assert fn.compiled is not None and not fn.tiled
         with foveanet.no_grad():
             close(F.max_pool2d(x, 2).numpy(), TF.max_pool2d(torch.from_numpy(x.numpy()), 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_2x2_pass_equals_the_general_tiling_on_ties_and_nans(dtype):
+    """pool_tiled's 2x2 pass against its scan of any window: few distinct values (ties:
+    the first maximum wins) and NaN in every cell of a window (the last NaN wins), odd
+    sides leaving a remainder row and column that the backward zeroes."""
+    from foveanet.kernels import pool_tiled as pt
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (3, 4, 9, 11)).astype(dtype)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y, y2 = (np.empty((3, 4, 4, 5), dtype) for _ in range(2))
+    idx, idx2 = (np.empty(y.shape, np.int32) for _ in range(2))
+    pt._forward_any(x, y, idx, 0, 4, 2, 2)
+    pt.max_pool_tiled_forward(x, y2, idx2, 0, 4, 2, 2)
+    np.testing.assert_array_equal(idx2, idx)
+    np.testing.assert_array_equal(y2, y)      # NaN where NaN
+    assert np.isnan(y).any() and len(np.unique(idx % 11 % 2 + idx // 11 % 2 * 2)) == 4
+    g = rng.standard_normal(y.shape).astype(dtype)
+    dx, dx2 = np.empty_like(x), np.full_like(x, 5.0)
+    pt._backward_any(g, idx, dx, 0, 4, 2, 2)
+    pt.max_pool_tiled_backward(g, idx, dx2, 0, 4, 2, 2)
+    np.testing.assert_array_equal(dx2, dx)
+    assert (dx2[:, :, 8] == 0).all() and (dx2[:, :, :, 10] == 0).all()
