@@ -16,6 +16,7 @@ from foveanet.autograd.function import Function, is_grad_enabled
 from foveanet.autograd.tensor import Tensor
 from foveanet.backend import kernels
 from foveanet.functional import im2col as ref
+from foveanet.functional.activation import _relu_backward
 from foveanet.functional._utils import as_optional, as_tensor, check_ndim, check_float, ntuple
 from foveanet.geometry import ConvGeom, conv_transpose_output, effective_kernel, same_padding_split
 
@@ -55,9 +56,15 @@ class _Conv(_ConvFunction):
       dW = dY @ cols^T                  (correlation of X with dY)
       dX = col2im(W_mat^T @ dY)         (full correlation of dY with the flipped kernel)
       db = sum of dY over N, H, W
+
+    ``relu=True`` (``conv_relu``): z = max(y, 0) as the engine writes y, and dY = dZ·[not
+    z <= 0] first in the backward, ReLU's own rule: the numbers of conv then relu.
     """
 
-    def forward(self, x, w, *bias, geom, lift, clamp=None, scale=None, residual=None):
+    relu_out = None  # z, kept for the backward of a fused ReLU
+
+    def forward(self, x, w, *bias, geom, lift, clamp=None, scale=None, residual=None,
+                relu=False):
         g = geom
         x4 = x.reshape(g.N, g.C, g.H, g.W)
         w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
@@ -80,6 +87,10 @@ class _Conv(_ConvFunction):
                 y += residual.reshape(y.shape)
             if clamp is not None:
                 y.clip(*clamp, out=y)
+            elif relu:
+                y.clip(0.0, float("inf"), out=y)
+        elif relu:
+            y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w, clamp=(0.0, float("inf")))
         elif clamp is not None or scale is not None or residual is not None:  # conv2d_clamp
             if residual is not None:
                 residual = residual.reshape(g.N, g.Co, g.Ho, g.Wo)
@@ -89,12 +100,16 @@ class _Conv(_ConvFunction):
             y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w)
         if self.requires_grad:
             self.geom, self.shapes, self.nbias, self.state = g, (x.shape, w.shape), len(bias), state
+            if relu:
+                self.relu_out = y
         return y.reshape(lift(y.shape))
 
     def backward(self, grad):
         g = self.geom
         need_x, need_w = self.needs_input_grad[:2]
         g4 = grad.reshape(g.N, g.Co, g.Ho, g.Wo)
+        if self.relu_out is not None:
+            g4 = _relu_backward(g4, self.relu_out, 0.0)
         db = g4.sum(axis=(0, 2, 3)) if self.nbias and self.needs_input_grad[2] else None
         if self.kernel is None:
             x4, w4 = self.state
@@ -317,6 +332,15 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
                   (pad[0], pad[0], pad[1], pad[1]), Ho=H, Wo=W)
     args = (x, w) if b is None else (x, w, b)
     return _ConvTranspose.apply(*args, geom=geom, lift=_lifter(nd, unbatched))
+
+
+def conv_relu(op, input, weight, bias, stride, padding, dilation, groups):
+    """``relu(conv1d|conv2d(...))`` as one op, ``op`` naming the conv: the ReLU applied as the
+    engine writes the output (inside the compiled direct conv's copy-out) rather than as
+    another pass over it, with the numbers of the two ops. ``nn.Sequential`` runs its Conv +
+    ReLU pairs through it; not traceable (an exporter sees the two ops run apart)."""
+    nd = 1 if op == "conv1d" else 2
+    return _conv(op, nd, input, weight, bias, stride, padding, dilation, groups, relu=True)
 
 
 # ------------------------------------------------------------------------- public ops

@@ -9,6 +9,7 @@ import foveanet.functional as F
 from foveanet import backend
 from foveanet.autograd.function import shape_of
 from foveanet.functional._utils import ntuple
+from foveanet.functional.conv import conv_relu
 from foveanet.geometry import same_padding_split
 from foveanet.nn import init
 from foveanet.nn.modules.module import Module
@@ -102,6 +103,13 @@ class _Conv(_ConvNd):
                  groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          0, groups, bias, padding_mode, device, dtype)
+
+    def _forward_relu(self, input):
+        """``relu(self(input))`` as one op (``functional.conv.conv_relu``), for a container
+        that runs this layer and a ReLU after it; the caller has checked that no hook
+        watches either and that padding is zeros."""
+        return conv_relu(self._fn, input, self.weight, self.bias, self.stride, self.padding,
+                         self.dilation, self.groups)
 
     def forward(self, input):
         conv = getattr(F, self._fn)
