@@ -17,8 +17,8 @@ from foveanet.errors import UserError
 
 # The default recipe (lenet5 on Fashion-MNIST) is tuned to pass 91% test accuracy within
 # 90 s of training on a 2-core machine. Measured with benchmarks/train_fashion.py (2-core
-# Intel Xeon, benchmarks/results-train.md 2026-12-07 22:20): 20 epochs 91.51% / 90.93%
-# (seeds 0 / 1) in 73-74 s on two threads; seed 0 91.19% in 94 s on one.
+# Intel Xeon, benchmarks/results-train.md 2026-12-07 22:20 and 22:45): 20 epochs 91.51% /
+# 90.93% (seeds 0 / 1) in 69-74 s on two threads; seed 0 91.19% in 94 s on one.
 DEFAULTS = {
     "model": "lenet5", "dataset": "fashion-mnist", "epochs": 20, "batch_size": 128, "lr": 3e-3,
     "optimizer": "adamw", "weight_decay": 1e-4, "momentum": 0.9, "schedule": "onecycle",
