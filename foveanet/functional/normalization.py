@@ -20,6 +20,7 @@ from foveanet.autograd.function import Function
 from foveanet.backend import array_module, device_of, kernels
 from foveanet.autograd.tensor import Tensor
 from foveanet.functional._utils import as_optional, as_tensor, check_float
+from foveanet.functional.activation import _relu_backward
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
 
@@ -69,10 +70,15 @@ def _check_per_channel(op: str, name: str, arr, c: int, shape) -> None:
 
 
 class _BatchNorm(Function):
-    """Fused batch norm over an (N, C, *) input; statistics per channel over (N, *)."""
+    """Fused batch norm over an (N, C, *) input; statistics per channel over (N, *).
+
+    ``relu=True`` (``batch_norm_relu``): z = max(y, 0) as y is written, and dY = dZ·[not
+    z <= 0] first in the backward, ReLU's own rule: the numbers of batch norm then relu."""
+
+    relu_out = None  # z, kept for the backward of a fused ReLU
 
     def forward(self, x, weight, bias, running_mean=None, running_var=None, training=False,
-                momentum=0.1, eps=1e-5):
+                momentum=0.1, eps=1e-5, relu=False):
         n, c = x.shape[:2]
         x3 = x.reshape(n, c, -1)  # a view: (N, C, L) covers (N, C), (N, C, L) and (N, C, H, W)
         m = n * x3.shape[2]
@@ -85,7 +91,8 @@ class _BatchNorm(Function):
         need_xhat = (self.needs_input_grad[0] and training) or self.needs_input_grad[1]
         compiled = kernels(x).compiled  # one compiled pass per step where there is one
         fast = compiled and compiled.batch_norm_forward_job(
-            x3, weight, bias, mean, var, inv_std, xhat if need_xhat else None, y, training, eps)
+            x3, weight, bias, mean, var, inv_std, xhat if need_xhat else None, y, training, eps,
+            relu)
 
         def job(sl):
             xs = x3[:, sl]
@@ -97,6 +104,8 @@ class _BatchNorm(Function):
             inv_std[sl] = 1 / xp.sqrt(var[sl] + eps)
             xc *= inv_std[sl, None]  # xhat
             _scale_shift(xc, weight, bias, sl, y, xp)
+            if relu:
+                xp.maximum(y[:, sl], 0, out=y[:, sl])
 
         kernels(x).each_channel_block(c, x3.size, fast or job)  # in parallel on the CPU
         if training:
@@ -110,11 +119,15 @@ class _BatchNorm(Function):
         self.training, self.m, self.shape = training, m, x.shape
         self.inv_std, self.weight = inv_std, weight
         self.xhat = xhat if need_xhat else None
+        if relu and self.requires_grad:
+            self.relu_out = y
         return y.reshape(x.shape)
 
     def backward(self, g):
         n, c = self.shape[:2]
         g3 = g.reshape(n, c, -1)
+        if self.relu_out is not None:
+            g3 = _relu_backward(g3, self.relu_out, 0.0)
         need_x, need_w, need_b = self.needs_input_grad
         w = self.weight
         scale = self.inv_std if w is None else w * self.inv_std
@@ -151,6 +164,16 @@ class _BatchNorm(Function):
         dw = sum_gx.reshape(w.shape) if need_w else None
         db = sum_g.reshape(self.inputs[2].data.shape) if need_b else None
         return (dx.reshape(self.shape) if need_x else None), dw, db
+
+
+def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None, training=False,
+                    momentum=0.1, eps=1e-5):
+    """``relu(batch_norm(...))`` as one op: the ReLU applied as each row of the output is
+    written rather than as another pass over it, with the numbers of the two ops.
+    ``nn.Sequential`` runs its BatchNorm + ReLU pairs through it; not traceable (an exporter
+    sees the two ops run apart)."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       relu=True)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -208,6 +231,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         array([[0.7628, 1.7499],
                [2.6697, 6.1247]], dtype=float32)
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                relu=False):
     op = "batch_norm"
     x = as_tensor(input, "input", op)
     check_float(x, op)
@@ -240,7 +268,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         x, w, b,
         running_mean=None if rm is None else rm.reshape(-1),
         running_var=None if rv is None else rv.reshape(-1),
-        training=bool(training), momentum=float(momentum), eps=float(eps),
+        training=bool(training), momentum=float(momentum), eps=float(eps), relu=relu,
     )
 
 

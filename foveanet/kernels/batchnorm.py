@@ -51,12 +51,14 @@ def _dot(a, b):
 
 
 @njit(cache=True, nogil=True)
-def batch_norm_forward(x, w, b, mean, var, inv_std, xhat, y, c0, c1, training, eps):
+def batch_norm_forward(x, w, b, mean, var, inv_std, xhat, y, c0, c1, training, eps, relu):
     """Channels c0..c1 of ``x`` (N, C, L): with ``training`` the batch's ``mean`` and
     ``var`` (biased) are written, else read; then ``inv_std``, ``xhat`` (or an empty
-    array: not kept) and ``y``. ``w``, ``b`` (C,): ones and zeros for none."""
+    array: not kept) and ``y``, with ``relu`` max(y, 0) (NumPy's maximum: NaN stays, -0
+    becomes 0) as each row is written. ``w``, ``b`` (C,): ones and zeros for none."""
     N, _, L = x.shape
     keep = xhat.shape[0] > 0
+    zero = y.dtype.type(0)
     for c in range(c0, c1):
         if training:
             s = 0.0
@@ -81,6 +83,10 @@ def batch_norm_forward(x, w, b, mean, var, inv_std, xhat, y, c0, c1, training, e
             else:
                 for k in range(L):
                     dst[k] = (src[k] - m) * s * wc + bc
+            if relu:  # the row is still in cache: no second pass over memory
+                for k in range(L):
+                    v = dst[k]
+                    dst[k] = zero if v <= zero else v
 
 
 @njit(cache=True, nogil=True)
@@ -124,10 +130,11 @@ def _per_channel(a, fill: float, c: int, dtype) -> np.ndarray:
     return np.full(c, fill, dtype) if a is None else np.ascontiguousarray(a, dtype).reshape(c)
 
 
-def batch_norm_forward_job(x3, weight, bias, mean, var, inv_std, xhat, y, training, eps):
+def batch_norm_forward_job(x3, weight, bias, mean, var, inv_std, xhat, y, training, eps,
+                           relu=False):
     """The job(slice) that ``each_channel_block`` runs for the forward, or None where the
     NumPy job must run (an input that is not one contiguous block). ``xhat`` None: not
-    kept."""
+    kept; ``relu``: y = max(y, 0) as it is written."""
     if not x3.flags.c_contiguous:
         return None
     c, dt = x3.shape[1], x3.dtype
@@ -136,7 +143,7 @@ def batch_norm_forward_job(x3, weight, bias, mean, var, inv_std, xhat, y, traini
 
     def job(sl):
         batch_norm_forward(x3, w, b, mean, var, inv_std, keep, y, sl.start, sl.stop,
-                                    training, eps)
+                           training, eps, relu)
     return job
 
 

@@ -1,6 +1,9 @@
-"""nn.Sequential's Conv + ReLU pairs run as one op (functional.conv.conv_relu): the numbers of
-the two layers run one by one, forward and every gradient, on each kernel choice; a hook or
+"""nn.Sequential's Conv + ReLU and BatchNorm + ReLU pairs run as one op (functional.conv's
+conv_relu, functional.normalization's batch_norm_relu): the numbers of the two layers run one
+by one, forward, every gradient and the running statistics, on each kernel choice; a hook or
 an exporter's tracer sees the layers apart."""
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +12,7 @@ import foveanet
 from foveanet import nn
 from foveanet.backend import use_kernels
 from foveanet.nn.modules import conv as conv_modules
+from foveanet.nn.modules import normalization as norm_modules
 
 
 def _net(dtype):
@@ -46,6 +50,13 @@ def fused_calls(monkeypatch):
         return original(self, x)
 
     monkeypatch.setattr(conv_modules._Conv, "_forward_relu", counted)
+    original_bn = norm_modules._BatchNorm._forward_relu
+
+    def counted_bn(self, x):
+        calls.append(type(self).__name__)
+        return original_bn(self, x)
+
+    monkeypatch.setattr(norm_modules._BatchNorm, "_forward_relu", counted_bn)
     return calls
 
 
@@ -110,3 +121,30 @@ def test_an_export_sees_conv_and_relu_nodes(tmp_path, fused_calls):
     ops = [n.op_type for n in onnx.load(str(path)).graph.node]
     assert ops.count("Conv") == 3 and ops.count("Relu") == 3
     assert fused_calls == []
+
+
+@pytest.mark.parametrize("choice", ["default", "numpy"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batch_norm_pairs_train_and_eval_as_one_by_one(choice, dtype, fused_calls):
+    foveanet.manual_seed(5)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 7 * 7, 6),
+                        nn.BatchNorm1d(6), nn.ReLU())
+    for p in net.parameters():
+        p.data = p.data.astype(dtype)
+    for m in net:
+        if isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+            m.running_mean.data = m.running_mean.data.astype(dtype)
+            m.running_var.data = m.running_var.data.astype(dtype)
+    apart = copy.deepcopy(net)
+    x = np.random.default_rng(6).standard_normal((5, 3, 14, 14)).astype(dtype)
+    with use_kernels(choice):
+        for mode in ("train", "eval"):
+            getattr(net, mode)(), getattr(apart, mode)()
+            got, want = _run(net, x, one_by_one=False), _run(apart, x, one_by_one=True)
+            for a, b in zip(got, want, strict=True):
+                np.testing.assert_array_equal(a, b)
+    assert fused_calls == ["BatchNorm2d", "BatchNorm1d"] * 2
+    for (name, a), (_, b) in zip(net.state_dict().items(), apart.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    assert int(net[1].num_batches_tracked.numpy()) == 1

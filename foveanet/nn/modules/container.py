@@ -16,15 +16,18 @@ def _index(idx, n: int, what: str) -> int:
     return idx % n
 
 
-def _conv_then_relu(first, second) -> bool:
+def _then_relu(first, second) -> bool:
     """Whether ``first`` then ``second`` may run as one fused op: a plain Conv1d/Conv2d
-    (zero padding, its own forward) followed by a ReLU, no hook on either, no tracer."""
+    (zero padding) or BatchNorm1d/2d followed by a ReLU, no hook on either, no tracer."""
     from foveanet.autograd import tracing
     from foveanet.nn.modules.activation import ReLU
     from foveanet.nn.modules.conv import Conv1d, Conv2d
+    from foveanet.nn.modules.normalization import BatchNorm1d, BatchNorm2d
 
-    return (type(second) is ReLU and type(first) in (Conv1d, Conv2d)
-            and first.padding_mode == "zeros"
+    kind = type(first)
+    return (type(second) is ReLU
+            and (kind in (BatchNorm1d, BatchNorm2d)
+                 or (kind in (Conv1d, Conv2d) and first.padding_mode == "zeros"))
             and not (first._forward_hooks or first._forward_pre_hooks
                      or second._forward_hooks or second._forward_pre_hooks)
             and tracing.current() is None)
@@ -37,11 +40,11 @@ class Sequential(Module):
     entries belong to the Sequential. Indexing, len, iteration, append, extend, insert and
     ``+`` work as on a list; a slice is a new Sequential, and deleting renumbers.
 
-    A Conv1d or Conv2d followed by a ReLU runs as one op, the ReLU applied as the conv
-    writes its output rather than as a second pass over it (LeNet-5's SGD step at batch
-    128, 2 threads, ``make bench``: 7.1-7.3 -> 6.4-6.5 ms): the same numbers, forward and
-    backward. A hook on either layer, or
-    an ONNX export's tracer, runs them one by one as written.
+    A Conv1d, Conv2d, BatchNorm1d or BatchNorm2d followed by a ReLU runs as one op, the
+    ReLU applied as the layer writes its output rather than as a second pass over it
+    (LeNet-5's SGD step at batch 128, 2 threads, ``make bench``: 7.1-7.3 -> 6.4-6.5 ms): the
+    same numbers, forward and backward. A hook on either layer, or an ONNX export's tracer,
+    runs them one by one as written.
 
     Args:
         *args: the modules, in calling order, named "0", "1", ...; or a single
@@ -129,7 +132,7 @@ class Sequential(Module):
         modules = list(self._modules.values())
         i = 0
         while i < len(modules):
-            if i + 1 < len(modules) and _conv_then_relu(modules[i], modules[i + 1]):
+            if i + 1 < len(modules) and _then_relu(modules[i], modules[i + 1]):
                 input = modules[i]._forward_relu(input)   # the pair as one op, same numbers
                 i += 2
             else:

@@ -7,6 +7,7 @@ import numpy as np
 
 import foveanet.functional as F
 from foveanet import backend
+from foveanet.functional.normalization import batch_norm_relu
 from foveanet.autograd.tensor import Tensor
 from foveanet.nn import init
 from foveanet.nn.modules.module import Module
@@ -76,6 +77,15 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: expected {want} input (got {nd}D input)")
 
     def forward(self, input):
+        return self._normalise(input, F.batch_norm)
+
+    def _forward_relu(self, input):
+        """``relu(self(input))`` as one op (``functional.normalization.batch_norm_relu``), for
+        a container that runs this layer and a ReLU after it; the caller has checked that no
+        hook watches either."""
+        return self._normalise(input, batch_norm_relu)
+
+    def _normalise(self, input, batch_norm):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
@@ -85,8 +95,8 @@ class _BatchNorm(Module):
                 factor = 1.0 / float(self.num_batches_tracked.data)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if keep else None, self.running_var if keep else None,
-                            self.weight, self.bias, use_batch_stats, factor, self.eps)
+        return batch_norm(input, self.running_mean if keep else None, self.running_var if keep else None,
+                          self.weight, self.bias, use_batch_stats, factor, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
