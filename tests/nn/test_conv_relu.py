@@ -18,6 +18,7 @@ from foveanet.nn.modules import normalization as norm_modules
 def _net(dtype):
     foveanet.manual_seed(3)
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True),   # grid kernel
+                        nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU(),     # depthwise
                         nn.Conv2d(8, 16, 5), nn.ReLU(),                         # batch-last
                         nn.Conv2d(16, 4, 2, stride=2), nn.ReLU(),               # GEMM engines
                         nn.MaxPool2d(2))
@@ -68,7 +69,7 @@ def test_the_fused_pairs_give_the_one_by_one_numbers(choice, dtype, fused_calls)
     with use_kernels(choice):
         fused = _run(net, x, one_by_one=False)
         apart = _run(net, x, one_by_one=True)
-    assert fused_calls == ["Conv2d"] * 3
+    assert fused_calls == ["Conv2d"] * 4
     for a, b in zip(fused, apart, strict=True):
         assert a.dtype == dtype
         np.testing.assert_array_equal(a, b)
@@ -106,10 +107,10 @@ def test_a_hook_on_either_layer_sees_them_apart(fused_calls):
     net(foveanet.tensor(x))
     handle.remove()
     assert seen and seen[0] < 0                 # the conv's own output, before the ReLU
-    assert fused_calls == ["Conv2d", "Conv2d"]  # the other two pairs still fused
+    assert fused_calls == ["Conv2d"] * 3        # the other three pairs still fused
     with net[3].register_forward_hook(lambda m, args, out: None):
         net(foveanet.tensor(x))
-    assert fused_calls == ["Conv2d"] * 4
+    assert fused_calls == ["Conv2d"] * 6        # three more: the hooked ReLU's pair apart
 
 
 def test_an_export_sees_conv_and_relu_nodes(tmp_path, fused_calls):
@@ -119,7 +120,7 @@ def test_an_export_sees_conv_and_relu_nodes(tmp_path, fused_calls):
     path = tmp_path / "net.onnx"
     foveanet.onnx.export(net, foveanet.ones(1, 3, 14, 14), str(path))
     ops = [n.op_type for n in onnx.load(str(path)).graph.node]
-    assert ops.count("Conv") == 3 and ops.count("Relu") == 3
+    assert ops.count("Conv") == 4 and ops.count("Relu") == 4
     assert fused_calls == []
 
 
