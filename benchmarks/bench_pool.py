@@ -29,17 +29,8 @@ CASES = [
 TILED = [(128, 6, 28, 28), (128, 16, 10, 10), (128, 32, 28, 28)]   # LeNet-5's, vgg_small's first
 
 
-def _median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
-
-
 def tiled(repeats: int) -> None:
+    from benchmarks.bench_direct import _median_ms
     from foveanet.kernels import pool_tiled as pt
 
     rng = np.random.default_rng(0)
