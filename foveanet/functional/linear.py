@@ -64,7 +64,8 @@ class _Linear(Function):
     def backward(self, g):
         need_x, need_w, need_b = self.flags
         g2 = g.reshape(-1, g.shape[-1])
-        dx = self._product(g2, self.weight).reshape(self.lead + (self.weight.shape[1],)) if need_x else None
+        dx = (self._product(g2, self.weight).reshape(self.lead + (self.weight.shape[1],))
+              if need_x else None)
         dw = self._product(g2.T, self.x2) if need_w else None
         db = g2.sum(axis=0) if need_b else None
         return (dx, dw, db) if len(self.needs_input_grad) > 2 else (dx, dw)

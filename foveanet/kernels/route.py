@@ -19,12 +19,13 @@ Max pooling (float32/64): always; windows that tile the input exactly take
 indices) take ``max_pool_values``. Overlapping or padded windows: 3x3 s2 p1 on (8, 64, 112,
 112), fwd+bwd, NumPy views 45-66 ms -> compiled 23-25 ms (PyTorch 55). Exact 2x2/2
 tilings, forward / fwd+bwd, NumPy running maximum -> pool_tiled.py: (128, 6, 28, 28)
-(LeNet-5) 0.85 / 2.43 -> 0.48 / 1.06 ms (its 2x2 pass: 0.35 / 0.58); (128, 32, 28, 28) (vgg_small) 6.1 / 17.0 -> 2.3 /
-6.1; (128, 64, 14, 14) 2.9 / 8.2 -> 1.3 / 3.0. Values only, ``max_pool_values`` against
-NumPy's running maximum over strided views, min of 41, Intel Xeon: 3x3 s2 p1 (1, 64, 112,
-112) (ResNet's stem) 0.66 / 0.92 ms; (1, 192, 56, 56) 0.47 / 0.72; (8, 64, 112, 112) 5.6 /
-10.8; (1, 480, 28, 28) 0.35 / 0.53; 2x2 (1, 64, 56, 56) 0.11 / 0.15 (the argmax kernel run
-without its argmax had lost to NumPy: 1.82 / 0.51 ms on the stem's pool).
+(LeNet-5) 0.85 / 2.43 -> 0.48 / 1.06 ms (its 2x2 pass since: 0.35 / 0.58); (128, 32, 28,
+28) (vgg_small) 6.1 / 17.0 -> 2.3 / 6.1; (128, 64, 14, 14) 2.9 / 8.2 -> 1.3 / 3.0. Values
+only, ``max_pool_values`` against NumPy's running maximum over strided views, min of 41,
+Intel Xeon: 3x3 s2 p1 (1, 64, 112, 112) (ResNet's stem) 0.66 / 0.92 ms; (1, 192, 56, 56)
+0.47 / 0.72; (8, 64, 112, 112) 5.6 / 10.8; (1, 480, 28, 28) 0.35 / 0.53; 2x2 (1, 64, 56,
+56) 0.11 / 0.15 (the argmax kernel run without its argmax had lost to NumPy: 1.82 / 0.51
+ms on the stem's pool).
 """
 from __future__ import annotations
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 
+from foveanet.autograd import tracing
 from foveanet.nn.modules._helpers import _addindent
+from foveanet.nn.modules.activation import ReLU
+from foveanet.nn.modules.conv import Conv1d, Conv2d
 from foveanet.nn.modules.module import Module
+from foveanet.nn.modules.normalization import BatchNorm1d, BatchNorm2d
 from foveanet.nn.parameter import Parameter
 
 
@@ -19,11 +23,6 @@ def _index(idx, n: int, what: str) -> int:
 def _then_relu(first, second) -> bool:
     """Whether ``first`` then ``second`` may run as one fused op: a plain Conv1d/Conv2d
     (zero padding) or BatchNorm1d/2d followed by a ReLU, no hook on either, no tracer."""
-    from foveanet.autograd import tracing
-    from foveanet.nn.modules.activation import ReLU
-    from foveanet.nn.modules.conv import Conv1d, Conv2d
-    from foveanet.nn.modules.normalization import BatchNorm1d, BatchNorm2d
-
     kind = type(first)
     return (type(second) is ReLU
             and (kind in (BatchNorm1d, BatchNorm2d)
