@@ -344,8 +344,9 @@ def report(args) -> None:
             print(f"Load: start `{ms['uptime']}`, end `{me['uptime']}`.\n")
             print(f"Recipe: head {c['head']}, frame {c.get('frame', 4)} px, stretch {c.get('stretch', 0.0)}, "
                   f"text body {c['body'] if c.get('body') else 'as cropped'}, "
-                  + "".join(f"{k.replace('_', ' ')} {c[k]}, " for k in ("labels", "extra_faces", "word_gap", "slant")
-                            if c.get(k) and c.get(k) != "chars")
+                  + "".join(f"{k.replace('_', ' ')} {c[k]}, "
+                            for k in ("labels", "extra_faces", "word_gap", "slant", "widen")
+                            if c.get(k) and c.get(k) != "chars" and not (k == "widen" and c[k] == 1))
                   + f"width {c['width']}, hidden {c['hidden']}, {c['train_lines']} "
                   f"training lines x {c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']}, "
                   f"{c['threads']} threads, budget {c['minutes']} min; {c['test_lines']} test lines "
