@@ -21,7 +21,9 @@ face left out of training (validation text, no test lines), e.g. ``shift --scrip
 slant=0.15`` (recipe settings) for other levers and ``--shift-gap 0.13`` (the held-out lines
 drawn with Lohit Odia's narrow word gap), or of candidate training faces
 (``--add-faces``) on a family of faces held out, e.g. ``shift --script latin --hold-out
-FreeMono FreeMonoBold --body 0 --add-faces noto/NotoSansMono-Medium.ttf``; ``report`` writes
+FreeMono FreeMonoBold --body 0 --add-faces noto/NotoSansMono-Medium.ttf``; ``shift-lm
+runs/two/X.json ...``: the language-model pairs on the validation and held-out lines of
+runs that ``shift`` trained (the numbers behind Odia's ``lm_weight``); ``report`` writes
 the markdown.
 """
 from __future__ import annotations
@@ -224,6 +226,53 @@ def shift_fonts(fonts_for, left_out, added):
     return chosen
 
 
+def shift_lm(args) -> dict:
+    """The language-model pair under a font shift, on runs that ``shift`` trained: for each
+    (its JSON beside its folder), the run's validation lines (``lm_val_lines`` of its
+    training faces) and the ``--shift-lines`` held-out lines ``shift`` read (same texts,
+    faces, word gap and seeds), decoded at every pair of ``pipeline.LM_GRID`` (beam as the
+    recipe's); CER of each. Test lines are not read."""
+    import foveanet.ocr.pipeline as pipeline
+    import foveanet.ocr.render as render
+    from foveanet.ocr.alphabet import alphabet_for
+    from foveanet.ocr.decode import cer
+    from foveanet.ocr.reading import decode, most_confident, read_at
+
+    res = {"machine_start": _machine(), "runs": {}}
+    for path in args.files:
+        meta = json.loads(Path(path).read_text())
+        for body in meta["runs"]:
+            run = Path(path).with_suffix("") / f"body-{body}"
+            faces_for = render.fonts_for
+            render.fonts_for = shift_fonts(faces_for, meta["hold_out"], [])
+            try:
+                cfg, model = pipeline.load_run(run)
+                cfg["lm_val_lines"] = args.val_lines
+                val_lines, val_texts = pipeline._lm_val_set(cfg)
+            finally:
+                render.fonts_for = faces_for
+            alphabet = alphabet_for(cfg["script"])
+            held = [f for f in render.fonts_for(cfg["script"], "train", True) if f.stem in meta["hold_out"]]
+            texts = render.text_lines(alphabet, "val", args.shift_lines, 777)
+            rng = np.random.default_rng(778)
+            gap = (meta["shift_gap"], meta["shift_gap"]) if meta.get("shift_gap") else None
+            raw = [render.render_line(t, held[i % len(held)], rng, word_gap=gap) for i, t in enumerate(texts)]
+            lines = [pipeline.normalise_line(x, body=cfg["body"], widen=cfg["widen"]) for x in raw]
+            lm = pipeline._lm(cfg)
+            outs = {k: most_confident(read_at(model, x, (1.0,))) for k, x in (("val", val_lines), ("held", lines))}
+            truth = {"val": pipeline._norm(val_texts), "held": pipeline._norm(texts)}
+            rows = []
+            for w, b in pipeline.LM_GRID:
+                row = {"weight": w, "bonus": b}
+                for k in outs:
+                    row[k] = cer(pipeline._norm(decode(outs[k], alphabet, cfg["beam"], (lm, w, b))), truth[k])
+                rows.append(row)
+                print(f"{run}: weight {w} bonus {b}: validation {100 * row['val']:.2f}%, "
+                      f"held-out {100 * row['held']:.2f}%", flush=True)
+            res["runs"][str(run)] = {"hold_out": meta["hold_out"], "seed": meta["seed"], "grid": rows}
+    return res
+
+
 def shift(args) -> dict:
     """The font-shift check of a recipe setting without the test fonts: the training faces
     ``--hold-out`` names (font file stems; a whole family to mimic the held-out test family)
@@ -359,8 +408,9 @@ def report(args) -> None:
             print(f"| foveanet CRNN + CTC, beam {c['beam']} | {100 * o['cer_beam']:.2f}% | {100 * o['wer_beam']:.2f}% |")
             if "cer_lm" in o:
                 lm = p["lm"]
+                how = ", set by the recipe" if lm.get("chosen_on") == "recipe" else ""
                 print(f"| foveanet, beam {c['beam']} + character {lm['order']}-gram LM (weight {lm['weight']}, "
-                      f"bonus {lm['bonus']}) | {100 * o['cer_lm']:.2f}% | {100 * o['wer_lm']:.2f}% |")
+                      f"bonus {lm['bonus']}{how}) | {100 * o['cer_lm']:.2f}% | {100 * o['wer_lm']:.2f}% |")
             print(f"| Tesseract 5 (`{LANGS[script]}`, psm 7, line x2) | {100 * t['cer']:.2f}% | {100 * t['wer']:.2f}% |\n")
             lm_col = "cer_per_font_lm" in o
             print("| test font | foveanet CER (greedy) |" + (" foveanet beam + LM (as chosen) |" if lm_col else "") + " Tesseract CER |")
@@ -440,6 +490,11 @@ def main(argv=None):
     sh.add_argument("--seed", type=int, default=0)
     sh.add_argument("--out", default="runs/shift")
     sh.add_argument("--json", default=None)
+    sl = sub.add_parser("shift-lm")
+    sl.add_argument("files", nargs="+", help="JSON files that `shift --json` wrote (their runs beside them)")
+    sl.add_argument("--shift-lines", type=int, default=200)
+    sl.add_argument("--val-lines", type=int, default=500)
+    sl.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")
     a = ap.parse_args(argv)
@@ -447,7 +502,7 @@ def main(argv=None):
         report(a)
         return
     res = {"digits": digits, "lines": lines, "glyphs": glyphs, "photos": photos,
-           "shift": shift}[a.what](a)
+           "shift": shift, "shift-lm": shift_lm}[a.what](a)
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1, default=str))
 

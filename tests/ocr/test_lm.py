@@ -29,3 +29,30 @@ def test_beam_search_with_the_language_model():
     assert beam_decode(lp, beam=4) == [1, 3, 2]
     assert beam_decode(lp, beam=4, lm=lm, lm_weight=0.0) == [1, 3, 2]   # weight 0: plain beam search
     assert beam_decode(lp, beam=4, lm=lm, lm_weight=0.5) == [1, 1, 2]   # the model knows 1 follows 1
+
+
+def test_choose_lm_keeps_the_recipes_pair_for_rendered_lines_only(tmp_path):
+    """An Odia run's language-model pair is the recipe's (0.6, 1.0) whatever its validation
+    lines read best, with the grid still measured; without ``lm_weight`` (Latin) the best
+    pair of the grid is taken."""
+    import json
+
+    from foveanet.ocr import pipeline
+
+    odia = pipeline.recipe(script="odia", train_lines=40, lm_val_lines=6, width=4, hidden=8)
+    assert tuple(odia["lm_weight"]) == (0.6, 1.0)
+    latin = pipeline.recipe(script="latin", train_lines=40, lm_val_lines=6, width=4, hidden=8)
+    assert latin["lm_weight"] is None
+    for cfg, name in ((odia, "odia"), (latin, "latin")):
+        out = tmp_path / name
+        out.mkdir()
+        choice = pipeline.choose_lm(pipeline.build_model(cfg).eval(), cfg, out)
+        grid = choice["grid"]
+        assert [(g["weight"], g["bonus"]) for g in grid] == pipeline.LM_GRID
+        assert json.loads((out / "lm.json").read_text()) == choice
+        if cfg["lm_weight"]:
+            assert (choice["weight"], choice["bonus"], choice["chosen_on"]) == (0.6, 1.0, "recipe")
+        else:
+            best = min(grid, key=lambda g: (g["val_cer"], g["weight"]))
+            assert (choice["weight"], choice["bonus"], choice["chosen_on"]) == \
+                (best["weight"], best["bonus"], "validation")
