@@ -230,8 +230,8 @@ def shift_lm(args) -> dict:
     """The language-model pair under a font shift, on runs that ``shift`` trained: for each
     (its JSON beside its folder), the run's validation lines (``lm_val_lines`` of its
     training faces) and the ``--shift-lines`` held-out lines ``shift`` read (same texts,
-    faces, word gap and seeds), decoded at every pair of ``pipeline.LM_GRID`` (beam as the
-    recipe's); CER of each. Test lines are not read."""
+    faces, word gap and seeds), decoded at every pair of ``pipeline.LM_GRID`` or of
+    ``--pairs`` (beam as the recipe's); CER of each. Test lines are not read."""
     import foveanet.ocr.pipeline as pipeline
     import foveanet.ocr.render as render
     from foveanet.ocr.alphabet import alphabet_for
@@ -262,7 +262,7 @@ def shift_lm(args) -> dict:
             outs = {k: most_confident(read_at(model, x, (1.0,))) for k, x in (("val", val_lines), ("held", lines))}
             truth = {"val": pipeline._norm(val_texts), "held": pipeline._norm(texts)}
             rows = []
-            for w, b in pipeline.LM_GRID:
+            for w, b in args.pairs or pipeline.LM_GRID:
                 row = {"weight": w, "bonus": b}
                 for k in outs:
                     row[k] = cer(pipeline._norm(decode(outs[k], alphabet, cfg["beam"], (lm, w, b))), truth[k])
@@ -494,6 +494,8 @@ def main(argv=None):
     sl.add_argument("files", nargs="+", help="JSON files that `shift --json` wrote (their runs beside them)")
     sl.add_argument("--shift-lines", type=int, default=200)
     sl.add_argument("--val-lines", type=int, default=500)
+    sl.add_argument("--pairs", nargs="*", default=None, type=lambda s: tuple(float(v) for v in s.split(",")),
+                    help="(weight, bonus) pairs as W,B (default: pipeline.LM_GRID)")
     sl.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")

@@ -32,7 +32,7 @@ def test_beam_search_with_the_language_model():
 
 
 def test_choose_lm_keeps_the_recipes_pair_for_rendered_lines_only(tmp_path):
-    """An Odia run's language-model pair is the recipe's (0.6, 1.0) whatever its validation
+    """An Odia run's language-model pair is the recipe's (0.6, 2.0) whatever its validation
     lines read best, with the grid still measured; without ``lm_weight`` (Latin) the best
     pair of the grid is taken."""
     import json
@@ -40,7 +40,7 @@ def test_choose_lm_keeps_the_recipes_pair_for_rendered_lines_only(tmp_path):
     from foveanet.ocr import pipeline
 
     odia = pipeline.recipe(script="odia", train_lines=40, lm_val_lines=6, width=4, hidden=8)
-    assert tuple(odia["lm_weight"]) == (0.6, 1.0)
+    assert tuple(odia["lm_weight"]) == (0.6, 2.0)
     latin = pipeline.recipe(script="latin", train_lines=40, lm_val_lines=6, width=4, hidden=8)
     assert latin["lm_weight"] is None
     for cfg, name in ((odia, "odia"), (latin, "latin")):
@@ -51,7 +51,7 @@ def test_choose_lm_keeps_the_recipes_pair_for_rendered_lines_only(tmp_path):
         assert [(g["weight"], g["bonus"]) for g in grid] == pipeline.LM_GRID
         assert json.loads((out / "lm.json").read_text()) == choice
         if cfg["lm_weight"]:
-            assert (choice["weight"], choice["bonus"], choice["chosen_on"]) == (0.6, 1.0, "recipe")
+            assert (choice["weight"], choice["bonus"], choice["chosen_on"]) == (0.6, 2.0, "recipe")
         else:
             best = min(grid, key=lambda g: (g["val_cer"], g["weight"]))
             assert (choice["weight"], choice["bonus"], choice["chosen_on"]) == \
