@@ -70,6 +70,8 @@ class _Conv(_ConvFunction):
         w4 = w.reshape(g.Co, g.C // g.G, g.kh, g.kw)
         b = bias[0] if bias else None
         need_x, need_w = self.needs_input_grad[:2]
+        if relu:  # the engines' clamp (conv2d_clamp's) applies it
+            clamp = (0.0, float("inf"))
         if residual is not None and residual.size != g.N * g.Co * g.Ho * g.Wo:
             raise ValueError(f"conv2d_clamp: residual has shape {residual.shape}, expected the "
                              f"output's {lift((g.N, g.Co, g.Ho, g.Wo))}")
@@ -87,11 +89,7 @@ class _Conv(_ConvFunction):
                 y += residual.reshape(y.shape)
             if clamp is not None:
                 y.clip(*clamp, out=y)
-            elif relu:
-                y.clip(0.0, float("inf"), out=y)
-        elif relu:
-            y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w, clamp=(0.0, float("inf")))
-        elif clamp is not None or scale is not None or residual is not None:  # conv2d_clamp
+        elif clamp is not None or scale is not None or residual is not None:  # conv2d_clamp, relu
             if residual is not None:
                 residual = residual.reshape(g.N, g.Co, g.Ho, g.Wo)
             y, state = self.kernel.forward(x4, w4, b, g, need_x, need_w, clamp=clamp,
