@@ -155,6 +155,12 @@ def stretch_lines(images: list, amount: float, seed: int) -> list:
     return out
 
 
+def run_line(img: np.ndarray, cfg: dict, **where) -> np.ndarray:
+    """A raw line as the run's model reads it: ``normalise_line`` with the run's ``body``
+    and ``widen``, in training, validation, evaluation and predict alike."""
+    return normalise_line(img, body=cfg["body"], widen=cfg["widen"], **where)
+
+
 def _lines_set(cfg, split, count, seed):
     # face variety is drawn into the training lines only: validation and test lines are the
     # faces as they are
@@ -164,7 +170,7 @@ def _lines_set(cfg, split, count, seed):
                                       extra_faces=cfg["extra_faces"])
     if split == "train" and cfg["stretch"]:
         images = stretch_lines(images, cfg["stretch"], seed + 7)
-    return [normalise_line(x, body=cfg["body"], widen=cfg["widen"]) for x in images], texts, fonts, images
+    return [run_line(x, cfg) for x in images], texts, fonts, images
 
 
 def test_set(cfg: dict):
@@ -246,8 +252,7 @@ def _lm_val_set(cfg):
 
         images, texts = read_folder(cfg["data"], _alphabet(cfg))
         held = [i for i in range(len(images)) if i % 10 == 9] or [0]
-        return ([normalise_line(images[i], body=cfg["body"], widen=cfg["widen"]) for i in held],
-                [texts[i] for i in held])
+        return [run_line(images[i], cfg) for i in held], [texts[i] for i in held]
     lines, texts, _, _ = _lines_set(cfg, "val", cfg["lm_val_lines"], cfg["seed"] + 2_000_003)
     return lines, texts
 
@@ -299,8 +304,7 @@ def train(out, quiet: bool = False, pictures: bool = True, **overrides) -> dict:
             from foveanet.ocr.lines import read_folder
 
             images, all_texts = read_folder(cfg["data"], alphabet)
-            all_lines = [normalise_line(x, where=f"{cfg['data']} line {i + 1}", body=cfg["body"], widen=cfg["widen"])
-                         for i, x in enumerate(images)]
+            all_lines = [run_line(x, cfg, where=f"{cfg['data']} line {i + 1}") for i, x in enumerate(images)]
             held = np.arange(len(all_lines)) % 10 == 9
             lines = [x for x, h in zip(all_lines, held) if not h]
             texts = [t for t, h in zip(all_texts, held) if not h]
@@ -472,8 +476,7 @@ def predict_image(run_dir, image_path, which: str = "best", beam: int | None = N
     parts = split_lines(img)
     if not parts:
         parts = [img]
-    lines = [normalise_line(p, HEIGHT, where=f"{image_path} line {i + 1}", body=cfg["body"], widen=cfg["widen"])
-             for i, p in enumerate(parts)]
+    lines = [run_line(p, cfg, height=HEIGHT, where=f"{image_path} line {i + 1}") for i, p in enumerate(parts)]
     beam = cfg["beam"] if beam is None else beam
     texts, _ = recognize(model, lines, _alphabet(cfg), beam, lm=_run_lm(cfg, run_dir) if beam else None,
                          scales=_run_scales(run_dir))
