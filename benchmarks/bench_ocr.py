@@ -226,6 +226,19 @@ def shift_fonts(fonts_for, left_out, added):
     return chosen
 
 
+def held_out_lines(alphabet, held_faces, count: int, gap=None):
+    """(texts, faces, images) of the lines ``shift`` reads in the held-out faces: validation
+    text that no training line holds, the faces in turn, seeded; ``gap``: every word gap
+    that fraction of the size (None: the face's own)."""
+    import foveanet.ocr.render as render
+
+    texts = render.text_lines(alphabet, "val", count, 777)
+    faces = [held_faces[i % len(held_faces)] for i in range(len(texts))]
+    rng = np.random.default_rng(778)
+    word_gap = (gap, gap) if gap else None
+    return texts, faces, [render.render_line(t, f, rng, word_gap=word_gap) for t, f in zip(texts, faces)]
+
+
 def shift_lm(args) -> dict:
     """The language-model pair under a font shift, on runs that ``shift`` trained: for each
     (its JSON beside its folder), the run's validation lines (``lm_val_lines`` of its
@@ -253,11 +266,8 @@ def shift_lm(args) -> dict:
                 render.fonts_for = faces_for
             alphabet = alphabet_for(cfg["script"])
             held = [f for f in render.fonts_for(cfg["script"], "train", True) if f.stem in meta["hold_out"]]
-            texts = render.text_lines(alphabet, "val", args.shift_lines, 777)
-            rng = np.random.default_rng(778)
-            gap = (meta["shift_gap"], meta["shift_gap"]) if meta.get("shift_gap") else None
-            raw = [render.render_line(t, held[i % len(held)], rng, word_gap=gap) for i, t in enumerate(texts)]
-            lines = [pipeline.normalise_line(x, body=cfg["body"], widen=cfg["widen"]) for x in raw]
+            texts, _, raw = held_out_lines(alphabet, held, args.shift_lines, meta.get("shift_gap"))
+            lines = [pipeline.run_line(x, cfg) for x in raw]
             lm = pipeline._lm(cfg)
             outs = {k: most_confident(read_at(model, x, (1.0,))) for k, x in (("val", val_lines), ("held", lines))}
             truth = {"val": pipeline._norm(val_texts), "held": pipeline._norm(texts)}
@@ -305,20 +315,15 @@ def shift(args) -> dict:
     pipeline._evaluate = lambda *a, **k: {}
     pipeline.choose_lm = lambda *a, **k: None
     alphabet = alphabet_for(args.script)
-    texts = render.text_lines(alphabet, "val", args.shift_lines, 777)   # text no training line holds
-    rng = np.random.default_rng(778)
-    faces = [held_faces[i % len(held_faces)] for i in range(len(texts))]
-    gap = (args.shift_gap, args.shift_gap) if args.shift_gap else None
-    raw = [render.render_line(t, f, rng, word_gap=gap) for t, f in zip(texts, faces)]
+    texts, faces, raw = held_out_lines(alphabet, held_faces, args.shift_lines, args.shift_gap)
     # with --shift-gap, the same texts and distortions at the faces' own word gap too
-    rng = np.random.default_rng(778)
-    own = [render.render_line(t, f, rng) for t, f in zip(texts, faces)] if gap else None
+    own = held_out_lines(alphabet, held_faces, args.shift_lines)[2] if args.shift_gap else None
     truth = pipeline._norm(texts)
 
-    def read(model, images, body, widen):
+    def read(model, cfg, images):
         """Greedy CER of the held-out lines, CER of their letters alone (spaces taken out of
         both sides: what word gaps do to the letters) and the space errors."""
-        lines = [pipeline.normalise_line(x, body=body, widen=widen) for x in images]
+        lines = [pipeline.run_line(x, cfg) for x in images]
         pred = pipeline._norm(pipeline.score(model, lines, texts, alphabet)["predictions"])
         errors = {(a, b): n for a, b, n in confusions(pred, truth, top=None)}
         return pred, {"cer": cer(pred, truth),
@@ -336,13 +341,13 @@ def shift(args) -> dict:
                            train_lines=args.train_lines, minutes=args.minutes, seed=args.seed,
                            threads=args.threads, **({"epochs": args.epochs} if args.epochs else {}), **extra)
         cfg, model = pipeline.load_run(out)
-        pred, held = read(model, raw, body, cfg["widen"])
+        pred, held = read(model, cfg, raw)
         per_face = {f.stem: cer([p for p, g in zip(pred, faces) if g == f], [t for t, g in zip(truth, faces) if g == f])
                     for f in held_faces}
         best = min(m["history"], key=lambda r: r["val_cer"])
         res["runs"][str(b)] = {"val_cer": best["val_cer"], "held_out_cer": held["cer"], "held_out_per_face": per_face,
                                **{k: v for k, v in held.items() if k != "cer"},
-                               **({"own_gap": read(model, own, body, cfg["widen"])[1]} if own else {}),
+                               **({"own_gap": read(model, cfg, own)[1]} if own else {}),
                                "best_epoch": best["epoch"], "epochs": len(m["history"]), "seconds": m["seconds"],
                                "cpu_seconds": m["cpu_seconds"], "uptime": _machine()["uptime"]}
         r = res["runs"][str(b)]
