@@ -272,14 +272,13 @@ def shift_lm(args) -> dict:
             outs = {k: most_confident(read_at(model, x, (1.0,))) for k, x in (("val", val_lines), ("held", lines))}
             truth = {"val": pipeline._norm(val_texts), "held": pipeline._norm(texts)}
             rows = []
-            for w, b, *word in args.pairs or pipeline.LM_GRID:
-                row = {"weight": w, "bonus": b, "word_bonus": word[0] if word else 0.0}
+            for w, b in args.pairs or pipeline.LM_GRID:
+                row = {"weight": w, "bonus": b}
                 for k in outs:
-                    row[k] = cer(pipeline._norm(decode(outs[k], alphabet, cfg["beam"],
-                                                       (lm, w, b, row["word_bonus"]))), truth[k])
+                    row[k] = cer(pipeline._norm(decode(outs[k], alphabet, cfg["beam"], (lm, w, b))), truth[k])
                 rows.append(row)
-                print(f"{run}: weight {w} bonus {b} word bonus {row['word_bonus']}: validation "
-                      f"{100 * row['val']:.2f}%, held-out {100 * row['held']:.2f}%", flush=True)
+                print(f"{run}: weight {w} bonus {b}: validation {100 * row['val']:.2f}%, "
+                      f"held-out {100 * row['held']:.2f}%", flush=True)
             res["runs"][str(run)] = {"hold_out": meta["hold_out"], "seed": meta["seed"], "grid": rows}
     return res
 
@@ -415,9 +414,8 @@ def report(args) -> None:
             if "cer_lm" in o:
                 lm = p["lm"]
                 how = ", set by the recipe" if lm.get("chosen_on") == "recipe" else ""
-                words = f", word bonus {lm['word_bonus']}" if lm.get("word_bonus") else ""
                 print(f"| foveanet, beam {c['beam']} + character {lm['order']}-gram LM (weight {lm['weight']}, "
-                      f"bonus {lm['bonus']}{words}{how}) | {100 * o['cer_lm']:.2f}% | {100 * o['wer_lm']:.2f}% |")
+                      f"bonus {lm['bonus']}{how}) | {100 * o['cer_lm']:.2f}% | {100 * o['wer_lm']:.2f}% |")
             print(f"| Tesseract 5 (`{LANGS[script]}`, psm 7, line x2) | {100 * t['cer']:.2f}% | {100 * t['wer']:.2f}% |\n")
             lm_col = "cer_per_font_lm" in o
             print("| test font | foveanet CER (greedy) |" + (" foveanet beam + LM (as chosen) |" if lm_col else "") + " Tesseract CER |")
@@ -502,7 +500,7 @@ def main(argv=None):
     sl.add_argument("--shift-lines", type=int, default=200)
     sl.add_argument("--val-lines", type=int, default=500)
     sl.add_argument("--pairs", nargs="*", default=None, type=lambda s: tuple(float(v) for v in s.split(",")),
-                    help="(weight, bonus) pairs as W,B, or W,B,WORD with a word bonus (default: pipeline.LM_GRID)")
+                    help="(weight, bonus) pairs as W,B (default: pipeline.LM_GRID)")
     sl.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")

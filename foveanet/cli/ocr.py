@@ -167,8 +167,7 @@ def _print_report(m: dict, run) -> None:
         print("each line read at widths " + ", ".join(f"{f:g}" for f in m["scales"])
               + " (the reading the model is surest of kept; the widths chosen on validation lines)")
     if m.get("lm_weight"):
-        words = f", word bonus {m['lm_word_bonus']}" if m.get("lm_word_bonus") else ""
-        print(f"beam + character language model (weight {m['lm_weight']}{words}; lm.json says how it was chosen): "
+        print(f"beam + character language model (weight {m['lm_weight']}; lm.json says how it was chosen): "
               f"CER {100 * m['cer_lm']:.2f}%  WER {100 * m['wer_lm']:.2f}%")
     for f, v in m.get("cer_per_font", {}).items():
         print(f"  {f:28s} CER {100 * v:.2f}%")

@@ -41,38 +41,14 @@ def _lse(a: float, b: float) -> float:
     return a + math.log1p(math.exp(b - a))
 
 
-def _words(seq, separator: int):
-    """The non-empty runs of ids between ``separator``s, as tuples."""
-    word, out = [], []
-    for k in list(seq) + [separator]:
-        if k == separator:
-            if word:
-                out.append(tuple(word))
-            word = []
-        else:
-            word.append(k)
-    return out
-
-
-def _last_word(prefix: tuple, separator: int) -> tuple:
-    """The ids after the last ``separator`` in ``prefix``."""
-    i = len(prefix)
-    while i and prefix[i - 1] != separator:
-        i -= 1
-    return prefix[i:]
-
-
 class CharLM:
     """A character n-gram language model over class ids, Witten-Bell interpolated down to a
-    uniform distribution over ``classes - 1`` labels (so an unseen label is never impossible),
-    and, given the word ``separator``'s id, the vocabulary of the training words (``words``:
-    id tuples between separators) that beam search's word bonus looks up.
+    uniform distribution over ``classes - 1`` labels (so an unseen label is never impossible).
 
     Args:
         sequences: training label sequences (lists of ids >= 1).
         classes: the alphabet's size including the blank.
         order: n, the labels of context plus one.
-        separator: the id that ends a word (the space's), or None for no vocabulary.
 
     Example::
 
@@ -80,17 +56,12 @@ class CharLM:
         >>> lm = CharLM([[1, 2, 1, 2, 1, 2]], classes=4, order=2)
         >>> lm.logp((1,), 2) > lm.logp((1,), 3)        # 2 always followed 1
         True
-        >>> sorted(CharLM([[1, 2, 3, 2, 3, 1]], classes=4, separator=3).words)
-        [(1,), (1, 2), (2,)]
     """
 
-    def __init__(self, sequences, classes: int, order: int = 4, separator: int | None = None):
-        self.order, self.uniform, self.separator = order, -np.log(classes - 1), separator
-        self.words = set()
+    def __init__(self, sequences, classes: int, order: int = 4):
+        self.order, self.uniform = order, -np.log(classes - 1)
         self.counts = defaultdict(Counter)   # context tuple -> next id -> count
         for seq in sequences:
-            if separator is not None:
-                self.words.update(_words(seq, separator))
             seq = [0] * (order - 1) + list(seq)   # 0 (the blank's id) pads the line start
             for i in range(order - 1, len(seq)):
                 for n in range(order):
@@ -115,15 +86,13 @@ class CharLM:
 
 def beam_decode(log_probs: np.ndarray, length: int | None = None, beam: int = 8, blank: int = 0,
                 prune: float = -12.0, lm: CharLM | None = None, lm_weight: float = 0.0,
-                bonus: float = 0.0, word_bonus: float = 0.0) -> list:
+                bonus: float = 0.0) -> list:
     """CTC prefix beam search: the ``beam`` most probable label prefixes are kept per frame,
     each with the log-probability of its paths ending in a blank (p_b) and in its last label
     (p_nb); a label equal to the prefix's last extends it only from p_b. Classes with a
     frame log-probability below ``prune`` are skipped. With a language model ``lm``, prefixes
     are ranked by ``log p + lm_weight * log P_lm(prefix) + bonus * len(prefix)`` (shallow
-    fusion; the bonus offsets the model's preference for fewer labels), plus ``word_bonus``
-    for each word of the prefix in the language model's vocabulary (``lm.words``), counted
-    when its separator comes and, in the final choice, for the last word of the line.
+    fusion; the bonus offsets the model's preference for fewer labels).
 
     Example::
 
@@ -135,25 +104,15 @@ def beam_decode(log_probs: np.ndarray, length: int | None = None, beam: int = 8,
     lp = np.asarray(log_probs, np.float64)[:length]
     lp_list = lp.tolist()
     beams = {(): (0.0, -np.inf)}   # prefix -> (log p_b, log p_nb)
-    fused = {(): 0.0}              # prefix -> lm_weight * log P_lm + bonus * length + word bonuses
-
-    sep = lm.separator if lm is not None and word_bonus else None
-
-    def known(word):
-        return word_bonus if word and word in lm.words else 0.0
+    fused = {(): 0.0}              # prefix -> lm_weight * log P_lm + bonus * length
 
     def extra(prefix):
         if prefix not in fused:
-            head, k = prefix[:-1], prefix[-1]
-            e = extra(head) + lm_weight * lm.logp(head, k) + bonus
-            fused[prefix] = e + known(_last_word(head, sep)) if k == sep else e
+            fused[prefix] = extra(prefix[:-1]) + lm_weight * lm.logp(prefix[:-1], prefix[-1]) + bonus
         return fused[prefix]
 
     def rank(kv):
         return _lse(*kv[1]) + (extra(kv[0]) if lm is not None else 0.0)
-
-    def final(kv):
-        return rank(kv) + (known(_last_word(kv[0], sep)) if sep is not None else 0.0)
     for row, frame in zip(lp, lp_list):
         nxt = defaultdict(lambda: (-math.inf, -math.inf))
         cand = np.nonzero(row >= prune)[0].tolist()
@@ -174,7 +133,7 @@ def beam_decode(log_probs: np.ndarray, length: int | None = None, beam: int = 8,
                 else:
                     nxt[ext] = (b, _lse(nb, total + p))
         beams = dict(sorted(nxt.items(), key=lambda kv: -rank(kv))[:beam])
-    return list(max(beams.items(), key=final)[0])
+    return list(max(beams.items(), key=rank)[0])
 
 
 def edit_distance(a, b) -> int:

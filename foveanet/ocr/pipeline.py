@@ -59,9 +59,8 @@ DEFAULTS = {
     "lm_weight": None,
 }
 # lm_weight: (weight, bonus) of the language model set by the recipe for rendered lines, or
-# (weight, bonus, word bonus) with beam search's bonus per vocabulary word, or None: the
-# pair of LM_GRID that reads the validation lines best (see lm_val_lines; a run on a data
-# folder always chooses on its own held-out lines)
+# None: the pair of LM_GRID that reads the validation lines best (see lm_val_lines; a run on
+# a data folder always chooses on its own held-out lines)
 # lm_val_lines: the reading widths and the language-model weight are chosen on this many
 # validation lines, rendered after training (another seed, the validation text). On 200 the
 # grid's CERs differ by 4-5 characters of ~3,300 and the choice flips with the draw: the 200
@@ -185,9 +184,8 @@ LM_ORDER = 5
 
 
 def _lm(cfg) -> CharLM:
-    """A character 5-gram model of the texts the run's model was trained on, with their words
-    as its vocabulary (re-made from the config: rendered training texts are seeded, a data
-    folder is read again)."""
+    """A character 5-gram model of the texts the run's model was trained on (re-made from the
+    config: rendered training texts are seeded, a data folder is read again)."""
     alphabet = _alphabet(cfg)
     if cfg["data"]:
         from foveanet.ocr.lines import read_folder
@@ -195,16 +193,15 @@ def _lm(cfg) -> CharLM:
         texts = [t for i, t in enumerate(read_folder(cfg["data"], alphabet)[1]) if i % 10 != 9]
     else:
         texts = text_lines(alphabet, "train", cfg["train_lines"], cfg["seed"])
-    space = alphabet.encode(" ")[0] if " " in alphabet.chars else None
-    return CharLM([alphabet.encode(t) for t in texts], len(alphabet), LM_ORDER, separator=space)
+    return CharLM([alphabet.encode(t) for t in texts], len(alphabet), LM_ORDER)
 
 
 def choose_lm(model, cfg, out) -> dict:
     """How the run reads, chosen on the ``lm_val_lines`` validation lines (a folder run: its
     held-out tenth), written to ``out``/lm.json: first the width factors (``reading.SCALE_SETS``,
     greedy CER), then at those the ``LM_GRID`` (weight, bonus) with the lowest CER (ties: the
-    smaller weight), unless the recipe sets the pair, or the pair and a word bonus, for
-    rendered lines (``lm_weight``; the grid is still measured and kept)."""
+    smaller weight), unless the recipe sets the pair for rendered lines (``lm_weight``; the
+    grid is still measured and kept)."""
     from foveanet.ocr.reading import SCALE_SETS
     from foveanet.train.checkpoint import write_json
 
@@ -221,9 +218,7 @@ def choose_lm(model, cfg, out) -> dict:
     fixed = None if cfg["data"] else cfg.get("lm_weight")   # a folder's own lines decide
     if fixed:
         best = {"weight": float(fixed[0]), "bonus": float(fixed[1])}
-    word_bonus = float(fixed[2]) if fixed and len(fixed) > 2 else 0.0
-    choice = {"order": LM_ORDER, "weight": best["weight"], "bonus": best["bonus"], "word_bonus": word_bonus,
-              "grid": grid,
+    choice = {"order": LM_ORDER, "weight": best["weight"], "bonus": best["bonus"], "grid": grid,
               "chosen_on": "recipe" if fixed else "validation",
               "scales": list(scales), "scale_grid": scale_grid}
     write_json(Path(out) / "lm.json", choice)
@@ -240,14 +235,14 @@ def _run_scales(out) -> tuple:
 
 
 def _run_lm(cfg, out):
-    """(CharLM, weight, bonus, word bonus) of a run's lm.json, or None."""
+    """(CharLM, weight, bonus) of a run's lm.json, or None."""
     import json
 
     path = Path(out) / "lm.json"
     if not path.is_file():
         return None
     c = json.loads(path.read_text())
-    return (_lm(cfg), c["weight"], c["bonus"], c.get("word_bonus", 0.0)) if c["weight"] else None
+    return (_lm(cfg), c["weight"], c["bonus"]) if c["weight"] else None
 
 
 def _lm_val_set(cfg):
@@ -424,7 +419,6 @@ def _evaluate(model, cfg, out: Path, pictures: bool) -> dict:
         per_font_lm[f] = cer([fused["predictions"][i] for i in sel], [truth[i] for i in sel])
     m = {"test_lines": len(lines), "cer": g["cer"], "wer": g["wer"], "cer_beam": b["cer"], "wer_beam": b["wer"],
          "cer_lm": fused["cer"], "wer_lm": fused["wer"], "lm_weight": lm[1] if lm else 0.0,
-         "lm_word_bonus": lm[3] if lm else 0.0,
          "scales": list(scales),
          "cer_per_font": per_font, "cer_per_font_lm": per_font_lm,
          "confusions": confusions(g["predictions"], truth), "confusions_lm": confusions(fused["predictions"], truth),

@@ -63,18 +63,17 @@ def most_confident(readings: dict, scales=None) -> list:
 
 def decode(outs: list, alphabet, beam: int, lm=None) -> list:
     """Texts of per-frame log-probabilities: greedy (beam 0), beam search, or beam search
-    fused with ``lm`` = (CharLM, weight, bonus[, word bonus]) when its weight is not 0."""
+    fused with ``lm`` = (CharLM, weight, bonus) when its weight is not 0."""
     if lm is not None and lm[1]:
-        word_bonus = lm[3] if len(lm) > 3 else 0.0
-        return [alphabet.decode(beam_decode(lp, beam=beam, lm=lm[0], lm_weight=lm[1], bonus=lm[2],
-                                            word_bonus=word_bonus)) for lp in outs]
+        return [alphabet.decode(beam_decode(lp, beam=beam, lm=lm[0], lm_weight=lm[1], bonus=lm[2]))
+                for lp in outs]
     return [alphabet.decode(beam_decode(lp, beam=beam) if beam else greedy_decode(lp)) for lp in outs]
 
 
 def recognize(model, lines: list, alphabet, beam: int = 0, batch_size: int = 64, lm=None,
               scales=(1.0,)):
     """Texts read from normalised lines (greedy, or beam search of width ``beam``, fused
-    with ``lm`` = (CharLM, weight, bonus[, word bonus]) if given; at the most confident of the width
+    with ``lm`` = (CharLM, weight, bonus) if given; at the most confident of the width
     factors ``scales``) and the per-frame log-probabilities they were read from."""
     outs = most_confident(read_at(model, lines, scales, batch_size))
     return decode(outs, alphabet, beam, lm), outs

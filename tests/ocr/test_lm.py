@@ -31,26 +31,6 @@ def test_beam_search_with_the_language_model():
     assert beam_decode(lp, beam=4, lm=lm, lm_weight=0.5) == [1, 1, 2]   # the model knows 1 follows 1
 
 
-
-def test_word_bonus_reads_a_vocabulary_word_where_the_frames_lean_to_a_neighbour():
-    """Words 1 2 and 2 2 (3 separates them); frames read 1 or 3 as the first label, 3 a shade
-    ahead. A word bonus of 1 nat outweighs the frames' log(0.49 / 0.47) = 0.04 and the
-    n-gram's own preference; a bonus of 0 leaves the beam's reading as it was."""
-    lm = CharLM([[1, 2, 4, 2, 2], [2, 2, 4, 1, 2]], classes=5, order=2, separator=4)
-    assert lm.words == {(1, 2), (2, 2)}
-    p = np.full((3, 5), 0.01)
-    p[0] = [0.02, 0.47, 0.01, 0.49, 0.01]
-    p[1, 0] = p[2, 2] = 0.96
-    lp = np.log(p / p.sum(axis=1, keepdims=True))
-    plain = beam_decode(lp, beam=4, lm=lm, lm_weight=0.01)
-    assert plain == [3, 2]
-    assert beam_decode(lp, beam=4, lm=lm, lm_weight=0.01, word_bonus=0.0) == plain
-    assert beam_decode(lp, beam=4, lm=lm, lm_weight=0.01, word_bonus=1.0) == [1, 2]
-    # counted when the separator comes too: "3 2 | 1 2" -> "1 2 | 1 2"
-    two = np.concatenate([lp, np.log(np.eye(5)[[4, 0]] * 0.95 + 0.01), lp])
-    assert beam_decode(two, beam=8, lm=lm, lm_weight=0.01) == [3, 2, 4, 3, 2]
-    assert beam_decode(two, beam=8, lm=lm, lm_weight=0.01, word_bonus=1.0) == [1, 2, 4, 1, 2]
-
 def test_choose_lm_keeps_the_recipes_pair_for_rendered_lines_only(tmp_path):
     """An Odia run's language-model pair is the recipe's (0.6, 2.0) whatever its validation
     lines read best, with the grid still measured; without ``lm_weight`` (Latin) the best
