@@ -28,24 +28,41 @@ __all__ = ["depthwise_s2_forward", "depthwise_s2_backward"]
 _ABOVE = 2  # zero rows before a buffer's data: reads at row -1, and -2 past a row's start
 
 
+# Rows at least this wide are split into their phases through a view of each row, whose
+# stride-2 loop the compiler vectorises; narrower rows stay indexed, where a view's set-up
+# costs more than it saves. The phase split of every plane of (8, C, W, W) float32 with
+# 8*C*W*W ~ 2.4M, one thread, median ms, indexed / views: W 4 3.4-4.8 / 4.3-6.1; 8 1.9 /
+# 1.9; 14 1.65 / 1.27; 16 1.5 / 1.8; 28 1.45-1.57 / 1.35-1.51; 56 1.36-1.60 / 0.72-0.74;
+# 112 1.40-1.58 / 0.46-0.53 (AMD EPYC)
+_VIEW_MIN_WIDTH = 48
+
+
 @njit(cache=True, nogil=True)
 def _fill(src, bufs, at, H, W, Wo):
     """bufs[3*pr + j] = phase (pr, pc(j)) of the plane ``src`` (H*W flat) from row _ABOVE
     of the block at ``at``, pc = 1, 0, 1 for j = 0, 1, 2; buffer j = 0's last column
-    stays 0. Rows of 2-28 numbers: indexed, not sliced per row (a slice costs more than
-    such a row's copy: MobileNetV2 @64's 576 @4 s2 b32 fwd+bwd, one thread, 9.5 -> 3.9
-    ms; 3x3 s2 96 @56 b8 forward 1.70 -> 1.34)."""
+    stays 0. Rows narrower than _VIEW_MIN_WIDTH are indexed, not sliced (MobileNetV2
+    @64's 576 @4 s2 b32 fwd+bwd, one thread, 9.5 -> 3.9 ms)."""
     m = W // 2
     for pr in range(2):
         b0, b1, b2 = bufs[3 * pr], bufs[3 * pr + 1], bufs[3 * pr + 2]
         for hq in range((H - pr + 1) // 2):
             r = (2 * hq + pr) * W
             base = at + (_ABOVE + hq) * Wo
-            for q in range(m):
-                e, o = src[r + 2 * q], src[r + 2 * q + 1]
-                b1[base + q] = e
-                b2[base + q] = o
-                b0[base + q] = o
+            if W >= _VIEW_MIN_WIDTH:
+                s = src[r:r + 2 * m]
+                d0, d1, d2 = b0[base:base + m], b1[base:base + m], b2[base:base + m]
+                for q in range(m):
+                    e, o = s[2 * q], s[2 * q + 1]
+                    d1[q] = e
+                    d2[q] = o
+                    d0[q] = o
+            else:
+                for q in range(m):
+                    e, o = src[r + 2 * q], src[r + 2 * q + 1]
+                    b1[base + q] = e
+                    b2[base + q] = o
+                    b0[base + q] = o
             if W % 2:
                 b1[base + m] = src[r + W - 1]
             else:
@@ -151,9 +168,15 @@ def _input_grad(gy, n0, S, c, gb, Pg, d, wc, dx, H, W, Ho, Wo):
             out = dx[n0 + k, c]
             for hq in range(rows):
                 r, at = (2 * hq + pr) * W, k * Pg + hq * Wo
-                for q in range(m):
-                    out[r + 2 * q] = e[at + q]
-                    out[r + 2 * q + 1] = o[at + q]
+                if W >= _VIEW_MIN_WIDTH:   # as in _fill
+                    row, er, orow = out[r:r + 2 * m], e[at:at + m], o[at:at + m]
+                    for q in range(m):
+                        row[2 * q] = er[q]
+                        row[2 * q + 1] = orow[q]
+                else:
+                    for q in range(m):
+                        out[r + 2 * q] = e[at + q]
+                        out[r + 2 * q + 1] = o[at + q]
                 if W % 2:
                     out[r + W - 1] = e[at + m]
 

@@ -36,6 +36,9 @@ CASES = [
     (40, 2, 3, 4, 3, 3, 1, 1, 1, True),
     (37, 2, 4, 4, 3, 3, 2, 1, 1, False),
     (33, 3, 2, 2, 3, 3, 1, 1, 1, True),
+    # stride 2 on rows wide enough for depthwise_s2's row views (_VIEW_MIN_WIDTH), even and odd
+    (2, 2, 5, 48, 3, 3, 2, 1, 1, True),
+    (1, 3, 4, 51, 3, 3, 2, 1, 1, False),
 ]
 
 
@@ -103,9 +106,9 @@ def test_the_flat_kernel_takes_the_same_width_3x3_layers():
         return ConvGeom(N, C, H, W, C, C, kh, kw, pair[0], pair[2], (ph, ph, pw, pw))
 
     want = [True, False, False, True, False, False, False, False, True, True, True, True,
-            False, False, False, True, False, True]
+            False, False, False, True, False, True, False, False]
     assert [flat(geom(*case)) for case in CASES] == want
-    want = [False, True] + [False] * 10 + [True, True, True, False, True, False]
+    want = [False, True] + [False] * 10 + [True, True, True, False, True, False, True, True]
     assert [stride2(geom(*case)) for case in CASES] == want
     assert not flat(geom(1, 2, 6, 2, 3, 3, 1, 2, 2))  # a tap two columns off, rows of 2
 
