@@ -29,6 +29,8 @@ class CRNN(nn.Module):
         width: channels of the first conv block.
         hidden: units of the sequence head.
         frame: pixels of line width per time step, 2 or 4.
+        dropout: the probability of zeroing each number of the per-frame features and of
+            the head's output in training (0: none).
 
     Example::
 
@@ -41,7 +43,7 @@ class CRNN(nn.Module):
     """
 
     def __init__(self, num_classes: int, head: str = "lstm", width: int = 16, hidden: int = 96,
-                 frame: int = 4):
+                 frame: int = 4, dropout: float = 0.0):
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"CRNN: head must be one of {HEADS}, got {head!r}")
@@ -59,6 +61,7 @@ class CRNN(nn.Module):
             elif i < 3:
                 layers.append(nn.MaxPool2d((2, 1)))
         self.features = nn.Sequential(*layers)
+        self.drop = nn.Dropout(dropout) if dropout else None
         feat = 4 * chans[-1]
         if head == "lstm":
             self.rnn = nn.LSTM(feat, hidden, bidirectional=True)
@@ -72,9 +75,11 @@ class CRNN(nn.Module):
         f = self.features(x)                       # (N, C, 4, W/frame)
         n, c, h, w = f.shape
         f = f.reshape(n, c * h, w)                 # (N, 4C, T)
+        if self.drop is not None:
+            f = self.drop(f)
         if self.head_kind == "lstm":
             seq, _ = self.rnn(f.permute(2, 0, 1))  # (T, N, 2H)
-            logits = self.classifier(seq)
+            logits = self.classifier(seq if self.drop is None else self.drop(seq))
         else:
             logits = self.seq(f).permute(2, 0, 1)  # (T, N, C)
         return F.log_softmax(logits, dim=2)

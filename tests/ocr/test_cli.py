@@ -127,6 +127,30 @@ def test_crnn_frame_count_matches_batch_lines(frame):
         CRNN(len(LATIN), frame=3)
 
 
+
+def test_crnn_dropout_zeroes_features_in_training_only():
+    """dropout=p zeroes about p of the nonzero per-frame features (and of the LSTM's output)
+    in training, scaling the rest by 1/(1-p); in eval the model reads as one without it."""
+    f = fonts_for("latin", "train")[0]
+    x, _ = batch_lines([normalise_line(render_line(t, f, distort=False)) for t in ("a line", "another")])
+    foveanet.manual_seed(0)
+    plain = CRNN(len(LATIN), "lstm", width=4, hidden=8)
+    dropped = CRNN(len(LATIN), "lstm", width=4, hidden=8, dropout=0.4)
+    dropped.load_state_dict(plain.state_dict())
+    plain.eval()
+    dropped.eval()
+    assert np.array_equal(plain(foveanet.tensor(x)).numpy(), dropped(foveanet.tensor(x)).numpy())
+    seen = []
+    dropped.drop.register_forward_hook(lambda m, inp, out: seen.append((inp[0].numpy(), out.numpy())))
+    dropped.train()
+    dropped(foveanet.tensor(x))
+    (fin, fout), (sin, sout) = seen          # the features, then the LSTM's output
+    for a, b in ((fin, fout), (sin, sout)):
+        live = a != 0
+        kept = b[live] != 0
+        assert abs(1 - kept.mean() - 0.4) < 0.05, 1 - kept.mean()
+        np.testing.assert_allclose(b[live][kept], a[live][kept] / 0.6, rtol=1e-6)
+
 def test_a_run_without_frame_in_its_config_loads_with_4_pixel_frames(run, tmp_path):
     import shutil
 
