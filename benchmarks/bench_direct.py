@@ -90,7 +90,7 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     print(f"{n} images, one thread, median of {args.repeats}; load average {os.getloadavg()}")
     print("| layer | junk / taps | forward grid / batch-last ms | dX grid / batch-last ms "
-          "| dW grid / batch-last ms | route: forward, backward |")
+          "| dW grid / batch-last ms | route |")
     print("|---|---|---:|---:|---:|---|")
     none4 = np.empty((0, 0, 0, 0), np.float32)
     for C, Co, side, k, p, what in LAYERS:
@@ -112,8 +112,7 @@ def main(argv=None) -> None:
               _median_ms(lambda: direct_batch_backward(gy, x, w, none4, dwt, 0, n, 1, 1, p, p),
                          args.repeats)]
         g = ConvGeom(n, C, side, side, Co, 1, k, k, (1, 1), (1, 1), (p, p, p, p))
-        pick = ", ".join("batch-last" if f(g) else "grid"
-                         for f in (route.direct_batch_forward, route.direct_batch_backward))
+        pick = "batch-last" if route.direct_batch(g) else "grid"
         name = f"{C}->{Co} {k}x{k}" + (f" p{p}" if p else "") + f" @{side}"
         print(f"| {name}{' (' + what + ')' if what else ''} | {k - 1}/{out + k - 1} / "
               f"{C * k * k} | {fwd[0]:.2f} / {fwd[1]:.2f} | {dxs[0]:.2f} / {dxs[1]:.2f} | "

@@ -32,7 +32,7 @@ def forward(x: np.ndarray, w: np.ndarray, g: ConvGeom, bias, compiled, clamp=Non
     b = np.zeros(g.Co, x.dtype) if bias is None else np.ascontiguousarray(bias, x.dtype)
     y = np.empty((g.N, g.Co, g.Ho, g.Wo), dtype=x.dtype)
     lo, hi = (x.dtype.type(v) for v in ((-np.inf, np.inf) if clamp is None else clamp))
-    batch_last = route.direct_batch_forward(g)
+    batch_last = route.direct_batch(g)
     kernel = compiled.direct_batch_forward if batch_last else compiled.direct_forward
     threads.each(_blocks(g, batch_last), lambda blk: kernel(
         x, w, b, y, blk[0], blk[1], g.dh, g.dw, g.pads[0], g.pads[2], lo, hi))
@@ -46,7 +46,7 @@ def grads(gy: np.ndarray, x, w, g: ConvGeom, need_x: bool, need_w: bool, compile
     dx = np.empty((g.N, g.C, g.H, g.W), dtype=gy.dtype) if need_x else None
     none4 = np.empty((0, 0, 0, 0), gy.dtype)
     xs = np.ascontiguousarray(x) if need_w else none4
-    batch_last = route.direct_batch_backward(g)
+    batch_last = route.direct_batch(g)
     kernel = compiled.direct_batch_backward if batch_last else compiled.direct_backward
 
     def job(blk):
