@@ -82,21 +82,21 @@ def direct_split(g) -> bool:
 # the backward (dX and dW) where each output meets at least DIRECT_BATCH_MIN_TAPS input taps
 # (C * kh * kw; below, copying into the batch-last layout outweighs what it saves) and the
 # padded grid's junk columns, (kw-1)*dw of every Wp = Wo + (kw-1)*dw, are at least
-# DIRECT_BATCH_MIN_JUNK of it (on wide maps the grid wastes little). 64 images, one thread, median of
-# 40, Intel Xeon (AVX-512), quiet, forward / dX / dW ms, grid -> batch-last, ``python -m
-# benchmarks.bench_direct`` (docs/benchmarks/speed.md, 2026-12-07 20:04): 6->16 5x5 @14
+# DIRECT_BATCH_MIN_JUNK of it (on wide maps the grid wastes little). 64 images, one thread,
+# median of 40, Intel Xeon (AVX-512), quiet, forward / dX / dW ms, grid -> batch-last,
+# ``python -m benchmarks.bench_direct`` (docs/benchmarks/speed.md, 2026-12-07 20:04): 6->16 5x5 @14
 # (LeNet-5 C3, 150 taps, junk 4/14) 0.74 / 0.97 / 0.97 -> 0.39 / 0.56 / 0.51; 3->16 5x5 @14
-# (75, 4/14) 0.38 / 0.61 / 0.51 -> 0.24 / 0.37 / 0.30; 16->32 5x5 @12 (400, 4/12) 2.67 / 3.36
-# / 3.38 -> 1.21 / 1.88 / 1.67; 16->32 3x3 p1 @14 (144, 2/16) 2.19 / 2.33 / 2.52 -> 1.66 /
-# 1.80 / 2.19; 6->16 3x3 @10 (54, 2/12) 0.25 / 0.36 / 0.34 -> 0.14 / 0.23 / 0.21; 32->32 3x3
-# p1 @28 (vgg_small, 288, 2/30) dX 14.0 -> 14.8, dW 15.0 -> 13.8 (even), but forward 11.3 ->
-# 13.6; on an AMD EPYC (Zen 4) forward 10.4 -> 19.6, dX 11.9 -> 19.4, dW 16.1 -> 17.1, so
-# its backward stays on the grid too: `make bench`'s conv 3x3 32->32 @28 b128 fwd+bwd, 2
-# threads, 47.5-48.5 -> 40.3 ms there (docs/benchmarks/speed.md, 2026-12-08 02:20). Where they lose: 1->6 5x5 p2 @28 (C1, 25) 0.26 / 0.56 / 0.36 -> 0.54 / 0.69 / 0.56;
-# 1->32 3x3 p1 @28 (9) 0.72 / 1.53 / 0.85 -> 2.00 / 2.83 / 2.39; 3->32 3x3 p1 @28 (27) 1.37 /
-# 2.14 / 1.77 -> 2.72 / 3.20 / 3.12; 2->8 5x5 @20 (50) 0.22 / 0.32 / 0.27 -> 0.27 / 0.36 /
-# 0.31. Left on the grid though faster: 4->8 3x3 p1 @10 (36) 0.13 / 0.14 / 0.15 -> 0.09 /
-# 0.09 / 0.11.
+# (75, 4/14) 0.38 / 0.61 / 0.51 -> 0.24 / 0.37 / 0.30; 16->32 5x5 @12 (400, 4/12) 2.67 / 3.36 /
+# 3.38 -> 1.21 / 1.88 / 1.67; 16->32 3x3 p1 @14 (144, 2/16) 2.19 / 2.33 / 2.52 -> 1.66 / 1.80 /
+# 2.19; 6->16 3x3 @10 (54, 2/12) 0.25 / 0.36 / 0.34 -> 0.14 / 0.23 / 0.21; 32->32 3x3 p1 @28
+# (vgg_small, 288, 2/30) dX 14.0 -> 14.8, dW 15.0 -> 13.8 (even), but forward 11.3 -> 13.6; on
+# an AMD EPYC (Zen 4) forward 10.4 -> 19.6, dX 11.9 -> 19.4, dW 16.1 -> 17.1, so its backward
+# stays on the grid too: `make bench`'s conv 3x3 32->32 @28 b128 fwd+bwd, 2 threads,
+# 47.5-48.5 -> 40.3 ms there (docs/benchmarks/speed.md, 2026-12-08 02:20). Where they lose: 1->6 5x5 p2
+# @28 (C1, 25) 0.26 / 0.56 / 0.36 -> 0.54 / 0.69 / 0.56; 1->32 3x3 p1 @28 (9) 0.72 / 1.53 /
+# 0.85 -> 2.00 / 2.83 / 2.39; 3->32 3x3 p1 @28 (27) 1.37 / 2.14 / 1.77 -> 2.72 / 3.20 / 3.12;
+# 2->8 5x5 @20 (50) 0.22 / 0.32 / 0.27 -> 0.27 / 0.36 / 0.31. Left on the grid though faster:
+# 4->8 3x3 p1 @10 (36) 0.13 / 0.14 / 0.15 -> 0.09 / 0.09 / 0.11.
 DIRECT_BATCH_MIN_TAPS = 54
 DIRECT_BATCH_MIN_JUNK = 0.125
 # Images per call: 64 is the fastest per image on C3 (forward / dW ms per 64 images, calls

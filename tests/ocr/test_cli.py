@@ -127,7 +127,6 @@ def test_crnn_frame_count_matches_batch_lines(frame):
         CRNN(len(LATIN), frame=3)
 
 
-
 def test_crnn_dropout_zeroes_features_in_training_only():
     """dropout=p zeroes about p of the nonzero per-frame features (and of the LSTM's output)
     in training, scaling the rest by 1/(1-p); in eval the model reads as one without it."""
@@ -150,6 +149,7 @@ def test_crnn_dropout_zeroes_features_in_training_only():
         kept = b[live] != 0
         assert abs(1 - kept.mean() - 0.4) < 0.05, 1 - kept.mean()
         np.testing.assert_allclose(b[live][kept], a[live][kept] / 0.6, rtol=1e-6)
+
 
 def test_a_run_without_frame_in_its_config_loads_with_4_pixel_frames(run, tmp_path):
     import shutil
