@@ -244,7 +244,7 @@ def shift_lm(args) -> dict:
     (its JSON beside its folder), the run's validation lines (``lm_val_lines`` of its
     training faces) and the ``--shift-lines`` held-out lines ``shift`` read (same texts,
     faces, word gap and seeds), decoded at every pair of ``pipeline.LM_GRID`` or of
-    ``--pairs`` (beam as the recipe's); CER of each. Test lines are not read."""
+    ``--pairs`` (beam as the recipe's, or ``--beam``); CER of each. Test lines are not read."""
     import foveanet.ocr.pipeline as pipeline
     import foveanet.ocr.render as render
     from foveanet.ocr.alphabet import alphabet_for
@@ -275,7 +275,8 @@ def shift_lm(args) -> dict:
             for w, b in args.pairs or pipeline.LM_GRID:
                 row = {"weight": w, "bonus": b}
                 for k in outs:
-                    row[k] = cer(pipeline._norm(decode(outs[k], alphabet, cfg["beam"], (lm, w, b))), truth[k])
+                    row[k] = cer(pipeline._norm(decode(outs[k], alphabet, args.beam or cfg["beam"], (lm, w, b))),
+                                 truth[k])
                 rows.append(row)
                 print(f"{run}: weight {w} bonus {b}: validation {100 * row['val']:.2f}%, "
                       f"held-out {100 * row['held']:.2f}%", flush=True)
@@ -501,6 +502,7 @@ def main(argv=None):
     sl.add_argument("--val-lines", type=int, default=500)
     sl.add_argument("--pairs", nargs="*", default=None, type=lambda s: tuple(float(v) for v in s.split(",")),
                     help="(weight, bonus) pairs as W,B (default: pipeline.LM_GRID)")
+    sl.add_argument("--beam", type=int, default=None, help="beam width (default: the run's recipe's)")
     sl.add_argument("--json", default=None)
     r = sub.add_parser("report")
     r.add_argument("files", nargs="+")

@@ -105,7 +105,7 @@ def register(sub) -> None:
     pr.add_argument("image", help="an image file: one text line, or a page split into lines by its "
                                   "projection profile")
     pr.add_argument("--weights", default="best", metavar="best|last|PATH", help="which weights [best]")
-    pr.add_argument("--beam", type=int, default=None, help="beam width (0: greedy) [the run's, 8]")
+    pr.add_argument("--beam", type=int, default=None, help="beam width (0: greedy) [the run's: 8, Odia 16]")
     pr.set_defaults(func=run_predict)
 
 

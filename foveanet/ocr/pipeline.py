@@ -127,9 +127,14 @@ DEFAULTS = {
 # again on all six: 6.60 / 7.69 / 7.91 / 8.51 / 6.51 / 7.17 (7.40); (0.6, 2.5) 7.47, (0.7,
 # 2.0) 7.49, (0.6, 3.0) 7.64, (0.5, 1.5) 7.73, (0.8, 2.0) 7.86. On validation (0.6, 2.0)
 # reads level with (0.3, 0.5) (2.43-3.51 against 2.51-3.44%)
+# beam 16 for Odia: the stand-in's held-out lines at (0.6, 2.0), three models (widen 1.5,
+# seeds 0-2, ``bench_ocr.py shift-lm ... --beam B``), beam 8 / 16 / 32: 6.46 / 6.31 / 6.20,
+# 6.83 / 6.54 / 6.34, 7.69 / 7.20 / 7.23% (mean 6.99 / 6.68 / 6.59), validation lines better
+# too; 22 / 37 / 72 ms a line to decode, so 16, which takes most of the gain at half 32's
+# cost (results-ocr.md, 2026-12-08 02:14)
 SCRIPT_DEFAULTS = {"odia": {"body": 0.6, "word_gap": (0.1, 0.3), "extra_faces": True, "width": 16,
                             "hidden": 96, "train_lines": 15000, "widen": 1.5,
-                            "lm_weight": (0.6, 2.0)}}
+                            "lm_weight": (0.6, 2.0), "beam": 16}}
 
 
 def _log(msg: str, quiet: bool):

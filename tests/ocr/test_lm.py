@@ -40,9 +40,9 @@ def test_choose_lm_keeps_the_recipes_pair_for_rendered_lines_only(tmp_path):
     from foveanet.ocr import pipeline
 
     odia = pipeline.recipe(script="odia", train_lines=40, lm_val_lines=6, width=4, hidden=8)
-    assert tuple(odia["lm_weight"]) == (0.6, 2.0)
+    assert tuple(odia["lm_weight"]) == (0.6, 2.0) and odia["beam"] == 16
     latin = pipeline.recipe(script="latin", train_lines=40, lm_val_lines=6, width=4, hidden=8)
-    assert latin["lm_weight"] is None
+    assert latin["lm_weight"] is None and latin["beam"] == 8
     for cfg, name in ((odia, "odia"), (latin, "latin")):
         out = tmp_path / name
         out.mkdir()
