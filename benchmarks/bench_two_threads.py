@@ -18,24 +18,13 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-
-def _median_ms(run, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        times.append(run())
-    return 1e3 * float(np.median(times))
-
-
-def alone(job, rounds: int) -> float:
-    def run():
-        t = time.perf_counter()
-        job(0)
-        return time.perf_counter() - t
-    return _median_ms(run, rounds)
+from benchmarks.bench_direct import _median_ms
 
 
 def together(job, rounds: int) -> float:
-    def run():
+    """The median over ``rounds`` of the slower thread's wall ms, both started together."""
+    times = []
+    for _ in range(rounds):
         start, took = threading.Barrier(2), [0.0, 0.0]
 
         def side(i):
@@ -47,8 +36,8 @@ def together(job, rounds: int) -> float:
         other.start()
         side(0)
         other.join()
-        return max(took)
-    return _median_ms(run, rounds)
+        times.append(max(took))
+    return 1e3 * float(np.median(times))
 
 
 def main(argv=None) -> None:
@@ -69,7 +58,7 @@ def main(argv=None) -> None:
 
     with threadpool_limits(1):
         for name, job in (("products (compute)", products), ("copies of 8 MB (memory)", copies)):
-            print(f"{name}: alone {alone(job, args.rounds):.2f} ms, "
+            print(f"{name}: alone {_median_ms(lambda: job(0), args.rounds):.2f} ms, "
                   f"two at once {together(job, args.rounds):.2f} ms each", flush=True)
 
 
