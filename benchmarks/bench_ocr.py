@@ -269,18 +269,18 @@ def shift_lm(args) -> dict:
             texts, _, raw = held_out_lines(alphabet, held, args.shift_lines, meta.get("shift_gap"))
             lines = [pipeline.run_line(x, cfg) for x in raw]
             lm = pipeline._lm(cfg)
+            beam = cfg["beam"] if args.beam is None else args.beam   # 0: greedy, as in the recipe
             outs = {k: most_confident(read_at(model, x, (1.0,))) for k, x in (("val", val_lines), ("held", lines))}
             truth = {"val": pipeline._norm(val_texts), "held": pipeline._norm(texts)}
             rows = []
             for w, b in args.pairs or pipeline.LM_GRID:
                 row = {"weight": w, "bonus": b}
                 for k in outs:
-                    row[k] = cer(pipeline._norm(decode(outs[k], alphabet, args.beam or cfg["beam"], (lm, w, b))),
-                                 truth[k])
+                    row[k] = cer(pipeline._norm(decode(outs[k], alphabet, beam, (lm, w, b))), truth[k])
                 rows.append(row)
                 print(f"{run}: weight {w} bonus {b}: validation {100 * row['val']:.2f}%, "
                       f"held-out {100 * row['held']:.2f}%", flush=True)
-            res["runs"][str(run)] = {"hold_out": meta["hold_out"], "seed": meta["seed"], "grid": rows}
+            res["runs"][str(run)] = {"hold_out": meta["hold_out"], "seed": meta["seed"], "beam": beam, "grid": rows}
     return res
 
 
