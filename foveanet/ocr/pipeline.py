@@ -54,7 +54,7 @@ DEFAULTS = {
     "script": "latin", "head": "lstm", "width": 12, "hidden": 64, "train_lines": 10000,
     "val_lines": 200, "test_lines": 300, "epochs": 10, "batch_size": 16, "lr": 5e-3,
     "weight_decay": 1e-4, "threads": 2, "seed": 0, "test_seed": 12345, "minutes": 19.0,
-    "beam": 8, "data": None, "frame": 4, "stretch": 0.3, "body": None, "word_gap": None, "slant": 0.0, "warp": 0.0,
+    "beam": 8, "data": None, "frame": 4, "stretch": 0.3, "body": None, "word_gap": None, "slant": 0.0,
     "labels": "chars", "extra_faces": False, "lm_val_lines": 1000, "widen": 1.0,
     "lm_weight": None, "dropout": 0.0,
 }
@@ -174,8 +174,8 @@ def run_line(img: np.ndarray, cfg: dict, **where) -> np.ndarray:
 def _lines_set(cfg, split, count, seed):
     # face variety is drawn into the training lines only: validation and test lines are the
     # faces as they are
-    draw = ({"word_gap": tuple(cfg["word_gap"]) if cfg["word_gap"] else None, "slant": cfg["slant"],
-             "warp": cfg.get("warp", 0.0)} if split == "train" else None)
+    draw = ({"word_gap": tuple(cfg["word_gap"]) if cfg["word_gap"] else None, "slant": cfg["slant"]}
+            if split == "train" else None)
     images, texts, fonts = render_set(_alphabet(cfg), cfg["script"], split, count, seed, draw_kw=draw,
                                       extra_faces=cfg["extra_faces"])
     if split == "train" and cfg["stretch"]:

@@ -255,48 +255,15 @@ def _thinned(canvas, fill: int):
     return thin if after * 10 >= before else canvas
 
 
-def warped(canvas, rng, amount: float):
-    """``canvas`` bent by a smooth random displacement: a grid of points one em apart along
-    the line (three rows: top, middle, bottom) each moved by up to ``amount`` pixels in x and
-    y, drawn from ``rng``, and the image mapped piecewise-bilinearly between them (Pillow's
-    mesh transform). Letters keep their identity but their strokes' proportions and curves
-    vary, as they do from one type design to another.
-
-    >>> from PIL import Image
-    >>> im = Image.new("L", (200, 60), 255)
-    >>> warped(im, np.random.default_rng(0), 0.0).tobytes() == im.tobytes()   # no move, no change
-    True
-    """
-    from PIL import Image
-
-    w, h = canvas.size
-    cols = max(2, round(2 * w / h) + 1)
-    xs, ys = np.linspace(0, w, cols), np.linspace(0, h, 5)
-    # where each grid point's ink comes from; the border points move only along the border
-    src_x = xs[None, :] + rng.uniform(-amount, amount, (len(ys), cols))
-    src_y = ys[:, None] + rng.uniform(-amount, amount, (len(ys), cols))
-    src_x[:, 0], src_x[:, -1], src_y[0], src_y[-1] = 0, w, 0, h
-    mesh = []
-    for i in range(len(ys) - 1):
-        for j in range(cols - 1):
-            box = (int(round(xs[j])), int(round(ys[i])), int(round(xs[j + 1])), int(round(ys[i + 1])))
-            # the source quad's corners: upper left, lower left, lower right, upper right
-            quad = (src_x[i, j], src_y[i, j], src_x[i + 1, j], src_y[i + 1, j],
-                    src_x[i + 1, j + 1], src_y[i + 1, j + 1], src_x[i, j + 1], src_y[i, j + 1])
-            mesh.append((box, quad))
-    return canvas.transform(canvas.size, Image.MESH, mesh, resample=Image.BILINEAR, fillcolor=255)
-
-
 def render_line(text: str, font_path, rng=None, distort: bool = True, height: int = HEIGHT,
-                word_gap: tuple | None = None, slant: float = 0.0, warp: float = 0.0) -> np.ndarray:
+                word_gap: tuple | None = None, slant: float = 0.0) -> np.ndarray:
     """One line of ``text`` as a (height, W) uint8 image, dark ink on white, its width set by
     the text; with ``distort`` the scan distortions of the module docstring are drawn from
     ``rng``. Face variety beyond the font file, drawn from ``rng`` per line: ``word_gap``
     (lo, hi) draws the words one by one, each space as wide as a fraction of the em drawn
     uniformly from [lo, hi] for the line (a face's own space is 0.13-0.66 em: Lohit Odia's
     0.13, Noto Sans Oriya's 0.26, Utkal's 0.66); ``slant`` shears the glyphs by a tangent
-    drawn from [-slant, slant]; ``warp`` bends the strokes (``warped``) by up to that fraction
-    of the em."""
+    drawn from [-slant, slant]."""
     from PIL import Image, ImageDraw, ImageFilter
 
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -334,8 +301,6 @@ def render_line(text: str, font_path, rng=None, distort: bool = True, height: in
         wide.paste(canvas, (extra, 0))
         canvas = wide.transform(wide.size, Image.AFFINE, (1, t, -t * canvas.height / 2, 0, 1, 0),
                                 resample=Image.BILINEAR, fillcolor=255)
-    if warp:
-        canvas = warped(canvas, rng, warp * size)
     if distort:
         ink = rng.random()
         if ink < 0.2:
