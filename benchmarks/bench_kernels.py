@@ -25,7 +25,7 @@ from foveanet.backend import use_kernels
 
 SELECTED = ["depthwise 3x3 128 @28 b16 fwd+bwd", "depthwise 3x3 s2 96 @56 b8 fwd+bwd",
             "max_pool2d 3/2 p1 (8,64,112,112) fwd+bwd", "max_pool2d 2/2 (128,6,28,28) fwd+bwd",
-            "lenet5 train SGD b128", "vgg_small train AdamW b128"]
+            "lenet5 train SGD b128", "vgg_small train AdamW b128", "bilstm 256->96 T140 b16 fwd+bwd"]
 
 
 def _cpu_ms(step, repeats: int, state: dict) -> None:

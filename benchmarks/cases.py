@@ -72,6 +72,43 @@ def conv_case(N, C, H, W, Co, k, p, groups=1, backward=True, stride=1):
     return build
 
 
+def lstm_case(T, N, I, H):
+    """A bidirectional nn.LSTM over a (T, N, I) sequence, forward and backward of the sum of
+    its output times a fixed gradient: the OCR line recognizer's recurrent layer at the
+    Odia recipe's size (140 frames of 16 lines, 256 -> 96 units)."""
+    def build(side, shared):
+        x, gy = _arrays((T, N, I), (T, N, 2 * H))
+        if side == "fv":
+            import foveanet
+            import foveanet.nn as nn
+            foveanet.manual_seed(SEED)
+            lstm = nn.LSTM(I, H, bidirectional=True)
+            if shared is not None:
+                shared["model"] = lstm
+            tx = foveanet.tensor(x, requires_grad=True)
+
+            def step():
+                tx.grad = None
+                for p in lstm.parameters():
+                    p.grad = None
+                lstm(tx)[0].backward(gy)
+            return step
+        import torch
+        lstm = torch.nn.LSTM(I, H, bidirectional=True)
+        if shared is not None:
+            with torch.no_grad():
+                for name, p in lstm.named_parameters():
+                    p.copy_(torch.from_numpy(np.asarray(shared["model"].state_dict()[name].numpy())))
+        tx, tg = torch.tensor(x, requires_grad=True), torch.from_numpy(gy)
+
+        def step():
+            tx.grad = None
+            lstm.zero_grad()
+            lstm(tx)[0].backward(tg)
+        return step
+    return build
+
+
 def pool_case(shape, k, s, p):
     """max_pool2d forward + backward."""
     def build(side, shared):
@@ -329,6 +366,7 @@ CASES = {
     "resnet18 infer b16 @224": inference_case("resnet18", 16),
     "vgg16 infer b1 @224": inference_case("vgg16", 1),
     "xmlcnn conv1d train b32 L500": xmlcnn_case(),
+    "bilstm 256->96 T140 b16 fwd+bwd": lstm_case(140, 16, 256, 96),
     "mobilenet_v2 infer b1 @224": _flops(inference_case("mobilenet_v2", 1), 2 * 300_774_272),
     # 64 px: a 224 px step at b32 takes seconds per run on two cores, too slow to repeat
     "mobilenet_v2 train SGD b32 @64": _flops(image_train_case("mobilenet_v2", 32, 64),

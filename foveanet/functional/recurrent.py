@@ -5,14 +5,15 @@ Gate order and weight layout are PyTorch's (``weight_ih`` is (G*H, I), ``weight_
 (G*H, H), gates stacked i, f, g, o for the LSTM and r, z, n for the GRU), so a
 ``torch.nn.LSTM``/``GRU`` state_dict loads without renaming. The input-to-hidden products
 of all frames are one GEMM before the loop and their gradients one GEMM after it; only the
-hidden-to-hidden product runs per frame.
+hidden-to-hidden product runs per frame. The LSTM's backward loop runs compiled where the
+kernels are there (``kernels/recurrent.py``); the formulas below are its reference.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from foveanet.autograd.function import Function
-from foveanet.backend.arrays import array_module
+from foveanet.backend.arrays import array_module, kernels
 from foveanet.functional._utils import as_optional, as_tensor
 
 __all__ = ["lstm_layer", "gru_layer"]
@@ -80,6 +81,8 @@ class _LSTM(Function):
         a_in = _input_products(x, w_ih, b_ih, b_hh)
         out = xp.empty((t_len, n, 2 * hid), dtype=x.dtype)
         gates = xp.empty((t_len, n, 4 * hid), dtype=x.dtype) if self.requires_grad else None
+        # tanh(c_t), which the backward reads again
+        tanh_c = xp.empty((t_len, n, hid), dtype=x.dtype) if self.requires_grad else None
         h, c = h0, c0
         for t in range(t_len):
             a = a_in[t] + h @ w_hh.T
@@ -87,13 +90,15 @@ class _LSTM(Function):
             i, f, o = s[:, :hid], s[:, hid:2 * hid], s[:, 3 * hid:]
             g = xp.tanh(a[:, 2 * hid:3 * hid])
             c = f * c + i * g
-            h = o * xp.tanh(c)
+            tc = xp.tanh(c)
+            h = o * tc
             out[t, :, :hid], out[t, :, hid:] = h, c
             if gates is not None:
                 gates[t] = xp.concatenate([i, f, g, o], axis=1)
+                tanh_c[t] = tc
         if self.requires_grad:
             self.x, self.h0, self.c0, self.w_ih, self.w_hh = x, h0, c0, w_ih, w_hh
-            self.out, self.gates = out, gates
+            self.out, self.gates, self.tanh_c = out, gates, tanh_c
         return out[::-1].copy() if reverse else out
 
     def backward(self, grad):
@@ -105,20 +110,33 @@ class _LSTM(Function):
         hid = two_h // 2
         h_all, c_all = out[:, :, :hid], out[:, :, hid:]
         da = xp.empty_like(gates)
-        dh = xp.zeros((n, hid), dtype=out.dtype)
-        dc = xp.zeros_like(dh)
-        for t in range(t_len - 1, -1, -1):
-            i, f, g, o = (gates[t, :, k * hid:(k + 1) * hid] for k in range(4))
-            c_prev = c_all[t - 1] if t else self.c0
-            tc = xp.tanh(c_all[t])
-            dh = dh + grad[t, :, :hid]
-            dc = dc + grad[t, :, hid:] + dh * o * (1 - tc * tc)
-            da[t, :, :hid] = dc * g * i * (1 - i)
-            da[t, :, hid:2 * hid] = dc * c_prev * f * (1 - f)
-            da[t, :, 2 * hid:3 * hid] = dc * i * (1 - g * g)
-            da[t, :, 3 * hid:] = dh * tc * o * (1 - o)
-            dc = dc * f
-            dh = da[t] @ w_hh
+        ks = kernels(grad)
+        compiled = ks.compiled
+        if compiled is not None and xp is np and grad.dtype in (np.float32, np.float64):
+            # the same formulas, one compiled loop per block of batch rows (kernels/recurrent.py)
+            grad, c0 = xp.ascontiguousarray(grad), xp.ascontiguousarray(self.c0)
+            w = xp.ascontiguousarray(w_hh)
+            dh = xp.empty((n, hid), dtype=grad.dtype)
+            dc = xp.empty_like(dh)
+            one = grad.dtype.type(1)
+            ks.each_channel_block(n, da.size, lambda rows: compiled.lstm_backward(
+                grad, gates, out, self.tanh_c, c0, w, da, dh, dc, rows.start, rows.stop, one))
+            ks.before_gemm()   # the weight gradients' GEMMs below get BLAS's threads back
+        else:
+            dh = xp.zeros((n, hid), dtype=out.dtype)
+            dc = xp.zeros_like(dh)
+            for t in range(t_len - 1, -1, -1):
+                i, f, g, o = (gates[t, :, k * hid:(k + 1) * hid] for k in range(4))
+                c_prev = c_all[t - 1] if t else self.c0
+                tc = self.tanh_c[t]
+                dh = dh + grad[t, :, :hid]
+                dc = dc + grad[t, :, hid:] + dh * o * (1 - tc * tc)
+                da[t, :, :hid] = dc * g * i * (1 - i)
+                da[t, :, hid:2 * hid] = dc * c_prev * f * (1 - f)
+                da[t, :, 2 * hid:3 * hid] = dc * i * (1 - g * g)
+                da[t, :, 3 * hid:] = dh * tc * o * (1 - o)
+                dc = dc * f
+                dh = da[t] @ w_hh
         h_prev = xp.concatenate([self.h0[None], h_all[:-1]], axis=0)
         dx, dw_ih, dw_hh, db_ih, db_hh = _param_grads(self, self.x, da, da, h_prev, self.w_ih)
         return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
