@@ -1,14 +1,15 @@
-"""The LSTM's compiled backward through time (``kernels/recurrent.py``) against its NumPy loop,
-on the OCR line recognizer's recurrent layer alone and in its whole training step, one
-process, the two interleaved step by step (a drift in the machine's speed hits both).
+"""The compiled backward through time of the LSTM and GRU (``kernels/recurrent.py``) against
+their NumPy loops, on the OCR line recognizer's recurrent layer alone and in its whole
+training step, one process, the two interleaved step by step (a drift in the machine's speed
+hits both).
 
     python -m benchmarks.bench_lstm [--threads 2] [--rounds 40]
 
-Only the LSTM's backward loop changes between the sides (the NumPy side sees a kernel set
+Only the recurrent backward loops change between the sides (the NumPy side sees a kernel set
 without the compiled kernels in ``functional/recurrent.py`` alone; convolutions, batch norm
 and pooling keep theirs). Cases: a bidirectional ``nn.LSTM(256, 96)`` over 140 frames of 16
-lines, fwd+bwd (``benchmarks/cases.py``), and one AdamW step of the Odia recipe's CRNN on 16
-lines 560 pixels wide (140 frames) with its CTC loss. Wall ms, min / median, and the median
+lines, fwd+bwd (``benchmarks/cases.py``), the same as a GRU, and one AdamW step of the Odia
+recipe's CRNN on 16 lines 560 pixels wide (140 frames) with its CTC loss. Wall ms, min / median, and the median
 of the per-round ratios compiled / NumPy.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import foveanet
 import foveanet.functional as F
 import foveanet.functional.recurrent as recurrent
-from benchmarks.cases import CASES
+from benchmarks.cases import CASES, lstm_case
 
 
 def _crnn_step():
@@ -59,6 +60,7 @@ def main(argv=None) -> None:
         return dataclasses.replace(compiled(a), compiled=None)
 
     cases = {"bilstm 256->96 T140 b16 fwd+bwd": CASES["bilstm 256->96 T140 b16 fwd+bwd"]("fv", {}),
+             "bigru 256->96 T140 b16 fwd+bwd": lstm_case(140, 16, 256, 96, kind="GRU")("fv", {}),
              "CRNN (Odia recipe) AdamW step b16 W560": _crnn_step()}
     print(f"{args.threads} thread(s), {args.rounds} rounds; wall ms min / median")
     print("| case | NumPy loop | compiled | compiled / NumPy (median of rounds) |")

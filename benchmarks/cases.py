@@ -72,17 +72,17 @@ def conv_case(N, C, H, W, Co, k, p, groups=1, backward=True, stride=1):
     return build
 
 
-def lstm_case(T, N, I, H):
-    """A bidirectional nn.LSTM over a (T, N, I) sequence, forward and backward of the sum of
-    its output times a fixed gradient: the OCR line recognizer's recurrent layer at the
-    Odia recipe's size (140 frames of 16 lines, 256 -> 96 units)."""
+def lstm_case(T, N, I, H, kind="LSTM"):
+    """A bidirectional nn.LSTM (or ``kind`` "GRU") over a (T, N, I) sequence, forward and
+    backward of the sum of its output times a fixed gradient: the OCR line recognizer's
+    recurrent layer at the Odia recipe's size (140 frames of 16 lines, 256 -> 96 units)."""
     def build(side, shared):
         x, gy = _arrays((T, N, I), (T, N, 2 * H))
         if side == "fv":
             import foveanet
             import foveanet.nn as nn
             foveanet.manual_seed(SEED)
-            lstm = nn.LSTM(I, H, bidirectional=True)
+            lstm = getattr(nn, kind)(I, H, bidirectional=True)
             if shared is not None:
                 shared["model"] = lstm
             tx = foveanet.tensor(x, requires_grad=True)
@@ -94,7 +94,7 @@ def lstm_case(T, N, I, H):
                 lstm(tx)[0].backward(gy)
             return step
         import torch
-        lstm = torch.nn.LSTM(I, H, bidirectional=True)
+        lstm = getattr(torch.nn, kind)(I, H, bidirectional=True)
         if shared is not None:
             with torch.no_grad():
                 for name, p in lstm.named_parameters():

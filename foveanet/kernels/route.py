@@ -14,10 +14,11 @@ benchmarks.bench_xmlcnn_ops --threads 1`` under load 3.6-3.8: embedding 16000 x 
 20000 rows fwd+bwd 39.3 -> 8.0 ms (6.3-7.3); adaptive_max_pool1d 8 chunks of (32, 128,
 499) fwd+bwd 8.1 -> 4.6 (3.4).
 
-An LSTM's backward through time (float32/64): always, on blocks of batch rows. Its loop
-alone, (T, N, H) = (140, 16, 96), one thread, NumPy -> compiled 7.5 -> 4.1 ms; a
-bidirectional LSTM(256, 96) fwd+bwd, 2 threads, 54.2 -> 43.6 ms (``python -m
-benchmarks.bench_lstm``). The forward stays NumPy's (``kernels/recurrent.py`` says why).
+An LSTM's or GRU's backward through time (float32/64): always, on blocks of batch rows. The
+LSTM's loop alone, (T, N, H) = (140, 16, 96), one thread, NumPy -> compiled 7.5 -> 4.1 ms;
+bidirectional layers (256 -> 96) fwd+bwd, 2 threads, LSTM 52-54 -> 43-44 ms, GRU 40.8 ->
+32.7 (``python -m benchmarks.bench_lstm``). The forwards stay NumPy's
+(``kernels/recurrent.py`` says why).
 
 Max pooling (float32/64): always; windows that tile the input exactly take
 ``kernels/pool_tiled.py`` when the argmax is kept, values only (inference: no backward, no

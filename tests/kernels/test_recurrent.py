@@ -1,5 +1,5 @@
-"""The compiled LSTM backward through time (foveanet/kernels/recurrent.py) against the NumPy
-path it replaces (the same formulas; float64 to round-off, float32 to its epsilon) and
+"""The compiled LSTM and GRU backward through time (foveanet/kernels/recurrent.py) against the
+NumPy path it replaces (the same formulas; float64 to round-off, float32 to its epsilon) and
 against PyTorch, in both directions, with initial states, over blocks of batch rows."""
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import torch
 
 import foveanet
 from foveanet.backend import use_kernels
-from foveanet.functional.recurrent import lstm_layer
+from foveanet.functional.recurrent import gru_layer, lstm_layer
 
 pytest.importorskip("numba")
 
@@ -73,3 +73,45 @@ def test_row_blocks_are_independent():
         lstm_backward(grad, gates, out, tanh_c, c0, w, *split, r0, r1, 1.0)
     for a, b in zip(whole, split):
         np.testing.assert_array_equal(a, b)
+
+
+def _gru_grads(choice, x, h0, w, gy, reverse):
+    with use_kernels(choice):
+        ts = [foveanet.tensor(a, requires_grad=True) for a in (x, h0, *w)]
+        y, h = gru_layer(*ts, reverse=reverse)
+        ((y * foveanet.tensor(gy)).sum() + (h * h).sum()).backward()
+        return [t.grad.numpy() for t in ts]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("shape", [(5, 3, 4, 6), (140, 16, 8, 32)], ids=["small", "row-blocks"])
+def test_compiled_gru_backward_equals_numpy_and_torch(dtype, reverse, shape):
+    t_len, n, i, hid = shape   # (140, 16, ., 32): 215k gradients, two blocks of rows on two threads
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((t_len, n, i)).astype(dtype)
+    h0 = 0.5 * rng.standard_normal((n, hid)).astype(dtype)
+    w = [(0.4 * rng.standard_normal(s)).astype(dtype) for s in ((3 * hid, i), (3 * hid, hid), (3 * hid,), (3 * hid,))]
+    gy = rng.standard_normal((t_len, n, hid)).astype(dtype)
+    prev = foveanet.get_num_threads()
+    foveanet.set_num_threads(2)
+    try:
+        got = _gru_grads("default", x, h0, w, gy, reverse)
+    finally:
+        foveanet.set_num_threads(prev)
+    ref = _gru_grads("numpy", x, h0, w, gy, reverse)
+    tol = 1e-11 if dtype == np.float64 else 2e-5
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    gru = torch.nn.GRU(i, hid).double()
+    with torch.no_grad():
+        for p, v in zip((gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0), w):
+            p.copy_(torch.from_numpy(v.astype(np.float64)))
+    tx, th = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, h0))
+    y, h = gru(tx.flip(0) if reverse else tx, th[None])
+    ((y.flip(0) if reverse else y) * torch.from_numpy(gy.astype(np.float64))).sum().add((h * h).sum()).backward()
+    want = [tx.grad, th.grad, gru.weight_ih_l0.grad, gru.weight_hh_l0.grad, gru.bias_ih_l0.grad,
+            gru.bias_hh_l0.grad]
+    tol = 1e-10 if dtype == np.float64 else 2e-3
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b.numpy(), rtol=tol, atol=tol)
