@@ -9,8 +9,8 @@ Only the recurrent backward loops change between the sides (the NumPy side sees 
 without the compiled kernels in ``functional/recurrent.py`` alone; convolutions, batch norm
 and pooling keep theirs). Cases: a bidirectional ``nn.LSTM(256, 96)`` over 140 frames of 16
 lines, fwd+bwd (``benchmarks/cases.py``), the same as a GRU, and one AdamW step of the Odia
-recipe's CRNN on 16 lines 560 pixels wide (140 frames) with its CTC loss. Wall ms, min / median, and the median
-of the per-round ratios compiled / NumPy.
+recipe's CRNN on 16 lines 560 pixels wide (140 frames) with its CTC loss. Wall ms, min /
+median, and the median of the per-round ratios compiled / NumPy.
 """
 from __future__ import annotations
 

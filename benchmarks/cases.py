@@ -82,29 +82,29 @@ def lstm_case(T, N, I, H, kind="LSTM"):
             import foveanet
             import foveanet.nn as nn
             foveanet.manual_seed(SEED)
-            lstm = getattr(nn, kind)(I, H, bidirectional=True)
+            rnn = getattr(nn, kind)(I, H, bidirectional=True)
             if shared is not None:
-                shared["model"] = lstm
+                shared["model"] = rnn
             tx = foveanet.tensor(x, requires_grad=True)
 
             def step():
                 tx.grad = None
-                for p in lstm.parameters():
+                for p in rnn.parameters():
                     p.grad = None
-                lstm(tx)[0].backward(gy)
+                rnn(tx)[0].backward(gy)
             return step
         import torch
-        lstm = getattr(torch.nn, kind)(I, H, bidirectional=True)
+        rnn = getattr(torch.nn, kind)(I, H, bidirectional=True)
         if shared is not None:
             with torch.no_grad():
-                for name, p in lstm.named_parameters():
+                for name, p in rnn.named_parameters():
                     p.copy_(torch.from_numpy(np.asarray(shared["model"].state_dict()[name].numpy())))
         tx, tg = torch.tensor(x, requires_grad=True), torch.from_numpy(gy)
 
         def step():
             tx.grad = None
-            lstm.zero_grad()
-            lstm(tx)[0].backward(tg)
+            rnn.zero_grad()
+            rnn(tx)[0].backward(tg)
         return step
     return build
 
