@@ -3,7 +3,9 @@
 Graves et al. 2006, "Connectionist Temporal Classification". A label sequence l of length S
 is extended with blanks, ``l' = (b, l_1, b, l_2, ..., b, l_S, b)`` of length 2S + 1, and
 every frame-wise path that collapses to l (merge repeats, then drop blanks) is summed by
-dynamic programming over the frames t = 0..T-1 of one sample.
+dynamic programming over the frames t = 0..T-1 of one sample. The recursions run as array
+operations over the batch here, and as one compiled loop per block of samples where the
+kernels are there (``kernels/ctc.py``, held to this path in tests/kernels/test_ctc.py).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import numpy as np
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
 from foveanet.backend import devices
-from foveanet.backend.arrays import array_module
+from foveanet.backend.arrays import array_module, kernels
 from foveanet.functional._loss_common import _reduction
 from foveanet.functional._utils import as_tensor, check_float
 
@@ -65,6 +67,31 @@ class _CTC(Function):
 
     def forward(self, lp, ext, in_len, tgt_len, reduction, zero_infinity):
         xp = array_module(lp)
+        ks = kernels(lp)
+        if ks.compiled is not None and xp is np and lp.dtype in (np.float32, np.float64):
+            nll, grad = self._compiled(xp, ks, lp, ext, in_len, tgt_len)
+        else:
+            nll, grad = self._recursions(xp, lp, ext, in_len, tgt_len)
+        inf = ~xp.isfinite(nll)
+        if zero_infinity:
+            nll = xp.where(inf, 0, nll).astype(lp.dtype)
+        if self.requires_grad:
+            if zero_infinity:
+                grad[:, inf, :] = 0
+            else:
+                grad[:, inf, :] = np.nan
+            self.grad, self.reduction = grad, reduction
+            self.scale = 1.0 / xp.maximum(tgt_len, 1).astype(lp.dtype) / lp.shape[1]
+
+        if reduction == "none":
+            return nll.astype(lp.dtype)
+        if reduction == "sum":
+            return xp.asarray(nll.sum(), dtype=lp.dtype)
+        return xp.asarray((nll / xp.maximum(tgt_len, 1)).mean(), dtype=lp.dtype)
+
+    def _recursions(self, xp, lp, ext, in_len, tgt_len):
+        """(-log p per sample, the gradient or None): the recursions of the class docstring
+        as array operations over the batch, frame by frame."""
         t_max, n, c = lp.shape
         s_ext = ext.shape[1]
         rows = xp.arange(n)
@@ -94,10 +121,7 @@ class _CTC(Function):
         end2 = xp.where(tgt_len > 0, a_end[rows, xp.maximum(2 * tgt_len - 1, 0)], _NEG)
         logp = _lse(end1, end2)
         nll = -logp
-        inf = ~xp.isfinite(nll)
-        if zero_infinity:
-            nll = xp.where(inf, 0, nll).astype(lp.dtype)
-
+        grad = None
         if self.requires_grad:
             beta = xp.full((t_max, n, s_ext), _NEG, dtype=lp.dtype)
             init = neg.copy()
@@ -120,18 +144,20 @@ class _CTC(Function):
             grad = xp.zeros_like(lp)
             for s in range(s_ext):
                 grad[:, rows, ext[:, s]] -= w[:, :, s]
-            if zero_infinity:
-                grad[:, inf, :] = 0
-            else:
-                grad[:, inf, :] = np.nan
-            self.grad, self.reduction = grad, reduction
-            self.scale = 1.0 / xp.maximum(tgt_len, 1).astype(lp.dtype) / n
+        return nll, grad
 
-        if reduction == "none":
-            return nll.astype(lp.dtype)
-        if reduction == "sum":
-            return xp.asarray(nll.sum(), dtype=lp.dtype)
-        return xp.asarray((nll / xp.maximum(tgt_len, 1)).mean(), dtype=lp.dtype)
+    def _compiled(self, xp, ks, lp, ext, in_len, tgt_len):
+        """The same as ``_recursions``, one compiled loop per block of samples
+        (``kernels/ctc.py``) on foveanet's threads (host arrays: ``xp`` is NumPy)."""
+        t_max, n, _ = lp.shape
+        lp = xp.ascontiguousarray(lp)
+        alpha = xp.empty((t_max, n, ext.shape[1]), dtype=lp.dtype)
+        nll = xp.empty(n, dtype=lp.dtype)
+        grad = xp.zeros_like(lp) if self.requires_grad else xp.zeros((1, 1, 1), lp.dtype)
+        ninf = lp.dtype.type(-np.inf)
+        ks.each_channel_block(n, alpha.size, lambda rows: ks.compiled.ctc_forward_backward(
+            lp, ext, in_len, tgt_len, alpha, grad, nll, self.requires_grad, rows.start, rows.stop, ninf))
+        return nll, (grad if self.requires_grad else None)
 
     def backward(self, g):
         if self.reduction == "none":

@@ -22,6 +22,7 @@ that the compile cost is paid once per machine.
     embedding.py   an embedding's backward: the scatter-add into the table's rows
     winograd.py    Winograd F(2x2, 3x3)'s input and output transforms for one image's band
     recurrent.py   an LSTM's or GRU's backward through time, for a block of batch rows
+    ctc.py         the CTC loss's forward-backward and gradient, for a block of samples
 
 ``load()`` returns the kernels, each loaded on first access and compiled on first call (or
 read from Numba's cache), or None when Numba is not installed (then foveanet runs its NumPy
@@ -49,7 +50,7 @@ _WHERE = {
     "relu_backward": "activation",
     "affine_clamp": "epilogue", "embedding_backward": "embedding",
     "direct_forward": "direct", "direct_backward": "direct",
-    "lstm_backward": "recurrent", "gru_backward": "recurrent",
+    "lstm_backward": "recurrent", "gru_backward": "recurrent", "ctc_forward_backward": "ctc",
     "direct_batch_forward": "direct_batch", "direct_batch_backward": "direct_batch",
     "batch_norm_forward": "batchnorm", "batch_norm_backward": "batchnorm",
     "batch_norm_forward_job": "batchnorm", "batch_norm_backward_job": "batchnorm",

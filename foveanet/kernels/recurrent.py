@@ -18,7 +18,7 @@ loop against ~0.4 ns in NumPy's vectorised tanh, and a compiled forward measured
 against NumPy's 8.5 for (T, N, H) = (140, 16, 96), one thread. ``gru_backward`` is the
 same loop for a GRU (its formulas on the function).
 
-Measured (``python -m benchmarks.bench_lstm``, 2-core AMD EPYC, wall ms min, NumPy loop ->
+Measured (``python -m benchmarks.bench_sequence``, 2-core AMD EPYC, wall ms min, NumPy loop ->
 this kernel): one direction's loop alone 7.5 -> 4.1 ms (one thread; 2.0 for half the rows);
 a bidirectional LSTM(256, 96) over 140 frames of 16 lines, fwd+bwd, 54.2 -> 43.6 ms on two
 threads, 68.1 -> 61.0 on one; a bidirectional GRU of the same size 40.8 -> 32.7 ms on two;

@@ -7,6 +7,8 @@ import torch
 
 import foveanet
 from foveanet.backend import use_kernels
+from tests.kernels import on_threads
+from tests.kernels import on_threads
 from foveanet.functional.recurrent import gru_layer, lstm_layer
 
 pytest.importorskip("numba")
@@ -28,14 +30,10 @@ def test_compiled_backward_equals_numpy_and_torch(dtype, reverse, shape):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((t_len, n, i)).astype(dtype)
     h0, c0 = (0.5 * rng.standard_normal((n, hid)).astype(dtype) for _ in range(2))
-    w = [(0.4 * rng.standard_normal(s)).astype(dtype) for s in ((4 * hid, i), (4 * hid, hid), (4 * hid,), (4 * hid,))]
+    w = [(0.4 * rng.standard_normal(s)).astype(dtype)
+         for s in ((4 * hid, i), (4 * hid, hid), (4 * hid,), (4 * hid,))]
     gy = rng.standard_normal((t_len, n, hid)).astype(dtype)
-    prev = foveanet.get_num_threads()
-    foveanet.set_num_threads(2)
-    try:
-        got = _grads("default", x, h0, c0, w, gy, reverse)
-    finally:
-        foveanet.set_num_threads(prev)
+    got = on_threads(2, lambda: _grads("default", x, h0, c0, w, gy, reverse))
     ref = _grads("numpy", x, h0, c0, w, gy, reverse)
     tol = 1e-11 if dtype == np.float64 else 2e-5
     for a, b in zip(got, ref):
@@ -91,14 +89,10 @@ def test_compiled_gru_backward_equals_numpy_and_torch(dtype, reverse, shape):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((t_len, n, i)).astype(dtype)
     h0 = 0.5 * rng.standard_normal((n, hid)).astype(dtype)
-    w = [(0.4 * rng.standard_normal(s)).astype(dtype) for s in ((3 * hid, i), (3 * hid, hid), (3 * hid,), (3 * hid,))]
+    w = [(0.4 * rng.standard_normal(s)).astype(dtype)
+         for s in ((3 * hid, i), (3 * hid, hid), (3 * hid,), (3 * hid,))]
     gy = rng.standard_normal((t_len, n, hid)).astype(dtype)
-    prev = foveanet.get_num_threads()
-    foveanet.set_num_threads(2)
-    try:
-        got = _gru_grads("default", x, h0, w, gy, reverse)
-    finally:
-        foveanet.set_num_threads(prev)
+    got = on_threads(2, lambda: _gru_grads("default", x, h0, w, gy, reverse))
     ref = _gru_grads("numpy", x, h0, w, gy, reverse)
     tol = 1e-11 if dtype == np.float64 else 2e-5
     for a, b in zip(got, ref):
@@ -109,7 +103,8 @@ def test_compiled_gru_backward_equals_numpy_and_torch(dtype, reverse, shape):
             p.copy_(torch.from_numpy(v.astype(np.float64)))
     tx, th = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, h0))
     y, h = gru(tx.flip(0) if reverse else tx, th[None])
-    ((y.flip(0) if reverse else y) * torch.from_numpy(gy.astype(np.float64))).sum().add((h * h).sum()).backward()
+    ((y.flip(0) if reverse else y) * torch.from_numpy(gy.astype(np.float64))).sum().add(
+        (h * h).sum()).backward()
     want = [tx.grad, th.grad, gru.weight_ih_l0.grad, gru.weight_hh_l0.grad, gru.bias_ih_l0.grad,
             gru.bias_hh_l0.grad]
     tol = 1e-10 if dtype == np.float64 else 2e-3

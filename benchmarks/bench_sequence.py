@@ -1,16 +1,18 @@
-"""The compiled backward through time of the LSTM and GRU (``kernels/recurrent.py``) against
-their NumPy loops, on the OCR line recognizer's recurrent layer alone and in its whole
-training step, one process, the two interleaved step by step (a drift in the machine's speed
-hits both).
+"""The compiled sequence kernels (``kernels/recurrent.py``: the LSTM's and GRU's backward
+through time; ``kernels/ctc.py``: the CTC loss's forward-backward) against the NumPy loops
+they replace, alone and in the OCR line recognizer's whole training step, one process, the
+two sides interleaved step by step (a drift in the machine's speed hits both).
 
-    python -m benchmarks.bench_lstm [--threads 2] [--rounds 40]
+    python -m benchmarks.bench_sequence [--threads 2] [--rounds 40]
 
-Only the recurrent backward loops change between the sides (the NumPy side sees a kernel set
-without the compiled kernels in ``functional/recurrent.py`` alone; convolutions, batch norm
-and pooling keep theirs). Cases: a bidirectional ``nn.LSTM(256, 96)`` over 140 frames of 16
-lines, fwd+bwd (``benchmarks/cases.py``), the same as a GRU, and one AdamW step of the Odia
-recipe's CRNN on 16 lines 560 pixels wide (140 frames) with its CTC loss. Wall ms, min /
-median, and the median of the per-round ratios compiled / NumPy.
+Only those loops change between the sides (the NumPy side sees a kernel set without the
+compiled kernels in ``functional/recurrent.py`` and ``functional/ctc.py`` alone;
+convolutions, batch norm and pooling keep theirs). Cases: a bidirectional
+``nn.LSTM(256, 96)`` over 140 frames of 16 lines, fwd+bwd (``benchmarks/cases.py``), the
+same as a GRU, the CTC loss of 140 frames of 16 lines over 99 classes with 20-label
+targets, fwd+bwd, and one AdamW step of the Odia recipe's CRNN on 16 lines 560 pixels wide
+(140 frames) with its CTC loss. Wall ms, min / median, and the median of the per-round
+ratios compiled / NumPy.
 """
 from __future__ import annotations
 
@@ -22,8 +24,21 @@ import numpy as np
 
 import foveanet
 import foveanet.functional as F
+import foveanet.functional.ctc as ctc
 import foveanet.functional.recurrent as recurrent
 from benchmarks.cases import CASES, lstm_case
+
+
+def _ctc_step():
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((140, 16, 99)).astype(np.float32)
+    x = foveanet.tensor(z - np.log(np.exp(z).sum(-1, keepdims=True)), requires_grad=True)
+    targets = rng.integers(1, 99, (16, 20))
+
+    def step():
+        x.grad = None
+        F.ctc_loss(x, targets, np.full(16, 140), np.full(16, 20)).backward()
+    return step
 
 
 def _crnn_step():
@@ -54,13 +69,14 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=40)
     args = ap.parse_args(argv)
     foveanet.set_num_threads(args.threads)
-    compiled = recurrent.kernels
+    compiled = recurrent.kernels   # the same function in both modules
 
     def numpy_loop(a=None):
         return dataclasses.replace(compiled(a), compiled=None)
 
     cases = {"bilstm 256->96 T140 b16 fwd+bwd": CASES["bilstm 256->96 T140 b16 fwd+bwd"]("fv", {}),
              "bigru 256->96 T140 b16 fwd+bwd": lstm_case(140, 16, 256, 96, kind="GRU")("fv", {}),
+             "ctc_loss T140 b16 C99 S20 fwd+bwd": _ctc_step(),
              "CRNN (Odia recipe) AdamW step b16 W560": _crnn_step()}
     print(f"{args.threads} thread(s), {args.rounds} rounds; wall ms min / median")
     print("| case | NumPy loop | compiled | compiled / NumPy (median of rounds) |")
@@ -71,11 +87,11 @@ def main(argv=None) -> None:
             step()
         for _ in range(args.rounds):
             for side in times:
-                recurrent.kernels = numpy_loop if side == "numpy" else compiled
+                recurrent.kernels = ctc.kernels = numpy_loop if side == "numpy" else compiled
                 t0 = time.perf_counter()
                 step()
                 times[side].append(1e3 * (time.perf_counter() - t0))
-        recurrent.kernels = compiled
+        recurrent.kernels = ctc.kernels = compiled
         ratio = np.median(np.array(times["compiled"]) / np.array(times["numpy"]))
         print(f"| {name} | {min(times['numpy']):.1f} / {np.median(times['numpy']):.1f} | "
               f"{min(times['compiled']):.1f} / {np.median(times['compiled']):.1f} | {ratio:.3f} |",
