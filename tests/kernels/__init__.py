@@ -1,3 +1,4 @@
+"""Helpers shared by the compiled kernels' tests."""
 
 
 def on_threads(n: int, fn):

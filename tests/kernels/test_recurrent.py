@@ -7,9 +7,8 @@ import torch
 
 import foveanet
 from foveanet.backend import use_kernels
-from tests.kernels import on_threads
-from tests.kernels import on_threads
 from foveanet.functional.recurrent import gru_layer, lstm_layer
+from tests.kernels import on_threads
 
 pytest.importorskip("numba")
 
