@@ -8,6 +8,9 @@ import numpy as np
 from foveanet.autograd.tensor import Tensor
 from foveanet.backend import devices
 
+# the dtypes the compiled kernels (foveanet/kernels) are built for; others take the NumPy path
+COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 def as_tensor(x, name: str = "input", op: str = "") -> Tensor:
     """Accept a Tensor or anything NumPy can read (arrays keep their dtype, no copy)."""

@@ -18,7 +18,7 @@ import numpy as np
 from foveanet.autograd.function import Function
 from foveanet.autograd.ops import Tanh, stable_sigmoid
 from foveanet.backend.arrays import array_module, kernels
-from foveanet.functional._utils import as_tensor, check_float
+from foveanet.functional._utils import COMPILED_DTYPES, as_tensor, check_float
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "sigmoid",
            "tanh", "gelu", "softmax", "log_softmax", "hardsigmoid", "hardswish"]
@@ -78,14 +78,11 @@ class _Threshold(Function):
         return g * self.factor
 
 
-_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 def _relu_backward(g, y, lo):
     """dx = g·[not y <= lo] (a NaN passes g, as PyTorch's threshold_backward): one compiled
     pass on the CPU (``kernels/activation.py``); NumPy's mask and multiply elsewhere."""
     ks = kernels(g)
-    if (ks.compiled is None or g.dtype not in _COMPILED_DTYPES or g.dtype != y.dtype
+    if (ks.compiled is None or g.dtype not in COMPILED_DTYPES or g.dtype != y.dtype
             or not (g.flags.c_contiguous and y.flags.c_contiguous)):
         return g * ~(y <= lo)
     dx = np.empty_like(g)

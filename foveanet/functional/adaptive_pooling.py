@@ -21,7 +21,7 @@ import numpy as np
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
 from foveanet.backend import array_module, kernels
-from foveanet.functional._utils import as_tensor
+from foveanet.functional._utils import COMPILED_DTYPES, as_tensor
 from foveanet.functional.pooling import Axis, Geometry, _AvgPool, _MaxPool, running_argmax, spatial_view
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
@@ -101,10 +101,6 @@ def _averaging_matrix(n: int, out: int, dtype, xp=np):
     return a if xp is np else xp.asarray(a)
 
 
-# the dtypes the compiled kernels are built for (others run the NumPy gathers)
-_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 class _AdaptiveMax(Function):
     """y[i] = max over window i;  dx[argmax of window i] += g[i]."""
 
@@ -113,7 +109,7 @@ class _AdaptiveMax(Function):
     def forward(self, x, *, shape4, out_shape, out4, index_box=None):
         (H, W), (OH, OW) = shape4[2:], out4
         ks = kernels(x)
-        if ks.compiled is not None and x.dtype in _COMPILED_DTYPES:
+        if ks.compiled is not None and x.dtype in COMPILED_DTYPES:
             return self._forward_compiled(ks, x, shape4, out_shape, out4, index_box)
         rows, cols = _windows(H, OH), _windows(W, OW)  # windows of unequal length, padded
         x4 = x.reshape(shape4)

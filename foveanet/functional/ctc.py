@@ -16,7 +16,7 @@ from foveanet.autograd.tensor import Tensor
 from foveanet.backend import devices
 from foveanet.backend.arrays import array_module, kernels
 from foveanet.functional._loss_common import _reduction
-from foveanet.functional._utils import as_tensor, check_float
+from foveanet.functional._utils import COMPILED_DTYPES, as_tensor, check_float
 
 __all__ = ["ctc_loss"]
 
@@ -68,7 +68,7 @@ class _CTC(Function):
     def forward(self, lp, ext, in_len, tgt_len, reduction, zero_infinity):
         xp = array_module(lp)
         ks = kernels(lp)
-        if ks.compiled is not None and xp is np and lp.dtype in (np.float32, np.float64):
+        if ks.compiled is not None and lp.dtype in COMPILED_DTYPES:   # a GPU's set has none
             nll, grad = self._compiled(xp, ks, lp, ext, in_len, tgt_len)
         else:
             nll, grad = self._recursions(xp, lp, ext, in_len, tgt_len)
@@ -148,7 +148,7 @@ class _CTC(Function):
 
     def _compiled(self, xp, ks, lp, ext, in_len, tgt_len):
         """The same as ``_recursions``, one compiled loop per block of samples
-        (``kernels/ctc.py``) on foveanet's threads (host arrays: ``xp`` is NumPy)."""
+        (``kernels/ctc.py``) on foveanet's threads."""
         t_max, n, _ = lp.shape
         lp = xp.ascontiguousarray(lp)
         alpha = xp.empty((t_max, n, ext.shape[1]), dtype=lp.dtype)

@@ -27,7 +27,7 @@ import numpy as np
 from foveanet.autograd.function import Function
 from foveanet.autograd.tensor import Tensor
 from foveanet.backend import array_module, kernels
-from foveanet.functional._utils import as_tensor, check_float, check_ndim, ntuple
+from foveanet.functional._utils import COMPILED_DTYPES, as_tensor, check_float, check_ndim, ntuple
 from foveanet.geometry import pool_output
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
@@ -240,10 +240,6 @@ def _reach_inside(m, arg, first, xp=np):
         xp.copyto(arg, xp.broadcast_to(first, arg.shape), where=lost, casting="unsafe")
 
 
-# the dtypes the compiled kernels are built for (others run the NumPy views)
-_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 class _MaxPool(Function):
     """y[window] = max over the window (padding counts as -inf);
     dx[argmax of window] += g[window]."""
@@ -262,7 +258,7 @@ class _MaxPool(Function):
             if self.requires_grad:
                 self.device_kernel, self.geo, self.idx, self.in_shape = ks.max_pool, geo, idx, x.shape
             return y.reshape(geo.out_shape)
-        if ks.compiled is not None and x.dtype in _COMPILED_DTYPES:  # kernels/route.py
+        if ks.compiled is not None and x.dtype in COMPILED_DTYPES:  # kernels/route.py
             return self._forward_compiled(ks, x4, geo, index_box, x.shape)
         xp = array_module(x)
         phases = split_phases(x4, h, w, -np.inf, xp)

@@ -14,7 +14,7 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.backend.arrays import array_module, kernels
-from foveanet.functional._utils import as_optional, as_tensor
+from foveanet.functional._utils import COMPILED_DTYPES, as_optional, as_tensor
 
 __all__ = ["lstm_layer", "gru_layer"]
 
@@ -33,12 +33,11 @@ def _input_products(x, w_ih, b_ih, b_hh):
     return a
 
 
-def _compiled(xp, grad):
+def _compiled(grad):
     """The kernel set, if its compiled backward loops (``kernels/recurrent.py``: the formulas
-    below, one loop per block of batch rows) can take this backward: host float32/64."""
+    below, one loop per block of batch rows) take this backward (a GPU's set has none)."""
     ks = kernels(grad)
-    ok = ks.compiled is not None and xp is np and grad.dtype in (np.float32, np.float64)
-    return ks if ok else None
+    return ks if ks.compiled is not None and grad.dtype in COMPILED_DTYPES else None
 
 
 def _on_row_blocks(ks, n: int, size: int, job) -> None:
@@ -127,8 +126,10 @@ class _LSTM(Function):
         hid = two_h // 2
         h_all, c_all = out[:, :, :hid], out[:, :, hid:]
         da = xp.empty_like(gates)
-        ks = _compiled(xp, grad)
+        ks = _compiled(grad)
         if ks is not None:
+            # the reversed direction's grad is a negative-stride view: the copy costs 0.05 ms,
+            # the kernel reading the view 0.4 ms more (140 x 16 x 192 float32)
             grad, c0 = xp.ascontiguousarray(grad), xp.ascontiguousarray(self.c0)
             w = xp.ascontiguousarray(w_hh)
             dh = xp.empty((n, hid), dtype=grad.dtype)
@@ -212,7 +213,7 @@ class _GRU(Function):
         t_len, n, hid = out.shape
         dgi = xp.empty((t_len, n, 3 * hid), dtype=out.dtype)
         dgh = xp.empty_like(dgi)
-        ks = _compiled(xp, grad)
+        ks = _compiled(grad)
         if ks is not None:
             grad, h0 = xp.ascontiguousarray(grad), xp.ascontiguousarray(self.h0)
             w = xp.ascontiguousarray(w_hh)

@@ -5,12 +5,9 @@ import numpy as np
 
 from foveanet.autograd.function import Function
 from foveanet.backend import array_module, kernels
-from foveanet.functional._utils import as_tensor, check_float
+from foveanet.functional._utils import COMPILED_DTYPES, as_tensor, check_float
 
 __all__ = ["embedding"]
-
-# the dtypes the compiled scatter-add is built for (others run np.add.at)
-_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class _Embedding(Function):
@@ -35,7 +32,7 @@ class _Embedding(Function):
             g2 = g2 / counts[flat, None].astype(g.dtype)
         dw = xp.zeros((self.rows, g.shape[-1]), dtype=g.dtype)
         ks = kernels(g)
-        if ks.compiled is not None and g.dtype in _COMPILED_DTYPES:
+        if ks.compiled is not None and g.dtype in COMPILED_DTYPES:
             # the same additions in the same order as np.add.at, in one compiled loop
             g2 = xp.ascontiguousarray(g2)
             ks.each_channel_block(g2.shape[1], g2.size, lambda sl: ks.compiled.embedding_backward(
