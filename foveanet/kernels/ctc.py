@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 __all__ = ["ctc_forward_backward"]
@@ -53,8 +54,8 @@ def ctc_forward_backward(lp, ext, in_len, tgt_len, alpha, grad, nll, want_grad, 
     computed; the caller zeroes it or sets NaN."""
     T = lp.shape[0]
     S = ext.shape[1]
-    nxt = alpha[0, 0].copy()
-    cur = alpha[0, 0].copy()
+    nxt = np.empty_like(alpha[0, 0])   # beta of frames t + 1 and t
+    cur = np.empty_like(alpha[0, 0])
     for n in range(r0, r1):
         sv = 2 * tgt_len[n] + 1
         last = min(max(in_len[n] - 1, 0), T - 1)
