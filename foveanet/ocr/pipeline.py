@@ -148,7 +148,7 @@ def _alphabet(cfg: dict):
 
 def build_model(cfg: dict) -> CRNN:
     return CRNN(len(_alphabet(cfg)), cfg["head"], cfg["width"], cfg["hidden"], cfg["frame"],
-                cfg.get("dropout", 0.0))
+                cfg["dropout"])
 
 
 def stretch_lines(images: list, amount: float, seed: int) -> list:
