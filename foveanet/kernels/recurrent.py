@@ -22,9 +22,9 @@ same loop for a GRU (its formulas on the function).
 Measured (``python -m benchmarks.bench_sequence``, 2-core AMD EPYC, wall ms min, NumPy loop ->
 this kernel): one direction's loop alone 7.5 -> 4.1 ms (one thread; 2.0 for half the rows);
 a bidirectional LSTM(256, 96) over 140 frames of 16 lines, fwd+bwd, 54.2 -> 43.6 ms on two
-threads, 68.1 -> 61.0 on one; a bidirectional GRU of the same size 40.8 -> 32.7 ms on two;
-the Odia recipe's CRNN training step 140-144 -> 131-134 ms (median of paired rounds
-0.93-0.94).
+threads, 68.1 -> 61.0 on one; a bidirectional GRU of the same size 42.0 -> 34.7 ms on two;
+the Odia recipe's CRNN training step with the CTC kernel too 141-144 -> 127-132 ms (median
+of paired rounds 0.87-0.89).
 """
 from __future__ import annotations
 

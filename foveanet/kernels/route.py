@@ -16,8 +16,8 @@ benchmarks.bench_xmlcnn_ops --threads 1`` under load 3.6-3.8: embedding 16000 x 
 
 An LSTM's or GRU's backward through time (float32/64): always, on blocks of batch rows. The
 LSTM's loop alone, (T, N, H) = (140, 16, 96), one thread, NumPy -> compiled 7.5 -> 4.1 ms;
-bidirectional layers (256 -> 96) fwd+bwd, 2 threads, LSTM 52-54 -> 43-44 ms, GRU 40.8 ->
-32.7 (``python -m benchmarks.bench_sequence``). The forwards stay NumPy's
+bidirectional layers (256 -> 96) fwd+bwd, 2 threads, LSTM 52-58 -> 43-47 ms, GRU 42.0 ->
+34.7 (``python -m benchmarks.bench_sequence``). The forwards stay NumPy's
 (``kernels/recurrent.py`` says why).
 
 The CTC loss's forward-backward (float32/64): always, on blocks of samples. 140 frames of 16
